@@ -1,0 +1,40 @@
+import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type CounterScope, counterPartition, totalPrefix } from '../domain/rollups.js';
+import type { CounterStore } from '../ports/counter-store.js';
+import { CONTROL_KEYS } from './table-definitions.js';
+
+/** Reads rollup counters from the control table, adding up their shards. */
+export class DynamoDbCounterStore implements CounterStore {
+  readonly #doc: DynamoDBDocumentClient;
+  readonly #table: string;
+
+  constructor(doc: DynamoDBDocumentClient, options: { readonly controlTable: string }) {
+    this.#doc = doc;
+    this.#table = options.controlTable;
+  }
+
+  async total(tenant: string, scope: CounterScope): Promise<number> {
+    return this.#sum(counterPartition(tenant, scope), totalPrefix);
+  }
+
+  /** Sums every shard of the counters in partition `pk` whose sort key starts with `prefix`. */
+  async #sum(pk: string, prefix: string): Promise<number> {
+    let sum = 0;
+    let exclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const output = await this.#doc.send(
+        new QueryCommand({
+          TableName: this.#table,
+          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+          ExpressionAttributeNames: { '#pk': CONTROL_KEYS.partition, '#sk': CONTROL_KEYS.sort },
+          ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
+          ConsistentRead: true,
+          ExclusiveStartKey: exclusiveStartKey,
+        }),
+      );
+      for (const item of output.Items ?? []) sum += Number(item.n ?? 0);
+      exclusiveStartKey = output.LastEvaluatedKey;
+    } while (exclusiveStartKey);
+    return sum;
+  }
+}

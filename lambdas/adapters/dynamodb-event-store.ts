@@ -1,0 +1,276 @@
+import { randomUUID } from 'node:crypto';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { TooManyRequestsError } from '../domain/errors.js';
+import { allocateIds, isEncodableTimestamp } from '../domain/ids.js';
+import { type AuditRecord, type EventDraft, sealRecord } from '../domain/record.js';
+import { COUNTER_SHARDS, counterDeltas } from '../domain/rollups.js';
+import type { AppendOptions, AppendResult, EventStore, PageQuery, PageResult } from '../ports/event-store.js';
+import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
+import { itemToRecord, recordToItem } from './dynamodb-records.js';
+import { CONTROL_KEYS, EVENTS_KEYS } from './table-definitions.js';
+
+/** DynamoDB's limit on actions in one TransactWriteItems call. */
+const MAX_TRANSACTION_ITEMS = 100;
+/** Kept under DynamoDB's 4 MB per transaction, with room for counters and keys. */
+const MAX_TRANSACTION_BYTES = 3_500_000;
+
+export interface DynamoDbEventStoreOptions {
+  readonly eventsTable: string;
+  readonly controlTable: string;
+  readonly clock?: () => number;
+  readonly random?: () => number;
+  readonly backoff?: BackoffPolicy;
+}
+
+interface PendingDraft {
+  readonly index: number;
+  readonly draft: EventDraft;
+  readonly dedupeKey: string | undefined;
+}
+
+type TransactItem = NonNullable<
+  ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']
+>[number];
+
+/**
+ * The events table, written with TransactWriteItems so that every entry and the rollup counters
+ * that count it (and its dedupe key, when given) land together or not at all.
+ */
+export class DynamoDbEventStore implements EventStore {
+  readonly #doc: DynamoDBDocumentClient;
+  readonly #eventsTable: string;
+  readonly #controlTable: string;
+  readonly #clock: () => number;
+  readonly #random: () => number;
+  readonly #backoff: BackoffPolicy;
+
+  constructor(doc: DynamoDBDocumentClient, options: DynamoDbEventStoreOptions) {
+    this.#doc = doc;
+    this.#eventsTable = options.eventsTable;
+    this.#controlTable = options.controlTable;
+    this.#clock = options.clock ?? Date.now;
+    this.#random = options.random ?? Math.random;
+    this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
+  }
+
+  async append(
+    tenant: string,
+    drafts: readonly EventDraft[],
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
+    if (options.dedupeKeys && options.dedupeKeys.length !== drafts.length) {
+      throw new RangeError('dedupeKeys must have one key per draft');
+    }
+    for (const draft of drafts) {
+      if (draft.timestamp !== undefined && !isEncodableTimestamp(draft.timestamp)) {
+        throw new RangeError(`timestamp ${draft.timestamp} is outside the supported range`);
+      }
+    }
+    const results: AppendResult = new Array(drafts.length).fill(null);
+    const pending = drafts.map((draft, index) => ({ index, draft, dedupeKey: options.dedupeKeys?.[index] }));
+    for (const chunk of this.#chunks(tenant, pending)) {
+      for (const [index, record] of await this.#writeChunk(tenant, chunk)) results[index] = record;
+    }
+    return results;
+  }
+
+  /** Packs drafts into transactions that stay within DynamoDB's item and size limits. */
+  *#chunks(tenant: string, pending: PendingDraft[]): Generator<PendingDraft[]> {
+    let chunk: PendingDraft[] = [];
+    let bytes = 0;
+    const now = this.#clock();
+    const itemsFor = (drafts: PendingDraft[]) =>
+      drafts.length +
+      drafts.filter((entry) => entry.dedupeKey !== undefined).length +
+      counterDeltas(
+        drafts.map(({ draft }) => ({ ...draft, tenant, timestamp: draft.timestamp ?? now })),
+        1,
+        0,
+      ).size;
+    for (const entry of pending) {
+      const size = JSON.stringify(entry.draft).length + 200;
+      // Counter keys can move to the next hour between packing and writing; leave room for that.
+      if (
+        chunk.length > 0 &&
+        (itemsFor([...chunk, entry]) > MAX_TRANSACTION_ITEMS - 8 || bytes + size > MAX_TRANSACTION_BYTES)
+      ) {
+        yield chunk;
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(entry);
+      bytes += size;
+    }
+    if (chunk.length > 0) yield chunk;
+  }
+
+  /** Writes one chunk, retrying id collisions, conflicts and throttling within the backoff budget. */
+  async #writeChunk(tenant: string, chunk: PendingDraft[]): Promise<Map<number, AuditRecord>> {
+    let remaining = chunk;
+    for (let attempt = 1; ; attempt += 1) {
+      const records = this.#seal(tenant, remaining);
+      const transactItems = this.#transactItems(tenant, remaining, records);
+      try {
+        await this.#doc.send(
+          new TransactWriteCommand({ TransactItems: transactItems, ClientRequestToken: randomUUID() }),
+        );
+        return new Map(remaining.map((entry, position) => [entry.index, records[position] as AuditRecord]));
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException) && !isThrottle(error)) throw error;
+        const reasons =
+          error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []) : [];
+        // A dedupe key that already exists means that draft was stored before: drop it, keep the rest.
+        const duplicates = new Set<number>();
+        remaining.forEach((entry, position) => {
+          const dedupePosition =
+            remaining.length + remaining.slice(0, position).filter((e) => e.dedupeKey).length;
+          if (entry.dedupeKey && reasons[dedupePosition]?.Code === 'ConditionalCheckFailed')
+            duplicates.add(entry.index);
+        });
+        remaining = remaining.filter((entry) => !duplicates.has(entry.index));
+        if (remaining.length === 0) return new Map();
+        if (attempt >= this.#backoff.maxAttempts) {
+          throw new TooManyRequestsError(
+            'The audit store is busy; no entries of this batch were written. Retry later.',
+            {
+              cause: error,
+            },
+          );
+        }
+        // Id collisions (ConditionalCheckFailed on an entry) are retried at once with fresh ids;
+        // conflicts and throttling wait first.
+        const onlyCollisions =
+          reasons.length > 0 &&
+          reasons.every((reason) => reason.Code === 'None' || reason.Code === 'ConditionalCheckFailed');
+        if (!onlyCollisions) await backoffDelay(this.#backoff, attempt, this.#random);
+      }
+    }
+  }
+
+  #seal(tenant: string, drafts: PendingDraft[]): AuditRecord[] {
+    const now = this.#clock();
+    const byMillisecond = new Map<number, number[]>();
+    drafts.forEach(({ draft }, position) => {
+      const timestamp = draft.timestamp ?? now;
+      byMillisecond.set(timestamp, [...(byMillisecond.get(timestamp) ?? []), position]);
+    });
+    const records: AuditRecord[] = new Array(drafts.length);
+    for (const [timestamp, positions] of byMillisecond) {
+      const ids = allocateIds(timestamp, positions.length, this.#random);
+      positions.forEach((position, n) => {
+        records[position] = sealRecord(
+          tenant,
+          ids[n] as number,
+          timestamp,
+          (drafts[position] as PendingDraft).draft,
+        );
+      });
+    }
+    return records;
+  }
+
+  #transactItems(tenant: string, drafts: PendingDraft[], records: AuditRecord[]): TransactItem[] {
+    const items: TransactItem[] = records.map((record) => ({
+      Put: {
+        TableName: this.#eventsTable,
+        Item: recordToItem(record),
+        ConditionExpression: 'attribute_not_exists(#id)',
+        ExpressionAttributeNames: { '#id': EVENTS_KEYS.sort },
+      },
+    }));
+    for (const { dedupeKey } of drafts) {
+      if (dedupeKey === undefined) continue;
+      items.push({
+        Put: {
+          TableName: this.#controlTable,
+          Item: {
+            [CONTROL_KEYS.partition]: `dedupe#${tenant}#${dedupeKey}`,
+            [CONTROL_KEYS.sort]: 'dedupe',
+            // Long enough to outlive any redelivery (SQS keeps messages at most 14 days).
+            [CONTROL_KEYS.ttl]: Math.floor(this.#clock() / 1000) + 15 * 86400,
+          },
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': CONTROL_KEYS.partition },
+        },
+      });
+    }
+    const shard = Math.floor(this.#random() * COUNTER_SHARDS);
+    for (const { key, delta } of counterDeltas(records, 1, shard).values()) {
+      items.push({
+        Update: {
+          TableName: this.#controlTable,
+          Key: { [CONTROL_KEYS.partition]: key.pk, [CONTROL_KEYS.sort]: key.sk },
+          UpdateExpression: 'ADD #n :delta',
+          ExpressionAttributeNames: { '#n': 'n' },
+          ExpressionAttributeValues: { ':delta': delta },
+        },
+      });
+    }
+    return items;
+  }
+
+  async queryPage(query: PageQuery): Promise<PageResult> {
+    const { partitionName, partitionValue, indexName } = this.#partition(query);
+    const records: AuditRecord[] = [];
+    let itemsRead = 0;
+    let capacityUnits = 0;
+    let exclusiveStartKey: Record<string, unknown> | undefined;
+    if (query.minId > query.maxId || query.limit < 1) return { records, itemsRead, capacityUnits };
+    do {
+      const output = await this.#doc.send(
+        new QueryCommand({
+          TableName: this.#eventsTable,
+          IndexName: indexName,
+          KeyConditionExpression: '#pk = :pk AND #id BETWEEN :min AND :max',
+          ExpressionAttributeNames: { '#pk': partitionName, '#id': EVENTS_KEYS.sort },
+          ExpressionAttributeValues: { ':pk': partitionValue, ':min': query.minId, ':max': query.maxId },
+          ScanIndexForward: !query.newestFirst,
+          Limit: query.limit - records.length,
+          ExclusiveStartKey: exclusiveStartKey,
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      for (const item of output.Items ?? []) records.push(itemToRecord(item));
+      itemsRead += output.ScannedCount ?? 0;
+      capacityUnits += output.ConsumedCapacity?.CapacityUnits ?? 0;
+      exclusiveStartKey = output.LastEvaluatedKey;
+    } while (exclusiveStartKey && records.length < query.limit);
+    return { records, itemsRead, capacityUnits };
+  }
+
+  #partition(query: PageQuery): {
+    partitionName: string;
+    partitionValue: string;
+    indexName: string | undefined;
+  } {
+    switch (query.selector.kind) {
+      case 'all':
+        return { partitionName: EVENTS_KEYS.partition, partitionValue: query.tenant, indexName: undefined };
+      case 'action':
+        return {
+          partitionName: EVENTS_KEYS.actionKey,
+          partitionValue: `${query.tenant}#${query.selector.action}`,
+          indexName: EVENTS_KEYS.actionIndex,
+        };
+      case 'actor':
+        return {
+          partitionName: EVENTS_KEYS.actorKey,
+          partitionValue: `${query.tenant}#${query.selector.actor}`,
+          indexName: EVENTS_KEYS.actorIndex,
+        };
+    }
+  }
+}
+
+const THROTTLE_NAMES = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'TransactionConflictException',
+  'TransactionInProgressException',
+]);
+
+/** Throttling that survived the SDK's own retries; worth another, slower try. */
+export const isThrottle = (error: unknown): boolean =>
+  error instanceof Error && THROTTLE_NAMES.has(error.name);

@@ -1,0 +1,75 @@
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+
+/**
+ * Key layout of the two tables, shared by the adapters, the local stack and the CDK construct so
+ * the three cannot drift apart.
+ *
+ * events: partition `tenant`, sort `id` (number). Two sparse-free GSIs turn every supported filter
+ * into a key condition: `byAction` on `actionKey` = "tenant#action_type" and `byActor` on
+ * `actorKey` = "tenant#user-or-api-key-id", both sorted by `id`, projecting every attribute so a
+ * filtered page reads exactly the items it returns.
+ *
+ * Write sharding for a hot tenant can later be added by suffixing `tenant` ("tenant#3") for ids
+ * above a recorded switch-over id; readers then merge shards above it. No existing item changes.
+ *
+ * control: generic `pk`/`sk` (strings) holding tokens, tenant settings, counters, jobs and
+ * idempotency keys, with `expiresAt` (epoch seconds) as the TTL attribute.
+ */
+export const EVENTS_KEYS = {
+  partition: 'tenant',
+  sort: 'id',
+  actionIndex: 'byAction',
+  actionKey: 'actionKey',
+  actorIndex: 'byActor',
+  actorKey: 'actorKey',
+} as const;
+
+export const CONTROL_KEYS = { partition: 'pk', sort: 'sk', ttl: 'expiresAt' } as const;
+
+/** CreateTable input for the events table (used by the local stack and tests). */
+export const eventsTableDefinition = (tableName: string): CreateTableCommandInput => ({
+  TableName: tableName,
+  BillingMode: 'PAY_PER_REQUEST',
+  AttributeDefinitions: [
+    { AttributeName: EVENTS_KEYS.partition, AttributeType: 'S' },
+    { AttributeName: EVENTS_KEYS.sort, AttributeType: 'N' },
+    { AttributeName: EVENTS_KEYS.actionKey, AttributeType: 'S' },
+    { AttributeName: EVENTS_KEYS.actorKey, AttributeType: 'S' },
+  ],
+  KeySchema: [
+    { AttributeName: EVENTS_KEYS.partition, KeyType: 'HASH' },
+    { AttributeName: EVENTS_KEYS.sort, KeyType: 'RANGE' },
+  ],
+  GlobalSecondaryIndexes: [
+    {
+      IndexName: EVENTS_KEYS.actionIndex,
+      KeySchema: [
+        { AttributeName: EVENTS_KEYS.actionKey, KeyType: 'HASH' },
+        { AttributeName: EVENTS_KEYS.sort, KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    },
+    {
+      IndexName: EVENTS_KEYS.actorIndex,
+      KeySchema: [
+        { AttributeName: EVENTS_KEYS.actorKey, KeyType: 'HASH' },
+        { AttributeName: EVENTS_KEYS.sort, KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    },
+  ],
+});
+
+/** CreateTable input for the control table. */
+export const controlTableDefinition = (tableName: string): CreateTableCommandInput => ({
+  TableName: tableName,
+  BillingMode: 'PAY_PER_REQUEST',
+  AttributeDefinitions: [
+    { AttributeName: CONTROL_KEYS.partition, AttributeType: 'S' },
+    { AttributeName: CONTROL_KEYS.sort, AttributeType: 'S' },
+  ],
+  KeySchema: [
+    { AttributeName: CONTROL_KEYS.partition, KeyType: 'HASH' },
+    { AttributeName: CONTROL_KEYS.sort, KeyType: 'RANGE' },
+  ],
+});

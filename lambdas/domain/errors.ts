@@ -1,0 +1,83 @@
+/**
+ * Typed errors thrown by the domain and use cases. Each carries the HTTP status it maps to; the
+ * dialect error middleware turns them into each dialect's error body. Messages are shown to
+ * callers, so they must never contain credentials.
+ */
+export abstract class AuditTrailError extends Error {
+  abstract readonly statusCode: number;
+  /** The request parameter at fault, when there is one (the api-key dialect reports it). */
+  readonly field: string | undefined;
+
+  constructor(message: string, options?: ErrorOptions & { field?: string }) {
+    super(message, options);
+    this.field = options?.field;
+  }
+}
+
+/** 400: a parameter or body is malformed or out of range. */
+export class BadRequestError extends AuditTrailError {
+  readonly statusCode = 400;
+  override readonly name = 'BadRequestError';
+  /** Every problem found, one per field, for dialects that report them all at once. */
+  readonly problems: ReadonlyArray<{ field: string; message: string }>;
+
+  constructor(
+    message: string,
+    options?: ErrorOptions & { field?: string; problems?: { field: string; message: string }[] },
+  ) {
+    super(message, options);
+    this.problems = options?.problems ?? (options?.field ? [{ field: options.field, message }] : []);
+  }
+}
+
+/** 401: no credential, or one this service does not know. */
+export class UnauthorizedError extends AuditTrailError {
+  readonly statusCode = 401;
+  override readonly name = 'UnauthorizedError';
+}
+
+/** 403: a known credential without the scope the endpoint needs. */
+export class ForbiddenError extends AuditTrailError {
+  readonly statusCode = 403;
+  override readonly name = 'ForbiddenError';
+}
+
+/** 404: the resource does not exist for this tenant (other tenants' resources look absent too). */
+export class NotFoundError extends AuditTrailError {
+  readonly statusCode = 404;
+  override readonly name = 'NotFoundError';
+}
+
+/** 405: the path exists but not with this method. */
+export class MethodNotAllowedError extends AuditTrailError {
+  readonly statusCode = 405;
+  override readonly name = 'MethodNotAllowedError';
+}
+
+/** 409: the request conflicts with one already made (an idempotency key reused with another body). */
+export class ConflictError extends AuditTrailError {
+  readonly statusCode = 409;
+  override readonly name = 'ConflictError';
+}
+
+/** 413: a request or response body is larger than the dialect allows. */
+export class PayloadTooLargeError extends AuditTrailError {
+  readonly statusCode = 413;
+  override readonly name = 'PayloadTooLargeError';
+}
+
+/** 429: the store is throttling us and the retry budget is spent; the caller may retry later. */
+export class TooManyRequestsError extends AuditTrailError {
+  readonly statusCode = 429;
+  override readonly name = 'TooManyRequestsError';
+}
+
+/** True for errors whose message is safe and meant to be shown to the caller. */
+export const isAuditTrailError = (error: unknown): error is AuditTrailError =>
+  error instanceof AuditTrailError;
+
+/** 500: something unexpected; its message is generic and the cause is only logged. */
+export class InternalError extends AuditTrailError {
+  readonly statusCode = 500;
+  override readonly name = 'InternalError';
+}

@@ -1,0 +1,52 @@
+import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import { isAuditTrailError } from '../domain/errors.js';
+import { log } from '../http/log.js';
+import { lowerCaseHeaders } from '../http/request.js';
+import { getServices } from '../services.js';
+import { extractCredential } from '../use-cases/authenticate.js';
+
+/**
+ * The API Gateway REQUEST authorizer. It resolves any accepted credential to the caller's tenant,
+ * token id and scopes, and hands them to the endpoint as authorizer context.
+ *
+ * It allows every request through, authenticated or not: API Gateway's own 401 body would break
+ * each dialect's error shape, and unauthenticated calls must still reach the endpoint to be
+ * audited. Endpoints refuse what lacks a principal or scope, in their dialect's shape.
+ */
+export const handler = async (
+  event: APIGatewayRequestAuthorizerEvent,
+): Promise<APIGatewayAuthorizerResult> => {
+  const services = await getServices();
+  const query: Record<string, string> = {};
+  for (const [name, value] of Object.entries(event.queryStringParameters ?? {}))
+    if (value) query[name] = value;
+  const credential = extractCredential(lowerCaseHeaders({ headers: event.headers ?? {} }), query);
+  let context: Record<string, string> = { authenticated: 'false' };
+  let principalId = 'anonymous';
+  if (credential) {
+    try {
+      const principal = await services.authenticator.authenticate(credential);
+      principalId = principal.tokenId;
+      context = {
+        authenticated: 'true',
+        tenant: principal.tenant,
+        tokenId: principal.tokenId,
+        tokenName: principal.tokenName,
+        scopes: principal.scopes.join(','),
+      };
+    } catch (error) {
+      if (!isAuditTrailError(error)) {
+        log.error('authorizer failed', { error: error instanceof Error ? error.name : 'unknown' });
+        throw error;
+      }
+    }
+  }
+  return {
+    principalId,
+    policyDocument: {
+      Version: '2012-10-17',
+      Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: event.methodArn }],
+    },
+    context,
+  };
+};

@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { toCanaryEntry } from '../domain/canary-view.js';
+import { BadRequestError } from '../domain/errors.js';
+import { isKnownTimeZone } from '../domain/time.js';
+import { principalOf } from '../http/context.js';
+import { jsonResponse } from '../http/dialects.js';
+import { httpHandler } from '../http/http-handler.js';
+import { browsePages } from '../use-cases/browse-pages.js';
+
+/** `GET /api/v1/audit_trail/fetch` (seeds 000 and 001). */
+const parameters = z.object({
+  limit: z
+    .string()
+    .regex(/^\d{1,4}$/, 'limit must be an integer between 1 and 1000')
+    .transform(Number)
+    .refine((limit) => limit >= 1 && limit <= 1000, 'limit must be an integer between 1 and 1000')
+    .optional(),
+  cursor: z.string().min(1, 'cursor must not be empty').optional(),
+  action_filter: z
+    .string()
+    .min(1, 'action_filter must not be empty')
+    .max(128, 'action_filter is too long')
+    .optional(),
+  tz: z
+    .string()
+    .refine(isKnownTimeZone, {
+      error: (issue) =>
+        `tz "${String(issue.input).slice(0, 64)}" is not a known time zone name (e.g. Europe/London)`,
+    })
+    .optional(),
+});
+
+const DEFAULT_LIMIT = 100;
+
+export const handler = httpHandler({ dialect: 'canary', scope: 'read' }, async (_event, context) => {
+  const parsed = parameters.safeParse(context.query);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new BadRequestError(issue?.message ?? 'Invalid parameters', {
+      field: String(issue?.path[0] ?? ''),
+    });
+  }
+  const { limit, cursor, action_filter, tz } = parsed.data;
+  if (limit !== undefined && cursor !== undefined) {
+    throw new BadRequestError(
+      'limit cannot be used with a cursor: the cursor keeps the page size of its first page',
+      {
+        field: 'limit',
+      },
+    );
+  }
+  const { services } = context;
+  const page = await browsePages(
+    {
+      events: services.events,
+      counters: services.counters,
+      cursorKey: services.cursorKey,
+      cursorTtlSeconds: services.config.CURSOR_TTL_SECONDS,
+      clock: services.clock,
+    },
+    {
+      tenant: principalOf(context).tenant,
+      selector: action_filter === undefined ? { kind: 'all' } : { kind: 'action', action: action_filter },
+      pageSize: limit ?? DEFAULT_LIMIT,
+      ...(cursor !== undefined ? { cursor } : {}),
+      binding: 'canary',
+      cursorField: 'cursor',
+    },
+  );
+  return jsonResponse(200, {
+    audit_trail: page.records.map((record) => toCanaryEntry(record, tz)),
+    cursor: { next: page.next, prev: page.prev },
+    page_count: page.pageCount,
+    page_number: page.pageNumber,
+    result: 'success',
+  });
+});

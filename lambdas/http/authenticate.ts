@@ -1,0 +1,42 @@
+import type { MiddlewareObj } from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { type Principal, SCOPES, type Scope } from '../domain/scopes.js';
+import { extractCredential, requireScope } from '../use-cases/authenticate.js';
+import type { RequestContext } from './context.js';
+import { lowerCaseHeaders } from './request.js';
+
+/** The principal the Lambda authorizer resolved, when it resolved one. */
+export const principalFromAuthorizer = (event: APIGatewayProxyEvent): Principal | undefined => {
+  const authorizer = event.requestContext?.authorizer;
+  if (!authorizer || typeof authorizer.tenant !== 'string' || typeof authorizer.tokenId !== 'string')
+    return undefined;
+  const scopes = String(authorizer.scopes ?? '')
+    .split(',')
+    .filter((scope): scope is Scope => (SCOPES as readonly string[]).includes(scope));
+  return {
+    tenant: authorizer.tenant,
+    tokenId: authorizer.tokenId,
+    tokenName: String(authorizer.tokenName ?? authorizer.tokenId),
+    scopes,
+  };
+};
+
+/**
+ * Requires an authenticated caller holding `scope`. The authorizer's answer is used when there is
+ * one; otherwise (a form-encoded `auth_token`, which authorizers cannot see, or no authorizer at
+ * all) the credential is resolved here. 401 and 403 come out in the dialect's error shape.
+ */
+export const authenticate = (options: {
+  scope: Scope;
+}): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult, Error, RequestContext> => ({
+  before: async (request) => {
+    const { event, context } = request;
+    let principal = principalFromAuthorizer(event);
+    if (!principal) {
+      const credential = extractCredential(lowerCaseHeaders(event), context.query, context.form);
+      principal = await context.services.authenticator.authenticate(credential);
+    }
+    context.principal = principal;
+    requireScope(principal, options.scope);
+  },
+});

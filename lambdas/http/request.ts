@@ -1,0 +1,62 @@
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { BadRequestError, PayloadTooLargeError } from '../domain/errors.js';
+
+/** Request headers with lower-cased names (API Gateway keeps the client's case). */
+export const lowerCaseHeaders = (event: Pick<APIGatewayProxyEvent, 'headers'>): Record<string, string> => {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(event.headers ?? {})) {
+    if (value !== undefined) headers[name.toLowerCase()] = value;
+  }
+  return headers;
+};
+
+/**
+ * Query parameters, one value each. A repeated parameter keeps its last value, as the web
+ * frameworks behind the original APIs do.
+ */
+export const queryParameters = (
+  event: Pick<APIGatewayProxyEvent, 'queryStringParameters' | 'multiValueQueryStringParameters'>,
+): Record<string, string> => {
+  const parameters: Record<string, string> = {};
+  for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) {
+    if (value !== undefined) parameters[name] = value;
+  }
+  for (const [name, values] of Object.entries(event.multiValueQueryStringParameters ?? {})) {
+    const last = values?.[values.length - 1];
+    if (last !== undefined) parameters[name] = last;
+  }
+  return parameters;
+};
+
+/** The raw body as text (API Gateway base64-encodes binary bodies). */
+export const bodyText = (event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded'>): string => {
+  if (!event.body) return '';
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+};
+
+/** Form fields of an `application/x-www-form-urlencoded` body; empty for any other body. */
+export const formParameters = (
+  event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded' | 'headers'>,
+): Record<string, string> => {
+  const contentType = lowerCaseHeaders(event)['content-type'] ?? '';
+  if (!contentType.toLowerCase().startsWith('application/x-www-form-urlencoded')) return {};
+  return Object.fromEntries(new URLSearchParams(bodyText(event)));
+};
+
+/** The body parsed as JSON, with a 413 past `maxBytes` and a 400 for anything that is not JSON. */
+export const jsonBody = (
+  event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded'>,
+  maxBytes: number,
+): unknown => {
+  const text = bodyText(event);
+  if (Buffer.byteLength(text, 'utf8') > maxBytes) {
+    throw new PayloadTooLargeError(`The request body is larger than ${maxBytes} bytes`);
+  }
+  if (text.trim().length === 0)
+    throw new BadRequestError('The request body is empty; send JSON', { field: 'body' });
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new BadRequestError('The request body is not valid JSON', { field: 'body' });
+  }
+};

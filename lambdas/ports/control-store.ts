@@ -1,0 +1,23 @@
+import type { Scope } from '../domain/scopes.js';
+
+/** A token as stored: never the token itself, only its SHA-256. */
+export interface TokenRecord {
+  readonly tenant: string;
+  readonly tokenId: string;
+  readonly name: string;
+  readonly scopes: readonly Scope[];
+  readonly tokenHash: string;
+  readonly createdAt: number;
+}
+
+/** Tenants' API tokens. */
+export interface TokenStore {
+  /** Stores a token; fails if its id or hash already exists. */
+  putToken(token: TokenRecord): Promise<void>;
+  /** The token with this SHA-256, if any. */
+  findTokenByHash(tokenHash: string): Promise<TokenRecord | undefined>;
+  /** Every token of a tenant. */
+  listTokens(tenant: string): Promise<TokenRecord[]>;
+  /** Revokes a token; false when the tenant has no token with this id. */
+  revokeToken(tenant: string, tokenId: string): Promise<boolean>;
+}

@@ -1,0 +1,46 @@
+import type { AuditRecord, EventDraft } from '../domain/record.js';
+
+/** Which of a tenant's entries a query reads; each is a key condition, never a filter. */
+export type EntrySelector =
+  | { readonly kind: 'all' }
+  | { readonly kind: 'action'; readonly action: string }
+  | { readonly kind: 'actor'; readonly actor: string };
+
+/** A page query: ids within [minId, maxId] (inclusive), in id order or reverse, at most `limit`. */
+export interface PageQuery {
+  readonly tenant: string;
+  readonly selector: EntrySelector;
+  readonly minId: number;
+  readonly maxId: number;
+  readonly newestFirst: boolean;
+  readonly limit: number;
+}
+
+/** What a page query returned, with how many items the store read to serve it. */
+export interface PageResult {
+  readonly records: AuditRecord[];
+  /** Items the store examined (DynamoDB ScannedCount), for read-amplification checks. */
+  readonly itemsRead: number;
+  /** Read capacity units consumed. */
+  readonly capacityUnits: number;
+}
+
+/** Options for appending entries. */
+export interface AppendOptions {
+  /**
+   * One key per draft: a draft whose key was already written is skipped, atomically with the
+   * entry itself, so a redelivered event is stored once.
+   */
+  readonly dedupeKeys?: readonly string[];
+}
+
+/** The result of appending drafts, in draft order; `null` for drafts skipped as duplicates. */
+export type AppendResult = (AuditRecord | null)[];
+
+/** The store of audit entries. Implementations write entries and their rollup counters atomically. */
+export interface EventStore {
+  /** Allocates ids and writes the drafts with their counters. Drafts without a timestamp get "now". */
+  append(tenant: string, drafts: readonly EventDraft[], options?: AppendOptions): Promise<AppendResult>;
+  /** Reads one page of entries. */
+  queryPage(query: PageQuery): Promise<PageResult>;
+}

@@ -1,0 +1,49 @@
+/**
+ * Every HTTP route of the service and the handler file (under lambdas/handlers/) that serves it.
+ * The local gateway and the CDK construct both read this table, so they cannot disagree.
+ */
+export interface Route {
+  readonly method: 'GET' | 'POST' | 'DELETE';
+  /** API Gateway resource path; `{name}` marks a path parameter. */
+  readonly path: string;
+  readonly handler: string;
+}
+
+export const ROUTES: readonly Route[] = [
+  { method: 'GET', path: '/api/v1/audit_trail/fetch', handler: 'canary-fetch' },
+];
+
+/** The authorizer's handler file. */
+export const AUTHORIZER_HANDLER = 'authorizer';
+/** Answers every method and path no route serves (404/405 in the dialect's shape). */
+export const FALLBACK_HANDLER = 'not-found';
+
+const patterns = new Map<string, { regex: RegExp; names: string[] }>();
+const patternOf = (path: string) => {
+  let pattern = patterns.get(path);
+  if (!pattern) {
+    const names: string[] = [];
+    const source = path
+      .split('/')
+      .map((segment) => {
+        const name = /^\{(\w+)\}$/.exec(segment)?.[1];
+        if (!name) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+        names.push(name);
+        return '([^/]+)';
+      })
+      .join('/');
+    pattern = { regex: new RegExp(`^${source}/?$`), names };
+    patterns.set(path, pattern);
+  }
+  return pattern;
+};
+
+/** The path parameters of `path` under `route`, or undefined when it does not match. */
+export const matchRoute = (route: Route, path: string): Record<string, string> | undefined => {
+  const { regex, names } = patternOf(route.path);
+  const match = regex.exec(path);
+  if (!match) return undefined;
+  return Object.fromEntries(names.map((name, index) => [name, decodeURIComponent(match[index + 1] ?? '')]));
+};
+
+export const routeMatches = (route: Route, path: string): boolean => matchRoute(route, path) !== undefined;

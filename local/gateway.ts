@@ -1,0 +1,229 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type {
+  APIGatewayAuthorizerResult,
+  APIGatewayProxyEvent,
+  APIGatewayProxyResult,
+  APIGatewayRequestAuthorizerEvent,
+  Context,
+} from 'aws-lambda';
+import { AUTHORIZER_HANDLER, FALLBACK_HANDLER, matchRoute, ROUTES } from '../lambdas/routes.js';
+
+/** API Gateway's largest request payload. */
+const MAX_BODY_BYTES = 10 * 1024 * 1024;
+/** API Gateway's integration timeout: the budget a request handler gets. */
+const REQUEST_BUDGET_MS = 29_000;
+const BINARY_TYPES = [
+  'application/zip',
+  'application/x-zip-compressed',
+  'application/octet-stream',
+  'application/gzip',
+];
+
+type LambdaHandler<E, R> = (event: E, context: Context) => Promise<R>;
+const handlers = new Map<string, Promise<LambdaHandler<unknown, unknown>>>();
+
+/** Loads a handler module from lambdas/handlers/ once, as a Lambda container would. */
+const loadHandler = <E, R>(name: string): Promise<LambdaHandler<E, R>> => {
+  let loaded = handlers.get(name);
+  if (!loaded) {
+    loaded = import(`../lambdas/handlers/${name}.js`).then(
+      (module: { handler: LambdaHandler<unknown, unknown> }) => module.handler,
+    );
+    handlers.set(name, loaded);
+  }
+  return loaded as Promise<LambdaHandler<E, R>>;
+};
+
+const lambdaContext = (functionName: string, budgetMs: number): Context => {
+  const deadline = Date.now() + budgetMs;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
+    memoryLimitInMB: '1024',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+};
+
+const readBody = (request: IncomingMessage): Promise<Buffer | 'too-large'> =>
+  new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+    });
+    request.on('end', () => resolve(size > MAX_BODY_BYTES ? 'too-large' : Buffer.concat(chunks)));
+    request.on('error', reject);
+  });
+
+/** Builds the REST API (v1) proxy event API Gateway would send for this request. */
+const proxyEvent = (
+  request: IncomingMessage,
+  url: URL,
+  body: Buffer,
+  resource: string,
+  pathParameters: Record<string, string>,
+): APIGatewayProxyEvent => {
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  for (let i = 0; i < request.rawHeaders.length; i += 2) {
+    const name = request.rawHeaders[i] as string;
+    const value = request.rawHeaders[i + 1] as string;
+    headers[name] = value;
+    multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), value];
+  }
+  const query: Record<string, string> = {};
+  const multiQuery: Record<string, string[]> = {};
+  for (const [name, value] of url.searchParams) {
+    query[name] = value;
+    multiQuery[name] = [...(multiQuery[name] ?? []), value];
+  }
+  const contentType = (request.headers['content-type'] ?? '').toLowerCase();
+  const isBinary = body.length > 0 && BINARY_TYPES.some((type) => contentType.startsWith(type));
+  const sourceIp = (request.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
+  return {
+    resource,
+    path: url.pathname,
+    httpMethod: request.method ?? 'GET',
+    headers,
+    multiValueHeaders,
+    queryStringParameters: Object.keys(query).length > 0 ? query : null,
+    multiValueQueryStringParameters: Object.keys(multiQuery).length > 0 ? multiQuery : null,
+    pathParameters: Object.keys(pathParameters).length > 0 ? pathParameters : null,
+    stageVariables: null,
+    body: body.length > 0 ? body.toString(isBinary ? 'base64' : 'utf8') : null,
+    isBase64Encoded: isBinary,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      authorizer: null,
+      protocol: 'HTTP/1.1',
+      httpMethod: request.method ?? 'GET',
+      identity: {
+        sourceIp,
+        userAgent: request.headers['user-agent'] ?? null,
+        accessKey: null,
+        accountId: null,
+        apiKey: null,
+        apiKeyId: null,
+        caller: null,
+        clientCert: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: null,
+        user: null,
+        userArn: null,
+      },
+      path: url.pathname,
+      stage: 'local',
+      requestId: randomUUID(),
+      requestTimeEpoch: Date.now(),
+      resourceId: 'local',
+      resourcePath: resource,
+    },
+  };
+};
+
+const send = (response: ServerResponse, result: APIGatewayProxyResult) => {
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
+  for (const [name, values] of Object.entries(result.multiValueHeaders ?? {}))
+    headers[name] = values.map(String);
+  const body = Buffer.from(result.body ?? '', result.isBase64Encoded ? 'base64' : 'utf8');
+  response.writeHead(result.statusCode, { ...headers, 'content-length': String(body.length) });
+  response.end(body);
+};
+
+/**
+ * Serves the handlers over HTTP the way API Gateway does: each request becomes a REST proxy event,
+ * the real authorizer runs first and its context reaches the handler.
+ */
+export const handleRequest = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+  const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+  const method = request.method ?? 'GET';
+  const route = ROUTES.map((candidate) => ({
+    candidate,
+    parameters: matchRoute(candidate, url.pathname),
+  })).find(({ candidate, parameters }) => parameters !== undefined && candidate.method === method);
+  const body = await readBody(request);
+  if (body === 'too-large') {
+    send(response, {
+      statusCode: 413,
+      headers: { 'content-type': 'application/json' },
+      body: '{"message":"Request Too Long"}',
+    });
+    return;
+  }
+  if (!route) {
+    const fallback = await loadHandler<APIGatewayProxyEvent, APIGatewayProxyResult>(FALLBACK_HANDLER);
+    send(
+      response,
+      await fallback(
+        proxyEvent(request, url, body, '/{proxy+}', {}),
+        lambdaContext(FALLBACK_HANDLER, REQUEST_BUDGET_MS),
+      ),
+    );
+    return;
+  }
+  const event = proxyEvent(request, url, body, route.candidate.path, route.parameters ?? {});
+  const authorizer = await loadHandler<APIGatewayRequestAuthorizerEvent, APIGatewayAuthorizerResult>(
+    AUTHORIZER_HANDLER,
+  );
+  const decision = await authorizer(
+    {
+      type: 'REQUEST',
+      methodArn: `arn:aws:execute-api:local:000000000000:local/local/${method}${route.candidate.path}`,
+      resource: event.resource,
+      path: event.path,
+      httpMethod: method,
+      headers: event.headers,
+      multiValueHeaders: event.multiValueHeaders,
+      pathParameters: event.pathParameters,
+      queryStringParameters: event.queryStringParameters,
+      multiValueQueryStringParameters: event.multiValueQueryStringParameters,
+      stageVariables: null,
+      requestContext: { ...event.requestContext, authorizer: undefined },
+    },
+    lambdaContext(AUTHORIZER_HANDLER, 10_000),
+  );
+  event.requestContext.authorizer = { principalId: decision.principalId, ...(decision.context ?? {}) };
+  const handler = await loadHandler<APIGatewayProxyEvent, APIGatewayProxyResult>(route.candidate.handler);
+  send(response, await handler(event, lambdaContext(route.candidate.handler, REQUEST_BUDGET_MS)));
+};
+
+/** Starts the gateway on `host:port` (port 0 picks a free one). */
+export const startGateway = (port: number, host = '127.0.0.1'): Promise<{ server: Server; url: string }> =>
+  new Promise((resolve, reject) => {
+    const server = createServer((request, response) => {
+      handleRequest(request, response).catch((error: unknown) => {
+        // What API Gateway answers when an integration fails: no details leak.
+        process.stderr.write(
+          `gateway: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+        );
+        if (!response.headersSent)
+          send(response, {
+            statusCode: 502,
+            headers: { 'content-type': 'application/json' },
+            body: '{"message":"Internal server error"}',
+          });
+        else response.destroy();
+      });
+    });
+    server.on('error', reject);
+    server.listen(port, host, () => {
+      const address = server.address();
+      const actualPort = typeof address === 'object' && address ? address.port : port;
+      resolve({ server, url: `http://${host}:${actualPort}` });
+    });
+  });

@@ -1,0 +1,66 @@
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import { loadConfig } from '../lambdas/config.js';
+import type { Services } from '../lambdas/services.js';
+import { buildServices } from '../lambdas/services.js';
+import { createResources, type Emulators, type ResourceNames } from './emulators.js';
+import { startGateway } from './gateway.js';
+
+/** The environment the handlers read, for a deployment on the emulators. */
+export const serviceEnvironment = (
+  emulators: Pick<Emulators, 'dynamoDbEndpoint' | 's3Endpoint'>,
+  names: ResourceNames,
+  cursorKey: string,
+): Record<string, string> => ({
+  EVENTS_TABLE: names.eventsTable,
+  CONTROL_TABLE: names.controlTable,
+  EXPORTS_BUCKET: names.exportsBucket,
+  ARCHIVE_BUCKET: names.archiveBucket,
+  AWS_REGION: 'us-east-1',
+  DYNAMODB_ENDPOINT: emulators.dynamoDbEndpoint,
+  S3_ENDPOINT: emulators.s3Endpoint,
+  CURSOR_KEY: cursorKey,
+  // Local tokens may be revoked and reused at once; no authorizer cache.
+  AUTH_CACHE_SECONDS: '0',
+  // The handlers run in this process and look for AWS credentials only on real AWS.
+  AWS_ACCESS_KEY_ID: 'local',
+  AWS_SECRET_ACCESS_KEY: 'local',
+});
+
+/** A fresh random cursor-signing key (base64, 32 bytes). */
+export const newCursorKey = (): string => randomBytes(32).toString('base64');
+
+/** The service running on emulators: its URL, its services (for seeding and checks) and `stop()`. */
+export interface LocalService {
+  readonly url: string;
+  readonly services: Services;
+  readonly env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Creates the resources on running emulators, points this process's handlers at them (the
+ * handlers read `process.env` once, as in Lambda) and serves them on `port` (0: any free port).
+ */
+export const startLocalService = async (
+  emulators: Pick<Emulators, 'dynamoDbEndpoint' | 's3Endpoint'>,
+  options: { names: ResourceNames; cursorKey: string; port: number },
+): Promise<LocalService> => {
+  await createResources(emulators, options.names);
+  const env = serviceEnvironment(emulators, options.names, options.cursorKey);
+  Object.assign(process.env, env);
+  const services = await buildServices(loadConfig(env));
+  const { server, url } = await startGateway(options.port);
+  return {
+    url,
+    services,
+    env,
+    stop: () => closeServer(server),
+  };
+};
+
+const closeServer = (server: Server): Promise<void> =>
+  new Promise((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });

@@ -1,0 +1,122 @@
+/**
+ * `npm start`: the whole service on real emulators, with a demo tenant.
+ *
+ *   PORT          where the API listens (default 3000)
+ *   DEMO_TOKEN    the demo tenant's token, with every scope (20–128 URL-safe characters);
+ *                 default: a random one, kept in .local/ so it survives restarts
+ *   DEMO_EVENTS   how many demo events to seed into an empty demo tenant (default 500)
+ *   --in-memory   keep nothing: data lives only as long as the process
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { SCOPES } from '../lambdas/domain/scopes.js';
+import { generateToken } from '../lambdas/domain/tokens.js';
+import { ensureToken } from '../lambdas/use-cases/manage-tokens.js';
+import { demoEvents } from './demo-data.js';
+import { JavaMissingError, startEmulators } from './emulators.js';
+import { newCursorKey, startLocalService } from './stack.js';
+
+const DATA_DIR = '.local/data';
+const DEMO_TENANT = 'demo';
+
+const settings = z
+  .object({
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    DEMO_TOKEN: z
+      .string()
+      .regex(
+        /^[A-Za-z0-9._~-]{20,128}$/,
+        'DEMO_TOKEN must be 20-128 URL-safe characters (letters, digits, . _ ~ -)',
+      )
+      .optional(),
+    DEMO_EVENTS: z.coerce.number().int().min(0).max(1_000_000).default(500),
+  })
+  .safeParse(process.env);
+
+if (!settings.success) {
+  for (const issue of settings.error.issues) console.error(`${issue.path.join('.')}: ${issue.message}`);
+  process.exit(1);
+}
+const { PORT, DEMO_TOKEN, DEMO_EVENTS } = settings.data;
+const { values: flags } = parseArgs({ options: { 'in-memory': { type: 'boolean', default: false } } });
+const inMemory = flags['in-memory'] ?? false;
+
+/** A value kept in .local/ across restarts (unless in memory), created on first use. */
+const persisted = (file: string, create: () => string): string => {
+  if (inMemory) return create();
+  mkdirSync('.local', { recursive: true });
+  const path = `.local/${file}`;
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  const value = create();
+  writeFileSync(path, `${value}\n`, { mode: 0o600 });
+  return value;
+};
+
+const main = async () => {
+  process.stdout.write(
+    `Starting DynamoDB Local and s3rver (${inMemory ? 'in memory' : `data in ${DATA_DIR}`})…\n`,
+  );
+  const emulators = await startEmulators(
+    inMemory ? { scratchDir: `.local/scratch-${process.pid}` } : { dataDir: DATA_DIR },
+  );
+  let stopping = false;
+  const stopAll = async (service?: { stop(): Promise<void> }) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write('Stopping…\n');
+    await service?.stop();
+    await emulators.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stopAll(service));
+  process.once('SIGTERM', () => void stopAll(service));
+  let service: Awaited<ReturnType<typeof startLocalService>> | undefined;
+  try {
+    service = await startLocalService(emulators, {
+      names: {
+        eventsTable: 'audit-events',
+        controlTable: 'audit-control',
+        exportsBucket: 'audit-exports',
+        archiveBucket: 'audit-archive',
+      },
+      cursorKey: persisted('cursor.key', newCursorKey),
+      port: PORT,
+    });
+  } catch (error) {
+    await emulators.stop();
+    throw error;
+  }
+  const token = DEMO_TOKEN ?? persisted('demo-token', () => generateToken().token);
+  await ensureToken(service.services.tokens, {
+    tenant: DEMO_TENANT,
+    scopes: SCOPES,
+    name: 'demo token',
+    token,
+  });
+  const existing = await service.services.counters.total(DEMO_TENANT, { kind: 'all' });
+  if (existing === 0 && DEMO_EVENTS > 0) {
+    const drafts = demoEvents({ count: DEMO_EVENTS, days: 7, now: Date.now() });
+    for (let start = 0; start < drafts.length; start += 100) {
+      await service.services.events.append(DEMO_TENANT, drafts.slice(start, start + 100));
+    }
+    process.stdout.write(`Seeded ${DEMO_EVENTS} demo events for tenant "${DEMO_TENANT}".\n`);
+  }
+  process.stdout.write(
+    [
+      `Demo tenant "${DEMO_TENANT}" token (all scopes): ${token}`,
+      `Try: curl -G ${service.url}/api/v1/audit_trail/fetch -d auth_token=${token} -d limit=5 -d action_filter=user_login`,
+      `Listening on ${service.url}`,
+      '',
+    ].join('\n'),
+  );
+};
+
+main().catch((error: unknown) => {
+  if (error instanceof JavaMissingError) {
+    console.error(error.message);
+  } else {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  }
+  process.exit(1);
+});
