@@ -1,0 +1,106 @@
+/**
+ * `npm run bench [-- --quick]`: every measurement, in one run on the local stack, each as a ratio
+ * against a baseline measured in the same run. Writes bench/results.json and bench/RESULTS.md.
+ */
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { startEmulators } from '../local/emulators.js';
+import { newCursorKey, startLocalService } from '../local/stack.js';
+import { fetchBench } from './fetch.js';
+import { type BenchContext, type BenchModule, type Measurement, trackCapacity } from './harness.js';
+
+/** Every bench module, in report order. Add new ones here. */
+const MODULES: Record<string, BenchModule> = {
+  fetch: fetchBench,
+};
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
+const quick = values.quick ?? false;
+
+const met = (m: Measurement): boolean | undefined =>
+  m.goal === undefined ? undefined : m.goal.op === '<=' ? m.value <= m.goal.target : m.value >= m.goal.target;
+
+const markdown = (measurements: Measurement[], started: Date, seconds: number): string => {
+  const rows = measurements.map((m) => {
+    const status = met(m);
+    const goal = m.goal ? `${m.goal.op} ${m.goal.target}` : '—';
+    return `| ${m.issue} | ${m.description} | ${formatValue(m.value)} ${m.unit} | ${goal} | ${status === undefined ? 'reported' : status ? 'met' : '**not met**'} | ${m.details} |`;
+  });
+  return [
+    '# Benchmark results',
+    '',
+    `Run ${started.toISOString()} (${quick ? 'quick' : 'full'} mode, ${seconds.toFixed(0)} s, Node ${process.version}, ${process.platform}/${process.arch}), on DynamoDB Local and s3rver. Each figure is a ratio against a baseline measured in the same run.`,
+    '',
+    '| issue | measurement | value | goal | status | details |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...rows,
+    '',
+  ].join('\n');
+};
+
+const formatValue = (value: number): string => (Math.abs(value) >= 100 ? value.toFixed(0) : value.toFixed(3));
+
+const main = async () => {
+  const started = new Date();
+  const emulators = await startEmulators({ scratchDir: `.local/bench-${process.pid}` });
+  const suffix = randomBytes(3).toString('hex');
+  try {
+    const service = await startLocalService(emulators, {
+      names: { eventsTable: `bench-events-${suffix}`, controlTable: `bench-control-${suffix}`, exportsBucket: `bench-exports-${suffix}`, archiveBucket: `bench-archive-${suffix}` },
+      cursorKey: newCursorKey(),
+      port: 0,
+    });
+    let reads = 0;
+    let writes = 0;
+    trackCapacity(service.services.doc, (read, write) => {
+      reads += read;
+      writes += write;
+    });
+    const context: BenchContext = {
+      service,
+      quick,
+      tenant: (name) => `bench-${name}-${randomBytes(3).toString('hex')}`,
+      seed: async (tenant, drafts, concurrency = 8) => {
+        const batches: (typeof drafts)[] = [];
+        for (let start = 0; start < drafts.length; start += 100) batches.push(drafts.slice(start, start + 100));
+        let next = 0;
+        await Promise.all(
+          Array.from({ length: concurrency }, async () => {
+            while (next < batches.length) {
+              const batch = batches[next++];
+              if (batch) await service.services.events.append(tenant, batch);
+            }
+          }),
+        );
+      },
+      measureCapacity: async (work) => {
+        const [readsBefore, writesBefore] = [reads, writes];
+        const result = await work();
+        return { result, readUnits: reads - readsBefore, writeUnits: writes - writesBefore };
+      },
+    };
+    const measurements: Measurement[] = [];
+    for (const [name, module] of Object.entries(MODULES)) {
+      if (values.only && values.only !== name) continue;
+      const moduleStart = Date.now();
+      process.stdout.write(`bench ${name}…\n`);
+      const results = await module(context);
+      measurements.push(...results);
+      for (const m of results) process.stdout.write(`  ${m.id}: ${formatValue(m.value)} ${m.unit} (${m.details})\n`);
+      process.stdout.write(`  (${((Date.now() - moduleStart) / 1000).toFixed(1)} s)\n`);
+    }
+    const seconds = (Date.now() - started.getTime()) / 1000;
+    writeFileSync('bench/results.json', `${JSON.stringify({ started: started.toISOString(), quick, seconds, measurements }, null, 2)}\n`);
+    writeFileSync('bench/RESULTS.md', markdown(measurements, started, seconds));
+    process.stdout.write(`Wrote bench/results.json and bench/RESULTS.md (${seconds.toFixed(0)} s)\n`);
+    await service.stop();
+  } finally {
+    await emulators.stop();
+  }
+};
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

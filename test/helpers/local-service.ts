@@ -1,0 +1,65 @@
+import { randomBytes } from 'node:crypto';
+import type { Scope } from '../../lambdas/domain/scopes.js';
+import { issueToken } from '../../lambdas/use-cases/manage-tokens.js';
+import { type LocalService, newCursorKey, startLocalService } from '../../local/stack.js';
+
+/** The service on the shared emulators, with tables and buckets of its own. */
+export interface TestService extends LocalService {
+  /** A new token for `tenant` with `scopes`. */
+  token(tenant: string, scopes: readonly Scope[]): Promise<string>;
+  /** GET `path` with `query`, parsed as JSON when it is JSON. */
+  get(path: string, query?: Record<string, string>, headers?: Record<string, string>): Promise<TestResponse>;
+  /** Sends any request. */
+  request(method: string, path: string, init?: { query?: Record<string, string>; headers?: Record<string, string>; body?: string | Buffer }): Promise<TestResponse>;
+}
+
+export interface TestResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: unknown;
+  readonly text: string;
+}
+
+/**
+ * Starts the service for one test file: unique table and bucket names on the emulators that the
+ * global setup started, the gateway on a free loopback port.
+ */
+export const startTestService = async (): Promise<TestService> => {
+  const dynamoDbEndpoint = process.env.TEST_DYNAMODB_ENDPOINT;
+  const s3Endpoint = process.env.TEST_S3_ENDPOINT;
+  if (!dynamoDbEndpoint || !s3Endpoint) throw new Error('The emulators are not running (jest globalSetup)');
+  const suffix = randomBytes(4).toString('hex');
+  const service = await startLocalService(
+    { dynamoDbEndpoint, s3Endpoint },
+    {
+      names: {
+        eventsTable: `events-${suffix}`,
+        controlTable: `control-${suffix}`,
+        exportsBucket: `exports-${suffix}`,
+        archiveBucket: `archive-${suffix}`,
+      },
+      cursorKey: newCursorKey(),
+      port: 0,
+    },
+  );
+  const request: TestService['request'] = async (method, path, init = {}) => {
+    const url = new URL(path, service.url);
+    for (const [name, value] of Object.entries(init.query ?? {})) url.searchParams.append(name, value);
+    const response = await fetch(url, {
+      method,
+      headers: init.headers ?? {},
+      redirect: 'manual',
+      ...(init.body !== undefined ? { body: init.body } : {}),
+    });
+    const text = await response.text();
+    let body: unknown = text;
+    if ((response.headers.get('content-type') ?? '').includes('json')) body = JSON.parse(text);
+    return { status: response.status, headers: response.headers, body, text };
+  };
+  return {
+    ...service,
+    token: async (tenant, scopes) => (await issueToken(service.services.tokens, { tenant, scopes })).token,
+    request,
+    get: (path, query, headers) => request('GET', path, { query: query ?? {}, headers: headers ?? {} }),
+  };
+};
