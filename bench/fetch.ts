@@ -1,6 +1,6 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { demoEvents } from '../local/demo-data.js';
 import { browsePages } from '../lambdas/use-cases/browse-pages.js';
+import { demoEvents } from '../local/demo-data.js';
 import type { BenchModule, Measurement } from './harness.js';
 
 /**
@@ -19,7 +19,14 @@ export const fetchBench: BenchModule = async (context) => {
 
   // Filtered page through the byAction index.
   const limit = 100;
-  const pageQuery = { tenant: big, selector: { kind: 'action', action: 'user_login_failed' } as const, minId: 0, maxId: Number.MAX_SAFE_INTEGER, newestFirst: true, limit };
+  const pageQuery = {
+    tenant: big,
+    selector: { kind: 'action', action: 'user_login_failed' } as const,
+    minId: 0,
+    maxId: Number.MAX_SAFE_INTEGER,
+    newestFirst: true,
+    limit,
+  };
   const indexed = await events.queryPage(pageQuery);
   // Baseline: the same page from the base table with a FilterExpression.
   let scanned = 0;

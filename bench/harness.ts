@@ -45,7 +45,10 @@ interface CapacityEntry {
  * Makes every request of `doc` ask for its consumed capacity and reports it to `sink`, so a whole
  * use case (counter reads included) can be costed exactly.
  */
-export const trackCapacity = (doc: DynamoDBDocumentClient, sink: (read: number, write: number) => void): void => {
+export const trackCapacity = (
+  doc: DynamoDBDocumentClient,
+  sink: (read: number, write: number) => void,
+): void => {
   doc.middlewareStack.add(
     (next, context) => async (args) => {
       const input = args.input as Record<string, unknown>;

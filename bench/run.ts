@@ -15,7 +15,9 @@ const MODULES: Record<string, BenchModule> = {
   fetch: fetchBench,
 };
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } },
+});
 const quick = values.quick ?? false;
 
 const met = (m: Measurement): boolean | undefined =>
@@ -47,7 +49,12 @@ const main = async () => {
   const suffix = randomBytes(3).toString('hex');
   try {
     const service = await startLocalService(emulators, {
-      names: { eventsTable: `bench-events-${suffix}`, controlTable: `bench-control-${suffix}`, exportsBucket: `bench-exports-${suffix}`, archiveBucket: `bench-archive-${suffix}` },
+      names: {
+        eventsTable: `bench-events-${suffix}`,
+        controlTable: `bench-control-${suffix}`,
+        exportsBucket: `bench-exports-${suffix}`,
+        archiveBucket: `bench-archive-${suffix}`,
+      },
       cursorKey: newCursorKey(),
       port: 0,
     });
@@ -63,7 +70,8 @@ const main = async () => {
       tenant: (name) => `bench-${name}-${randomBytes(3).toString('hex')}`,
       seed: async (tenant, drafts, concurrency = 8) => {
         const batches: (typeof drafts)[] = [];
-        for (let start = 0; start < drafts.length; start += 100) batches.push(drafts.slice(start, start + 100));
+        for (let start = 0; start < drafts.length; start += 100)
+          batches.push(drafts.slice(start, start + 100));
         let next = 0;
         await Promise.all(
           Array.from({ length: concurrency }, async () => {
@@ -87,11 +95,15 @@ const main = async () => {
       process.stdout.write(`bench ${name}…\n`);
       const results = await module(context);
       measurements.push(...results);
-      for (const m of results) process.stdout.write(`  ${m.id}: ${formatValue(m.value)} ${m.unit} (${m.details})\n`);
+      for (const m of results)
+        process.stdout.write(`  ${m.id}: ${formatValue(m.value)} ${m.unit} (${m.details})\n`);
       process.stdout.write(`  (${((Date.now() - moduleStart) / 1000).toFixed(1)} s)\n`);
     }
     const seconds = (Date.now() - started.getTime()) / 1000;
-    writeFileSync('bench/results.json', `${JSON.stringify({ started: started.toISOString(), quick, seconds, measurements }, null, 2)}\n`);
+    writeFileSync(
+      'bench/results.json',
+      `${JSON.stringify({ started: started.toISOString(), quick, seconds, measurements }, null, 2)}\n`,
+    );
     writeFileSync('bench/RESULTS.md', markdown(measurements, started, seconds));
     process.stdout.write(`Wrote bench/results.json and bench/RESULTS.md (${seconds.toFixed(0)} s)\n`);
     await service.stop();

@@ -20,6 +20,12 @@ const schema = z.object({
     .max(7 * 86400)
     .default(86400),
   AUTH_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+  /** `lambda` in AWS (asynchronous invocation of the worker functions below); `in-process` locally. */
+  JOB_LAUNCHER: z.enum(['lambda', 'in-process']).default('lambda'),
+  PURGE_WORKER_FUNCTION: z.string().optional(),
+  EXPORT_WORKER_FUNCTION: z.string().optional(),
+  /** A worker's time budget when run in-process (locally); in AWS it is the function's timeout. */
+  LOCAL_WORKER_BUDGET_MS: z.coerce.number().int().min(1000).default(900_000),
 });
 
 export type ServiceConfig = z.infer<typeof schema>;

@@ -1,13 +1,17 @@
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDbDocumentClient } from './adapters/aws-clients.js';
 import { DynamoDbCounterStore } from './adapters/dynamodb-counter-store.js';
 import { DynamoDbEventStore } from './adapters/dynamodb-event-store.js';
 import { DynamoDbTokenStore } from './adapters/dynamodb-token-store.js';
+import { InProcessJobLauncher } from './adapters/in-process-job-launcher.js';
+import { LambdaJobLauncher } from './adapters/lambda-job-launcher.js';
 import { loadConfig, type ServiceConfig } from './config.js';
 import type { TokenStore } from './ports/control-store.js';
 import type { CounterStore } from './ports/counter-store.js';
 import type { EventStore } from './ports/event-store.js';
+import type { JobLauncher } from './ports/job-launcher.js';
 import { Authenticator } from './use-cases/authenticate.js';
 
 /** Everything handlers need, built once per container from the configuration. */
@@ -20,6 +24,7 @@ export interface Services {
   readonly authenticator: Authenticator;
   readonly cursorKey: Uint8Array;
   readonly clock: () => number;
+  readonly jobs: JobLauncher;
 }
 
 const readCursorKey = async (config: ServiceConfig): Promise<Uint8Array> => {
@@ -51,6 +56,13 @@ export const buildServices = async (config: ServiceConfig): Promise<Services> =>
     authenticator: new Authenticator(tokens, { cacheSeconds: config.AUTH_CACHE_SECONDS }),
     cursorKey: await readCursorKey(config),
     clock: Date.now,
+    jobs:
+      config.JOB_LAUNCHER === 'in-process'
+        ? new InProcessJobLauncher({ budgetMs: config.LOCAL_WORKER_BUDGET_MS })
+        : new LambdaJobLauncher(new LambdaClient({ region: config.AWS_REGION }), {
+            purge: config.PURGE_WORKER_FUNCTION,
+            export: config.EXPORT_WORKER_FUNCTION,
+          }),
   };
 };
 

@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
-import { loadConfig } from '../lambdas/config.js';
-import type { Services } from '../lambdas/services.js';
-import { buildServices } from '../lambdas/services.js';
+import { getServices, type Services } from '../lambdas/services.js';
 import { createResources, type Emulators, type ResourceNames } from './emulators.js';
 import { startGateway } from './gateway.js';
 
@@ -22,6 +20,8 @@ export const serviceEnvironment = (
   CURSOR_KEY: cursorKey,
   // Local tokens may be revoked and reused at once; no authorizer cache.
   AUTH_CACHE_SECONDS: '0',
+  // Jobs (long purges, big exports) run in this process instead of an async Lambda invocation.
+  JOB_LAUNCHER: 'in-process',
   // The handlers run in this process and look for AWS credentials only on real AWS.
   AWS_ACCESS_KEY_ID: 'local',
   AWS_SECRET_ACCESS_KEY: 'local',
@@ -49,7 +49,8 @@ export const startLocalService = async (
   await createResources(emulators, options.names);
   const env = serviceEnvironment(emulators, options.names, options.cursorKey);
   Object.assign(process.env, env);
-  const services = await buildServices(loadConfig(env));
+  // The very services the handlers use (built once from process.env), so jobs and clients are shared.
+  const services = await getServices();
   const { server, url } = await startGateway(options.port);
   return {
     url,

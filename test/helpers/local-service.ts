@@ -10,7 +10,11 @@ export interface TestService extends LocalService {
   /** GET `path` with `query`, parsed as JSON when it is JSON. */
   get(path: string, query?: Record<string, string>, headers?: Record<string, string>): Promise<TestResponse>;
   /** Sends any request. */
-  request(method: string, path: string, init?: { query?: Record<string, string>; headers?: Record<string, string>; body?: string | Buffer }): Promise<TestResponse>;
+  request(
+    method: string,
+    path: string,
+    init?: { query?: Record<string, string>; headers?: Record<string, string>; body?: string | Buffer },
+  ): Promise<TestResponse>;
 }
 
 export interface TestResponse {

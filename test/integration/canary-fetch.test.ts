@@ -1,12 +1,18 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { EventDraft } from '../../lambdas/domain/record.js';
 import { demoEvents } from '../../local/demo-data.js';
-import { type TestService, startTestService } from '../helpers/local-service.js';
+import { startTestService, type TestService } from '../helpers/local-service.js';
 
 const FETCH = '/api/v1/audit_trail/fetch';
 
 interface CanaryPage {
-  audit_trail: { id: number; action_type: string; timestamp: string; timestamp_std?: string; user: string | null }[];
+  audit_trail: {
+    id: number;
+    action_type: string;
+    timestamp: string;
+    timestamp_std?: string;
+    user: string | null;
+  }[];
   cursor: { next: string | null; prev: string | null };
   page_count: number;
   page_number: number;
@@ -100,7 +106,8 @@ describe('GET /api/v1/audit_trail/fetch', () => {
   });
 
   it('adds timestamp_std in the tz asked for', async () => {
-    const page = (await service.get(FETCH, { auth_token: token, limit: '1', tz: 'America/New_York' })).body as CanaryPage;
+    const page = (await service.get(FETCH, { auth_token: token, limit: '1', tz: 'America/New_York' }))
+      .body as CanaryPage;
     expect(page.audit_trail[0]?.timestamp_std).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d E[SD]T-0[45]00$/);
   });
 
@@ -114,6 +121,12 @@ describe('GET /api/v1/audit_trail/fetch', () => {
   it('gives an empty tenant one empty page', async () => {
     const other = await service.token('empty-tenant', ['read']);
     const response = await service.get(FETCH, { auth_token: other });
-    expect(response.body).toEqual({ audit_trail: [], cursor: { next: null, prev: null }, page_count: 1, page_number: 1, result: 'success' });
+    expect(response.body).toEqual({
+      audit_trail: [],
+      cursor: { next: null, prev: null },
+      page_count: 1,
+      page_number: 1,
+      result: 'success',
+    });
   });
 });
