@@ -1,5 +1,5 @@
 import { type ChildProcess, spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import {
@@ -122,6 +122,8 @@ export const startEmulators = async (options: EmulatorOptions = {}): Promise<Emu
       stop: async () => {
         process.removeListener('exit', killJava);
         await s3.close().catch(() => undefined);
+        // A scratch folder holds nothing worth keeping once the emulators stop.
+        if (!options.dataDir) rmSync(scratchDir, { recursive: true, force: true });
         if (java.exitCode === null) {
           const exited = new Promise((done) => java.once('exit', done));
           java.kill('SIGTERM');

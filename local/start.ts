@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { SCOPES } from '../lambdas/domain/scopes.js';
 import { generateToken } from '../lambdas/domain/tokens.js';
 import { ensureToken } from '../lambdas/use-cases/manage-tokens.js';
+import { clearLocalEndpoints, writeLocalEndpoints } from '../scripts/local-endpoints.js';
 import { demoEvents } from './demo-data.js';
 import { JavaMissingError, startEmulators } from './emulators.js';
 import { newCursorKey, startLocalService } from './stack.js';
@@ -65,6 +66,7 @@ const main = async () => {
     if (stopping) return;
     stopping = true;
     process.stdout.write('Stopping…\n');
+    clearLocalEndpoints();
     await service?.stop();
     await emulators.stop();
     process.exit(0);
@@ -87,6 +89,7 @@ const main = async () => {
     await emulators.stop();
     throw error;
   }
+  if (!inMemory) writeLocalEndpoints({ pid: process.pid, url: service.url, env: service.env });
   const token = DEMO_TOKEN ?? persisted('demo-token', () => generateToken().token);
   await ensureToken(service.services.tokens, {
     tenant: DEMO_TENANT,

@@ -1,0 +1,111 @@
+/**
+ * `npm run tokens -- <command>`: manage API tokens.
+ *
+ *   create --tenant T --scopes read,purge,download,ingest,admin [--name N]   prints the token once
+ *   list   --tenant T
+ *   revoke --tenant T --id tok_…
+ *
+ * Against the running local stack (`npm start`) by default; against real AWS when CONTROL_TABLE
+ * is set (with AWS_REGION and credentials from the usual AWS environment/profile).
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { createDynamoDbDocumentClient } from '../lambdas/adapters/aws-clients.js';
+import { DynamoDbTokenStore } from '../lambdas/adapters/dynamodb-token-store.js';
+import { isAuditTrailError } from '../lambdas/domain/errors.js';
+import { parseScopes } from '../lambdas/domain/scopes.js';
+import { isValidTenant } from '../lambdas/domain/tokens.js';
+import { issueToken } from '../lambdas/use-cases/manage-tokens.js';
+import { readLocalEndpoints } from './local-endpoints.js';
+
+/** The token store of the target deployment: real AWS when CONTROL_TABLE is set, else `npm start`'s. */
+export const targetTokenStore = (): { store: DynamoDbTokenStore; where: string } => {
+  const env = process.env.CONTROL_TABLE ? process.env : readLocalEndpoints()?.env;
+  if (!env?.CONTROL_TABLE) {
+    throw new Error(
+      'No target: start the local stack with `npm start`, or set CONTROL_TABLE (and AWS credentials) for real AWS tables.',
+    );
+  }
+  const doc = createDynamoDbDocumentClient({
+    region: env.AWS_REGION ?? 'us-east-1',
+    ...(env.DYNAMODB_ENDPOINT ? { dynamoDbEndpoint: env.DYNAMODB_ENDPOINT } : {}),
+  });
+  const where = env.DYNAMODB_ENDPOINT
+    ? `local stack (${env.CONTROL_TABLE})`
+    : `AWS table ${env.CONTROL_TABLE}`;
+  return { store: new DynamoDbTokenStore(doc, { controlTable: env.CONTROL_TABLE }), where };
+};
+
+const tenantOption = (value: string): string => {
+  if (!isValidTenant(value)) throw new InvalidArgumentError('3-64 letters, digits, ".", "_" or "-"');
+  return value;
+};
+
+const scopesOption = (value: string) => {
+  try {
+    return parseScopes(value);
+  } catch (error) {
+    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+  }
+};
+
+/** The `tokens` command line. */
+export const tokensProgram = (): Command => {
+  const program = new Command('tokens').description('Manage API tokens (only their SHA-256 is stored).');
+  program
+    .command('create')
+    .description('create a token and print it once')
+    .requiredOption('--tenant <tenant>', 'the tenant the token belongs to', tenantOption)
+    .requiredOption('--scopes <scopes>', 'comma-separated: read,purge,download,ingest,admin', scopesOption)
+    .option('--name <name>', 'a label shown in lists and audit entries')
+    .action(async (options: { tenant: string; scopes: ReturnType<typeof parseScopes>; name?: string }) => {
+      const { store, where } = targetTokenStore();
+      const { token, record } = await issueToken(store, {
+        tenant: options.tenant,
+        scopes: options.scopes,
+        ...(options.name ? { name: options.name } : {}),
+      });
+      process.stdout.write(
+        `Created ${record.tokenId} for tenant "${record.tenant}" (${record.scopes.join(',')}) in ${where}.\n` +
+          'Token (shown only now; store it safely):\n' +
+          `${token}\n`,
+      );
+    });
+  program
+    .command('list')
+    .description("list a tenant's tokens (ids, names, scopes; never the tokens)")
+    .requiredOption('--tenant <tenant>', 'the tenant', tenantOption)
+    .action(async (options: { tenant: string }) => {
+      const { store } = targetTokenStore();
+      const tokens = await store.listTokens(options.tenant);
+      if (tokens.length === 0) process.stdout.write(`No tokens for tenant "${options.tenant}".\n`);
+      for (const token of tokens) {
+        process.stdout.write(
+          `${token.tokenId}\t${token.scopes.join(',')}\t${new Date(token.createdAt).toISOString()}\t${token.name}\n`,
+        );
+      }
+    });
+  program
+    .command('revoke')
+    .description('revoke a token by its id')
+    .requiredOption('--tenant <tenant>', 'the tenant', tenantOption)
+    .requiredOption('--id <tokenId>', 'the token id (tok_…)')
+    .action(async (options: { tenant: string; id: string }) => {
+      const { store } = targetTokenStore();
+      if (!(await store.revokeToken(options.tenant, options.id))) {
+        throw new Error(`Tenant "${options.tenant}" has no token ${options.id}`);
+      }
+      process.stdout.write(`Revoked ${options.id}.\n`);
+    });
+  return program;
+};
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  tokensProgram()
+    .parseAsync()
+    .catch((error: unknown) => {
+      process.stderr.write(
+        `${isAuditTrailError(error) || error instanceof Error ? error.message : String(error)}\n`,
+      );
+      process.exit(1);
+    });
+}
