@@ -102,10 +102,8 @@ export const startEmulators = async (options: EmulatorOptions = {}): Promise<Emu
   };
   process.once('exit', killJava);
   const dynamoDbEndpoint = `http://127.0.0.1:${dynamoPort}`;
-  const s3Directory = resolve(
-    options.dataDir ?? options.scratchDir ?? `.local/s3-scratch-${process.pid}`,
-    's3',
-  );
+  const scratchDir = options.scratchDir ?? `.local/s3-scratch-${process.pid}`;
+  const s3Directory = resolve(options.dataDir ?? scratchDir, 's3');
   mkdirSync(s3Directory, { recursive: true });
   const s3 = new S3rver({
     address: '127.0.0.1',
