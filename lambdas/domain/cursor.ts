@@ -78,8 +78,9 @@ export const openCursor = (text: string, key: Uint8Array, expected: CursorExpect
   const [payload, signature, ...rest] = text.split('.');
   if (!payload || !signature || rest.length > 0 || !/^[A-Za-z0-9_-]+$/.test(payload + signature))
     throw malformed();
-  const expectedSignature = sign(payload, key);
-  const givenSignature = Buffer.from(signature, 'base64url');
+  // Compared as text, not decoded bytes: base64's spare low bits would let altered text verify.
+  const expectedSignature = Buffer.from(sign(payload, key).toString('base64url'));
+  const givenSignature = Buffer.from(signature);
   if (
     givenSignature.length !== expectedSignature.length ||
     !timingSafeEqual(givenSignature, expectedSignature)

@@ -58,8 +58,8 @@ const zonedFormatter = (timeZone: string, locale: string): Intl.DateTimeFormat =
 
 const abbreviationFormatters = new Map<string, Intl.DateTimeFormat>();
 const zoneAbbreviation = (timestamp: number, timeZone: string): string | undefined => {
-  // en-US knows the American abbreviations, en-GB the European ones; pytz knows both.
-  for (const locale of ['en-US', 'en-GB']) {
+  // Each English locale knows its region's abbreviations (EDT, CEST, IST, AEST); pytz knows them all.
+  for (const locale of ['en-US', 'en-GB', 'en-IN', 'en-AU']) {
     const key = `${locale}|${timeZone}`;
     let formatter = abbreviationFormatters.get(key);
     if (!formatter) {
