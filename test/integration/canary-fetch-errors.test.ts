@@ -52,7 +52,7 @@ describe('GET /api/v1/audit_trail/fetch: bad input and tenant isolation', () => 
     expectCanaryError(await service.get(FETCH, { limit: '5' }), 401, /No credentials/);
   });
 
-  it.each([['unknown-token-0123456789abcdef'], ['short'], ['ats_' + 'x'.repeat(43)]])(
+  it.each([['unknown-token-0123456789abcdef'], ['short'], [`ats_${'x'.repeat(43)}`]])(
     'refuses token %p with 401',
     async (token) => {
       expectCanaryError(await service.get(FETCH, { auth_token: token }), 401, /not valid/);
