@@ -73,20 +73,20 @@ const proxyEvent = (
   resource: string,
   pathParameters: Record<string, string>,
 ): APIGatewayProxyEvent => {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
+  // Maps, then Object.fromEntries: names like "__proto__" or "constructor" stay plain own keys.
+  const headerValues = new Map<string, string[]>();
   for (let i = 0; i < request.rawHeaders.length; i += 2) {
     const name = request.rawHeaders[i] as string;
-    const value = request.rawHeaders[i + 1] as string;
-    headers[name] = value;
-    multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), value];
+    headerValues.set(name, [...(headerValues.get(name) ?? []), request.rawHeaders[i + 1] as string]);
   }
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
-  for (const [name, value] of url.searchParams) {
-    query[name] = value;
-    multiQuery[name] = [...(multiQuery[name] ?? []), value];
-  }
+  const queryValues = new Map<string, string[]>();
+  for (const [name, value] of url.searchParams)
+    queryValues.set(name, [...(queryValues.get(name) ?? []), value]);
+  const last = (values: string[]) => values[values.length - 1] as string;
+  const headers = Object.fromEntries([...headerValues].map(([name, values]) => [name, last(values)]));
+  const multiValueHeaders = Object.fromEntries(headerValues);
+  const query = Object.fromEntries([...queryValues].map(([name, values]) => [name, last(values)]));
+  const multiQuery = Object.fromEntries(queryValues);
   const contentType = (request.headers['content-type'] ?? '').toLowerCase();
   const isBinary = body.length > 0 && BINARY_TYPES.some((type) => contentType.startsWith(type));
   const sourceIp = (request.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');

@@ -3,11 +3,12 @@ import { BadRequestError, PayloadTooLargeError } from '../domain/errors.js';
 
 /** Request headers with lower-cased names (API Gateway keeps the client's case). */
 export const lowerCaseHeaders = (event: Pick<APIGatewayProxyEvent, 'headers'>): Record<string, string> => {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(event.headers ?? {})) {
-    if (value !== undefined) headers[name.toLowerCase()] = value;
-  }
-  return headers;
+  // Object.fromEntries defines own keys, so a header named "__proto__" cannot touch the prototype.
+  return Object.fromEntries(
+    Object.entries(event.headers ?? {})
+      .filter((entry): entry is [string, string] => entry[1] !== undefined)
+      .map(([name, value]) => [name.toLowerCase(), value]),
+  );
 };
 
 /**
@@ -17,15 +18,15 @@ export const lowerCaseHeaders = (event: Pick<APIGatewayProxyEvent, 'headers'>): 
 export const queryParameters = (
   event: Pick<APIGatewayProxyEvent, 'queryStringParameters' | 'multiValueQueryStringParameters'>,
 ): Record<string, string> => {
-  const parameters: Record<string, string> = {};
+  const parameters = new Map<string, string>();
   for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) {
-    if (value !== undefined) parameters[name] = value;
+    if (value !== undefined) parameters.set(name, value);
   }
   for (const [name, values] of Object.entries(event.multiValueQueryStringParameters ?? {})) {
     const last = values?.[values.length - 1];
-    if (last !== undefined) parameters[name] = last;
+    if (last !== undefined) parameters.set(name, last);
   }
-  return parameters;
+  return Object.fromEntries(parameters);
 };
 
 /** The raw body as text (API Gateway base64-encodes binary bodies). */

@@ -1,0 +1,198 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { dialectOfPath } from '../../lambdas/handlers/not-found.js';
+import { ROUTES } from '../../lambdas/routes.js';
+import { demoEvents } from '../../local/demo-data.js';
+import { startTestService, type TestService } from '../helpers/local-service.js';
+
+/**
+ * Random and adversarial requests across every route of every dialect: odd encodings, huge values,
+ * duplicated parameters, unicode, injection strings, wrong methods, bad credentials. The service
+ * must never answer 5xx, every 4xx must be in its dialect's error shape, and the stored data must
+ * not change (the fuzzing token can read and download, never purge or ingest).
+ */
+const RUNS = 5000;
+
+const nasty = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  fc.string({ unit: 'binary', maxLength: 40 }),
+  fc.constantFrom(
+    '',
+    ' ',
+    '0',
+    '-1',
+    '1.5',
+    '1e3',
+    '9007199254740993',
+    '99999999999999999999999',
+    'NaN',
+    'null',
+    'true',
+    '[]',
+    '{}',
+    "' OR 1=1 --",
+    '"; DROP TABLE events; --',
+    '<script>alert(1)</script>',
+    '../../etc/passwd',
+    '%00',
+    '%',
+    '\u0000',
+    '😀'.repeat(50),
+    'ä'.repeat(300),
+    'x'.repeat(5000),
+    '2021-02-30',
+    '2021-07-07T11:11:18.464Z',
+    'Mars/Base',
+    'Europe/London',
+    'user_login',
+    'alg:none',
+    'eyJhbGciOiJub25lIn0.eyJhcHBJZCI6ImEifQ.',
+  ),
+);
+
+const parameterNames = fc.oneof(
+  fc.constantFrom(
+    'limit',
+    'cursor',
+    'action_filter',
+    'tz',
+    'id',
+    'auth_token',
+    'size',
+    'offset',
+    'fromDate',
+    'toDate',
+    'fetchAfter',
+    'filter[startDate]',
+    'filter[endDate]',
+    'filter[userApiKey._id]',
+    'filter[foo]',
+    'page[size]',
+    'page[cursor]',
+    'allowRedirect',
+    '__proto__',
+    'constructor',
+  ),
+  fc.string({ maxLength: 12 }),
+);
+
+const requestArbitrary = fc.record({
+  routeIndex: fc.nat({ max: Math.max(0, ROUTES.length - 1) }),
+  method: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'),
+  pathMutation: fc.constantFrom('none', 'trailing-slash', 'suffix', 'param'),
+  pathParameter: nasty,
+  query: fc.array(fc.tuple(parameterNames, nasty), { maxLength: 6 }),
+  credential: fc.constantFrom(
+    'valid-query',
+    'valid-header',
+    'valid-bearer',
+    'garbage',
+    'none',
+    'kore-garbage',
+  ),
+  body: fc.option(fc.oneof(nasty, fc.json({ maxDepth: 3 })), { nil: undefined }),
+  contentType: fc.constantFrom(
+    'application/json',
+    'application/x-www-form-urlencoded',
+    'text/plain',
+    'application/zip',
+  ),
+});
+
+const isDialectError = (path: string, body: unknown): boolean => {
+  if (typeof body !== 'object' || body === null) return false;
+  const record = body as Record<string, unknown>;
+  switch (dialectOfPath(path)) {
+    case 'canary':
+      return record.result === 'error' && typeof record.message === 'string';
+    case 'apiKey':
+      return (
+        typeof record.name === 'string' && typeof record.status === 'number' && record.message !== undefined
+      );
+    case 'kore':
+      return Array.isArray(record.errors) && record.errors.length > 0;
+  }
+};
+
+describe('Fuzz: every route of every dialect', () => {
+  let service: TestService;
+  let token: string;
+  let before: number;
+
+  const storedEntries = async () => {
+    const page = await service.services.events.queryPage({
+      tenant: 'fuzz',
+      selector: { kind: 'all' },
+      minId: 0,
+      maxId: Number.MAX_SAFE_INTEGER,
+      newestFirst: true,
+      limit: 10_000,
+    });
+    return page.records.filter((record) => record.action_type !== 'api_request');
+  };
+
+  beforeAll(async () => {
+    service = await startTestService();
+    token = await service.token('fuzz', ['read', 'download']);
+    await service.services.events.append(
+      'fuzz',
+      demoEvents({ count: 60, days: 2, now: Date.UTC(2026, 5, 1) }),
+    );
+    before = (await storedEntries()).length;
+  });
+  afterAll(async () => service.stop());
+
+  it(`answers ${RUNS} random requests without a 5xx, each error in its dialect's shape`, async () => {
+    await fc.assert(
+      fc.asyncProperty(requestArbitrary, async (input) => {
+        const route = ROUTES[input.routeIndex % ROUTES.length];
+        if (!route) return;
+        let path = route.path.replace(
+          /\{\w+\}/g,
+          encodeURIComponent(input.pathParameter).slice(0, 200) || 'x',
+        );
+        if (input.pathMutation === 'trailing-slash') path += '/';
+        if (input.pathMutation === 'suffix')
+          path += `/${encodeURIComponent(input.pathParameter).slice(0, 50) || 'x'}`;
+        const query: [string, string][] = [...input.query];
+        const headers: Record<string, string> = {};
+        if (input.credential === 'valid-query') query.push(['auth_token', token]);
+        if (input.credential === 'valid-header') headers['x-api-key'] = token;
+        if (input.credential === 'valid-bearer') headers.authorization = `Bearer ${token}`;
+        if (input.credential === 'garbage') headers['x-api-key'] = 'not-a-real-token-at-all-0000';
+        if (input.credential === 'kore-garbage') headers.auth = 'eyJhbGciOiJub25lIn0.eyJhcHBJZCI6ImEifQ.';
+        const url = new URL(path, service.url);
+        for (const [name, value] of query) url.searchParams.append(name, value);
+        const method = input.method === 'HEAD' ? 'GET' : input.method;
+        const body = method === 'GET' || input.body === undefined ? undefined : input.body;
+        headers['content-type'] = input.contentType;
+        const response = await fetch(url, {
+          method,
+          headers,
+          redirect: 'manual',
+          ...(body !== undefined ? { body } : {}),
+        });
+        const text = await response.text();
+        if (response.status >= 500)
+          throw new Error(`${method} ${url.pathname} answered ${response.status}: ${text.slice(0, 300)}`);
+        if (response.status >= 400) {
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            throw new Error(`${method} ${url.pathname} answered ${response.status} with a non-JSON body`);
+          }
+          if (!isDialectError(url.pathname, parsed)) {
+            throw new Error(
+              `${method} ${url.pathname} answered ${response.status} outside its dialect's shape: ${text.slice(0, 300)}`,
+            );
+          }
+          if (text.includes(token)) throw new Error('an error body echoed the credential');
+        }
+      }),
+      { numRuns: RUNS, seed: 20261123 },
+    );
+    const after = await storedEntries();
+    expect(after).toHaveLength(before);
+  }, 600_000);
+});
