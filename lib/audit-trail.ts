@@ -331,6 +331,8 @@ export class AuditTrail extends Construct {
       }
       const fn = new nodejs.NodejsFunction(this, `${pascal(name)}Function`, {
         entry: join(handlersDir, `${name}.ts`),
+        projectRoot: ROOT,
+        depsLockFilePath: join(ROOT, 'package-lock.json'),
         handler: 'handler',
         description: `Audit Trail ${name}`,
         runtime: lambda.Runtime.NODEJS_24_X,
