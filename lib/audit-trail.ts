@@ -1,6 +1,4 @@
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Aws, type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -23,6 +21,7 @@ import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { CONTROL_KEYS, EVENTS_KEYS } from '../lambdas/adapters/table-definitions.js';
 import { AUTHORIZER_HANDLER, FALLBACK_HANDLER, ROUTES } from '../lambdas/routes.js';
+import { BUNDLING, HANDLERS_DIR, handlerNames, NODE_OPTIONS, ROOT } from './bundling.js';
 import {
   type BucketAccess,
   type FunctionNeeds,
@@ -30,33 +29,6 @@ import {
   needsOf,
   type TableAccess,
 } from './function-needs.js';
-
-/** The repository root (this file lives in `lib/`). */
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-/** Where the Lambda entry points live: one function per `.ts` file. */
-export const HANDLERS_DIR = join(ROOT, 'lambdas', 'handlers');
-
-/** The handler names (file names without `.ts`) found in `dir`, sorted. */
-export const handlerNames = (dir: string = HANDLERS_DIR): string[] =>
-  readdirSync(dir)
-    .filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts') && !file.endsWith('.test.ts'))
-    .map((file) => file.slice(0, -'.ts'.length))
-    .sort();
-
-/**
- * esbuild options shared by every function and by `bench/bundles.ts`, so the bench measures what
- * is deployed. Every runtime dependency is ESM-only, hence ESM output with a `require` shim for the
- * few CommonJS modules inside the AWS SDK; the SDK is bundled (not taken from the runtime) because a
- * tree-shaken, minified bundle loads faster than the runtime's full SDK and pins the version we test.
- */
-export const BUNDLING = {
-  target: 'node24',
-  minify: true,
-  sourceMap: true,
-  banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-  mainFields: ['module', 'main'],
-} as const;
 
 /** API Gateway stage throttling. */
 export interface ThrottlingLimits {
@@ -296,7 +268,7 @@ export class AuditTrail extends Construct {
       JOB_LAUNCHER: 'lambda',
       DEFAULT_RETENTION_DAYS: String(props.defaultRetentionDays ?? 365),
       ARCHIVE_ENABLED: String(props.archiveEnabled ?? true),
-      NODE_OPTIONS: '--enable-source-maps',
+      NODE_OPTIONS,
     };
     // Workers first: functions that launch them need their names.
     const ordered = [...names].sort(
@@ -354,9 +326,8 @@ export class AuditTrail extends Construct {
         bundling: {
           ...BUNDLING,
           mainFields: [...BUNDLING.mainFields],
+          externalModules: [...BUNDLING.externalModules],
           format: nodejs.OutputFormat.ESM,
-          sourcesContent: false,
-          externalModules: [],
         },
       });
       this.grant(role, needs);

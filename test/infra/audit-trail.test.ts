@@ -6,8 +6,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { AUTHORIZER_HANDLER, FALLBACK_HANDLER, ROUTES } from '../../lambdas/routes.js';
-import { handlerNames } from '../../lib/audit-trail.js';
 import { AuditTrailStack } from '../../lib/audit-trail-stack.js';
+import { handlerNames } from '../../lib/bundling.js';
 import { FUNCTION_NEEDS } from '../../lib/function-needs.js';
 
 /**
