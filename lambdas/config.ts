@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Service configuration, read once from the environment and validated. */
 const schema = z.object({

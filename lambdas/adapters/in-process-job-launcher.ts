@@ -18,7 +18,9 @@ export class InProcessJobLauncher implements JobLauncher {
   }
 
   async launch(message: JobMessage): Promise<void> {
-    const module = (await import(`../handlers/${message.kind}-worker.js`)) as { handler: Worker };
+    // A variable specifier keeps esbuild from globbing every worker into each deployed bundle.
+    const specifier = `../handlers/${message.kind}-worker.js`;
+    const module = (await import(specifier)) as { handler: Worker };
     const deadline = Date.now() + this.#budgetMs;
     const context = {
       functionName: `${message.kind}-worker`,

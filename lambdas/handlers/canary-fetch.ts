@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { toCanaryEntry } from '../domain/canary-view.js';
 import { BadRequestError } from '../domain/errors.js';
 import { isKnownTimeZone } from '../domain/time.js';

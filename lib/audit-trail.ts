@@ -1,0 +1,660 @@
+import { join } from 'node:path';
+import { Aws, type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as eventsTargets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import { Construct } from 'constructs';
+import { CONTROL_KEYS, EVENTS_KEYS } from '../lambdas/adapters/table-definitions.js';
+import { AUTHORIZER_HANDLER, FALLBACK_HANDLER, ROUTES } from '../lambdas/routes.js';
+import { BUNDLING, HANDLERS_DIR, handlerNames, NODE_OPTIONS, ROOT } from './bundling.js';
+import {
+  type BucketAccess,
+  type FunctionNeeds,
+  type FunctionRole,
+  needsOf,
+  type TableAccess,
+} from './function-needs.js';
+
+/** API Gateway stage throttling. */
+export interface ThrottlingLimits {
+  /** Steady-state requests per second across the stage. */
+  readonly rateLimit: number;
+  /** Requests allowed in a burst. */
+  readonly burstLimit: number;
+}
+
+/** Properties of {@link AuditTrail}. */
+export interface AuditTrailProps {
+  /**
+   * The API Gateway stage name (also part of resource names).
+   * @default 'v1'
+   */
+  readonly stageName?: string;
+  /**
+   * Retention of a tenant's entries when it has not chosen its own, in days.
+   * @default 365
+   */
+  readonly defaultRetentionDays?: number;
+  /**
+   * Whether purges archive the deleted entries to S3 for tenants that have not chosen.
+   * @default true
+   */
+  readonly archiveEnabled?: boolean;
+  /**
+   * Stage-wide API throttling.
+   * @default { rateLimit: 100, burstLimit: 200 }
+   */
+  readonly throttling?: ThrottlingLimits;
+  /**
+   * Topic that every alarm notifies (alarm and back to OK).
+   * @default - alarms are created without actions
+   */
+  readonly alarmTopic?: sns.ITopic;
+  /**
+   * What happens to the tables, buckets, key and secret when the stack is deleted. Tables also keep
+   * deletion protection unless this is `DESTROY`.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Reserved concurrency of the purge and export workers, which protects the tables from a burst of
+   * jobs. Set `false` in accounts whose concurrency quota is too small to reserve any (new accounts).
+   * @default { purge: 2, export: 4 }
+   */
+  readonly workerConcurrency?: { readonly purge: number; readonly export: number } | false;
+  /**
+   * Retention of the function and access logs.
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * A regional WAFv2 web ACL to associate with the API stage.
+   * @default - no web ACL
+   */
+  readonly webAclArn?: string;
+  /**
+   * Directory of the Lambda entry points (one function per `.ts` file).
+   * @default lambdas/handlers of this repository
+   */
+  readonly handlersDir?: string;
+}
+
+const TABLE_READ = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:ConditionCheckItem',
+];
+const TABLE_WRITE = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+];
+const KEY_DECRYPT = ['kms:Decrypt', 'kms:DescribeKey'];
+const KEY_ENCRYPT = ['kms:Encrypt', 'kms:GenerateDataKey'];
+
+const TIMEOUTS: Record<FunctionRole, Duration> = {
+  // API Gateway gives up after 29 s; a function running longer would only burn money.
+  api: Duration.seconds(29),
+  authorizer: Duration.seconds(10),
+  fallback: Duration.seconds(5),
+  worker: Duration.minutes(15),
+  queue: Duration.minutes(1),
+  schedule: Duration.minutes(15),
+};
+const MEMORY: Record<FunctionRole, number> = {
+  // More memory means more CPU: init and JSON/zip work finish sooner, usually for the same cost.
+  api: 1024,
+  authorizer: 512,
+  fallback: 256,
+  worker: 1536,
+  queue: 1024,
+  schedule: 1024,
+};
+
+/**
+ * The whole Audit Trail service: REST API with a Lambda authorizer, one function per handler file,
+ * the events and control tables, exports and archive buckets, the EventBridge ingest path, the
+ * daily retention schedule, the cursor-signing secret, and alarms.
+ */
+export class AuditTrail extends Construct {
+  readonly api: apigateway.RestApi;
+  readonly eventsTable: dynamodb.Table;
+  readonly controlTable: dynamodb.Table;
+  readonly exportsBucket: s3.Bucket;
+  readonly archiveBucket: s3.Bucket;
+  readonly eventBus: events.EventBus;
+  readonly ingestQueue: sqs.Queue;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly cursorKey: secretsmanager.Secret;
+  readonly dataKey: kms.Key;
+  /** Every function, by handler name. */
+  readonly functions: ReadonlyMap<string, nodejs.NodejsFunction>;
+
+  constructor(scope: Construct, id: string, props: AuditTrailProps = {}) {
+    super(scope, id);
+    const stageName = props.stageName ?? 'v1';
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
+    const throttling = props.throttling ?? { rateLimit: 100, burstLimit: 200 };
+    const workerConcurrency = props.workerConcurrency ?? { purge: 2, export: 4 };
+
+    // ---- Data -------------------------------------------------------------------------------
+    this.dataKey = new kms.Key(this, 'DataKey', {
+      description: 'Encrypts the Audit Trail tables and buckets',
+      enableKeyRotation: true,
+      removalPolicy,
+    });
+
+    this.eventsTable = new dynamodb.Table(this, 'EventsTable', {
+      partitionKey: { name: EVENTS_KEYS.partition, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: EVENTS_KEYS.sort, type: dynamodb.AttributeType.NUMBER },
+      ...tableDefaults(this.dataKey, removalPolicy),
+    });
+    for (const [indexName, key] of [
+      [EVENTS_KEYS.actionIndex, EVENTS_KEYS.actionKey],
+      [EVENTS_KEYS.actorIndex, EVENTS_KEYS.actorKey],
+    ] as const) {
+      this.eventsTable.addGlobalSecondaryIndex({
+        indexName,
+        partitionKey: { name: key, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: EVENTS_KEYS.sort, type: dynamodb.AttributeType.NUMBER },
+        projectionType: dynamodb.ProjectionType.ALL,
+      });
+    }
+    this.controlTable = new dynamodb.Table(this, 'ControlTable', {
+      partitionKey: { name: CONTROL_KEYS.partition, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: CONTROL_KEYS.sort, type: dynamodb.AttributeType.STRING },
+      timeToLiveAttribute: CONTROL_KEYS.ttl,
+      ...tableDefaults(this.dataKey, removalPolicy),
+    });
+
+    const accessLogsBucket = new s3.Bucket(this, 'AccessLogsBucket', {
+      // Server access log delivery only supports SSE-S3 on the target bucket.
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      lifecycleRules: [{ expiration: Duration.days(365) }],
+      removalPolicy,
+    });
+    Validations.of(accessLogsBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'This bucket receives the server access logs of the exports and archive buckets; logging it too would loop.',
+    });
+
+    this.exportsBucket = new s3.Bucket(this, 'ExportsBucket', {
+      ...bucketDefaults(this.dataKey, accessLogsBucket, 'exports/', removalPolicy),
+      // Exports are served through presigned GETs valid for minutes; a day is ample, then they go.
+      lifecycleRules: [
+        { expiration: Duration.days(1), abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+    });
+    this.archiveBucket = new s3.Bucket(this, 'ArchiveBucket', {
+      ...bucketDefaults(this.dataKey, accessLogsBucket, 'archive/', removalPolicy),
+      versioned: true,
+      // Lets an operator place compliance retention on archives; nothing here deletes them.
+      objectLockEnabled: true,
+      lifecycleRules: [{ abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+    });
+
+    this.cursorKey = new secretsmanager.Secret(this, 'CursorKey', {
+      description: 'HMAC-SHA256 key that signs pagination cursors (base64 of 48 random bytes)',
+      // 64 base64 characters decode to 48 bytes; readCursorKey needs at least 32.
+      generateSecretString: {
+        passwordLength: 64,
+        excludePunctuation: true,
+        includeSpace: false,
+      },
+      removalPolicy,
+    });
+    Validations.of(this.cursorKey).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Rotating the cursor key invalidates every outstanding cursor at once (clients get 400 mid-pagination); it is rotated by hand, documented in docs/deploy.md, since cursors live at most CURSOR_TTL_SECONDS.',
+    });
+
+    // ---- Ingest path: EventBridge bus -> rule -> SQS (+ DLQ) -> ingest-queue ------------------
+    this.deadLetterQueue = new sqs.Queue(this, 'IngestDeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.ingestQueue = new sqs.Queue(this, 'IngestQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // Six times the consumer's timeout, as Lambda recommends, so a slow batch is not redelivered.
+      visibilityTimeout: Duration.minutes(6),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 3 },
+    });
+    this.eventBus = new events.EventBus(this, 'EventBus', {});
+    new events.Rule(this, 'IngestRule', {
+      eventBus: this.eventBus,
+      description: 'Every event put on the audit bus by a producer of this account is ingested',
+      eventPattern: { account: [Stack.of(this).account] },
+      targets: [new eventsTargets.SqsQueue(this.ingestQueue)],
+    });
+
+    // ---- Functions ----------------------------------------------------------------------------
+    const handlersDir = props.handlersDir ?? HANDLERS_DIR;
+    const names = handlerNames(handlersDir);
+    for (const name of [...ROUTES.map((route) => route.handler), AUTHORIZER_HANDLER, FALLBACK_HANDLER]) {
+      if (!names.includes(name))
+        throw new Error(`lambdas/routes.ts names handler "${name}" but ${name}.ts does not exist`);
+    }
+    const functions = new Map<string, nodejs.NodejsFunction>();
+    const baseEnvironment: Record<string, string> = {
+      EVENTS_TABLE: this.eventsTable.tableName,
+      CONTROL_TABLE: this.controlTable.tableName,
+      EXPORTS_BUCKET: this.exportsBucket.bucketName,
+      ARCHIVE_BUCKET: this.archiveBucket.bucketName,
+      CURSOR_KEY_SECRET_ARN: this.cursorKey.secretArn,
+      JOB_LAUNCHER: 'lambda',
+      DEFAULT_RETENTION_DAYS: String(props.defaultRetentionDays ?? 365),
+      ARCHIVE_ENABLED: String(props.archiveEnabled ?? true),
+      NODE_OPTIONS,
+    };
+    // Workers first: functions that launch them need their names.
+    const ordered = [...names].sort(
+      (a, b) => Number(needsOf(b).role === 'worker') - Number(needsOf(a).role === 'worker'),
+    );
+    for (const name of ordered) {
+      const needs = needsOf(name);
+      const logGroup = new logs.LogGroup(this, `${pascal(name)}Logs`, {
+        retention: logRetention,
+        removalPolicy,
+      });
+      const role = new iam.Role(this, `${pascal(name)}Role`, {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: `Runs the ${name} function`,
+      });
+      // Instead of the AWSLambdaBasicExecutionRole managed policy (any log group): its own group only.
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          resources: [logGroup.logGroupArn],
+        }),
+      );
+      const environment = { ...baseEnvironment };
+      for (const target of needs.invokes ?? []) {
+        const worker = functions.get(target);
+        if (!worker)
+          throw new Error(`${name} launches ${target}, but lambdas/handlers/${target}.ts does not exist`);
+        environment[workerVariable(target)] = worker.functionName;
+        role.addToPolicy(
+          new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [worker.functionArn] }),
+        );
+      }
+      const fn = new nodejs.NodejsFunction(this, `${pascal(name)}Function`, {
+        entry: join(handlersDir, `${name}.ts`),
+        projectRoot: ROOT,
+        depsLockFilePath: join(ROOT, 'package-lock.json'),
+        handler: 'handler',
+        description: `Audit Trail ${name}`,
+        runtime: lambda.Runtime.NODEJS_24_X,
+        architecture: lambda.Architecture.ARM_64,
+        memorySize: MEMORY[needs.role],
+        timeout: TIMEOUTS[needs.role],
+        tracing: lambda.Tracing.ACTIVE,
+        logGroup,
+        loggingFormat: lambda.LoggingFormat.JSON,
+        role,
+        environment,
+        ...(needs.role === 'worker' && workerConcurrency
+          ? {
+              reservedConcurrentExecutions: name.startsWith('purge')
+                ? workerConcurrency.purge
+                : workerConcurrency.export,
+            }
+          : {}),
+        bundling: {
+          ...BUNDLING,
+          mainFields: [...BUNDLING.mainFields],
+          externalModules: [...BUNDLING.externalModules],
+          format: nodejs.OutputFormat.ESM,
+        },
+      });
+      this.grant(role, needs);
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions.',
+      });
+      functions.set(name, fn);
+    }
+    this.functions = functions;
+
+    const ingestConsumer = functions.get('ingest-queue');
+    if (ingestConsumer) {
+      ingestConsumer.addEventSource(
+        new SqsEventSource(this.ingestQueue, { batchSize: 10, reportBatchItemFailures: true }),
+      );
+    }
+
+    const retention = functions.get('purge-scheduler');
+    if (retention) this.scheduleRetention(retention);
+
+    // ---- API ----------------------------------------------------------------------------------
+    this.api = this.createApi(stageName, throttling, logRetention, removalPolicy, props.webAclArn);
+
+    // ---- Alarms -------------------------------------------------------------------------------
+    const alarms: cloudwatch.Alarm[] = [
+      new cloudwatch.Alarm(this, 'Api5xxAlarm', {
+        alarmDescription: 'The API answered 5xx (a bug or an AWS fault: bad input must get a 4xx)',
+        metric: this.api.metricServerError({ period: Duration.minutes(5), statistic: 'Sum' }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
+        alarmDescription: 'Events from the bus could not be ingested after 3 tries and wait in the DLQ',
+        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(5),
+        }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    ];
+    for (const [name, fn] of functions) {
+      alarms.push(
+        new cloudwatch.Alarm(this, `${pascal(name)}ErrorsAlarm`, {
+          alarmDescription: `The ${name} function failed (uncaught error or timeout)`,
+          metric: fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+          threshold: 1,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+        new cloudwatch.Alarm(this, `${pascal(name)}ThrottlesAlarm`, {
+          alarmDescription: `The ${name} function was throttled (concurrency exhausted)`,
+          metric: fn.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }),
+          threshold: 1,
+          evaluationPeriods: 1,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+      );
+    }
+    if (props.alarmTopic) {
+      const action = new cloudwatchActions.SnsAction(props.alarmTopic);
+      for (const alarm of alarms) {
+        alarm.addAlarmAction(action);
+        alarm.addOkAction(action);
+      }
+    }
+  }
+
+  /** The exact data-plane permissions of `needs`, scoped to this service's resources. */
+  private grant(role: iam.Role, needs: FunctionNeeds): void {
+    const viaServices = {
+      StringEquals: {
+        'kms:ViaService': [`dynamodb.${Aws.REGION}.amazonaws.com`, `s3.${Aws.REGION}.amazonaws.com`],
+      },
+    };
+    let keyActions: string[] = [];
+    const table = (
+      tableConstruct: dynamodb.Table,
+      access: TableAccess | undefined,
+      indexes: readonly string[],
+    ) => {
+      if (!access) return;
+      const resources = [
+        tableConstruct.tableArn,
+        ...indexes.map((index) => `${tableConstruct.tableArn}/index/${index}`),
+      ];
+      role.addToPolicy(new iam.PolicyStatement({ actions: TABLE_READ, resources }));
+      if (access === 'readWrite')
+        role.addToPolicy(
+          new iam.PolicyStatement({ actions: TABLE_WRITE, resources: [tableConstruct.tableArn] }),
+        );
+      keyActions = [...keyActions, ...KEY_DECRYPT, ...(access === 'readWrite' ? KEY_ENCRYPT : [])];
+    };
+    table(this.eventsTable, needs.events, [EVENTS_KEYS.actionIndex, EVENTS_KEYS.actorIndex]);
+    table(this.controlTable, needs.control, []);
+    const bucket = (bucketConstruct: s3.Bucket, access: BucketAccess | undefined) => {
+      if (!access) return;
+      const reads = access !== 'write';
+      const writes = access !== 'read';
+      if (reads) {
+        role.addToPolicy(
+          new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucketConstruct.bucketArn] }),
+        );
+      }
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: [
+            ...(reads ? ['s3:GetObject'] : []),
+            ...(writes ? ['s3:PutObject', 's3:AbortMultipartUpload'] : []),
+          ],
+          resources: [bucketConstruct.arnForObjects('*')],
+        }),
+      );
+      // Multipart uploads to an SSE-KMS bucket decrypt the parts' data keys when completing.
+      keyActions = [...keyActions, 'kms:Decrypt', ...(writes ? KEY_ENCRYPT : [])];
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${logicalIdOf(bucketConstruct)}.Arn>/*]`,
+        reason: `Object keys are tenant-prefixed and created at run time, so object actions apply to every key of this one bucket (${bucketConstruct.node.id}); no other bucket is reachable.`,
+      });
+    };
+    bucket(this.exportsBucket, needs.exports);
+    bucket(this.archiveBucket, needs.archive);
+    if (keyActions.length > 0) {
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: [...new Set(keyActions)].sort(),
+          resources: [this.dataKey.keyArn],
+          conditions: viaServices,
+        }),
+      );
+    }
+    if (needs.cursorKey) {
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [this.cursorKey.secretArn],
+        }),
+      );
+    }
+  }
+
+  /** A daily EventBridge Scheduler schedule that runs the retention purge. */
+  private scheduleRetention(fn: lambda.IFunction): void {
+    const role = new iam.Role(this, 'RetentionScheduleRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
+      }),
+      description: 'Lets EventBridge Scheduler run the daily retention purge',
+    });
+    role.addToPolicy(
+      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.functionArn] }),
+    );
+    new scheduler.CfnSchedule(this, 'RetentionSchedule', {
+      description: "Daily: purge each tenant's entries older than its retention days",
+      scheduleExpression: 'cron(15 3 * * ? *)',
+      scheduleExpressionTimezone: 'UTC',
+      flexibleTimeWindow: { mode: 'FLEXIBLE', maximumWindowInMinutes: 30 },
+      target: {
+        arn: fn.functionArn,
+        roleArn: role.roleArn,
+        input: JSON.stringify({ source: 'retention-schedule' }),
+        retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
+      },
+    });
+  }
+
+  private createApi(
+    stageName: string,
+    throttling: ThrottlingLimits,
+    logRetention: logs.RetentionDays,
+    removalPolicy: RemovalPolicy,
+    webAclArn: string | undefined,
+  ): apigateway.RestApi {
+    const fnOf = (name: string): nodejs.NodejsFunction => {
+      const fn = this.functions.get(name);
+      if (!fn) throw new Error(`No function for handler ${name}`);
+      return fn;
+    };
+    const authorizer = new apigateway.RequestAuthorizer(this, 'RequestAuthorizer', {
+      handler: fnOf(AUTHORIZER_HANDLER),
+      // Credentials come as x-api-key, Authorization: Bearer, an auth_token query or form field, or
+      // kore's auth header. API Gateway rejects a request lacking any configured identity source
+      // with its own 401 (wrong body, and never audited), and caching requires identity sources. So
+      // API Gateway caches nothing; the authorizer keeps a per-container cache of resolved tokens
+      // (AUTH_CACHE_SECONDS) that spares DynamoDB the repeated look-ups.
+      identitySources: [],
+      resultsCacheTtl: Duration.seconds(0),
+    });
+    (authorizer.node.defaultChild as apigateway.CfnAuthorizer).addPropertyDeletionOverride('IdentitySource');
+
+    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: logRetention, removalPolicy });
+    const api = new apigateway.RestApi(this, 'Api', {
+      restApiName: `audit-trail-${stageName}`,
+      description: 'Audit Trail: canary, kore and api-key audit-trail dialects over one store',
+      endpointTypes: [apigateway.EndpointType.REGIONAL],
+      cloudWatchRole: true,
+      cloudWatchRoleRemovalPolicy: removalPolicy,
+      // Downloads are zips returned base64-encoded by Lambda proxy integrations. API Gateway decodes
+      // them to bytes only when the request's Accept header or the response's Content-Type is a
+      // binary media type; clients send anything from "*/*" to "text/html,…", so every type is
+      // binary. Request bodies then arrive base64-encoded, which bodyText() decodes, and text
+      // responses (isBase64Encoded false) pass through unchanged.
+      binaryMediaTypes: ['application/zip', 'application/x-zip-compressed', '*/*'],
+      deployOptions: {
+        stageName,
+        tracingEnabled: true,
+        metricsEnabled: true,
+        loggingLevel: apigateway.MethodLoggingLevel.ERROR,
+        // Full request/response logging would write credentials (auth_token, x-api-key) to logs.
+        dataTraceEnabled: false,
+        throttlingRateLimit: throttling.rateLimit,
+        throttlingBurstLimit: throttling.burstLimit,
+        accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
+        // Standard fields log the resource template (not the raw path or query), so no credential.
+        accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields({
+          caller: false,
+          httpMethod: true,
+          ip: true,
+          protocol: true,
+          requestTime: true,
+          resourcePath: true,
+          responseLength: true,
+          status: true,
+          user: false,
+        }),
+      },
+      defaultMethodOptions: { authorizer, authorizationType: apigateway.AuthorizationType.CUSTOM },
+    });
+    const cloudWatchRole = api.node.tryFindChild('CloudWatchRole');
+    if (cloudWatchRole) {
+      Validations.of(cloudWatchRole).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason:
+          'The account-wide role API Gateway needs to write execution and access logs; AWS maintains its policy.',
+      });
+    }
+    Validations.of(api).acknowledge(
+      {
+        id: 'AwsSolutions-APIG2',
+        reason:
+          'Requests are validated by each handler (zod) so that bad input gets a 400 in the dialect’s own error body; an API Gateway validator would answer with its own body.',
+      },
+      {
+        id: 'AwsSolutions-COG4',
+        reason:
+          'Callers authenticate with service-issued API tokens and kore JWTs, resolved by the Lambda REQUEST authorizer; there is no Cognito user pool.',
+      },
+    );
+    if (webAclArn) {
+      new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', {
+        resourceArn: api.deploymentStage.stageArn,
+        webAclArn,
+      });
+    } else {
+      Validations.of(api).acknowledge({
+        id: 'AwsSolutions-APIG3',
+        reason:
+          'A WAF web ACL is account policy and costs per request; pass webAclArn to associate one. Stage throttling and the authorizer bound abuse meanwhile.',
+      });
+    }
+
+    // Routes from lambdas/routes.ts, the same table the local gateway serves.
+    const known = new Set<apigateway.Resource | apigateway.IResource>([api.root]);
+    for (const route of ROUTES) {
+      const resource = api.root.resourceForPath(route.path);
+      for (let r: apigateway.IResource | undefined = resource; r; r = r.parentResource) known.add(r);
+      resource.addMethod(route.method, new apigateway.LambdaIntegration(fnOf(route.handler)));
+    }
+    // Everything else reaches the fallback, which answers 405 (with Allow) on a known path and 404
+    // elsewhere, in the dialect's error shape. ANY on a resource only catches methods it lacks.
+    const fallback = new apigateway.LambdaIntegration(fnOf(FALLBACK_HANDLER), { allowTestInvoke: false });
+    for (const resource of known) {
+      resource.addMethod('ANY', fallback);
+      // A resource cannot have two variable children, so a {name} child already catches the rest.
+      const prefix = resource.path === '/' ? '/' : `${resource.path}/`;
+      const hasVariableChild = ROUTES.some(
+        (route) => route.path.startsWith(prefix) && route.path.slice(prefix.length).startsWith('{'),
+      );
+      if (!hasVariableChild) resource.addResource('{proxy+}').addMethod('ANY', fallback);
+    }
+    return api;
+  }
+}
+
+const tableDefaults = (key: kms.IKey, removalPolicy: RemovalPolicy) => ({
+  billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+  encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+  encryptionKey: key,
+  pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+  deletionProtection: removalPolicy !== RemovalPolicy.DESTROY,
+  removalPolicy,
+});
+
+const bucketDefaults = (
+  key: kms.IKey,
+  logs: s3.IBucket,
+  logPrefix: string,
+  removalPolicy: RemovalPolicy,
+) => ({
+  encryption: s3.BucketEncryption.KMS,
+  encryptionKey: key,
+  // One data key per bucket instead of a KMS call per object.
+  bucketKeyEnabled: true,
+  blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+  enforceSSL: true,
+  objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+  serverAccessLogsBucket: logs,
+  serverAccessLogsPrefix: logPrefix,
+  removalPolicy,
+});
+
+/** "purge-worker" → "PurgeWorker", for construct ids. */
+const pascal = (name: string): string =>
+  name
+    .split(/[^a-zA-Z0-9]+/)
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+
+/** "purge-worker" → "PURGE_WORKER_FUNCTION", the variable lambdas/config.ts reads. */
+const workerVariable = (name: string): string =>
+  `${name.replace(/-worker$/, '').toUpperCase()}_WORKER_FUNCTION`;
+
+const logicalIdOf = (construct: Construct): string => {
+  const cfn = construct.node.defaultChild;
+  if (!cfn) throw new Error(`${construct.node.path} has no CloudFormation resource`);
+  return Stack.of(construct).getLogicalId(cfn as CfnElement);
+};

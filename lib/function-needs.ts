@@ -1,0 +1,91 @@
+/**
+ * What each Lambda entry point under `lambdas/handlers/` may touch. The `AuditTrail` construct
+ * grants exactly this and nothing else, so a new handler file without an entry here fails synthesis
+ * until someone has reviewed what it needs.
+ */
+
+/** Access to a DynamoDB table (items and, for the events table, its indexes). */
+export type TableAccess = 'read' | 'readWrite';
+/** Access to objects of an S3 bucket. `read` includes listing the bucket. */
+export type BucketAccess = 'read' | 'write' | 'readWrite';
+
+/** How a function is reached; sets its timeout and memory. */
+export type FunctionRole =
+  /** Behind an API Gateway route (29 s integration limit). */
+  | 'api'
+  /** The API Gateway REQUEST authorizer. */
+  | 'authorizer'
+  /** Answers routes nobody serves (404/405 in the dialect's shape). */
+  | 'fallback'
+  /** A long-running job launched asynchronously by an API function. */
+  | 'worker'
+  /** Consumes the ingest queue fed by the EventBridge bus. */
+  | 'queue'
+  /** Run daily by EventBridge Scheduler. */
+  | 'schedule';
+
+/** The grants and wiring of one handler. */
+export interface FunctionNeeds {
+  readonly role: FunctionRole;
+  readonly events?: TableAccess;
+  readonly control?: TableAccess;
+  readonly exports?: BucketAccess;
+  readonly archive?: BucketAccess;
+  /** Reads the cursor-signing secret (every handler that builds the shared services does, at init). */
+  readonly cursorKey?: boolean;
+  /** Handler names this function launches asynchronously. */
+  readonly invokes?: readonly string[];
+}
+
+// Every API handler records its own request in the audit trail (an event plus its rollup counters in
+// one transaction), so each needs events and control write access even when it only reads.
+const apiHandler = { role: 'api', events: 'readWrite', control: 'readWrite', cursorKey: true } as const;
+
+/** The reviewed needs of every handler, keyed by handler file name (without `.ts`). */
+export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
+  authorizer: { role: 'authorizer', control: 'read', cursorKey: true },
+  'not-found': { role: 'fallback' },
+  'canary-fetch': apiHandler,
+  'ingest-events': apiHandler,
+  'ingest-queue': { role: 'queue', events: 'readWrite', control: 'readWrite', cursorKey: true },
+  purge: { ...apiHandler, archive: 'write', invokes: ['purge-worker'] },
+  'purge-status': apiHandler,
+  'purge-worker': {
+    role: 'worker',
+    events: 'readWrite',
+    control: 'readWrite',
+    archive: 'write',
+    cursorKey: true,
+  },
+  'purge-scheduler': {
+    role: 'schedule',
+    events: 'readWrite',
+    control: 'readWrite',
+    archive: 'write',
+    cursorKey: true,
+  },
+  'archives-list': { ...apiHandler, archive: 'read' },
+  'archives-get': { ...apiHandler, archive: 'read' },
+  'download-json': { ...apiHandler, exports: 'readWrite', invokes: ['export-worker'] },
+  'export-worker': {
+    role: 'worker',
+    events: 'read',
+    control: 'readWrite',
+    exports: 'readWrite',
+    cursorKey: true,
+  },
+  'kore-auditlogs': apiHandler,
+  'api-key-audit-trail': { ...apiHandler, exports: 'readWrite' },
+};
+
+/** The needs of `handler`; throws a message saying what to do when nobody has reviewed it yet. */
+export const needsOf = (handler: string): FunctionNeeds => {
+  const needs = FUNCTION_NEEDS[handler];
+  if (!needs) {
+    throw new Error(
+      `lambdas/handlers/${handler}.ts has no entry in FUNCTION_NEEDS (lib/function-needs.ts). ` +
+        'Add one listing the tables, buckets, secret and functions it needs, so its permissions get reviewed.',
+    );
+  }
+  return needs;
+};

@@ -1,0 +1,496 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { App, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { AUTHORIZER_HANDLER, FALLBACK_HANDLER, ROUTES } from '../../lambdas/routes.js';
+import { AuditTrailStack } from '../../lib/audit-trail-stack.js';
+import { handlerNames } from '../../lib/bundling.js';
+import { FUNCTION_NEEDS } from '../../lib/function-needs.js';
+
+/**
+ * Template tests. Bundling is skipped through the CDK's own `aws:cdk:bundling-stacks` context (what
+ * `cdk synth --exclusively` uses), so these tests check the wiring, not esbuild; `npm run synth`
+ * and `bench/bundles.ts` bundle for real with the same options. Each app is synthesized once per file.
+ *
+ * Two apps: one from the real `lambdas/handlers/`, and one whose handler folder holds every handler
+ * reviewed in FUNCTION_NEEDS (empty entry files in a scratch folder, never bundled), so the grants,
+ * schedule, queue and workers of the complete service are checked even before every handler exists.
+ */
+
+type Json = Record<string, unknown>;
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+
+interface Synthesized {
+  stack: AuditTrailStack;
+  template: Template;
+  json: { Resources: Record<string, { Type: string; Properties: Json }> };
+  nagError: unknown;
+}
+
+const synthesize = (handlersDir?: string): Synthesized => {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stack = new AuditTrailStack(app, 'AuditTrail', {
+    auditTrail: handlersDir ? { handlersDir } : {},
+  });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  let nagError: unknown;
+  let json: Synthesized['json'];
+  try {
+    json = app.synth().getStackByName(stack.stackName).template;
+  } catch (error) {
+    nagError = error;
+    // Without the checks, to still inspect the template.
+    const plain = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const again = new AuditTrailStack(plain, 'AuditTrail', {
+      auditTrail: handlersDir ? { handlersDir } : {},
+    });
+    json = plain.synth().getStackByName(again.stackName).template;
+  }
+  return { stack, template: Template.fromJSON(json), json, nagError };
+};
+
+/** The properties of resource `id`; throws when the template lacks it. */
+const propertiesOf = (s: Synthesized, id: string | undefined): Json => {
+  const resource = id === undefined ? undefined : s.json.Resources[id];
+  if (!resource) throw new Error(`no resource ${id}`);
+  return resource.Properties;
+};
+
+const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+
+/** Logical id of the function deployed for each handler (functions carry "Audit Trail <name>"). */
+const functionIds = (s: Synthesized): Map<string, string> => {
+  const ids = new Map<string, string>();
+  for (const [id, resource] of Object.entries(s.json.Resources)) {
+    if (resource.Type !== 'AWS::Lambda::Function') continue;
+    const name = /^Audit Trail (.+)$/.exec(String(resource.Properties.Description))?.[1];
+    if (name) ids.set(name, id);
+  }
+  return ids;
+};
+
+/** Every IAM statement attached to the role of `handler`'s function. */
+const statementsOf = (s: Synthesized, handler: string): Statement[] => {
+  const fnId = functionIds(s).get(handler);
+  if (!fnId) throw new Error(`no function for ${handler}`);
+  const role = (propertiesOf(s, fnId).Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+  return Object.values(s.json.Resources)
+    .filter(
+      (r) =>
+        r.Type === 'AWS::IAM::Policy' &&
+        (r.Properties.Roles as Json[]).some((ref) => JSON.stringify(ref) === JSON.stringify({ Ref: role })),
+    )
+    .flatMap((r) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+};
+
+const logicalIdOfType = (s: Synthesized, type: string, hint: string): string => {
+  const id = Object.keys(s.json.Resources).find(
+    (key) => s.json.Resources[key]?.Type === type && key.includes(hint),
+  );
+  if (!id) throw new Error(`no ${type} like ${hint}`);
+  return id;
+};
+
+/** Actions granted on resources mentioning `logicalId` (a table, bucket, key or function). */
+const actionsOn = (statements: Statement[], logicalId: string): string[] =>
+  statements
+    .filter((statement) => JSON.stringify(statement.Resource).includes(`"${logicalId}"`))
+    .flatMap((statement) => asArray(statement.Action))
+    .sort();
+
+// Entry files must sit under the project root; .local/ is git-ignored scratch space.
+const scratch = fileURLToPath(new URL('../../.local/', import.meta.url));
+mkdirSync(scratch, { recursive: true });
+
+let real: Synthesized;
+let full: Synthesized;
+let fullDir: string;
+
+beforeAll(() => {
+  fullDir = mkdtempSync(join(scratch, 'audit-trail-handlers-'));
+  for (const name of Object.keys(FUNCTION_NEEDS)) writeFileSync(join(fullDir, `${name}.ts`), '');
+  real = synthesize();
+  full = synthesize(fullDir);
+});
+
+afterAll(() => {
+  rmSync(fullDir, { recursive: true, force: true });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it('reports nothing unacknowledged for the handlers in lambdas/handlers', () => {
+    // Assess
+    expect(real.nagError).toBeUndefined();
+  });
+
+  it('reports nothing unacknowledged for the complete set of reviewed handlers', () => {
+    // Assess
+    expect(full.nagError).toBeUndefined();
+  });
+});
+
+describe('functions', () => {
+  it('deploys exactly one function per handler file in lambdas/handlers', () => {
+    // Prepare
+    const files = handlerNames();
+    // Act
+    const deployed = [...functionIds(real).keys()].sort();
+    // Assess
+    expect(deployed).toEqual(files);
+    real.template.resourceCountIs('AWS::Lambda::Function', files.length);
+  });
+
+  it('refuses to synthesize a handler file nobody has reviewed in FUNCTION_NEEDS', () => {
+    // Prepare
+    const dir = mkdtempSync(join(scratch, 'audit-trail-unreviewed-'));
+    for (const name of [...Object.keys(FUNCTION_NEEDS), 'sneaky-export'])
+      writeFileSync(join(dir, `${name}.ts`), '');
+    // Act
+    const act = () =>
+      new AuditTrailStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'X', {
+        auditTrail: { handlersDir: dir },
+      });
+    // Assess
+    try {
+      expect(act).toThrow(/sneaky-export\.ts has no entry in FUNCTION_NEEDS/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('runs every function on arm64 with the Node.js 24 runtime, X-Ray tracing and source maps', () => {
+    // Assess
+    for (const id of functionIds(full).values()) {
+      const properties = full.json.Resources[id]?.Properties ?? {};
+      expect(properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        TracingConfig: { Mode: 'Active' },
+        Environment: { Variables: expect.objectContaining({ NODE_OPTIONS: '--enable-source-maps' }) },
+      });
+    }
+  });
+
+  it('gives every function a log group with a retention period', () => {
+    // Assess
+    const groups = full.template.findResources('AWS::Logs::LogGroup', {
+      Properties: { RetentionInDays: Match.anyValue() },
+    });
+    // One per function plus the API access logs.
+    expect(Object.keys(groups)).toHaveLength(functionIds(full).size + 1);
+  });
+
+  it('reserves concurrency for the purge and export workers only', () => {
+    // Prepare
+    const ids = functionIds(full);
+    // Assess
+    for (const [name, id] of ids) {
+      const reserved = full.json.Resources[id]?.Properties.ReservedConcurrentExecutions;
+      if (name === 'purge-worker' || name === 'export-worker') expect(reserved).toBeGreaterThan(0);
+      else expect(reserved).toBeUndefined();
+    }
+  });
+
+  it('tells the purge and download functions which worker to launch', () => {
+    // Prepare
+    const ids = functionIds(full);
+    const env = (name: string) =>
+      (propertiesOf(full, ids.get(name)).Environment as { Variables: Json }).Variables;
+    // Assess
+    expect(env('purge').PURGE_WORKER_FUNCTION).toEqual({ Ref: ids.get('purge-worker') });
+    expect(env('download-json').EXPORT_WORKER_FUNCTION).toEqual({ Ref: ids.get('export-worker') });
+    expect(env('canary-fetch')).toMatchObject({
+      JOB_LAUNCHER: 'lambda',
+      EVENTS_TABLE: { Ref: logicalIdOfType(full, 'AWS::DynamoDB::Table', 'EventsTable') },
+      CONTROL_TABLE: { Ref: logicalIdOfType(full, 'AWS::DynamoDB::Table', 'ControlTable') },
+      CURSOR_KEY_SECRET_ARN: { Ref: logicalIdOfType(full, 'AWS::SecretsManager::Secret', 'CursorKey') },
+    });
+  });
+});
+
+describe('API routes', () => {
+  const integrationTarget = (s: Synthesized, method: apigateway.Method): string => {
+    const id = s.stack.getLogicalId(method.node.defaultChild as apigateway.CfnMethod);
+    const uri = JSON.stringify((propertiesOf(s, id).Integration as Json).Uri);
+    const target = [...functionIds(s)].find(([, fnId]) => uri.includes(`"${fnId}"`));
+    return target?.[0] ?? 'none';
+  };
+  const methodAt = (s: Synthesized, path: string, httpMethod: string): apigateway.Method => {
+    const resource = s.stack.auditTrail.api.root.resourceForPath(path);
+    const method = resource.node.tryFindChild(httpMethod);
+    if (!(method instanceof apigateway.Method)) throw new Error(`no ${httpMethod} ${path}`);
+    return method;
+  };
+
+  it('maps every route of lambdas/routes.ts to its handler function', () => {
+    // Assess
+    expect(ROUTES.length).toBeGreaterThan(0);
+    for (const route of ROUTES) {
+      expect([
+        route.method,
+        route.path,
+        integrationTarget(real, methodAt(real, route.path, route.method)),
+      ]).toEqual([route.method, route.path, route.handler]);
+    }
+  });
+
+  it('sends every other method and unknown path to the fallback handler', () => {
+    // Prepare
+    const anyMethods = real.stack.auditTrail.api.methods.filter((method) => method.httpMethod === 'ANY');
+    // Assess
+    expect(integrationTarget(real, methodAt(real, '/{proxy+}', 'ANY'))).toBe(FALLBACK_HANDLER);
+    for (const route of ROUTES) {
+      expect(integrationTarget(real, methodAt(real, route.path, 'ANY'))).toBe(FALLBACK_HANDLER);
+    }
+    for (const method of anyMethods) expect(integrationTarget(real, method)).toBe(FALLBACK_HANDLER);
+  });
+
+  it('authorizes every method with the REQUEST authorizer, uncached and without identity sources', () => {
+    // Prepare
+    const authorizerFn = functionIds(real).get(AUTHORIZER_HANDLER);
+    // Assess
+    real.template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
+      Type: 'REQUEST',
+      AuthorizerResultTtlInSeconds: 0,
+      IdentitySource: Match.absent(),
+    });
+    const authorizer = Object.values(real.template.findResources('AWS::ApiGateway::Authorizer'))[0];
+    expect(JSON.stringify(authorizer)).toContain(`"${authorizerFn}"`);
+    const methods = Object.values(real.template.findResources('AWS::ApiGateway::Method'));
+    expect(methods.length).toBeGreaterThan(ROUTES.length);
+    for (const method of methods) expect(method.Properties.AuthorizationType).toBe('CUSTOM');
+  });
+
+  it('serves zips as binary, logs access, throttles and traces the stage', () => {
+    // Assess
+    real.template.hasResourceProperties('AWS::ApiGateway::RestApi', {
+      BinaryMediaTypes: Match.arrayWith(['application/x-zip-compressed', '*/*']),
+    });
+    real.template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      TracingEnabled: true,
+      AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('resourcePath') },
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({ ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200, DataTraceEnabled: false }),
+      ]),
+    });
+  });
+});
+
+describe('least privilege', () => {
+  it('never grants a wildcard action, and a wildcard resource only to X-Ray', () => {
+    // Prepare
+    const statements = Object.values(full.template.findResources('AWS::IAM::Policy')).flatMap(
+      (policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement,
+    );
+    // Assess
+    expect(statements.length).toBeGreaterThan(0);
+    for (const statement of statements) {
+      for (const action of asArray(statement.Action)) expect(action).not.toContain('*');
+      if (statement.Resource === '*') {
+        expect(asArray(statement.Action).every((action) => action.startsWith('xray:'))).toBe(true);
+      }
+    }
+  });
+
+  it('grants each function exactly the table, bucket and invoke access FUNCTION_NEEDS lists', () => {
+    // Prepare
+    const events = logicalIdOfType(full, 'AWS::DynamoDB::Table', 'EventsTable');
+    const control = logicalIdOfType(full, 'AWS::DynamoDB::Table', 'ControlTable');
+    const exportsBucket = logicalIdOfType(full, 'AWS::S3::Bucket', 'ExportsBucket');
+    const archive = logicalIdOfType(full, 'AWS::S3::Bucket', 'ArchiveBucket');
+    const ids = functionIds(full);
+    const tableActions = (access: string | undefined) =>
+      access === undefined
+        ? []
+        : [
+            'dynamodb:BatchGetItem',
+            'dynamodb:ConditionCheckItem',
+            'dynamodb:GetItem',
+            'dynamodb:Query',
+            ...(access === 'readWrite'
+              ? ['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']
+              : []),
+          ].sort();
+    const bucketActions = (access: string | undefined) =>
+      access === undefined
+        ? []
+        : [
+            ...(access !== 'write' ? ['s3:GetObject', 's3:ListBucket'] : []),
+            ...(access !== 'read' ? ['s3:AbortMultipartUpload', 's3:PutObject'] : []),
+          ].sort();
+    // Assess
+    for (const [name, needs] of Object.entries(FUNCTION_NEEDS)) {
+      const statements = statementsOf(full, name);
+      expect({ name, actions: actionsOn(statements, events) }).toEqual({
+        name,
+        actions: tableActions(needs.events),
+      });
+      expect({ name, actions: actionsOn(statements, control) }).toEqual({
+        name,
+        actions: tableActions(needs.control),
+      });
+      expect({ name, actions: actionsOn(statements, exportsBucket) }).toEqual({
+        name,
+        actions: bucketActions(needs.exports),
+      });
+      expect({ name, actions: actionsOn(statements, archive) }).toEqual({
+        name,
+        actions: bucketActions(needs.archive),
+      });
+      const invoked = [...ids].filter(([, id]) =>
+        actionsOn(statements, id).includes('lambda:InvokeFunction'),
+      );
+      expect({ name, invokes: invoked.map(([target]) => target).sort() }).toEqual({
+        name,
+        invokes: [...(needs.invokes ?? [])].sort(),
+      });
+    }
+  });
+
+  it('writes table items only on the table itself, reading the events indexes by name', () => {
+    // Prepare
+    const events = logicalIdOfType(full, 'AWS::DynamoDB::Table', 'EventsTable');
+    const statements = statementsOf(full, 'export-worker');
+    // Act
+    const resources = JSON.stringify(statements.filter((s) => JSON.stringify(s.Resource).includes(events)));
+    // Assess
+    expect(resources).toContain('/index/byAction');
+    expect(resources).toContain('/index/byActor');
+    expect(resources).not.toContain('/index/*');
+    expect(actionsOn(statements, events)).not.toContain('dynamodb:PutItem');
+  });
+});
+
+describe('data', () => {
+  it('protects both tables with PITR, deletion protection and the customer-managed key', () => {
+    // Assess
+    const key = logicalIdOfType(full, 'AWS::KMS::Key', 'DataKey');
+    const tables = full.template.findResources('AWS::DynamoDB::Table');
+    expect(Object.keys(tables)).toHaveLength(2);
+    for (const table of Object.values(tables)) {
+      expect(table.Properties).toMatchObject({
+        BillingMode: 'PAY_PER_REQUEST',
+        DeletionProtectionEnabled: true,
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: {
+          SSEEnabled: true,
+          SSEType: 'KMS',
+          KMSMasterKeyId: { 'Fn::GetAtt': [key, 'Arn'] },
+        },
+      });
+    }
+  });
+
+  it('lays out the events indexes and control TTL as table-definitions.ts does', () => {
+    // Assess
+    full.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: 'tenant', KeyType: 'HASH' },
+        { AttributeName: 'id', KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: Match.arrayWith([
+        Match.objectLike({ IndexName: 'byAction', Projection: { ProjectionType: 'ALL' } }),
+        Match.objectLike({ IndexName: 'byActor', Projection: { ProjectionType: 'ALL' } }),
+      ]),
+    });
+    full.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+  });
+
+  it('denies non-TLS requests on every bucket', () => {
+    // Prepare
+    const buckets = Object.keys(full.template.findResources('AWS::S3::Bucket'));
+    const policies = Object.values(full.template.findResources('AWS::S3::BucketPolicy'));
+    // Assess
+    expect(buckets).toHaveLength(3);
+    for (const bucket of buckets) {
+      const policy = policies.find(
+        (p) => JSON.stringify(p.Properties.Bucket) === JSON.stringify({ Ref: bucket }),
+      );
+      expect(policy?.Properties.PolicyDocument.Statement).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            Effect: 'Deny',
+            Action: 's3:*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      );
+    }
+  });
+
+  it('expires exports after a day, aborts stale multipart uploads, and locks versioned archives', () => {
+    // Assess
+    full.template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: {
+        Rules: [
+          Match.objectLike({
+            ExpirationInDays: 1,
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+          }),
+        ],
+      },
+      PublicAccessBlockConfiguration: Match.objectLike({
+        BlockPublicAcls: true,
+        RestrictPublicBuckets: true,
+      }),
+    });
+    full.template.hasResourceProperties('AWS::S3::Bucket', {
+      ObjectLockEnabled: true,
+      VersioningConfiguration: { Status: 'Enabled' },
+      LifecycleConfiguration: {
+        Rules: [Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } })],
+      },
+    });
+  });
+});
+
+describe('ingest and retention', () => {
+  it('feeds the ingest-queue function from the bus queue, reporting batch item failures', () => {
+    // Prepare
+    const queue = logicalIdOfType(full, 'AWS::SQS::Queue', 'IngestQueue');
+    // Assess
+    full.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: functionIds(full).get('ingest-queue') },
+      EventSourceArn: { 'Fn::GetAtt': [queue, 'Arn'] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    full.template.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: { maxReceiveCount: 3, deadLetterTargetArn: Match.anyValue() },
+    });
+    full.template.hasResourceProperties('AWS::Events::Rule', {
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [queue, 'Arn'] } })],
+    });
+  });
+
+  it('runs the retention function daily from EventBridge Scheduler', () => {
+    // Assess
+    full.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: Match.stringLikeRegexp('^cron\\(\\d+ \\d+ \\* \\* \\? \\*\\)$'),
+      Target: { Arn: { 'Fn::GetAtt': [functionIds(full).get('purge-scheduler'), 'Arn'] } },
+    });
+  });
+
+  it('alarms on API 5xx, DLQ depth, and every function’s errors and throttles', () => {
+    // Assess
+    const alarms = Object.values(full.template.findResources('AWS::CloudWatch::Alarm'));
+    const metrics = alarms.map((alarm) => alarm.Properties.MetricName as string);
+    expect(metrics).toContain('5XXError');
+    expect(metrics).toContain('ApproximateNumberOfMessagesVisible');
+    expect(metrics.filter((m) => m === 'Errors')).toHaveLength(functionIds(full).size);
+    expect(metrics.filter((m) => m === 'Throttles')).toHaveLength(functionIds(full).size);
+  });
+});
