@@ -11,6 +11,8 @@ export interface Route {
 
 export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/api/v1/audit_trail/fetch', handler: 'canary-fetch' },
+  { method: 'GET', path: '/api/public/auditlogs', handler: 'kore-auditlogs' },
+  { method: 'GET', path: '/api/v1/audit-trail', handler: 'api-key-audit-trail' },
 ];
 
 /** The authorizer's handler file. */
