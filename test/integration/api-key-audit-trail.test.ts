@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { AuditRecord } from '../../lambdas/domain/record.js';
+import { bulkWrite } from '../../local/bulk-write.js';
 import { demoEvents } from '../../local/demo-data.js';
 import { API_KEYS, apiRequestEvents } from '../helpers/api-request-events.js';
 import { startTestService, type TestService } from '../helpers/local-service.js';
@@ -130,8 +131,8 @@ describe('GET /api/v1/audit-trail (api-key)', () => {
     // Prepare
     const big = await service.token('ak-big', ['read']);
     const drafts = apiRequestEvents({ count: 4000, days: 2, now: Date.UTC(2024, 0, 2), seed: 9 });
-    for (let start = 0; start < drafts.length; start += 100)
-      await service.services.events.append('ak-big', drafts.slice(start, start + 100));
+    const { EVENTS_TABLE: eventsTable, CONTROL_TABLE: controlTable } = service.services.config;
+    await bulkWrite(service.services.doc, { eventsTable, controlTable }, 'ak-big', drafts);
 
     // Act
     const refused = await get({}, big);
