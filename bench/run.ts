@@ -7,12 +7,14 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startEmulators } from '../local/emulators.js';
 import { newCursorKey, startLocalService } from '../local/stack.js';
+import { dialectsBench } from './dialects.js';
 import { fetchBench } from './fetch.js';
 import { type BenchContext, type BenchModule, type Measurement, trackCapacity } from './harness.js';
 
 /** Every bench module, in report order. Add new ones here. */
 const MODULES: Record<string, BenchModule> = {
   fetch: fetchBench,
+  dialects: dialectsBench,
 };
 
 const { values } = parseArgs({
