@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { startEmulators } from '../local/emulators.js';
 import { newCursorKey, startLocalService } from '../local/stack.js';
 import { bundlesBench } from './bundles.js';
+import { dialectsBench } from './dialects.js';
 import { fetchBench } from './fetch.js';
 import { type BenchContext, type BenchModule, type Measurement, trackCapacity } from './harness.js';
 
@@ -15,6 +16,7 @@ import { type BenchContext, type BenchModule, type Measurement, trackCapacity } 
 const MODULES: Record<string, BenchModule> = {
   fetch: fetchBench,
   bundles: bundlesBench,
+  dialects: dialectsBench,
 };
 
 const { values } = parseArgs({

@@ -11,6 +11,9 @@ export interface Route {
 
 export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/api/v1/audit_trail/fetch', handler: 'canary-fetch' },
+  { method: 'GET', path: '/api/public/auditlogs', handler: 'kore-auditlogs' },
+  { method: 'GET', path: '/api/v1/audit-trail', handler: 'api-key-audit-trail' },
+  { method: 'GET', path: '/openapi.json', handler: 'openapi' },
 ];
 
 /** The authorizer's handler file. */

@@ -1,17 +1,21 @@
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createDynamoDbDocumentClient } from './adapters/aws-clients.js';
+import { createDynamoDbDocumentClient, createS3Client } from './adapters/aws-clients.js';
 import { DynamoDbCounterStore } from './adapters/dynamodb-counter-store.js';
 import { DynamoDbEventStore } from './adapters/dynamodb-event-store.js';
+import { DynamoDbKoreAppStore } from './adapters/dynamodb-kore-app-store.js';
 import { DynamoDbTokenStore } from './adapters/dynamodb-token-store.js';
 import { InProcessJobLauncher } from './adapters/in-process-job-launcher.js';
 import { LambdaJobLauncher } from './adapters/lambda-job-launcher.js';
+import { S3LargeResponseStore } from './adapters/s3-response-store.js';
 import { loadConfig, type ServiceConfig } from './config.js';
 import type { TokenStore } from './ports/control-store.js';
 import type { CounterStore } from './ports/counter-store.js';
 import type { EventStore } from './ports/event-store.js';
 import type { JobLauncher } from './ports/job-launcher.js';
+import type { KoreAppStore } from './ports/kore-app-store.js';
+import type { LargeResponseStore } from './ports/response-store.js';
 import { Authenticator } from './use-cases/authenticate.js';
 
 /** Everything handlers need, built once per container from the configuration. */
@@ -21,10 +25,13 @@ export interface Services {
   readonly events: EventStore;
   readonly counters: CounterStore;
   readonly tokens: TokenStore;
+  readonly koreApps: KoreAppStore;
   readonly authenticator: Authenticator;
   readonly cursorKey: Uint8Array;
   readonly clock: () => number;
   readonly jobs: JobLauncher;
+  /** Parks oversized api-key pages in the exports bucket (303 with `allowRedirect=true`). */
+  readonly largeResponses: LargeResponseStore;
 }
 
 const readCursorKey = async (config: ServiceConfig): Promise<Uint8Array> => {
@@ -47,13 +54,15 @@ export const buildServices = async (config: ServiceConfig): Promise<Services> =>
   });
   const tables = { eventsTable: config.EVENTS_TABLE, controlTable: config.CONTROL_TABLE };
   const tokens = new DynamoDbTokenStore(doc, tables);
+  const koreApps = new DynamoDbKoreAppStore(doc, tables);
   return {
     config,
     doc,
     events: new DynamoDbEventStore(doc, tables),
     counters: new DynamoDbCounterStore(doc, tables),
     tokens,
-    authenticator: new Authenticator(tokens, { cacheSeconds: config.AUTH_CACHE_SECONDS }),
+    koreApps,
+    authenticator: new Authenticator(tokens, { cacheSeconds: config.AUTH_CACHE_SECONDS, koreApps }),
     cursorKey: await readCursorKey(config),
     clock: Date.now,
     jobs:
@@ -63,6 +72,13 @@ export const buildServices = async (config: ServiceConfig): Promise<Services> =>
             purge: config.PURGE_WORKER_FUNCTION,
             export: config.EXPORT_WORKER_FUNCTION,
           }),
+    largeResponses: new S3LargeResponseStore(
+      createS3Client({
+        region: config.AWS_REGION,
+        ...(config.S3_ENDPOINT ? { s3Endpoint: config.S3_ENDPOINT } : {}),
+      }),
+      { bucket: config.EXPORTS_BUCKET },
+    ),
   };
 };
 

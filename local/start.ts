@@ -5,13 +5,18 @@
  *   DEMO_TOKEN    the demo tenant's token, with every scope (20–128 URL-safe characters);
  *                 default: a random one, kept in .local/ so it survives restarts
  *   DEMO_EVENTS   how many demo events to seed into an empty demo tenant (default 500)
+ *   DEMO_KORE_APP_ID, DEMO_KORE_SECRET
+ *                 the demo tenant's kore app (JWTs for /api/public/auditlogs); default: random, kept in .local/
  *   --in-memory   keep nothing: data lives only as long as the process
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { SignJWT } from 'jose';
 import { z } from 'zod';
+import { generateKoreApp, KORE_APP_ID_PATTERN, KORE_SECRET_PATTERN } from '../lambdas/domain/kore-apps.js';
 import { SCOPES } from '../lambdas/domain/scopes.js';
 import { generateToken } from '../lambdas/domain/tokens.js';
+import { ensureKoreApp } from '../lambdas/use-cases/manage-kore-apps.js';
 import { ensureToken } from '../lambdas/use-cases/manage-tokens.js';
 import { clearLocalEndpoints, writeLocalEndpoints } from '../scripts/local-endpoints.js';
 import { demoEvents } from './demo-data.js';
@@ -32,6 +37,14 @@ const settings = z
       )
       .optional(),
     DEMO_EVENTS: z.coerce.number().int().min(0).max(1_000_000).default(500),
+    DEMO_KORE_APP_ID: z
+      .string()
+      .regex(KORE_APP_ID_PATTERN, 'DEMO_KORE_APP_ID must be "cs-" and 8-64 letters, digits or "-"')
+      .optional(),
+    DEMO_KORE_SECRET: z
+      .string()
+      .regex(KORE_SECRET_PATTERN, 'DEMO_KORE_SECRET must be 32-128 URL-safe characters')
+      .optional(),
   })
   .safeParse(process.env);
 
@@ -39,7 +52,7 @@ if (!settings.success) {
   for (const issue of settings.error.issues) console.error(`${issue.path.join('.')}: ${issue.message}`);
   process.exit(1);
 }
-const { PORT, DEMO_TOKEN, DEMO_EVENTS } = settings.data;
+const { PORT, DEMO_TOKEN, DEMO_EVENTS, DEMO_KORE_APP_ID, DEMO_KORE_SECRET } = settings.data;
 const { values: flags } = parseArgs({ options: { 'in-memory': { type: 'boolean', default: false } } });
 const inMemory = flags['in-memory'] ?? false;
 
@@ -97,6 +110,18 @@ const main = async () => {
     name: 'demo token',
     token,
   });
+  const koreApp = await ensureKoreApp(service.services.koreApps, {
+    tenant: DEMO_TENANT,
+    scopes: ['read'],
+    name: 'demo kore app',
+    appId: DEMO_KORE_APP_ID ?? persisted('demo-kore-app-id', () => generateKoreApp().appId),
+    clientSecret: DEMO_KORE_SECRET ?? persisted('demo-kore-secret', () => generateKoreApp().clientSecret),
+  });
+  const koreJwt = await new SignJWT({ appId: koreApp.appId })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setIssuedAt()
+    .setExpirationTime('24h')
+    .sign(new TextEncoder().encode(koreApp.clientSecret));
   const existing = await service.services.counters.total(DEMO_TENANT, { kind: 'all' });
   if (existing === 0 && DEMO_EVENTS > 0) {
     const drafts = demoEvents({ count: DEMO_EVENTS, days: 7, now: Date.now() });
@@ -109,6 +134,10 @@ const main = async () => {
     [
       `Demo tenant "${DEMO_TENANT}" token (all scopes): ${token}`,
       `Try: curl -G ${service.url}/api/v1/audit_trail/fetch -d auth_token=${token} -d limit=5 -d action_filter=user_login`,
+      `Demo kore app ${koreApp.appId} (secret in DEMO_KORE_SECRET or .local/demo-kore-secret); a JWT valid 24 h:`,
+      `  curl '${service.url}/api/public/auditlogs?size=5' --header 'auth: ${koreJwt}'`,
+      `  curl --globoff '${service.url}/api/v1/audit-trail?page[size]=5' --header 'x-api-key: ${token}'`,
+      `OpenAPI: ${service.url}/openapi.json`,
       `Listening on ${service.url}`,
       '',
     ].join('\n'),

@@ -5,7 +5,15 @@ import { TooManyRequestsError } from '../domain/errors.js';
 import { allocateIds, isEncodableTimestamp } from '../domain/ids.js';
 import { type AuditRecord, type EventDraft, sealRecord } from '../domain/record.js';
 import { COUNTER_SHARDS, counterDeltas } from '../domain/rollups.js';
-import type { AppendOptions, AppendResult, EventStore, PageQuery, PageResult } from '../ports/event-store.js';
+import type {
+  AppendOptions,
+  AppendResult,
+  CountQuery,
+  CountResult,
+  EventStore,
+  PageQuery,
+  PageResult,
+} from '../ports/event-store.js';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
 import { itemToRecord, recordToItem } from './dynamodb-records.js';
 import { CONTROL_KEYS, EVENTS_KEYS } from './table-definitions.js';
@@ -239,7 +247,38 @@ export class DynamoDbEventStore implements EventStore {
     return { records, itemsRead, capacityUnits };
   }
 
-  #partition(query: PageQuery): {
+  async countEntries(query: CountQuery): Promise<CountResult> {
+    const { partitionName, partitionValue, indexName } = this.#partition(query);
+    const limit = query.limit ?? Number.POSITIVE_INFINITY;
+    let count = 0;
+    let itemsRead = 0;
+    let lastId: number | undefined;
+    let exclusiveStartKey: Record<string, unknown> | undefined;
+    if (query.minId > query.maxId || limit < 1) return { count, lastId, itemsRead };
+    do {
+      const output = await this.#doc.send(
+        new QueryCommand({
+          TableName: this.#eventsTable,
+          IndexName: indexName,
+          KeyConditionExpression: '#pk = :pk AND #id BETWEEN :min AND :max',
+          ExpressionAttributeNames: { '#pk': partitionName, '#id': EVENTS_KEYS.sort },
+          ExpressionAttributeValues: { ':pk': partitionValue, ':min': query.minId, ':max': query.maxId },
+          ScanIndexForward: !query.newestFirst,
+          Select: 'COUNT',
+          ...(Number.isFinite(limit) ? { Limit: limit - count } : {}),
+          ExclusiveStartKey: exclusiveStartKey,
+        }),
+      );
+      count += output.Count ?? 0;
+      itemsRead += output.ScannedCount ?? 0;
+      exclusiveStartKey = output.LastEvaluatedKey;
+      // With a Limit, the last evaluated key is the last item counted.
+      if (count >= limit && exclusiveStartKey) lastId = Number(exclusiveStartKey[EVENTS_KEYS.sort]);
+    } while (exclusiveStartKey && count < limit);
+    return { count, lastId, itemsRead };
+  }
+
+  #partition(query: Pick<PageQuery, 'tenant' | 'selector'>): {
     partitionName: string;
     partitionValue: string;
     indexName: string | undefined;

@@ -51,6 +51,8 @@ export const errorBody = (dialect: Dialect, error: AuditTrailError): unknown => 
             : [{ field: error.field ?? 'request', message: error.message }];
         return { message: { errors }, name, status: error.statusCode };
       }
+      // Seed 003 answers every authentication failure with exactly this message.
+      if (error.statusCode === 401) return { message: 'Invalid token', name, status: 401 };
       return { message: error.message, name, status: error.statusCode };
     }
     case 'kore':

@@ -25,6 +25,20 @@ export interface PageResult {
   readonly capacityUnits: number;
 }
 
+/** A count query: like a page query, but only counting (at most `limit`, when given). */
+export interface CountQuery extends Omit<PageQuery, 'limit'> {
+  readonly limit?: number;
+}
+
+/** What a count query found. */
+export interface CountResult {
+  readonly count: number;
+  /** The id of the last entry counted when the count stopped at `limit`; undefined otherwise. */
+  readonly lastId: number | undefined;
+  /** Items the store examined. */
+  readonly itemsRead: number;
+}
+
 /** Options for appending entries. */
 export interface AppendOptions {
   /**
@@ -43,4 +57,9 @@ export interface EventStore {
   append(tenant: string, drafts: readonly EventDraft[], options?: AppendOptions): Promise<AppendResult>;
   /** Reads one page of entries. */
   queryPage(query: PageQuery): Promise<PageResult>;
+  /**
+   * Counts entries without returning them (the exact count of a partial hour, or the position
+   * `limit` entries into a range, to skip to a deep page).
+   */
+  countEntries(query: CountQuery): Promise<CountResult>;
 }

@@ -1,20 +1,32 @@
+import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
 import { ForbiddenError, UnauthorizedError } from '../domain/errors.js';
+import { isKoreAppId } from '../domain/kore-apps.js';
 import { hasScope, type Principal, type Scope } from '../domain/scopes.js';
 import { hashToken, isWellFormedToken } from '../domain/tokens.js';
 import type { TokenStore } from '../ports/control-store.js';
+import type { KoreAppRecord, KoreAppStore } from '../ports/kore-app-store.js';
 
 /** The credential a request carried, if any, and where it was found. */
-export interface Credential {
-  readonly kind: 'token';
-  readonly value: string;
-  readonly source: 'x-api-key' | 'authorization' | 'auth_token';
-}
+export type Credential =
+  | {
+      readonly kind: 'token';
+      readonly value: string;
+      readonly source: 'x-api-key' | 'authorization' | 'auth_token';
+    }
+  /** A kore JWT (HS256, signed with a registered app's client secret) from the `auth` header. */
+  | { readonly kind: 'jwt'; readonly value: string; readonly source: 'auth' };
+
+/** How far a JWT's `exp` and `iat` may be off from our clock (clients' clocks drift). */
+export const JWT_CLOCK_SKEW_SECONDS = 60;
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+const MAX_JWT_LENGTH = 8192;
 
 type Parameters = Readonly<Record<string, string | undefined>>;
 
 /**
- * Finds the caller's token in any accepted form: `x-api-key` header, `Authorization: Bearer`,
- * or `auth_token` in the query string or form body. `headers` keys must be lower case.
+ * Finds the caller's credential in any accepted form: a token as `x-api-key` header,
+ * `Authorization: Bearer`, or `auth_token` in the query string or form body; or a kore JWT in the
+ * `auth` header. `headers` keys must be lower case.
  */
 export const extractCredential = (
   headers: Parameters,
@@ -27,6 +39,8 @@ export const extractCredential = (
   if (bearer?.[1]) return { kind: 'token', value: bearer[1], source: 'authorization' };
   const authToken = query.auth_token ?? form.auth_token;
   if (authToken) return { kind: 'token', value: authToken.trim(), source: 'auth_token' };
+  const jwt = headers.auth?.trim().replace(/^Bearer\s+/i, '');
+  if (jwt) return { kind: 'jwt', value: jwt, source: 'auth' };
   return undefined;
 };
 
@@ -36,11 +50,17 @@ export class Authenticator {
   readonly #cacheMs: number;
   readonly #clock: () => number;
   readonly #cache = new Map<string, { principal: Principal | undefined; until: number }>();
+  readonly #koreApps: KoreAppStore | undefined;
+  readonly #appCache = new Map<string, { app: KoreAppRecord | undefined; until: number }>();
 
-  constructor(tokens: TokenStore, options: { cacheSeconds: number; clock?: () => number }) {
+  constructor(
+    tokens: TokenStore,
+    options: { cacheSeconds: number; clock?: () => number; koreApps?: KoreAppStore },
+  ) {
     this.#tokens = tokens;
     this.#cacheMs = options.cacheSeconds * 1000;
     this.#clock = options.clock ?? Date.now;
+    this.#koreApps = options.koreApps;
   }
 
   /** The principal behind `credential`; 401 when it is missing or unknown. */
@@ -49,6 +69,7 @@ export class Authenticator {
       throw new UnauthorizedError(
         'No credentials were provided: pass auth_token, x-api-key or Authorization: Bearer',
       );
+    if (credential.kind === 'jwt') return this.#authenticateJwt(credential.value);
     if (!isWellFormedToken(credential.value))
       throw new UnauthorizedError('The credentials provided are not valid');
     const tokenHash = hashToken(credential.value);
@@ -72,6 +93,61 @@ export class Authenticator {
     }
     if (!principal) throw new UnauthorizedError('The credentials provided are not valid');
     return principal;
+  }
+
+  /**
+   * Kore JWTs: HS256 only (`alg: none` and every other algorithm are refused before any lookup),
+   * verified with the client secret of the app named by the `appId` claim; `exp` is required and
+   * honoured, and an `iat` in the future is refused, both within {@link JWT_CLOCK_SKEW_SECONDS}.
+   * Messages never echo the token.
+   */
+  async #authenticateJwt(jwt: string): Promise<Principal> {
+    const invalid = (why = 'is not valid') => new UnauthorizedError(`The JWT in the auth header ${why}`);
+    if (jwt.length > MAX_JWT_LENGTH || !JWT_SHAPE.test(jwt)) throw invalid('is not a JWT');
+    let algorithm: unknown;
+    let appId: unknown;
+    let issuedAt: unknown;
+    try {
+      algorithm = decodeProtectedHeader(jwt).alg;
+      ({ appId, iat: issuedAt } = decodeJwt(jwt));
+    } catch {
+      throw invalid('is not a JWT');
+    }
+    if (algorithm !== 'HS256') throw invalid('must be signed with HS256');
+    if (typeof appId !== 'string' || !isKoreAppId(appId)) throw invalid('has no valid appId claim');
+    const app = await this.#findApp(appId);
+    if (!app) throw invalid('names an unknown app');
+    const now = this.#clock();
+    try {
+      await jwtVerify(jwt, new TextEncoder().encode(app.clientSecret), {
+        algorithms: ['HS256'],
+        requiredClaims: ['exp'],
+        clockTolerance: JWT_CLOCK_SKEW_SECONDS,
+        currentDate: new Date(now),
+      });
+    } catch (error) {
+      if (error instanceof joseErrors.JWTExpired) throw invalid('has expired');
+      if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'exp')
+        throw invalid('has no exp claim');
+      throw invalid();
+    }
+    if (typeof issuedAt === 'number' && issuedAt * 1000 > now + JWT_CLOCK_SKEW_SECONDS * 1000)
+      throw invalid('was issued in the future');
+    return { tenant: app.tenant, tokenId: app.appId, tokenName: app.name, scopes: app.scopes };
+  }
+
+  /** The app with this id, remembered briefly like token lookups. */
+  async #findApp(appId: string): Promise<KoreAppRecord | undefined> {
+    if (!this.#koreApps) return undefined;
+    const now = this.#clock();
+    const cached = this.#appCache.get(appId);
+    if (cached && cached.until > now) return cached.app;
+    const app = await this.#koreApps.findApp(appId);
+    if (this.#cacheMs > 0) {
+      if (this.#appCache.size >= 10_000) this.#appCache.clear();
+      this.#appCache.set(appId, { app, until: now + this.#cacheMs });
+    }
+    return app;
   }
 }
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Scope } from '../../lambdas/domain/scopes.js';
 import { issueToken } from '../../lambdas/use-cases/manage-tokens.js';
 import { type LocalService, newCursorKey, startLocalService } from '../../local/stack.js';
+import { checkResponse } from './openapi-validator.js';
 
 /** The service on the shared emulators, with tables and buckets of its own. */
 export interface TestService extends LocalService {
@@ -22,6 +23,8 @@ export interface TestResponse {
   readonly headers: Headers;
   readonly body: unknown;
   readonly text: string;
+  /** The body as received (a zip download). */
+  readonly bytes: Buffer;
 }
 
 /**
@@ -55,10 +58,15 @@ export const startTestService = async (): Promise<TestService> => {
       redirect: 'manual',
       ...(init.body !== undefined ? { body: init.body } : {}),
     });
-    const text = await response.text();
+    const contentType = response.headers.get('content-type') ?? '';
+    const bytes = Buffer.from(await response.arrayBuffer());
+    const text = bytes.toString('utf8');
     let body: unknown = text;
-    if ((response.headers.get('content-type') ?? '').includes('json')) body = JSON.parse(text);
-    return { status: response.status, headers: response.headers, body, text };
+    if (contentType.includes('json')) body = JSON.parse(text);
+    // Every response must be what openapi/openapi.json documents for it.
+    const problem = checkResponse(method, url.pathname, response.status, contentType, body);
+    if (problem) throw new Error(`Response does not match the OpenAPI description: ${problem}`);
+    return { status: response.status, headers: response.headers, body, text, bytes };
   };
   return {
     ...service,

@@ -1,0 +1,50 @@
+import { type AuditRecord, actorOf } from './record.js';
+
+/** One entry as the api-key dialect shows it (seed 003). */
+export interface ApiKeyEntry {
+  id: string;
+  uri?: string;
+  method?: string;
+  sourceIp?: string;
+  meta: {
+    status?: string;
+    service?: string;
+    queryParameters?: Record<string, string>;
+    error?: string;
+  };
+  userApiKey?: { id: string; name: string };
+  createdAt: string;
+}
+
+/**
+ * The api-key view of a record. Entries that record an API call fill every field; other entries
+ * (console actions, kore admin actions) keep `id`, `sourceIp`, `meta.service` (their category),
+ * `userApiKey` (who acted) and `createdAt`, and leave out the request fields they do not have,
+ * so one tenant's entries are the same set in every dialect. `userApiKey.id` is the same actor
+ * the `filter[userApiKey._id]` index is keyed by.
+ */
+export const toApiKeyEntry = (record: AuditRecord): ApiKeyEntry => {
+  const { request } = record;
+  const actor = actorOf(record);
+  // Built in the seed's key order; absent fields are left out rather than null.
+  return {
+    id: String(record.id),
+    ...(request ? { uri: request.uri, method: request.method } : {}),
+    ...(record.user_ip ? { sourceIp: record.user_ip } : {}),
+    meta: {
+      ...(request ? { status: String(request.status) } : {}),
+      service: record.category ?? record.action_type,
+      ...(request ? { queryParameters: { ...request.query_parameters } } : {}),
+      ...(request?.error ? { error: request.error } : {}),
+    },
+    ...(actor !== undefined
+      ? {
+          userApiKey: {
+            id: actor,
+            name: record.api_key && record.api_key.id === actor ? record.api_key.name : actor,
+          },
+        }
+      : {}),
+    createdAt: new Date(record.timestamp).toISOString(),
+  };
+};

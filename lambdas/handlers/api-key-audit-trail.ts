@@ -1,0 +1,138 @@
+import { toApiKeyEntry } from '../domain/api-key-view.js';
+import { parseIsoDay } from '../domain/date-range.js';
+import { BadRequestError, PayloadTooLargeError } from '../domain/errors.js';
+import { firstIdAt, lastIdAt, MAX_ID } from '../domain/ids.js';
+import { principalOf } from '../http/context.js';
+import { jsonResponse } from '../http/dialects.js';
+import { httpHandler } from '../http/http-handler.js';
+import { apiKeyPage } from '../use-cases/api-key-pages.js';
+
+/** `GET /api/v1/audit-trail` (seed 003). */
+const PATH = '/api/v1/audit-trail';
+const START = 'filter[startDate]';
+const END = 'filter[endDate]';
+const USER = 'filter[userApiKey._id]';
+const SIZE = 'page[size]';
+const CURSOR = 'page[cursor]';
+const REDIRECT = 'allowRedirect';
+/** The parameters in the order links repeat them. */
+const KNOWN = [START, END, USER, SIZE, CURSOR, REDIRECT] as const;
+
+/** Default and maximum page size (seed 003). */
+export const MAX_PAGE_SIZE = 30_000;
+/** Seed 003: a body over 1 MB is refused (413) or redirected (303). */
+export const MAX_BODY_BYTES = 1024 * 1024;
+const PRESIGN_SECONDS = 300;
+
+interface Parsed {
+  start?: number;
+  end?: number;
+  user?: string;
+  size: number;
+  cursor?: string;
+  allowRedirect: boolean;
+}
+
+/** Every problem with the parameters at once, one per parameter (seed 003's 400 body). */
+const parse = (query: Record<string, string>): Parsed => {
+  const problems: { field: string; message: string }[] = [];
+  const parsed: Parsed = { size: MAX_PAGE_SIZE, allowRedirect: false };
+  for (const name of Object.keys(query)) {
+    if (!(KNOWN as readonly string[]).includes(name))
+      problems.push({ field: name.slice(0, 100), message: `${name.slice(0, 100)} is not allowed` });
+  }
+  for (const [field, key] of [
+    [START, 'start'],
+    [END, 'end'],
+  ] as const) {
+    const text = query[field];
+    if (text === undefined) continue;
+    const day = parseIsoDay(text);
+    if (!day) problems.push({ field, message: `${field} must be in iso format` });
+    else parsed[key] = key === 'start' ? day.start : day.end;
+  }
+  if (parsed.start !== undefined && parsed.end !== undefined && parsed.start > parsed.end)
+    problems.push({ field: END, message: `${END} must not be before ${START}` });
+  const user = query[USER];
+  if (user !== undefined) {
+    if (user.length === 0 || user.length > 256)
+      problems.push({ field: USER, message: `${USER} must be 1-256 characters` });
+    else parsed.user = user;
+  }
+  const size = query[SIZE];
+  if (size !== undefined) {
+    const value = /^\d{1,6}$/.test(size) ? Number(size) : Number.NaN;
+    if (!(value >= 1 && value <= MAX_PAGE_SIZE))
+      problems.push({ field: SIZE, message: `${SIZE} must be an integer between 1 and ${MAX_PAGE_SIZE}` });
+    else parsed.size = value;
+  }
+  const cursor = query[CURSOR];
+  if (cursor !== undefined) {
+    if (cursor.length === 0) problems.push({ field: CURSOR, message: `${CURSOR} must not be empty` });
+    else parsed.cursor = cursor;
+  }
+  const redirect = query[REDIRECT];
+  if (redirect !== undefined) {
+    if (redirect !== 'true' && redirect !== 'false')
+      problems.push({ field: REDIRECT, message: `${REDIRECT} must be true or false` });
+    else parsed.allowRedirect = redirect === 'true';
+  }
+  if (problems.length > 0) {
+    throw new BadRequestError(problems.map((problem) => problem.message).join('; '), { problems });
+  }
+  return parsed;
+};
+
+/** A link to this endpoint with `parameters`, brackets left readable as in the seed's examples. */
+const link = (parameters: Record<string, string | undefined>): string => {
+  const pairs = KNOWN.flatMap((name) => {
+    const value = parameters[name];
+    return value === undefined ? [] : [`${name}=${encodeURIComponent(value)}`];
+  });
+  return pairs.length > 0 ? `${PATH}?${pairs.join('&')}` : PATH;
+};
+
+export const handler = httpHandler({ dialect: 'apiKey', scope: 'read' }, async (_event, context) => {
+  const parameters = parse(context.query);
+  const { services } = context;
+  const tenant = principalOf(context).tenant;
+  const filters = { [START]: context.query[START], [END]: context.query[END], [USER]: parameters.user };
+  const page = await apiKeyPage(
+    {
+      events: services.events,
+      cursorKey: services.cursorKey,
+      cursorTtlSeconds: services.config.CURSOR_TTL_SECONDS,
+      clock: services.clock,
+    },
+    {
+      tenant,
+      selector: parameters.user === undefined ? { kind: 'all' } : { kind: 'actor', actor: parameters.user },
+      minId: parameters.start === undefined ? 0 : firstIdAt(parameters.start),
+      maxId: parameters.end === undefined ? MAX_ID : lastIdAt(parameters.end),
+      pageSize: parameters.size,
+      ...(parameters.cursor !== undefined ? { cursor: parameters.cursor } : {}),
+      filters,
+    },
+  );
+  const linkParameters = {
+    ...filters,
+    [SIZE]: context.query[SIZE],
+    [REDIRECT]: context.query[REDIRECT],
+  };
+  const body = JSON.stringify({
+    data: page.records.map(toApiKeyEntry),
+    links: {
+      self: link({ ...linkParameters, [CURSOR]: parameters.cursor }),
+      next: page.next === null ? null : link({ ...linkParameters, [CURSOR]: page.next }),
+    },
+  });
+  if (Buffer.byteLength(body, 'utf8') <= MAX_BODY_BYTES) {
+    return { ...jsonResponse(200, null), body };
+  }
+  if (!parameters.allowRedirect) throw new PayloadTooLargeError('Response size is greater than 1MB');
+  const url = await services.largeResponses.stash(tenant, body, {
+    contentType: 'application/json; charset=utf-8',
+    expiresInSeconds: PRESIGN_SECONDS,
+  });
+  return jsonResponse(303, { data: { url } }, { location: url });
+});

@@ -1,0 +1,235 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { EventDraft } from '../../lambdas/domain/record.js';
+import type { KoreAppRecord } from '../../lambdas/ports/kore-app-store.js';
+import { registerKoreApp } from '../../lambdas/use-cases/manage-kore-apps.js';
+import { demoEvents } from '../../local/demo-data.js';
+import { koreJwt, unsignedJwt } from '../helpers/kore-jwt.js';
+import { startTestService, type TestService } from '../helpers/local-service.js';
+
+const PATH = '/api/public/auditlogs';
+
+interface KorePage {
+  total: number;
+  auditlogs: {
+    timestampValue: number;
+    'Date/Time': string;
+    Description: string;
+    Name: string;
+    Category: string;
+    AuditLogId: string;
+  }[];
+  moreAvailable: boolean;
+}
+
+describe('GET /api/public/auditlogs (kore)', () => {
+  let service: TestService;
+  let app: KoreAppRecord;
+  let otherApp: KoreAppRecord;
+  let drafts: EventDraft[];
+  let stored: { id: number; timestamp: number }[];
+  let jwt: string;
+
+  /** GET with the JWT in the `auth` header, as the seed's sample does; `null` sends none. */
+  const get = async (query: Record<string, string>, token: string | null = jwt) =>
+    service.get(PATH, query, token === null ? {} : { auth: token, 'content-type': 'application/json' });
+  const idsOf = (page: KorePage) => page.auditlogs.map((entry) => Number(entry.AuditLogId));
+  const between = (start: number, end: number) =>
+    stored.filter((entry) => entry.timestamp >= start && entry.timestamp <= end).map((entry) => entry.id);
+
+  beforeAll(async () => {
+    service = await startTestService();
+    app = await registerKoreApp(service.services.koreApps, { tenant: 'kore-acme', scopes: ['read'] });
+    otherApp = await registerKoreApp(service.services.koreApps, { tenant: 'kore-other', scopes: ['read'] });
+    // Around the seed's sample window (2021-06-30 … 2021-07-07), so its request works verbatim.
+    drafts = demoEvents({ count: 700, days: 8, now: Date.UTC(2021, 6, 8, 2, 30), seed: 7 });
+    stored = [];
+    for (let start = 0; start < drafts.length; start += 100) {
+      const records = await service.services.events.append('kore-acme', drafts.slice(start, start + 100));
+      for (const record of records) if (record) stored.push({ id: record.id, timestamp: record.timestamp });
+    }
+    stored.sort((a, b) => a.id - b.id);
+    await service.services.events.append(
+      'kore-other',
+      demoEvents({ count: 20, days: 8, now: Date.UTC(2021, 6, 8) }),
+    );
+    jwt = await koreJwt(app.appId, app.clientSecret);
+  });
+  afterAll(async () => service.stop());
+
+  it("answers the seed's sample request (fromDate after toDate) with that week, oldest first", async () => {
+    // Prepare
+    const expected = between(Date.parse('2021-06-30T11:11:18.469Z'), Date.parse('2021-07-07T11:11:18.464Z'));
+
+    // Act
+    const response = await get({
+      size: '50',
+      offset: '0',
+      fromDate: '2021-07-07T11:11:18.464Z',
+      toDate: '2021-06-30T11:11:18.469Z',
+    });
+
+    // Assess
+    expect(response.status).toBe(200);
+    const page = response.body as KorePage;
+    expect(Object.keys(page)).toEqual(['total', 'auditlogs', 'moreAvailable']);
+    expect(page.total).toBe(expected.length);
+    expect(expected.length).toBeGreaterThan(100);
+    expect(idsOf(page)).toEqual(expected.slice(0, 50));
+    expect(page.moreAvailable).toBe(true);
+    const first = page.auditlogs[0];
+    expect(Object.keys(first ?? {})).toEqual([
+      'timestampValue',
+      'Date/Time',
+      'Description',
+      'Name',
+      'Category',
+      'AuditLogId',
+    ]);
+    expect(first?.['Date/Time']).toBe(new Date(first?.timestampValue ?? 0).toISOString());
+    expect(typeof first?.AuditLogId).toBe('string');
+  });
+
+  it('walks every page of a range by offset: each entry once, in order, total constant', async () => {
+    // Prepare
+    const query = { fromDate: '2021-07-01T05:17:00.250Z', toDate: '2021-07-05T19:02:11.999Z', size: '37' };
+    const expected = between(Date.parse(query.fromDate), Date.parse(query.toDate));
+
+    // Act
+    const seen: number[] = [];
+    const totals = new Set<number>();
+    let page: KorePage;
+    let offset = 0;
+    do {
+      page = (await get({ ...query, offset: String(offset) })).body as KorePage;
+      seen.push(...idsOf(page));
+      totals.add(page.total);
+      offset += 1;
+    } while (page.moreAvailable && offset < 100);
+
+    // Assess
+    expect(seen).toEqual(expected);
+    expect([...totals]).toEqual([expected.length]);
+    expect(page.moreAvailable).toBe(false);
+  });
+
+  it('serves a deep page of the whole trail straight from the counters', async () => {
+    // Act
+    const page = (await get({ size: '100', offset: '5' })).body as KorePage;
+    const past = (await get({ size: '100', offset: '7' })).body as KorePage;
+
+    // Assess
+    expect(page.total).toBe(700);
+    expect(idsOf(page)).toEqual(stored.slice(500, 600).map((entry) => entry.id));
+    expect(page.moreAvailable).toBe(true);
+    expect(past).toEqual({ total: 700, auditlogs: [], moreAvailable: false });
+  });
+
+  it('reads only entries after fetchAfter', async () => {
+    // Prepare
+    const after = stored[650]?.id ?? 0;
+
+    // Act
+    const page = (await get({ fetchAfter: String(after) })).body as KorePage;
+
+    // Assess
+    expect(page.total).toBe(49);
+    expect(idsOf(page)).toEqual(stored.slice(651, 700).map((entry) => entry.id));
+    expect(page.moreAvailable).toBe(false);
+  });
+
+  it('lets a bare-date toDate cover its whole day and a bare fromDate start at midnight', async () => {
+    // Prepare
+    const expected = between(Date.UTC(2021, 6, 2), Date.UTC(2021, 6, 3) + 86_399_999);
+
+    // Act
+    const page = (await get({ fromDate: '2021-07-02', toDate: '2021-07-03', size: '100' })).body as KorePage;
+    const swapped = (await get({ fromDate: '2021-07-03', toDate: '2021-07-02', size: '100' }))
+      .body as KorePage;
+
+    // Assess
+    expect(page.total).toBe(expected.length);
+    expect(idsOf(page)).toEqual(expected.slice(0, 100));
+    expect(swapped).toEqual(page);
+  });
+
+  it("never shows another tenant's entries", async () => {
+    // Act
+    const page = (await get({ size: '100' }, await koreJwt(otherApp.appId, otherApp.clientSecret)))
+      .body as KorePage;
+
+    // Assess
+    expect(page.total).toBe(20);
+    expect(idsOf(page).some((id) => stored.some((entry) => entry.id === id))).toBe(false);
+  });
+
+  describe('refuses bad credentials with 401 in the kore error shape', () => {
+    const cases: [string, () => Promise<string | null>][] = [
+      ['a missing JWT', async () => null],
+      ['a garbage JWT', async () => 'not-a-jwt'],
+      [
+        'an expired JWT',
+        async () => koreJwt(app.appId, app.clientSecret, { expiresIn: Math.floor(Date.now() / 1000) - 3600 }),
+      ],
+      [
+        'an alg: none JWT',
+        async () => unsignedJwt({ appId: app.appId, exp: Math.floor(Date.now() / 1000) + 300 }),
+      ],
+      ['a JWT signed by another app', async () => koreJwt(app.appId, otherApp.clientSecret)],
+      ['a JWT signed with HS512', async () => koreJwt(app.appId, app.clientSecret, { alg: 'HS512' })],
+      ['a JWT for an unknown app', async () => koreJwt('cs-00000000-unknown-app', app.clientSecret)],
+      ['a JWT without exp', async () => koreJwt(app.appId, app.clientSecret, { expiresIn: null })],
+      [
+        'a JWT issued an hour in the future',
+        async () =>
+          koreJwt(app.appId, app.clientSecret, {
+            issuedAt: Math.floor(Date.now() / 1000) + 3600,
+            expiresIn: '2h',
+          }),
+      ],
+    ];
+    it.each(cases)('%s', async (_name, makeToken) => {
+      // Act
+      const response = await get({ size: '5' }, await makeToken());
+
+      // Assess
+      expect(response.status).toBe(401);
+      expect(response.body).toEqual({ errors: [{ msg: expect.any(String), code: 401 }] });
+    });
+  });
+
+  it('refuses an app without the read scope with 403', async () => {
+    // Prepare
+    const writer = await registerKoreApp(service.services.koreApps, {
+      tenant: 'kore-acme',
+      scopes: ['ingest'],
+    });
+
+    // Act
+    const response = await get({}, await koreJwt(writer.appId, writer.clientSecret));
+
+    // Assess
+    expect(response.status).toBe(403);
+    expect(response.body).toEqual({ errors: [{ msg: expect.stringContaining('read'), code: 403 }] });
+  });
+
+  describe('refuses bad parameters with 400 in the kore error shape', () => {
+    const cases: [string, Record<string, string>, string][] = [
+      ['size 0', { size: '0' }, 'size'],
+      ['size 101', { size: '101' }, 'size'],
+      ['size abc', { size: 'abc' }, 'size'],
+      ['offset -1', { offset: '-1' }, 'offset'],
+      ['a fromDate that is no date', { fromDate: 'yesterday' }, 'fromDate'],
+      ['a toDate that does not exist', { toDate: '2021-02-30' }, 'toDate'],
+      ['a toDate with a bad time', { toDate: '2021-06-30T25:11:18.469Z' }, 'toDate'],
+      ['a fetchAfter that is no id', { fetchAfter: '5e10c62ce0e2f05f0548048' }, 'fetchAfter'],
+    ];
+    it.each(cases)('%s', async (_name, query, field) => {
+      // Act
+      const response = await get(query);
+
+      // Assess
+      expect(response.status).toBe(400);
+      expect(response.body).toEqual({ errors: [{ msg: expect.stringContaining(field), code: 400 }] });
+    });
+  });
+});

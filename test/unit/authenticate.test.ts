@@ -1,0 +1,150 @@
+import { describe, expect, it } from '@jest/globals';
+import { UnauthorizedError } from '../../lambdas/domain/errors.js';
+import type { TokenRecord, TokenStore } from '../../lambdas/ports/control-store.js';
+import type { KoreAppRecord, KoreAppStore } from '../../lambdas/ports/kore-app-store.js';
+import { Authenticator, extractCredential } from '../../lambdas/use-cases/authenticate.js';
+import { koreJwt } from '../helpers/kore-jwt.js';
+
+const APP: KoreAppRecord = {
+  appId: 'cs-0b6c1a2e-5f1d-4c57-9a43-1f7e2c1d0a11',
+  tenant: 'acme',
+  name: 'reporting app',
+  clientSecret: 'k'.repeat(43),
+  scopes: ['read'],
+  createdAt: 0,
+};
+
+/** In-memory stores that count lookups. */
+const stores = () => {
+  const lookups = { tokens: 0, apps: 0 };
+  const tokens: TokenStore = {
+    putToken: async () => undefined,
+    findTokenByHash: async (): Promise<TokenRecord | undefined> => {
+      lookups.tokens += 1;
+      return undefined;
+    },
+    listTokens: async () => [],
+    revokeToken: async () => false,
+  };
+  const koreApps: KoreAppStore = {
+    putApp: async () => undefined,
+    findApp: async (appId) => {
+      lookups.apps += 1;
+      return appId === APP.appId ? APP : undefined;
+    },
+    listApps: async () => [],
+    revokeApp: async () => false,
+  };
+  return { tokens, koreApps, lookups };
+};
+
+describe('extractCredential', () => {
+  it('keeps the token forms, in their order of precedence', () => {
+    expect(
+      extractCredential({ 'x-api-key': ' t1 ', authorization: 'Bearer t2' }, { auth_token: 't3' }),
+    ).toEqual({
+      kind: 'token',
+      value: 't1',
+      source: 'x-api-key',
+    });
+    expect(extractCredential({ authorization: 'Bearer t2' }, { auth_token: 't3' })?.source).toBe(
+      'authorization',
+    );
+    expect(extractCredential({}, {}, { auth_token: 't3' })?.source).toBe('auth_token');
+  });
+
+  it('reads a kore JWT from the auth header', () => {
+    expect(extractCredential({ auth: ' a.b.c ' }, {})).toEqual({
+      kind: 'jwt',
+      value: 'a.b.c',
+      source: 'auth',
+    });
+    expect(extractCredential({ auth: 'Bearer a.b.c' }, {})?.value).toBe('a.b.c');
+  });
+
+  it('finds nothing when nothing is sent', () => {
+    expect(extractCredential({ auth: '  ' }, {})).toBeUndefined();
+  });
+});
+
+describe('Authenticator with kore JWTs', () => {
+  it("resolves a valid JWT to its app's tenant and scopes", async () => {
+    // Prepare
+    const { tokens, koreApps } = stores();
+    const authenticator = new Authenticator(tokens, { cacheSeconds: 0, koreApps });
+    const jwt = await koreJwt(APP.appId, APP.clientSecret);
+
+    // Act
+    const principal = await authenticator.authenticate({ kind: 'jwt', value: jwt, source: 'auth' });
+
+    // Assess
+    expect(principal).toEqual({
+      tenant: 'acme',
+      tokenId: APP.appId,
+      tokenName: 'reporting app',
+      scopes: ['read'],
+    });
+  });
+
+  it('honours exp within the clock skew only', async () => {
+    // Prepare
+    const { tokens, koreApps } = stores();
+    const now = Date.now();
+    const jwt = await koreJwt(APP.appId, APP.clientSecret, { expiresIn: Math.floor(now / 1000) + 10 });
+    const at = (time: number) => new Authenticator(tokens, { cacheSeconds: 0, koreApps, clock: () => time });
+
+    // Act
+    const withinSkew = at(now + 50_000).authenticate({ kind: 'jwt', value: jwt, source: 'auth' });
+    const pastSkew = at(now + 120_000).authenticate({ kind: 'jwt', value: jwt, source: 'auth' });
+
+    // Assess
+    await expect(withinSkew).resolves.toMatchObject({ tenant: 'acme' });
+    await expect(pastSkew).rejects.toThrow('has expired');
+  });
+
+  it('refuses alg none and other algorithms before looking the app up', async () => {
+    // Prepare
+    const { tokens, koreApps, lookups } = stores();
+    const authenticator = new Authenticator(tokens, { cacheSeconds: 0, koreApps });
+    const hs384 = await koreJwt(APP.appId, APP.clientSecret, { alg: 'HS384' });
+    const none = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ appId: APP.appId })).toString('base64url')}.`;
+
+    // Act & Assess
+    for (const value of [hs384, none]) {
+      await expect(authenticator.authenticate({ kind: 'jwt', value, source: 'auth' })).rejects.toThrow(
+        UnauthorizedError,
+      );
+    }
+    expect(lookups.apps).toBe(0);
+  });
+
+  it('never echoes the JWT in its messages', async () => {
+    // Prepare
+    const { tokens, koreApps } = stores();
+    const authenticator = new Authenticator(tokens, { cacheSeconds: 0, koreApps });
+    const jwt = await koreJwt(APP.appId, 'w'.repeat(43));
+
+    // Act
+    const error = await authenticator
+      .authenticate({ kind: 'jwt', value: jwt, source: 'auth' })
+      .catch((e) => e);
+
+    // Assess
+    expect(error).toBeInstanceOf(UnauthorizedError);
+    expect(String((error as Error).message)).not.toContain(jwt.split('.')[2]);
+  });
+
+  it('remembers app lookups for the cache time', async () => {
+    // Prepare
+    const { tokens, koreApps, lookups } = stores();
+    const authenticator = new Authenticator(tokens, { cacheSeconds: 30, koreApps });
+    const jwt = await koreJwt(APP.appId, APP.clientSecret);
+
+    // Act
+    for (let i = 0; i < 3; i += 1)
+      await authenticator.authenticate({ kind: 'jwt', value: jwt, source: 'auth' });
+
+    // Assess
+    expect(lookups.apps).toBe(1);
+  });
+});
