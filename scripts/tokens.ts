@@ -8,17 +8,25 @@
  * Against the running local stack (`npm start`) by default; against real AWS when CONTROL_TABLE
  * is set (with AWS_REGION and credentials from the usual AWS environment/profile).
  */
+
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Command, InvalidArgumentError } from 'commander';
 import { createDynamoDbDocumentClient } from '../lambdas/adapters/aws-clients.js';
+import { DynamoDbKoreAppStore } from '../lambdas/adapters/dynamodb-kore-app-store.js';
 import { DynamoDbTokenStore } from '../lambdas/adapters/dynamodb-token-store.js';
 import { isAuditTrailError } from '../lambdas/domain/errors.js';
 import { parseScopes } from '../lambdas/domain/scopes.js';
 import { isValidTenant } from '../lambdas/domain/tokens.js';
 import { issueToken } from '../lambdas/use-cases/manage-tokens.js';
+import { koreAppCommand } from './kore-apps.js';
 import { readLocalEndpoints } from './local-endpoints.js';
 
-/** The token store of the target deployment: real AWS when CONTROL_TABLE is set, else `npm start`'s. */
-export const targetTokenStore = (): { store: DynamoDbTokenStore; where: string } => {
+/** The control table of the target deployment: real AWS when CONTROL_TABLE is set, else `npm start`'s. */
+export const targetControlTable = (): {
+  doc: DynamoDBDocumentClient;
+  controlTable: string;
+  where: string;
+} => {
   const env = process.env.CONTROL_TABLE ? process.env : readLocalEndpoints()?.env;
   if (!env?.CONTROL_TABLE) {
     throw new Error(
@@ -32,7 +40,13 @@ export const targetTokenStore = (): { store: DynamoDbTokenStore; where: string }
   const where = env.DYNAMODB_ENDPOINT
     ? `local stack (${env.CONTROL_TABLE})`
     : `AWS table ${env.CONTROL_TABLE}`;
-  return { store: new DynamoDbTokenStore(doc, { controlTable: env.CONTROL_TABLE }), where };
+  return { doc, controlTable: env.CONTROL_TABLE, where };
+};
+
+/** The token store of the target deployment. */
+export const targetTokenStore = (): { store: DynamoDbTokenStore; where: string } => {
+  const { doc, controlTable, where } = targetControlTable();
+  return { store: new DynamoDbTokenStore(doc, { controlTable }), where };
 };
 
 const tenantOption = (value: string): string => {
@@ -96,6 +110,14 @@ export const tokensProgram = (): Command => {
       }
       process.stdout.write(`Revoked ${options.id}.\n`);
     });
+  program.addCommand(
+    koreAppCommand({
+      store: async () => {
+        const { doc, controlTable } = targetControlTable();
+        return new DynamoDbKoreAppStore(doc, { controlTable });
+      },
+    }),
+  );
   return program;
 };
 
