@@ -144,6 +144,8 @@ export class AuditTrail extends Construct {
   readonly deadLetterQueue: sqs.Queue;
   readonly cursorKey: secretsmanager.Secret;
   readonly dataKey: kms.Key;
+  /** API 5xx, DLQ depth, and each function's errors and throttles. */
+  readonly alarms: readonly cloudwatch.Alarm[];
   /** Every function, by handler name. */
   readonly functions: ReadonlyMap<string, nodejs.NodejsFunction>;
 
@@ -390,12 +392,16 @@ export class AuditTrail extends Construct {
         }),
       );
     }
-    if (props.alarmTopic) {
-      const action = new cloudwatchActions.SnsAction(props.alarmTopic);
-      for (const alarm of alarms) {
-        alarm.addAlarmAction(action);
-        alarm.addOkAction(action);
-      }
+    this.alarms = alarms;
+    if (props.alarmTopic) this.addAlarmTopic(props.alarmTopic);
+  }
+
+  /** Makes every alarm notify `topic` when it fires and when it recovers. */
+  addAlarmTopic(topic: sns.ITopic): void {
+    const action = new cloudwatchActions.SnsAction(topic);
+    for (const alarm of this.alarms) {
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action);
     }
   }
 
