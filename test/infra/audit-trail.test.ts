@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { App, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { AUTHORIZER_HANDLER, FALLBACK_HANDLER, ROUTES } from '../../lambdas/routes.js';
 import { AuditTrailStack } from '../../lib/audit-trail-stack.js';
@@ -133,6 +134,26 @@ describe('cdk-nag AwsSolutions', () => {
   it('reports nothing unacknowledged for the complete set of reviewed handlers', () => {
     // Assess
     expect(full.nagError).toBeUndefined();
+  });
+
+  it('fails synthesis on a finding nobody acknowledged (the checks really run)', () => {
+    // Prepare
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new AuditTrailStack(app, 'AuditTrail');
+    new s3.Bucket(stack, 'Unreviewed');
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    // Act
+    let message = '';
+    try {
+      app.synth();
+    } catch (error) {
+      message = String(error);
+    }
+    // Assess
+    expect(message).toMatch(/AwsSolutions-S10/);
+    expect(message).toMatch(/AuditTrail\/Unreviewed\/Resource/);
+    // Only the unreviewed bucket is reported, nothing of the service itself.
+    expect(message).not.toMatch(/AuditTrail\/AuditTrail\//);
   });
 });
 
