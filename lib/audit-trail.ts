@@ -607,7 +607,11 @@ export class AuditTrail extends Construct {
     }
     // Everything else reaches the fallback, which answers 405 (with Allow) on a known path and 404
     // elsewhere, in the dialect's error shape. ANY on a resource only catches methods it lacks.
-    const fallback = new apigateway.LambdaIntegration(fnOf(FALLBACK_HANDLER), { allowTestInvoke: false });
+    // One API-wide invoke permission instead of one per method: the fallback answers any method
+    // and path anyway, and dozens of per-method statements approach Lambda's 20 KB policy limit.
+    const fallback = new apigateway.LambdaIntegration(fnOf(FALLBACK_HANDLER), {
+      scopePermissionToMethod: false,
+    });
     for (const resource of known) {
       resource.addMethod('ANY', fallback);
       // A resource cannot have two variable children, so a {name} child already catches the rest.

@@ -45,6 +45,8 @@ const apiHandler = { role: 'api', events: 'readWrite', control: 'readWrite', cur
 export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
   authorizer: { role: 'authorizer', control: 'read', cursorKey: true },
   'not-found': { role: 'fallback' },
+  // Serves the bundled OpenAPI document; touches no data and records nothing.
+  openapi: { role: 'api' },
   'canary-fetch': apiHandler,
   'ingest-events': apiHandler,
   'ingest-queue': { role: 'queue', events: 'readWrite', control: 'readWrite', cursorKey: true },
@@ -74,6 +76,8 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
     exports: 'readWrite',
     cursorKey: true,
   },
+  // 202 while the export runs, then 303 to a presigned GET of the zip (signing needs read access).
+  'download-job-status': { ...apiHandler, exports: 'read' },
   'kore-auditlogs': apiHandler,
   'api-key-audit-trail': { ...apiHandler, exports: 'readWrite' },
 };
