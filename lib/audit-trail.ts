@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Aws, type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Aws, type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -272,11 +272,10 @@ export class AuditTrail extends Construct {
       ARCHIVE_ENABLED: String(props.archiveEnabled ?? true),
       NODE_OPTIONS,
     };
-    // Workers first: functions that launch them need their names.
-    const ordered = [...names].sort(
-      (a, b) => Number(needsOf(b).role === 'worker') - Number(needsOf(a).role === 'worker'),
-    );
-    for (const name of ordered) {
+    // Workers get fixed names so that launchers, including a worker that re-launches itself to
+    // continue a paused job, can name and be granted them without a circular reference.
+    const workerName = (worker: string): string => `${Stack.of(this).stackName}-${worker}`.slice(0, 64);
+    for (const name of names) {
       const needs = needsOf(name);
       const logGroup = new logs.LogGroup(this, `${pascal(name)}Logs`, {
         retention: logRetention,
@@ -295,12 +294,23 @@ export class AuditTrail extends Construct {
       );
       const environment = { ...baseEnvironment };
       for (const target of needs.invokes ?? []) {
-        const worker = functions.get(target);
-        if (!worker)
-          throw new Error(`${name} launches ${target}, but lambdas/handlers/${target}.ts does not exist`);
-        environment[workerVariable(target)] = worker.functionName;
+        if (!names.includes(target) || needsOf(target).role !== 'worker')
+          throw new Error(
+            `${name} launches ${target}, but lambdas/handlers/${target}.ts is not a worker handler`,
+          );
+        environment[workerVariable(target)] = workerName(target);
         role.addToPolicy(
-          new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [worker.functionArn] }),
+          new iam.PolicyStatement({
+            actions: ['lambda:InvokeFunction'],
+            resources: [
+              Stack.of(this).formatArn({
+                service: 'lambda',
+                resource: 'function',
+                resourceName: workerName(target),
+                arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+              }),
+            ],
+          }),
         );
       }
       const fn = new nodejs.NodejsFunction(this, `${pascal(name)}Function`, {
@@ -309,6 +319,7 @@ export class AuditTrail extends Construct {
         depsLockFilePath: join(ROOT, 'package-lock.json'),
         handler: 'handler',
         description: `Audit Trail ${name}`,
+        ...(needs.role === 'worker' ? { functionName: workerName(name) } : {}),
         runtime: lambda.Runtime.NODEJS_24_X,
         architecture: lambda.Architecture.ARM_64,
         memorySize: MEMORY[needs.role],
@@ -436,6 +447,7 @@ export class AuditTrail extends Construct {
       if (!access) return;
       const reads = access !== 'write';
       const writes = access !== 'read';
+      const deletes = access === 'readWriteDelete';
       if (reads) {
         role.addToPolicy(
           new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucketConstruct.bucketArn] }),
@@ -446,6 +458,7 @@ export class AuditTrail extends Construct {
           actions: [
             ...(reads ? ['s3:GetObject'] : []),
             ...(writes ? ['s3:PutObject', 's3:AbortMultipartUpload'] : []),
+            ...(deletes ? ['s3:DeleteObject'] : []),
           ],
           resources: [bucketConstruct.arnForObjects('*')],
         }),

@@ -6,8 +6,11 @@
 
 /** Access to a DynamoDB table (items and, for the events table, its indexes). */
 export type TableAccess = 'read' | 'readWrite';
-/** Access to objects of an S3 bucket. `read` includes listing the bucket. */
-export type BucketAccess = 'read' | 'write' | 'readWrite';
+/**
+ * Access to objects of an S3 bucket. `read` includes listing the bucket; `readWriteDelete` adds
+ * deleting objects (on the versioned archive bucket that only adds a delete marker).
+ */
+export type BucketAccess = 'read' | 'write' | 'readWrite' | 'readWriteDelete';
 
 /** How a function is reached; sets its timeout and memory. */
 export type FunctionRole =
@@ -33,7 +36,7 @@ export interface FunctionNeeds {
   readonly archive?: BucketAccess;
   /** Reads the cursor-signing secret (every handler that builds the shared services does, at init). */
   readonly cursorKey?: boolean;
-  /** Handler names this function launches asynchronously. */
+  /** Worker handlers this function launches asynchronously (a worker may name itself). */
   readonly invokes?: readonly string[];
 }
 
@@ -50,21 +53,26 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
   'canary-fetch': apiHandler,
   'ingest-events': apiHandler,
   'ingest-queue': { role: 'queue', events: 'readWrite', control: 'readWrite', cursorKey: true },
-  purge: { ...apiHandler, archive: 'write', invokes: ['purge-worker'] },
+  // Purges write archive parts (listing and re-reading manifests, deleting parts a crashed run left
+  // unlisted) and hand what does not finish in time to the worker.
+  purge: { ...apiHandler, archive: 'readWriteDelete', invokes: ['purge-worker'] },
   'purge-status': apiHandler,
+  // Re-launches itself when a run pauses at its time budget.
   'purge-worker': {
     role: 'worker',
     events: 'readWrite',
     control: 'readWrite',
-    archive: 'write',
+    archive: 'readWriteDelete',
     cursorKey: true,
+    invokes: ['purge-worker'],
   },
   'purge-scheduler': {
     role: 'schedule',
     events: 'readWrite',
     control: 'readWrite',
-    archive: 'write',
+    archive: 'readWriteDelete',
     cursorKey: true,
+    invokes: ['purge-worker'],
   },
   'archives-list': { ...apiHandler, archive: 'read' },
   'archives-get': { ...apiHandler, archive: 'read' },
