@@ -35,7 +35,6 @@ export class AuditTrailStack extends Stack {
         `AWS_REGION=${this.region}`,
         `EVENTS_TABLE=${service.eventsTable.tableName}`,
         `CONTROL_TABLE=${service.controlTable.tableName}`,
-        `CURSOR_KEY_SECRET_ARN=${service.cursorKey.secretArn}`,
         'npm run tokens -- create --tenant my-tenant --scopes read,purge,download,ingest,admin',
       ].join(' '),
     });

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Aws, type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Aws, type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -144,6 +144,8 @@ export class AuditTrail extends Construct {
   readonly deadLetterQueue: sqs.Queue;
   readonly cursorKey: secretsmanager.Secret;
   readonly dataKey: kms.Key;
+  /** API 5xx, DLQ depth, and each function's errors and throttles. */
+  readonly alarms: readonly cloudwatch.Alarm[];
   /** Every function, by handler name. */
   readonly functions: ReadonlyMap<string, nodejs.NodejsFunction>;
 
@@ -270,11 +272,10 @@ export class AuditTrail extends Construct {
       ARCHIVE_ENABLED: String(props.archiveEnabled ?? true),
       NODE_OPTIONS,
     };
-    // Workers first: functions that launch them need their names.
-    const ordered = [...names].sort(
-      (a, b) => Number(needsOf(b).role === 'worker') - Number(needsOf(a).role === 'worker'),
-    );
-    for (const name of ordered) {
+    // Workers get fixed names so that launchers, including a worker that re-launches itself to
+    // continue a paused job, can name and be granted them without a circular reference.
+    const workerName = (worker: string): string => `${Stack.of(this).stackName}-${worker}`.slice(0, 64);
+    for (const name of names) {
       const needs = needsOf(name);
       const logGroup = new logs.LogGroup(this, `${pascal(name)}Logs`, {
         retention: logRetention,
@@ -293,12 +294,23 @@ export class AuditTrail extends Construct {
       );
       const environment = { ...baseEnvironment };
       for (const target of needs.invokes ?? []) {
-        const worker = functions.get(target);
-        if (!worker)
-          throw new Error(`${name} launches ${target}, but lambdas/handlers/${target}.ts does not exist`);
-        environment[workerVariable(target)] = worker.functionName;
+        if (!names.includes(target) || needsOf(target).role !== 'worker')
+          throw new Error(
+            `${name} launches ${target}, but lambdas/handlers/${target}.ts is not a worker handler`,
+          );
+        environment[workerVariable(target)] = workerName(target);
         role.addToPolicy(
-          new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [worker.functionArn] }),
+          new iam.PolicyStatement({
+            actions: ['lambda:InvokeFunction'],
+            resources: [
+              Stack.of(this).formatArn({
+                service: 'lambda',
+                resource: 'function',
+                resourceName: workerName(target),
+                arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+              }),
+            ],
+          }),
         );
       }
       const fn = new nodejs.NodejsFunction(this, `${pascal(name)}Function`, {
@@ -307,6 +319,7 @@ export class AuditTrail extends Construct {
         depsLockFilePath: join(ROOT, 'package-lock.json'),
         handler: 'handler',
         description: `Audit Trail ${name}`,
+        ...(needs.role === 'worker' ? { functionName: workerName(name) } : {}),
         runtime: lambda.Runtime.NODEJS_24_X,
         architecture: lambda.Architecture.ARM_64,
         memorySize: MEMORY[needs.role],
@@ -390,12 +403,16 @@ export class AuditTrail extends Construct {
         }),
       );
     }
-    if (props.alarmTopic) {
-      const action = new cloudwatchActions.SnsAction(props.alarmTopic);
-      for (const alarm of alarms) {
-        alarm.addAlarmAction(action);
-        alarm.addOkAction(action);
-      }
+    this.alarms = alarms;
+    if (props.alarmTopic) this.addAlarmTopic(props.alarmTopic);
+  }
+
+  /** Makes every alarm notify `topic` when it fires and when it recovers. */
+  addAlarmTopic(topic: sns.ITopic): void {
+    const action = new cloudwatchActions.SnsAction(topic);
+    for (const alarm of this.alarms) {
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action);
     }
   }
 
@@ -430,6 +447,7 @@ export class AuditTrail extends Construct {
       if (!access) return;
       const reads = access !== 'write';
       const writes = access !== 'read';
+      const deletes = access === 'readWriteDelete';
       if (reads) {
         role.addToPolicy(
           new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucketConstruct.bucketArn] }),
@@ -440,6 +458,7 @@ export class AuditTrail extends Construct {
           actions: [
             ...(reads ? ['s3:GetObject'] : []),
             ...(writes ? ['s3:PutObject', 's3:AbortMultipartUpload'] : []),
+            ...(deletes ? ['s3:DeleteObject'] : []),
           ],
           resources: [bucketConstruct.arnForObjects('*')],
         }),
@@ -601,7 +620,11 @@ export class AuditTrail extends Construct {
     }
     // Everything else reaches the fallback, which answers 405 (with Allow) on a known path and 404
     // elsewhere, in the dialect's error shape. ANY on a resource only catches methods it lacks.
-    const fallback = new apigateway.LambdaIntegration(fnOf(FALLBACK_HANDLER), { allowTestInvoke: false });
+    // One API-wide invoke permission instead of one per method: the fallback answers any method
+    // and path anyway, and dozens of per-method statements approach Lambda's 20 KB policy limit.
+    const fallback = new apigateway.LambdaIntegration(fnOf(FALLBACK_HANDLER), {
+      scopePermissionToMethod: false,
+    });
     for (const resource of known) {
       resource.addMethod('ANY', fallback);
       // A resource cannot have two variable children, so a {name} child already catches the rest.

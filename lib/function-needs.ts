@@ -6,8 +6,11 @@
 
 /** Access to a DynamoDB table (items and, for the events table, its indexes). */
 export type TableAccess = 'read' | 'readWrite';
-/** Access to objects of an S3 bucket. `read` includes listing the bucket. */
-export type BucketAccess = 'read' | 'write' | 'readWrite';
+/**
+ * Access to objects of an S3 bucket. `read` includes listing the bucket; `readWriteDelete` adds
+ * deleting objects (on the versioned archive bucket that only adds a delete marker).
+ */
+export type BucketAccess = 'read' | 'write' | 'readWrite' | 'readWriteDelete';
 
 /** How a function is reached; sets its timeout and memory. */
 export type FunctionRole =
@@ -33,7 +36,7 @@ export interface FunctionNeeds {
   readonly archive?: BucketAccess;
   /** Reads the cursor-signing secret (every handler that builds the shared services does, at init). */
   readonly cursorKey?: boolean;
-  /** Handler names this function launches asynchronously. */
+  /** Worker handlers this function launches asynchronously (a worker may name itself). */
   readonly invokes?: readonly string[];
 }
 
@@ -45,24 +48,31 @@ const apiHandler = { role: 'api', events: 'readWrite', control: 'readWrite', cur
 export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
   authorizer: { role: 'authorizer', control: 'read', cursorKey: true },
   'not-found': { role: 'fallback' },
+  // Serves the bundled OpenAPI document; touches no data and records nothing.
+  openapi: { role: 'api' },
   'canary-fetch': apiHandler,
   'ingest-events': apiHandler,
   'ingest-queue': { role: 'queue', events: 'readWrite', control: 'readWrite', cursorKey: true },
-  purge: { ...apiHandler, archive: 'write', invokes: ['purge-worker'] },
+  // Purges write archive parts (listing and re-reading manifests, deleting parts a crashed run left
+  // unlisted) and hand what does not finish in time to the worker.
+  purge: { ...apiHandler, archive: 'readWriteDelete', invokes: ['purge-worker'] },
   'purge-status': apiHandler,
+  // Re-launches itself when a run pauses at its time budget.
   'purge-worker': {
     role: 'worker',
     events: 'readWrite',
     control: 'readWrite',
-    archive: 'write',
+    archive: 'readWriteDelete',
     cursorKey: true,
+    invokes: ['purge-worker'],
   },
   'purge-scheduler': {
     role: 'schedule',
     events: 'readWrite',
     control: 'readWrite',
-    archive: 'write',
+    archive: 'readWriteDelete',
     cursorKey: true,
+    invokes: ['purge-worker'],
   },
   'archives-list': { ...apiHandler, archive: 'read' },
   'archives-get': { ...apiHandler, archive: 'read' },
@@ -74,6 +84,8 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
     exports: 'readWrite',
     cursorKey: true,
   },
+  // 202 while the export runs, then 303 to a presigned GET of the zip (signing needs read access).
+  'download-job-status': { ...apiHandler, exports: 'read' },
   'kore-auditlogs': apiHandler,
   'api-key-audit-trail': { ...apiHandler, exports: 'readWrite' },
   // Serves the bundled OpenAPI document: no data, no secret.
