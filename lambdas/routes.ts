@@ -11,6 +11,10 @@ export interface Route {
 
 export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/api/v1/audit_trail/fetch', handler: 'canary-fetch' },
+  { method: 'POST', path: '/api/v1/audit_trail/purge', handler: 'purge' },
+  { method: 'GET', path: '/api/v1/audit_trail/purge/{job}', handler: 'purge-status' },
+  { method: 'GET', path: '/api/v1/audit_trail/archives', handler: 'archives-list' },
+  { method: 'GET', path: '/api/v1/audit_trail/archives/{key}', handler: 'archives-get' },
 ];
 
 /** The authorizer's handler file. */

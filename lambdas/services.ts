@@ -1,17 +1,23 @@
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createDynamoDbDocumentClient } from './adapters/aws-clients.js';
+import { createDynamoDbDocumentClient, createS3Client } from './adapters/aws-clients.js';
 import { DynamoDbCounterStore } from './adapters/dynamodb-counter-store.js';
 import { DynamoDbEventStore } from './adapters/dynamodb-event-store.js';
+import { DynamoDbPurgeStore } from './adapters/dynamodb-purge-store.js';
+import { DynamoDbTenantStore } from './adapters/dynamodb-tenant-store.js';
 import { DynamoDbTokenStore } from './adapters/dynamodb-token-store.js';
 import { InProcessJobLauncher } from './adapters/in-process-job-launcher.js';
 import { LambdaJobLauncher } from './adapters/lambda-job-launcher.js';
+import { S3ArchiveStore } from './adapters/s3-archive-store.js';
 import { loadConfig, type ServiceConfig } from './config.js';
+import type { ArchiveStore } from './ports/archive-store.js';
 import type { TokenStore } from './ports/control-store.js';
 import type { CounterStore } from './ports/counter-store.js';
 import type { EventStore } from './ports/event-store.js';
 import type { JobLauncher } from './ports/job-launcher.js';
+import type { PurgeStore } from './ports/purge-store.js';
+import type { TenantStore } from './ports/tenant-store.js';
 import { Authenticator } from './use-cases/authenticate.js';
 
 /** Everything handlers need, built once per container from the configuration. */
@@ -25,6 +31,10 @@ export interface Services {
   readonly cursorKey: Uint8Array;
   readonly clock: () => number;
   readonly jobs: JobLauncher;
+  readonly purges: PurgeStore;
+  readonly tenants: TenantStore;
+  /** Absent when ARCHIVE_BUCKET is not configured. */
+  readonly archives: ArchiveStore | undefined;
 }
 
 const readCursorKey = async (config: ServiceConfig): Promise<Uint8Array> => {
@@ -63,6 +73,17 @@ export const buildServices = async (config: ServiceConfig): Promise<Services> =>
             purge: config.PURGE_WORKER_FUNCTION,
             export: config.EXPORT_WORKER_FUNCTION,
           }),
+    purges: new DynamoDbPurgeStore(doc, tables),
+    tenants: new DynamoDbTenantStore(doc, tables),
+    archives: config.ARCHIVE_BUCKET
+      ? new S3ArchiveStore(
+          createS3Client({
+            region: config.AWS_REGION,
+            ...(config.S3_ENDPOINT ? { s3Endpoint: config.S3_ENDPOINT } : {}),
+          }),
+          { bucket: config.ARCHIVE_BUCKET },
+        )
+      : undefined,
   };
 };
 

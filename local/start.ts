@@ -5,10 +5,14 @@
  *   DEMO_TOKEN    the demo tenant's token, with every scope (20–128 URL-safe characters);
  *                 default: a random one, kept in .local/ so it survives restarts
  *   DEMO_EVENTS   how many demo events to seed into an empty demo tenant (default 500)
+ *   RETENTION_INTERVAL_MINUTES  how often retention runs (lambdas/handlers/purge-scheduler.ts), default 60;
+ *                 0 turns it off
  *   --in-memory   keep nothing: data lives only as long as the process
  */
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { SCOPES } from '../lambdas/domain/scopes.js';
 import { generateToken } from '../lambdas/domain/tokens.js';
@@ -31,6 +35,7 @@ const settings = z
       )
       .optional(),
     DEMO_EVENTS: z.coerce.number().int().min(0).max(1_000_000).default(500),
+    RETENTION_INTERVAL_MINUTES: z.coerce.number().int().min(0).max(10_080).default(60),
   })
   .safeParse(process.env);
 
@@ -38,7 +43,7 @@ if (!settings.success) {
   for (const issue of settings.error.issues) console.error(`${issue.path.join('.')}: ${issue.message}`);
   process.exit(1);
 }
-const { PORT, DEMO_TOKEN, DEMO_EVENTS } = settings.data;
+const { PORT, DEMO_TOKEN, DEMO_EVENTS, RETENTION_INTERVAL_MINUTES } = settings.data;
 const { values: flags } = parseArgs({ options: { 'in-memory': { type: 'boolean', default: false } } });
 const inMemory = flags['in-memory'] ?? false;
 
@@ -88,12 +93,17 @@ const main = async () => {
     throw error;
   }
   const token = DEMO_TOKEN ?? persisted('demo-token', () => generateToken().token);
-  await ensureToken(service.services.tokens, {
-    tenant: DEMO_TENANT,
-    scopes: SCOPES,
-    name: 'demo token',
-    token,
-  });
+  await ensureToken(
+    service.services.tokens,
+    {
+      tenant: DEMO_TENANT,
+      scopes: SCOPES,
+      name: 'demo token',
+      token,
+    },
+    service.services.tenants,
+  );
+  if (RETENTION_INTERVAL_MINUTES > 0) startRetention(RETENTION_INTERVAL_MINUTES);
   const existing = await service.services.counters.total(DEMO_TENANT, { kind: 'all' });
   if (existing === 0 && DEMO_EVENTS > 0) {
     const drafts = demoEvents({ count: DEMO_EVENTS, days: 7, now: Date.now() });
@@ -110,6 +120,29 @@ const main = async () => {
       '',
     ].join('\n'),
   );
+};
+
+/** Runs the retention scheduler's handler on an interval, as EventBridge Scheduler does in AWS. */
+const startRetention = (minutes: number) => {
+  let running = false;
+  const run = async () => {
+    if (running) return;
+    running = true;
+    try {
+      const { handler } = await import('../lambdas/handlers/purge-scheduler.js');
+      const deadline = Date.now() + 15 * 60_000;
+      await handler({}, {
+        functionName: 'purge-scheduler',
+        awsRequestId: randomUUID(),
+        getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+      } as Context);
+    } catch (error) {
+      console.error(`retention: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      running = false;
+    }
+  };
+  setInterval(() => void run(), minutes * 60_000).unref();
 };
 
 main().catch((error: unknown) => {
