@@ -1,11 +1,13 @@
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchWriteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { TooManyRequestsError } from '../domain/errors.js';
 import type { PurgeJob } from '../domain/purge.js';
 import type { AuditRecord } from '../domain/record.js';
 import { COUNTER_SHARDS, counterDeltas } from '../domain/rollups.js';
@@ -23,6 +25,17 @@ type TransactItem = NonNullable<
 
 const jobKey = (tenant: string, jobId: string) => ({ [PK]: `purge#${tenant}`, [SK]: `job#${jobId}` });
 const lockKey = (tenant: string) => ({ [PK]: `purge#${tenant}`, [SK]: 'active' });
+const intentKey = (tenant: string, jobId: string) => ({ [PK]: `purge#${tenant}`, [SK]: `intent#${jobId}` });
+
+/** DynamoDB's limit on actions in one TransactWriteItems call. */
+const MAX_TRANSACTION_ITEMS = 100;
+
+/** A segment about to be deleted: its ids, the counter decrements they imply, the checkpoint after it. */
+interface Intent {
+  readonly ids: number[];
+  readonly deltas: { pk: string; sk: string; delta: number }[];
+  readonly target: number;
+}
 
 export interface DynamoDbPurgeStoreOptions {
   readonly eventsTable: string;
@@ -33,11 +46,16 @@ export interface DynamoDbPurgeStoreOptions {
 }
 
 /**
- * Purge jobs and deletions on DynamoDB. Each batch is one TransactWriteItems holding the entries'
- * deletes (each conditional on the entry still existing), the counter decrements of exactly the
- * entries deleted, and the job's checkpoint update (conditional on the checkpoint it started from
- * and on this runner holding the job). So a replayed or concurrent batch cannot decrement twice,
- * and a crash between batches leaves entries, counters and checkpoint consistent.
+ * Purge jobs and deletions on DynamoDB. A segment of entries is deleted in three idempotent steps,
+ * recorded on the job so a crash at any point resumes exactly:
+ * 1. an intent item (the segment's ids, its counter decrements, the checkpoint after it) is written
+ *    together with `pending` on the job, conditional on the checkpoint it starts from;
+ * 2. the decrements are applied in transactions of ≤ 99 counters, each also moving the job's
+ *    `counted` from i to i + 1 (so a replayed chunk is refused, never applied twice);
+ * 3. the ids are deleted with BatchWriteItem (25 a call, UnprocessedItems retried), which is
+ *    idempotent, then the checkpoint moves and `pending` is cleared.
+ * Every step is conditional on this runner holding the job's lease; the tenant's purge lock keeps
+ * other purges away from the same entries, so the listed ids are deleted by this job alone.
  */
 export class DynamoDbPurgeStore implements PurgeStore {
   readonly #doc: DynamoDBDocumentClient;
@@ -177,106 +195,224 @@ export class DynamoDbPurgeStore implements PurgeStore {
     return records;
   }
 
-  async deleteBatch(
+  async deleteSegment(
     job: PurgeJob,
     runner: string,
     records: readonly AuditRecord[],
     checkpoint: number,
     leaseUntil: number,
   ): Promise<BatchOutcome> {
-    let remaining = [...records];
-    for (let attempt = 1; ; attempt += 1) {
-      const items = this.#batchItems(job, runner, remaining, checkpoint, leaseUntil);
-      try {
-        await this.#doc.send(new TransactWriteCommand({ TransactItems: items }));
-        return {
-          kind: 'deleted',
-          deleted: remaining.length,
-          job: {
-            ...job,
-            checkpoint,
-            deleted: job.deleted + remaining.length,
-            updatedAt: this.#clock(),
-          },
-        };
-      } catch (error) {
-        if (!(error instanceof TransactionCanceledException) && !isThrottle(error)) throw error;
-        const reasons =
-          error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []) : [];
-        const jobReason = reasons[items.length - 1];
-        if (jobReason?.Code === 'ConditionalCheckFailed') {
-          // The checkpoint or the runner changed: either this very batch was applied by an earlier
-          // attempt, or another runner took the job over.
-          const current = await this.get(job.tenant, job.jobId);
-          if (current && current.status === 'running' && current.checkpoint === checkpoint) {
-            return { kind: 'deleted', deleted: current.deleted - job.deleted, job: current };
-          }
-          return { kind: 'lost', job: current };
-        }
-        // Entries already gone (another purge got there first) are dropped so they are not
-        // decremented twice; the rest is retried.
-        const gone = new Set(
-          remaining
-            .filter((_, position) => reasons[position]?.Code === 'ConditionalCheckFailed')
-            .map((record) => record.id),
-        );
-        remaining = remaining.filter((record) => !gone.has(record.id));
-        if (gone.size === 0) {
-          if (attempt >= this.#backoff.maxAttempts) throw error;
-          await backoffDelay(this.#backoff, attempt, this.#random);
-        }
-      }
+    // Readers add every shard up, so the decrements may land on any one of them.
+    const shard = Math.floor(this.#random() * COUNTER_SHARDS);
+    const deltas = [...counterDeltas(records, -1, shard).values()].map(({ key, delta }) => ({
+      pk: key.pk,
+      sk: key.sk,
+      delta,
+    }));
+    const intent: Intent = { ids: records.map((record) => record.id), deltas, target: checkpoint };
+    try {
+      await this.#doc.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.#controlTable,
+                Item: { ...intentKey(job.tenant, job.jobId), ...intent },
+              },
+            },
+            {
+              Update: {
+                TableName: this.#controlTable,
+                Key: jobKey(job.tenant, job.jobId),
+                UpdateExpression: 'SET pending = :target, counted = :zero, leaseUntil = :lease',
+                ConditionExpression:
+                  '#status = :running AND runner = :runner AND #checkpoint = :previous AND attribute_not_exists(pending)',
+                ExpressionAttributeNames: { '#checkpoint': 'checkpoint', '#status': 'status' },
+                ExpressionAttributeValues: {
+                  ':target': checkpoint,
+                  ':zero': 0,
+                  ':lease': leaseUntil,
+                  ':running': 'running',
+                  ':runner': runner,
+                  ':previous': job.checkpoint,
+                },
+              },
+            },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      return { kind: 'lost', job: await this.get(job.tenant, job.jobId) };
     }
+    return this.#apply({ ...job, pending: checkpoint }, runner, intent, 0, leaseUntil);
   }
 
-  #batchItems(
+  async resumeSegment(job: PurgeJob, runner: string, leaseUntil: number): Promise<BatchOutcome> {
+    const { Item } = await this.#doc.send(
+      new GetCommand({
+        TableName: this.#controlTable,
+        Key: intentKey(job.tenant, job.jobId),
+        ConsistentRead: true,
+      }),
+    );
+    const { Item: jobItem } = await this.#doc.send(
+      new GetCommand({
+        TableName: this.#controlTable,
+        Key: jobKey(job.tenant, job.jobId),
+        ConsistentRead: true,
+      }),
+    );
+    if (!Item || !jobItem || jobItem.pending !== Item.target)
+      throw new Error('purge segment intent is missing');
+    const intent: Intent = {
+      ids: (Item.ids as number[]).map(Number),
+      deltas: (Item.deltas as Intent['deltas']).map((d) => ({ pk: d.pk, sk: d.sk, delta: Number(d.delta) })),
+      target: Number(Item.target),
+    };
+    return this.#apply(job, runner, intent, Number(jobItem.counted ?? 0), leaseUntil);
+  }
+
+  /**
+   * Carries out a recorded segment: counter decrements in transactions that each advance the
+   * job's `counted` (so each chunk lands exactly once), then BatchWriteItem deletes of the listed
+   * ids (idempotent), then the checkpoint.
+   */
+  async #apply(
     job: PurgeJob,
     runner: string,
-    records: readonly AuditRecord[],
-    checkpoint: number,
+    intent: Intent,
+    counted: number,
     leaseUntil: number,
-  ): TransactItem[] {
-    const items: TransactItem[] = records.map((record) => ({
-      Delete: {
-        TableName: this.#eventsTable,
-        Key: { [EVENTS_KEYS.partition]: record.tenant, [EVENTS_KEYS.sort]: record.id },
-        ConditionExpression: 'attribute_exists(#id)',
-        ExpressionAttributeNames: { '#id': EVENTS_KEYS.sort },
+  ): Promise<BatchOutcome> {
+    const chunks: Intent['deltas'][] = [];
+    for (let start = 0; start < intent.deltas.length; start += MAX_TRANSACTION_ITEMS - 1)
+      chunks.push(intent.deltas.slice(start, start + MAX_TRANSACTION_ITEMS - 1));
+    for (let index = counted; index < chunks.length; index += 1) {
+      const applied = await this.#countChunk(job, runner, chunks[index] ?? [], index, leaseUntil);
+      if (!applied) return { kind: 'lost', job: await this.get(job.tenant, job.jobId) };
+    }
+    await this.#deleteIds(job.tenant, intent.ids);
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#controlTable,
+          Key: jobKey(job.tenant, job.jobId),
+          UpdateExpression:
+            'SET #checkpoint = :target, updatedAt = :now, leaseUntil = :lease ADD deleted :n REMOVE pending, counted',
+          ConditionExpression: '#status = :running AND runner = :runner AND pending = :target',
+          ExpressionAttributeNames: { '#checkpoint': 'checkpoint', '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':target': intent.target,
+            ':now': this.#clock(),
+            ':lease': leaseUntil,
+            ':n': intent.ids.length,
+            ':running': 'running',
+            ':runner': runner,
+          },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      return { kind: 'lost', job: await this.get(job.tenant, job.jobId) };
+    }
+    const { pending: _done, ...rest } = job;
+    return {
+      kind: 'deleted',
+      deleted: intent.ids.length,
+      job: {
+        ...rest,
+        checkpoint: intent.target,
+        deleted: job.deleted + intent.ids.length,
+        updatedAt: this.#clock(),
+      },
+    };
+  }
+
+  /** Applies one chunk of counter decrements; false when another runner holds the job. */
+  async #countChunk(
+    job: PurgeJob,
+    runner: string,
+    chunk: Intent['deltas'],
+    index: number,
+    leaseUntil: number,
+  ): Promise<boolean> {
+    const items: TransactItem[] = chunk.map(({ pk, sk, delta }) => ({
+      Update: {
+        TableName: this.#controlTable,
+        Key: { [PK]: pk, [SK]: sk },
+        UpdateExpression: 'ADD #n :delta',
+        ExpressionAttributeNames: { '#n': 'n' },
+        ExpressionAttributeValues: { ':delta': delta },
       },
     }));
-    // Readers add every shard up, so the decrement may land on any one of them.
-    const shard = Math.floor(this.#random() * COUNTER_SHARDS);
-    for (const { key, delta } of counterDeltas(records, -1, shard).values()) {
-      items.push({
-        Update: {
-          TableName: this.#controlTable,
-          Key: { [PK]: key.pk, [SK]: key.sk },
-          UpdateExpression: 'ADD #n :delta',
-          ExpressionAttributeNames: { '#n': 'n' },
-          ExpressionAttributeValues: { ':delta': delta },
-        },
-      });
-    }
     items.push({
       Update: {
         TableName: this.#controlTable,
         Key: jobKey(job.tenant, job.jobId),
-        UpdateExpression:
-          'SET #checkpoint = :checkpoint, updatedAt = :now, leaseUntil = :lease ADD deleted :n',
-        ConditionExpression: '#status = :running AND runner = :runner AND #checkpoint = :previous',
-        ExpressionAttributeNames: { '#checkpoint': 'checkpoint', '#status': 'status' },
+        UpdateExpression: 'SET counted = :next, leaseUntil = :lease',
+        ConditionExpression: '#status = :running AND runner = :runner AND counted = :index',
+        ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: {
-          ':checkpoint': checkpoint,
-          ':previous': job.checkpoint,
-          ':now': this.#clock(),
+          ':next': index + 1,
+          ':index': index,
           ':lease': leaseUntil,
-          ':n': records.length,
           ':running': 'running',
           ':runner': runner,
         },
       },
     });
-    return items;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.#doc.send(new TransactWriteCommand({ TransactItems: items }));
+        return true;
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException) && !isThrottle(error)) throw error;
+        const reasons =
+          error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []) : [];
+        if (reasons[items.length - 1]?.Code === 'ConditionalCheckFailed') {
+          // Either an earlier attempt of this very chunk landed (its answer was lost), or the job moved on.
+          const { Item } = await this.#doc.send(
+            new GetCommand({
+              TableName: this.#controlTable,
+              Key: jobKey(job.tenant, job.jobId),
+              ConsistentRead: true,
+            }),
+          );
+          return Item?.runner === runner && Number(Item?.counted) === index + 1;
+        }
+        // Counter items are shared with concurrent ingest: conflicts are retried after a pause.
+        if (attempt >= this.#backoff.maxAttempts) throw error;
+        await backoffDelay(this.#backoff, attempt, this.#random);
+      }
+    }
+  }
+
+  /** BatchWriteItem deletes, 25 a call, UnprocessedItems retried with jittered backoff. */
+  async #deleteIds(tenant: string, ids: readonly number[]): Promise<void> {
+    for (let start = 0; start < ids.length; start += 25) {
+      let requests = ids.slice(start, start + 25).map((id) => ({
+        DeleteRequest: { Key: { [EVENTS_KEYS.partition]: tenant, [EVENTS_KEYS.sort]: id } },
+      }));
+      for (let attempt = 1; requests.length > 0; attempt += 1) {
+        let unprocessed: typeof requests;
+        try {
+          const output = await this.#doc.send(
+            new BatchWriteCommand({ RequestItems: { [this.#eventsTable]: requests } }),
+          );
+          unprocessed = (output.UnprocessedItems?.[this.#eventsTable] ?? []) as typeof requests;
+        } catch (error) {
+          if (!isThrottle(error)) throw error;
+          unprocessed = requests;
+        }
+        requests = unprocessed;
+        if (requests.length === 0) break;
+        if (attempt >= this.#backoff.maxAttempts) {
+          throw new TooManyRequestsError('The audit store is busy; the purge will resume where it stopped.');
+        }
+        await backoffDelay(this.#backoff, attempt, this.#random);
+      }
+    }
   }
 
   async complete(job: PurgeJob, runner: string, now: number): Promise<PurgeJob | undefined> {
@@ -290,7 +426,8 @@ export class DynamoDbPurgeStore implements PurgeStore {
                 Key: jobKey(job.tenant, job.jobId),
                 UpdateExpression:
                   'SET #status = :completed, #checkpoint = :through, finishedAt = :now, updatedAt = :now REMOVE runner, leaseUntil',
-                ConditionExpression: '#status = :running AND runner = :runner',
+                ConditionExpression:
+                  '#status = :running AND runner = :runner AND attribute_not_exists(pending)',
                 ExpressionAttributeNames: { '#status': 'status', '#checkpoint': 'checkpoint' },
                 ExpressionAttributeValues: {
                   ':completed': 'completed',
@@ -301,6 +438,7 @@ export class DynamoDbPurgeStore implements PurgeStore {
                 },
               },
             },
+            { Delete: { TableName: this.#controlTable, Key: intentKey(job.tenant, job.jobId) } },
             {
               Delete: {
                 TableName: this.#controlTable,
@@ -361,4 +499,5 @@ const fromItem = (tenant: string, item: Record<string, unknown>): PurgeJob => ({
   updatedAt: Number(item.updatedAt ?? 0),
   ...(typeof item.finishedAt === 'number' ? { finishedAt: item.finishedAt } : {}),
   ...(typeof item.recordedAt === 'number' ? { recordedAt: item.recordedAt } : {}),
+  ...(typeof item.pending === 'number' ? { pending: item.pending } : {}),
 });

@@ -30,6 +30,8 @@ export interface PurgeJob {
   readonly startedAt: number;
   readonly updatedAt: number;
   readonly finishedAt?: number;
+  /** Set while a segment is half done: the checkpoint it leads to (see the purge store). */
+  readonly pending?: number;
   /** When the purge was written to the tenant's own audit trail (after its deletes). */
   readonly recordedAt?: number;
 }

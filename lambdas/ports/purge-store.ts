@@ -7,16 +7,15 @@ export type StartOutcome =
   /** Another purge of the tenant is still running; one purge at a time keeps archives exact. */
   | { readonly kind: 'busy'; readonly active: PurgeJob };
 
-/** What deleting one batch did. */
+/** What deleting one segment did. */
 export type BatchOutcome =
   | { readonly kind: 'deleted'; readonly job: PurgeJob; readonly deleted: number }
   /** The job moved on without us (another runner holds it): stop this run. */
   | { readonly kind: 'lost'; readonly job: PurgeJob | undefined };
 
 /**
- * Purge jobs in the control table and the deletion of entries with their counters. A batch's
- * deletes, counter decrements and checkpoint land in one transaction, so a crash between batches
- * leaves counters exact and the checkpoint true.
+ * Purge jobs in the control table and the deletion of entries with their counters, in segments
+ * whose every step is recorded on the job, so a crash at any point resumes with counters exact.
  */
 export interface PurgeStore {
   /**
@@ -43,17 +42,19 @@ export interface PurgeStore {
   /** Entries with afterId < id ≤ throughId, oldest first, at most `limit`. */
   readRange(tenant: string, afterId: number, throughId: number, limit: number): Promise<AuditRecord[]>;
   /**
-   * Deletes `records` (ascending, all above the job's checkpoint) with their counter decrements
-   * and moves the checkpoint to `checkpoint`, atomically, as long as `runner` holds the job.
-   * Entries already gone are skipped (and not decremented twice).
+   * Deletes `records` (ascending, all above the job's checkpoint, read under the tenant's purge
+   * lock) with their counter decrements and moves the checkpoint to `checkpoint`, as long as
+   * `runner` holds the job. A crash part-way leaves `pending` on the job; see resumeSegment.
    */
-  deleteBatch(
+  deleteSegment(
     job: PurgeJob,
     runner: string,
     records: readonly AuditRecord[],
     checkpoint: number,
     leaseUntil: number,
   ): Promise<BatchOutcome>;
+  /** Finishes the segment a crashed runner left half done (`job.pending` is set). */
+  resumeSegment(job: PurgeJob, runner: string, leaseUntil: number): Promise<BatchOutcome>;
   /** Marks the job completed (checkpoint = throughId) and frees the tenant's lock. */
   complete(job: PurgeJob, runner: string, now: number): Promise<PurgeJob | undefined>;
   /** Notes that the purge has been recorded in the tenant's audit trail. */

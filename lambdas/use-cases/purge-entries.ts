@@ -9,7 +9,6 @@ import {
   withPart,
 } from '../domain/purge.js';
 import type { AuditRecord, EventDraft } from '../domain/record.js';
-import { counterDeltas } from '../domain/rollups.js';
 import type { ArchiveStore } from '../ports/archive-store.js';
 import type { EventStore } from '../ports/event-store.js';
 import type { PurgeStore, StartOutcome } from '../ports/purge-store.js';
@@ -69,30 +68,16 @@ export const startPurge = async (
   });
 };
 
-/** DynamoDB's limit on actions in one TransactWriteItems call. */
-const MAX_TRANSACTION_ITEMS = 100;
-
 /**
- * How many records from `from` fit one transaction with their counter decrements and the
- * checkpoint update (a record adds at most 7 counters, so at least one always fits).
+ * Entries per deletion segment: small enough that the time budget is checked often and the
+ * segment's intent item (its ids and counter decrements) stays far below DynamoDB's 400 KB.
  */
-const batchSize = (records: readonly AuditRecord[], from: number): number => {
-  const counters = new Set<string>();
-  let count = 0;
-  while (from + count < records.length) {
-    const record = records[from + count] as AuditRecord;
-    const added = [...counterDeltas([record], -1, 0).keys()].filter((key) => !counters.has(key));
-    if (count + 1 + counters.size + added.length + 1 > MAX_TRANSACTION_ITEMS) break;
-    for (const key of added) counters.add(key);
-    count += 1;
-  }
-  return Math.max(1, count);
-};
+export const SEGMENT_ENTRIES = 1000;
 
 /**
  * Runs a purge job until it completes, its time budget (`deadline`, epoch ms) runs out, or another
- * runner turns out to hold it. Each run makes progress (at least one batch) before looking at the
- * clock. Archived entries are written (part, then manifest) before any of them is deleted; a part
+ * runner turns out to hold it. Each run makes progress (at least one segment) before looking at
+ * the clock. Archived entries are written (part, then manifest) before any of them is deleted; a part
  * left half-deleted by a crash is finished from the archive itself, so no entry is archived twice.
  */
 export const runPurge = async (
@@ -123,7 +108,7 @@ export const runPurge = async (
   let batches = 0;
   const outOfTime = () => batches > 0 && deps.clock() >= deadline;
 
-  /** Deletes `records` in transactions; the last one moves the checkpoint to `through`. */
+  /** Deletes `records` in segments; the last one moves the checkpoint to `through`. */
   const deleteAll = async (
     records: readonly AuditRecord[],
     through: number,
@@ -131,11 +116,10 @@ export const runPurge = async (
     let position = 0;
     do {
       if (outOfTime()) return 'paused';
-      const size = records.length === 0 ? 0 : batchSize(records, position);
-      const batch = records.slice(position, position + size);
-      position += size;
+      const batch = records.slice(position, position + SEGMENT_ENTRIES);
+      position += batch.length;
       const checkpoint = position >= records.length ? through : (batch[batch.length - 1] as AuditRecord).id;
-      const outcome = await deps.purges.deleteBatch(
+      const outcome = await deps.purges.deleteSegment(
         job,
         runner,
         batch,
@@ -151,6 +135,14 @@ export const runPurge = async (
   };
 
   try {
+    if (job.pending !== undefined) {
+      // A segment a crashed runner left half done is finished first, from its recorded intent.
+      const outcome = await deps.purges.resumeSegment(job, runner, deps.clock() + deps.leaseMs);
+      if (outcome.kind === 'lost') return await pause(deps, job, runner, deleted, 'lost');
+      job = outcome.job;
+      deleted += outcome.deleted;
+      batches += 1;
+    }
     let manifest: ArchiveManifest | undefined;
     if (job.archive) {
       const archives = requireArchives(deps);
