@@ -11,7 +11,7 @@ import { TooManyRequestsError } from '../domain/errors.js';
 import type { PurgeJob } from '../domain/purge.js';
 import type { AuditRecord } from '../domain/record.js';
 import { COUNTER_SHARDS, counterDeltas } from '../domain/rollups.js';
-import type { BatchOutcome, PurgeStore, StartOutcome } from '../ports/purge-store.js';
+import type { BatchOutcome, PurgeStore, PurgeTarget, StartOutcome } from '../ports/purge-store.js';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
 import { isThrottle } from './dynamodb-event-store.js';
 import { itemToRecord } from './dynamodb-records.js';
@@ -29,6 +29,8 @@ const intentKey = (tenant: string, jobId: string) => ({ [PK]: `purge#${tenant}`,
 
 /** DynamoDB's limit on actions in one TransactWriteItems call. */
 const MAX_TRANSACTION_ITEMS = 100;
+/** Counter chunks applied at once (they touch distinct items, so they do not conflict). */
+const COUNT_CONCURRENCY = 4;
 
 /** A segment about to be deleted: its ids, the counter decrements they imply, the checkpoint after it. */
 interface Intent {
@@ -50,10 +52,10 @@ export interface DynamoDbPurgeStoreOptions {
  * recorded on the job so a crash at any point resumes exactly:
  * 1. an intent item (the segment's ids, its counter decrements, the checkpoint after it) is written
  *    together with `pending` on the job, conditional on the checkpoint it starts from;
- * 2. the decrements are applied in transactions of ≤ 99 counters, each also moving the job's
- *    `counted` from i to i + 1 (so a replayed chunk is refused, never applied twice);
+ * 2. the decrements are applied in transactions of ≤ 99 counters, each with a marker item that
+ *    must not exist yet (so a replayed chunk is refused, never applied twice), while
  * 3. the ids are deleted with BatchWriteItem (25 a call, UnprocessedItems retried), which is
- *    idempotent, then the checkpoint moves and `pending` is cleared.
+ *    idempotent; once both are done the checkpoint moves and `pending` is cleared.
  * Every step is conditional on this runner holding the job's lease; the tenant's purge lock keeps
  * other purges away from the same entries, so the listed ids are deleted by this job alone.
  */
@@ -173,32 +175,64 @@ export class DynamoDbPurgeStore implements PurgeStore {
   }
 
   async readRange(tenant: string, afterId: number, throughId: number, limit: number): Promise<AuditRecord[]> {
-    const records: AuditRecord[] = [];
-    if (afterId >= throughId || limit < 1) return records;
+    return (await this.#query(tenant, afterId, throughId, limit, false)).map(itemToRecord);
+  }
+
+  async readTargets(
+    tenant: string,
+    afterId: number,
+    throughId: number,
+    limit: number,
+  ): Promise<PurgeTarget[]> {
+    return (await this.#query(tenant, afterId, throughId, limit, true)).map(
+      (item) => item as unknown as PurgeTarget,
+    );
+  }
+
+  /**
+   * Ascending key-condition Query of (afterId, throughId]. Strongly consistent: a resumed purge must
+   * not see entries it already deleted, or it would decrement their counters again.
+   */
+  async #query(
+    tenant: string,
+    afterId: number,
+    throughId: number,
+    limit: number,
+    targetsOnly: boolean,
+  ): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    if (afterId >= throughId || limit < 1) return items;
     let exclusiveStartKey: Record<string, unknown> | undefined;
     do {
       const output = await this.#doc.send(
         new QueryCommand({
           TableName: this.#eventsTable,
           KeyConditionExpression: '#pk = :pk AND #id BETWEEN :from AND :through',
-          ExpressionAttributeNames: { '#pk': EVENTS_KEYS.partition, '#id': EVENTS_KEYS.sort },
+          ExpressionAttributeNames: {
+            '#pk': EVENTS_KEYS.partition,
+            '#id': EVENTS_KEYS.sort,
+            ...(targetsOnly
+              ? { '#ts': 'timestamp', '#action': 'action_type', '#user': 'user', '#key': 'api_key' }
+              : {}),
+          },
+          ...(targetsOnly ? { ProjectionExpression: '#pk, #id, #ts, #action, #user, #key' } : {}),
           ExpressionAttributeValues: { ':pk': tenant, ':from': afterId + 1, ':through': throughId },
           ScanIndexForward: true,
           ConsistentRead: true,
-          Limit: limit - records.length,
+          Limit: limit - items.length,
           ExclusiveStartKey: exclusiveStartKey,
         }),
       );
-      for (const item of output.Items ?? []) records.push(itemToRecord(item));
+      items.push(...(output.Items ?? []));
       exclusiveStartKey = output.LastEvaluatedKey;
-    } while (exclusiveStartKey && records.length < limit);
-    return records;
+    } while (exclusiveStartKey && items.length < limit);
+    return items;
   }
 
   async deleteSegment(
     job: PurgeJob,
     runner: string,
-    records: readonly AuditRecord[],
+    records: readonly PurgeTarget[],
     checkpoint: number,
     leaseUntil: number,
   ): Promise<BatchOutcome> {
@@ -224,13 +258,12 @@ export class DynamoDbPurgeStore implements PurgeStore {
               Update: {
                 TableName: this.#controlTable,
                 Key: jobKey(job.tenant, job.jobId),
-                UpdateExpression: 'SET pending = :target, counted = :zero, leaseUntil = :lease',
+                UpdateExpression: 'SET pending = :target, leaseUntil = :lease',
                 ConditionExpression:
                   '#status = :running AND runner = :runner AND #checkpoint = :previous AND attribute_not_exists(pending)',
                 ExpressionAttributeNames: { '#checkpoint': 'checkpoint', '#status': 'status' },
                 ExpressionAttributeValues: {
                   ':target': checkpoint,
-                  ':zero': 0,
                   ':lease': leaseUntil,
                   ':running': 'running',
                   ':runner': runner,
@@ -245,7 +278,7 @@ export class DynamoDbPurgeStore implements PurgeStore {
       if (!(error instanceof TransactionCanceledException)) throw error;
       return { kind: 'lost', job: await this.get(job.tenant, job.jobId) };
     }
-    return this.#apply({ ...job, pending: checkpoint }, runner, intent, 0, leaseUntil);
+    return this.#apply({ ...job, pending: checkpoint }, runner, intent, leaseUntil);
   }
 
   async resumeSegment(job: PurgeJob, runner: string, leaseUntil: number): Promise<BatchOutcome> {
@@ -270,36 +303,44 @@ export class DynamoDbPurgeStore implements PurgeStore {
       deltas: (Item.deltas as Intent['deltas']).map((d) => ({ pk: d.pk, sk: d.sk, delta: Number(d.delta) })),
       target: Number(Item.target),
     };
-    return this.#apply(job, runner, intent, Number(jobItem.counted ?? 0), leaseUntil);
+    return this.#apply(job, runner, intent, leaseUntil);
   }
 
   /**
-   * Carries out a recorded segment: counter decrements in transactions that each advance the
-   * job's `counted` (so each chunk lands exactly once), then BatchWriteItem deletes of the listed
-   * ids (idempotent), then the checkpoint.
+   * Carries out a recorded segment: counter decrements in marked transactions (each chunk lands
+   * exactly once) alongside BatchWriteItem deletes of the listed ids (idempotent), then the
+   * checkpoint.
    */
-  async #apply(
-    job: PurgeJob,
-    runner: string,
-    intent: Intent,
-    counted: number,
-    leaseUntil: number,
-  ): Promise<BatchOutcome> {
+  async #apply(job: PurgeJob, runner: string, intent: Intent, leaseUntil: number): Promise<BatchOutcome> {
     const chunks: Intent['deltas'][] = [];
     for (let start = 0; start < intent.deltas.length; start += MAX_TRANSACTION_ITEMS - 1)
       chunks.push(intent.deltas.slice(start, start + MAX_TRANSACTION_ITEMS - 1));
-    for (let index = counted; index < chunks.length; index += 1) {
-      const applied = await this.#countChunk(job, runner, chunks[index] ?? [], index, leaseUntil);
-      if (!applied) return { kind: 'lost', job: await this.get(job.tenant, job.jobId) };
-    }
-    await this.#deleteIds(job.tenant, intent.ids);
+    let next = 0;
+    const countAll = async (): Promise<void> => {
+      await Promise.all(
+        Array.from({ length: Math.min(COUNT_CONCURRENCY, chunks.length) }, async () => {
+          while (next < chunks.length) {
+            const index = next++;
+            await this.#countChunk(job, intent.target, chunks[index] ?? [], index);
+          }
+        }),
+      );
+    };
+    // Counting and deleting are independent once the intent is recorded, so they run side by side
+    // (the deletes themselves stay one BatchWriteItem at a time); the checkpoint waits for both.
+    const [countedAll, deletedAll] = await Promise.allSettled([
+      countAll(),
+      this.#deleteIds(job.tenant, intent.ids),
+    ]);
+    if (countedAll.status === 'rejected') throw countedAll.reason;
+    if (deletedAll.status === 'rejected') throw deletedAll.reason;
     try {
       await this.#doc.send(
         new UpdateCommand({
           TableName: this.#controlTable,
           Key: jobKey(job.tenant, job.jobId),
           UpdateExpression:
-            'SET #checkpoint = :target, updatedAt = :now, leaseUntil = :lease ADD deleted :n REMOVE pending, counted',
+            'SET #checkpoint = :target, updatedAt = :now, leaseUntil = :lease ADD deleted :n REMOVE pending',
           ConditionExpression: '#status = :running AND runner = :runner AND pending = :target',
           ExpressionAttributeNames: { '#checkpoint': 'checkpoint', '#status': 'status' },
           ExpressionAttributeValues: {
@@ -329,14 +370,12 @@ export class DynamoDbPurgeStore implements PurgeStore {
     };
   }
 
-  /** Applies one chunk of counter decrements; false when another runner holds the job. */
-  async #countChunk(
-    job: PurgeJob,
-    runner: string,
-    chunk: Intent['deltas'],
-    index: number,
-    leaseUntil: number,
-  ): Promise<boolean> {
+  /**
+   * Applies one chunk of counter decrements together with the chunk's marker item, which must not
+   * exist yet: a chunk replayed after a crash (or a lost answer) is refused, never applied twice.
+   * Chunks touch distinct counters and markers, so they can run side by side.
+   */
+  async #countChunk(job: PurgeJob, target: number, chunk: Intent['deltas'], index: number): Promise<void> {
     const items: TransactItem[] = chunk.map(({ pk, sk, delta }) => ({
       Update: {
         TableName: this.#controlTable,
@@ -347,40 +386,28 @@ export class DynamoDbPurgeStore implements PurgeStore {
       },
     }));
     items.push({
-      Update: {
+      Put: {
         TableName: this.#controlTable,
-        Key: jobKey(job.tenant, job.jobId),
-        UpdateExpression: 'SET counted = :next, leaseUntil = :lease',
-        ConditionExpression: '#status = :running AND runner = :runner AND counted = :index',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':next': index + 1,
-          ':index': index,
-          ':lease': leaseUntil,
-          ':running': 'running',
-          ':runner': runner,
+        Item: {
+          [PK]: `purge#${job.tenant}`,
+          [SK]: `counted#${job.jobId}#${target}#${index}`,
+          // Only needed until the segment is done; left to expire.
+          [CONTROL_KEYS.ttl]: Math.floor(this.#clock() / 1000) + 30 * 86400,
         },
+        ConditionExpression: 'attribute_not_exists(#pk)',
+        ExpressionAttributeNames: { '#pk': PK },
       },
     });
     for (let attempt = 1; ; attempt += 1) {
       try {
         await this.#doc.send(new TransactWriteCommand({ TransactItems: items }));
-        return true;
+        return;
       } catch (error) {
         if (!(error instanceof TransactionCanceledException) && !isThrottle(error)) throw error;
         const reasons =
           error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []) : [];
-        if (reasons[items.length - 1]?.Code === 'ConditionalCheckFailed') {
-          // Either an earlier attempt of this very chunk landed (its answer was lost), or the job moved on.
-          const { Item } = await this.#doc.send(
-            new GetCommand({
-              TableName: this.#controlTable,
-              Key: jobKey(job.tenant, job.jobId),
-              ConsistentRead: true,
-            }),
-          );
-          return Item?.runner === runner && Number(Item?.counted) === index + 1;
-        }
+        // Applied before (by an earlier attempt or runner): nothing more to do.
+        if (reasons[items.length - 1]?.Code === 'ConditionalCheckFailed') return;
         // Counter items are shared with concurrent ingest: conflicts are retried after a pause.
         if (attempt >= this.#backoff.maxAttempts) throw error;
         await backoffDelay(this.#backoff, attempt, this.#random);

@@ -1,6 +1,12 @@
 import type { PurgeJob } from '../domain/purge.js';
 import type { AuditRecord } from '../domain/record.js';
 
+/** What deleting an entry needs to know of it: its key and the fields its counters are keyed by. */
+export type PurgeTarget = Pick<
+  AuditRecord,
+  'tenant' | 'id' | 'timestamp' | 'action_type' | 'user' | 'api_key'
+>;
+
 /** Why a job could not be started. */
 export type StartOutcome =
   | { readonly kind: 'started' | 'existing'; readonly job: PurgeJob }
@@ -39,8 +45,10 @@ export interface PurgeStore {
   ): Promise<PurgeJob | undefined>;
   /** Gives the lease back so a worker can take over at once. */
   release(tenant: string, jobId: string, runner: string): Promise<void>;
-  /** Entries with afterId < id ≤ throughId, oldest first, at most `limit`. */
+  /** Entries with afterId < id ≤ throughId, oldest first, at most `limit` (strongly consistent). */
   readRange(tenant: string, afterId: number, throughId: number, limit: number): Promise<AuditRecord[]>;
+  /** The same, reading only what deleting needs (keys and counted fields): for purges that do not archive. */
+  readTargets(tenant: string, afterId: number, throughId: number, limit: number): Promise<PurgeTarget[]>;
   /**
    * Deletes `records` (ascending, all above the job's checkpoint, read under the tenant's purge
    * lock) with their counter decrements and moves the checkpoint to `checkpoint`, as long as
@@ -49,7 +57,7 @@ export interface PurgeStore {
   deleteSegment(
     job: PurgeJob,
     runner: string,
-    records: readonly AuditRecord[],
+    records: readonly PurgeTarget[],
     checkpoint: number,
     leaseUntil: number,
   ): Promise<BatchOutcome>;

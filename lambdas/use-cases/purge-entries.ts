@@ -11,7 +11,7 @@ import {
 import type { AuditRecord, EventDraft } from '../domain/record.js';
 import type { ArchiveStore } from '../ports/archive-store.js';
 import type { EventStore } from '../ports/event-store.js';
-import type { PurgeStore, StartOutcome } from '../ports/purge-store.js';
+import type { PurgeStore, PurgeTarget, StartOutcome } from '../ports/purge-store.js';
 import type { TenantStore } from '../ports/tenant-store.js';
 
 /** What purging needs from the outside world. */
@@ -110,7 +110,7 @@ export const runPurge = async (
 
   /** Deletes `records` in segments; the last one moves the checkpoint to `through`. */
   const deleteAll = async (
-    records: readonly AuditRecord[],
+    records: readonly PurgeTarget[],
     through: number,
   ): Promise<'done' | 'paused' | 'lost'> => {
     let position = 0;
@@ -118,7 +118,7 @@ export const runPurge = async (
       if (outOfTime()) return 'paused';
       const batch = records.slice(position, position + SEGMENT_ENTRIES);
       position += batch.length;
-      const checkpoint = position >= records.length ? through : (batch[batch.length - 1] as AuditRecord).id;
+      const checkpoint = position >= records.length ? through : (batch[batch.length - 1] as PurgeTarget).id;
       const outcome = await deps.purges.deleteSegment(
         job,
         runner,
@@ -168,15 +168,22 @@ export const runPurge = async (
     }
     for (;;) {
       if (outOfTime()) return await pause(deps, job, runner, deleted, 'paused');
-      const records = await deps.purges.readRange(tenant, job.checkpoint, job.throughId, deps.partEntries);
+      let records: readonly PurgeTarget[];
+      if (manifest) {
+        // Archived entries are read whole and written (part, then manifest) before any is deleted.
+        const archives = requireArchives(deps);
+        const full = await deps.purges.readRange(tenant, job.checkpoint, job.throughId, deps.partEntries);
+        if (full.length > 0) {
+          const part = await archives.writePart(tenant, jobId, full, deps.clock());
+          manifest = withPart(manifest, part);
+          await archives.writeManifest(manifest);
+        }
+        records = full;
+      } else {
+        records = await deps.purges.readTargets(tenant, job.checkpoint, job.throughId, deps.partEntries);
+      }
       const last = records[records.length - 1];
       if (!last) break;
-      if (manifest) {
-        const archives = requireArchives(deps);
-        const part = await archives.writePart(tenant, jobId, records, deps.clock());
-        manifest = withPart(manifest, part);
-        await archives.writeManifest(manifest);
-      }
       const state = await deleteAll(records, last.id);
       if (state !== 'done') return await pause(deps, job, runner, deleted, state);
     }
@@ -258,7 +265,7 @@ export const applyRetention = async (
   }
   const settings = await deps.tenants.settings(tenant);
   const throughId = retentionThroughId(deps.clock(), settings.retentionDays);
-  const oldest = await deps.purges.readRange(tenant, -1, throughId, 1);
+  const oldest = await deps.purges.readTargets(tenant, -1, throughId, 1);
   if (oldest.length === 0) return { tenant, throughId, run: undefined, skipped: 'nothing-old-enough' };
   const started = await startPurge(deps, { tenant, throughId, requester: { kind: 'retention' } });
   if (started.kind === 'busy') return { tenant, throughId, run: undefined, skipped: 'busy' };
