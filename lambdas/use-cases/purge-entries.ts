@@ -8,7 +8,7 @@ import {
   retentionThroughId,
   withPart,
 } from '../domain/purge.js';
-import type { AuditRecord, EventDraft } from '../domain/record.js';
+import type { EventDraft } from '../domain/record.js';
 import type { ArchiveStore } from '../ports/archive-store.js';
 import type { EventStore } from '../ports/event-store.js';
 import type { PurgeStore, PurgeTarget, StartOutcome } from '../ports/purge-store.js';
