@@ -8,7 +8,7 @@ import {
   retentionThroughId,
   withPart,
 } from '../domain/purge.js';
-import type { EventDraft } from '../domain/record.js';
+import type { AuditRecord, EventDraft } from '../domain/record.js';
 import type { ArchiveStore } from '../ports/archive-store.js';
 import type { EventStore } from '../ports/event-store.js';
 import type { PurgeStore, PurgeTarget, StartOutcome } from '../ports/purge-store.js';
@@ -166,24 +166,35 @@ export const runPurge = async (
         if (state !== 'done') return await pause(deps, job, runner, deleted, state);
       }
     }
+    // Archived entries are read whole, a part at a time; otherwise only keys and counted fields,
+    // a segment at a time. The next read runs while the current entries are archived and deleted
+    // (it only reads ids above them, which this run does not touch).
+    const read = (afterId: number): Promise<readonly PurgeTarget[] | AuditRecord[]> =>
+      manifest
+        ? deps.purges.readRange(tenant, afterId, job.throughId, deps.partEntries)
+        : deps.purges.readTargets(
+            tenant,
+            afterId,
+            job.throughId,
+            Math.min(deps.partEntries, SEGMENT_ENTRIES),
+          );
+    let next = read(job.checkpoint);
     for (;;) {
       if (outOfTime()) return await pause(deps, job, runner, deleted, 'paused');
-      let records: readonly PurgeTarget[];
-      if (manifest) {
-        // Archived entries are read whole and written (part, then manifest) before any is deleted.
-        const archives = requireArchives(deps);
-        const full = await deps.purges.readRange(tenant, job.checkpoint, job.throughId, deps.partEntries);
-        if (full.length > 0) {
-          const part = await archives.writePart(tenant, jobId, full, deps.clock());
-          manifest = withPart(manifest, part);
-          await archives.writeManifest(manifest);
-        }
-        records = full;
-      } else {
-        records = await deps.purges.readTargets(tenant, job.checkpoint, job.throughId, deps.partEntries);
-      }
+      const records = await next;
       const last = records[records.length - 1];
       if (!last) break;
+      next = read(last.id);
+      // A run that stops early never awaits the read ahead; its failure must not go unhandled.
+      next.catch(() => undefined);
+      if (manifest) {
+        // Written (part, then manifest) before any of these entries is deleted.
+        const archives = requireArchives(deps);
+        // read() returns whole records whenever a manifest is kept.
+        const part = await archives.writePart(tenant, jobId, records as AuditRecord[], deps.clock());
+        manifest = withPart(manifest, part);
+        await archives.writeManifest(manifest);
+      }
       const state = await deleteAll(records, last.id);
       if (state !== 'done') return await pause(deps, job, runner, deleted, state);
     }
