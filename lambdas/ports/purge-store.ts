@@ -47,8 +47,6 @@ export interface PurgeStore {
   release(tenant: string, jobId: string, runner: string): Promise<void>;
   /** Entries with afterId < id ≤ throughId, oldest first, at most `limit` (strongly consistent). */
   readRange(tenant: string, afterId: number, throughId: number, limit: number): Promise<AuditRecord[]>;
-  /** The same, reading only what deleting needs (keys and counted fields): for purges that do not archive. */
-  readTargets(tenant: string, afterId: number, throughId: number, limit: number): Promise<PurgeTarget[]>;
   /**
    * Deletes `records` (ascending, all above the job's checkpoint, read under the tenant's purge
    * lock) with their counter decrements and moves the checkpoint to `checkpoint`, as long as

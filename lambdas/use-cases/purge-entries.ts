@@ -8,7 +8,7 @@ import {
   retentionThroughId,
   withPart,
 } from '../domain/purge.js';
-import type { AuditRecord, EventDraft } from '../domain/record.js';
+import type { EventDraft } from '../domain/record.js';
 import type { ArchiveStore } from '../ports/archive-store.js';
 import type { EventStore } from '../ports/event-store.js';
 import type { PurgeStore, PurgeTarget, StartOutcome } from '../ports/purge-store.js';
@@ -166,18 +166,9 @@ export const runPurge = async (
         if (state !== 'done') return await pause(deps, job, runner, deleted, state);
       }
     }
-    // Archived entries are read whole, a part at a time; otherwise only keys and counted fields,
-    // a segment at a time. The next read runs while the current entries are archived and deleted
-    // (it only reads ids above them, which this run does not touch).
-    const read = (afterId: number): Promise<readonly PurgeTarget[] | AuditRecord[]> =>
-      manifest
-        ? deps.purges.readRange(tenant, afterId, job.throughId, deps.partEntries)
-        : deps.purges.readTargets(
-            tenant,
-            afterId,
-            job.throughId,
-            Math.min(deps.partEntries, SEGMENT_ENTRIES),
-          );
+    // Entries are read a part at a time; the next read runs while the current entries are
+    // archived and deleted (it only reads ids above them, which this run does not touch).
+    const read = (afterId: number) => deps.purges.readRange(tenant, afterId, job.throughId, deps.partEntries);
     let next = read(job.checkpoint);
     for (;;) {
       if (outOfTime()) return await pause(deps, job, runner, deleted, 'paused');
@@ -190,8 +181,7 @@ export const runPurge = async (
       if (manifest) {
         // Written (part, then manifest) before any of these entries is deleted.
         const archives = requireArchives(deps);
-        // read() returns whole records whenever a manifest is kept.
-        const part = await archives.writePart(tenant, jobId, records as AuditRecord[], deps.clock());
+        const part = await archives.writePart(tenant, jobId, records, deps.clock());
         manifest = withPart(manifest, part);
         await archives.writeManifest(manifest);
       }
@@ -276,7 +266,7 @@ export const applyRetention = async (
   }
   const settings = await deps.tenants.settings(tenant);
   const throughId = retentionThroughId(deps.clock(), settings.retentionDays);
-  const oldest = await deps.purges.readTargets(tenant, -1, throughId, 1);
+  const oldest = await deps.purges.readRange(tenant, -1, throughId, 1);
   if (oldest.length === 0) return { tenant, throughId, run: undefined, skipped: 'nothing-old-enough' };
   const started = await startPurge(deps, { tenant, throughId, requester: { kind: 'retention' } });
   if (started.kind === 'busy') return { tenant, throughId, run: undefined, skipped: 'busy' };
