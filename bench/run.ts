@@ -11,12 +11,14 @@ import { bundlesBench } from './bundles.js';
 import { dialectsBench } from './dialects.js';
 import { fetchBench } from './fetch.js';
 import { type BenchContext, type BenchModule, type Measurement, trackCapacity } from './harness.js';
+import { purgeBench } from './purge.js';
 
 /** Every bench module, in report order. Add new ones here. */
 const MODULES: Record<string, BenchModule> = {
   fetch: fetchBench,
   bundles: bundlesBench,
   dialects: dialectsBench,
+  purge: purgeBench,
 };
 
 const { values } = parseArgs({

@@ -26,6 +26,14 @@ const schema = z.object({
   EXPORT_WORKER_FUNCTION: z.string().optional(),
   /** A worker's time budget when run in-process (locally); in AWS it is the function's timeout. */
   LOCAL_WORKER_BUDGET_MS: z.coerce.number().int().min(1000).default(900_000),
+  /** At most this long is spent purging inside a request before the rest goes to the purge worker. */
+  PURGE_REQUEST_BUDGET_MS: z.coerce.number().int().min(0).default(20_000),
+  /** Entries per archive part (gzip JSON Lines object). */
+  PURGE_PART_ENTRIES: z.coerce.number().int().min(1).max(50_000).default(10_000),
+  /** How long a purge runner holds its job; a crashed runner's job is taken over after this. */
+  PURGE_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
+  /** Lifetime of presigned archive URLs (5 minutes at most). */
+  ARCHIVE_URL_SECONDS: z.coerce.number().int().min(1).max(300).default(300),
 });
 
 export type ServiceConfig = z.infer<typeof schema>;

@@ -14,6 +14,10 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/api/public/auditlogs', handler: 'kore-auditlogs' },
   { method: 'GET', path: '/api/v1/audit-trail', handler: 'api-key-audit-trail' },
   { method: 'GET', path: '/openapi.json', handler: 'openapi' },
+  { method: 'POST', path: '/api/v1/audit_trail/purge', handler: 'purge' },
+  { method: 'GET', path: '/api/v1/audit_trail/purge/{job}', handler: 'purge-status' },
+  { method: 'GET', path: '/api/v1/audit_trail/archives', handler: 'archives-list' },
+  { method: 'GET', path: '/api/v1/audit_trail/archives/{key}', handler: 'archives-get' },
 ];
 
 /** The authorizer's handler file. */

@@ -5,17 +5,23 @@ import { createDynamoDbDocumentClient, createS3Client } from './adapters/aws-cli
 import { DynamoDbCounterStore } from './adapters/dynamodb-counter-store.js';
 import { DynamoDbEventStore } from './adapters/dynamodb-event-store.js';
 import { DynamoDbKoreAppStore } from './adapters/dynamodb-kore-app-store.js';
+import { DynamoDbPurgeStore } from './adapters/dynamodb-purge-store.js';
+import { DynamoDbTenantStore } from './adapters/dynamodb-tenant-store.js';
 import { DynamoDbTokenStore } from './adapters/dynamodb-token-store.js';
 import { InProcessJobLauncher } from './adapters/in-process-job-launcher.js';
 import { LambdaJobLauncher } from './adapters/lambda-job-launcher.js';
+import { S3ArchiveStore } from './adapters/s3-archive-store.js';
 import { S3LargeResponseStore } from './adapters/s3-response-store.js';
 import { loadConfig, type ServiceConfig } from './config.js';
+import type { ArchiveStore } from './ports/archive-store.js';
 import type { TokenStore } from './ports/control-store.js';
 import type { CounterStore } from './ports/counter-store.js';
 import type { EventStore } from './ports/event-store.js';
 import type { JobLauncher } from './ports/job-launcher.js';
 import type { KoreAppStore } from './ports/kore-app-store.js';
+import type { PurgeStore } from './ports/purge-store.js';
 import type { LargeResponseStore } from './ports/response-store.js';
+import type { TenantStore } from './ports/tenant-store.js';
 import { Authenticator } from './use-cases/authenticate.js';
 
 /** Everything handlers need, built once per container from the configuration. */
@@ -32,6 +38,10 @@ export interface Services {
   readonly jobs: JobLauncher;
   /** Parks oversized api-key pages in the exports bucket (303 with `allowRedirect=true`). */
   readonly largeResponses: LargeResponseStore;
+  readonly purges: PurgeStore;
+  readonly tenants: TenantStore;
+  /** Absent when ARCHIVE_BUCKET is not configured. */
+  readonly archives: ArchiveStore | undefined;
 }
 
 const readCursorKey = async (config: ServiceConfig): Promise<Uint8Array> => {
@@ -79,6 +89,17 @@ export const buildServices = async (config: ServiceConfig): Promise<Services> =>
       }),
       { bucket: config.EXPORTS_BUCKET },
     ),
+    purges: new DynamoDbPurgeStore(doc, tables),
+    tenants: new DynamoDbTenantStore(doc, tables),
+    archives: config.ARCHIVE_BUCKET
+      ? new S3ArchiveStore(
+          createS3Client({
+            region: config.AWS_REGION,
+            ...(config.S3_ENDPOINT ? { s3Endpoint: config.S3_ENDPOINT } : {}),
+          }),
+          { bucket: config.ARCHIVE_BUCKET },
+        )
+      : undefined,
   };
 };
 

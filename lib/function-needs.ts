@@ -88,8 +88,6 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
   'download-job-status': { ...apiHandler, exports: 'read' },
   'kore-auditlogs': apiHandler,
   'api-key-audit-trail': { ...apiHandler, exports: 'readWrite' },
-  // Serves the bundled OpenAPI document: no data, no secret.
-  openapi: { role: 'api' },
 };
 
 /** The needs of `handler`; throws a message saying what to do when nobody has reviewed it yet. */

@@ -7,10 +7,14 @@
  *   DEMO_EVENTS   how many demo events to seed into an empty demo tenant (default 500)
  *   DEMO_KORE_APP_ID, DEMO_KORE_SECRET
  *                 the demo tenant's kore app (JWTs for /api/public/auditlogs); default: random, kept in .local/
+ *   RETENTION_INTERVAL_MINUTES  how often retention runs (lambdas/handlers/purge-scheduler.ts), default 60;
+ *                 0 turns it off
  *   --in-memory   keep nothing: data lives only as long as the process
  */
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import type { Context } from 'aws-lambda';
 import { SignJWT } from 'jose';
 import { z } from 'zod';
 import { generateKoreApp, KORE_APP_ID_PATTERN, KORE_SECRET_PATTERN } from '../lambdas/domain/kore-apps.js';
@@ -45,6 +49,7 @@ const settings = z
       .string()
       .regex(KORE_SECRET_PATTERN, 'DEMO_KORE_SECRET must be 32-128 URL-safe characters')
       .optional(),
+    RETENTION_INTERVAL_MINUTES: z.coerce.number().int().min(0).max(10_080).default(60),
   })
   .safeParse(process.env);
 
@@ -52,7 +57,8 @@ if (!settings.success) {
   for (const issue of settings.error.issues) console.error(`${issue.path.join('.')}: ${issue.message}`);
   process.exit(1);
 }
-const { PORT, DEMO_TOKEN, DEMO_EVENTS, DEMO_KORE_APP_ID, DEMO_KORE_SECRET } = settings.data;
+const { PORT, DEMO_TOKEN, DEMO_EVENTS, DEMO_KORE_APP_ID, DEMO_KORE_SECRET, RETENTION_INTERVAL_MINUTES } =
+  settings.data;
 const { values: flags } = parseArgs({ options: { 'in-memory': { type: 'boolean', default: false } } });
 const inMemory = flags['in-memory'] ?? false;
 
@@ -104,12 +110,17 @@ const main = async () => {
   }
   if (!inMemory) writeLocalEndpoints({ pid: process.pid, url: service.url, env: service.env });
   const token = DEMO_TOKEN ?? persisted('demo-token', () => generateToken().token);
-  await ensureToken(service.services.tokens, {
-    tenant: DEMO_TENANT,
-    scopes: SCOPES,
-    name: 'demo token',
-    token,
-  });
+  await ensureToken(
+    service.services.tokens,
+    {
+      tenant: DEMO_TENANT,
+      scopes: SCOPES,
+      name: 'demo token',
+      token,
+    },
+    service.services.tenants,
+  );
+  if (RETENTION_INTERVAL_MINUTES > 0) startRetention(RETENTION_INTERVAL_MINUTES);
   const koreApp = await ensureKoreApp(service.services.koreApps, {
     tenant: DEMO_TENANT,
     scopes: ['read'],
@@ -142,6 +153,29 @@ const main = async () => {
       '',
     ].join('\n'),
   );
+};
+
+/** Runs the retention scheduler's handler on an interval, as EventBridge Scheduler does in AWS. */
+const startRetention = (minutes: number) => {
+  let running = false;
+  const run = async () => {
+    if (running) return;
+    running = true;
+    try {
+      const { handler } = await import('../lambdas/handlers/purge-scheduler.js');
+      const deadline = Date.now() + 15 * 60_000;
+      await handler({}, {
+        functionName: 'purge-scheduler',
+        awsRequestId: randomUUID(),
+        getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+      } as Context);
+    } catch (error) {
+      console.error(`retention: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      running = false;
+    }
+  };
+  setInterval(() => void run(), minutes * 60_000).unref();
 };
 
 main().catch((error: unknown) => {

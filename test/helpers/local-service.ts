@@ -70,7 +70,8 @@ export const startTestService = async (): Promise<TestService> => {
   };
   return {
     ...service,
-    token: async (tenant, scopes) => (await issueToken(service.services.tokens, { tenant, scopes })).token,
+    token: async (tenant, scopes) =>
+      (await issueToken(service.services.tokens, { tenant, scopes }, service.services.tenants)).token,
     request,
     get: (path, query, headers) => request('GET', path, { query: query ?? {}, headers: headers ?? {} }),
   };

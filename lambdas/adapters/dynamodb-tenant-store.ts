@@ -1,0 +1,77 @@
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DEFAULT_TENANT_SETTINGS, type TenantSettings, type TenantStore } from '../ports/tenant-store.js';
+import { CONTROL_KEYS } from './table-definitions.js';
+
+const { partition: PK, sort: SK } = CONTROL_KEYS;
+/** Every tenant is one item in this partition, so the scheduler lists them with a Query. */
+const TENANTS_PARTITION = 'tenants';
+
+/** Tenants and their settings in the control table. */
+export class DynamoDbTenantStore implements TenantStore {
+  readonly #doc: DynamoDBDocumentClient;
+  readonly #table: string;
+
+  constructor(doc: DynamoDBDocumentClient, options: { readonly controlTable: string }) {
+    this.#doc = doc;
+    this.#table = options.controlTable;
+  }
+
+  async register(tenant: string, now: number): Promise<void> {
+    await this.update(tenant, {}, now);
+  }
+
+  async settings(tenant: string): Promise<TenantSettings> {
+    const { Item } = await this.#doc.send(
+      new GetCommand({ TableName: this.#table, Key: { [PK]: TENANTS_PARTITION, [SK]: tenant } }),
+    );
+    return {
+      retentionDays:
+        typeof Item?.retentionDays === 'number' ? Item.retentionDays : DEFAULT_TENANT_SETTINGS.retentionDays,
+      archive: typeof Item?.archive === 'boolean' ? Item.archive : DEFAULT_TENANT_SETTINGS.archive,
+    };
+  }
+
+  async update(tenant: string, settings: Partial<TenantSettings>, now: number): Promise<void> {
+    const sets = ['#registeredAt = if_not_exists(#registeredAt, :now)'];
+    const names: Record<string, string> = { '#registeredAt': 'registeredAt' };
+    const values: Record<string, unknown> = { ':now': now };
+    if (settings.retentionDays !== undefined) {
+      sets.push('#days = :days');
+      names['#days'] = 'retentionDays';
+      values[':days'] = settings.retentionDays;
+    }
+    if (settings.archive !== undefined) {
+      sets.push('#archive = :archive');
+      names['#archive'] = 'archive';
+      values[':archive'] = settings.archive;
+    }
+    await this.#doc.send(
+      new UpdateCommand({
+        TableName: this.#table,
+        Key: { [PK]: TENANTS_PARTITION, [SK]: tenant },
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+
+  async list(): Promise<string[]> {
+    const tenants: string[] = [];
+    let exclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const output = await this.#doc.send(
+        new QueryCommand({
+          TableName: this.#table,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': PK },
+          ExpressionAttributeValues: { ':pk': TENANTS_PARTITION },
+          ExclusiveStartKey: exclusiveStartKey,
+        }),
+      );
+      for (const item of output.Items ?? []) tenants.push(String(item[SK]));
+      exclusiveStartKey = output.LastEvaluatedKey;
+    } while (exclusiveStartKey);
+    return tenants;
+  }
+}

@@ -1,0 +1,42 @@
+import type { Context } from 'aws-lambda';
+import { log } from '../http/log.js';
+import { getServices } from '../services.js';
+import { applyRetention, purgeDependencies, runDeadline } from '../use-cases/purge-entries.js';
+
+/** What one scheduler run did, per tenant. */
+export interface RetentionSummary {
+  readonly tenants: number;
+  readonly purged: number;
+  readonly continuing: number;
+  readonly failed: number;
+}
+
+/**
+ * Retention (EventBridge Scheduler, daily; the local stack runs it on an interval): for every
+ * tenant, purges the entries older than its retention days through the same job code as the API.
+ * A job that does not finish in this run continues in the purge worker.
+ */
+export const handler = async (_event: unknown, context: Context): Promise<RetentionSummary> => {
+  const services = await getServices();
+  const deps = purgeDependencies(services);
+  const deadline = runDeadline(services.clock(), context.getRemainingTimeInMillis());
+  let purged = 0;
+  let continuing = 0;
+  let failed = 0;
+  const tenants = await services.tenants.list();
+  for (const tenant of tenants) {
+    try {
+      const result = await applyRetention(deps, tenant, deadline);
+      purged += result.run?.deleted ?? 0;
+      if (result.run?.outcome === 'paused') {
+        continuing += 1;
+        await services.jobs.launch({ kind: 'purge', tenant, jobId: result.run.job.jobId });
+      }
+    } catch (error) {
+      failed += 1;
+      log.error('retention failed', { tenant, error: error instanceof Error ? error.name : 'unknown' });
+    }
+  }
+  log.info('retention run', { tenants: tenants.length, purged, continuing, failed });
+  return { tenants: tenants.length, purged, continuing, failed };
+};

@@ -1,0 +1,62 @@
+import { ConflictError } from '../domain/errors.js';
+import { manifestKey, parsePurgeId } from '../domain/purge.js';
+import { principalOf } from '../http/context.js';
+import { jsonResponse } from '../http/dialects.js';
+import { httpHandler } from '../http/http-handler.js';
+import { purgeDependencies, runDeadline, runPurge, startPurge } from '../use-cases/purge-entries.js';
+
+const STATUS_PATH = '/api/v1/audit_trail/purge/';
+
+/**
+ * `POST /api/v1/audit_trail/purge` (seed 001): deletes every entry with id ≤ `id` (form field or
+ * query parameter), oldest first. It purges within the request's time budget and answers 200 with
+ * `deleted`; past the budget the job continues in the purge worker and the answer is 202 with the
+ * job id and a `Location` to its status.
+ */
+export const handler = httpHandler({ dialect: 'canary', scope: 'purge' }, async (_event, context) => {
+  const throughId = parsePurgeId(context.form.id ?? context.query.id);
+  const principal = principalOf(context);
+  const { services } = context;
+  const deps = purgeDependencies(services);
+  const started = await startPurge(deps, {
+    tenant: principal.tenant,
+    throughId,
+    requester: { kind: 'token', tokenId: principal.tokenId, tokenName: principal.tokenName },
+  });
+  if (started.kind === 'busy') {
+    const { active } = started;
+    throw new ConflictError(
+      `Another purge (job ${active.jobId}, through id ${active.throughId}) has not finished; follow it at ${STATUS_PATH}${active.jobId} or repeat it with id=${active.throughId} to resume it`,
+    );
+  }
+  const { jobId } = started.job;
+  const deadline = runDeadline(
+    services.clock(),
+    context.getRemainingTimeInMillis(),
+    services.config.PURGE_REQUEST_BUDGET_MS,
+  );
+  const run = await runPurge(deps, principal.tenant, jobId, deadline);
+  if (run?.outcome === 'completed') {
+    return jsonResponse(200, {
+      result: 'success',
+      message: `Purged ${run.deleted} audit trail entries with id up to ${throughId}`,
+      deleted: run.deleted,
+      job_id: jobId,
+      archive: run.job.archive && run.job.deleted > 0 ? manifestKey(jobId) : null,
+    });
+  }
+  if (run?.outcome === 'paused') {
+    await services.jobs.launch({ kind: 'purge', tenant: principal.tenant, jobId });
+  }
+  return jsonResponse(
+    202,
+    {
+      result: 'success',
+      message: `Purge of entries with id up to ${throughId} continues in the background; follow it at ${STATUS_PATH}${jobId}`,
+      deleted: run?.deleted ?? 0,
+      job_id: jobId,
+      status: 'running',
+    },
+    { location: `${STATUS_PATH}${jobId}` },
+  );
+});

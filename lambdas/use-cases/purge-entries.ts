@@ -1,0 +1,300 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type ArchiveManifest,
+  manifestKey,
+  PURGE_ACTION,
+  type PurgeJob,
+  purgeJobId,
+  retentionThroughId,
+  withPart,
+} from '../domain/purge.js';
+import type { EventDraft } from '../domain/record.js';
+import type { ArchiveStore } from '../ports/archive-store.js';
+import type { EventStore } from '../ports/event-store.js';
+import type { PurgeStore, PurgeTarget, StartOutcome } from '../ports/purge-store.js';
+import type { TenantStore } from '../ports/tenant-store.js';
+
+/** What purging needs from the outside world. */
+export interface PurgeDependencies {
+  readonly purges: PurgeStore;
+  /** Absent when no archive bucket is configured: then nothing can be archived. */
+  readonly archives: ArchiveStore | undefined;
+  readonly tenants: TenantStore;
+  readonly events: EventStore;
+  readonly clock: () => number;
+  /** Entries per archive part (and per read from the store). */
+  readonly partEntries: number;
+  /** How long a runner holds a job before another may take over (a crashed runner never gives it back). */
+  readonly leaseMs: number;
+}
+
+/** Who asked for a purge: a token, or the retention scheduler. */
+export type PurgeRequester =
+  | { readonly kind: 'token'; readonly tokenId: string; readonly tokenName: string }
+  | { readonly kind: 'retention' };
+
+/** How one run of a job ended. */
+export interface PurgeRun {
+  readonly job: PurgeJob;
+  /** Entries this run deleted. */
+  readonly deleted: number;
+  /**
+   * `completed`: nothing ≤ throughId is left; `paused`: the time budget ran out (resume it);
+   * `elsewhere`: another runner holds the job right now.
+   */
+  readonly outcome: 'completed' | 'paused' | 'elsewhere';
+}
+
+/** Creates (or finds) the job purging every entry of `tenant` with id ≤ `throughId`. */
+export const startPurge = async (
+  deps: PurgeDependencies,
+  request: { tenant: string; throughId: number; requester: PurgeRequester },
+): Promise<StartOutcome> => {
+  const now = deps.clock();
+  const settings = await deps.tenants.settings(request.tenant);
+  const { requester } = request;
+  return deps.purges.start({
+    tenant: request.tenant,
+    jobId: purgeJobId(request.throughId),
+    throughId: request.throughId,
+    status: 'running',
+    deleted: 0,
+    checkpoint: -1,
+    archive: settings.archive && deps.archives !== undefined,
+    startedBy: requester.kind === 'token' ? requester.tokenId : 'retention',
+    startedByName: requester.kind === 'token' ? requester.tokenName : 'retention scheduler',
+    startedAt: now,
+    updatedAt: now,
+  });
+};
+
+/**
+ * Entries per deletion segment: small enough that the time budget is checked often and the
+ * segment's intent item (its ids and counter decrements) stays far below DynamoDB's 400 KB.
+ */
+export const SEGMENT_ENTRIES = 1000;
+
+/**
+ * Runs a purge job until it completes, its time budget (`deadline`, epoch ms) runs out, or another
+ * runner turns out to hold it. Each run makes progress (at least one segment) before looking at
+ * the clock. Archived entries are written (part, then manifest) before any of them is deleted; a part
+ * left half-deleted by a crash is finished from the archive itself, so no entry is archived twice.
+ */
+export const runPurge = async (
+  deps: PurgeDependencies,
+  tenant: string,
+  jobId: string,
+  deadline: number,
+): Promise<PurgeRun | undefined> => {
+  const runner = randomUUID();
+  const acquired = await deps.purges.acquire(
+    tenant,
+    jobId,
+    runner,
+    deps.clock(),
+    deps.clock() + deps.leaseMs,
+  );
+  if (!acquired) {
+    const current = await deps.purges.get(tenant, jobId);
+    if (!current) return undefined;
+    if (current.status === 'completed') {
+      await recordPurge(deps, current);
+      return { job: current, deleted: 0, outcome: 'completed' };
+    }
+    return { job: current, deleted: 0, outcome: 'elsewhere' };
+  }
+  let job = acquired;
+  let deleted = 0;
+  let batches = 0;
+  const outOfTime = () => batches > 0 && deps.clock() >= deadline;
+
+  /** Deletes `records` in segments; the last one moves the checkpoint to `through`. */
+  const deleteAll = async (
+    records: readonly PurgeTarget[],
+    through: number,
+  ): Promise<'done' | 'paused' | 'lost'> => {
+    let position = 0;
+    do {
+      if (outOfTime()) return 'paused';
+      const batch = records.slice(position, position + SEGMENT_ENTRIES);
+      position += batch.length;
+      const checkpoint = position >= records.length ? through : (batch[batch.length - 1] as PurgeTarget).id;
+      const outcome = await deps.purges.deleteSegment(
+        job,
+        runner,
+        batch,
+        checkpoint,
+        deps.clock() + deps.leaseMs,
+      );
+      if (outcome.kind === 'lost') return 'lost';
+      job = outcome.job;
+      deleted += outcome.deleted;
+      batches += 1;
+    } while (position < records.length);
+    return 'done';
+  };
+
+  try {
+    if (job.pending !== undefined) {
+      // A segment a crashed runner left half done is finished first, from its recorded intent.
+      const outcome = await deps.purges.resumeSegment(job, runner, deps.clock() + deps.leaseMs);
+      if (outcome.kind === 'lost') return await pause(deps, job, runner, deleted, 'lost');
+      job = outcome.job;
+      deleted += outcome.deleted;
+      batches += 1;
+    }
+    let manifest: ArchiveManifest | undefined;
+    if (job.archive) {
+      const archives = requireArchives(deps);
+      manifest = (await archives.readManifest(tenant, jobId)) ?? {
+        version: 1,
+        tenant,
+        jobId,
+        throughId: job.throughId,
+        created: deps.clock(),
+        parts: [],
+      };
+      // A part written just before a crash, before the manifest listed it, is written again below.
+      await archives.removeUnlisted(manifest);
+      const checkpoint = job.checkpoint;
+      const open = manifest.parts.find((part) => part.lastId > checkpoint);
+      if (open) {
+        const rest = (await archives.readPart(tenant, open)).filter(
+          (record) => record.id > checkpoint && record.id <= job.throughId,
+        );
+        const state = await deleteAll(rest, open.lastId);
+        if (state !== 'done') return await pause(deps, job, runner, deleted, state);
+      }
+    }
+    // Entries are read a part at a time; the next read runs while the current entries are
+    // archived and deleted (it only reads ids above them, which this run does not touch).
+    const read = (afterId: number) => deps.purges.readRange(tenant, afterId, job.throughId, deps.partEntries);
+    let next = read(job.checkpoint);
+    for (;;) {
+      if (outOfTime()) return await pause(deps, job, runner, deleted, 'paused');
+      const records = await next;
+      const last = records[records.length - 1];
+      if (!last) break;
+      next = read(last.id);
+      // A run that stops early never awaits the read ahead; its failure must not go unhandled.
+      next.catch(() => undefined);
+      if (manifest) {
+        // Written (part, then manifest) before any of these entries is deleted.
+        const archives = requireArchives(deps);
+        const part = await archives.writePart(tenant, jobId, records, deps.clock());
+        manifest = withPart(manifest, part);
+        await archives.writeManifest(manifest);
+      }
+      const state = await deleteAll(records, last.id);
+      if (state !== 'done') return await pause(deps, job, runner, deleted, state);
+    }
+    const completed = await deps.purges.complete(job, runner, deps.clock());
+    if (!completed) return await pause(deps, job, runner, deleted, 'lost');
+    await recordPurge(deps, completed);
+    return { job: completed, deleted, outcome: 'completed' };
+  } catch (error) {
+    // Let a retry (or the next request) take over at once instead of waiting for the lease.
+    await deps.purges.release(tenant, jobId, runner).catch(() => undefined);
+    throw error;
+  }
+};
+
+const requireArchives = (deps: PurgeDependencies): ArchiveStore => {
+  if (!deps.archives) throw new Error('This job archives, but no archive bucket is configured');
+  return deps.archives;
+};
+
+const pause = async (
+  deps: PurgeDependencies,
+  job: PurgeJob,
+  runner: string,
+  deleted: number,
+  state: 'paused' | 'lost',
+): Promise<PurgeRun> => {
+  if (state === 'paused') await deps.purges.release(job.tenant, job.jobId, runner);
+  const current = (await deps.purges.get(job.tenant, job.jobId)) ?? job;
+  return { job: current, deleted, outcome: state === 'paused' ? 'paused' : 'elsewhere' };
+};
+
+/**
+ * Writes the purge into the tenant's own audit trail, once (a dedupe key per job), after its
+ * deletes, so the entry is not itself purged.
+ */
+const recordPurge = async (deps: PurgeDependencies, job: PurgeJob): Promise<void> => {
+  if (job.recordedAt !== undefined) return;
+  const archive = job.archive && job.deleted > 0 ? manifestKey(job.jobId) : null;
+  const draft: EventDraft = {
+    action_type: PURGE_ACTION,
+    category: 'Audit trail',
+    message: `${job.startedByName} purged ${job.deleted} entries with id up to ${job.throughId}`,
+    ...(job.startedBy === 'retention'
+      ? { user: 'retention scheduler' }
+      : { api_key: { id: job.startedBy, name: job.startedByName } }),
+    additional_information: {
+      job_id: job.jobId,
+      through_id: job.throughId,
+      deleted: job.deleted,
+      archive,
+      started_by: job.startedBy,
+    },
+  };
+  await deps.events.append(job.tenant, [draft], { dedupeKeys: [`purge#${job.jobId}`] });
+  await deps.purges.markRecorded(job.tenant, job.jobId, deps.clock());
+};
+
+/** What the retention scheduler did for one tenant. */
+export interface RetentionResult {
+  readonly tenant: string;
+  readonly throughId: number;
+  readonly run: PurgeRun | undefined;
+  readonly skipped?: 'nothing-old-enough' | 'busy';
+}
+
+/**
+ * Retention for one tenant: purges every entry older than the tenant's retention days, through the
+ * same job code as the API. An unfinished purge of the tenant is resumed first.
+ */
+export const applyRetention = async (
+  deps: PurgeDependencies,
+  tenant: string,
+  deadline: number,
+): Promise<RetentionResult> => {
+  const active = await deps.purges.active(tenant);
+  if (active) {
+    const run = await runPurge(deps, tenant, active.jobId, deadline);
+    if (run?.outcome !== 'completed') return { tenant, throughId: active.throughId, run, skipped: 'busy' };
+  }
+  const settings = await deps.tenants.settings(tenant);
+  const throughId = retentionThroughId(deps.clock(), settings.retentionDays);
+  const oldest = await deps.purges.readRange(tenant, -1, throughId, 1);
+  if (oldest.length === 0) return { tenant, throughId, run: undefined, skipped: 'nothing-old-enough' };
+  const started = await startPurge(deps, { tenant, throughId, requester: { kind: 'retention' } });
+  if (started.kind === 'busy') return { tenant, throughId, run: undefined, skipped: 'busy' };
+  return { tenant, throughId, run: await runPurge(deps, tenant, started.job.jobId, deadline) };
+};
+
+/** The parts of the service's composition root purging uses (kept structural: no import of services). */
+export interface PurgeServices {
+  readonly purges: PurgeStore;
+  readonly archives: ArchiveStore | undefined;
+  readonly tenants: TenantStore;
+  readonly events: EventStore;
+  readonly clock: () => number;
+  readonly config: { readonly PURGE_PART_ENTRIES: number; readonly PURGE_LEASE_SECONDS: number };
+}
+
+export const purgeDependencies = (services: PurgeServices): PurgeDependencies => ({
+  purges: services.purges,
+  archives: services.archives,
+  tenants: services.tenants,
+  events: services.events,
+  clock: services.clock,
+  partEntries: services.config.PURGE_PART_ENTRIES,
+  leaseMs: services.config.PURGE_LEASE_SECONDS * 1000,
+});
+
+/** The time a run may use: `remainingMs` less a margin to save the checkpoint and answer. */
+export const runDeadline = (now: number, remainingMs: number, capMs = Number.POSITIVE_INFINITY): number => {
+  const margin = Math.min(10_000, Math.floor(remainingMs / 5));
+  return now + Math.max(0, Math.min(capMs, remainingMs - margin));
+};

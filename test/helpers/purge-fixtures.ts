@@ -1,0 +1,84 @@
+import { gunzipSync } from 'node:zlib';
+import { MAX_ID } from '../../lambdas/domain/ids.js';
+import { archiveLine } from '../../lambdas/domain/purge.js';
+import type { AuditRecord, EventDraft } from '../../lambdas/domain/record.js';
+import type { Services } from '../../lambdas/services.js';
+import type { TestService } from './local-service.js';
+
+/** Appends `drafts` for `tenant` in batches of 100. */
+export const seed = async (services: Services, tenant: string, drafts: readonly EventDraft[]) => {
+  for (let start = 0; start < drafts.length; start += 100) {
+    await services.events.append(tenant, drafts.slice(start, start + 100));
+  }
+};
+
+/** Every entry of a tenant, oldest first, read straight from the store. */
+export const allEntries = async (services: Services, tenant: string): Promise<AuditRecord[]> => {
+  const page = await services.events.queryPage({
+    tenant,
+    selector: { kind: 'all' },
+    minId: 0,
+    maxId: MAX_ID,
+    newestFirst: false,
+    limit: 1_000_000,
+  });
+  return page.records;
+};
+
+/**
+ * Checks the rollup counters against a real count: the all-time total and every action's total.
+ * Returns the mismatches (empty when exact).
+ */
+export const counterMismatches = async (services: Services, tenant: string): Promise<string[]> => {
+  const entries = await allEntries(services, tenant);
+  const problems: string[] = [];
+  const total = await services.counters.total(tenant, { kind: 'all' });
+  if (total !== entries.length) problems.push(`total ${total} ≠ ${entries.length}`);
+  const actions = new Map<string, number>();
+  for (const entry of entries) actions.set(entry.action_type, (actions.get(entry.action_type) ?? 0) + 1);
+  for (const action of [
+    ...actions.keys(),
+    'user_login',
+    'user_logout',
+    'alert_acknowledged',
+    'device_settings_changed',
+  ]) {
+    const counted = await services.counters.total(tenant, { kind: 'action', action });
+    const real = actions.get(action) ?? 0;
+    if (counted !== real) problems.push(`${action}: ${counted} ≠ ${real}`);
+  }
+  return problems;
+};
+
+interface ArchiveListing {
+  result: string;
+  archives: { key: string; count: number; first_id: number; last_id: number; size: number; sha256: string }[];
+}
+
+/** Every archived line of a tenant, downloaded through the API (list, then each 303's presigned URL). */
+export const archivedLines = async (service: TestService, token: string): Promise<string[]> => {
+  const listing = (await service.get('/api/v1/audit_trail/archives', { auth_token: token }))
+    .body as ArchiveListing;
+  const lines: string[] = [];
+  for (const archive of listing.archives) {
+    const redirect = await service.get(`/api/v1/audit_trail/archives/${archive.key}`, { auth_token: token });
+    const location = redirect.headers.get('location');
+    if (redirect.status !== 303 || !location) throw new Error(`archive ${archive.key}: ${redirect.status}`);
+    const object = Buffer.from(await (await fetch(location)).arrayBuffer());
+    lines.push(
+      ...gunzipSync(object)
+        .toString('utf8')
+        .split('\n')
+        .filter((line) => line.length > 0),
+    );
+  }
+  return lines;
+};
+
+export const linesOf = (records: readonly AuditRecord[]): string[] => records.map(archiveLine);
+
+/** A form-encoded POST body. */
+export const form = (fields: Record<string, string>) => ({
+  headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  body: new URLSearchParams(fields).toString(),
+});
