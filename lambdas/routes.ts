@@ -11,6 +11,8 @@ export interface Route {
 
 export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/api/v1/audit_trail/fetch', handler: 'canary-fetch' },
+  { method: 'GET', path: '/api/v1/audit_trail/download/json', handler: 'download-json' },
+  { method: 'GET', path: '/api/v1/audit_trail/download/jobs/{job}', handler: 'download-job-status' },
 ];
 
 /** The authorizer's handler file. */

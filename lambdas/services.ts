@@ -1,16 +1,20 @@
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createDynamoDbDocumentClient } from './adapters/aws-clients.js';
+import { createDynamoDbDocumentClient, createS3Client } from './adapters/aws-clients.js';
 import { DynamoDbCounterStore } from './adapters/dynamodb-counter-store.js';
 import { DynamoDbEventStore } from './adapters/dynamodb-event-store.js';
+import { DynamoDbExportJobStore } from './adapters/dynamodb-export-job-store.js';
 import { DynamoDbTokenStore } from './adapters/dynamodb-token-store.js';
 import { InProcessJobLauncher } from './adapters/in-process-job-launcher.js';
 import { LambdaJobLauncher } from './adapters/lambda-job-launcher.js';
+import { S3ExportStore } from './adapters/s3-export-store.js';
 import { loadConfig, type ServiceConfig } from './config.js';
 import type { TokenStore } from './ports/control-store.js';
 import type { CounterStore } from './ports/counter-store.js';
 import type { EventStore } from './ports/event-store.js';
+import type { ExportJobStore, ExportObjectStore } from './ports/export-store.js';
 import type { JobLauncher } from './ports/job-launcher.js';
 import { Authenticator } from './use-cases/authenticate.js';
 
@@ -25,6 +29,10 @@ export interface Services {
   readonly cursorKey: Uint8Array;
   readonly clock: () => number;
   readonly jobs: JobLauncher;
+  readonly s3: S3Client;
+  /** Export zips; undefined when no EXPORTS_BUCKET is configured. */
+  readonly exportObjects: ExportObjectStore | undefined;
+  readonly exportJobs: ExportJobStore;
 }
 
 const readCursorKey = async (config: ServiceConfig): Promise<Uint8Array> => {
@@ -47,6 +55,10 @@ export const buildServices = async (config: ServiceConfig): Promise<Services> =>
   });
   const tables = { eventsTable: config.EVENTS_TABLE, controlTable: config.CONTROL_TABLE };
   const tokens = new DynamoDbTokenStore(doc, tables);
+  const s3 = createS3Client({
+    region: config.AWS_REGION,
+    ...(config.S3_ENDPOINT ? { s3Endpoint: config.S3_ENDPOINT } : {}),
+  });
   return {
     config,
     doc,
@@ -63,6 +75,11 @@ export const buildServices = async (config: ServiceConfig): Promise<Services> =>
             purge: config.PURGE_WORKER_FUNCTION,
             export: config.EXPORT_WORKER_FUNCTION,
           }),
+    s3,
+    exportObjects: config.EXPORTS_BUCKET
+      ? new S3ExportStore(s3, { bucket: config.EXPORTS_BUCKET, partSize: config.DOWNLOAD_PART_SIZE_BYTES })
+      : undefined,
+    exportJobs: new DynamoDbExportJobStore(doc, tables),
   };
 };
 
