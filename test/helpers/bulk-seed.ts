@@ -1,4 +1,4 @@
-import { BatchWriteCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { recordToItem } from '../../lambdas/adapters/dynamodb-records.js';
 import { CONTROL_KEYS } from '../../lambdas/adapters/table-definitions.js';
 import { idFor } from '../../lambdas/domain/ids.js';
@@ -25,33 +25,40 @@ export const bulkSeed = async (
     perMillisecond.set(timestamp, sequence + 1);
     return sealRecord(tenant, idFor(timestamp, sequence), timestamp, draft);
   });
-  const batches: AuditRecord[][] = [];
-  for (let start = 0; start < records.length; start += 25) batches.push(records.slice(start, start + 25));
+  await writeAll(
+    doc,
+    tables.eventsTable,
+    records.map((record) => ({ PutRequest: { Item: recordToItem(record) } })),
+    concurrency,
+  );
+  // A fresh tenant has no counters yet, so they are put (25 a call) rather than added to.
+  const counters = [...counterDeltas(records, 1, 0).values()].map(({ key, delta }) => ({
+    PutRequest: { Item: { [CONTROL_KEYS.partition]: key.pk, [CONTROL_KEYS.sort]: key.sk, n: delta } },
+  }));
+  await writeAll(doc, tables.controlTable, counters, concurrency);
+  return records;
+};
+
+type PutRequest = { PutRequest: { Item: Record<string, unknown> } };
+
+/** BatchWriteItem in 25s, `concurrency` calls at a time, retrying UnprocessedItems. */
+const writeAll = async (
+  doc: DynamoDBDocumentClient,
+  table: string,
+  requests: PutRequest[],
+  concurrency: number,
+): Promise<void> => {
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < batches.length) {
-        const batch = batches[next++] ?? [];
-        let requests = batch.map((record) => ({ PutRequest: { Item: recordToItem(record) } }));
-        while (requests.length > 0) {
-          const output = await doc.send(
-            new BatchWriteCommand({ RequestItems: { [tables.eventsTable]: requests } }),
-          );
-          requests = (output.UnprocessedItems?.[tables.eventsTable] ?? []) as typeof requests;
+      while (next < requests.length) {
+        let batch = requests.slice(next, next + 25);
+        next += 25;
+        while (batch.length > 0) {
+          const output = await doc.send(new BatchWriteCommand({ RequestItems: { [table]: batch } }));
+          batch = (output.UnprocessedItems?.[table] ?? []) as PutRequest[];
         }
       }
     }),
   );
-  for (const { key, delta } of counterDeltas(records, 1, 0).values()) {
-    await doc.send(
-      new UpdateCommand({
-        TableName: tables.controlTable,
-        Key: { [CONTROL_KEYS.partition]: key.pk, [CONTROL_KEYS.sort]: key.sk },
-        UpdateExpression: 'ADD #n :delta',
-        ExpressionAttributeNames: { '#n': 'n' },
-        ExpressionAttributeValues: { ':delta': delta },
-      }),
-    );
-  }
-  return records;
 };
