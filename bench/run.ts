@@ -7,12 +7,14 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startEmulators } from '../local/emulators.js';
 import { newCursorKey, startLocalService } from '../local/stack.js';
+import { downloadBench } from './download.js';
 import { fetchBench } from './fetch.js';
 import { type BenchContext, type BenchModule, type Measurement, trackCapacity } from './harness.js';
 
 /** Every bench module, in report order. Add new ones here. */
 const MODULES: Record<string, BenchModule> = {
   fetch: fetchBench,
+  download: downloadBench,
 };
 
 const { values } = parseArgs({

@@ -157,9 +157,12 @@ class SpillSink extends Writable {
     this.upload = upload;
     // A failed upload stops the pipeline at once rather than leaving writes waiting for a drain.
     upload.done.catch((error: unknown) => this.destroy(asError(error)));
-    const buffered = Buffer.concat(this.chunks);
+    // Hand over what was buffered without copying it; the last chunk waits for the drain.
+    const buffered = this.chunks;
     this.chunks = [];
-    this.#forward(upload, buffered, callback);
+    const last = buffered.pop() ?? chunk;
+    for (const earlier of buffered) upload.stream.write(earlier);
+    this.#forward(upload, last, callback);
   }
 
   #forward(upload: ExportUpload, chunk: Buffer, callback: (error?: Error | null) => void): void {
