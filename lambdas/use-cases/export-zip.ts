@@ -7,8 +7,12 @@ import type { AuditRecord } from '../domain/record.js';
 import type { EventStore, PageResult } from '../ports/event-store.js';
 import type { ExportUpload } from '../ports/export-store.js';
 
-/** Entries read per query: ~0.5 MB of items, well under DynamoDB's 1 MB page. */
-const PAGE_SIZE = 1000;
+/**
+ * Entries read per query. Small pages keep little alive across the awaits between stages, so
+ * V8 promotes little to its old generation: with 1000 a 200k export peaked ~45 MB higher (all
+ * garbage: the live heap stays ~22 MB either way) and ran slower on DynamoDB Local.
+ */
+const PAGE_SIZE = 250;
 /** A projection needs this much history before it is trusted. */
 const PROJECTION_WARMUP_MS = 1000;
 
