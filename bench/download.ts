@@ -43,11 +43,25 @@ export const downloadBench: BenchModule = async (context) => {
     const line = stdout.trim().split('\n').pop() ?? '';
     return JSON.parse(line) as ChildResult;
   };
-  // Warm DynamoDB Local's JIT first, so the first measured run is not the slowest for that reason.
+  // Warm DynamoDB Local's JIT first; then alternate streaming and baseline runs and keep each
+  // one's best time, so neither gains from running second over pages the emulator just read.
   await child('streaming', small);
-  const smallRun = await child('streaming', small);
-  const bigRun = await child('streaming', big);
-  const baseline = await child('baseline', big);
+  const smallRuns = [await child('streaming', small), await child('streaming', small)];
+  const bigRuns: ChildResult[] = [];
+  const baselines: ChildResult[] = [];
+  for (let round = 0; round < 2; round += 1) {
+    baselines.push(await child('baseline', big));
+    bigRuns.push(await child('streaming', big));
+  }
+  const fastest = (runs: ChildResult[]) =>
+    runs.reduce((best, result) => (result.ms < best.ms ? result : best));
+  const highest = (runs: ChildResult[]) =>
+    runs.reduce((best, result) => (result.peakRssBytes > best.peakRssBytes ? result : best));
+  // Memory: the higher peak of each size (conservative for the big one).
+  const smallRun = highest(smallRuns);
+  const bigPeak = highest(bigRuns);
+  const bigRun = fastest(bigRuns);
+  const baseline = fastest(baselines);
 
   const mb = (bytes: number) => (bytes / MB).toFixed(1);
   const rate = (result: ChildResult) => result.entries / (result.ms / 1000);
@@ -56,10 +70,10 @@ export const downloadBench: BenchModule = async (context) => {
       id: 'download.peak-rss-growth',
       issue: 6,
       description: `Download export peak RSS: ${bigSize / 1000}k entries − ${smallSize / 1000}k entries`,
-      value: (bigRun.peakRssBytes - smallRun.peakRssBytes) / MB,
+      value: (bigPeak.peakRssBytes - smallRun.peakRssBytes) / MB,
       unit: 'MB',
       goal: { op: '<=', target: 32 },
-      details: `${mb(bigRun.peakRssBytes)} MB (${bigRun.entries} entries, ${bigRun.mode}, zip ${bigRun.mode === 'inline' ? `${mb(bigRun.bytes)} MB` : 'in S3'}) vs ${mb(smallRun.peakRssBytes)} MB (${smallRun.entries} entries, ${smallRun.mode}); in-memory baseline peaked at ${mb(baseline.peakRssBytes)} MB`,
+      details: `higher peak of 2 runs each: ${mb(bigPeak.peakRssBytes)} MB (${bigPeak.entries} entries, ${bigPeak.mode}, zip ${bigPeak.mode === 'inline' ? `${mb(bigPeak.bytes)} MB` : 'in S3'}) vs ${mb(smallRun.peakRssBytes)} MB (${smallRun.entries} entries, ${smallRun.mode}); in-memory baseline peaked at ${mb(highest(baselines).peakRssBytes)} MB`,
     },
     {
       id: 'download.throughput-ratio',
@@ -67,7 +81,7 @@ export const downloadBench: BenchModule = async (context) => {
       description: 'Download export throughput: streaming ÷ in-memory zip baseline',
       value: rate(bigRun) / rate(baseline),
       unit: 'ratio',
-      details: `${bigSize / 1000}k entries: streaming ${rate(bigRun).toFixed(0)} entries/s (${(bigRun.ms / 1000).toFixed(1)} s, ${bigRun.mode}) vs in-memory ${rate(baseline).toFixed(0)} entries/s (${(baseline.ms / 1000).toFixed(1)} s, ${baseline.mode}); both read DynamoDB Local, which dominates`,
+      details: `${bigSize / 1000}k entries, best of 2 alternating runs: streaming ${rate(bigRun).toFixed(0)} entries/s (${(bigRun.ms / 1000).toFixed(1)} s, ${bigRun.mode}) vs in-memory ${rate(baseline).toFixed(0)} entries/s (${(baseline.ms / 1000).toFixed(1)} s, ${baseline.mode}); both read DynamoDB Local, which dominates`,
     },
   ] satisfies Measurement[];
 };
