@@ -9,6 +9,7 @@ import { startEmulators } from '../local/emulators.js';
 import { newCursorKey, startLocalService } from '../local/stack.js';
 import { bundlesBench } from './bundles.js';
 import { dialectsBench } from './dialects.js';
+import { downloadBench } from './download.js';
 import { fetchBench } from './fetch.js';
 import { type BenchContext, type BenchModule, type Measurement, trackCapacity } from './harness.js';
 import { purgeBench } from './purge.js';
@@ -19,6 +20,7 @@ const MODULES: Record<string, BenchModule> = {
   bundles: bundlesBench,
   dialects: dialectsBench,
   purge: purgeBench,
+  download: downloadBench,
 };
 
 const { values } = parseArgs({

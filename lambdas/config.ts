@@ -34,6 +34,21 @@ const schema = z.object({
   PURGE_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
   /** Lifetime of presigned archive URLs (5 minutes at most). */
   ARCHIVE_URL_SECONDS: z.coerce.number().int().min(1).max(300).default(300),
+  /**
+   * Largest zip answered inline. Lambda's 6 MB response limit applies after base64 (×4/3), so
+   * 4 MiB is the most that fits; larger zips go to EXPORTS_BUCKET and the answer is a 303.
+   */
+  DOWNLOAD_INLINE_MAX_BYTES: z.coerce.number().int().min(0).max(4_194_304).default(4_194_304),
+  /** Lifetime of a download's presigned URL (at most 5 minutes). */
+  DOWNLOAD_URL_TTL_SECONDS: z.coerce.number().int().min(1).max(300).default(300),
+  /** Multipart part size of exports written to S3 (S3's minimum, 5 MiB, keeps memory lowest). */
+  DOWNLOAD_PART_SIZE_BYTES: z.coerce.number().int().min(5_242_880).max(104_857_600).default(5_242_880),
+  /** Time kept free at the end of a download request (for the upload's end, the URL and the record). */
+  DOWNLOAD_BUDGET_MARGIN_MS: z.coerce.number().int().min(0).default(5000),
+  /** A fixed request budget instead of the Lambda's remaining time (tests use a tiny one). */
+  DOWNLOAD_REQUEST_BUDGET_MS: z.coerce.number().int().min(0).optional(),
+  /** How long a completed export job is served to further downloads of its tenant. */
+  DOWNLOAD_REUSE_SECONDS: z.coerce.number().int().min(0).max(86400).default(600),
 });
 
 export type ServiceConfig = z.infer<typeof schema>;

@@ -18,6 +18,8 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/api/v1/audit_trail/purge/{job}', handler: 'purge-status' },
   { method: 'GET', path: '/api/v1/audit_trail/archives', handler: 'archives-list' },
   { method: 'GET', path: '/api/v1/audit_trail/archives/{key}', handler: 'archives-get' },
+  { method: 'GET', path: '/api/v1/audit_trail/download/json', handler: 'download-json' },
+  { method: 'GET', path: '/api/v1/audit_trail/download/jobs/{job}', handler: 'download-job-status' },
 ];
 
 /** The authorizer's handler file. */

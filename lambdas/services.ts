@@ -1,9 +1,11 @@
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDbDocumentClient, createS3Client } from './adapters/aws-clients.js';
 import { DynamoDbCounterStore } from './adapters/dynamodb-counter-store.js';
 import { DynamoDbEventStore } from './adapters/dynamodb-event-store.js';
+import { DynamoDbExportJobStore } from './adapters/dynamodb-export-job-store.js';
 import { DynamoDbKoreAppStore } from './adapters/dynamodb-kore-app-store.js';
 import { DynamoDbPurgeStore } from './adapters/dynamodb-purge-store.js';
 import { DynamoDbTenantStore } from './adapters/dynamodb-tenant-store.js';
@@ -11,12 +13,14 @@ import { DynamoDbTokenStore } from './adapters/dynamodb-token-store.js';
 import { InProcessJobLauncher } from './adapters/in-process-job-launcher.js';
 import { LambdaJobLauncher } from './adapters/lambda-job-launcher.js';
 import { S3ArchiveStore } from './adapters/s3-archive-store.js';
+import { S3ExportStore } from './adapters/s3-export-store.js';
 import { S3LargeResponseStore } from './adapters/s3-response-store.js';
 import { loadConfig, type ServiceConfig } from './config.js';
 import type { ArchiveStore } from './ports/archive-store.js';
 import type { TokenStore } from './ports/control-store.js';
 import type { CounterStore } from './ports/counter-store.js';
 import type { EventStore } from './ports/event-store.js';
+import type { ExportJobStore, ExportObjectStore } from './ports/export-store.js';
 import type { JobLauncher } from './ports/job-launcher.js';
 import type { KoreAppStore } from './ports/kore-app-store.js';
 import type { PurgeStore } from './ports/purge-store.js';
@@ -42,6 +46,10 @@ export interface Services {
   readonly tenants: TenantStore;
   /** Absent when ARCHIVE_BUCKET is not configured. */
   readonly archives: ArchiveStore | undefined;
+  readonly s3: S3Client;
+  /** Export zips; undefined when no EXPORTS_BUCKET is configured. */
+  readonly exportObjects: ExportObjectStore | undefined;
+  readonly exportJobs: ExportJobStore;
 }
 
 const readCursorKey = async (config: ServiceConfig): Promise<Uint8Array> => {
@@ -65,6 +73,10 @@ export const buildServices = async (config: ServiceConfig): Promise<Services> =>
   const tables = { eventsTable: config.EVENTS_TABLE, controlTable: config.CONTROL_TABLE };
   const tokens = new DynamoDbTokenStore(doc, tables);
   const koreApps = new DynamoDbKoreAppStore(doc, tables);
+  const s3 = createS3Client({
+    region: config.AWS_REGION,
+    ...(config.S3_ENDPOINT ? { s3Endpoint: config.S3_ENDPOINT } : {}),
+  });
   return {
     config,
     doc,
@@ -82,24 +94,15 @@ export const buildServices = async (config: ServiceConfig): Promise<Services> =>
             purge: config.PURGE_WORKER_FUNCTION,
             export: config.EXPORT_WORKER_FUNCTION,
           }),
-    largeResponses: new S3LargeResponseStore(
-      createS3Client({
-        region: config.AWS_REGION,
-        ...(config.S3_ENDPOINT ? { s3Endpoint: config.S3_ENDPOINT } : {}),
-      }),
-      { bucket: config.EXPORTS_BUCKET },
-    ),
+    largeResponses: new S3LargeResponseStore(s3, { bucket: config.EXPORTS_BUCKET }),
     purges: new DynamoDbPurgeStore(doc, tables),
     tenants: new DynamoDbTenantStore(doc, tables),
-    archives: config.ARCHIVE_BUCKET
-      ? new S3ArchiveStore(
-          createS3Client({
-            region: config.AWS_REGION,
-            ...(config.S3_ENDPOINT ? { s3Endpoint: config.S3_ENDPOINT } : {}),
-          }),
-          { bucket: config.ARCHIVE_BUCKET },
-        )
+    archives: config.ARCHIVE_BUCKET ? new S3ArchiveStore(s3, { bucket: config.ARCHIVE_BUCKET }) : undefined,
+    s3,
+    exportObjects: config.EXPORTS_BUCKET
+      ? new S3ExportStore(s3, { bucket: config.EXPORTS_BUCKET, partSize: config.DOWNLOAD_PART_SIZE_BYTES })
       : undefined,
+    exportJobs: new DynamoDbExportJobStore(doc, tables),
   };
 };
 

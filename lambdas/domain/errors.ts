@@ -72,6 +72,12 @@ export class TooManyRequestsError extends AuditTrailError {
   override readonly name = 'TooManyRequestsError';
 }
 
+/** 503: a dependency (e.g. the export bucket) failed; nothing was left half-done and the caller may retry. */
+export class ServiceUnavailableError extends AuditTrailError {
+  readonly statusCode = 503;
+  override readonly name = 'ServiceUnavailableError';
+}
+
 /** True for errors whose message is safe and meant to be shown to the caller. */
 export const isAuditTrailError = (error: unknown): error is AuditTrailError =>
   error instanceof AuditTrailError;

@@ -31,6 +31,7 @@ const API_KEY_ERROR_NAMES: Record<number, string> = {
   413: 'PayloadTooLarge',
   429: 'TooManyRequests',
   500: 'InternalServerError',
+  503: 'ServiceUnavailable',
 };
 
 /**

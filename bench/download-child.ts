@@ -1,0 +1,96 @@
+/**
+ * One export in a fresh process, for bench/download.ts: `streaming` runs the real download use
+ * case; `baseline` reads every entry into memory, builds the JSON and the zip in memory, then
+ * stores it like the service would. Prints {entries, mode, bytes, ms, peakRssBytes} as JSON.
+ *
+ *   node --import tsx bench/download-child.ts streaming|baseline <tenant>
+ */
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { ZipArchive } from 'archiver';
+import { loadConfig } from '../lambdas/config.js';
+import { toCanaryEntry } from '../lambdas/domain/canary-view.js';
+import {
+  EXPORT_CONTENT_TYPE,
+  EXPORT_JSON_NAME,
+  exportObjectKey,
+  newExportId,
+} from '../lambdas/domain/export.js';
+import { MAX_ID } from '../lambdas/domain/ids.js';
+import type { AuditRecord } from '../lambdas/domain/record.js';
+import { downloadDependencies } from '../lambdas/http/download-responses.js';
+import { buildServices } from '../lambdas/services.js';
+import { downloadAuditTrail } from '../lambdas/use-cases/download-audit-trail.js';
+
+const [mode, tenant] = process.argv.slice(2);
+if ((mode !== 'streaming' && mode !== 'baseline') || !tenant) {
+  console.error('usage: download-child.ts streaming|baseline <tenant>');
+  process.exit(2);
+}
+
+const services = await buildServices(loadConfig(process.env));
+const started = Date.now();
+let result: { entries: number; mode: string; bytes: number };
+
+if (mode === 'streaming') {
+  const outcome = await downloadAuditTrail(downloadDependencies(services), {
+    tenant,
+    tokenId: 'tok_bench',
+    tokenName: 'bench',
+    budgetMs: 15 * 60_000,
+  });
+  if (outcome.kind === 'pending') throw new Error('the export became a job');
+  result = {
+    entries: outcome.entries,
+    mode: outcome.kind === 'inline' ? 'inline' : outcome.mode,
+    bytes: outcome.kind === 'inline' ? outcome.zip.length : 0,
+  };
+} else {
+  const records: AuditRecord[] = [];
+  let maxId = MAX_ID;
+  for (;;) {
+    const page = await services.events.queryPage({
+      tenant,
+      selector: { kind: 'all' },
+      minId: 0,
+      maxId,
+      newestFirst: true,
+      limit: 1000,
+    });
+    records.push(...page.records);
+    const last = page.records[page.records.length - 1];
+    if (!last || page.records.length < 1000) break;
+    maxId = last.id - 1;
+  }
+  const json = JSON.stringify({ audit_trail: records.map((record) => toCanaryEntry(record)) });
+  const archive = new ZipArchive({ zlib: { level: 6 } });
+  const chunks: Buffer[] = [];
+  archive.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const ended = new Promise((resolve, reject) => {
+    archive.on('end', resolve);
+    archive.on('error', reject);
+  });
+  archive.append(Buffer.from(json, 'utf8'), { name: EXPORT_JSON_NAME });
+  await archive.finalize();
+  await ended;
+  const zip = Buffer.concat(chunks);
+  let stored = 'inline';
+  if (zip.length > services.config.DOWNLOAD_INLINE_MAX_BYTES) {
+    await services.s3.send(
+      new PutObjectCommand({
+        Bucket: services.config.EXPORTS_BUCKET,
+        Key: exportObjectKey(tenant, newExportId(Date.now())),
+        Body: zip,
+        ContentType: EXPORT_CONTENT_TYPE,
+      }),
+    );
+    stored = 's3';
+  }
+  result = { entries: records.length, mode: stored, bytes: zip.length };
+}
+
+const ms = Date.now() - started;
+// maxRSS is in kilobytes: the process's peak resident set, module loading included.
+process.stdout.write(
+  `${JSON.stringify({ ...result, ms, peakRssBytes: process.resourceUsage().maxRSS * 1024 })}\n`,
+);
+process.exit(0);

@@ -1,0 +1,140 @@
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { ExportJob } from '../domain/export.js';
+import type { ExportJobStore } from '../ports/export-store.js';
+import { CONTROL_KEYS } from './table-definitions.js';
+
+const { partition: PK, sort: SK, ttl: TTL } = CONTROL_KEYS;
+const PREFIX = 'export#';
+/** Job records are kept a week (DynamoDB TTL), long after their zips expired. */
+const KEEP_SECONDS = 7 * 86400;
+
+/**
+ * Export jobs in the control table, under their tenant: pk `tenant#<tenant>`, sk
+ * `export#<jobId>`. Job ids sort by creation time, so the newest job is one reverse query away,
+ * and a job id of another tenant is simply not found.
+ */
+export class DynamoDbExportJobStore implements ExportJobStore {
+  readonly #doc: DynamoDBDocumentClient;
+  readonly #table: string;
+
+  constructor(doc: DynamoDBDocumentClient, options: { readonly controlTable: string }) {
+    this.#doc = doc;
+    this.#table = options.controlTable;
+  }
+
+  async create(job: ExportJob): Promise<void> {
+    await this.#doc.send(
+      new PutCommand({
+        TableName: this.#table,
+        Item: {
+          [PK]: `tenant#${job.tenant}`,
+          [SK]: `${PREFIX}${job.jobId}`,
+          [TTL]: Math.floor(job.createdAt / 1000) + KEEP_SECONDS,
+          ...job,
+        },
+        ConditionExpression: 'attribute_not_exists(#pk)',
+        ExpressionAttributeNames: { '#pk': PK },
+      }),
+    );
+  }
+
+  async get(tenant: string, jobId: string): Promise<ExportJob | undefined> {
+    const { Item } = await this.#doc.send(
+      new GetCommand({
+        TableName: this.#table,
+        Key: { [PK]: `tenant#${tenant}`, [SK]: `${PREFIX}${jobId}` },
+      }),
+    );
+    return Item ? toJob(Item) : undefined;
+  }
+
+  async latest(tenant: string): Promise<ExportJob | undefined> {
+    const { Items } = await this.#doc.send(
+      new QueryCommand({
+        TableName: this.#table,
+        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+        ExpressionAttributeNames: { '#pk': PK, '#sk': SK },
+        ExpressionAttributeValues: { ':pk': `tenant#${tenant}`, ':prefix': PREFIX },
+        ScanIndexForward: false,
+        Limit: 1,
+      }),
+    );
+    const item = Items?.[0];
+    return item ? toJob(item) : undefined;
+  }
+
+  async complete(
+    tenant: string,
+    jobId: string,
+    result: Required<Pick<ExportJob, 'objectKey' | 'entries' | 'bytes' | 'snapshotMaxId'>>,
+    now: number,
+  ): Promise<void> {
+    await this.#doc.send(
+      new UpdateCommand({
+        TableName: this.#table,
+        Key: { [PK]: `tenant#${tenant}`, [SK]: `${PREFIX}${jobId}` },
+        UpdateExpression:
+          'SET #status = :completed, updatedAt = :now, objectKey = :key, entries = :entries, #bytes = :bytes, snapshotMaxId = :max',
+        ConditionExpression: '#status = :running',
+        ExpressionAttributeNames: { '#status': 'status', '#bytes': 'bytes' },
+        ExpressionAttributeValues: {
+          ':completed': 'completed',
+          ':running': 'running',
+          ':now': now,
+          ':key': result.objectKey,
+          ':entries': result.entries,
+          ':bytes': result.bytes,
+          ':max': result.snapshotMaxId,
+        },
+      }),
+    );
+  }
+
+  async fail(tenant: string, jobId: string, message: string, now: number): Promise<void> {
+    await this.#doc.send(
+      new UpdateCommand({
+        TableName: this.#table,
+        Key: { [PK]: `tenant#${tenant}`, [SK]: `${PREFIX}${jobId}` },
+        UpdateExpression: 'SET #status = :failed, updatedAt = :now, message = :message',
+        ConditionExpression: '#status = :running',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':failed': 'failed',
+          ':running': 'running',
+          ':now': now,
+          ':message': message,
+        },
+      }),
+    );
+  }
+}
+
+const optionalNumber = (value: unknown): number | undefined =>
+  typeof value === 'number' ? value : undefined;
+
+const toJob = (item: Record<string, unknown>): ExportJob => {
+  const status = item.status === 'completed' || item.status === 'failed' ? item.status : 'running';
+  const objectKey = typeof item.objectKey === 'string' ? item.objectKey : undefined;
+  const message = typeof item.message === 'string' ? item.message : undefined;
+  const entries = optionalNumber(item.entries);
+  const bytes = optionalNumber(item.bytes);
+  const snapshotMaxId = optionalNumber(item.snapshotMaxId);
+  return {
+    tenant: String(item.tenant),
+    jobId: String(item.jobId),
+    status,
+    createdAt: Number(item.createdAt),
+    updatedAt: Number(item.updatedAt),
+    ...(objectKey !== undefined ? { objectKey } : {}),
+    ...(message !== undefined ? { message } : {}),
+    ...(entries !== undefined ? { entries } : {}),
+    ...(bytes !== undefined ? { bytes } : {}),
+    ...(snapshotMaxId !== undefined ? { snapshotMaxId } : {}),
+  };
+};

@@ -1,0 +1,66 @@
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import { ServiceUnavailableError } from '../domain/errors.js';
+import { EXPORT_CONTENT_DISPOSITION, EXPORT_CONTENT_TYPE, type ExportJob } from '../domain/export.js';
+import type { ExportObjectStore } from '../ports/export-store.js';
+import type { Services } from '../services.js';
+import type { DownloadDependencies } from '../use-cases/download-audit-trail.js';
+import type { RequestContext } from './context.js';
+import { jsonResponse } from './dialects.js';
+
+/** The download use cases' dependencies, from the container's services. */
+export const downloadDependencies = (services: Services): DownloadDependencies => ({
+  events: services.events,
+  counters: services.counters,
+  objects: exportObjectsOf(services),
+  jobs: services.exportJobs,
+  launcher: services.jobs,
+  clock: services.clock,
+  inlineMaxBytes: services.config.DOWNLOAD_INLINE_MAX_BYTES,
+  urlTtlSeconds: services.config.DOWNLOAD_URL_TTL_SECONDS,
+  reuseSeconds: services.config.DOWNLOAD_REUSE_SECONDS,
+});
+
+const exportObjectsOf = (services: Services): ExportObjectStore => {
+  if (!services.exportObjects)
+    throw new ServiceUnavailableError('Downloads are not available: no export bucket is configured');
+  return services.exportObjects;
+};
+
+/** How long this request may spend exporting: the Lambda's remaining time less a margin. */
+export const requestBudgetMs = (context: RequestContext): number =>
+  context.services.config.DOWNLOAD_REQUEST_BUDGET_MS ??
+  Math.max(0, context.getRemainingTimeInMillis() - context.services.config.DOWNLOAD_BUDGET_MARGIN_MS);
+
+/** The zip itself, base64 for API Gateway (which needs the type in its binaryMediaTypes). */
+export const zipResponse = (zip: Buffer): APIGatewayProxyResult => ({
+  statusCode: 200,
+  headers: {
+    'content-type': EXPORT_CONTENT_TYPE,
+    'content-disposition': EXPORT_CONTENT_DISPOSITION,
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  },
+  body: zip.toString('base64'),
+  isBase64Encoded: true,
+});
+
+/** 303 to a presigned URL of the zip. */
+export const redirectResponse = (url: string, body: Record<string, unknown>): APIGatewayProxyResult =>
+  jsonResponse(303, { result: 'success', ...body }, { location: url });
+
+/**
+ * 202 for an export still being made. `Location` is relative to the download URL
+ * (`…/download/json` → `…/download/jobs/<id>`), so it is right behind any stage or domain prefix.
+ */
+export const pendingResponse = (job: ExportJob, location: string): APIGatewayProxyResult =>
+  jsonResponse(
+    202,
+    {
+      result: 'success',
+      message:
+        'The export is being prepared. Repeat this request (or poll the Location URL) until it answers 303.',
+      job_id: job.jobId,
+      status: job.status,
+    },
+    { location, 'retry-after': '5' },
+  );

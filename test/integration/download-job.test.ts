@@ -1,0 +1,211 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { InProcessJobLauncher } from '../../lambdas/adapters/in-process-job-launcher.js';
+import { newExportId } from '../../lambdas/domain/export.js';
+import { demoEvents } from '../../local/demo-data.js';
+import { bulkSeed } from '../helpers/bulk-seed.js';
+import { startTestService, type TestService } from '../helpers/local-service.js';
+import { inspectZip } from '../helpers/zip.js';
+
+const DOWNLOAD = '/api/v1/audit_trail/download/json';
+const FETCH = '/api/v1/audit_trail/fetch';
+const NOW = Date.UTC(2026, 10, 1);
+
+interface JobBody {
+  result: string;
+  message: string;
+  job_id: string;
+  status: string;
+}
+
+const get = async (service: TestService, path: string, token: string) => {
+  const url = new URL(path, service.url);
+  url.searchParams.set('auth_token', token);
+  const response = await fetch(url, { redirect: 'manual' });
+  return { response, url, text: await response.text() };
+};
+
+describe('GET /api/v1/audit_trail/download/json (export jobs)', () => {
+  let service: TestService;
+  let launcher: InProcessJobLauncher;
+  let token: string;
+
+  beforeAll(async () => {
+    // No request may export anything itself: every download becomes a job.
+    process.env.DOWNLOAD_REQUEST_BUDGET_MS = '0';
+    service = await startTestService();
+    const { jobs, doc, config } = service.services;
+    if (!(jobs instanceof InProcessJobLauncher)) throw new Error('expected the in-process job launcher');
+    launcher = jobs;
+    const tables = { eventsTable: config.EVENTS_TABLE, controlTable: config.CONTROL_TABLE };
+    await bulkSeed(doc, tables, 'acme', demoEvents({ count: 3000, days: 5, now: NOW }));
+    await bulkSeed(doc, tables, 'globex', demoEvents({ count: 50, days: 5, now: NOW, seed: 9 }));
+    token = await service.token('acme', ['download', 'read']);
+  });
+  afterAll(async () => {
+    delete process.env.DOWNLOAD_REQUEST_BUDGET_MS;
+    await launcher.idle();
+    await service.stop();
+  });
+
+  it('answers 202 with the job status URL, then 303 to the finished export on the same request', async () => {
+    // Act
+    const first = await get(service, DOWNLOAD, token);
+    await launcher.idle();
+    const again = await get(service, DOWNLOAD, token);
+
+    // Assess
+    expect(first.response.status).toBe(202);
+    const body = JSON.parse(first.text) as JobBody;
+    expect(body).toMatchObject({
+      result: 'success',
+      status: 'running',
+      job_id: expect.stringMatching(/^exp_/),
+    });
+    const statusUrl = new URL(first.response.headers.get('location') ?? '', first.url);
+    expect(statusUrl.pathname).toBe(`/api/v1/audit_trail/download/jobs/${body.job_id}`);
+    expect(again.response.status).toBe(303);
+    const location = again.response.headers.get('location') ?? '';
+    expect(location).toContain(`/exports/acme/${body.job_id}/canary_audit_trail.json.zip`);
+    const zip = inspectZip(
+      new Uint8Array(await (await fetch(location)).arrayBuffer()),
+      'canary_audit_trail.json',
+    );
+    expect(zip.testOk).toBe(true);
+    const ids = (JSON.parse(zip.text) as { audit_trail: { id: number }[] }).audit_trail.map(
+      (entry) => entry.id,
+    );
+    expect(ids).toHaveLength(3000);
+    expect(ids).toEqual([...ids].sort((a, b) => b - a));
+    const newest = (
+      (await service.get(FETCH, { auth_token: token, limit: '1' })).body as {
+        audit_trail: { action_type: string; additional_information: unknown }[];
+      }
+    ).audit_trail[0];
+    expect(newest).toMatchObject({
+      action_type: 'audit_trail_downloaded',
+      additional_information: { mode: 'job', entries: 3000, job_id: body.job_id },
+    });
+  });
+
+  it('serves the finished job from its status URL with a 303', async () => {
+    // Prepare
+    const latest = await service.services.exportJobs.latest('acme');
+
+    // Act
+    const status = await get(service, `/api/v1/audit_trail/download/jobs/${latest?.jobId}`, token);
+
+    // Assess
+    expect(latest?.status).toBe('completed');
+    expect(status.response.status).toBe(303);
+    expect(JSON.parse(status.text)).toMatchObject({ result: 'success', status: 'completed' });
+    expect(status.response.headers.get('location')).toContain(`/exports/acme/${latest?.jobId}/`);
+  });
+
+  it('answers 202 with the same job while it runs instead of starting another', async () => {
+    // Prepare: a running job, as a worker in progress leaves it.
+    const now = Date.now();
+    const jobId = newExportId(now + 60_000);
+    await service.services.exportJobs.create({
+      tenant: 'acme',
+      jobId,
+      status: 'running',
+      createdAt: now,
+      updatedAt: now,
+    });
+
+    // Act
+    const download = await get(service, DOWNLOAD, token);
+    const status = await get(service, `/api/v1/audit_trail/download/jobs/${jobId}`, token);
+
+    // Assess
+    expect(download.response.status).toBe(202);
+    expect((JSON.parse(download.text) as JobBody).job_id).toBe(jobId);
+    expect(status.response.status).toBe(202);
+    expect(JSON.parse(status.text)).toMatchObject({ job_id: jobId, status: 'running' });
+    await service.services.exportJobs.fail('acme', jobId, 'test over', Date.now());
+  });
+
+  it('marks a job failed when S3 fails, and the next download starts a new job', async () => {
+    // Prepare: fail every PutObject (a small zip is stored in one put) while the worker runs.
+    const token = await service.token('hooli', ['download']);
+    await bulkSeed(
+      service.services.doc,
+      {
+        eventsTable: service.services.config.EVENTS_TABLE,
+        controlTable: service.services.config.CONTROL_TABLE,
+      },
+      'hooli',
+      demoEvents({ count: 200, days: 1, now: NOW, seed: 5 }),
+    );
+    const { s3 } = service.services;
+    s3.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === PutObjectCommand.name)
+          throw Object.assign(new Error('Service Unavailable'), {
+            name: 'ServiceUnavailable',
+            $fault: 'server',
+          });
+        return next(args);
+      },
+      { step: 'initialize', name: 'failPuts' },
+    );
+
+    // Act
+    let first: Awaited<ReturnType<typeof get>>;
+    try {
+      first = await get(service, DOWNLOAD, token);
+      await launcher.idle();
+    } finally {
+      s3.middlewareStack.remove('failPuts');
+    }
+    const jobId = (JSON.parse(first.text) as JobBody).job_id;
+    const status = await get(service, `/api/v1/audit_trail/download/jobs/${jobId}`, token);
+    const again = await get(service, DOWNLOAD, token);
+    await launcher.idle();
+
+    // Assess
+    expect(first.response.status).toBe(202);
+    expect(status.response.status).toBe(200);
+    expect(JSON.parse(status.text)).toMatchObject({ result: 'success', status: 'failed', job_id: jobId });
+    expect(again.response.status).toBe(202);
+    expect((JSON.parse(again.text) as JobBody).job_id).not.toBe(jobId);
+    expect((await service.services.exportJobs.latest('hooli'))?.status).toBe('completed');
+  });
+
+  it("answers 404 in canary shape for another tenant's job and for an unknown one", async () => {
+    // Prepare
+    const globexToken = await service.token('globex', ['download']);
+    const acmeJob = await service.services.exportJobs.latest('acme');
+
+    // Act
+    const foreign = await get(service, `/api/v1/audit_trail/download/jobs/${acmeJob?.jobId}`, globexToken);
+    const unknown = await get(service, '/api/v1/audit_trail/download/jobs/not-a-job', token);
+
+    // Assess
+    expect(acmeJob).toBeDefined();
+    expect(foreign.response.status).toBe(404);
+    expect(JSON.parse(foreign.text)).toEqual({
+      result: 'error',
+      message: expect.stringContaining('No export job'),
+    });
+    expect(unknown.response.status).toBe(404);
+    expect(JSON.parse(unknown.text)).toMatchObject({ result: 'error' });
+  });
+
+  it('refuses the job status to a token without the download scope with 403', async () => {
+    // Prepare
+    const readOnly = await service.token('acme', ['read']);
+    const acmeJob = await service.services.exportJobs.latest('acme');
+
+    // Act
+    const status = await get(service, `/api/v1/audit_trail/download/jobs/${acmeJob?.jobId}`, readOnly);
+
+    // Assess
+    expect(status.response.status).toBe(403);
+    expect(JSON.parse(status.text)).toEqual({
+      result: 'error',
+      message: expect.stringContaining('download'),
+    });
+  });
+});

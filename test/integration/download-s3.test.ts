@@ -1,0 +1,175 @@
+import { randomBytes } from 'node:crypto';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  type CreateMultipartUploadCommandOutput,
+  ListObjectsV2Command,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { EventDraft } from '../../lambdas/domain/record.js';
+import { demoEvents } from '../../local/demo-data.js';
+import { bulkSeed } from '../helpers/bulk-seed.js';
+import { startTestService, type TestService } from '../helpers/local-service.js';
+import { inspectZip } from '../helpers/zip.js';
+
+const DOWNLOAD = '/api/v1/audit_trail/download/json';
+const FETCH = '/api/v1/audit_trail/fetch';
+const NOW = Date.UTC(2026, 10, 1);
+
+interface CanaryEntry {
+  id: number;
+  action_type: string;
+  additional_information: Record<string, unknown> | null;
+}
+
+const download = async (service: TestService, token: string) => {
+  const url = new URL(DOWNLOAD, service.url);
+  url.searchParams.set('auth_token', token);
+  const response = await fetch(url, { redirect: 'manual' });
+  return { response, text: await response.text() };
+};
+
+const exportedEntries = async (location: string) => {
+  const response = await fetch(location);
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  const zip = inspectZip(bytes, 'canary_audit_trail.json');
+  return { response, zip, document: JSON.parse(zip.text) as { audit_trail: CanaryEntry[] } };
+};
+
+describe('GET /api/v1/audit_trail/download/json (through S3)', () => {
+  let service: TestService;
+
+  beforeAll(async () => {
+    // Every zip over 1 KiB goes through the export bucket.
+    process.env.DOWNLOAD_INLINE_MAX_BYTES = '1024';
+    service = await startTestService();
+  });
+  afterAll(async () => {
+    delete process.env.DOWNLOAD_INLINE_MAX_BYTES;
+    await service.stop();
+  });
+
+  it('answers 303 to a short-lived presigned URL that downloads the zip of every entry', async () => {
+    // Prepare
+    const { doc, config } = service.services;
+    const tables = { eventsTable: config.EVENTS_TABLE, controlTable: config.CONTROL_TABLE };
+    await bulkSeed(doc, tables, 'acme', demoEvents({ count: 5000, days: 10, now: NOW }));
+    await bulkSeed(doc, tables, 'globex', demoEvents({ count: 100, days: 10, now: NOW, seed: 3 }));
+    const token = await service.token('acme', ['download', 'read']);
+
+    // Act
+    const { response, text } = await download(service, token);
+
+    // Assess
+    expect(response.status).toBe(303);
+    expect(JSON.parse(text)).toMatchObject({ result: 'success' });
+    const location = new URL(response.headers.get('location') ?? '');
+    expect(location.pathname).toMatch(
+      /^\/exports-[0-9a-f]+\/exports\/acme\/exp_[0-9a-z]+\/canary_audit_trail\.json\.zip$/,
+    );
+    expect(Number(location.searchParams.get('X-Amz-Expires'))).toBeGreaterThan(0);
+    expect(Number(location.searchParams.get('X-Amz-Expires'))).toBeLessThanOrEqual(300);
+    expect(location.searchParams.get('response-content-disposition')).toBe(
+      'attachment; filename="canary_audit_trail.json.zip"',
+    );
+    expect(location.searchParams.get('response-content-type')).toBe('application/x-zip-compressed');
+    expect(location.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+    const followed = await exportedEntries(location.toString());
+    expect(followed.response.status).toBe(200);
+    expect(followed.response.headers.get('content-disposition')).toBe(
+      'attachment; filename="canary_audit_trail.json.zip"',
+    );
+    expect(followed.zip.testOk).toBe(true);
+    const ids = followed.document.audit_trail.map((entry) => entry.id);
+    expect(ids).toHaveLength(5000);
+    expect(ids).toEqual([...ids].sort((a, b) => b - a));
+    const newest = (
+      (await service.get(FETCH, { auth_token: token, limit: '2' })).body as {
+        audit_trail: CanaryEntry[];
+      }
+    ).audit_trail;
+    expect(newest[0]?.additional_information).toMatchObject({ mode: 's3', entries: 5000 });
+    expect(followed.document.audit_trail[0]).toEqual(newest[1]);
+  });
+
+  it('leaves no object and no multipart upload when S3 fails mid-upload, and the next download succeeds', async () => {
+    // Prepare: ~15 MB of barely compressible entries, so the zip needs three 5 MiB parts.
+    const { doc, config, s3 } = service.services;
+    const drafts: EventDraft[] = Array.from({ length: 2500 }, (_, index) => ({
+      timestamp: NOW - index * 1000,
+      action_type: 'blob_stored',
+      additional_information: { blob: randomBytes(4500).toString('base64') },
+    }));
+    await bulkSeed(
+      doc,
+      { eventsTable: config.EVENTS_TABLE, controlTable: config.CONTROL_TABLE },
+      'bulky',
+      drafts,
+    );
+    const token = await service.token('bulky', ['download']);
+    const created: string[] = [];
+    const aborted: string[] = [];
+    let completed = 0;
+    let partsSent = 0;
+    // UploadPart #2 fails as if S3 stayed unavailable through the SDK's retries. s3rver implements
+    // neither AbortMultipartUpload nor ListMultipartUploads, so aborts are recorded here instead.
+    s3.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { UploadId?: string };
+        switch (context.commandName) {
+          case UploadPartCommand.name:
+            partsSent += 1;
+            if (partsSent === 2)
+              throw Object.assign(new Error('We encountered an internal error. Please try again.'), {
+                name: 'InternalError',
+                $fault: 'server',
+              });
+            break;
+          case AbortMultipartUploadCommand.name:
+            aborted.push(String(input.UploadId));
+            return { output: { $metadata: {} }, response: {} };
+          case CompleteMultipartUploadCommand.name:
+            completed += 1;
+            break;
+          case CreateMultipartUploadCommand.name: {
+            const result = await next(args);
+            created.push(String((result.output as CreateMultipartUploadCommandOutput).UploadId));
+            return result;
+          }
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'failSecondPart' },
+    );
+
+    // Act
+    let failed: Awaited<ReturnType<typeof download>>;
+    try {
+      failed = await download(service, token);
+    } finally {
+      s3.middlewareStack.remove('failSecondPart');
+    }
+    const left = await s3.send(
+      new ListObjectsV2Command({ Bucket: config.EXPORTS_BUCKET, Prefix: 'exports/bulky/' }),
+    );
+    const retried = await download(service, token);
+
+    // Assess
+    expect(failed.response.status).toBe(503);
+    expect(JSON.parse(failed.text)).toEqual({
+      result: 'error',
+      message: expect.stringContaining('Try again'),
+    });
+    expect(partsSent).toBeGreaterThanOrEqual(2);
+    expect(created).toHaveLength(1);
+    expect(new Set(aborted)).toEqual(new Set(created));
+    expect(completed).toBe(0);
+    expect(left.KeyCount ?? 0).toBe(0);
+    expect(retried.response.status).toBe(303);
+    const followed = await exportedEntries(retried.response.headers.get('location') ?? '');
+    expect(followed.zip.testOk).toBe(true);
+    expect(followed.document.audit_trail).toHaveLength(2500);
+  });
+});

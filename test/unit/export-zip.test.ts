@@ -1,0 +1,126 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from '@jest/globals';
+import { ID_EPOCH_MS, idFor } from '../../lambdas/domain/ids.js';
+import { type AuditRecord, sealRecord } from '../../lambdas/domain/record.js';
+import type { EventStore, PageQuery } from '../../lambdas/ports/event-store.js';
+import type { ExportUpload } from '../../lambdas/ports/export-store.js';
+import { ExportBudgetExceeded, exportZip } from '../../lambdas/use-cases/export-zip.js';
+import { inspectZip } from '../helpers/zip.js';
+
+/** An in-memory event store over `count` entries of one tenant. */
+const storeOf = (count: number, onQuery: () => void = () => undefined): EventStore => {
+  const records: AuditRecord[] = Array.from({ length: count }, (_, index) => {
+    const timestamp = ID_EPOCH_MS + 1_000_000 + index;
+    return sealRecord('acme', idFor(timestamp, 0), timestamp, {
+      action_type: 'user_login',
+      message: `n${index}`,
+    });
+  });
+  return {
+    append: async () => [],
+    queryPage: async (query: PageQuery) => {
+      onQuery();
+      const page = records
+        .filter((record) => record.id >= query.minId && record.id <= query.maxId)
+        .sort((a, b) => (query.newestFirst ? b.id - a.id : a.id - b.id))
+        .slice(0, query.limit);
+      return { records: page, itemsRead: page.length, capacityUnits: 0 };
+    },
+  };
+};
+
+/** An upload that keeps what it is sent, or fails when told to. */
+const memoryUpload = (fail?: Error) => {
+  const chunks: Buffer[] = [];
+  let cancelled = false;
+  const stream = new PassThrough();
+  const done = new Promise<void>((resolve, reject) => {
+    stream.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      if (fail) stream.destroy(fail);
+    });
+    // As lib-storage does, the reader of the body observes its errors (and settles on close).
+    stream.on('error', () => undefined);
+    stream.on('end', () => resolve());
+    stream.on('close', () => {
+      if (!stream.readableEnded) {
+        cancelled = true;
+        reject(fail ?? new Error('cancelled'));
+      }
+    });
+  });
+  const upload: ExportUpload = { stream, done };
+  return { upload, bytes: () => Buffer.concat(chunks), cancelled: () => cancelled };
+};
+
+describe('exportZip', () => {
+  it('keeps a small zip in memory and moves a larger one to the upload, byte for byte the same zip', async () => {
+    // Prepare
+    const target = memoryUpload();
+    const common = { events: storeOf(2500), tenant: 'acme', clock: Date.now, deadline: Date.now() + 60_000 };
+
+    // Act
+    const inline = await exportZip({
+      ...common,
+      inlineMaxBytes: 10_000_000,
+      startUpload: () => target.upload,
+    });
+    const stored = await exportZip({ ...common, inlineMaxBytes: 100, startUpload: () => target.upload });
+
+    // Assess
+    expect(inline.kind).toBe('inline');
+    expect(stored).toMatchObject({ kind: 'stored', entries: 2500 });
+    const text = inspectZip(target.bytes(), 'canary_audit_trail.json').text;
+    const ids = (JSON.parse(text) as { audit_trail: { id: number }[] }).audit_trail.map((entry) => entry.id);
+    expect(ids).toHaveLength(2500);
+    expect(ids).toEqual([...ids].sort((a, b) => b - a));
+    expect(stored.snapshotMaxId).toBe(ids[0]);
+    if (inline.kind === 'inline') expect(inspectZip(inline.zip, 'canary_audit_trail.json').text).toBe(text);
+  });
+
+  it('gives up early when its own pace projects a finish past the deadline, cancelling the upload', async () => {
+    // Prepare: every query takes 600 ms of the fake clock; 5000 entries would need 3 s of a 2 s budget.
+    let now = 0;
+    const target = memoryUpload();
+
+    // Act
+    const attempt = exportZip({
+      events: storeOf(5000, () => {
+        now += 600;
+      }),
+      tenant: 'acme',
+      inlineMaxBytes: -1,
+      startUpload: () => target.upload,
+      clock: () => now,
+      deadline: 2000,
+      expectedEntries: 5000,
+    });
+
+    // Assess
+    await expect(attempt).rejects.toBeInstanceOf(ExportBudgetExceeded);
+    expect(now).toBeLessThan(2000);
+    expect(target.cancelled()).toBe(true);
+  });
+
+  it('fails with the upload error and stops reading when the upload fails', async () => {
+    // Prepare
+    let queries = 0;
+    const target = memoryUpload(Object.assign(new Error('S3 down'), { name: 'ServiceUnavailableError' }));
+
+    // Act
+    const attempt = exportZip({
+      events: storeOf(20_000, () => {
+        queries += 1;
+      }),
+      tenant: 'acme',
+      inlineMaxBytes: -1,
+      startUpload: () => target.upload,
+      clock: Date.now,
+      deadline: Date.now() + 60_000,
+    });
+
+    // Assess
+    await expect(attempt).rejects.toThrow('S3 down');
+    expect(queries).toBeLessThan(20);
+  });
+});
