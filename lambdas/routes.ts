@@ -52,7 +52,12 @@ export const matchRoute = (route: Route, path: string): Record<string, string> |
   const { regex, names } = patternOf(route.path);
   const match = regex.exec(path);
   if (!match) return undefined;
-  return Object.fromEntries(names.map((name, index) => [name, decodeURIComponent(match[index + 1] ?? '')]));
+  try {
+    return Object.fromEntries(names.map((name, index) => [name, decodeURIComponent(match[index + 1] ?? '')]));
+  } catch {
+    // Malformed percent-encoding: no route serves such a path (the fallback answers 404).
+    return undefined;
+  }
 };
 
 export const routeMatches = (route: Route, path: string): boolean => matchRoute(route, path) !== undefined;
