@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Context } from 'aws-lambda';
 import { SignJWT } from 'jose';
-import { z } from 'zod';
+import * as z from 'zod';
 import { generateKoreApp, KORE_APP_ID_PATTERN, KORE_SECRET_PATTERN } from '../lambdas/domain/kore-apps.js';
 import { SCOPES } from '../lambdas/domain/scopes.js';
 import { generateToken } from '../lambdas/domain/tokens.js';

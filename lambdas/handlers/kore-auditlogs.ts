@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { koreSpan, parseKoreDate } from '../domain/date-range.js';
 import { BadRequestError } from '../domain/errors.js';
 import { firstIdAt, lastIdAt, MAX_ID } from '../domain/ids.js';
