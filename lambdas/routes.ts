@@ -11,6 +11,7 @@ export interface Route {
 
 export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/api/v1/audit_trail/fetch', handler: 'canary-fetch' },
+  { method: 'POST', path: '/api/v1/audit_trail/events', handler: 'ingest-events' },
 ];
 
 /** The authorizer's handler file. */

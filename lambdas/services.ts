@@ -4,6 +4,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDbDocumentClient } from './adapters/aws-clients.js';
 import { DynamoDbCounterStore } from './adapters/dynamodb-counter-store.js';
 import { DynamoDbEventStore } from './adapters/dynamodb-event-store.js';
+import { DynamoDbIdempotencyStore } from './adapters/dynamodb-idempotency-store.js';
 import { DynamoDbTokenStore } from './adapters/dynamodb-token-store.js';
 import { InProcessJobLauncher } from './adapters/in-process-job-launcher.js';
 import { LambdaJobLauncher } from './adapters/lambda-job-launcher.js';
@@ -11,6 +12,7 @@ import { loadConfig, type ServiceConfig } from './config.js';
 import type { TokenStore } from './ports/control-store.js';
 import type { CounterStore } from './ports/counter-store.js';
 import type { EventStore } from './ports/event-store.js';
+import type { IdempotencyStore } from './ports/idempotency-store.js';
 import type { JobLauncher } from './ports/job-launcher.js';
 import { Authenticator } from './use-cases/authenticate.js';
 
@@ -25,6 +27,7 @@ export interface Services {
   readonly cursorKey: Uint8Array;
   readonly clock: () => number;
   readonly jobs: JobLauncher;
+  readonly idempotency: IdempotencyStore;
 }
 
 const readCursorKey = async (config: ServiceConfig): Promise<Uint8Array> => {
@@ -63,6 +66,7 @@ export const buildServices = async (config: ServiceConfig): Promise<Services> =>
             purge: config.PURGE_WORKER_FUNCTION,
             export: config.EXPORT_WORKER_FUNCTION,
           }),
+    idempotency: new DynamoDbIdempotencyStore(doc, { controlTable: config.CONTROL_TABLE }),
   };
 };
 
