@@ -9,10 +9,12 @@ import { startEmulators } from '../local/emulators.js';
 import { newCursorKey, startLocalService } from '../local/stack.js';
 import { fetchBench } from './fetch.js';
 import { type BenchContext, type BenchModule, type Measurement, trackCapacity } from './harness.js';
+import { ingestBench } from './ingest.js';
 
 /** Every bench module, in report order. Add new ones here. */
 const MODULES: Record<string, BenchModule> = {
   fetch: fetchBench,
+  ingest: ingestBench,
 };
 
 const { values } = parseArgs({
