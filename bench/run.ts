@@ -12,6 +12,7 @@ import { dialectsBench } from './dialects.js';
 import { downloadBench } from './download.js';
 import { fetchBench } from './fetch.js';
 import { type BenchContext, type BenchModule, type Measurement, trackCapacity } from './harness.js';
+import { ingestBench } from './ingest.js';
 import { purgeBench } from './purge.js';
 
 /** Every bench module, in report order. Add new ones here. */
@@ -21,6 +22,7 @@ const MODULES: Record<string, BenchModule> = {
   dialects: dialectsBench,
   purge: purgeBench,
   download: downloadBench,
+  ingest: ingestBench,
 };
 
 const { values } = parseArgs({

@@ -20,6 +20,7 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/api/v1/audit_trail/archives/{key}', handler: 'archives-get' },
   { method: 'GET', path: '/api/v1/audit_trail/download/json', handler: 'download-json' },
   { method: 'GET', path: '/api/v1/audit_trail/download/jobs/{job}', handler: 'download-job-status' },
+  { method: 'POST', path: '/api/v1/audit_trail/events', handler: 'ingest-events' },
 ];
 
 /** The authorizer's handler file. */

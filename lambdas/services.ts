@@ -6,6 +6,7 @@ import { createDynamoDbDocumentClient, createS3Client } from './adapters/aws-cli
 import { DynamoDbCounterStore } from './adapters/dynamodb-counter-store.js';
 import { DynamoDbEventStore } from './adapters/dynamodb-event-store.js';
 import { DynamoDbExportJobStore } from './adapters/dynamodb-export-job-store.js';
+import { DynamoDbIdempotencyStore } from './adapters/dynamodb-idempotency-store.js';
 import { DynamoDbKoreAppStore } from './adapters/dynamodb-kore-app-store.js';
 import { DynamoDbPurgeStore } from './adapters/dynamodb-purge-store.js';
 import { DynamoDbTenantStore } from './adapters/dynamodb-tenant-store.js';
@@ -21,6 +22,7 @@ import type { TokenStore } from './ports/control-store.js';
 import type { CounterStore } from './ports/counter-store.js';
 import type { EventStore } from './ports/event-store.js';
 import type { ExportJobStore, ExportObjectStore } from './ports/export-store.js';
+import type { IdempotencyStore } from './ports/idempotency-store.js';
 import type { JobLauncher } from './ports/job-launcher.js';
 import type { KoreAppStore } from './ports/kore-app-store.js';
 import type { PurgeStore } from './ports/purge-store.js';
@@ -50,6 +52,7 @@ export interface Services {
   /** Export zips; undefined when no EXPORTS_BUCKET is configured. */
   readonly exportObjects: ExportObjectStore | undefined;
   readonly exportJobs: ExportJobStore;
+  readonly idempotency: IdempotencyStore;
 }
 
 const readCursorKey = async (config: ServiceConfig): Promise<Uint8Array> => {
@@ -103,6 +106,7 @@ export const buildServices = async (config: ServiceConfig): Promise<Services> =>
       ? new S3ExportStore(s3, { bucket: config.EXPORTS_BUCKET, partSize: config.DOWNLOAD_PART_SIZE_BYTES })
       : undefined,
     exportJobs: new DynamoDbExportJobStore(doc, tables),
+    idempotency: new DynamoDbIdempotencyStore(doc, { controlTable: config.CONTROL_TABLE }),
   };
 };
 

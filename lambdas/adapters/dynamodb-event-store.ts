@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  type DynamoDBDocumentClient,
+  QueryCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { TooManyRequestsError } from '../domain/errors.js';
 import { allocateIds, isEncodableTimestamp } from '../domain/ids.js';
 import { type AuditRecord, type EventDraft, sealRecord } from '../domain/record.js';
@@ -77,10 +83,52 @@ export class DynamoDbEventStore implements EventStore {
     }
     const results: AppendResult = new Array(drafts.length).fill(null);
     const pending = drafts.map((draft, index) => ({ index, draft, dedupeKey: options.dedupeKeys?.[index] }));
+    let written = 0;
     for (const chunk of this.#chunks(tenant, pending)) {
-      for (const [index, record] of await this.#writeChunk(tenant, chunk)) results[index] = record;
+      try {
+        for (const [index, record] of await this.#writeChunk(tenant, chunk)) {
+          results[index] = record;
+          written += 1;
+        }
+      } catch (error) {
+        // Earlier chunks are stored for good: say exactly which, so nothing is lost silently.
+        if (written === 0 || !(error instanceof TooManyRequestsError)) throw error;
+        const ids = results.flatMap((record) => (record ? [record.id] : []));
+        throw new TooManyRequestsError(
+          `The audit store is busy: only the first ${written} of ${drafts.length} events were written (ids ${ids.join(', ')}); the others were not. Retry with the same Idempotency-Key to complete the request without duplicates.`,
+          { cause: error },
+        );
+      }
     }
     return results;
+  }
+
+  async findDeduplicated(tenant: string, dedupeKeys: readonly string[]): Promise<(number | undefined)[]> {
+    const found = new Map<string, number>();
+    const pkOf = (key: string) => `dedupe#${tenant}#${key}`;
+    const unique = [...new Set(dedupeKeys)];
+    for (let start = 0; start < unique.length; start += 100) {
+      let keys: Record<string, unknown>[] | undefined = unique
+        .slice(start, start + 100)
+        .map((key) => ({ [CONTROL_KEYS.partition]: pkOf(key), [CONTROL_KEYS.sort]: 'dedupe' }));
+      for (let attempt = 1; keys && keys.length > 0; attempt += 1) {
+        const output: BatchGetCommandOutput = await this.#doc.send(
+          new BatchGetCommand({
+            RequestItems: { [this.#controlTable]: { Keys: keys, ConsistentRead: true } },
+          }),
+        );
+        for (const item of output.Responses?.[this.#controlTable] ?? []) {
+          if (typeof item.id === 'number') found.set(String(item[CONTROL_KEYS.partition]), item.id);
+        }
+        keys = output.UnprocessedKeys?.[this.#controlTable]?.Keys;
+        if (keys && keys.length > 0) {
+          if (attempt >= this.#backoff.maxAttempts)
+            throw new TooManyRequestsError('The audit store is busy. Retry later.');
+          await backoffDelay(this.#backoff, attempt, this.#random);
+        }
+      }
+    }
+    return dedupeKeys.map((key) => found.get(pkOf(key)));
   }
 
   /** Packs drafts into transactions that stay within DynamoDB's item and size limits. */
@@ -187,14 +235,16 @@ export class DynamoDbEventStore implements EventStore {
         ExpressionAttributeNames: { '#id': EVENTS_KEYS.sort },
       },
     }));
-    for (const { dedupeKey } of drafts) {
-      if (dedupeKey === undefined) continue;
+    drafts.forEach(({ dedupeKey }, position) => {
+      if (dedupeKey === undefined) return;
       items.push({
         Put: {
           TableName: this.#controlTable,
           Item: {
             [CONTROL_KEYS.partition]: `dedupe#${tenant}#${dedupeKey}`,
             [CONTROL_KEYS.sort]: 'dedupe',
+            // The id the draft was stored under, so a retry can answer it (findDeduplicated).
+            id: (records[position] as AuditRecord).id,
             // Long enough to outlive any redelivery (SQS keeps messages at most 14 days).
             [CONTROL_KEYS.ttl]: Math.floor(this.#clock() / 1000) + 15 * 86400,
           },
@@ -202,7 +252,7 @@ export class DynamoDbEventStore implements EventStore {
           ExpressionAttributeNames: { '#pk': CONTROL_KEYS.partition },
         },
       });
-    }
+    });
     const shard = Math.floor(this.#random() * COUNTER_SHARDS);
     for (const { key, delta } of counterDeltas(records, 1, shard).values()) {
       items.push({

@@ -6,6 +6,7 @@ import type { RequestContext } from './context.js';
 import type { Dialect } from './dialects.js';
 import { dialectErrors } from './error-handler.js';
 import { requestContext } from './request-context.js';
+import { selfAudit } from './self-audit.js';
 
 export type HttpHandlerFn = (
   event: APIGatewayProxyEvent,
@@ -13,7 +14,8 @@ export type HttpHandlerFn = (
 ) => Promise<APIGatewayProxyResult>;
 
 /**
- * Wraps an endpoint in the shared middleware chain: dialect error bodies, services and parsed
+ * Wraps an endpoint in the shared middleware chain: the self-audit record of the call (outermost,
+ * so it sees the final status, errors included), dialect error bodies, services and parsed
  * parameters on the context, then authentication with the endpoint's scope.
  *
  * @example
@@ -21,6 +23,7 @@ export type HttpHandlerFn = (
  */
 export const httpHandler = (options: { dialect: Dialect; scope: Scope }, fn: HttpHandlerFn) =>
   middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, RequestContext>()
+    .use(selfAudit())
     .use(dialectErrors(options.dialect))
     .use(requestContext(options))
     .use(authenticate(options))

@@ -43,7 +43,8 @@ export interface CountResult {
 export interface AppendOptions {
   /**
    * One key per draft: a draft whose key was already written is skipped, atomically with the
-   * entry itself, so a redelivered event is stored once.
+   * entry itself, so a redelivered event is stored once. The key remembers the id it was stored
+   * under (see `findDeduplicated`).
    */
   readonly dedupeKeys?: readonly string[];
 }
@@ -55,6 +56,11 @@ export type AppendResult = (AuditRecord | null)[];
 export interface EventStore {
   /** Allocates ids and writes the drafts with their counters. Drafts without a timestamp get "now". */
   append(tenant: string, drafts: readonly EventDraft[], options?: AppendOptions): Promise<AppendResult>;
+  /**
+   * The ids stored under dedupe keys by earlier appends, in key order (`undefined` for a key never
+   * written): how a retried request answers the ids its first attempt was given.
+   */
+  findDeduplicated(tenant: string, dedupeKeys: readonly string[]): Promise<(number | undefined)[]>;
   /** Reads one page of entries. */
   queryPage(query: PageQuery): Promise<PageResult>;
   /**

@@ -29,6 +29,9 @@ const storeOf = (count: number, onQuery: () => void = () => undefined): EventSto
     countEntries: async () => {
       throw new Error('an export never counts entries');
     },
+    findDeduplicated: async () => {
+      throw new Error('an export never looks up dedupe keys');
+    },
   };
 };
 

@@ -1,0 +1,179 @@
+import { randomUUID } from 'node:crypto';
+import { BatchWriteCommand, type BatchWriteCommandOutput } from '@aws-sdk/lib-dynamodb';
+import middy from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { recordToItem } from '../lambdas/adapters/dynamodb-records.js';
+import { allocateIds } from '../lambdas/domain/ids.js';
+import { type EventDraft, sealRecord } from '../lambdas/domain/record.js';
+import { handler as ingestHandler } from '../lambdas/handlers/ingest-events.js';
+import { authenticate } from '../lambdas/http/authenticate.js';
+import type { RequestContext } from '../lambdas/http/context.js';
+import { jsonResponse } from '../lambdas/http/dialects.js';
+import { dialectErrors } from '../lambdas/http/error-handler.js';
+import { requestContext } from '../lambdas/http/request-context.js';
+import { selfAudit } from '../lambdas/http/self-audit.js';
+import { demoEvents } from '../local/demo-data.js';
+import type { BenchModule } from './harness.js';
+
+const lambdaContext = (): Context => ({
+  callbackWaitsForEmptyEventLoop: false,
+  functionName: 'bench',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:local:000000000000:function:bench',
+  memoryLimitInMB: '1024',
+  awsRequestId: randomUUID(),
+  logGroupName: '/aws/lambda/bench',
+  logStreamName: 'local',
+  getRemainingTimeInMillis: () => 29_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+});
+
+/** An API Gateway event as the authorizer leaves it (the credential already resolved). */
+const apiEvent = (tenant: string, method: string, path: string, body: string | null): APIGatewayProxyEvent =>
+  ({
+    resource: path,
+    path,
+    httpMethod: method,
+    headers: { 'content-type': 'application/json' },
+    multiValueHeaders: {},
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: null,
+    stageVariables: null,
+    body,
+    isBase64Encoded: false,
+    requestContext: {
+      identity: { sourceIp: '127.0.0.1' },
+      authorizer: { tenant, tokenId: 'tok_bench', tokenName: 'bench', scopes: 'ingest,read' },
+    },
+  }) as unknown as APIGatewayProxyEvent;
+
+const runConcurrently = async <T>(
+  items: readonly T[],
+  concurrency: number,
+  work: (item: T) => Promise<void>,
+) => {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) {
+        const item = items[next++] as T;
+        await work(item);
+      }
+    }),
+  );
+};
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+};
+
+/**
+ * Issue 4: ingest throughput through the HTTP handler (invoked directly with an API Gateway event,
+ * middleware chain and self-audit included) ÷ raw BatchWriteItem of the same items; and the
+ * latency the self-audit middleware adds per request.
+ */
+export const ingestBench: BenchModule = async (context) => {
+  const { service, quick } = context;
+  const { doc, config } = service.services;
+  const total = quick ? 2_000 : 10_000;
+  const concurrency = 8;
+  const drafts: EventDraft[] = demoEvents({ count: total, days: 1, now: Date.now(), seed: 4 }).map(
+    ({ timestamp: _now, ...draft }) => draft,
+  );
+  const batches: EventDraft[][] = [];
+  for (let start = 0; start < drafts.length; start += 100) batches.push(drafts.slice(start, start + 100));
+
+  // Through the handler: 100 events a request.
+  const handlerTenant = context.tenant('ingest');
+  const handlerStart = performance.now();
+  await runConcurrently(batches, concurrency, async (batch) => {
+    const response = (await ingestHandler(
+      apiEvent(handlerTenant, 'POST', '/api/v1/audit_trail/events', JSON.stringify({ events: batch })),
+      // The middlewares fill in the rest of the request context.
+      lambdaContext() as RequestContext,
+    )) as APIGatewayProxyResult;
+    if (response.statusCode !== 201) throw new Error(`ingest answered ${response.statusCode}`);
+  });
+  const handlerSeconds = (performance.now() - handlerStart) / 1000;
+
+  // Baseline: the same items written raw, 25 per BatchWriteItem, no counters, no checks.
+  const rawTenant = context.tenant('ingest-raw');
+  const now = Date.now();
+  const items = drafts.map((draft, n) => {
+    const timestamp = now - n;
+    const [id] = allocateIds(timestamp, 1);
+    return recordToItem(sealRecord(rawTenant, id as number, timestamp, draft));
+  });
+  const rawBatches: Record<string, unknown>[][] = [];
+  for (let start = 0; start < items.length; start += 25) rawBatches.push(items.slice(start, start + 25));
+  const rawStart = performance.now();
+  await runConcurrently(rawBatches, concurrency, async (batch) => {
+    let requests: BatchWriteCommandOutput['UnprocessedItems'] = {
+      [config.EVENTS_TABLE]: batch.map((Item) => ({ PutRequest: { Item } })),
+    };
+    while (requests && Object.keys(requests).length > 0) {
+      const output: BatchWriteCommandOutput = await doc.send(
+        new BatchWriteCommand({ RequestItems: requests }),
+      );
+      requests = output.UnprocessedItems;
+    }
+  });
+  const rawSeconds = (performance.now() - rawStart) / 1000;
+  const handlerRate = total / handlerSeconds;
+  const rawRate = total / rawSeconds;
+
+  // Self-audit latency: the same trivial endpoint with and without the middleware, sequentially.
+  const endpoint = async () => jsonResponse(200, { result: 'success' });
+  const chain = (audited: boolean) => {
+    const base = middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, RequestContext>();
+    if (audited) base.use(selfAudit());
+    return base
+      .use(dialectErrors('canary'))
+      .use(requestContext({ dialect: 'canary' }))
+      .use(authenticate({ scope: 'read' }))
+      .handler(endpoint);
+  };
+  const withAudit = chain(true);
+  const withoutAudit = chain(false);
+  const auditTenant = context.tenant('audit');
+  const rounds = quick ? 40 : 200;
+  const timings = { with: [] as number[], without: [] as number[] };
+  for (let round = 0; round < rounds; round += 1) {
+    for (const [name, fn] of [
+      ['with', withAudit],
+      ['without', withoutAudit],
+    ] as const) {
+      const started = performance.now();
+      await fn(
+        apiEvent(auditTenant, 'GET', '/api/v1/audit_trail/fetch', null),
+        lambdaContext() as RequestContext,
+      );
+      timings[name].push(performance.now() - started);
+    }
+  }
+  const added = median(timings.with) - median(timings.without);
+
+  return [
+    {
+      id: 'ingest.handler-vs-raw',
+      issue: 4,
+      description: 'Ingest events/s through the handler ÷ raw BatchWriteItem of the same items',
+      value: handlerRate / rawRate,
+      unit: 'ratio',
+      goal: { op: '>=', target: 0.5 },
+      details: `${total} events, ${concurrency} at a time: handler invoked directly (100 events a request, validation, transactions with counters, self-audit) ${Math.round(handlerRate)} events/s vs raw BatchWriteItem (25 a call, no counters) ${Math.round(rawRate)} events/s`,
+    },
+    {
+      id: 'ingest.self-audit-latency',
+      issue: 4,
+      description: 'Latency the self-audit middleware adds per request (median)',
+      value: added,
+      unit: 'ms',
+      details: `median of ${rounds} sequential requests to a trivial endpoint: ${median(timings.with).toFixed(2)} ms with vs ${median(timings.without).toFixed(2)} ms without (one extra transaction per request)`,
+    },
+  ];
+};

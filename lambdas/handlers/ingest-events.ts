@@ -1,0 +1,45 @@
+import { BadRequestError } from '../domain/errors.js';
+import { bodyHash, IDEMPOTENCY_KEY_PATTERN, INGEST_LIMITS, parseIngestBody } from '../domain/event-schema.js';
+import { hasScope } from '../domain/scopes.js';
+import { principalOf } from '../http/context.js';
+import { jsonResponse } from '../http/dialects.js';
+import { httpHandler } from '../http/http-handler.js';
+import { bodyText, jsonBody, lowerCaseHeaders } from '../http/request.js';
+import { ingestEvents } from '../use-cases/ingest-events.js';
+
+/**
+ * `POST /api/v1/audit_trail/events` (scope `ingest`): stores 1–100 events (body ≤ 1 MB) and
+ * answers 201 `{result:"success", ids:[…]}`, the ids in the order of the events. Any invalid event
+ * fails the whole request with a 400 naming the field; nothing is written. An `Idempotency-Key`
+ * header makes retries answer the first response without writing anything twice (see
+ * docs/ingest.md).
+ */
+export const handler = httpHandler({ dialect: 'canary', scope: 'ingest' }, async (event, context) => {
+  const principal = principalOf(context);
+  const idempotencyKey = lowerCaseHeaders(event)['idempotency-key'];
+  if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) {
+    throw new BadRequestError('Idempotency-Key must be 1-128 printable ASCII characters', {
+      field: 'Idempotency-Key',
+    });
+  }
+  if (Buffer.byteLength(bodyText(event), 'utf8') > INGEST_LIMITS.maxBodyBytes) {
+    throw new BadRequestError(`body must be at most ${INGEST_LIMITS.maxBodyBytes} bytes`, { field: 'body' });
+  }
+  const body = jsonBody(event, INGEST_LIMITS.maxBodyBytes);
+  const drafts = parseIngestBody(body, { allowTimestamps: hasScope(principal, 'admin') });
+  const result = await ingestEvents(
+    { events: context.services.events, idempotency: context.services.idempotency },
+    {
+      tenant: principal.tenant,
+      drafts,
+      ...(idempotencyKey !== undefined
+        ? { idempotency: { key: idempotencyKey, bodyHash: bodyHash(body) } }
+        : {}),
+    },
+  );
+  return jsonResponse(
+    201,
+    { result: 'success', ids: result.ids },
+    result.replayed ? { 'idempotent-replayed': 'true' } : {},
+  );
+});

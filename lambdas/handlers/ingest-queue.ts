@@ -1,0 +1,75 @@
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { z } from 'zod';
+import { BadRequestError, isAuditTrailError } from '../domain/errors.js';
+import { parseEvents } from '../domain/event-schema.js';
+import { isValidTenant } from '../domain/tokens.js';
+import { log } from '../http/log.js';
+import { getServices, type Services } from '../services.js';
+
+/**
+ * The EventBridge envelope a bus rule delivers to SQS. The tenant comes from the detail: only
+ * producers inside the AWS account, authorised by IAM to put events on this bus, can send these.
+ */
+const envelope = z.object({
+  id: z.string().min(1).max(128),
+  source: z.string().min(1).max(256),
+  'detail-type': z.string().max(256),
+  detail: z.object({
+    tenant: z.string().refine(isValidTenant, 'must be 3-64 letters, digits, ".", "_" or "-"'),
+    events: z.unknown(),
+  }),
+});
+
+/** Validates one message; throws BadRequestError naming the field for a poison message. */
+const parseMessage = (record: SQSRecord) => {
+  let body: unknown;
+  try {
+    body = JSON.parse(record.body);
+  } catch {
+    throw new BadRequestError('body is not valid JSON', { field: 'body' });
+  }
+  const parsed = envelope.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.join('.') || 'body';
+    throw new BadRequestError(`${field} ${issue?.message ?? 'is invalid'}`, { field });
+  }
+  const { id, detail } = parsed.data;
+  // Producers inside the account are trusted with their own timestamps (replays, imports).
+  const drafts = parseEvents(detail.events, { allowTimestamps: true, prefix: 'detail.events' });
+  return { eventId: id, tenant: detail.tenant, drafts };
+};
+
+const processMessage = async (services: Services, record: SQSRecord): Promise<void> => {
+  const { eventId, tenant, drafts } = parseMessage(record);
+  // The EventBridge event id and position: a redelivered message (or a bus retry) is stored once.
+  const dedupeKeys = drafts.map((_, index) => `eb#${eventId}#${index}`);
+  await services.events.append(tenant, drafts, { dedupeKeys });
+};
+
+/**
+ * Consumes SQS batches of EventBridge events (`{id, source, detail-type, detail:{tenant,
+ * events:[…]}}`) and reports only the failed messages in `batchItemFailures`, so SQS retries just
+ * those. A poison message (invalid JSON or events) is reported as failed too, so it reaches the
+ * dead-letter queue after the queue's maxReceiveCount instead of being dropped silently.
+ */
+export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
+  const services = await getServices();
+  const failures: SQSBatchResponse['batchItemFailures'] = [];
+  await Promise.all(
+    event.Records.map(async (record) => {
+      try {
+        await processMessage(services, record);
+      } catch (error) {
+        failures.push({ itemIdentifier: record.messageId });
+        // The message id and what was wrong (field names, never the events' content).
+        log.warn('ingest message failed', {
+          messageId: record.messageId,
+          receiveCount: record.attributes?.ApproximateReceiveCount,
+          error: isAuditTrailError(error) ? error.message : error instanceof Error ? error.name : 'unknown',
+        });
+      }
+    }),
+  );
+  return { batchItemFailures: failures };
+};

@@ -1,0 +1,188 @@
+import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { UNAUTHENTICATED_TENANT } from '../../lambdas/http/self-audit.js';
+import { startTestService, type TestService } from '../helpers/local-service.js';
+
+interface StoredItem {
+  action_type?: string;
+  user?: string;
+  user_ip?: string;
+  category?: string;
+  api_key?: { id: string; name: string };
+  request?: {
+    uri: string;
+    method: string;
+    status: number;
+    query_parameters: Record<string, string>;
+    error?: string;
+  };
+}
+
+describe('self-audit of every API call', () => {
+  let service: TestService;
+  let token: string;
+  let tokenId: string;
+
+  const apiRequests = async (tenant: string): Promise<StoredItem[]> => {
+    const output = await service.services.doc.send(
+      new QueryCommand({
+        TableName: service.services.config.EVENTS_TABLE,
+        KeyConditionExpression: 'tenant = :t',
+        ExpressionAttributeValues: { ':t': tenant },
+        ConsistentRead: true,
+      }),
+    );
+    return ((output.Items ?? []) as StoredItem[]).filter((item) => item.action_type === 'api_request');
+  };
+
+  const scanAll = async (table: string): Promise<string> => {
+    const items: unknown[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const output = await service.services.doc.send(
+        new ScanCommand({ TableName: table, ExclusiveStartKey: startKey, ConsistentRead: true }),
+      );
+      items.push(...(output.Items ?? []));
+      startKey = output.LastEvaluatedKey;
+    } while (startKey);
+    return JSON.stringify(items);
+  };
+
+  beforeAll(async () => {
+    service = await startTestService();
+    token = await service.token('audited', ['read', 'ingest']);
+    const tokens = await service.services.tokens.listTokens('audited');
+    tokenId = tokens[0]?.tokenId ?? '';
+  });
+  afterAll(async () => service.stop());
+
+  it('records a successful call with uri, method, status, source ip, api key and redacted parameters', async () => {
+    // Act
+    const response = await service.get('/api/v1/audit_trail/fetch', {
+      auth_token: token,
+      limit: '2',
+      password: 'hunter2-secret',
+    });
+
+    // Assess
+    expect(response.status).toBe(200);
+    const [entry] = (await apiRequests('audited')).filter((item) => item.request?.uri.endsWith('/fetch'));
+    expect(entry?.request).toEqual({
+      uri: '/api/v1/audit_trail/fetch',
+      method: 'GET',
+      status: 200,
+      query_parameters: { auth_token: '[REDACTED]', limit: '2', password: '[REDACTED]' },
+    });
+    expect(entry?.user_ip).toBe('127.0.0.1');
+    expect(entry?.api_key).toEqual({ id: tokenId, name: expect.any(String) });
+    expect(entry?.category).toBe('Audit trail');
+    expect(entry?.user).toBeUndefined();
+  });
+
+  it('records a failed call with its status and error message', async () => {
+    // Act
+    const response = await service.get('/api/v1/audit_trail/fetch', { limit: '0' }, { 'x-api-key': token });
+
+    // Assess
+    expect(response.status).toBe(400);
+    const entry = (await apiRequests('audited')).find((item) => item.request?.status === 400);
+    expect(entry?.request?.error).toContain('limit');
+    expect(entry?.request?.query_parameters).toEqual({ limit: '0' });
+  });
+
+  it('records an unauthenticated call under the reserved tenant', async () => {
+    // Act
+    const response = await service.get('/api/v1/audit_trail/fetch', {
+      auth_token: 'not-a-real-token-xxxxxxxxx',
+    });
+
+    // Assess
+    expect(response.status).toBe(401);
+    const entry = (await apiRequests(UNAUTHENTICATED_TENANT)).find((item) => item.request?.status === 401);
+    expect(entry?.request?.query_parameters).toEqual({ auth_token: '[REDACTED]' });
+    expect(entry?.api_key).toBeUndefined();
+  });
+
+  it('records calls to paths no route serves', async () => {
+    // Act
+    const response = await service.get(
+      '/api/v1/audit_trail/nothing-here',
+      {},
+      { authorization: `Bearer ${token}` },
+    );
+
+    // Assess
+    expect(response.status).toBe(404);
+    const entry = (await apiRequests('audited')).find((item) => item.request?.status === 404);
+    expect(entry?.request?.uri).toBe('/api/v1/audit_trail/nothing-here');
+  });
+
+  it('answers the caller even when recording fails', async () => {
+    // Prepare: every write of the store fails.
+    service.services.doc.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'TransactWriteItemsCommand') {
+          const error = new Error('broken');
+          error.name = 'InternalServerError';
+          throw error;
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'selfAuditBroken' },
+    );
+    try {
+      // Act
+      const response = await service.get('/api/v1/audit_trail/fetch', { limit: '1' }, { 'x-api-key': token });
+
+      // Assess
+      expect(response.status).toBe(200);
+    } finally {
+      service.services.doc.middlewareStack.remove('selfAuditBroken');
+    }
+  });
+
+  it('never stores or logs the token, whichever way it was sent', async () => {
+    // Prepare
+    const logged: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+      logged.push(String(chunk));
+      return write(chunk, ...rest);
+    }) as typeof process.stdout.write;
+    const body = JSON.stringify({ events: [{ action_type: 'credential.test' }] });
+    try {
+      // Act
+      await service.get('/api/v1/audit_trail/fetch', { auth_token: token, note: token });
+      await service.request('POST', '/api/v1/audit_trail/fetch', {
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: `auth_token=${token}`,
+      });
+      await service.get('/api/v1/audit_trail/fetch', {}, { 'x-api-key': token });
+      await service.get('/api/v1/audit_trail/fetch', {}, { authorization: `Bearer ${token}` });
+      await service.request('POST', '/api/v1/audit_trail/events', {
+        headers: { 'content-type': 'application/json', 'x-api-key': token },
+        body,
+      });
+      await service.request('POST', '/api/v1/audit_trail/events', {
+        query: { auth_token: token },
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      await service.request('POST', '/api/v1/audit_trail/events', {
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: '{broken',
+      });
+      await service.get('/api/v1/audit_trail/missing', { auth_token: token });
+    } finally {
+      process.stdout.write = write;
+    }
+
+    // Assess
+    const stored =
+      (await scanAll(service.services.config.EVENTS_TABLE)) +
+      (await scanAll(service.services.config.CONTROL_TABLE));
+    expect((await apiRequests('audited')).length).toBeGreaterThanOrEqual(8);
+    expect(stored).not.toContain(token);
+    expect(logged.join('')).not.toContain(token);
+  });
+});
