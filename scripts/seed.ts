@@ -12,7 +12,7 @@
  * keeps one writer per data directory.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import { createDynamoDbDocumentClient } from '../lambdas/adapters/aws-clients.js';
 import { DynamoDbEventStore } from '../lambdas/adapters/dynamodb-event-store.js';
 import type { EventDraft } from '../lambdas/domain/record.js';

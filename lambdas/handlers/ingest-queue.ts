@@ -1,5 +1,5 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { BadRequestError, isAuditTrailError } from '../domain/errors.js';
 import { parseEvents } from '../domain/event-schema.js';
 import { isValidTenant } from '../domain/tokens.js';
