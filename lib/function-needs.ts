@@ -47,7 +47,8 @@ const apiHandler = { role: 'api', events: 'readWrite', control: 'readWrite', cur
 /** The reviewed needs of every handler, keyed by handler file name (without `.ts`). */
 export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
   authorizer: { role: 'authorizer', control: 'read', cursorKey: true },
-  'not-found': { role: 'fallback' },
+  // Unknown routes are audited too (self-audit writes an entry and its counters).
+  'not-found': { role: 'fallback', events: 'readWrite', control: 'readWrite', cursorKey: true },
   // Serves the bundled OpenAPI document; touches no data and records nothing.
   openapi: { role: 'api' },
   'canary-fetch': apiHandler,
