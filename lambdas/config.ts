@@ -19,6 +19,13 @@ const schema = z.object({
     .min(60)
     .max(7 * 86400)
     .default(86400),
+  /** Retention of tenants that never set their own (the CDK construct's `defaultRetentionDays`). */
+  DEFAULT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(365),
+  /** Whether purged entries are archived for tenants that never chose (the construct's `archiveEnabled`). */
+  ARCHIVE_ENABLED: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((value) => value === 'true'),
   AUTH_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
   /** `lambda` in AWS (asynchronous invocation of the worker functions below); `in-process` locally. */
   JOB_LAUNCHER: z.enum(['lambda', 'in-process']).default('lambda'),

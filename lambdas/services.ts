@@ -99,7 +99,10 @@ export const buildServices = async (config: ServiceConfig): Promise<Services> =>
           }),
     largeResponses: new S3LargeResponseStore(s3, { bucket: config.EXPORTS_BUCKET }),
     purges: new DynamoDbPurgeStore(doc, tables),
-    tenants: new DynamoDbTenantStore(doc, tables),
+    tenants: new DynamoDbTenantStore(doc, {
+      ...tables,
+      defaults: { retentionDays: config.DEFAULT_RETENTION_DAYS, archive: config.ARCHIVE_ENABLED },
+    }),
     archives: config.ARCHIVE_BUCKET ? new S3ArchiveStore(s3, { bucket: config.ARCHIVE_BUCKET }) : undefined,
     s3,
     exportObjects: config.EXPORTS_BUCKET

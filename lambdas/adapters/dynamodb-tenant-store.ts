@@ -11,9 +11,16 @@ export class DynamoDbTenantStore implements TenantStore {
   readonly #doc: DynamoDBDocumentClient;
   readonly #table: string;
 
-  constructor(doc: DynamoDBDocumentClient, options: { readonly controlTable: string }) {
+  readonly #defaults: TenantSettings;
+
+  /** `defaults` apply to tenants whose settings were never changed (the deployment's defaults). */
+  constructor(
+    doc: DynamoDBDocumentClient,
+    options: { readonly controlTable: string; readonly defaults?: TenantSettings },
+  ) {
     this.#doc = doc;
     this.#table = options.controlTable;
+    this.#defaults = options.defaults ?? DEFAULT_TENANT_SETTINGS;
   }
 
   async register(tenant: string, now: number): Promise<void> {
@@ -26,8 +33,8 @@ export class DynamoDbTenantStore implements TenantStore {
     );
     return {
       retentionDays:
-        typeof Item?.retentionDays === 'number' ? Item.retentionDays : DEFAULT_TENANT_SETTINGS.retentionDays,
-      archive: typeof Item?.archive === 'boolean' ? Item.archive : DEFAULT_TENANT_SETTINGS.archive,
+        typeof Item?.retentionDays === 'number' ? Item.retentionDays : this.#defaults.retentionDays,
+      archive: typeof Item?.archive === 'boolean' ? Item.archive : this.#defaults.archive,
     };
   }
 
