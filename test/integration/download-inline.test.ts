@@ -9,23 +9,36 @@ const FETCH = '/api/v1/audit_trail/fetch';
 interface CanaryEntry {
   id: number;
   action_type: string;
+  message: string | null;
   additional_information: Record<string, unknown> | null;
 }
 
-/** Every entry of the tenant as fetch pages them (newest first). */
-const fetchAll = async (service: TestService, token: string): Promise<CanaryEntry[]> => {
+/**
+ * Every entry of the tenant as fetch pages them (newest first), and how many fetch calls that took:
+ * each call is itself recorded (self-audit), after the page it answered was read.
+ */
+const fetchAll = async (
+  service: TestService,
+  token: string,
+): Promise<{ entries: CanaryEntry[]; calls: number }> => {
   const entries: CanaryEntry[] = [];
   let page = (await service.get(FETCH, { auth_token: token, limit: '1000' })).body as {
     audit_trail: CanaryEntry[];
     cursor: { next: string | null };
   };
+  let calls = 1;
   entries.push(...page.audit_trail);
   while (page.cursor.next) {
     page = (await service.get(FETCH, { auth_token: token, cursor: page.cursor.next })).body as typeof page;
+    calls += 1;
     entries.push(...page.audit_trail);
   }
-  return entries;
+  return { entries, calls };
 };
+
+/** The newest record of a download in a trail listed newest first. */
+const newestDownloadRecord = (trail: readonly CanaryEntry[]): CanaryEntry | undefined =>
+  trail.find((entry) => entry.action_type === 'audit_trail_downloaded');
 
 const download = async (service: TestService, query: Record<string, string>) => {
   const url = new URL(DOWNLOAD, service.url);
@@ -60,8 +73,8 @@ describe('GET /api/v1/audit_trail/download/json (inline)', () => {
   afterAll(async () => service.stop());
 
   it('answers a zip holding exactly the tenant entries, in fetch order and shape', async () => {
-    // Prepare
-    const expected = await fetchAll(service, readToken);
+    // Prepare: reading the trail is itself audited, so the export must hold those calls too.
+    const { entries: before, calls } = await fetchAll(service, readToken);
 
     // Act
     const { response, bytes } = await download(service, { auth_token: downloadToken });
@@ -77,8 +90,20 @@ describe('GET /api/v1/audit_trail/download/json (inline)', () => {
     expect(zip.names).toEqual(['canary_audit_trail.json']);
     const document = JSON.parse(zip.text) as { audit_trail: CanaryEntry[] };
     expect(Object.keys(document)).toEqual(['audit_trail']);
-    expect(document.audit_trail).toHaveLength(301);
-    expect(document.audit_trail).toEqual(expected);
+    // Exactly what fetch shows up to the export's snapshot (recorded with the download).
+    const { entries: after } = await fetchAll(service, readToken);
+    const record = newestDownloadRecord(after);
+    const snapshot = Number(record?.additional_information?.snapshot_max_id);
+    expect(record?.additional_information).toMatchObject({ mode: 'inline', entries: 301 + calls });
+    expect(document.audit_trail[0]?.id).toBe(snapshot);
+    expect(document.audit_trail).toEqual(after.filter((entry) => entry.id <= snapshot));
+    // That is every seeded entry of the tenant, plus exactly the fetch calls made before the export.
+    expect(document.audit_trail.filter((entry) => entry.action_type !== 'api_request')).toHaveLength(301);
+    expect(document.audit_trail).toHaveLength(301 + calls);
+    expect(document.audit_trail.slice(calls)).toEqual(before);
+    expect(document.audit_trail.slice(0, calls).map((entry) => [entry.action_type, entry.message])).toEqual(
+      Array.from({ length: calls }, () => ['api_request', `GET ${FETCH} returned 200`]),
+    );
     expect(document.audit_trail.some((entry) => entry.additional_information?.n !== undefined)).toBe(true);
   });
 
@@ -90,18 +115,22 @@ describe('GET /api/v1/audit_trail/download/json (inline)', () => {
     const exported = JSON.parse(inspectZip(bytes, 'canary_audit_trail.json').text) as {
       audit_trail: CanaryEntry[];
     };
-    const newest = (
-      (await service.get(FETCH, { auth_token: readToken, limit: '1' })).body as {
-        audit_trail: CanaryEntry[];
-      }
-    ).audit_trail[0];
-    expect(newest?.action_type).toBe('audit_trail_downloaded');
-    expect(newest?.additional_information).toMatchObject({
+    const { entries: trail } = await fetchAll(service, readToken);
+    const record = newestDownloadRecord(trail);
+    const snapshot = exported.audit_trail[0]?.id ?? Number.MAX_SAFE_INTEGER;
+    expect(record?.additional_information).toMatchObject({
       mode: 'inline',
       entries: exported.audit_trail.length,
+      snapshot_max_id: snapshot,
     });
-    expect(exported.audit_trail.map((entry) => entry.id)).not.toContain(newest?.id);
-    expect(newest?.id).toBeGreaterThan(exported.audit_trail[0]?.id ?? Number.MAX_SAFE_INTEGER);
+    expect(exported.audit_trail.map((entry) => entry.id)).not.toContain(record?.id);
+    expect(record?.id).toBeGreaterThan(snapshot);
+    // Only the audited download call itself came after its record.
+    expect(
+      trail
+        .filter((entry) => entry.id > (record?.id ?? Number.MAX_SAFE_INTEGER))
+        .map((entry) => [entry.action_type, entry.message]),
+    ).toEqual([['api_request', `GET ${DOWNLOAD} returned 200`]]);
   });
 
   it('answers an empty audit trail for a tenant without entries', async () => {

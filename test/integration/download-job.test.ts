@@ -18,6 +18,28 @@ interface JobBody {
   status: string;
 }
 
+interface CanaryEntry {
+  id: number;
+  action_type: string;
+  message: string | null;
+  additional_information: Record<string, unknown> | null;
+}
+
+/** Every entry of the tenant as fetch pages them (newest first). */
+const fetchAll = async (service: TestService, token: string): Promise<CanaryEntry[]> => {
+  const entries: CanaryEntry[] = [];
+  let page = (await service.get(FETCH, { auth_token: token, limit: '1000' })).body as {
+    audit_trail: CanaryEntry[];
+    cursor: { next: string | null };
+  };
+  entries.push(...page.audit_trail);
+  while (page.cursor.next) {
+    page = (await service.get(FETCH, { auth_token: token, cursor: page.cursor.next })).body as typeof page;
+    entries.push(...page.audit_trail);
+  }
+  return entries;
+};
+
 const get = async (service: TestService, path: string, token: string) => {
   const url = new URL(path, service.url);
   url.searchParams.set('auth_token', token);
@@ -72,20 +94,39 @@ describe('GET /api/v1/audit_trail/download/json (export jobs)', () => {
       'canary_audit_trail.json',
     );
     expect(zip.testOk).toBe(true);
-    const ids = (JSON.parse(zip.text) as { audit_trail: { id: number }[] }).audit_trail.map(
-      (entry) => entry.id,
-    );
-    expect(ids).toHaveLength(3000);
+    const exported = (JSON.parse(zip.text) as { audit_trail: CanaryEntry[] }).audit_trail;
+    const ids = exported.map((entry) => entry.id);
     expect(ids).toEqual([...ids].sort((a, b) => b - a));
-    const newest = (
-      (await service.get(FETCH, { auth_token: token, limit: '1' })).body as {
-        audit_trail: { action_type: string; additional_information: unknown }[];
-      }
-    ).audit_trail[0];
-    expect(newest).toMatchObject({
-      action_type: 'audit_trail_downloaded',
-      additional_information: { mode: 'job', entries: 3000, job_id: body.job_id },
+    // Exactly what fetch shows up to the job's snapshot (recorded with the download that served it).
+    const trail = await fetchAll(service, token);
+    const record = trail.find((entry) => entry.action_type === 'audit_trail_downloaded');
+    expect(record?.additional_information).toMatchObject({
+      mode: 'job',
+      entries: exported.length,
+      job_id: body.job_id,
+      snapshot_max_id: ids[0],
     });
+    expect(exported).toEqual(trail.filter((entry) => entry.id <= (ids[0] ?? 0)));
+    // That is all 3000 seeded entries, plus at most the audited 202 call that started the job: the
+    // worker starts before that call is recorded, so its snapshot may or may not include it.
+    const ownCalls = exported.filter((entry) => entry.action_type === 'api_request');
+    expect(exported.length - ownCalls.length).toBe(3000);
+    expect(ownCalls.length).toBeLessThanOrEqual(1);
+    expect(ownCalls.map((entry) => entry.message)).toEqual(
+      [`GET ${DOWNLOAD} returned 202`].slice(0, ownCalls.length),
+    );
+    // Only the audited calls after the export came after its record: the 303 itself.
+    expect(
+      trail
+        .filter((entry) => entry.id > (record?.id ?? Number.MAX_SAFE_INTEGER))
+        .map((entry) => [entry.action_type, entry.message]),
+    ).toEqual([['api_request', `GET ${DOWNLOAD} returned 303`]]);
+    // The 202 call is in the trail in any case, older than the record.
+    expect(
+      trail.filter(
+        (entry) => entry.action_type === 'api_request' && entry.message === `GET ${DOWNLOAD} returned 202`,
+      ),
+    ).toHaveLength(1);
   });
 
   it('serves the finished job from its status URL with a 303', async () => {

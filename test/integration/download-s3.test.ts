@@ -21,6 +21,7 @@ const NOW = Date.UTC(2026, 10, 1);
 interface CanaryEntry {
   id: number;
   action_type: string;
+  message: string | null;
   additional_information: Record<string, unknown> | null;
 }
 
@@ -29,6 +30,21 @@ const download = async (service: TestService, token: string) => {
   url.searchParams.set('auth_token', token);
   const response = await fetch(url, { redirect: 'manual' });
   return { response, text: await response.text() };
+};
+
+/** Every entry of the tenant as fetch pages them (newest first). */
+const fetchAll = async (service: TestService, token: string): Promise<CanaryEntry[]> => {
+  const entries: CanaryEntry[] = [];
+  let page = (await service.get(FETCH, { auth_token: token, limit: '1000' })).body as {
+    audit_trail: CanaryEntry[];
+    cursor: { next: string | null };
+  };
+  entries.push(...page.audit_trail);
+  while (page.cursor.next) {
+    page = (await service.get(FETCH, { auth_token: token, cursor: page.cursor.next })).body as typeof page;
+    entries.push(...page.audit_trail);
+  }
+  return entries;
 };
 
 const exportedEntries = async (location: string) => {
@@ -85,22 +101,33 @@ describe('GET /api/v1/audit_trail/download/json (through S3)', () => {
     const ids = followed.document.audit_trail.map((entry) => entry.id);
     expect(ids).toHaveLength(5000);
     expect(ids).toEqual([...ids].sort((a, b) => b - a));
-    const newest = (
-      (await service.get(FETCH, { auth_token: token, limit: '2' })).body as {
-        audit_trail: CanaryEntry[];
-      }
-    ).audit_trail;
-    expect(newest[0]?.additional_information).toMatchObject({ mode: 's3', entries: 5000 });
-    expect(followed.document.audit_trail[0]).toEqual(newest[1]);
+    // Exactly what fetch shows up to the export's snapshot (recorded with the download): the seeded
+    // entries, as no call was made for this tenant before.
+    const trail = await fetchAll(service, token);
+    const record = trail.find((entry) => entry.action_type === 'audit_trail_downloaded');
+    expect(record?.additional_information).toMatchObject({
+      mode: 's3',
+      entries: 5000,
+      snapshot_max_id: ids[0],
+    });
+    expect(followed.document.audit_trail).toEqual(trail.filter((entry) => entry.id <= (ids[0] ?? 0)));
+    expect(followed.document.audit_trail.some((entry) => entry.action_type === 'api_request')).toBe(false);
+    // Only the audited download call itself came after its record.
+    expect(
+      trail
+        .filter((entry) => entry.id > (record?.id ?? Number.MAX_SAFE_INTEGER))
+        .map((entry) => [entry.action_type, entry.message]),
+    ).toEqual([['api_request', `GET ${DOWNLOAD} returned 303`]]);
   });
 
   it('leaves no object and no multipart upload when S3 fails mid-upload, and the next download succeeds', async () => {
     // Prepare: ~15 MB of barely compressible entries, so the zip needs three 5 MiB parts.
     const { doc, config, s3 } = service.services;
-    const drafts: EventDraft[] = Array.from({ length: 2500 }, (_, index) => ({
+    const blobs = Array.from({ length: 2500 }, () => randomBytes(4500).toString('base64'));
+    const drafts: EventDraft[] = blobs.map((blob, index) => ({
       timestamp: NOW - index * 1000,
       action_type: 'blob_stored',
-      additional_information: { blob: randomBytes(4500).toString('base64') },
+      additional_information: { blob },
     }));
     await bulkSeed(
       doc,
@@ -170,6 +197,17 @@ describe('GET /api/v1/audit_trail/download/json (through S3)', () => {
     expect(retried.response.status).toBe(303);
     const followed = await exportedEntries(retried.response.headers.get('location') ?? '');
     expect(followed.zip.testOk).toBe(true);
-    expect(followed.document.audit_trail).toHaveLength(2500);
+    // Every seeded entry, in order, plus the audited failed call (and no record of a download for it).
+    const exported = followed.document.audit_trail;
+    expect(exported).toHaveLength(2501);
+    expect(
+      exported
+        .filter((entry) => entry.action_type === 'blob_stored')
+        .map((entry) => entry.additional_information?.blob),
+    ).toEqual(blobs);
+    expect(exported[0]).toMatchObject({
+      action_type: 'api_request',
+      message: expect.stringMatching(/^GET \/api\/v1\/audit_trail\/download\/json returned 503/),
+    });
   });
 });
