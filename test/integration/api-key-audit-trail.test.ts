@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { AuditRecord } from '../../lambdas/domain/record.js';
+import { SELF_AUDIT_CATEGORY } from '../../lambdas/http/self-audit.js';
 import { bulkWrite } from '../../local/bulk-write.js';
 import { demoEvents } from '../../local/demo-data.js';
 import { API_KEYS, apiRequestEvents } from '../helpers/api-request-events.js';
@@ -132,7 +133,8 @@ describe('GET /api/v1/audit-trail (api-key)', () => {
     const big = await service.token('ak-big', ['read']);
     const drafts = apiRequestEvents({ count: 4000, days: 2, now: Date.UTC(2024, 0, 2), seed: 9 });
     const { EVENTS_TABLE: eventsTable, CONTROL_TABLE: controlTable } = service.services.config;
-    await bulkWrite(service.services.doc, { eventsTable, controlTable }, 'ak-big', drafts);
+    const seeded = await bulkWrite(service.services.doc, { eventsTable, controlTable }, 'ak-big', drafts);
+    const seededIds = seeded.map((record) => record.id).sort((a, b) => a - b);
 
     // Act
     const refused = await get({}, big);
@@ -151,7 +153,25 @@ describe('GET /api/v1/audit-trail (api-key)', () => {
     expect(redirected.body).toEqual({ data: { url: location } });
     expect(new URL(location).searchParams.get('X-Amz-Expires')).toBe('300');
     const parked = (await (await fetch(location)).json()) as ApiKeyPage;
-    expect(parked.data).toHaveLength(4000);
+    // The api-key view lists every entry of the tenant: the 4000 seeded ones, oldest first, then
+    // the service's own api_request record of the refused call (written before the 413 was sent).
+    expect(parked.data).toHaveLength(4001);
+    expect(parked.data.slice(0, 4000).map((entry) => entry.id)).toEqual(seededIds.map(String));
+    expect(parked.data[4000]).toEqual({
+      id: expect.any(String),
+      uri: PATH,
+      method: 'GET',
+      sourceIp: expect.any(String),
+      meta: {
+        status: '413',
+        service: SELF_AUDIT_CATEGORY,
+        queryParameters: {},
+        error: 'Response size is greater than 1MB',
+      },
+      userApiKey: { id: expect.any(String), name: expect.any(String) },
+      createdAt: expect.any(String),
+    });
+    expect(Number(parked.data[4000]?.id)).toBeGreaterThan(seededIds.at(-1) ?? Number.MAX_SAFE_INTEGER);
     expect(parked.links.next).toBeNull();
     expect(small.status).toBe(200);
     expect((small.body as ApiKeyPage).data).toHaveLength(100);

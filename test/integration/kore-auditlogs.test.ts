@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { EventDraft } from '../../lambdas/domain/record.js';
+import { MAX_ID } from '../../lambdas/domain/ids.js';
+import { API_REQUEST_ACTION, type AuditRecord, type EventDraft } from '../../lambdas/domain/record.js';
 import type { KoreAppRecord } from '../../lambdas/ports/kore-app-store.js';
 import { registerKoreApp } from '../../lambdas/use-cases/manage-kore-apps.js';
 import { demoEvents } from '../../local/demo-data.js';
@@ -28,10 +29,39 @@ describe('GET /api/public/auditlogs (kore)', () => {
   let drafts: EventDraft[];
   let stored: { id: number; timestamp: number }[];
   let jwt: string;
+  /** Calls made with `jwt`: self-audit files each one as an `api_request` entry of kore-acme. */
+  let acmeCalls = 0;
 
   /** GET with the JWT in the `auth` header, as the seed's sample does; `null` sends none. */
-  const get = async (query: Record<string, string>, token: string | null = jwt) =>
-    service.get(PATH, query, token === null ? {} : { auth: token, 'content-type': 'application/json' });
+  const get = async (query: Record<string, string>, token: string | null = jwt) => {
+    if (token === jwt) acmeCalls += 1;
+    return service.get(
+      PATH,
+      query,
+      token === null ? {} : { auth: token, 'content-type': 'application/json' },
+    );
+  };
+  /**
+   * kore-acme's entries newer than the seeded ones (all seeded in 2021): the service's own records
+   * of the calls made so far, checked to be exactly one `api_request` per call made with `jwt`.
+   */
+  const ownRecords = async (): Promise<AuditRecord[]> => {
+    const { records } = await service.services.events.queryPage({
+      tenant: 'kore-acme',
+      selector: { kind: 'all' },
+      minId: (stored.at(-1)?.id ?? MAX_ID) + 1,
+      maxId: MAX_ID,
+      newestFirst: false,
+      limit: 1000,
+    });
+    expect(records).toHaveLength(acmeCalls);
+    for (const record of records) {
+      expect(record.action_type).toBe(API_REQUEST_ACTION);
+      expect(record.request).toEqual(expect.objectContaining({ uri: PATH, method: 'GET', status: 200 }));
+      expect(record.api_key?.id).toBe(app.appId);
+    }
+    return records;
+  };
   const idsOf = (page: KorePage) => page.auditlogs.map((entry) => Number(entry.AuditLogId));
   const between = (start: number, end: number) =>
     stored.filter((entry) => entry.timestamp >= start && entry.timestamp <= end).map((entry) => entry.id);
@@ -112,16 +142,30 @@ describe('GET /api/public/auditlogs (kore)', () => {
     expect(page.moreAvailable).toBe(false);
   });
 
-  it('serves a deep page of the whole trail straight from the counters', async () => {
+  it('serves a deep page of the whole trail straight from the counters, its own api_request entries last', async () => {
+    // Prepare
+    const own = await ownRecords();
+
     // Act
     const page = (await get({ size: '100', offset: '5' })).body as KorePage;
-    const past = (await get({ size: '100', offset: '7' })).body as KorePage;
+    const last = (await get({ size: '100', offset: '7' })).body as KorePage;
+    const past = (await get({ size: '100', offset: '8' })).body as KorePage;
 
     // Assess
-    expect(page.total).toBe(700);
+    // The total counts everything in the trail: the 700 seeded entries, then one api_request
+    // entry per call made so far, each written before its answer was sent.
+    expect(page.total).toBe(700 + own.length);
     expect(idsOf(page)).toEqual(stored.slice(500, 600).map((entry) => entry.id));
     expect(page.moreAvailable).toBe(true);
-    expect(past).toEqual({ total: 700, auditlogs: [], moreAvailable: false });
+    expect(last.total).toBe(700 + own.length + 1);
+    // Offset 7 holds the service's own records: those read above, then the one of the offset 5 call.
+    const ownNow = await ownRecords();
+    expect(idsOf(last)).toEqual(ownNow.slice(0, own.length + 1).map((record) => record.id));
+    expect(last.auditlogs.every((entry) => entry.Name === 'API request' && entry.Category === 'API')).toBe(
+      true,
+    );
+    expect(last.moreAvailable).toBe(false);
+    expect(past).toEqual({ total: 700 + own.length + 2, auditlogs: [], moreAvailable: false });
   });
 
   it('reads only entries after fetchAfter', async () => {
@@ -129,12 +173,22 @@ describe('GET /api/public/auditlogs (kore)', () => {
     const after = stored[650]?.id ?? 0;
 
     // Act
-    const page = (await get({ fetchAfter: String(after) })).body as KorePage;
+    const seededOnly = (await get({ fetchAfter: String(after), toDate: '2021-07-08' })).body as KorePage;
+    const own = await ownRecords();
+    const everything = (await get({ fetchAfter: String(after), size: '100' })).body as KorePage;
 
     // Assess
-    expect(page.total).toBe(49);
-    expect(idsOf(page)).toEqual(stored.slice(651, 700).map((entry) => entry.id));
-    expect(page.moreAvailable).toBe(false);
+    // Up to the seeded data's last day: exactly the 49 seeded entries after `after`.
+    expect(seededOnly.total).toBe(49);
+    expect(idsOf(seededOnly)).toEqual(stored.slice(651, 700).map((entry) => entry.id));
+    expect(seededOnly.moreAvailable).toBe(false);
+    // Without a date: those 49, then the service's own record of every call made before this one.
+    expect(everything.total).toBe(49 + own.length);
+    expect(idsOf(everything)).toEqual([
+      ...stored.slice(651, 700).map((entry) => entry.id),
+      ...own.map((record) => record.id),
+    ]);
+    expect(everything.moreAvailable).toBe(false);
   });
 
   it('lets a bare-date toDate cover its whole day and a bare fromDate start at midnight', async () => {

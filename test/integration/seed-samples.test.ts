@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { SELF_AUDIT_CATEGORY } from '../../lambdas/http/self-audit.js';
 import { registerKoreApp } from '../../lambdas/use-cases/manage-kore-apps.js';
 import { bulkWrite } from '../../local/bulk-write.js';
 import { demoEvents } from '../../local/demo-data.js';
@@ -54,6 +55,8 @@ describe("the seeds' sample requests, with curl and Python requests", () => {
   let jwt: string;
   let apiKey: string;
   let bigKey: string;
+  /** The ids of samples-big's 4000 seeded entries, oldest first. */
+  let bigIds: string[];
 
   /** Checks an answer against the OpenAPI description, as test requests through fetch are. */
   const documented = (path: string, answer: Answer) => {
@@ -75,12 +78,13 @@ describe("the seeds' sample requests, with curl and Python requests", () => {
     for (let start = 0; start < drafts.length; start += 100)
       await service.services.events.append('samples', drafts.slice(start, start + 100));
     const { EVENTS_TABLE: eventsTable, CONTROL_TABLE: controlTable } = service.services.config;
-    await bulkWrite(
+    const big = await bulkWrite(
       service.services.doc,
       { eventsTable, controlTable },
       'samples-big',
       apiRequestEvents({ count: 4000, days: 2, now: Date.UTC(2023, 10, 20), seed: 23 }),
     );
+    bigIds = big.map((record) => String(record.id)).sort((a, b) => Number(a) - Number(b));
   });
   afterAll(async () => service.stop());
 
@@ -171,10 +175,20 @@ describe("the seeds' sample requests, with curl and Python requests", () => {
       );
 
       // Assess
-      for (const answer of [viaCurl, viaRequests]) {
-        expect(answer.status).toBe(200);
-        expect((answer.body as { data: unknown[] }).data).toHaveLength(4000);
-      }
+      type Entry = { id: string; uri?: string; method?: string; meta: { status?: string; service?: string } };
+      const curlData = (viaCurl.body as { data: Entry[] }).data;
+      const requestsData = (viaRequests.body as { data: Entry[] }).data;
+      expect(viaCurl.status).toBe(200);
+      expect(curlData.map((entry) => entry.id)).toEqual(bigIds);
+      // Every entry is listed, so requests also sees the service's own record of curl's 303 call.
+      expect(viaRequests.status).toBe(200);
+      expect(requestsData).toHaveLength(4001);
+      expect(requestsData.slice(0, 4000).map((entry) => entry.id)).toEqual(bigIds);
+      expect(requestsData[4000]).toMatchObject({
+        uri: '/api/v1/audit-trail',
+        method: 'GET',
+        meta: { status: '303', service: SELF_AUDIT_CATEGORY },
+      });
       documented('/api/v1/audit-trail', refused);
       expect(refused.status).toBe(413);
       expect(refused.body).toEqual({
