@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createDynamoDbDocumentClient } from '../../lambdas/adapters/aws-clients.js';
 import { DynamoDbPurgeStore } from '../../lambdas/adapters/dynamodb-purge-store.js';
 import { PURGE_ACTION, purgeJobId } from '../../lambdas/domain/purge.js';
-import { hashRecord } from '../../lambdas/domain/record.js';
+import { API_REQUEST_ACTION, type AuditRecord, hashRecord } from '../../lambdas/domain/record.js';
+import { UNAUTHENTICATED_TENANT } from '../../lambdas/http/self-audit.js';
 import { purgeDependencies, runPurge, startPurge } from '../../lambdas/use-cases/purge-entries.js';
 import { demoEvents } from '../../local/demo-data.js';
 import { startTestService, type TestService } from '../helpers/local-service.js';
@@ -22,6 +23,31 @@ const NOW = Date.UTC(2026, 10, 1);
 process.env.PURGE_PART_ENTRIES = '150';
 // Purges here finish within the request (the 202 path is in purge-jobs.test.ts).
 process.env.PURGE_REQUEST_BUDGET_MS = '25000';
+
+/**
+ * An entry added by the service itself, summed up: an api_request as "METHOD uri status" (every
+ * HTTP call is recorded in the caller's tenant), any other entry by its action type
+ * (audit_trail_purged). A seeded kind showing up here means something other than the service wrote.
+ */
+const ownRecord = (entry: AuditRecord): string =>
+  entry.action_type === API_REQUEST_ACTION
+    ? `${entry.request?.method} ${entry.request?.uri} ${entry.request?.status}`
+    : entry.action_type;
+
+/**
+ * Compares a tenant's entries with an earlier read: `kept` are the earlier entries still there (as
+ * they are now, hashes included), `added` the others, summed up by ownRecord and sorted.
+ */
+const since = (earlier: readonly AuditRecord[], later: readonly AuditRecord[]) => {
+  const known = new Set(earlier.map((entry) => entry.id));
+  return {
+    kept: later.filter((entry) => known.has(entry.id)),
+    added: later
+      .filter((entry) => !known.has(entry.id))
+      .map(ownRecord)
+      .sort(),
+  };
+};
 
 describe('POST /api/v1/audit_trail/purge', () => {
   let service: TestService;
@@ -51,8 +77,11 @@ describe('POST /api/v1/audit_trail/purge', () => {
       archive: `${purgeJobId(through)}.manifest.json`,
     });
     const after = await allEntries(service.services, 'acme');
-    const kept = after.filter((entry) => entry.action_type !== PURGE_ACTION);
-    expect(kept).toEqual(before.slice(250));
+    expect(after.filter((entry) => entry.id <= through)).toEqual([]);
+    expect(since(before, after)).toEqual({
+      kept: before.slice(250),
+      added: [PURGE_ACTION, `POST ${PURGE} 200`].sort(),
+    });
     expect(await counterMismatches(service.services, 'acme')).toEqual([]);
     expect(await archivedLines(service, token)).toEqual(linesOf(before.slice(0, 250)));
     const record = after.find((entry) => entry.action_type === PURGE_ACTION);
@@ -83,7 +112,11 @@ describe('POST /api/v1/audit_trail/purge', () => {
     // Assess
     expect(response.status).toBe(200);
     expect((response.body as { deleted: number }).deleted).toBe(0);
-    expect(await allEntries(service.services, 'again')).toEqual(between);
+    // Nothing deleted or changed, and no second purge record: only the call itself is recorded.
+    expect(since(between, await allEntries(service.services, 'again'))).toEqual({
+      kept: between,
+      added: [`POST ${PURGE} 200`],
+    });
     expect(between.filter((entry) => entry.action_type === PURGE_ACTION)).toHaveLength(1);
   });
 
@@ -106,11 +139,14 @@ describe('POST /api/v1/audit_trail/purge', () => {
   describe('refuses bad requests in the canary error shape, deleting nothing', () => {
     let token: string;
     let readOnly: string;
+    let seeded: AuditRecord[];
     beforeAll(async () => {
       token = await service.token('careful', ['purge']);
       readOnly = await service.token('careful', ['read']);
       await seed(service.services, 'careful', demoEvents({ count: 20, days: 1, now: NOW, seed: 10 }));
+      seeded = await allEntries(service.services, 'careful');
     });
+    const entries = async () => allEntries(service.services, 'careful');
 
     it.each([
       ['missing', undefined],
@@ -123,6 +159,9 @@ describe('POST /api/v1/audit_trail/purge', () => {
       ['huge', '123456789012345678901234567890'],
       ['with spaces', ' 12'],
     ])('id %s → 400 naming id', async (_name, id) => {
+      // Prepare
+      const earlier = await entries();
+
       // Act
       const response = await service.request(
         'POST',
@@ -133,32 +172,64 @@ describe('POST /api/v1/audit_trail/purge', () => {
       // Assess
       expect(response.status).toBe(400);
       expect(response.body).toEqual({ result: 'error', message: expect.stringMatching(/\bid\b/) });
-      expect(await allEntries(service.services, 'careful')).toHaveLength(20);
+      const after = await entries();
+      expect(seeded).toHaveLength(20);
+      expect(since(seeded, after).kept).toEqual(seeded);
+      expect(since(earlier, after)).toEqual({ kept: earlier, added: [`POST ${PURGE} 400`] });
     });
 
     it('a token without the purge scope → 403', async () => {
+      // Prepare
+      const earlier = await entries();
+
+      // Act
       const response = await service.request(
         'POST',
         PURGE,
         form({ auth_token: readOnly, id: '999999999999' }),
       );
+
+      // Assess
       expect(response.status).toBe(403);
       expect(response.body).toEqual({ result: 'error', message: expect.stringContaining('purge') });
-      expect(await allEntries(service.services, 'careful')).toHaveLength(20);
+      const after = await entries();
+      expect(since(seeded, after).kept).toEqual(seeded);
+      expect(since(earlier, after)).toEqual({ kept: earlier, added: [`POST ${PURGE} 403`] });
     });
 
     it('no token → 401', async () => {
+      // Prepare
+      const earlier = await entries();
+      const anonymous = await allEntries(service.services, UNAUTHENTICATED_TENANT);
+
+      // Act
       const response = await service.request('POST', PURGE, form({ id: '999999999999' }));
+
+      // Assess
       expect(response.status).toBe(401);
       expect((response.body as { result: string }).result).toBe('error');
+      // The call is recorded under the unauthenticated tenant, not in 'careful'.
+      expect(since(earlier, await entries())).toEqual({ kept: earlier, added: [] });
+      expect(since(anonymous, await allEntries(service.services, UNAUTHENTICATED_TENANT))).toEqual({
+        kept: anonymous,
+        added: [`POST ${PURGE} 401`],
+      });
     });
 
     it('GET instead of POST → 405 with Allow: POST', async () => {
+      // Prepare
+      const earlier = await entries();
+
+      // Act
       const response = await service.get(PURGE, { auth_token: token, id: '999999999999' });
+
+      // Assess
       expect(response.status).toBe(405);
       expect(response.headers.get('allow')).toBe('POST');
       expect((response.body as { result: string }).result).toBe('error');
-      expect(await allEntries(service.services, 'careful')).toHaveLength(20);
+      const after = await entries();
+      expect(since(seeded, after).kept).toEqual(seeded);
+      expect(since(earlier, after)).toEqual({ kept: earlier, added: [`GET ${PURGE} 405`] });
     });
   });
 
@@ -225,7 +296,10 @@ describe('POST /api/v1/audit_trail/purge', () => {
       expect((response.body as { deleted: number }).deleted).toBe(400 - (crashed?.deleted ?? 0));
       const after = await allEntries(service.services, tenant);
       expect(after.filter((entry) => entry.id <= through)).toEqual([]);
-      expect(after.filter((entry) => entry.action_type !== PURGE_ACTION)).toEqual(before.slice(400));
+      expect(since(before, after)).toEqual({
+        kept: before.slice(400),
+        added: [PURGE_ACTION, `POST ${PURGE} 200`].sort(),
+      });
       const archived = await archivedLines(service, token);
       expect(archived).toEqual(linesOf(before.slice(0, 400)));
       expect(new Set(archived).size).toBe(400);
