@@ -1,7 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { MAX_ID } from '../../lambdas/domain/ids.js';
 import { archiveLine } from '../../lambdas/domain/purge.js';
-import type { AuditRecord, EventDraft } from '../../lambdas/domain/record.js';
+import { API_REQUEST_ACTION, type AuditRecord, type EventDraft } from '../../lambdas/domain/record.js';
 import type { Services } from '../../lambdas/services.js';
 import type { TestService } from './local-service.js';
 
@@ -82,3 +82,28 @@ export const form = (fields: Record<string, string>) => ({
   headers: { 'content-type': 'application/x-www-form-urlencoded' },
   body: new URLSearchParams(fields).toString(),
 });
+
+/**
+ * An entry added by the service itself, summed up: an api_request as "METHOD uri status" (every
+ * HTTP call is recorded in the caller's tenant), any other entry by its action type
+ * (audit_trail_purged). A seeded kind showing up here means something other than the service wrote.
+ */
+export const ownRecord = (entry: AuditRecord): string =>
+  entry.action_type === API_REQUEST_ACTION
+    ? `${entry.request?.method} ${entry.request?.uri} ${entry.request?.status}`
+    : entry.action_type;
+
+/**
+ * Compares a tenant's entries with an earlier read: `kept` are the earlier entries still there (as
+ * they are now, hashes included), `added` the others, summed up by ownRecord and sorted.
+ */
+export const since = (earlier: readonly AuditRecord[], later: readonly AuditRecord[]) => {
+  const known = new Set(earlier.map((entry) => entry.id));
+  return {
+    kept: later.filter((entry) => known.has(entry.id)),
+    added: later
+      .filter((entry) => !known.has(entry.id))
+      .map(ownRecord)
+      .sort(),
+  };
+};

@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Context } from 'aws-lambda';
 import { InProcessJobLauncher } from '../../lambdas/adapters/in-process-job-launcher.js';
 import { PURGE_ACTION, purgeJobId } from '../../lambdas/domain/purge.js';
-import { API_REQUEST_ACTION, type AuditRecord } from '../../lambdas/domain/record.js';
 import { DAY_MS } from '../../lambdas/domain/time.js';
 import { handler as retention } from '../../lambdas/handlers/purge-scheduler.js';
 import { purgeDependencies, startPurge } from '../../lambdas/use-cases/purge-entries.js';
@@ -15,6 +14,7 @@ import {
   form,
   linesOf,
   seed,
+  since,
 } from '../helpers/purge-fixtures.js';
 
 const PURGE = '/api/v1/audit_trail/purge';
@@ -24,31 +24,6 @@ const NOW = Date.UTC(2026, 10, 1);
 // No time budget in requests: every purge does one batch, answers 202 and goes on in the worker.
 process.env.PURGE_REQUEST_BUDGET_MS = '0';
 process.env.PURGE_PART_ENTRIES = '50';
-
-/**
- * An entry added by the service itself, summed up: an api_request as "METHOD uri status" (every
- * HTTP call is recorded in the caller's tenant), any other entry by its action type
- * (audit_trail_purged). A seeded kind showing up here means something other than the service wrote.
- */
-const ownRecord = (entry: AuditRecord): string =>
-  entry.action_type === API_REQUEST_ACTION
-    ? `${entry.request?.method} ${entry.request?.uri} ${entry.request?.status}`
-    : entry.action_type;
-
-/**
- * Compares a tenant's entries with an earlier read: `kept` are the earlier entries still there (as
- * they are now, hashes included), `added` the others, summed up by ownRecord and sorted.
- */
-const since = (earlier: readonly AuditRecord[], later: readonly AuditRecord[]) => {
-  const known = new Set(earlier.map((entry) => entry.id));
-  return {
-    kept: later.filter((entry) => known.has(entry.id)),
-    added: later
-      .filter((entry) => !known.has(entry.id))
-      .map(ownRecord)
-      .sort(),
-  };
-};
 
 const lambdaContext = (budgetMs: number): Context => {
   const deadline = Date.now() + budgetMs;

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createDynamoDbDocumentClient } from '../../lambdas/adapters/aws-clients.js';
 import { DynamoDbPurgeStore } from '../../lambdas/adapters/dynamodb-purge-store.js';
 import { PURGE_ACTION, purgeJobId } from '../../lambdas/domain/purge.js';
-import { API_REQUEST_ACTION, type AuditRecord, hashRecord } from '../../lambdas/domain/record.js';
+import { type AuditRecord, hashRecord } from '../../lambdas/domain/record.js';
 import { UNAUTHENTICATED_TENANT } from '../../lambdas/http/self-audit.js';
 import { purgeDependencies, runPurge, startPurge } from '../../lambdas/use-cases/purge-entries.js';
 import { demoEvents } from '../../local/demo-data.js';
@@ -14,6 +14,7 @@ import {
   form,
   linesOf,
   seed,
+  since,
 } from '../helpers/purge-fixtures.js';
 
 const PURGE = '/api/v1/audit_trail/purge';
@@ -23,31 +24,6 @@ const NOW = Date.UTC(2026, 10, 1);
 process.env.PURGE_PART_ENTRIES = '150';
 // Purges here finish within the request (the 202 path is in purge-jobs.test.ts).
 process.env.PURGE_REQUEST_BUDGET_MS = '25000';
-
-/**
- * An entry added by the service itself, summed up: an api_request as "METHOD uri status" (every
- * HTTP call is recorded in the caller's tenant), any other entry by its action type
- * (audit_trail_purged). A seeded kind showing up here means something other than the service wrote.
- */
-const ownRecord = (entry: AuditRecord): string =>
-  entry.action_type === API_REQUEST_ACTION
-    ? `${entry.request?.method} ${entry.request?.uri} ${entry.request?.status}`
-    : entry.action_type;
-
-/**
- * Compares a tenant's entries with an earlier read: `kept` are the earlier entries still there (as
- * they are now, hashes included), `added` the others, summed up by ownRecord and sorted.
- */
-const since = (earlier: readonly AuditRecord[], later: readonly AuditRecord[]) => {
-  const known = new Set(earlier.map((entry) => entry.id));
-  return {
-    kept: later.filter((entry) => known.has(entry.id)),
-    added: later
-      .filter((entry) => !known.has(entry.id))
-      .map(ownRecord)
-      .sort(),
-  };
-};
 
 describe('POST /api/v1/audit_trail/purge', () => {
   let service: TestService;
