@@ -269,7 +269,6 @@ export class DynamoDbEventStore implements EventStore {
   }
 
   async queryPage(query: PageQuery): Promise<PageResult> {
-    const { partitionName, partitionValue, indexName } = this.#partition(query);
     const records: AuditRecord[] = [];
     let itemsRead = 0;
     let capacityUnits = 0;
@@ -278,12 +277,7 @@ export class DynamoDbEventStore implements EventStore {
     do {
       const output = await this.#doc.send(
         new QueryCommand({
-          TableName: this.#eventsTable,
-          IndexName: indexName,
-          KeyConditionExpression: '#pk = :pk AND #id BETWEEN :min AND :max',
-          ExpressionAttributeNames: { '#pk': partitionName, '#id': EVENTS_KEYS.sort },
-          ExpressionAttributeValues: { ':pk': partitionValue, ':min': query.minId, ':max': query.maxId },
-          ScanIndexForward: !query.newestFirst,
+          ...this.#rangeQuery(query),
           Limit: query.limit - records.length,
           ExclusiveStartKey: exclusiveStartKey,
           ReturnConsumedCapacity: 'TOTAL',
@@ -298,7 +292,6 @@ export class DynamoDbEventStore implements EventStore {
   }
 
   async countEntries(query: CountQuery): Promise<CountResult> {
-    const { partitionName, partitionValue, indexName } = this.#partition(query);
     const limit = query.limit ?? Number.POSITIVE_INFINITY;
     let count = 0;
     let itemsRead = 0;
@@ -308,12 +301,7 @@ export class DynamoDbEventStore implements EventStore {
     do {
       const output = await this.#doc.send(
         new QueryCommand({
-          TableName: this.#eventsTable,
-          IndexName: indexName,
-          KeyConditionExpression: '#pk = :pk AND #id BETWEEN :min AND :max',
-          ExpressionAttributeNames: { '#pk': partitionName, '#id': EVENTS_KEYS.sort },
-          ExpressionAttributeValues: { ':pk': partitionValue, ':min': query.minId, ':max': query.maxId },
-          ScanIndexForward: !query.newestFirst,
+          ...this.#rangeQuery(query),
           Select: 'COUNT',
           ...(Number.isFinite(limit) ? { Limit: limit - count } : {}),
           ExclusiveStartKey: exclusiveStartKey,
@@ -326,6 +314,19 @@ export class DynamoDbEventStore implements EventStore {
       if (count >= limit && exclusiveStartKey) lastId = Number(exclusiveStartKey[EVENTS_KEYS.sort]);
     } while (exclusiveStartKey && count < limit);
     return { count, lastId, itemsRead };
+  }
+
+  /** The table, index, key condition and order of an id-range query, shared by pages and counts. */
+  #rangeQuery(query: PageQuery | CountQuery) {
+    const { partitionName, partitionValue, indexName } = this.#partition(query);
+    return {
+      TableName: this.#eventsTable,
+      IndexName: indexName,
+      KeyConditionExpression: '#pk = :pk AND #id BETWEEN :min AND :max',
+      ExpressionAttributeNames: { '#pk': partitionName, '#id': EVENTS_KEYS.sort },
+      ExpressionAttributeValues: { ':pk': partitionValue, ':min': query.minId, ':max': query.maxId },
+      ScanIndexForward: !query.newestFirst,
+    };
   }
 
   #partition(query: Pick<PageQuery, 'tenant' | 'selector'>): {
