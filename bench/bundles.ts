@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
-import { BUNDLING, HANDLERS_DIR, handlerNames, NODE_OPTIONS, ROOT } from '../lib/bundling.js';
+import { handlerBuildOptions, handlerNames, NODE_OPTIONS, ROOT } from '../lib/bundling.js';
 import type { BenchModule, Measurement } from './harness.js';
 
 /**
@@ -67,21 +67,7 @@ export const bundlesBench: BenchModule = async ({ quick }) => {
   const rows: { name: string; kb: number; mapKb: number; time: ImportTime; withoutMaps: ImportTime }[] = [];
   for (const name of handlerNames()) {
     const outfile = join(OUT, name, 'index.mjs');
-    await build({
-      entryPoints: [join(HANDLERS_DIR, `${name}.ts`)],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: BUNDLING.target,
-      minify: BUNDLING.minify,
-      sourcemap: BUNDLING.sourceMap,
-      sourcesContent: BUNDLING.sourcesContent,
-      mainFields: [...BUNDLING.mainFields],
-      banner: { js: BUNDLING.banner },
-      external: [...BUNDLING.externalModules],
-      logLevel: 'error',
-    });
+    await build(handlerBuildOptions(name, outfile));
     rows.push({
       name,
       kb: statSync(outfile).size / 1024,

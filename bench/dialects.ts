@@ -41,7 +41,8 @@ const requestEntries = (count: number, now: number): EventDraft[] =>
  */
 export const dialectsBench: BenchModule = async (context) => {
   const { service } = context;
-  const { events, counters, doc, config, cursorKey } = service.services;
+  const { events, counters, doc, config } = service.services;
+  const { cursorKey } = service;
   const tables = { eventsTable: config.EVENTS_TABLE, controlTable: config.CONTROL_TABLE };
   const now = Date.UTC(2026, 10, 1);
   // offset=1000&size=100 needs more than 100,100 entries before the page's end.

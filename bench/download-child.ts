@@ -6,7 +6,7 @@
  *   node --import tsx bench/download-child.ts streaming|baseline <tenant>
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { ZipArchive } from 'archiver';
+import yazl from 'yazl';
 import { loadConfig } from '../lambdas/config.js';
 import { toCanaryEntry } from '../lambdas/domain/canary-view.js';
 import {
@@ -18,6 +18,7 @@ import {
 import { MAX_ID } from '../lambdas/domain/ids.js';
 import type { AuditRecord } from '../lambdas/domain/record.js';
 import { downloadDependencies } from '../lambdas/http/download-responses.js';
+import { buildObjectServices } from '../lambdas/object-services.js';
 import { buildServices } from '../lambdas/services.js';
 import { downloadAuditTrail } from '../lambdas/use-cases/download-audit-trail.js';
 
@@ -27,7 +28,7 @@ if ((mode !== 'streaming' && mode !== 'baseline') || !tenant) {
   process.exit(2);
 }
 
-const services = await buildServices(loadConfig(process.env));
+const services = buildServices(loadConfig(process.env));
 const started = Date.now();
 let result: { entries: number; mode: string; bytes: number };
 
@@ -62,20 +63,15 @@ if (mode === 'streaming') {
     maxId = last.id - 1;
   }
   const json = JSON.stringify({ audit_trail: records.map((record) => toCanaryEntry(record)) });
-  const archive = new ZipArchive({ zlib: { level: 6 } });
+  const archive = new yazl.ZipFile();
+  archive.addBuffer(Buffer.from(json, 'utf8'), EXPORT_JSON_NAME, { compressionLevel: 6 });
+  archive.end();
   const chunks: Buffer[] = [];
-  archive.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const ended = new Promise((resolve, reject) => {
-    archive.on('end', resolve);
-    archive.on('error', reject);
-  });
-  archive.append(Buffer.from(json, 'utf8'), { name: EXPORT_JSON_NAME });
-  await archive.finalize();
-  await ended;
+  for await (const chunk of archive.outputStream) chunks.push(chunk as Buffer);
   const zip = Buffer.concat(chunks);
   let stored = 'inline';
   if (zip.length > services.config.DOWNLOAD_INLINE_MAX_BYTES) {
-    await services.s3.send(
+    await buildObjectServices(services.config).s3.send(
       new PutObjectCommand({
         Bucket: services.config.EXPORTS_BUCKET,
         Key: exportObjectKey(tenant, newExportId(Date.now())),

@@ -9,7 +9,8 @@ import type { BenchModule, Measurement } from './harness.js';
  */
 export const fetchBench: BenchModule = async (context) => {
   const { service, quick } = context;
-  const { events, counters, cursorKey, config } = service.services;
+  const { events, counters, config } = service.services;
+  const { cursorKey } = service;
   const now = Date.UTC(2026, 10, 1);
   const bigSize = quick ? 20_000 : 100_000;
   const small = context.tenant('small');

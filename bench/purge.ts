@@ -153,7 +153,7 @@ const measureRound = async (
       return performance.now() - started;
     });
 
-  const deps = purgeDependencies(service.services);
+  const deps = purgeDependencies(service.services, service.objects.archives);
   const lastIds = new Map<string, number>();
   for (const tenant of [plain, archived]) lastIds.set(tenant, (await keysOf(tenant)).at(-1)?.id ?? 0);
   const runPurgeOf = (tenant: string) =>

@@ -67,8 +67,5 @@ export const loadConfig = (env: Readonly<Record<string, string | undefined>>): S
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new Error(`Invalid configuration: ${problems.join('; ')}`);
   }
-  if (!parsed.data.CURSOR_KEY && !parsed.data.CURSOR_KEY_SECRET_ARN) {
-    throw new Error('Invalid configuration: set CURSOR_KEY or CURSOR_KEY_SECRET_ARN');
-  }
   return parsed.data;
 };

@@ -266,7 +266,6 @@ export class AuditTrail extends Construct {
       CONTROL_TABLE: this.controlTable.tableName,
       EXPORTS_BUCKET: this.exportsBucket.bucketName,
       ARCHIVE_BUCKET: this.archiveBucket.bucketName,
-      CURSOR_KEY_SECRET_ARN: this.cursorKey.secretArn,
       JOB_LAUNCHER: 'lambda',
       DEFAULT_RETENTION_DAYS: String(props.defaultRetentionDays ?? 365),
       ARCHIVE_ENABLED: String(props.archiveEnabled ?? true),
@@ -293,6 +292,8 @@ export class AuditTrail extends Construct {
         }),
       );
       const environment = { ...baseEnvironment };
+      // Only the functions that sign cursors learn where the key is (and may read it: see below).
+      if (needs.cursorKey) environment.CURSOR_KEY_SECRET_ARN = this.cursorKey.secretArn;
       for (const target of needs.invokes ?? []) {
         if (!names.includes(target) || needsOf(target).role !== 'worker')
           throw new Error(

@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { BuildOptions } from 'esbuild';
 
 /**
  * What the CDK construct and `bench/bundles.ts` share about the Lambda bundles, kept free of CDK
@@ -53,3 +54,23 @@ export const BUNDLING = {
 
 /** Set on every function: stack traces in CloudWatch point at the TypeScript sources. */
 export const NODE_OPTIONS = '--enable-source-maps';
+
+/**
+ * The esbuild options `NodejsFunction` derives from {@link BUNDLING}, for building a handler's
+ * bundle outside CDK exactly as it is deployed (the bench and the bundle tests).
+ */
+export const handlerBuildOptions = (name: string, outfile: string): BuildOptions => ({
+  entryPoints: [join(HANDLERS_DIR, `${name}.ts`)],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: BUNDLING.target,
+  minify: BUNDLING.minify,
+  sourcemap: BUNDLING.sourceMap,
+  sourcesContent: BUNDLING.sourcesContent,
+  mainFields: [...BUNDLING.mainFields],
+  banner: { js: BUNDLING.banner },
+  external: [...BUNDLING.externalModules],
+  logLevel: 'error',
+});

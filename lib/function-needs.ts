@@ -34,7 +34,7 @@ export interface FunctionNeeds {
   readonly control?: TableAccess;
   readonly exports?: BucketAccess;
   readonly archive?: BucketAccess;
-  /** Reads the cursor-signing secret (every handler that builds the shared services does, at init). */
+  /** Reads the cursor-signing secret: only the endpoints that issue or read cursors (`cursor-key.ts`). */
   readonly cursorKey?: boolean;
   /** Worker handlers this function launches asynchronously (a worker may name itself). */
   readonly invokes?: readonly string[];
@@ -42,18 +42,18 @@ export interface FunctionNeeds {
 
 // Every API handler records its own request in the audit trail (an event plus its rollup counters in
 // one transaction), so each needs events and control write access even when it only reads.
-const apiHandler = { role: 'api', events: 'readWrite', control: 'readWrite', cursorKey: true } as const;
+const apiHandler = { role: 'api', events: 'readWrite', control: 'readWrite' } as const;
 
 /** The reviewed needs of every handler, keyed by handler file name (without `.ts`). */
 export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
-  authorizer: { role: 'authorizer', control: 'read', cursorKey: true },
+  authorizer: { role: 'authorizer', control: 'read' },
   // Unknown routes are audited too (self-audit writes an entry and its counters).
-  'not-found': { role: 'fallback', events: 'readWrite', control: 'readWrite', cursorKey: true },
+  'not-found': { role: 'fallback', events: 'readWrite', control: 'readWrite' },
   // Serves the bundled OpenAPI document; touches no data and records nothing.
   openapi: { role: 'api' },
-  'canary-fetch': apiHandler,
+  'canary-fetch': { ...apiHandler, cursorKey: true },
   'ingest-events': apiHandler,
-  'ingest-queue': { role: 'queue', events: 'readWrite', control: 'readWrite', cursorKey: true },
+  'ingest-queue': { role: 'queue', events: 'readWrite', control: 'readWrite' },
   // Purges write archive parts (listing and re-reading manifests, deleting parts a crashed run left
   // unlisted) and hand what does not finish in time to the worker.
   purge: { ...apiHandler, archive: 'readWriteDelete', invokes: ['purge-worker'] },
@@ -64,7 +64,6 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
     events: 'readWrite',
     control: 'readWrite',
     archive: 'readWriteDelete',
-    cursorKey: true,
     invokes: ['purge-worker'],
   },
   'purge-scheduler': {
@@ -72,7 +71,6 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
     events: 'readWrite',
     control: 'readWrite',
     archive: 'readWriteDelete',
-    cursorKey: true,
     invokes: ['purge-worker'],
   },
   'archives-list': { ...apiHandler, archive: 'read' },
@@ -83,12 +81,11 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
     events: 'read',
     control: 'readWrite',
     exports: 'readWrite',
-    cursorKey: true,
   },
   // 202 while the export runs, then 303 to a presigned GET of the zip (signing needs read access).
   'download-job-status': { ...apiHandler, exports: 'read' },
   'kore-auditlogs': apiHandler,
-  'api-key-audit-trail': { ...apiHandler, exports: 'readWrite' },
+  'api-key-audit-trail': { ...apiHandler, exports: 'readWrite', cursorKey: true },
 };
 
 /** The needs of `handler`; throws a message saying what to do when nobody has reviewed it yet. */

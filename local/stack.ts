@@ -1,5 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
+import { getCursorKey } from '../lambdas/cursor-key.js';
+import { getJobLauncher } from '../lambdas/job-services.js';
+import { getObjectServices, type ObjectServices } from '../lambdas/object-services.js';
+import type { JobLauncher } from '../lambdas/ports/job-launcher.js';
 import { getServices, type Services } from '../lambdas/services.js';
 import { createResources, type Emulators, type ResourceNames } from './emulators.js';
 import { startGateway } from './gateway.js';
@@ -34,6 +38,11 @@ export const newCursorKey = (): string => randomBytes(32).toString('base64');
 export interface LocalService {
   readonly url: string;
   readonly services: Services;
+  /** The S3 stores the handlers use. */
+  readonly objects: ObjectServices;
+  /** The handlers' job launcher (in-process: `idle()` waits for background jobs). */
+  readonly jobs: JobLauncher;
+  readonly cursorKey: Uint8Array;
   readonly env: Record<string, string>;
   stop(): Promise<void>;
 }
@@ -55,6 +64,9 @@ export const startLocalService = async (
   return {
     url,
     services,
+    objects: getObjectServices(services.config),
+    jobs: getJobLauncher(services),
+    cursorKey: await getCursorKey(services.config),
     env,
     stop: () => closeServer(server),
   };

@@ -1,25 +1,81 @@
-import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { AwsClient } from 'aws4fetch';
 import type { JobKind, JobLauncher, JobMessage } from '../ports/job-launcher.js';
+import { type BackoffPolicy, backoffDelay } from './backoff.js';
 
-/** Launches workers with asynchronous Lambda invocations (Lambda retries them on failure). */
+/** Where and how the launcher invokes: the region's Lambda endpoint unless `endpoint` is given. */
+export interface LambdaJobLauncherOptions {
+  readonly region: string;
+  /** Worker function name or ARN per job kind. */
+  readonly functions: Readonly<Record<JobKind, string | undefined>>;
+  /** The container's credential chain (the DynamoDB client's, so there is one). */
+  readonly credentials: AwsCredentialIdentityProvider;
+  readonly endpoint?: string;
+  readonly backoff?: BackoffPolicy;
+}
+
+const LAUNCH_BACKOFF: BackoffPolicy = { maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 1000 };
+
+/**
+ * Launches workers with asynchronous Lambda invocations (`InvocationType: Event`; Lambda retries
+ * a failed worker itself). This is the one Lambda API call the service makes, so it is a SigV4-signed
+ * `fetch` (aws4fetch) rather than the SDK's Lambda client, whose 70 KB of service schemas would
+ * otherwise sit in every function that can start a job. Throttling (429), server errors and network
+ * errors are retried with jittered backoff; anything else fails the launch with the error type.
+ */
 export class LambdaJobLauncher implements JobLauncher {
-  readonly #client: LambdaClient;
-  readonly #functions: Readonly<Record<JobKind, string | undefined>>;
+  readonly #options: LambdaJobLauncherOptions;
+  readonly #endpoint: string;
 
-  constructor(client: LambdaClient, functions: Readonly<Record<JobKind, string | undefined>>) {
-    this.#client = client;
-    this.#functions = functions;
+  constructor(options: LambdaJobLauncherOptions) {
+    this.#options = options;
+    this.#endpoint = options.endpoint ?? `https://lambda.${options.region}.amazonaws.com`;
   }
 
   async launch(message: JobMessage): Promise<void> {
-    const functionName = this.#functions[message.kind];
+    const functionName = this.#options.functions[message.kind];
     if (!functionName) throw new Error(`No worker function is configured for ${message.kind} jobs`);
-    await this.#client.send(
-      new InvokeCommand({
-        FunctionName: functionName,
-        InvocationType: 'Event',
-        Payload: Buffer.from(JSON.stringify(message)),
-      }),
-    );
+    const url = `${this.#endpoint}/2015-03-31/functions/${encodeURIComponent(functionName)}/invocations`;
+    const backoff = this.#options.backoff ?? LAUNCH_BACKOFF;
+    for (let attempt = 1; ; attempt += 1) {
+      const outcome = await this.#invoke(url, message);
+      if (outcome.kind === 'accepted') return;
+      if (outcome.kind === 'rejected' || attempt >= backoff.maxAttempts)
+        throw new Error(`Could not start the ${message.kind} worker (${functionName}): ${outcome.reason}`);
+      await backoffDelay(backoff, attempt);
+    }
+  }
+
+  async #invoke(
+    url: string,
+    message: JobMessage,
+  ): Promise<{ kind: 'accepted' } | { kind: 'retry' | 'rejected'; reason: string }> {
+    const client = new AwsClient({
+      ...credentialsFor(await this.#options.credentials()),
+      service: 'lambda',
+      region: this.#options.region,
+      retries: 0,
+    });
+    let response: Response;
+    try {
+      response = await client.fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-amz-invocation-type': 'Event' },
+        body: JSON.stringify(message),
+      });
+    } catch (error) {
+      return { kind: 'retry', reason: error instanceof Error ? error.message : String(error) };
+    }
+    // The body is small either way; reading it frees the connection.
+    await response.arrayBuffer().catch(() => undefined);
+    if (response.status === 202) return { kind: 'accepted' };
+    const reason = `${response.status} ${response.headers.get('x-amzn-errortype') ?? response.statusText}`;
+    return { kind: response.status === 429 || response.status >= 500 ? 'retry' : 'rejected', reason };
   }
 }
+
+const credentialsFor = (identity: AwsCredentialIdentity) => ({
+  accessKeyId: identity.accessKeyId,
+  secretAccessKey: identity.secretAccessKey,
+  ...(identity.sessionToken ? { sessionToken: identity.sessionToken } : {}),
+});

@@ -1,3 +1,4 @@
+import { getCursorKey } from '../cursor-key.js';
 import { toApiKeyEntry } from '../domain/api-key-view.js';
 import { parseIsoDay } from '../domain/date-range.js';
 import { BadRequestError, PayloadTooLargeError } from '../domain/errors.js';
@@ -5,6 +6,7 @@ import { firstIdAt, lastIdAt, MAX_ID } from '../domain/ids.js';
 import { principalOf } from '../http/context.js';
 import { jsonResponse } from '../http/dialects.js';
 import { httpHandler } from '../http/http-handler.js';
+import { getObjectServices } from '../object-services.js';
 import { apiKeyPage } from '../use-cases/api-key-pages.js';
 
 /** `GET /api/v1/audit-trail` (seed 003). */
@@ -100,7 +102,7 @@ export const handler = httpHandler({ dialect: 'apiKey', scope: 'read' }, async (
   const page = await apiKeyPage(
     {
       events: services.events,
-      cursorKey: services.cursorKey,
+      cursorKey: await getCursorKey(services.config),
       cursorTtlSeconds: services.config.CURSOR_TTL_SECONDS,
       clock: services.clock,
     },
@@ -130,7 +132,7 @@ export const handler = httpHandler({ dialect: 'apiKey', scope: 'read' }, async (
     return { ...jsonResponse(200, null), body };
   }
   if (!parameters.allowRedirect) throw new PayloadTooLargeError('Response size is greater than 1MB');
-  const url = await services.largeResponses.stash(tenant, body, {
+  const url = await getObjectServices(services.config).largeResponses.stash(tenant, body, {
     contentType: 'application/json; charset=utf-8',
     expiresInSeconds: PRESIGN_SECONDS,
   });

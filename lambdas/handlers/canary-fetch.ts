@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { getCursorKey } from '../cursor-key.js';
 import { toCanaryEntry } from '../domain/canary-view.js';
 import { BadRequestError } from '../domain/errors.js';
 import { isKnownTimeZone } from '../domain/time.js';
@@ -54,7 +55,7 @@ export const handler = httpHandler({ dialect: 'canary', scope: 'read' }, async (
     {
       events: services.events,
       counters: services.counters,
-      cursorKey: services.cursorKey,
+      cursorKey: await getCursorKey(services.config),
       cursorTtlSeconds: services.config.CURSOR_TTL_SECONDS,
       clock: services.clock,
     },

@@ -2,7 +2,7 @@ import { NotFoundError } from '../domain/errors.js';
 import { isExportId } from '../domain/export.js';
 import { principalOf } from '../http/context.js';
 import { jsonResponse } from '../http/dialects.js';
-import { downloadDependencies, pendingResponse, redirectResponse } from '../http/download-responses.js';
+import { exportDependencies, pendingResponse, redirectResponse } from '../http/download-responses.js';
 import { httpHandler } from '../http/http-handler.js';
 import { exportJobStatus } from '../use-cases/download-audit-trail.js';
 
@@ -15,7 +15,7 @@ export const handler = httpHandler({ dialect: 'canary', scope: 'download' }, asy
   const jobId = event.pathParameters?.job ?? '';
   const notFound = () => new NotFoundError(`No export job ${jobId.slice(0, 64)} for this account`);
   if (!isExportId(jobId)) throw notFound();
-  const outcome = await exportJobStatus(downloadDependencies(context.services), {
+  const outcome = await exportJobStatus(exportDependencies(context.services), {
     tenant: principal.tenant,
     tokenId: principal.tokenId,
     tokenName: principal.tokenName,

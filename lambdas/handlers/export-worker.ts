@@ -1,6 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { isExportId } from '../domain/export.js';
-import { downloadDependencies } from '../http/download-responses.js';
+import { exportDependencies } from '../http/download-responses.js';
 import { log } from '../http/log.js';
 import type { JobMessage } from '../ports/job-launcher.js';
 import { getServices } from '../services.js';
@@ -24,7 +24,7 @@ export const handler = async (message: JobMessage, context: Context): Promise<vo
     0,
     context.getRemainingTimeInMillis() - services.config.DOWNLOAD_BUDGET_MARGIN_MS,
   );
-  const job = await runExportJob(downloadDependencies(services), message, budgetMs);
+  const job = await runExportJob(exportDependencies(services), message, budgetMs);
   log.info('export job finished', {
     tenant: message.tenant,
     jobId: message.jobId,

@@ -1,5 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { log } from '../http/log.js';
+import { getJobLauncher } from '../job-services.js';
+import { getObjectServices } from '../object-services.js';
 import { getServices } from '../services.js';
 import { applyRetention, purgeDependencies, runDeadline } from '../use-cases/purge-entries.js';
 
@@ -18,7 +20,7 @@ export interface RetentionSummary {
  */
 export const handler = async (_event: unknown, context: Context): Promise<RetentionSummary> => {
   const services = await getServices();
-  const deps = purgeDependencies(services);
+  const deps = purgeDependencies(services, getObjectServices(services.config).archives);
   const deadline = runDeadline(services.clock(), context.getRemainingTimeInMillis());
   let purged = 0;
   let continuing = 0;
@@ -30,7 +32,7 @@ export const handler = async (_event: unknown, context: Context): Promise<Retent
       purged += result.run?.deleted ?? 0;
       if (result.run?.outcome === 'paused') {
         continuing += 1;
-        await services.jobs.launch({ kind: 'purge', tenant, jobId: result.run.job.jobId });
+        await getJobLauncher(services).launch({ kind: 'purge', tenant, jobId: result.run.job.jobId });
       }
     } catch (error) {
       failed += 1;

@@ -1,5 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { log } from '../http/log.js';
+import { getJobLauncher } from '../job-services.js';
+import { getObjectServices } from '../object-services.js';
 import type { JobMessage } from '../ports/job-launcher.js';
 import { getServices } from '../services.js';
 import { purgeDependencies, runDeadline, runPurge } from '../use-cases/purge-entries.js';
@@ -12,7 +14,12 @@ export const handler = async (message: JobMessage, context: Context): Promise<{ 
   if (message.kind !== 'purge') throw new Error(`purge-worker cannot run ${message.kind} jobs`);
   const services = await getServices();
   const deadline = runDeadline(services.clock(), context.getRemainingTimeInMillis());
-  const run = await runPurge(purgeDependencies(services), message.tenant, message.jobId, deadline);
+  const run = await runPurge(
+    purgeDependencies(services, getObjectServices(services.config).archives),
+    message.tenant,
+    message.jobId,
+    deadline,
+  );
   if (!run) {
     log.warn('purge job not found', { jobId: message.jobId });
     return { status: 'missing' };
@@ -23,6 +30,6 @@ export const handler = async (message: JobMessage, context: Context): Promise<{ 
     deleted: run.deleted,
     checkpoint: run.job.checkpoint,
   });
-  if (run.outcome === 'paused') await services.jobs.launch(message);
+  if (run.outcome === 'paused') await getJobLauncher(services).launch(message);
   return { status: run.outcome };
 };

@@ -3,6 +3,8 @@ import { manifestKey, parsePurgeId } from '../domain/purge.js';
 import { principalOf } from '../http/context.js';
 import { jsonResponse } from '../http/dialects.js';
 import { httpHandler } from '../http/http-handler.js';
+import { getJobLauncher } from '../job-services.js';
+import { getObjectServices } from '../object-services.js';
 import { purgeDependencies, runDeadline, runPurge, startPurge } from '../use-cases/purge-entries.js';
 
 const STATUS_PATH = '/api/v1/audit_trail/purge/';
@@ -17,7 +19,7 @@ export const handler = httpHandler({ dialect: 'canary', scope: 'purge' }, async 
   const throughId = parsePurgeId(context.form.id ?? context.query.id);
   const principal = principalOf(context);
   const { services } = context;
-  const deps = purgeDependencies(services);
+  const deps = purgeDependencies(services, getObjectServices(services.config).archives);
   const started = await startPurge(deps, {
     tenant: principal.tenant,
     throughId,
@@ -46,7 +48,7 @@ export const handler = httpHandler({ dialect: 'canary', scope: 'purge' }, async 
     });
   }
   if (run?.outcome === 'paused') {
-    await services.jobs.launch({ kind: 'purge', tenant: principal.tenant, jobId });
+    await getJobLauncher(services).launch({ kind: 'purge', tenant: principal.tenant, jobId });
   }
   return jsonResponse(
     202,

@@ -1,26 +1,36 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { ServiceUnavailableError } from '../domain/errors.js';
 import { EXPORT_CONTENT_DISPOSITION, EXPORT_CONTENT_TYPE, type ExportJob } from '../domain/export.js';
+import { getJobLauncher } from '../job-services.js';
+import { getObjectServices, type ObjectServices } from '../object-services.js';
 import type { ExportObjectStore } from '../ports/export-store.js';
 import type { Services } from '../services.js';
 import type { DownloadDependencies } from '../use-cases/download-audit-trail.js';
 import type { RequestContext } from './context.js';
 import { jsonResponse } from './dialects.js';
 
-/** The download use cases' dependencies, from the container's services. */
-export const downloadDependencies = (services: Services): DownloadDependencies => ({
+/**
+ * What export jobs and their status need, from the container's services: no job launcher, so the
+ * functions that only run or report jobs carry no invoke code (and hold no invoke grant).
+ */
+export const exportDependencies = (services: Services): Omit<DownloadDependencies, 'launcher'> => ({
   events: services.events,
   counters: services.counters,
-  objects: exportObjectsOf(services),
+  objects: exportObjectsOf(getObjectServices(services.config)),
   jobs: services.exportJobs,
-  launcher: services.jobs,
   clock: services.clock,
   inlineMaxBytes: services.config.DOWNLOAD_INLINE_MAX_BYTES,
   urlTtlSeconds: services.config.DOWNLOAD_URL_TTL_SECONDS,
   reuseSeconds: services.config.DOWNLOAD_REUSE_SECONDS,
 });
 
-const exportObjectsOf = (services: Services): ExportObjectStore => {
+/** What a download needs: the above, and the launcher that hands a large export to a job. */
+export const downloadDependencies = (services: Services): DownloadDependencies => ({
+  ...exportDependencies(services),
+  launcher: getJobLauncher(services),
+});
+
+const exportObjectsOf = (services: ObjectServices): ExportObjectStore => {
   if (!services.exportObjects)
     throw new ServiceUnavailableError('Downloads are not available: no export bucket is configured');
   return services.exportObjects;

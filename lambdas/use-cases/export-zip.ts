@@ -1,6 +1,6 @@
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ZipArchive } from 'archiver';
+import yazl from 'yazl';
 import { EXPORT_JSON_NAME, exportDocument } from '../domain/export.js';
 import { MAX_ID } from '../domain/ids.js';
 import type { AuditRecord } from '../domain/record.js';
@@ -54,7 +54,7 @@ export type ZipExportResult =
 
 /**
  * Streams a tenant's entries, newest first, into a zipped JSON document in constant memory:
- * query pages (one prefetched) → JSON text → deflate (archiver) → memory while the zip is small,
+ * query pages (one prefetched) → JSON text → deflate (yazl, Node's zlib) → memory while the zip is small,
  * else a multipart upload with backpressure all the way back to the queries.
  *
  * Snapshot: the first page fixes the newest id; every later page is bounded below the last id
@@ -102,14 +102,17 @@ export const exportZip = async (options: ZipExportOptions): Promise<ZipExportRes
   }
 
   const source = Readable.from(exportDocument(pages()), { objectMode: false });
-  const archive = new ZipArchive({ zlib: { level: 6 } });
+  const zip = new yazl.ZipFile();
+  // A PassThrough, though typed as the bare NodeJS.ReadableStream interface.
+  const zipped = zip.outputStream as Readable;
   const sink = new SpillSink(options.inlineMaxBytes, options.startUpload);
-  // archiver does not forward its sources' errors; a failed query must fail the whole pipeline.
-  source.once('error', (error) => archive.destroy(error));
-  archive.append(source, { name: EXPORT_JSON_NAME, date: new Date(started) });
-  archive.finalize().catch((error: unknown) => archive.destroy(asError(error)));
+  // yazl reports its own and its source's failures as events; either must fail the whole pipeline.
+  source.once('error', (error) => zipped.destroy(error));
+  zip.once('error', (error: Error) => zipped.destroy(error));
+  zip.addReadStream(source, EXPORT_JSON_NAME, { mtime: new Date(started), compressionLevel: 6 });
+  zip.end();
   try {
-    await pipeline(archive, sink);
+    await pipeline(zipped, sink);
     if (sink.upload) {
       sink.upload.stream.end();
       await sink.upload.done;

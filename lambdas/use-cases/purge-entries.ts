@@ -276,16 +276,18 @@ export const applyRetention = async (
 /** The parts of the service's composition root purging uses (kept structural: no import of services). */
 export interface PurgeServices {
   readonly purges: PurgeStore;
-  readonly archives: ArchiveStore | undefined;
   readonly tenants: TenantStore;
   readonly events: EventStore;
   readonly clock: () => number;
   readonly config: { readonly PURGE_PART_ENTRIES: number; readonly PURGE_LEASE_SECONDS: number };
 }
 
-export const purgeDependencies = (services: PurgeServices): PurgeDependencies => ({
+export const purgeDependencies = (
+  services: PurgeServices,
+  archives: ArchiveStore | undefined,
+): PurgeDependencies => ({
   purges: services.purges,
-  archives: services.archives,
+  archives,
   tenants: services.tenants,
   events: services.events,
   clock: services.clock,

@@ -237,6 +237,9 @@ describe('functions', () => {
       CONTROL_TABLE: { Ref: logicalIdOfType(full, 'AWS::DynamoDB::Table', 'ControlTable') },
       CURSOR_KEY_SECRET_ARN: { Ref: logicalIdOfType(full, 'AWS::SecretsManager::Secret', 'CursorKey') },
     });
+    // Functions that never sign cursors are not told where the key is.
+    expect(env('ingest-events').CURSOR_KEY_SECRET_ARN).toBeUndefined();
+    expect(env('purge-worker').CURSOR_KEY_SECRET_ARN).toBeUndefined();
   });
 });
 

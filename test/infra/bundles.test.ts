@@ -8,7 +8,7 @@ import type {
   APIGatewayRequestAuthorizerEvent,
 } from 'aws-lambda';
 import { build } from 'esbuild';
-import { BUNDLING, HANDLERS_DIR, ROOT } from '../../lib/bundling.js';
+import { handlerBuildOptions, ROOT } from '../../lib/bundling.js';
 
 /**
  * The deployed bundles (esbuild with the construct's options: minified ESM, `require` shim, SDK
@@ -19,21 +19,7 @@ const OUT = join(ROOT, '.local', `test-bundles-${process.pid}`);
 
 const bundle = async (name: string): Promise<string> => {
   const outfile = join(OUT, name, 'index.mjs');
-  await build({
-    entryPoints: [join(HANDLERS_DIR, `${name}.ts`)],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: BUNDLING.target,
-    minify: BUNDLING.minify,
-    sourcemap: BUNDLING.sourceMap,
-    sourcesContent: BUNDLING.sourcesContent,
-    mainFields: [...BUNDLING.mainFields],
-    banner: { js: BUNDLING.banner },
-    external: [...BUNDLING.externalModules],
-    logLevel: 'error',
-  });
+  await build(handlerBuildOptions(name, outfile));
   return pathToFileURL(outfile).href;
 };
 

@@ -129,7 +129,7 @@ describe('GET /api/v1/audit_trail/fetch: bad input and tenant isolation', () => 
           pageSize: 5,
           expiresAt: Date.now() - 1000,
         },
-        service.services.cursorKey,
+        service.cursorKey,
       );
 
       // Act

@@ -56,7 +56,8 @@ describe('GET /api/v1/audit_trail/download/json (export jobs)', () => {
     // No request may export anything itself: every download becomes a job.
     process.env.DOWNLOAD_REQUEST_BUDGET_MS = '0';
     service = await startTestService();
-    const { jobs, doc, config } = service.services;
+    const { doc, config } = service.services;
+    const { jobs } = service;
     if (!(jobs instanceof InProcessJobLauncher)) throw new Error('expected the in-process job launcher');
     launcher = jobs;
     const tables = { eventsTable: config.EVENTS_TABLE, controlTable: config.CONTROL_TABLE };
@@ -179,7 +180,7 @@ describe('GET /api/v1/audit_trail/download/json (export jobs)', () => {
       'hooli',
       demoEvents({ count: 200, days: 1, now: NOW, seed: 5 }),
     );
-    const { s3 } = service.services;
+    const { s3 } = service.objects;
     s3.middlewareStack.add(
       (next, context) => async (args) => {
         if (context.commandName === PutObjectCommand.name)

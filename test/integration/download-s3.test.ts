@@ -122,7 +122,8 @@ describe('GET /api/v1/audit_trail/download/json (through S3)', () => {
 
   it('leaves no object and no multipart upload when S3 fails mid-upload, and the next download succeeds', async () => {
     // Prepare: ~15 MB of barely compressible entries, so the zip needs three 5 MiB parts.
-    const { doc, config, s3 } = service.services;
+    const { doc, config } = service.services;
+    const { s3 } = service.objects;
     const blobs = Array.from({ length: 2500 }, () => randomBytes(4500).toString('base64'));
     const drafts: EventDraft[] = blobs.map((blob, index) => ({
       timestamp: NOW - index * 1000,

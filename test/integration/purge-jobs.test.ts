@@ -37,7 +37,7 @@ const lambdaContext = (budgetMs: number): Context => {
 describe('purge jobs, archives and retention', () => {
   let service: TestService;
   const idle = async () => {
-    const { jobs } = service.services;
+    const { jobs } = service;
     if (jobs instanceof InProcessJobLauncher) await jobs.idle();
   };
 
@@ -211,7 +211,7 @@ describe('purge jobs, archives and retention', () => {
     await seed(service.services, 'busy', demoEvents({ count: 100, days: 5, now: NOW, seed: 22 }));
     const entries = await allEntries(service.services, 'busy');
     const first = entries[49]?.id ?? -1;
-    await startPurge(purgeDependencies(service.services), {
+    await startPurge(purgeDependencies(service.services, service.objects.archives), {
       tenant: 'busy',
       throughId: first,
       requester: { kind: 'token', tokenId: 'tok_x', tokenName: 'x' },

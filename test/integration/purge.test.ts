@@ -245,7 +245,7 @@ describe('POST /api/v1/audit_trail/purge', () => {
       );
       const { config } = service.services;
       const deps = {
-        ...purgeDependencies(service.services),
+        ...purgeDependencies(service.services, service.objects.archives),
         purges: new DynamoDbPurgeStore(crashing, {
           eventsTable: config.EVENTS_TABLE,
           controlTable: config.CONTROL_TABLE,

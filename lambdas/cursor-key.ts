@@ -1,0 +1,32 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { ServiceConfig } from './config.js';
+
+/** Reads the cursor-signing key: CURSOR_KEY locally, the Secrets Manager secret in AWS. */
+export const readCursorKey = async (config: ServiceConfig): Promise<Uint8Array> => {
+  if (!config.CURSOR_KEY && !config.CURSOR_KEY_SECRET_ARN) {
+    throw new Error('Invalid configuration: set CURSOR_KEY or CURSOR_KEY_SECRET_ARN');
+  }
+  let encoded = config.CURSOR_KEY;
+  if (!encoded && config.CURSOR_KEY_SECRET_ARN) {
+    const client = new SecretsManagerClient({ region: config.AWS_REGION });
+    const secret = await client.send(new GetSecretValueCommand({ SecretId: config.CURSOR_KEY_SECRET_ARN }));
+    encoded = secret.SecretString;
+  }
+  const key = Buffer.from(encoded ?? '', 'base64');
+  if (key.length < 32) throw new Error('The cursor-signing key must be at least 32 bytes (base64)');
+  return key;
+};
+
+let cursorKey: Promise<Uint8Array> | undefined;
+
+/**
+ * The container's cursor-signing key, read once. Only the endpoints that issue or read cursors
+ * import this module, so only their bundles carry the Secrets Manager client.
+ */
+export const getCursorKey = (config: ServiceConfig): Promise<Uint8Array> => {
+  cursorKey ??= readCursorKey(config).catch((error: unknown) => {
+    cursorKey = undefined;
+    throw error;
+  });
+  return cursorKey;
+};
