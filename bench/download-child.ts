@@ -7,6 +7,7 @@
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import yazl from 'yazl';
+import { InProcessJobLauncher } from '../lambdas/adapters/in-process-job-launcher.js';
 import { loadConfig } from '../lambdas/config.js';
 import { toCanaryEntry } from '../lambdas/domain/canary-view.js';
 import {
@@ -18,7 +19,8 @@ import {
 import { MAX_ID } from '../lambdas/domain/ids.js';
 import type { AuditRecord } from '../lambdas/domain/record.js';
 import { downloadDependencies } from '../lambdas/http/download-responses.js';
-import { buildObjectServices } from '../lambdas/object-services.js';
+import { installJobLauncher } from '../lambdas/job-services.js';
+import { getS3Client } from '../lambdas/object-services.js';
 import { buildServices } from '../lambdas/services.js';
 import { downloadAuditTrail } from '../lambdas/use-cases/download-audit-trail.js';
 
@@ -29,6 +31,8 @@ if ((mode !== 'streaming' && mode !== 'baseline') || !tenant) {
 }
 
 const services = buildServices(loadConfig(process.env));
+// As in the local stack (the export runs within this process's budget, so no job starts).
+installJobLauncher(new InProcessJobLauncher({ budgetMs: services.config.LOCAL_WORKER_BUDGET_MS }));
 const started = Date.now();
 let result: { entries: number; mode: string; bytes: number };
 
@@ -71,7 +75,7 @@ if (mode === 'streaming') {
   const zip = Buffer.concat(chunks);
   let stored = 'inline';
   if (zip.length > services.config.DOWNLOAD_INLINE_MAX_BYTES) {
-    await buildObjectServices(services.config).s3.send(
+    await getS3Client(services.config).send(
       new PutObjectCommand({
         Bucket: services.config.EXPORTS_BUCKET,
         Key: exportObjectKey(tenant, newExportId(Date.now())),

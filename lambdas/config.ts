@@ -1,61 +1,64 @@
-import * as z from 'zod';
+import * as z from './domain/zod.js';
+
+/** An integer setting from the environment (a string), within bounds. */
+const boundedInteger = (min: number, max: number) =>
+  z.pipe(z.coerce.number(), z.int().check(z.minimum(min), z.maximum(max)));
+
+/** An integer setting with a default. */
+const integer = (min: number, max: number, fallback: number) =>
+  z._default(boundedInteger(min, max), fallback);
 
 /** Service configuration, read once from the environment and validated. */
 const schema = z.object({
-  EVENTS_TABLE: z.string().min(3, 'EVENTS_TABLE must name the events table'),
-  CONTROL_TABLE: z.string().min(3, 'CONTROL_TABLE must name the control table'),
-  EXPORTS_BUCKET: z.string().min(3).optional(),
-  ARCHIVE_BUCKET: z.string().min(3).optional(),
-  AWS_REGION: z.string().min(1).default('us-east-1'),
-  DYNAMODB_ENDPOINT: z.url().optional(),
-  S3_ENDPOINT: z.url().optional(),
+  EVENTS_TABLE: z.string().check(z.minLength(3, 'EVENTS_TABLE must name the events table')),
+  CONTROL_TABLE: z.string().check(z.minLength(3, 'CONTROL_TABLE must name the control table')),
+  EXPORTS_BUCKET: z.optional(z.string().check(z.minLength(3))),
+  ARCHIVE_BUCKET: z.optional(z.string().check(z.minLength(3))),
+  AWS_REGION: z._default(z.string().check(z.minLength(1)), 'us-east-1'),
+  DYNAMODB_ENDPOINT: z.optional(z.url()),
+  S3_ENDPOINT: z.optional(z.url()),
   /** Cursor-signing key, base64 (at least 32 bytes). Locally generated; in AWS use the secret below. */
-  CURSOR_KEY: z.string().optional(),
+  CURSOR_KEY: z.optional(z.string()),
   /** Secrets Manager secret holding the cursor-signing key (its SecretString, base64). */
-  CURSOR_KEY_SECRET_ARN: z.string().optional(),
-  CURSOR_TTL_SECONDS: z.coerce
-    .number()
-    .int()
-    .min(60)
-    .max(7 * 86400)
-    .default(86400),
+  CURSOR_KEY_SECRET_ARN: z.optional(z.string()),
+  CURSOR_TTL_SECONDS: integer(60, 7 * 86400, 86400),
   /** Retention of tenants that never set their own (the CDK construct's `defaultRetentionDays`). */
-  DEFAULT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(365),
+  DEFAULT_RETENTION_DAYS: integer(1, 36_500, 365),
   /** Whether purged entries are archived for tenants that never chose (the construct's `archiveEnabled`). */
-  ARCHIVE_ENABLED: z
-    .enum(['true', 'false'])
-    .default('true')
-    .transform((value) => value === 'true'),
-  AUTH_CACHE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+  ARCHIVE_ENABLED: z.pipe(
+    z._default(z.enum(['true', 'false']), 'true'),
+    z.transform((value) => value === 'true'),
+  ),
+  AUTH_CACHE_SECONDS: integer(0, 300, 30),
   /** `lambda` in AWS (asynchronous invocation of the worker functions below); `in-process` locally. */
-  JOB_LAUNCHER: z.enum(['lambda', 'in-process']).default('lambda'),
-  PURGE_WORKER_FUNCTION: z.string().optional(),
-  EXPORT_WORKER_FUNCTION: z.string().optional(),
+  JOB_LAUNCHER: z._default(z.enum(['lambda', 'in-process']), 'lambda'),
+  PURGE_WORKER_FUNCTION: z.optional(z.string()),
+  EXPORT_WORKER_FUNCTION: z.optional(z.string()),
   /** A worker's time budget when run in-process (locally); in AWS it is the function's timeout. */
-  LOCAL_WORKER_BUDGET_MS: z.coerce.number().int().min(1000).default(900_000),
+  LOCAL_WORKER_BUDGET_MS: integer(1000, Number.MAX_SAFE_INTEGER, 900_000),
   /** At most this long is spent purging inside a request before the rest goes to the purge worker. */
-  PURGE_REQUEST_BUDGET_MS: z.coerce.number().int().min(0).default(20_000),
+  PURGE_REQUEST_BUDGET_MS: integer(0, Number.MAX_SAFE_INTEGER, 20_000),
   /** Entries per archive part (gzip JSON Lines object). */
-  PURGE_PART_ENTRIES: z.coerce.number().int().min(1).max(50_000).default(10_000),
+  PURGE_PART_ENTRIES: integer(1, 50_000, 10_000),
   /** How long a purge runner holds its job; a crashed runner's job is taken over after this. */
-  PURGE_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
+  PURGE_LEASE_SECONDS: integer(1, 3600, 120),
   /** Lifetime of presigned archive URLs (5 minutes at most). */
-  ARCHIVE_URL_SECONDS: z.coerce.number().int().min(1).max(300).default(300),
+  ARCHIVE_URL_SECONDS: integer(1, 300, 300),
   /**
    * Largest zip answered inline. Lambda's 6 MB response limit applies after base64 (×4/3), so
    * 4 MiB is the most that fits; larger zips go to EXPORTS_BUCKET and the answer is a 303.
    */
-  DOWNLOAD_INLINE_MAX_BYTES: z.coerce.number().int().min(0).max(4_194_304).default(4_194_304),
+  DOWNLOAD_INLINE_MAX_BYTES: integer(0, 4_194_304, 4_194_304),
   /** Lifetime of a download's presigned URL (at most 5 minutes). */
-  DOWNLOAD_URL_TTL_SECONDS: z.coerce.number().int().min(1).max(300).default(300),
+  DOWNLOAD_URL_TTL_SECONDS: integer(1, 300, 300),
   /** Multipart part size of exports written to S3 (S3's minimum, 5 MiB, keeps memory lowest). */
-  DOWNLOAD_PART_SIZE_BYTES: z.coerce.number().int().min(5_242_880).max(104_857_600).default(5_242_880),
+  DOWNLOAD_PART_SIZE_BYTES: integer(5_242_880, 104_857_600, 5_242_880),
   /** Time kept free at the end of a download request (for the upload's end, the URL and the record). */
-  DOWNLOAD_BUDGET_MARGIN_MS: z.coerce.number().int().min(0).default(5000),
+  DOWNLOAD_BUDGET_MARGIN_MS: integer(0, Number.MAX_SAFE_INTEGER, 5000),
   /** A fixed request budget instead of the Lambda's remaining time (tests use a tiny one). */
-  DOWNLOAD_REQUEST_BUDGET_MS: z.coerce.number().int().min(0).optional(),
+  DOWNLOAD_REQUEST_BUDGET_MS: z.optional(boundedInteger(0, Number.MAX_SAFE_INTEGER)),
   /** How long a completed export job is served to further downloads of its tenant. */
-  DOWNLOAD_REUSE_SECONDS: z.coerce.number().int().min(0).max(86400).default(600),
+  DOWNLOAD_REUSE_SECONDS: integer(0, 86400, 600),
 });
 
 export type ServiceConfig = z.infer<typeof schema>;

@@ -1,4 +1,3 @@
-import { InProcessJobLauncher } from './adapters/in-process-job-launcher.js';
 import { LambdaJobLauncher } from './adapters/lambda-job-launcher.js';
 import type { JobLauncher } from './ports/job-launcher.js';
 import type { Services } from './services.js';
@@ -6,18 +5,27 @@ import type { Services } from './services.js';
 let launcher: JobLauncher | undefined;
 
 /**
+ * Installs the container's job launcher. The local stack installs its in-process launcher here
+ * (`JOB_LAUNCHER=in-process`), so that local-only code is not in the deployed bundles.
+ */
+export const installJobLauncher = (installed: JobLauncher): void => {
+  launcher = installed;
+};
+
+/**
  * The container's launcher of background workers (see `services.ts`): asynchronous Lambda
- * invocations in AWS, the worker handlers in this process locally (`JOB_LAUNCHER=in-process`).
+ * invocations in AWS, or the launcher installed by the local stack.
  */
 export const getJobLauncher = (services: Pick<Services, 'config' | 'doc'>): JobLauncher => {
   const { config } = services;
-  launcher ??=
-    config.JOB_LAUNCHER === 'in-process'
-      ? new InProcessJobLauncher({ budgetMs: config.LOCAL_WORKER_BUDGET_MS })
-      : new LambdaJobLauncher({
-          region: config.AWS_REGION,
-          functions: { purge: config.PURGE_WORKER_FUNCTION, export: config.EXPORT_WORKER_FUNCTION },
-          credentials: services.doc.config.credentials,
-        });
+  if (!launcher && config.JOB_LAUNCHER === 'in-process')
+    throw new Error(
+      'JOB_LAUNCHER=in-process: only the local stack (local/stack.ts) can run workers in-process',
+    );
+  launcher ??= new LambdaJobLauncher({
+    region: config.AWS_REGION,
+    functions: { purge: config.PURGE_WORKER_FUNCTION, export: config.EXPORT_WORKER_FUNCTION },
+    credentials: services.doc.config.credentials,
+  });
   return launcher;
 };

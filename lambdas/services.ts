@@ -23,7 +23,8 @@ import { Authenticator } from './use-cases/authenticate.js';
  * The composition root is split by AWS client, because each Lambda bundle holds every client its
  * handler imports (esbuild cannot drop a client that a shared root constructs):
  *
- * - this module: the DynamoDB stores every handler uses (authentication and self-audit included);
+ * - this module: the DynamoDB stores every handler uses (authentication and self-audit included),
+ *   and getters for the stores of one feature each (purge jobs, export jobs, idempotency keys);
  * - `object-services.ts`: the S3 stores (archives, exports, parked large responses);
  * - `job-services.ts`: the launcher of background workers;
  * - `cursor-key.ts`: the cursor-signing key (Secrets Manager in AWS).
@@ -39,8 +40,12 @@ export interface Services {
   readonly koreApps: KoreAppStore;
   readonly authenticator: Authenticator;
   readonly clock: () => number;
-  readonly purges: PurgeStore;
+}
+
+/** The stores only some features use, each built by its getter below on first use. */
+export interface FeatureStores {
   readonly tenants: TenantStore;
+  readonly purges: PurgeStore;
   readonly exportJobs: ExportJobStore;
   readonly idempotency: IdempotencyStore;
 }
@@ -63,15 +68,54 @@ export const buildServices = (config: ServiceConfig): Services => {
     koreApps,
     authenticator: new Authenticator(tokens, { cacheSeconds: config.AUTH_CACHE_SECONDS, koreApps }),
     clock: Date.now,
-    purges: new DynamoDbPurgeStore(doc, tables),
-    tenants: new DynamoDbTenantStore(doc, {
-      ...tables,
-      defaults: { retentionDays: config.DEFAULT_RETENTION_DAYS, archive: config.ARCHIVE_ENABLED },
-    }),
-    exportJobs: new DynamoDbExportJobStore(doc, tables),
-    idempotency: new DynamoDbIdempotencyStore(doc, { controlTable: config.CONTROL_TABLE }),
   };
 };
+
+const tablesOf = ({ config }: Pick<Services, 'config'>) => ({
+  eventsTable: config.EVENTS_TABLE,
+  controlTable: config.CONTROL_TABLE,
+});
+
+let tenants: TenantStore | undefined;
+let purges: PurgeStore | undefined;
+let exportJobs: ExportJobStore | undefined;
+let idempotency: IdempotencyStore | undefined;
+
+/** The container's tenant settings (retention and archiving: purges and the token tools). */
+export const getTenantStore = (services: Pick<Services, 'doc' | 'config'>): TenantStore => {
+  const { config } = services;
+  tenants ??= new DynamoDbTenantStore(services.doc, {
+    ...tablesOf(services),
+    defaults: { retentionDays: config.DEFAULT_RETENTION_DAYS, archive: config.ARCHIVE_ENABLED },
+  });
+  return tenants;
+};
+
+/** The container's purge job store (purge endpoints, worker and scheduler). */
+export const getPurgeStore = (services: Pick<Services, 'doc' | 'config'>): PurgeStore => {
+  purges ??= new DynamoDbPurgeStore(services.doc, tablesOf(services));
+  return purges;
+};
+
+/** The container's export job store (download endpoints and the export worker). */
+export const getExportJobStore = (services: Pick<Services, 'doc' | 'config'>): ExportJobStore => {
+  exportJobs ??= new DynamoDbExportJobStore(services.doc, tablesOf(services));
+  return exportJobs;
+};
+
+/** The container's Idempotency-Key store (HTTP ingest). */
+export const getIdempotencyStore = (services: Pick<Services, 'doc' | 'config'>): IdempotencyStore => {
+  idempotency ??= new DynamoDbIdempotencyStore(services.doc, { controlTable: services.config.CONTROL_TABLE });
+  return idempotency;
+};
+
+/** Every feature store, for tools and tests that reach into all of them. */
+export const featureStores = (services: Pick<Services, 'doc' | 'config'>): FeatureStores => ({
+  tenants: getTenantStore(services),
+  purges: getPurgeStore(services),
+  exportJobs: getExportJobStore(services),
+  idempotency: getIdempotencyStore(services),
+});
 
 let services: Services | undefined;
 

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
+import { InProcessJobLauncher } from '../lambdas/adapters/in-process-job-launcher.js';
 import { getCursorKey } from '../lambdas/cursor-key.js';
-import { getJobLauncher } from '../lambdas/job-services.js';
-import { getObjectServices, type ObjectServices } from '../lambdas/object-services.js';
-import type { JobLauncher } from '../lambdas/ports/job-launcher.js';
-import { getServices, type Services } from '../lambdas/services.js';
+import { installJobLauncher } from '../lambdas/job-services.js';
+import { type ObjectServices, objectServices } from '../lambdas/object-services.js';
+import { type FeatureStores, featureStores, getServices, type Services } from '../lambdas/services.js';
 import { createResources, type Emulators, type ResourceNames } from './emulators.js';
 import { startGateway } from './gateway.js';
 
@@ -37,11 +37,12 @@ export const newCursorKey = (): string => randomBytes(32).toString('base64');
 /** The service running on emulators: its URL, its services (for seeding and checks) and `stop()`. */
 export interface LocalService {
   readonly url: string;
-  readonly services: Services;
+  /** The handlers' DynamoDB stores, the feature stores included. */
+  readonly services: Services & FeatureStores;
   /** The S3 stores the handlers use. */
   readonly objects: ObjectServices;
   /** The handlers' job launcher (in-process: `idle()` waits for background jobs). */
-  readonly jobs: JobLauncher;
+  readonly jobs: InProcessJobLauncher;
   readonly cursorKey: Uint8Array;
   readonly env: Record<string, string>;
   stop(): Promise<void>;
@@ -60,12 +61,15 @@ export const startLocalService = async (
   Object.assign(process.env, env);
   // The very services the handlers use (built once from process.env), so jobs and clients are shared.
   const services = await getServices();
+  // Workers run in this process, in the background (JOB_LAUNCHER=in-process).
+  const jobs = new InProcessJobLauncher({ budgetMs: services.config.LOCAL_WORKER_BUDGET_MS });
+  installJobLauncher(jobs);
   const { server, url } = await startGateway(options.port);
   return {
     url,
-    services,
-    objects: getObjectServices(services.config),
-    jobs: getJobLauncher(services),
+    services: { ...services, ...featureStores(services) },
+    objects: objectServices(services.config),
+    jobs,
     cursorKey: await getCursorKey(services.config),
     env,
     stop: () => closeServer(server),

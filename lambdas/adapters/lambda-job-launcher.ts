@@ -1,5 +1,6 @@
-import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import { AwsClient } from 'aws4fetch';
+import { Sha256 } from '@smithy/core/checksum';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { JobKind, JobLauncher, JobMessage } from '../ports/job-launcher.js';
 import { type BackoffPolicy, backoffDelay } from './backoff.js';
 
@@ -18,24 +19,34 @@ const LAUNCH_BACKOFF: BackoffPolicy = { maxAttempts: 5, baseDelayMs: 50, maxDela
 
 /**
  * Launches workers with asynchronous Lambda invocations (`InvocationType: Event`; Lambda retries
- * a failed worker itself). This is the one Lambda API call the service makes, so it is a SigV4-signed
- * `fetch` (aws4fetch) rather than the SDK's Lambda client, whose 70 KB of service schemas would
- * otherwise sit in every function that can start a job. Throttling (429), server errors and network
+ * a failed worker itself). This is the one Lambda API call the service makes, so it is a `fetch`
+ * signed by the SDK's own SigV4 signer and credential chain (both already in every bundle) rather
+ * than the SDK's Lambda client, whose 70 KB of service schemas would otherwise sit in every
+ * function that can start a job. Throttling (429), server errors and network
  * errors are retried with jittered backoff; anything else fails the launch with the error type.
  */
 export class LambdaJobLauncher implements JobLauncher {
   readonly #options: LambdaJobLauncherOptions;
   readonly #endpoint: string;
+  readonly #signer: SignatureV4;
 
   constructor(options: LambdaJobLauncherOptions) {
     this.#options = options;
     this.#endpoint = options.endpoint ?? `https://lambda.${options.region}.amazonaws.com`;
+    this.#signer = new SignatureV4({
+      service: 'lambda',
+      region: options.region,
+      credentials: options.credentials,
+      sha256: Sha256,
+    });
   }
 
   async launch(message: JobMessage): Promise<void> {
     const functionName = this.#options.functions[message.kind];
     if (!functionName) throw new Error(`No worker function is configured for ${message.kind} jobs`);
-    const url = `${this.#endpoint}/2015-03-31/functions/${encodeURIComponent(functionName)}/invocations`;
+    const url = new URL(
+      `${this.#endpoint}/2015-03-31/functions/${encodeURIComponent(functionName)}/invocations`,
+    );
     const backoff = this.#options.backoff ?? LAUNCH_BACKOFF;
     for (let attempt = 1; ; attempt += 1) {
       const outcome = await this.#invoke(url, message);
@@ -47,22 +58,26 @@ export class LambdaJobLauncher implements JobLauncher {
   }
 
   async #invoke(
-    url: string,
+    url: URL,
     message: JobMessage,
   ): Promise<{ kind: 'accepted' } | { kind: 'retry' | 'rejected'; reason: string }> {
-    const client = new AwsClient({
-      ...credentialsFor(await this.#options.credentials()),
-      service: 'lambda',
-      region: this.#options.region,
-      retries: 0,
+    const body = JSON.stringify(message);
+    // Signed on every attempt: the signature covers the time, and the credentials may have rotated.
+    const signed = await this.#signer.sign({
+      method: 'POST',
+      protocol: url.protocol,
+      hostname: url.hostname,
+      ...(url.port ? { port: Number(url.port) } : {}),
+      path: url.pathname,
+      query: {},
+      headers: { host: url.host, 'content-type': 'application/json', 'x-amz-invocation-type': 'Event' },
+      body,
     });
+    // fetch sets Host itself (to the same value the signature covers).
+    const { host: _host, ...headers } = signed.headers;
     let response: Response;
     try {
-      response = await client.fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-amz-invocation-type': 'Event' },
-        body: JSON.stringify(message),
-      });
+      response = await fetch(url, { method: 'POST', headers, body });
     } catch (error) {
       return { kind: 'retry', reason: error instanceof Error ? error.message : String(error) };
     }
@@ -73,9 +88,3 @@ export class LambdaJobLauncher implements JobLauncher {
     return { kind: response.status === 429 || response.status >= 500 ? 'retry' : 'rejected', reason };
   }
 }
-
-const credentialsFor = (identity: AwsCredentialIdentity) => ({
-  accessKeyId: identity.accessKeyId,
-  secretAccessKey: identity.secretAccessKey,
-  ...(identity.sessionToken ? { sessionToken: identity.sessionToken } : {}),
-});

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import * as z from 'zod';
 import { BadRequestError } from './errors.js';
 import { isEncodableTimestamp, MAX_ID_TIMESTAMP_MS } from './ids.js';
 import { API_REQUEST_ACTION, type EventDraft } from './record.js';
+import * as z from './zod.js';
 
 /**
  * The schema of events producers send (HTTP ingest and the EventBridge path). Limits keep one
@@ -35,7 +35,7 @@ const byteLength = (text: string): number => encoder.encode(text).length;
 const boundedString = (maxBytes: number) =>
   z
     .string({ error: 'must be a string' })
-    .refine((text) => byteLength(text) <= maxBytes, `must be at most ${maxBytes} bytes`);
+    .check(z.refine((text) => byteLength(text) <= maxBytes, `must be at most ${maxBytes} bytes`));
 
 const text = boundedString(INGEST_LIMITS.stringBytes);
 
@@ -48,66 +48,76 @@ const jsonText = (value: unknown): string | undefined => {
 };
 
 const eventSchema = z.strictObject({
-  action_type: z
-    .string({ error: 'is required and must be a string' })
-    .regex(
+  action_type: z.string({ error: 'is required and must be a string' }).check(
+    z.regex(
       ACTION_TYPE_PATTERN,
       `must be 1-${INGEST_LIMITS.actionTypeChars} characters of letters, digits, "_", ".", ":" or "-"`,
-    )
-    .refine(
+    ),
+    z.refine(
       (action) => action !== API_REQUEST_ACTION,
       `"${API_REQUEST_ACTION}" is reserved for this service`,
     ),
-  timestamp: z
-    .number({ error: 'must be a number (epoch milliseconds)' })
-    .refine(
-      isEncodableTimestamp,
-      `must be an integer number of epoch milliseconds between 2000-01-01 and ${new Date(MAX_ID_TIMESTAMP_MS).toISOString().slice(0, 10)}`,
-    )
-    .optional(),
-  category: text.optional(),
-  message: boundedString(INGEST_LIMITS.messageBytes).optional(),
-  user: text.optional(),
-  user_ip: text.optional(),
-  user_browser_agent: text.optional(),
-  user_browser_language: text.optional(),
-  flock_id: text.optional(),
-  additional_information: z
-    .unknown()
-    .refine((value) => value !== undefined, 'must be a JSON value')
-    .refine((value) => {
-      const serialised = jsonText(value);
-      return serialised !== undefined && byteLength(serialised) <= INGEST_LIMITS.additionalInformationBytes;
-    }, `must be at most ${INGEST_LIMITS.additionalInformationBytes} bytes of JSON`)
-    .optional(),
-  request: z
-    .strictObject({
+  ),
+  timestamp: z.optional(
+    z
+      .number({ error: 'must be a number (epoch milliseconds)' })
+      .check(
+        z.refine(
+          isEncodableTimestamp,
+          `must be an integer number of epoch milliseconds between 2000-01-01 and ${new Date(MAX_ID_TIMESTAMP_MS).toISOString().slice(0, 10)}`,
+        ),
+      ),
+  ),
+  category: z.optional(text),
+  message: z.optional(boundedString(INGEST_LIMITS.messageBytes)),
+  user: z.optional(text),
+  user_ip: z.optional(text),
+  user_browser_agent: z.optional(text),
+  user_browser_language: z.optional(text),
+  flock_id: z.optional(text),
+  additional_information: z.optional(
+    z.unknown().check(
+      z.refine((value) => value !== undefined, 'must be a JSON value'),
+      z.refine((value) => {
+        const serialised = jsonText(value);
+        return serialised !== undefined && byteLength(serialised) <= INGEST_LIMITS.additionalInformationBytes;
+      }, `must be at most ${INGEST_LIMITS.additionalInformationBytes} bytes of JSON`),
+    ),
+  ),
+  request: z.optional(
+    z.strictObject({
       uri: text,
       method: z
         .string({ error: 'must be a string' })
-        .regex(/^[A-Z]{1,16}$/, 'must be an HTTP method in capitals'),
+        .check(z.regex(/^[A-Z]{1,16}$/, 'must be an HTTP method in capitals')),
       status: z
         .number({ error: 'must be a number' })
-        .int('must be an integer')
-        .min(100, 'must be an HTTP status')
-        .max(599, 'must be an HTTP status'),
+        .check(
+          z.refine(Number.isInteger, 'must be an integer'),
+          z.minimum(100, 'must be an HTTP status'),
+          z.maximum(599, 'must be an HTTP status'),
+        ),
       query_parameters: z
         .record(z.string(), text)
-        .refine(
-          (parameters) => Object.keys(parameters).length <= INGEST_LIMITS.queryParameters,
-          `must have at most ${INGEST_LIMITS.queryParameters} parameters`,
+        .check(
+          z.refine(
+            (parameters) => Object.keys(parameters).length <= INGEST_LIMITS.queryParameters,
+            `must have at most ${INGEST_LIMITS.queryParameters} parameters`,
+          ),
         ),
-      error: text.optional(),
-    })
-    .optional(),
-  api_key: z.strictObject({ id: text, name: text }).optional(),
+      error: z.optional(text),
+    }),
+  ),
+  api_key: z.optional(z.strictObject({ id: text, name: text })),
 });
 
 const bodySchema = z.strictObject({
   events: z
     .array(eventSchema, { error: 'must be an array of events' })
-    .min(1, 'must hold at least 1 event')
-    .max(INGEST_LIMITS.maxEvents, `must hold at most ${INGEST_LIMITS.maxEvents} events`),
+    .check(
+      z.minLength(1, 'must hold at least 1 event'),
+      z.maxLength(INGEST_LIMITS.maxEvents, `must hold at most ${INGEST_LIMITS.maxEvents} events`),
+    ),
 });
 
 /** `events[3].request.status`: a zod issue path the way a JSON client names the field. */
@@ -126,8 +136,8 @@ export interface ParseEventsOptions {
   readonly prefix?: string;
 }
 
-const problemsOf = (error: z.ZodError, prefix: readonly PropertyKey[]) =>
-  error.issues.flatMap((issue) => {
+const problemsOf = (issues: readonly z.core.$ZodIssue[], prefix: readonly PropertyKey[]) =>
+  issues.flatMap((issue) => {
     // Unknown keys are reported one field each, so the caller sees which key to remove.
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) => ({
@@ -151,7 +161,7 @@ const throwProblems = (problems: { field: string; message: string }[]): never =>
  */
 export const parseIngestBody = (body: unknown, options: ParseEventsOptions): EventDraft[] => {
   const parsed = bodySchema.safeParse(body);
-  if (!parsed.success) return throwProblems(problemsOf(parsed.error, []));
+  if (!parsed.success) return throwProblems(problemsOf(parsed.error.issues, []));
   return checkTimestamps(parsed.data.events as EventDraft[], options, ['events']);
 };
 
@@ -159,7 +169,7 @@ export const parseIngestBody = (body: unknown, options: ParseEventsOptions): Eve
 export const parseEvents = (events: unknown, options: ParseEventsOptions): EventDraft[] => {
   const prefix = [options.prefix ?? 'events'];
   const parsed = bodySchema.shape.events.safeParse(events);
-  if (!parsed.success) return throwProblems(problemsOf(parsed.error, prefix));
+  if (!parsed.success) return throwProblems(problemsOf(parsed.error.issues, prefix));
   return checkTimestamps(parsed.data as EventDraft[], options, prefix);
 };
 

@@ -6,7 +6,7 @@ import { firstIdAt, lastIdAt, MAX_ID } from '../domain/ids.js';
 import { principalOf } from '../http/context.js';
 import { jsonResponse } from '../http/dialects.js';
 import { httpHandler } from '../http/http-handler.js';
-import { getObjectServices } from '../object-services.js';
+import { getLargeResponseStore } from '../object-services.js';
 import { apiKeyPage } from '../use-cases/api-key-pages.js';
 
 /** `GET /api/v1/audit-trail` (seed 003). */
@@ -132,7 +132,7 @@ export const handler = httpHandler({ dialect: 'apiKey', scope: 'read' }, async (
     return { ...jsonResponse(200, null), body };
   }
   if (!parameters.allowRedirect) throw new PayloadTooLargeError('Response size is greater than 1MB');
-  const url = await getObjectServices(services.config).largeResponses.stash(tenant, body, {
+  const url = await getLargeResponseStore(services.config).stash(tenant, body, {
     contentType: 'application/json; charset=utf-8',
     expiresInSeconds: PRESIGN_SECONDS,
   });

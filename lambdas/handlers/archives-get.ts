@@ -3,7 +3,7 @@ import { parseArchiveKey } from '../domain/purge.js';
 import { principalOf } from '../http/context.js';
 import { jsonResponse } from '../http/dialects.js';
 import { httpHandler } from '../http/http-handler.js';
-import { getObjectServices } from '../object-services.js';
+import { getArchiveStore } from '../object-services.js';
 
 /**
  * `GET /api/v1/audit_trail/archives/{key}`: 303 to a presigned GET (at most 5 minutes, as an
@@ -19,7 +19,7 @@ export const handler = httpHandler({ dialect: 'canary', scope: 'download' }, asy
     });
   }
   const { config } = context.services;
-  const { archives } = getObjectServices(config);
+  const archives = getArchiveStore(config);
   const tenant = principalOf(context).tenant;
   if (!archives || !(await archives.exists(tenant, key))) throw new NotFoundError(`No archive ${key}`);
   const url = await archives.presign(tenant, key, key, config.ARCHIVE_URL_SECONDS);

@@ -2,14 +2,14 @@ import { manifestKey } from '../domain/purge.js';
 import { principalOf } from '../http/context.js';
 import { jsonResponse } from '../http/dialects.js';
 import { httpHandler } from '../http/http-handler.js';
-import { getObjectServices } from '../object-services.js';
+import { getArchiveStore } from '../object-services.js';
 
 /**
  * `GET /api/v1/audit_trail/archives`: the caller's archive objects (one per part of each purge
  * run), oldest first, as their manifests list them. Only the caller's tenant prefix is read.
  */
 export const handler = httpHandler({ dialect: 'canary', scope: 'download' }, async (_event, context) => {
-  const { archives } = getObjectServices(context.services.config);
+  const archives = getArchiveStore(context.services.config);
   const manifests = archives ? await archives.listManifests(principalOf(context).tenant) : [];
   return jsonResponse(200, {
     result: 'success',

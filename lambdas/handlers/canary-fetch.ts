@@ -1,34 +1,39 @@
-import * as z from 'zod';
 import { getCursorKey } from '../cursor-key.js';
 import { toCanaryEntry } from '../domain/canary-view.js';
 import { BadRequestError } from '../domain/errors.js';
 import { isKnownTimeZone } from '../domain/time.js';
+import * as z from '../domain/zod.js';
 import { principalOf } from '../http/context.js';
 import { jsonResponse } from '../http/dialects.js';
 import { httpHandler } from '../http/http-handler.js';
 import { browsePages } from '../use-cases/browse-pages.js';
 
+const LIMIT_MESSAGE = 'limit must be an integer between 1 and 1000';
+
 /** `GET /api/v1/audit_trail/fetch` (seeds 000 and 001). */
 const parameters = z.object({
-  limit: z
-    .string()
-    .regex(/^\d{1,4}$/, 'limit must be an integer between 1 and 1000')
-    .transform(Number)
-    .refine((limit) => limit >= 1 && limit <= 1000, 'limit must be an integer between 1 and 1000')
-    .optional(),
-  cursor: z.string().min(1, 'cursor must not be empty').optional(),
-  action_filter: z
-    .string()
-    .min(1, 'action_filter must not be empty')
-    .max(128, 'action_filter is too long')
-    .optional(),
-  tz: z
-    .string()
-    .refine(isKnownTimeZone, {
-      error: (issue) =>
-        `tz "${String(issue.input).slice(0, 64)}" is not a known time zone name (e.g. Europe/London)`,
-    })
-    .optional(),
+  limit: z.optional(
+    z
+      .pipe(z.string().check(z.regex(/^\d{1,4}$/, LIMIT_MESSAGE)), z.transform(Number))
+      .check(z.refine((limit) => limit >= 1 && limit <= 1000, LIMIT_MESSAGE)),
+  ),
+  cursor: z.optional(z.string().check(z.minLength(1, 'cursor must not be empty'))),
+  action_filter: z.optional(
+    z
+      .string()
+      .check(
+        z.minLength(1, 'action_filter must not be empty'),
+        z.maxLength(128, 'action_filter is too long'),
+      ),
+  ),
+  tz: z.optional(
+    z.string().check(
+      z.refine(isKnownTimeZone, {
+        error: (issue) =>
+          `tz "${String(issue.input).slice(0, 64)}" is not a known time zone name (e.g. Europe/London)`,
+      }),
+    ),
+  ),
 });
 
 const DEFAULT_LIMIT = 100;

@@ -5,6 +5,7 @@ import { principalOf } from '../http/context.js';
 import { jsonResponse } from '../http/dialects.js';
 import { httpHandler } from '../http/http-handler.js';
 import { bodyText, jsonBody, lowerCaseHeaders } from '../http/request.js';
+import { getIdempotencyStore } from '../services.js';
 import { ingestEvents } from '../use-cases/ingest-events.js';
 
 /**
@@ -28,7 +29,7 @@ export const handler = httpHandler({ dialect: 'canary', scope: 'ingest' }, async
   const body = jsonBody(event, INGEST_LIMITS.maxBodyBytes);
   const drafts = parseIngestBody(body, { allowTimestamps: hasScope(principal, 'admin') });
   const result = await ingestEvents(
-    { events: context.services.events, idempotency: context.services.idempotency },
+    { events: context.services.events, idempotency: getIdempotencyStore(context.services) },
     {
       tenant: principal.tenant,
       drafts,

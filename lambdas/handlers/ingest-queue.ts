@@ -1,8 +1,8 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import * as z from 'zod';
 import { BadRequestError, isAuditTrailError } from '../domain/errors.js';
 import { parseEvents } from '../domain/event-schema.js';
 import { isValidTenant } from '../domain/tokens.js';
+import * as z from '../domain/zod.js';
 import { log } from '../http/log.js';
 import { getServices, type Services } from '../services.js';
 
@@ -11,11 +11,11 @@ import { getServices, type Services } from '../services.js';
  * producers inside the AWS account, authorised by IAM to put events on this bus, can send these.
  */
 const envelope = z.object({
-  id: z.string().min(1).max(128),
-  source: z.string().min(1).max(256),
-  'detail-type': z.string().max(256),
+  id: z.string().check(z.minLength(1), z.maxLength(128)),
+  source: z.string().check(z.minLength(1), z.maxLength(256)),
+  'detail-type': z.string().check(z.maxLength(256)),
   detail: z.object({
-    tenant: z.string().refine(isValidTenant, 'must be 3-64 letters, digits, ".", "_" or "-"'),
+    tenant: z.string().check(z.refine(isValidTenant, 'must be 3-64 letters, digits, ".", "_" or "-"')),
     events: z.unknown(),
   }),
 });

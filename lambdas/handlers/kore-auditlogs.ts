@@ -1,8 +1,8 @@
-import * as z from 'zod';
 import { koreSpan, parseKoreDate } from '../domain/date-range.js';
 import { BadRequestError } from '../domain/errors.js';
 import { firstIdAt, lastIdAt, MAX_ID } from '../domain/ids.js';
 import { toKoreEntry } from '../domain/kore-view.js';
+import * as z from '../domain/zod.js';
 import { principalOf } from '../http/context.js';
 import { jsonResponse } from '../http/dialects.js';
 import { httpHandler } from '../http/http-handler.js';
@@ -10,36 +10,40 @@ import { koreAuditLogs } from '../use-cases/kore-auditlogs.js';
 
 const DATE_MESSAGE = 'must be a date as yyyy-mm-dd or yyyy-mm-ddThh:mm:ss.sssZ (UTC)';
 const koreDate = (field: string) =>
-  z
-    .string()
-    .transform((text, context) => {
-      const span = parseKoreDate(text.trim());
-      if (!span) context.addIssue({ code: 'custom', message: `${field} ${DATE_MESSAGE}` });
-      return span ?? { start: 0, end: 0 };
-    })
-    .optional();
+  z.optional(
+    z.pipe(
+      z.string(),
+      z.transform((text, context) => {
+        const span = parseKoreDate(text.trim());
+        if (!span) context.issues.push({ code: 'custom', message: `${field} ${DATE_MESSAGE}`, input: text });
+        return span ?? { start: 0, end: 0 };
+      }),
+    ),
+  );
+
+const SIZE_MESSAGE = 'size must be an integer between 1 and 100';
+const FETCH_AFTER_MESSAGE = 'fetchAfter must be an AuditLogId returned by this API';
 
 /** `GET /api/public/auditlogs` parameters (seed 002). Other parameters are ignored, as Kore does. */
 const parameters = z.object({
-  size: z
-    .string()
-    .regex(/^\d{1,3}$/, 'size must be an integer between 1 and 100')
-    .transform(Number)
-    .refine((size) => size >= 1 && size <= 100, 'size must be an integer between 1 and 100')
-    .optional(),
-  offset: z
-    .string()
-    .regex(/^\d{1,9}$/, 'offset must be a page number: an integer from 0')
-    .transform(Number)
-    .optional(),
+  size: z.optional(
+    z
+      .pipe(z.string().check(z.regex(/^\d{1,3}$/, SIZE_MESSAGE)), z.transform(Number))
+      .check(z.refine((size) => size >= 1 && size <= 100, SIZE_MESSAGE)),
+  ),
+  offset: z.optional(
+    z.pipe(
+      z.string().check(z.regex(/^\d{1,9}$/, 'offset must be a page number: an integer from 0')),
+      z.transform(Number),
+    ),
+  ),
   fromDate: koreDate('fromDate'),
   toDate: koreDate('toDate'),
-  fetchAfter: z
-    .string()
-    .regex(/^\d{1,16}$/, 'fetchAfter must be an AuditLogId returned by this API')
-    .transform(Number)
-    .refine(Number.isSafeInteger, 'fetchAfter must be an AuditLogId returned by this API')
-    .optional(),
+  fetchAfter: z.optional(
+    z
+      .pipe(z.string().check(z.regex(/^\d{1,16}$/, FETCH_AFTER_MESSAGE)), z.transform(Number))
+      .check(z.refine(Number.isSafeInteger, FETCH_AFTER_MESSAGE)),
+  ),
 });
 
 /** The seed's sample request asks for 50. */

@@ -1,8 +1,8 @@
 import type { Context } from 'aws-lambda';
 import { log } from '../http/log.js';
 import { getJobLauncher } from '../job-services.js';
-import { getObjectServices } from '../object-services.js';
-import { getServices } from '../services.js';
+import { getArchiveStore } from '../object-services.js';
+import { getPurgeStore, getServices, getTenantStore } from '../services.js';
 import { applyRetention, purgeDependencies, runDeadline } from '../use-cases/purge-entries.js';
 
 /** What one scheduler run did, per tenant. */
@@ -20,12 +20,15 @@ export interface RetentionSummary {
  */
 export const handler = async (_event: unknown, context: Context): Promise<RetentionSummary> => {
   const services = await getServices();
-  const deps = purgeDependencies(services, getObjectServices(services.config).archives);
+  const deps = purgeDependencies(
+    { ...services, purges: getPurgeStore(services), tenants: getTenantStore(services) },
+    getArchiveStore(services.config),
+  );
   const deadline = runDeadline(services.clock(), context.getRemainingTimeInMillis());
   let purged = 0;
   let continuing = 0;
   let failed = 0;
-  const tenants = await services.tenants.list();
+  const tenants = await getTenantStore(services).list();
   for (const tenant of tenants) {
     try {
       const result = await applyRetention(deps, tenant, deadline);

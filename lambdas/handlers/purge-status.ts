@@ -3,6 +3,7 @@ import { isPurgeJobId, manifestKey } from '../domain/purge.js';
 import { principalOf } from '../http/context.js';
 import { jsonResponse } from '../http/dialects.js';
 import { httpHandler } from '../http/http-handler.js';
+import { getPurgeStore } from '../services.js';
 
 /**
  * `GET /api/v1/audit_trail/purge/{job}`: a purge job's progress. Jobs are looked up under the
@@ -12,7 +13,7 @@ export const handler = httpHandler({ dialect: 'canary', scope: 'purge' }, async 
   const jobId = event.pathParameters?.job ?? '';
   const notFound = () => new NotFoundError(`No purge job ${jobId.slice(0, 40)}`);
   if (!isPurgeJobId(jobId)) throw notFound();
-  const job = await context.services.purges.get(principalOf(context).tenant, jobId);
+  const job = await getPurgeStore(context.services).get(principalOf(context).tenant, jobId);
   if (!job) throw notFound();
   return jsonResponse(200, {
     result: 'success',

@@ -1,9 +1,9 @@
 import type { Context } from 'aws-lambda';
 import { log } from '../http/log.js';
 import { getJobLauncher } from '../job-services.js';
-import { getObjectServices } from '../object-services.js';
+import { getArchiveStore } from '../object-services.js';
 import type { JobMessage } from '../ports/job-launcher.js';
-import { getServices } from '../services.js';
+import { getPurgeStore, getServices, getTenantStore } from '../services.js';
 import { purgeDependencies, runDeadline, runPurge } from '../use-cases/purge-entries.js';
 
 /**
@@ -15,7 +15,10 @@ export const handler = async (message: JobMessage, context: Context): Promise<{ 
   const services = await getServices();
   const deadline = runDeadline(services.clock(), context.getRemainingTimeInMillis());
   const run = await runPurge(
-    purgeDependencies(services, getObjectServices(services.config).archives),
+    purgeDependencies(
+      { ...services, purges: getPurgeStore(services), tenants: getTenantStore(services) },
+      getArchiveStore(services.config),
+    ),
     message.tenant,
     message.jobId,
     deadline,

@@ -4,7 +4,8 @@ import { principalOf } from '../http/context.js';
 import { jsonResponse } from '../http/dialects.js';
 import { httpHandler } from '../http/http-handler.js';
 import { getJobLauncher } from '../job-services.js';
-import { getObjectServices } from '../object-services.js';
+import { getArchiveStore } from '../object-services.js';
+import { getPurgeStore, getTenantStore } from '../services.js';
 import { purgeDependencies, runDeadline, runPurge, startPurge } from '../use-cases/purge-entries.js';
 
 const STATUS_PATH = '/api/v1/audit_trail/purge/';
@@ -19,7 +20,10 @@ export const handler = httpHandler({ dialect: 'canary', scope: 'purge' }, async 
   const throughId = parsePurgeId(context.form.id ?? context.query.id);
   const principal = principalOf(context);
   const { services } = context;
-  const deps = purgeDependencies(services, getObjectServices(services.config).archives);
+  const deps = purgeDependencies(
+    { ...services, purges: getPurgeStore(services), tenants: getTenantStore(services) },
+    getArchiveStore(services.config),
+  );
   const started = await startPurge(deps, {
     tenant: principal.tenant,
     throughId,

@@ -2,9 +2,9 @@ import type { APIGatewayProxyResult } from 'aws-lambda';
 import { ServiceUnavailableError } from '../domain/errors.js';
 import { EXPORT_CONTENT_DISPOSITION, EXPORT_CONTENT_TYPE, type ExportJob } from '../domain/export.js';
 import { getJobLauncher } from '../job-services.js';
-import { getObjectServices, type ObjectServices } from '../object-services.js';
+import { getExportObjectStore } from '../object-services.js';
 import type { ExportObjectStore } from '../ports/export-store.js';
-import type { Services } from '../services.js';
+import { getExportJobStore, type Services } from '../services.js';
 import type { DownloadDependencies } from '../use-cases/download-audit-trail.js';
 import type { RequestContext } from './context.js';
 import { jsonResponse } from './dialects.js';
@@ -16,8 +16,8 @@ import { jsonResponse } from './dialects.js';
 export const exportDependencies = (services: Services): Omit<DownloadDependencies, 'launcher'> => ({
   events: services.events,
   counters: services.counters,
-  objects: exportObjectsOf(getObjectServices(services.config)),
-  jobs: services.exportJobs,
+  objects: exportObjectsOf(getExportObjectStore(services.config)),
+  jobs: getExportJobStore(services),
   clock: services.clock,
   inlineMaxBytes: services.config.DOWNLOAD_INLINE_MAX_BYTES,
   urlTtlSeconds: services.config.DOWNLOAD_URL_TTL_SECONDS,
@@ -30,10 +30,10 @@ export const downloadDependencies = (services: Services): DownloadDependencies =
   launcher: getJobLauncher(services),
 });
 
-const exportObjectsOf = (services: ObjectServices): ExportObjectStore => {
-  if (!services.exportObjects)
+const exportObjectsOf = (store: ExportObjectStore | undefined): ExportObjectStore => {
+  if (!store)
     throw new ServiceUnavailableError('Downloads are not available: no export bucket is configured');
-  return services.exportObjects;
+  return store;
 };
 
 /** How long this request may spend exporting: the Lambda's remaining time less a margin. */

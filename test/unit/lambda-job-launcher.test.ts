@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { Sha256 } from '@smithy/core/checksum';
+import { SignatureV4 } from '@smithy/signature-v4';
 import { LambdaJobLauncher } from '../../lambdas/adapters/lambda-job-launcher.js';
 import type { JobMessage } from '../../lambdas/ports/job-launcher.js';
 
@@ -78,6 +80,31 @@ describe('LambdaJobLauncher', () => {
       /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/lambda\/aws4_request, SignedHeaders=[^,]*x-amz-date[^,]*, Signature=[0-9a-f]{64}$/,
     );
     expect(JSON.parse(request?.body ?? '')).toEqual(MESSAGE);
+    // The signature covers exactly what arrived: re-signing the received request reproduces it.
+    const signedHeaders =
+      /SignedHeaders=([^,]+)/.exec(String(request?.headers.authorization))?.[1]?.split(';') ?? [];
+    const amzDate = String(request?.headers['x-amz-date']);
+    const signingDate = new Date(
+      `${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`,
+    );
+    const resigned = await new SignatureV4({
+      service: 'lambda',
+      region: 'eu-west-1',
+      credentials: CREDENTIALS,
+      sha256: Sha256,
+    }).sign(
+      {
+        method: request?.method ?? '',
+        protocol: 'http:',
+        hostname: '127.0.0.1',
+        path: request?.url ?? '',
+        query: {},
+        headers: Object.fromEntries(signedHeaders.map((name) => [name, String(request?.headers[name])])),
+        body: request?.body,
+      },
+      { signingDate },
+    );
+    expect(resigned.headers.authorization).toBe(request?.headers.authorization);
   });
 
   it('retries throttling and server errors, then succeeds', async () => {
