@@ -178,3 +178,43 @@ export const failMultipartPart = (
   );
   return trace;
 };
+
+/** The write requests of one BatchWriteItem call, for one table. */
+export type WriteRequests = Record<string, unknown>[];
+
+/**
+ * Makes BatchWriteItem calls leave requests unprocessed, as DynamoDB does when a partition is
+ * throttled: `admit` says how many of a call's requests the real emulator gets to apply; the rest
+ * come back as `UnprocessedItems` (with any the emulator left unprocessed itself). `onHeld` hears
+ * how many were held back. Returns a function that removes the fault.
+ */
+export const partialBatchWrites = (
+  client: MiddlewareClient,
+  admit: (requests: WriteRequests) => number,
+  onHeld: (count: number) => void = () => undefined,
+  name = 'partialBatchWrites',
+): (() => void) => {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName !== 'BatchWriteItemCommand') return next(args);
+      const input = args.input as { RequestItems: Record<string, WriteRequests> };
+      const [table, requests] = Object.entries(input.RequestItems)[0] ?? ['', []];
+      const admitted = Math.min(requests.length, Math.max(0, admit(requests)));
+      const held = requests.slice(admitted);
+      if (held.length === 0) return next(args);
+      onHeld(held.length);
+      if (admitted === 0) return { output: { $metadata: {}, UnprocessedItems: { [table]: held } } };
+      const result = await next({
+        ...args,
+        input: { ...input, RequestItems: { [table]: requests.slice(0, admitted) } },
+      });
+      const output = result.output as { UnprocessedItems?: Record<string, WriteRequests> };
+      const leftOver = output.UnprocessedItems?.[table] ?? [];
+      return { ...result, output: { ...output, UnprocessedItems: { [table]: [...leftOver, ...held] } } };
+    },
+    { step: 'initialize', name },
+  );
+  return () => {
+    client.middlewareStack.remove(name);
+  };
+};
