@@ -26,8 +26,8 @@ import {
 const PURGE = '/api/v1/audit_trail/purge';
 const NOW = Date.UTC(2026, 10, 1);
 
-// Small parts so that a few hundred entries span several parts, each of several batches.
-process.env.PURGE_PART_ENTRIES = '100';
+// Small parts: 160 entries make 3 segments, 8 BatchWriteItem calls and 6 counter chunks (the crash cases count on these).
+process.env.PURGE_PART_ENTRIES = '60';
 // Purges here finish within the request (the 202 path is in test/integration/purge-jobs.test.ts).
 process.env.PURGE_REQUEST_BUDGET_MS = '25000';
 
@@ -50,7 +50,7 @@ describe('fault: a crash mid-purge', () => {
   });
 
   /**
-   * Seeds 300 entries, crashes a purge through the 240th with `crashing` dependencies, then resumes
+   * Seeds 200 entries, crashes a purge through the 160th with `crashing` dependencies, then resumes
    * it through the API and checks every invariant.
    */
   const crashThenResume = async (
@@ -59,9 +59,9 @@ describe('fault: a crash mid-purge', () => {
   ) => {
     // Prepare
     const token = await service.token(tenant, ['purge', 'download']);
-    await seed(service.services, tenant, demoEvents({ count: 300, days: 3, now: NOW, seed: 11 }));
+    await seed(service.services, tenant, demoEvents({ count: 200, days: 3, now: NOW, seed: 11 }));
     const before = await allEntries(service.services, tenant);
-    const through = before[239]?.id ?? -1;
+    const through = before[159]?.id ?? -1;
     const deps = crashing(purgeDependencies(service.services));
     const started = await startPurge(deps, {
       tenant,
@@ -74,27 +74,27 @@ describe('fault: a crash mid-purge', () => {
     );
     const crashed = await service.services.purges.get(tenant, started.job.jobId);
     expect(crashed?.status).toBe('running');
-    expect(crashed?.deleted).toBeLessThan(240);
+    expect(crashed?.deleted).toBeLessThan(160);
 
     // Act
     const response = await service.request('POST', PURGE, form({ auth_token: token, id: String(through) }));
 
     // Assess
     expect(response.status).toBe(200);
-    expect((response.body as { deleted: number }).deleted).toBe(240 - (crashed?.deleted ?? 0));
+    expect((response.body as { deleted: number }).deleted).toBe(160 - (crashed?.deleted ?? 0));
     const after = await allEntries(service.services, tenant);
     expect(after.filter((entry) => entry.id <= through)).toEqual([]);
     expect(since(before, after)).toEqual({
-      kept: before.slice(240),
+      kept: before.slice(160),
       added: [PURGE_ACTION, `POST ${PURGE} 200`].sort(),
     });
     const archived = await archivedLines(service, token);
-    expect(archived).toEqual(linesOf(before.slice(0, 240)));
-    expect(new Set(archived).size).toBe(240);
+    expect(archived).toEqual(linesOf(before.slice(0, 160)));
+    expect(new Set(archived).size).toBe(160);
     expect(await counterMismatches(service.services, tenant)).toEqual([]);
     expect(await rollupMismatches(service.services, tenant)).toEqual([]);
     const job = await service.services.purges.get(tenant, started.job.jobId);
-    expect(job).toMatchObject({ status: 'completed', deleted: 240, checkpoint: through });
+    expect(job).toMatchObject({ status: 'completed', deleted: 160, checkpoint: through });
   };
 
   describe('after a crash at any step of a segment, a resumed purge', () => {
