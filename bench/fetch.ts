@@ -1,5 +1,7 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { EventDraft } from '../lambdas/domain/record.js';
 import { browsePages } from '../lambdas/use-cases/browse-pages.js';
+import { bulkWrite } from '../local/bulk-write.js';
 import { demoEvents } from '../local/demo-data.js';
 import type { BenchModule, Measurement } from './harness.js';
 
@@ -12,11 +14,17 @@ export const fetchBench: BenchModule = async (context) => {
   const { events, counters, config } = service.services;
   const { cursorKey } = service;
   const now = Date.UTC(2026, 10, 1);
-  const bigSize = quick ? 20_000 : 100_000;
+  // Quick: 5× the small tenant (still 50 pages, and ~190 entries of the filtered action), both
+  // seeded with BatchWriteItem plus counters instead of transactional appends: the same entries and
+  // counts in a fraction of the time (counters on one shard instead of up to eight, alike for both).
+  const bigSize = quick ? 5_000 : 100_000;
   const small = context.tenant('small');
   const big = context.tenant('big');
-  await context.seed(small, demoEvents({ count: 1_000, days: 30, now, seed: 1 }));
-  await context.seed(big, demoEvents({ count: bigSize, days: 30, now, seed: 2 }));
+  const tables = { eventsTable: config.EVENTS_TABLE, controlTable: config.CONTROL_TABLE };
+  const seed = (tenant: string, drafts: EventDraft[]) =>
+    quick ? bulkWrite(service.services.doc, tables, tenant, drafts) : context.seed(tenant, drafts);
+  await seed(small, demoEvents({ count: 1_000, days: 30, now, seed: 1 }));
+  await seed(big, demoEvents({ count: bigSize, days: 30, now, seed: 2 }));
 
   // Filtered page through the byAction index.
   const limit = 100;
@@ -77,7 +85,7 @@ export const fetchBench: BenchModule = async (context) => {
       value: bigCost.readUnits / smallCost.readUnits,
       unit: 'ratio',
       goal: { op: '<=', target: 1.5 },
-      details: `${bigCost.readUnits} RCU vs ${smallCost.readUnits} RCU (page of 100 with exact page_count)`,
+      details: `${bigCost.readUnits} RCU vs ${smallCost.readUnits} RCU (page of 100 with exact page_count)${quick ? '; seeded with BatchWriteItem' : ''}`,
     },
   ];
 };

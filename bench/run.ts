@@ -1,9 +1,11 @@
 /**
- * `npm run bench [-- --quick]`: every measurement, in one run on the local stack, each as a ratio
- * against a baseline measured in the same run. Writes bench/results.json and bench/RESULTS.md.
+ * `npm run bench [-- --quick] [-- --only <module>]`: every measurement, in one run on the local
+ * stack, each as a ratio against a baseline measured in the same run. A full run of every module
+ * writes bench/results.json and bench/RESULTS.md (the committed report); a quick or partial run
+ * writes the same two files under bench/tmp/ (git-ignored), so it never replaces the report.
  */
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startEmulators } from '../local/emulators.js';
 import { newCursorKey, startLocalService } from '../local/stack.js';
@@ -33,7 +35,15 @@ const quick = values.quick ?? false;
 const met = (m: Measurement): boolean | undefined =>
   m.goal === undefined ? undefined : m.goal.op === '<=' ? m.value <= m.goal.target : m.value >= m.goal.target;
 
-const markdown = (measurements: Measurement[], started: Date, seconds: number): string => {
+/** Where this run's results go: the committed report only for a full run of every module. */
+const outputDir = quick || values.only ? 'bench/tmp' : 'bench';
+
+const markdown = (
+  measurements: Measurement[],
+  started: Date,
+  seconds: number,
+  moduleSeconds: Record<string, number>,
+): string => {
   const rows = measurements.map((m) => {
     const status = met(m);
     const goal = m.goal ? `${m.goal.op} ${m.goal.target}` : '—';
@@ -42,7 +52,11 @@ const markdown = (measurements: Measurement[], started: Date, seconds: number): 
   return [
     '# Benchmark results',
     '',
-    `Run ${started.toISOString()} (${quick ? 'quick' : 'full'} mode, ${seconds.toFixed(0)} s, Node ${process.version}, ${process.platform}/${process.arch}), on DynamoDB Local and s3rver. Each figure is a ratio against a baseline measured in the same run.`,
+    `Run ${started.toISOString()} (${quick ? 'quick' : 'full'} mode, total wall time ${seconds.toFixed(0)} s, Node ${process.version}, ${process.platform}/${process.arch}), on DynamoDB Local and s3rver. Each figure is a ratio against a baseline measured in the same run.`,
+    '',
+    `Wall time per module: ${Object.entries(moduleSeconds)
+      .map(([name, moduleTime]) => `${name} ${moduleTime.toFixed(0)} s`)
+      .join(', ')}.`,
     '',
     '| issue | measurement | value | goal | status | details |',
     '| --- | --- | --- | --- | --- | --- |',
@@ -99,6 +113,7 @@ const main = async () => {
       },
     };
     const measurements: Measurement[] = [];
+    const moduleSeconds: Record<string, number> = {};
     for (const [name, module] of Object.entries(MODULES)) {
       if (values.only && values.only !== name) continue;
       const moduleStart = Date.now();
@@ -107,15 +122,20 @@ const main = async () => {
       measurements.push(...results);
       for (const m of results)
         process.stdout.write(`  ${m.id}: ${formatValue(m.value)} ${m.unit} (${m.details})\n`);
-      process.stdout.write(`  (${((Date.now() - moduleStart) / 1000).toFixed(1)} s)\n`);
+      moduleSeconds[name] = (Date.now() - moduleStart) / 1000;
+      process.stdout.write(`  (${moduleSeconds[name].toFixed(1)} s)\n`);
     }
+    // Total wall time: emulators, service and every module.
     const seconds = (Date.now() - started.getTime()) / 1000;
+    mkdirSync(outputDir, { recursive: true });
     writeFileSync(
-      'bench/results.json',
-      `${JSON.stringify({ started: started.toISOString(), quick, seconds, measurements }, null, 2)}\n`,
+      `${outputDir}/results.json`,
+      `${JSON.stringify({ started: started.toISOString(), quick, only: values.only ?? null, seconds, moduleSeconds, measurements }, null, 2)}\n`,
     );
-    writeFileSync('bench/RESULTS.md', markdown(measurements, started, seconds));
-    process.stdout.write(`Wrote bench/results.json and bench/RESULTS.md (${seconds.toFixed(0)} s)\n`);
+    writeFileSync(`${outputDir}/RESULTS.md`, markdown(measurements, started, seconds, moduleSeconds));
+    process.stdout.write(
+      `Wrote ${outputDir}/results.json and ${outputDir}/RESULTS.md (total wall time ${seconds.toFixed(0)} s)\n`,
+    );
     await service.stop();
   } finally {
     await emulators.stop();

@@ -1,4 +1,5 @@
-import { BatchWriteCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { BatchWriteCommand, type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { backoffDelay, DEFAULT_BACKOFF } from '../lambdas/adapters/backoff.js';
 import { recordToItem } from '../lambdas/adapters/dynamodb-records.js';
 import { CONTROL_KEYS } from '../lambdas/adapters/table-definitions.js';
@@ -39,17 +40,34 @@ export const bulkWrite = async (
       if (requests.length > 0) await backoffDelay(DEFAULT_BACKOFF, attempt);
     }
   });
+  // Counters go 100 to a transaction (DynamoDB's limit): far fewer round trips than one UpdateItem
+  // each. A cancelled transaction applied nothing, so it is simply sent again.
   const deltas = [...counterDeltas(records, 1, 0).values()];
-  await pool(deltas, concurrency, async ({ key, delta }) => {
-    await doc.send(
-      new UpdateCommand({
-        TableName: tables.controlTable,
-        Key: { [CONTROL_KEYS.partition]: key.pk, [CONTROL_KEYS.sort]: key.sk },
-        UpdateExpression: 'ADD #n :delta',
-        ExpressionAttributeNames: { '#n': 'n' },
-        ExpressionAttributeValues: { ':delta': delta },
-      }),
-    );
+  const chunks: (typeof deltas)[] = [];
+  for (let start = 0; start < deltas.length; start += 100) chunks.push(deltas.slice(start, start + 100));
+  await pool(chunks, concurrency, async (chunk) => {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await doc.send(
+          new TransactWriteCommand({
+            TransactItems: chunk.map(({ key, delta }) => ({
+              Update: {
+                TableName: tables.controlTable,
+                Key: { [CONTROL_KEYS.partition]: key.pk, [CONTROL_KEYS.sort]: key.sk },
+                UpdateExpression: 'ADD #n :delta',
+                ExpressionAttributeNames: { '#n': 'n' },
+                ExpressionAttributeValues: { ':delta': delta },
+              },
+            })),
+          }),
+        );
+        return;
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException) || attempt >= DEFAULT_BACKOFF.maxAttempts)
+          throw error;
+        await backoffDelay(DEFAULT_BACKOFF, attempt);
+      }
+    }
   });
   return records;
 };

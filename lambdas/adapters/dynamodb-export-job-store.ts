@@ -1,11 +1,12 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
-  PutCommand,
   QueryCommand,
+  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { ExportJob } from '../domain/export.js';
+import { type ExportJob, JOB_ABANDONED_AFTER_MS } from '../domain/export.js';
 import type { ExportJobStore } from '../ports/export-store.js';
 import { CONTROL_KEYS } from './table-definitions.js';
 
@@ -14,10 +15,14 @@ const PREFIX = 'export#';
 /** Job records are kept a week (DynamoDB TTL), long after their zips expired. */
 const KEEP_SECONDS = 7 * 86400;
 
+/** The tenant's export slot: names the one job that may run (sk outside the `export#` range). */
+const SLOT = 'export-slot';
+
 /**
  * Export jobs in the control table, under their tenant: pk `tenant#<tenant>`, sk
  * `export#<jobId>`. Job ids sort by creation time, so the newest job is one reverse query away,
- * and a job id of another tenant is simply not found.
+ * and a job id of another tenant is simply not found. A slot item beside them names the job
+ * that holds the tenant's one export at a time, so simultaneous first downloads start one job.
  */
 export class DynamoDbExportJobStore implements ExportJobStore {
   readonly #doc: DynamoDBDocumentClient;
@@ -28,20 +33,82 @@ export class DynamoDbExportJobStore implements ExportJobStore {
     this.#table = options.controlTable;
   }
 
-  async create(job: ExportJob): Promise<void> {
-    await this.#doc.send(
-      new PutCommand({
+  async create(job: ExportJob): Promise<ExportJob> {
+    // The slot is taken when it is free, abandoned, or held by a job found finished (or gone).
+    let finishedHolder = '';
+    for (let attempt = 1; attempt <= 3; attempt += 1) {
+      try {
+        await this.#doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Put: {
+                  TableName: this.#table,
+                  Item: {
+                    [PK]: `tenant#${job.tenant}`,
+                    [SK]: `${PREFIX}${job.jobId}`,
+                    [TTL]: Math.floor(job.createdAt / 1000) + KEEP_SECONDS,
+                    ...job,
+                  },
+                  ConditionExpression: 'attribute_not_exists(#pk)',
+                  ExpressionAttributeNames: { '#pk': PK },
+                },
+              },
+              {
+                Put: {
+                  TableName: this.#table,
+                  Item: {
+                    [PK]: `tenant#${job.tenant}`,
+                    [SK]: SLOT,
+                    jobId: job.jobId,
+                    since: job.createdAt,
+                    [TTL]: Math.floor(job.createdAt / 1000) + KEEP_SECONDS,
+                  },
+                  ConditionExpression: 'attribute_not_exists(#pk) OR since < :abandoned OR jobId = :finished',
+                  ExpressionAttributeNames: { '#pk': PK },
+                  ExpressionAttributeValues: {
+                    ':abandoned': job.createdAt - JOB_ABANDONED_AFTER_MS,
+                    ':finished': finishedHolder,
+                  },
+                },
+              },
+            ],
+          }),
+        );
+        return job;
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        const holder = await this.#slotHolder(job.tenant);
+        if (holder?.status === 'running') return holder;
+        finishedHolder = holder?.jobId ?? (await this.#slotJobId(job.tenant)) ?? '';
+      }
+    }
+    throw new Error(`could not start an export job for tenant ${job.tenant}`);
+  }
+
+  /** The job named by the tenant's slot, read consistently (it may have been created just now). */
+  async #slotHolder(tenant: string): Promise<ExportJob | undefined> {
+    const jobId = await this.#slotJobId(tenant);
+    if (jobId === undefined) return undefined;
+    const { Item } = await this.#doc.send(
+      new GetCommand({
         TableName: this.#table,
-        Item: {
-          [PK]: `tenant#${job.tenant}`,
-          [SK]: `${PREFIX}${job.jobId}`,
-          [TTL]: Math.floor(job.createdAt / 1000) + KEEP_SECONDS,
-          ...job,
-        },
-        ConditionExpression: 'attribute_not_exists(#pk)',
-        ExpressionAttributeNames: { '#pk': PK },
+        Key: { [PK]: `tenant#${tenant}`, [SK]: `${PREFIX}${jobId}` },
+        ConsistentRead: true,
       }),
     );
+    return Item ? toJob(Item) : undefined;
+  }
+
+  async #slotJobId(tenant: string): Promise<string | undefined> {
+    const { Item } = await this.#doc.send(
+      new GetCommand({
+        TableName: this.#table,
+        Key: { [PK]: `tenant#${tenant}`, [SK]: SLOT },
+        ConsistentRead: true,
+      }),
+    );
+    return typeof Item?.jobId === 'string' ? Item.jobId : undefined;
   }
 
   async get(tenant: string, jobId: string): Promise<ExportJob | undefined> {

@@ -25,8 +25,12 @@ export interface ExportObjectStore {
 
 /** Export jobs in the control table. */
 export interface ExportJobStore {
-  /** Stores a new running job. */
-  create(job: ExportJob): Promise<void>;
+  /**
+   * Stores a new running job and returns it, unless another running job of the tenant (not
+   * abandoned) got there first: then nothing is stored and that job is returned, so a tenant has
+   * one export job at a time however many downloads start at once.
+   */
+  create(job: ExportJob): Promise<ExportJob>;
   /** The tenant's job with this id; undefined for an unknown id or another tenant's job. */
   get(tenant: string, jobId: string): Promise<ExportJob | undefined>;
   /** The tenant's most recently created job. */

@@ -113,7 +113,9 @@ export const downloadAuditTrail = async (
     createdAt: now,
     updatedAt: now,
   };
-  await deps.jobs.create(job);
+  const running = await deps.jobs.create(job);
+  // A simultaneous download started the tenant's job first: wait for that one instead.
+  if (running.jobId !== job.jobId) return { kind: 'pending', job: running };
   await deps.launcher.launch({ kind: 'export', tenant, jobId: job.jobId });
   return { kind: 'pending', job };
 };

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { DynamoDbEventStore } from '../../lambdas/adapters/dynamodb-event-store.js';
 import { DynamoDbIdempotencyStore } from '../../lambdas/adapters/dynamodb-idempotency-store.js';
 import { timestampOfId } from '../../lambdas/domain/ids.js';
 import { ingestEvents } from '../../lambdas/use-cases/ingest-events.js';
@@ -288,55 +287,6 @@ describe('POST /api/v1/audit_trail/events', () => {
       // Assess
       expect(retry.ids).toEqual(appended.map((record) => record?.id));
       expect(await storedEvents('crash-tenant')).toHaveLength(2);
-    });
-
-    it('reports the ids a partly failed request wrote, and a retry with the same key completes it', async () => {
-      // Prepare: 100 events need several transactions; every transaction after the first is throttled.
-      const { doc, config, idempotency } = service.services;
-      const events = new DynamoDbEventStore(doc, {
-        eventsTable: config.EVENTS_TABLE,
-        controlTable: config.CONTROL_TABLE,
-        backoff: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5 },
-      });
-      let transactions = 0;
-      let failing = true;
-      doc.middlewareStack.add(
-        (next, context) => async (args) => {
-          if (context.commandName === 'TransactWriteItemsCommand' && failing && ++transactions > 1) {
-            const error = new Error('Rate exceeded');
-            error.name = 'ThrottlingException';
-            throw error;
-          }
-          return next(args);
-        },
-        { step: 'initialize', name: 'failLaterChunks' },
-      );
-      const drafts = Array.from({ length: 100 }, (_, n) => ({
-        action_type: `chunk.${n % 5}`,
-        user: `u${n % 9}`,
-      }));
-      const request = { tenant: 'partial-tenant', drafts, idempotency: { key: 'partial-1', bodyHash: 'p' } };
-      let message = '';
-      try {
-        // Act
-        await ingestEvents({ events, idempotency }, request).catch((error: Error) => {
-          message = error.message;
-        });
-        failing = false;
-        const writtenFirst = (await storedEvents('partial-tenant')).length;
-        const retry = await ingestEvents({ events, idempotency }, request);
-
-        // Assess
-        expect(writtenFirst).toBeGreaterThan(0);
-        expect(writtenFirst).toBeLessThan(100);
-        expect(message).toContain(`only the first ${writtenFirst} of 100 events were written`);
-        const stored = await storedEvents('partial-tenant');
-        expect(stored).toHaveLength(100);
-        expect(new Set(retry.ids)).toEqual(new Set(stored.map((item) => item.id as number)));
-        expect(await service.services.counters.total('partial-tenant', { kind: 'all' })).toBe(100);
-      } finally {
-        doc.middlewareStack.remove('failLaterChunks');
-      }
     });
   });
 });

@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createDynamoDbDocumentClient } from '../../lambdas/adapters/aws-clients.js';
-import { DynamoDbPurgeStore } from '../../lambdas/adapters/dynamodb-purge-store.js';
 import { PURGE_ACTION, purgeJobId } from '../../lambdas/domain/purge.js';
 import { type AuditRecord, hashRecord } from '../../lambdas/domain/record.js';
 import { UNAUTHENTICATED_TENANT } from '../../lambdas/http/self-audit.js';
-import { purgeDependencies, runPurge, startPurge } from '../../lambdas/use-cases/purge-entries.js';
 import { demoEvents } from '../../local/demo-data.js';
 import { startTestService, type TestService } from '../helpers/local-service.js';
 import {
@@ -206,82 +203,6 @@ describe('POST /api/v1/audit_trail/purge', () => {
       const after = await entries();
       expect(since(seeded, after).kept).toEqual(seeded);
       expect(since(earlier, after)).toEqual({ kept: earlier, added: [`GET ${PURGE} 405`] });
-    });
-  });
-
-  describe('after a crash at any step of a segment, a resumed purge', () => {
-    // Each case crashes at the k-th (0-based) call of one step, before it is sent or after it was
-    // applied but before its answer arrives (the worst case: the store moved on, the runner did not).
-    it.each([
-      ['an intent is recorded', 'TransactWriteItemsCommand', 'intent#', 1, 'after'],
-      ['a chunk of counter decrements lands', 'TransactWriteItemsCommand', 'ADD #n', 4, 'after'],
-      ['a chunk of counter decrements is sent', 'TransactWriteItemsCommand', 'ADD #n', 3, 'before'],
-      ['entries are deleted', 'BatchWriteItemCommand', 'DeleteRequest', 8, 'before'],
-      ['entries were deleted', 'BatchWriteItemCommand', 'DeleteRequest', 9, 'after'],
-      ['the checkpoint moves', 'UpdateItemCommand', 'REMOVE pending', 1, 'after'],
-    ] as const)('is exact when the crash comes when %s', async (name, command, marker, k, when) => {
-      // Prepare
-      const tenant = `crash-${name.replace(/\W+/g, '-')}-${when}`.slice(0, 60);
-      const token = await service.token(tenant, ['purge', 'download']);
-      await seed(service.services, tenant, demoEvents({ count: 500, days: 30, now: NOW, seed: 11 }));
-      const before = await allEntries(service.services, tenant);
-      const through = before[399]?.id ?? -1;
-      const crashing = createDynamoDbDocumentClient({
-        region: 'us-east-1',
-        dynamoDbEndpoint: process.env.TEST_DYNAMODB_ENDPOINT ?? '',
-      });
-      let calls = 0;
-      crashing.middlewareStack.add(
-        (next, context) => async (args) => {
-          if (context.commandName !== command || !JSON.stringify(args.input).includes(marker))
-            return next(args);
-          const call = calls++;
-          if (call === k && when === 'before') throw new Error('injected crash');
-          const output = await next(args);
-          if (call === k && when === 'after') throw new Error('injected crash');
-          return output;
-        },
-        { step: 'initialize', name: 'crashAtStep' },
-      );
-      const { config } = service.services;
-      const deps = {
-        ...purgeDependencies(service.services, service.objects.archives),
-        purges: new DynamoDbPurgeStore(crashing, {
-          eventsTable: config.EVENTS_TABLE,
-          controlTable: config.CONTROL_TABLE,
-        }),
-      };
-      const started = await startPurge(deps, {
-        tenant,
-        throughId: through,
-        requester: { kind: 'token', tokenId: 'tok_test', tokenName: 'test' },
-      });
-      if (started.kind === 'busy') throw new Error('another purge is running');
-      await expect(runPurge(deps, tenant, started.job.jobId, Date.now() + 60_000)).rejects.toThrow(
-        'injected crash',
-      );
-      const crashed = await service.services.purges.get(tenant, started.job.jobId);
-      expect(crashed?.status).toBe('running');
-      expect(crashed?.deleted).toBeLessThan(400);
-
-      // Act
-      const response = await service.request('POST', PURGE, form({ auth_token: token, id: String(through) }));
-
-      // Assess
-      expect(response.status).toBe(200);
-      expect((response.body as { deleted: number }).deleted).toBe(400 - (crashed?.deleted ?? 0));
-      const after = await allEntries(service.services, tenant);
-      expect(after.filter((entry) => entry.id <= through)).toEqual([]);
-      expect(since(before, after)).toEqual({
-        kept: before.slice(400),
-        added: [PURGE_ACTION, `POST ${PURGE} 200`].sort(),
-      });
-      const archived = await archivedLines(service, token);
-      expect(archived).toEqual(linesOf(before.slice(0, 400)));
-      expect(new Set(archived).size).toBe(400);
-      expect(await counterMismatches(service.services, tenant)).toEqual([]);
-      const job = await service.services.purges.get(tenant, started.job.jobId);
-      expect(job).toMatchObject({ status: 'completed', deleted: 400, checkpoint: through });
     });
   });
 
