@@ -2,81 +2,70 @@
  * `npm run seed -- --tenant T --events N --days D [--concurrency C] [--seed S]`
  *
  * Fills a tenant with realistic mixed events spread over the last D days: canary console actions,
- * kore admin actions and api-key request records. Writes go through the event store (entries and
- * rollup counters in one transaction each), many batches at a time, so counters stay exact.
+ * kore admin actions and api-key request records (scripts/seed-events.ts).
+ *
+ * Fast and exact at once: the run walks the D days in consecutive time windows of ~20,000
+ * events, orders each window's events by hour, action and actor, and hands them to the event
+ * store in batches. The store writes every transaction's entries together with the rollup
+ * counters they touch, and events of one hour, action and actor share those counters, so a
+ * transaction carries ~80-90 entries and a few counter updates (for 1M events over 30 days, 1.17
+ * items per event instead of ~1.8 for a mixed batch). Every entry is a conditional put with an id
+ * of its own millisecond: ids never overwrite an existing entry, even with other writers of the
+ * tenant running, and a collision is retried with a fresh id. Counters are exact at every
+ * moment, so an interrupted run (Ctrl-C, a crash) leaves exactly what it reports written, counted.
  *
  * Target: the service configuration's variables when EVENTS_TABLE is set (EVENTS_TABLE,
  * CONTROL_TABLE, AWS_REGION, DYNAMODB_ENDPOINT: real AWS with the default credential chain when
  * no endpoint is given). Otherwise the local stack's tables (audit-events, audit-control) in
  * DynamoDB Local on .local/data, started for the run: stop `npm start` first, since DynamoDB Local
  * keeps one writer per data directory.
+ *
+ * Progress goes to stderr every few seconds; the summary line to stdout.
  */
 import { Command, InvalidArgumentError } from 'commander';
 import * as z from 'zod';
 import { createDynamoDbDocumentClient } from '../lambdas/adapters/aws-clients.js';
 import { DynamoDbEventStore } from '../lambdas/adapters/dynamodb-event-store.js';
-import type { EventDraft } from '../lambdas/domain/record.js';
-import { DAY_MS } from '../lambdas/domain/time.js';
 import { isValidTenant } from '../lambdas/domain/tokens.js';
-import { demoEvents, seededRandom } from '../local/demo-data.js';
 import { createResources, startEmulators } from '../local/emulators.js';
+import { batchesOf, seedWindows, windowEvents } from './seed-plan.js';
 
-const KORE_ACTIONS = [
-  ['Bot Published', 'Bot Builder', 'published bot'],
-  ['User Role Changed', 'User Management', 'changed the role of'],
-  ['App Credentials Created', 'Apps', 'created app credentials for'],
-  ['Channel Enabled', 'Channels', 'enabled a channel for'],
-  ['User Deactivated', 'User Management', 'deactivated'],
-] as const;
-const KORE_ADMINS = ['admin@example.com', 'ops@example.com'];
-const API_URIS = ['/api/v1/audit-trail', '/api/v1/audit_trail/fetch', '/api/public/auditlogs'];
-const API_KEYS = [
-  { id: 'tok_seed0000000000a1', name: 'reporting' },
-  { id: 'tok_seed0000000000b2', name: 'siem export' },
-];
+/** Events generated and ordered at once: a stretch of time short enough to share counters. */
+const EVENTS_PER_WINDOW = 20_000;
+/** Events per append call; the store packs them into transactions of ≤ 100 items. */
+const EVENTS_PER_BATCH = 400;
 
-/** N mixed events over `days` days before `now`, oldest first: 60% canary, 20% kore, 20% api-key. */
-export const mixedEvents = (count: number, days: number, now: number, seed: number): EventDraft[] => {
-  const random = seededRandom(seed);
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
-  const canaryCount = Math.round(count * 0.6);
-  const drafts: EventDraft[] = demoEvents({ count: canaryCount, days, now, seed });
-  for (let n = canaryCount; n < count; n += 1) {
-    const timestamp = now - Math.floor(random() * Math.max(1, days) * DAY_MS);
-    if (random() < 0.5) {
-      const [action, category, verb] = pick(KORE_ACTIONS);
-      const admin = pick(KORE_ADMINS);
-      drafts.push({
-        timestamp,
-        action_type: action.toLowerCase().replaceAll(' ', '_'),
-        category,
-        message: `${admin} ${verb} ${pick(['Support Bot', 'HR Bot', 'bo@example.com'])}`,
-        user: admin,
-        user_ip: `198.51.100.${1 + Math.floor(random() * 250)}`,
-      });
-    } else {
-      const apiKey = pick(API_KEYS);
-      const status = random() < 0.9 ? 200 : pick([400, 401, 404]);
-      const uri = pick(API_URIS);
-      drafts.push({
-        timestamp,
-        action_type: 'api_request',
-        category: 'Audit trail',
-        message: `GET ${uri} ${status}`,
-        user_ip: `192.0.2.${1 + Math.floor(random() * 250)}`,
-        api_key: apiKey,
-        request: {
-          uri,
-          method: 'GET',
-          status,
-          query_parameters: { 'page[size]': String(pick([100, 1000, 30000])) },
-          ...(status >= 400 ? { error: pick(['Invalid token', 'Bad request', 'Not found']) } : {}),
-        },
-      });
-    }
+/** Prints progress to stderr every few seconds: written, rate, time left. */
+class Progress {
+  written = 0;
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(
+    readonly total: number,
+    readonly started: number,
+  ) {
+    this.#timer = setInterval(() => this.#print(), 3000);
+    this.#timer.unref();
   }
-  return drafts.sort((a, b) => (a.timestamp ?? 0) - (b.timestamp ?? 0));
-};
+
+  add(count: number): void {
+    this.written += count;
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  #print(): void {
+    const seconds = (Date.now() - this.started) / 1000;
+    const rate = this.written / seconds;
+    const left = rate > 0 ? Math.round((this.total - this.written) / rate) : undefined;
+    const percent = ((100 * this.written) / this.total).toFixed(1);
+    process.stderr.write(
+      `seed: ${this.written}/${this.total} events (${percent} %), ${Math.round(rate)} events/s${left !== undefined ? `, about ${left} s left` : ''}\n`,
+    );
+  }
+}
 
 const positive = (max: number) => (value: string) => {
   const number = Number(value);
@@ -104,7 +93,7 @@ const main = async () => {
     })
     .option('--events <n>', 'number of events', positive(10_000_000), 10_000)
     .option('--days <d>', 'spread over the last D days', positive(3650), 30)
-    .option('--concurrency <c>', 'batches written at once', positive(256), 32)
+    .option('--concurrency <c>', 'batches written at once', positive(256), 8)
     .option('--seed <s>', 'random seed (same seed, same events)', positive(2 ** 31), 42)
     .parse()
     .opts<{ tenant: string; events: number; days: number; concurrency: number; seed: number }>();
@@ -132,28 +121,33 @@ const main = async () => {
     });
     const store = new DynamoDbEventStore(doc, tables);
     const started = Date.now();
-    // Generated in slices of 100k so a million events never sit in memory at once.
-    const slice = 100_000;
-    let written = 0;
-    for (let offset = 0; offset < options.events; offset += slice) {
-      const count = Math.min(slice, options.events - offset);
-      const drafts = mixedEvents(count, options.days, started, options.seed + offset);
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: options.concurrency }, async () => {
-          while (next < drafts.length) {
-            const start = next;
-            next += 100;
-            await store.append(options.tenant, drafts.slice(start, start + 100));
-            written += Math.min(100, drafts.length - start);
-          }
-        }),
+    const progress = new Progress(options.events, started);
+    try {
+      for (const window of seedWindows(options.events, options.days, started, EVENTS_PER_WINDOW)) {
+        const batches = batchesOf(windowEvents(window, options.seed), EVENTS_PER_BATCH);
+        let next = 0;
+        await Promise.all(
+          Array.from({ length: Math.min(options.concurrency, batches.length) }, async () => {
+            for (let batch = batches[next++]; batch; batch = batches[next++]) {
+              await store.append(options.tenant, batch);
+              progress.add(batch.length);
+            }
+          }),
+        );
+      }
+    } catch (error) {
+      // Every transaction is atomic (entries with their counters), so what was written is whole.
+      throw new Error(
+        `${progress.written} of ${options.events} events were written and counted in completed batches, then: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
       );
-      const seconds = (Date.now() - started) / 1000;
-      process.stdout.write(
-        `${written}/${options.events} events (${Math.round(written / seconds)} events/s)\n`,
-      );
+    } finally {
+      progress.stop();
     }
+    const seconds = (Date.now() - started) / 1000;
+    process.stdout.write(
+      `Seeded ${options.events} events for tenant ${options.tenant} over ${options.days} days in ${seconds.toFixed(1)} s (${Math.round(options.events / seconds)} events/s)\n`,
+    );
     doc.destroy();
   } finally {
     await stopEmulators?.();
