@@ -26,14 +26,44 @@ import { Command, InvalidArgumentError } from 'commander';
 import * as z from 'zod';
 import { createDynamoDbDocumentClient } from '../lambdas/adapters/aws-clients.js';
 import { DynamoDbEventStore } from '../lambdas/adapters/dynamodb-event-store.js';
+import type { EventDraft } from '../lambdas/domain/record.js';
+import { DAY_MS } from '../lambdas/domain/time.js';
 import { isValidTenant } from '../lambdas/domain/tokens.js';
 import { createResources, startEmulators } from '../local/emulators.js';
+import { BulkSeeder } from './seed-bulk.js';
 import { batchesOf, seedWindows, windowEvents } from './seed-plan.js';
 
 /** Events generated and ordered at once: a stretch of time short enough to share counters. */
 const EVENTS_PER_WINDOW = 20_000;
-/** Events per append call; the store packs them into transactions of ≤ 100 items. */
+/** Events per append call on the transactional path; the store packs them into transactions. */
 const EVENTS_PER_BATCH = 400;
+/** The run's timestamps end this long before it starts. */
+const RANGE_MARGIN_MS = 60_000;
+
+/**
+ * The transactional path, for a tenant that already has entries in the range: the event store's
+ * append (conditional puts, each transaction with its counters), in batches ordered by hour,
+ * action and actor so that transactions share counters.
+ */
+const appendAll = async (
+  store: DynamoDbEventStore,
+  tenant: string,
+  drafts: EventDraft[],
+  concurrency: number,
+  progress: Progress,
+  signal: AbortSignal,
+) => {
+  const batches = batchesOf(drafts, EVENTS_PER_BATCH);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, batches.length) }, async () => {
+      for (let batch = batches[next++]; batch && !signal.aborted; batch = batches[next++]) {
+        await store.append(tenant, batch);
+        progress.add(batch.length);
+      }
+    }),
+  );
+};
 
 /** Prints progress to stderr every few seconds: written, rate, time left. */
 class Progress {
@@ -95,8 +125,16 @@ const main = async () => {
     .option('--days <d>', 'spread over the last D days', positive(3650), 30)
     .option('--concurrency <c>', 'batches written at once', positive(256), 8)
     .option('--seed <s>', 'random seed (same seed, same events)', positive(2 ** 31), 42)
+    .option('--repair', 'count what a cut-off seed of the tenant wrote, and free the tenant')
     .parse()
-    .opts<{ tenant: string; events: number; days: number; concurrency: number; seed: number }>();
+    .opts<{
+      tenant: string;
+      events: number;
+      days: number;
+      concurrency: number;
+      seed: number;
+      repair?: boolean;
+    }>();
 
   let stopEmulators: (() => Promise<void>) | undefined;
   let tables: { eventsTable: string; controlTable: string };
@@ -114,42 +152,80 @@ const main = async () => {
       archiveBucket: 'audit-archive',
     });
   }
+  const doc = createDynamoDbDocumentClient({
+    region: environment.AWS_REGION,
+    ...(endpoint ? { dynamoDbEndpoint: endpoint } : {}),
+  });
   try {
-    const doc = createDynamoDbDocumentClient({
-      region: environment.AWS_REGION,
-      ...(endpoint ? { dynamoDbEndpoint: endpoint } : {}),
-    });
-    const store = new DynamoDbEventStore(doc, tables);
+    const seeder = new BulkSeeder(doc, tables, options.tenant, options.concurrency);
+    if (options.repair) {
+      const counted = await seeder.repair();
+      process.stdout.write(
+        counted === undefined
+          ? `Tenant ${options.tenant} has no cut-off seed run: nothing to repair\n`
+          : `Counted the ${counted} entries a cut-off seed of tenant ${options.tenant} wrote past its last counted hour; the tenant is free to seed again\n`,
+      );
+      return;
+    }
     const started = Date.now();
+    // Timestamps end a minute before the run starts: writers stamping "now" stay out of its range.
+    const to = started - RANGE_MARGIN_MS;
+    const from = to - options.days * DAY_MS + 1;
+    const windows = seedWindows(options.events, options.days, to, EVENTS_PER_WINDOW);
+    const stop = new AbortController();
+    const onSignal = () => {
+      process.stderr.write('seed: stopping after the batches in flight…\n');
+      stop.abort();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
     const progress = new Progress(options.events, started);
+    const bulk = await seeder.begin(from, to);
+    if (!bulk) {
+      process.stderr.write(
+        `seed: tenant ${options.tenant} already has entries in the last ${options.days} days; writing through the event store's transactions (slower, safe next to existing entries)\n`,
+      );
+    }
     try {
-      for (const window of seedWindows(options.events, options.days, started, EVENTS_PER_WINDOW)) {
-        const batches = batchesOf(windowEvents(window, options.seed), EVENTS_PER_BATCH);
-        let next = 0;
-        await Promise.all(
-          Array.from({ length: Math.min(options.concurrency, batches.length) }, async () => {
-            for (let batch = batches[next++]; batch; batch = batches[next++]) {
-              await store.append(options.tenant, batch);
-              progress.add(batch.length);
-            }
-          }),
-        );
+      const store = new DynamoDbEventStore(doc, tables);
+      for (const window of windows) {
+        if (stop.signal.aborted) break;
+        const drafts = windowEvents(window, options.seed);
+        if (bulk) await seeder.write(drafts, (count) => progress.add(count), stop.signal);
+        else await appendAll(store, options.tenant, drafts, options.concurrency, progress, stop.signal);
       }
+      if (bulk) await seeder.finish();
     } catch (error) {
-      // Every transaction is atomic (entries with their counters), so what was written is whole.
+      const message = error instanceof Error ? error.message : String(error);
+      // Count what the interrupted hour wrote, so the tenant's counters are exact and it is free.
+      const repaired = bulk
+        ? await seeder.repair().then(
+            () => true,
+            () => false,
+          )
+        : true;
       throw new Error(
-        `${progress.written} of ${options.events} events were written and counted in completed batches, then: ${error instanceof Error ? error.message : String(error)}`,
+        `${message}\n${progress.written} of ${options.events} events were written and counted before this failure${repaired ? '' : '; the run could not count its last hour: run again with --repair'}`,
         { cause: error },
       );
     } finally {
       progress.stop();
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
     }
     const seconds = (Date.now() - started) / 1000;
-    process.stdout.write(
-      `Seeded ${options.events} events for tenant ${options.tenant} over ${options.days} days in ${seconds.toFixed(1)} s (${Math.round(options.events / seconds)} events/s)\n`,
-    );
-    doc.destroy();
+    if (stop.signal.aborted) {
+      process.stderr.write(
+        `seed: stopped: ${progress.written} of ${options.events} events written and counted\n`,
+      );
+      process.exitCode = 130;
+    } else {
+      process.stdout.write(
+        `Seeded ${options.events} events for tenant ${options.tenant} over ${options.days} days in ${seconds.toFixed(1)} s (${Math.round(options.events / seconds)} events/s, ${bulk ? 'bulk' : 'transactional'})\n`,
+      );
+    }
   } finally {
+    doc.destroy();
     await stopEmulators?.();
   }
 };

@@ -6,6 +6,8 @@ import { timestampOfId } from '../../lambdas/domain/ids.js';
 import type { AuditRecord } from '../../lambdas/domain/record.js';
 import { counterDeltas } from '../../lambdas/domain/rollups.js';
 import { DAY_MS } from '../../lambdas/domain/time.js';
+import { BulkSeeder } from '../../scripts/seed-bulk.js';
+import { windowEvents } from '../../scripts/seed-plan.js';
 import { startTestService, type TestService } from '../helpers/local-service.js';
 
 const run = promisify(execFile);
@@ -79,6 +81,15 @@ describe('Command: seed', () => {
     return counters;
   };
 
+  /** The counters that counting `tenant`'s stored entries gives, keyed like countersOf. */
+  const countedCounters = async (tenant: string): Promise<Record<string, number>> => {
+    const expected: Record<string, number> = {};
+    const entries = await entriesOf(tenant);
+    for (const { key, delta } of counterDeltas(entries as unknown as AuditRecord[], 1, 0).values())
+      expected[`${key.pk}|${key.sk.replace(/\d+$/, '')}`] = delta;
+    return expected;
+  };
+
   it('writes exactly N mixed events within D days, with unique ids and exact rollup counters', async () => {
     // Prepare
     const before = Date.now();
@@ -89,6 +100,7 @@ describe('Command: seed', () => {
 
     // Assess
     expect(stdout).toContain('Seeded 600 events for tenant seeded over 3 days');
+    expect(stdout).toContain('bulk');
     const entries = await entriesOf('seeded');
     expect(entries).toHaveLength(600);
     const ids = entries.map((item) => item.id as number);
@@ -112,11 +124,60 @@ describe('Command: seed', () => {
     }
     for (const item of kore) expect(String(item.user)).toMatch(/@example\.com$/);
     // Counters, all shards added up, are exactly what counting the entries gives.
-    const expected: Record<string, number> = {};
-    for (const { key, delta } of counterDeltas(entries as unknown as AuditRecord[], 1, 0).values())
-      expected[`${key.pk}|${key.sk.replace(/\d+$/, '')}`] = delta;
-    expect(await countersOf('seeded')).toEqual(expected);
+    expect(await countersOf('seeded')).toEqual(await countedCounters('seeded'));
     expect(await service.services.counters.total('seeded', { kind: 'all' })).toBe(600);
+  }, 120_000);
+
+  it('seeds a tenant that already has entries in the range through transactions, still exact', async () => {
+    // Prepare: an entry of the tenant inside the coming run's range.
+    await service.services.events.append('lived-in', [
+      { action_type: 'user_login', user: 'ana@example.com', timestamp: Date.now() - 3_600_000 },
+    ]);
+
+    // Act
+    const { stdout, stderr } = await seed('--tenant', 'lived-in', '--events', '300', '--days', '2');
+
+    // Assess
+    expect(stderr).toContain('already has entries');
+    expect(stdout).toContain('transactional');
+    const entries = await entriesOf('lived-in');
+    expect(entries).toHaveLength(301);
+    expect(new Set(entries.map((item) => item.id)).size).toBe(301);
+    expect(await countersOf('lived-in')).toEqual(await countedCounters('lived-in'));
+  }, 120_000);
+
+  it('refuses to seed a tenant whose earlier seed was cut off, and --repair counts exactly what it wrote', async () => {
+    // Prepare: a bulk run that stored an hour of entries and was killed before counting them.
+    const tables = {
+      eventsTable: service.services.config.EVENTS_TABLE,
+      controlTable: service.services.config.CONTROL_TABLE,
+    };
+    const cutOff = new BulkSeeder(service.services.doc, tables, 'cut-off');
+    const to = Date.now() - 60_000;
+    expect(await cutOff.begin(to - DAY_MS + 1, to)).toBe(true);
+    const drafts = windowEvents({ index: 0, count: 200, span: DAY_MS, to }, 9);
+    await cutOff.write(drafts.slice(0, 150));
+    const rest = drafts.slice(150);
+    await cutOff.writeEntries(cutOff.sealHour(rest));
+
+    // Act
+    const refused = (await seed('--tenant', 'cut-off', '--events', '10', '--days', '1').catch(
+      (error: unknown) => error,
+    )) as { code?: number; stderr?: string };
+    const countedBeforeRepair = await countersOf('cut-off');
+    const expectedBeforeRepair = await countedCounters('cut-off');
+    const { stdout } = await seed('--tenant', 'cut-off', '--repair');
+    const again = await seed('--tenant', 'cut-off', '--events', '10', '--days', '1');
+
+    // Assess
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/--repair/);
+    expect(expectedBeforeRepair[`count#cut-off#all|t#`]).toBe(200);
+    expect(countedBeforeRepair[`count#cut-off#all|t#`]).toBe(150);
+    expect(stdout).toContain('Counted the 50 entries');
+    expect(await entriesOf('cut-off')).toHaveLength(210);
+    expect(again.stdout).toContain('Seeded 10 events');
+    expect(await countersOf('cut-off')).toEqual(await countedCounters('cut-off'));
   }, 120_000);
 
   it.each([
