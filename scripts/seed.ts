@@ -1,18 +1,16 @@
 /**
- * `npm run seed -- --tenant T --events N --days D [--concurrency C] [--seed S]`
+ * `npm run seed -- --tenant T --events N --days D [--concurrency C] [--seed S] [--repair]`
  *
  * Fills a tenant with realistic mixed events spread over the last D days: canary console actions,
  * kore admin actions and api-key request records (scripts/seed-events.ts).
  *
- * Fast and exact at once: the run walks the D days in consecutive time windows of ~20,000
- * events, orders each window's events by hour, action and actor, and hands them to the event
- * store in batches. The store writes every transaction's entries together with the rollup
- * counters they touch, and events of one hour, action and actor share those counters, so a
- * transaction carries ~80-90 entries and a few counter updates (for 1M events over 30 days, 1.17
- * items per event instead of ~1.8 for a mixed batch). Every entry is a conditional put with an id
- * of its own millisecond: ids never overwrite an existing entry, even with other writers of the
- * tenant running, and a collision is retried with a fresh id. Counters are exact at every
- * moment, so an interrupted run (Ctrl-C, a crash) leaves exactly what it reports written, counted.
+ * The run walks the D days oldest first, in time windows of ~20,000 events. When the tenant has
+ * no entry in the run's range, it writes in bulk (scripts/seed-bulk.ts: the tenant claimed by a
+ * marker, ids unique by construction, BatchWriteItem for entries, each hour's counters in one
+ * idempotent transaction, `--repair` after a hard kill). Otherwise it goes through the event
+ * store's transactions (entries and their counters together, conditional puts), each window
+ * ordered by hour, action and actor so transactions share counters. Either way ids are unique and
+ * counters exact; see docs/ingest.md for the rules and measured speeds.
  *
  * Target: the service configuration's variables when EVENTS_TABLE is set (EVENTS_TABLE,
  * CONTROL_TABLE, AWS_REGION, DYNAMODB_ENDPOINT: real AWS with the default credential chain when
