@@ -180,6 +180,43 @@ describe('Command: seed', () => {
     expect(await countersOf('cut-off')).toEqual(await countedCounters('cut-off'));
   }, 120_000);
 
+  it('--repair after a run cut off while counting skips the hours already counted', async () => {
+    // Prepare: a group of several hours stored; counting fails after the first two hours.
+    const { doc, config } = service.services;
+    const tables = { eventsTable: config.EVENTS_TABLE, controlTable: config.CONTROL_TABLE };
+    const cutOff = new BulkSeeder(doc, tables, 'cut-counting', 1);
+    const to = Date.now() - 60_000;
+    expect(await cutOff.begin(to - DAY_MS + 1, to)).toBe(true);
+    let transactions = 0;
+    doc.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'TransactWriteItemsCommand' && ++transactions > 2) {
+          throw new Error('connection reset');
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'failThirdCount' },
+    );
+    try {
+      await expect(cutOff.write(windowEvents({ index: 0, count: 300, span: DAY_MS, to }, 5))).rejects.toThrow(
+        'connection reset',
+      );
+    } finally {
+      doc.middlewareStack.remove('failThirdCount');
+    }
+    const partly = await countersOf('cut-counting');
+
+    // Act
+    const { stdout } = await seed('--tenant', 'cut-counting', '--repair');
+
+    // Assess
+    expect(partly['count#cut-counting#all|t#']).toBeGreaterThan(0);
+    expect(partly['count#cut-counting#all|t#']).toBeLessThan(300);
+    expect(stdout).toContain(`Counted the ${300 - (partly['count#cut-counting#all|t#'] ?? 0)} entries`);
+    expect(await entriesOf('cut-counting')).toHaveLength(300);
+    expect(await countersOf('cut-counting')).toEqual(await countedCounters('cut-counting'));
+  }, 120_000);
+
   it.each([
     ['a missing tenant', ['--events', '10', '--days', '1'], /required option '--tenant <tenant>'/],
     ['zero events', ['--tenant', 'refused', '--events', '0', '--days', '1'], /--events.*integer from 1/],
