@@ -27,6 +27,12 @@ export interface SeedTables {
 /** The marker a bulk seed keeps while it runs: which tenant, which time range, counted up to when. */
 export interface SeedMarker {
   readonly runId: string;
+  /**
+   * 'bulk' while entries are written without conditions; 'transactional' when the range had
+   * entries and the run writes through the event store (always counted): the marker then only
+   * keeps other seeds of the tenant out.
+   */
+  readonly mode: 'bulk' | 'transactional';
   /** The run's timestamps lie in [from, to]. */
   readonly from: number;
   readonly to: number;
@@ -94,10 +100,10 @@ export class BulkSeeder {
 
   /**
    * Claims the tenant for a run over [from, to] and answers whether bulk writing is safe (no entry
-   * of the tenant in that range). When it is not, the claim is released again.
+   * of the tenant in that range). Either way the claim stands until `finish`.
    */
   async begin(from: number, to: number): Promise<boolean> {
-    const marker: SeedMarker = { runId: randomUUID(), from, to, countedTo: from - 1 };
+    const marker: SeedMarker = { runId: randomUUID(), mode: 'bulk', from, to, countedTo: from - 1 };
     try {
       await this.#doc.send(
         new PutCommand({
@@ -125,7 +131,18 @@ export class BulkSeeder {
       }),
     );
     if ((existing.Count ?? 0) === 0) return true;
-    await this.finish();
+    // Keep the claim, so that no bulk seed of the tenant starts while this run writes.
+    await this.#doc.send(
+      new UpdateCommand({
+        TableName: this.#tables.controlTable,
+        Key: markerKey(this.#tenant),
+        UpdateExpression: 'SET #mode = :mode',
+        ConditionExpression: 'runId = :run',
+        ExpressionAttributeNames: { '#mode': 'mode' },
+        ExpressionAttributeValues: { ':mode': 'transactional', ':run': marker.runId },
+      }),
+    );
+    this.#marker = { ...marker, mode: 'transactional' };
     return false;
   }
 
@@ -141,6 +158,8 @@ export class BulkSeeder {
     signal?: AbortSignal,
   ): Promise<void> {
     const marker = this.#requireMarker();
+    if (marker.mode !== 'bulk')
+      throw new Error('the tenant has entries in the range: bulk writing is not safe');
     for (const draft of drafts) {
       const timestamp = draft.timestamp;
       if (timestamp === undefined || timestamp < marker.from || timestamp > marker.to)
@@ -231,7 +250,18 @@ export class BulkSeeder {
     );
     if (!output.Item) return undefined;
     const item = output.Item as unknown as SeedMarker & { countedHours?: Set<number> };
-    this.#marker = { runId: item.runId, from: item.from, to: item.to, countedTo: item.countedTo };
+    this.#marker = {
+      runId: item.runId,
+      mode: item.mode,
+      from: item.from,
+      to: item.to,
+      countedTo: item.countedTo,
+    };
+    if (item.mode === 'transactional') {
+      // Every transaction of such a run carried its entries' counters: nothing to count.
+      await this.finish();
+      return 0;
+    }
     const records: AuditRecord[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {

@@ -192,18 +192,16 @@ const main = async () => {
         if (bulk) await seeder.write(drafts, (count) => progress.add(count), stop.signal);
         else await appendAll(store, options.tenant, drafts, options.concurrency, progress, stop.signal);
       }
-      if (bulk) await seeder.finish();
+      await seeder.finish();
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      // Count what the interrupted hour wrote, so the tenant's counters are exact and it is free.
-      const repaired = bulk
-        ? await seeder.repair().then(
-            () => true,
-            () => false,
-          )
-        : true;
+      // Count what the interrupted group wrote (bulk), so counters are exact, and free the tenant.
+      const repaired = await seeder.repair().then(
+        () => true,
+        () => false,
+      );
       throw new Error(
-        `${message}\n${progress.written} of ${options.events} events were written and counted before this failure${repaired ? '' : '; the run could not count its last hour: run again with --repair'}`,
+        `${message}\n${progress.written} of ${options.events} events were written and counted before this failure${repaired ? '' : '; the run could not count its last group or free the tenant: run again with --repair'}`,
         { cause: error },
       );
     } finally {

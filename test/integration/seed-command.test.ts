@@ -144,6 +144,9 @@ describe('Command: seed', () => {
     expect(entries).toHaveLength(301);
     expect(new Set(entries.map((item) => item.id)).size).toBe(301);
     expect(await countersOf('lived-in')).toEqual(await countedCounters('lived-in'));
+    // The claim that kept other seeds of the tenant out is released.
+    const again = await seed('--tenant', 'lived-in', '--events', '5', '--days', '1');
+    expect(again.stdout).toContain('Seeded 5 events');
   }, 120_000);
 
   it('refuses to seed a tenant whose earlier seed was cut off, and --repair counts exactly what it wrote', async () => {
