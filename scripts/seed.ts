@@ -1,15 +1,24 @@
 /**
- * `npm run seed -- --tenant T --events N --days D [--concurrency C] [--seed S]`
+ * `npm run seed -- --tenant T --events N --days D [--concurrency C] [--seed S] [--repair]`
  *
  * Fills a tenant with realistic mixed events spread over the last D days: canary console actions,
- * kore admin actions and api-key request records. Writes go through the event store (entries and
- * rollup counters in one transaction each), many batches at a time, so counters stay exact.
+ * kore admin actions and api-key request records (scripts/seed-events.ts).
+ *
+ * The run walks the D days oldest first, in time windows of ~20,000 events. When the tenant has
+ * no entry in the run's range, it writes in bulk (scripts/seed-bulk.ts: the tenant claimed by a
+ * marker, ids unique by construction, BatchWriteItem for entries, each hour's counters in one
+ * idempotent transaction, `--repair` after a hard kill). Otherwise it goes through the event
+ * store's transactions (entries and their counters together, conditional puts), each window
+ * ordered by hour, action and actor so transactions share counters. Either way ids are unique and
+ * counters exact; see docs/ingest.md for the rules and measured speeds.
  *
  * Target: the service configuration's variables when EVENTS_TABLE is set (EVENTS_TABLE,
  * CONTROL_TABLE, AWS_REGION, DYNAMODB_ENDPOINT: real AWS with the default credential chain when
  * no endpoint is given). Otherwise the local stack's tables (audit-events, audit-control) in
  * DynamoDB Local on .local/data, started for the run: stop `npm start` first, since DynamoDB Local
  * keeps one writer per data directory.
+ *
+ * Progress goes to stderr every few seconds; the summary line to stdout.
  */
 import { Command, InvalidArgumentError } from 'commander';
 import * as z from 'zod';
@@ -18,65 +27,73 @@ import { DynamoDbEventStore } from '../lambdas/adapters/dynamodb-event-store.js'
 import type { EventDraft } from '../lambdas/domain/record.js';
 import { DAY_MS } from '../lambdas/domain/time.js';
 import { isValidTenant } from '../lambdas/domain/tokens.js';
-import { demoEvents, seededRandom } from '../local/demo-data.js';
 import { createResources, startEmulators } from '../local/emulators.js';
+import { BulkSeeder } from './seed-bulk.js';
+import { batchesOf, seedWindows, windowEvents } from './seed-plan.js';
 
-const KORE_ACTIONS = [
-  ['Bot Published', 'Bot Builder', 'published bot'],
-  ['User Role Changed', 'User Management', 'changed the role of'],
-  ['App Credentials Created', 'Apps', 'created app credentials for'],
-  ['Channel Enabled', 'Channels', 'enabled a channel for'],
-  ['User Deactivated', 'User Management', 'deactivated'],
-] as const;
-const KORE_ADMINS = ['admin@example.com', 'ops@example.com'];
-const API_URIS = ['/api/v1/audit-trail', '/api/v1/audit_trail/fetch', '/api/public/auditlogs'];
-const API_KEYS = [
-  { id: 'tok_seed0000000000a1', name: 'reporting' },
-  { id: 'tok_seed0000000000b2', name: 'siem export' },
-];
+/** Events generated and ordered at once: a stretch of time short enough to share counters. */
+const EVENTS_PER_WINDOW = 20_000;
+/** Events per append call on the transactional path; the store packs them into transactions. */
+const EVENTS_PER_BATCH = 400;
+/** The run's timestamps end this long before it starts. */
+const RANGE_MARGIN_MS = 60_000;
 
-/** N mixed events over `days` days before `now`, oldest first: 60% canary, 20% kore, 20% api-key. */
-export const mixedEvents = (count: number, days: number, now: number, seed: number): EventDraft[] => {
-  const random = seededRandom(seed);
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
-  const canaryCount = Math.round(count * 0.6);
-  const drafts: EventDraft[] = demoEvents({ count: canaryCount, days, now, seed });
-  for (let n = canaryCount; n < count; n += 1) {
-    const timestamp = now - Math.floor(random() * Math.max(1, days) * DAY_MS);
-    if (random() < 0.5) {
-      const [action, category, verb] = pick(KORE_ACTIONS);
-      const admin = pick(KORE_ADMINS);
-      drafts.push({
-        timestamp,
-        action_type: action.toLowerCase().replaceAll(' ', '_'),
-        category,
-        message: `${admin} ${verb} ${pick(['Support Bot', 'HR Bot', 'bo@example.com'])}`,
-        user: admin,
-        user_ip: `198.51.100.${1 + Math.floor(random() * 250)}`,
-      });
-    } else {
-      const apiKey = pick(API_KEYS);
-      const status = random() < 0.9 ? 200 : pick([400, 401, 404]);
-      const uri = pick(API_URIS);
-      drafts.push({
-        timestamp,
-        action_type: 'api_request',
-        category: 'Audit trail',
-        message: `GET ${uri} ${status}`,
-        user_ip: `192.0.2.${1 + Math.floor(random() * 250)}`,
-        api_key: apiKey,
-        request: {
-          uri,
-          method: 'GET',
-          status,
-          query_parameters: { 'page[size]': String(pick([100, 1000, 30000])) },
-          ...(status >= 400 ? { error: pick(['Invalid token', 'Bad request', 'Not found']) } : {}),
-        },
-      });
-    }
-  }
-  return drafts.sort((a, b) => (a.timestamp ?? 0) - (b.timestamp ?? 0));
+/**
+ * The transactional path, for a tenant that already has entries in the range: the event store's
+ * append (conditional puts, each transaction with its counters), in batches ordered by hour,
+ * action and actor so that transactions share counters.
+ */
+const appendAll = async (
+  store: DynamoDbEventStore,
+  tenant: string,
+  drafts: EventDraft[],
+  concurrency: number,
+  progress: Progress,
+  signal: AbortSignal,
+) => {
+  const batches = batchesOf(drafts, EVENTS_PER_BATCH);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, batches.length) }, async () => {
+      for (let batch = batches[next++]; batch && !signal.aborted; batch = batches[next++]) {
+        await store.append(tenant, batch);
+        progress.add(batch.length);
+      }
+    }),
+  );
 };
+
+/** Prints progress to stderr every few seconds: written, rate, time left. */
+class Progress {
+  written = 0;
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(
+    readonly total: number,
+    readonly started: number,
+  ) {
+    this.#timer = setInterval(() => this.#print(), 3000);
+    this.#timer.unref();
+  }
+
+  add(count: number): void {
+    this.written += count;
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  #print(): void {
+    const seconds = (Date.now() - this.started) / 1000;
+    const rate = this.written / seconds;
+    const left = rate > 0 ? Math.round((this.total - this.written) / rate) : undefined;
+    const percent = ((100 * this.written) / this.total).toFixed(1);
+    process.stderr.write(
+      `seed: ${this.written}/${this.total} events (${percent} %), ${Math.round(rate)} events/s${left !== undefined ? `, about ${left} s left` : ''}\n`,
+    );
+  }
+}
 
 const positive = (max: number) => (value: string) => {
   const number = Number(value);
@@ -104,10 +121,18 @@ const main = async () => {
     })
     .option('--events <n>', 'number of events', positive(10_000_000), 10_000)
     .option('--days <d>', 'spread over the last D days', positive(3650), 30)
-    .option('--concurrency <c>', 'batches written at once', positive(256), 32)
+    .option('--concurrency <c>', 'batches written at once', positive(256), 8)
     .option('--seed <s>', 'random seed (same seed, same events)', positive(2 ** 31), 42)
+    .option('--repair', 'count what a cut-off seed of the tenant wrote, and free the tenant')
     .parse()
-    .opts<{ tenant: string; events: number; days: number; concurrency: number; seed: number }>();
+    .opts<{
+      tenant: string;
+      events: number;
+      days: number;
+      concurrency: number;
+      seed: number;
+      repair?: boolean;
+    }>();
 
   let stopEmulators: (() => Promise<void>) | undefined;
   let tables: { eventsTable: string; controlTable: string };
@@ -125,37 +150,78 @@ const main = async () => {
       archiveBucket: 'audit-archive',
     });
   }
+  const doc = createDynamoDbDocumentClient({
+    region: environment.AWS_REGION,
+    ...(endpoint ? { dynamoDbEndpoint: endpoint } : {}),
+  });
   try {
-    const doc = createDynamoDbDocumentClient({
-      region: environment.AWS_REGION,
-      ...(endpoint ? { dynamoDbEndpoint: endpoint } : {}),
-    });
-    const store = new DynamoDbEventStore(doc, tables);
-    const started = Date.now();
-    // Generated in slices of 100k so a million events never sit in memory at once.
-    const slice = 100_000;
-    let written = 0;
-    for (let offset = 0; offset < options.events; offset += slice) {
-      const count = Math.min(slice, options.events - offset);
-      const drafts = mixedEvents(count, options.days, started, options.seed + offset);
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: options.concurrency }, async () => {
-          while (next < drafts.length) {
-            const start = next;
-            next += 100;
-            await store.append(options.tenant, drafts.slice(start, start + 100));
-            written += Math.min(100, drafts.length - start);
-          }
-        }),
-      );
-      const seconds = (Date.now() - started) / 1000;
+    const seeder = new BulkSeeder(doc, tables, options.tenant, options.concurrency);
+    if (options.repair) {
+      const counted = await seeder.repair();
       process.stdout.write(
-        `${written}/${options.events} events (${Math.round(written / seconds)} events/s)\n`,
+        counted === undefined
+          ? `Tenant ${options.tenant} has no cut-off seed run: nothing to repair\n`
+          : `Counted the ${counted} entries a cut-off seed of tenant ${options.tenant} wrote past its last counted hour; the tenant is free to seed again\n`,
+      );
+      return;
+    }
+    const started = Date.now();
+    // Timestamps end a minute before the run starts: writers stamping "now" stay out of its range.
+    const to = started - RANGE_MARGIN_MS;
+    const from = to - options.days * DAY_MS + 1;
+    const windows = seedWindows(options.events, options.days, to, EVENTS_PER_WINDOW);
+    const stop = new AbortController();
+    const onSignal = () => {
+      process.stderr.write('seed: stopping after the batches in flight…\n');
+      stop.abort();
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const progress = new Progress(options.events, started);
+    const bulk = await seeder.begin(from, to);
+    if (!bulk) {
+      process.stderr.write(
+        `seed: tenant ${options.tenant} already has entries in the last ${options.days} days; writing through the event store's transactions (slower, safe next to existing entries)\n`,
       );
     }
-    doc.destroy();
+    try {
+      const store = new DynamoDbEventStore(doc, tables);
+      for (const window of windows) {
+        if (stop.signal.aborted) break;
+        const drafts = windowEvents(window, options.seed);
+        if (bulk) await seeder.write(drafts, (count) => progress.add(count), stop.signal);
+        else await appendAll(store, options.tenant, drafts, options.concurrency, progress, stop.signal);
+      }
+      await seeder.finish();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      // Count what the interrupted group wrote (bulk), so counters are exact, and free the tenant.
+      const repaired = await seeder.repair().then(
+        () => true,
+        () => false,
+      );
+      throw new Error(
+        `${message}\n${progress.written} of ${options.events} events were written and counted before this failure${repaired ? '' : '; the run could not count its last group or free the tenant: run again with --repair'}`,
+        { cause: error },
+      );
+    } finally {
+      progress.stop();
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+    }
+    const seconds = (Date.now() - started) / 1000;
+    if (stop.signal.aborted) {
+      process.stderr.write(
+        `seed: stopped: ${progress.written} of ${options.events} events written and counted\n`,
+      );
+      process.exitCode = 130;
+    } else {
+      process.stdout.write(
+        `Seeded ${options.events} events for tenant ${options.tenant} over ${options.days} days in ${seconds.toFixed(1)} s (${Math.round(options.events / seconds)} events/s, ${bulk ? 'bulk' : 'transactional'})\n`,
+      );
+    }
   } finally {
+    doc.destroy();
     await stopEmulators?.();
   }
 };

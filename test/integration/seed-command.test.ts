@@ -1,0 +1,248 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { QueryCommand, ScanCommand, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { timestampOfId } from '../../lambdas/domain/ids.js';
+import type { AuditRecord } from '../../lambdas/domain/record.js';
+import { counterDeltas } from '../../lambdas/domain/rollups.js';
+import { DAY_MS } from '../../lambdas/domain/time.js';
+import { BulkSeeder } from '../../scripts/seed-bulk.js';
+import { windowEvents } from '../../scripts/seed-plan.js';
+import { startTestService, type TestService } from '../helpers/local-service.js';
+
+const run = promisify(execFile);
+
+/** The canary console actions demoEvents produces, the kore admin actions seed-events adds. */
+const KORE_ACTIONS = new Set([
+  'bot_published',
+  'user_role_changed',
+  'app_credentials_created',
+  'channel_enabled',
+  'user_deactivated',
+]);
+
+/** `npm run seed`, run as a real command against the test service's tables (EVENTS_TABLE is set). */
+describe('Command: seed', () => {
+  let service: TestService;
+  beforeAll(async () => {
+    service = await startTestService();
+  });
+  afterAll(async () => service.stop());
+
+  const seed = (...args: string[]) =>
+    run(process.execPath, ['--no-warnings', '--import', 'tsx', 'scripts/seed.ts', ...args], {
+      env: {
+        ...process.env,
+        EVENTS_TABLE: service.services.config.EVENTS_TABLE,
+        CONTROL_TABLE: service.services.config.CONTROL_TABLE,
+        DYNAMODB_ENDPOINT: process.env.TEST_DYNAMODB_ENDPOINT,
+        AWS_REGION: 'us-east-1',
+      },
+    });
+
+  const entriesOf = async (tenant: string): Promise<Record<string, unknown>[]> => {
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const output = await service.services.doc.send(
+        new QueryCommand({
+          TableName: service.services.config.EVENTS_TABLE,
+          KeyConditionExpression: 'tenant = :t',
+          ExpressionAttributeValues: { ':t': tenant },
+          ExclusiveStartKey: startKey,
+          ConsistentRead: true,
+        }),
+      );
+      items.push(...(output.Items ?? []));
+      startKey = output.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  };
+
+  /** Every counter of `tenant`, shards added up, keyed like counterDeltas' keys without the shard. */
+  const countersOf = async (tenant: string): Promise<Record<string, number>> => {
+    const counters: Record<string, number> = {};
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const output: ScanCommandOutput = await service.services.doc.send(
+        new ScanCommand({
+          TableName: service.services.config.CONTROL_TABLE,
+          ExclusiveStartKey: startKey,
+          ConsistentRead: true,
+        }),
+      );
+      for (const item of output.Items ?? []) {
+        if (!String(item.pk).startsWith(`count#${tenant}#`)) continue;
+        const id = `${String(item.pk)}|${String(item.sk).replace(/\d+$/, '')}`;
+        counters[id] = (counters[id] ?? 0) + Number(item.n);
+      }
+      startKey = output.LastEvaluatedKey;
+    } while (startKey);
+    return counters;
+  };
+
+  /** The counters that counting `tenant`'s stored entries gives, keyed like countersOf. */
+  const countedCounters = async (tenant: string): Promise<Record<string, number>> => {
+    const expected: Record<string, number> = {};
+    const entries = await entriesOf(tenant);
+    for (const { key, delta } of counterDeltas(entries as unknown as AuditRecord[], 1, 0).values())
+      expected[`${key.pk}|${key.sk.replace(/\d+$/, '')}`] = delta;
+    return expected;
+  };
+
+  it('writes exactly N mixed events within D days, with unique ids and exact rollup counters', async () => {
+    // Prepare
+    const before = Date.now();
+
+    // Act
+    const { stdout } = await seed('--tenant', 'seeded', '--events', '600', '--days', '3');
+    const after = Date.now();
+
+    // Assess
+    expect(stdout).toContain('Seeded 600 events for tenant seeded over 3 days');
+    expect(stdout).toContain('bulk');
+    const entries = await entriesOf('seeded');
+    expect(entries).toHaveLength(600);
+    const ids = entries.map((item) => item.id as number);
+    expect(new Set(ids).size).toBe(600);
+    for (const item of entries) {
+      const timestamp = item.timestamp as number;
+      expect(timestampOfId(item.id as number)).toBe(timestamp);
+      expect(timestamp).toBeGreaterThan(before - 3 * DAY_MS);
+      expect(timestamp).toBeLessThanOrEqual(after);
+    }
+    // The mix: 60 % canary console actions, the rest kore admin actions and api-key request records.
+    const apiKey = entries.filter((item) => item.action_type === 'api_request');
+    const kore = entries.filter((item) => KORE_ACTIONS.has(String(item.action_type)));
+    const canary = entries.length - apiKey.length - kore.length;
+    expect(canary).toBe(360);
+    expect(kore.length).toBeGreaterThan(0);
+    expect(apiKey.length).toBeGreaterThan(0);
+    for (const item of apiKey) {
+      expect(item.api_key).toMatchObject({ id: expect.stringMatching(/^tok_/) });
+      expect(item.request).toMatchObject({ method: 'GET', status: expect.any(Number) });
+    }
+    for (const item of kore) expect(String(item.user)).toMatch(/@example\.com$/);
+    // Counters, all shards added up, are exactly what counting the entries gives.
+    expect(await countersOf('seeded')).toEqual(await countedCounters('seeded'));
+    expect(await service.services.counters.total('seeded', { kind: 'all' })).toBe(600);
+  }, 120_000);
+
+  it('seeds a tenant that already has entries in the range through transactions, still exact', async () => {
+    // Prepare: an entry of the tenant inside the coming run's range.
+    await service.services.events.append('lived-in', [
+      { action_type: 'user_login', user: 'ana@example.com', timestamp: Date.now() - 3_600_000 },
+    ]);
+
+    // Act
+    const { stdout, stderr } = await seed('--tenant', 'lived-in', '--events', '300', '--days', '2');
+
+    // Assess
+    expect(stderr).toContain('already has entries');
+    expect(stdout).toContain('transactional');
+    const entries = await entriesOf('lived-in');
+    expect(entries).toHaveLength(301);
+    expect(new Set(entries.map((item) => item.id)).size).toBe(301);
+    expect(await countersOf('lived-in')).toEqual(await countedCounters('lived-in'));
+    // The claim that kept other seeds of the tenant out is released.
+    const again = await seed('--tenant', 'lived-in', '--events', '5', '--days', '1');
+    expect(again.stdout).toContain('Seeded 5 events');
+  }, 120_000);
+
+  it('refuses to seed a tenant whose earlier seed was cut off, and --repair counts exactly what it wrote', async () => {
+    // Prepare: a bulk run that stored an hour of entries and was killed before counting them.
+    const tables = {
+      eventsTable: service.services.config.EVENTS_TABLE,
+      controlTable: service.services.config.CONTROL_TABLE,
+    };
+    const cutOff = new BulkSeeder(service.services.doc, tables, 'cut-off');
+    const to = Date.now() - 60_000;
+    expect(await cutOff.begin(to - DAY_MS + 1, to)).toBe(true);
+    const drafts = windowEvents({ index: 0, count: 200, span: DAY_MS, to }, 9);
+    await cutOff.write(drafts.slice(0, 150));
+    const rest = drafts.slice(150);
+    await cutOff.writeEntries(cutOff.sealHour(rest));
+
+    // Act
+    const refused = (await seed('--tenant', 'cut-off', '--events', '10', '--days', '1').catch(
+      (error: unknown) => error,
+    )) as { code?: number; stderr?: string };
+    const countedBeforeRepair = await countersOf('cut-off');
+    const expectedBeforeRepair = await countedCounters('cut-off');
+    const { stdout } = await seed('--tenant', 'cut-off', '--repair');
+    const again = await seed('--tenant', 'cut-off', '--events', '10', '--days', '1');
+
+    // Assess
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/--repair/);
+    expect(expectedBeforeRepair[`count#cut-off#all|t#`]).toBe(200);
+    expect(countedBeforeRepair[`count#cut-off#all|t#`]).toBe(150);
+    expect(stdout).toContain('Counted the 50 entries');
+    expect(await entriesOf('cut-off')).toHaveLength(210);
+    expect(again.stdout).toContain('Seeded 10 events');
+    expect(await countersOf('cut-off')).toEqual(await countedCounters('cut-off'));
+  }, 120_000);
+
+  it('--repair after a run cut off while counting skips the hours already counted', async () => {
+    // Prepare: a group of several hours stored; counting fails after the first two hours.
+    const { doc, config } = service.services;
+    const tables = { eventsTable: config.EVENTS_TABLE, controlTable: config.CONTROL_TABLE };
+    const cutOff = new BulkSeeder(doc, tables, 'cut-counting', 1);
+    const to = Date.now() - 60_000;
+    expect(await cutOff.begin(to - DAY_MS + 1, to)).toBe(true);
+    let transactions = 0;
+    doc.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'TransactWriteItemsCommand' && ++transactions > 2) {
+          throw new Error('connection reset');
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'failThirdCount' },
+    );
+    try {
+      await expect(cutOff.write(windowEvents({ index: 0, count: 300, span: DAY_MS, to }, 5))).rejects.toThrow(
+        'connection reset',
+      );
+    } finally {
+      doc.middlewareStack.remove('failThirdCount');
+    }
+    const partly = await countersOf('cut-counting');
+
+    // Act
+    const { stdout } = await seed('--tenant', 'cut-counting', '--repair');
+
+    // Assess
+    expect(partly['count#cut-counting#all|t#']).toBeGreaterThan(0);
+    expect(partly['count#cut-counting#all|t#']).toBeLessThan(300);
+    expect(stdout).toContain(`Counted the ${300 - (partly['count#cut-counting#all|t#'] ?? 0)} entries`);
+    expect(await entriesOf('cut-counting')).toHaveLength(300);
+    expect(await countersOf('cut-counting')).toEqual(await countedCounters('cut-counting'));
+  }, 120_000);
+
+  it.each([
+    ['a missing tenant', ['--events', '10', '--days', '1'], /required option '--tenant <tenant>'/],
+    ['zero events', ['--tenant', 'refused', '--events', '0', '--days', '1'], /--events.*integer from 1/],
+    ['negative events', ['--tenant', 'refused', '--events', '-5', '--days', '1'], /--events.*integer from 1/],
+    ['non-numeric events', ['--tenant', 'refused', '--events', 'many', '--days', '1'], /--events.*integer/],
+    ['non-numeric days', ['--tenant', 'refused', '--events', '10', '--days', 'x'], /--days.*integer/],
+    ['a bad tenant name', ['--tenant', 'a#b', '--events', '10', '--days', '1'], /--tenant.*3-64/],
+  ])(
+    'refuses %s with a clear error, a non-zero exit and nothing written',
+    async (_, args, message) => {
+      // Act
+      const failure = (await seed(...args).then(
+        () => undefined,
+        (error: unknown) => error,
+      )) as { code?: number; stderr?: string } | undefined;
+
+      // Assess
+      expect(failure?.code).not.toBe(0);
+      expect(failure?.code).toBeDefined();
+      expect(failure?.stderr).toMatch(message);
+      expect(await entriesOf('refused')).toHaveLength(0);
+      expect(await countersOf('refused')).toEqual({});
+    },
+    60_000,
+  );
+});
