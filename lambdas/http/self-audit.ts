@@ -38,15 +38,17 @@ export const redactQueryParameters = (
   parameters: Readonly<Record<string, string>>,
   credential?: string,
 ): Record<string, string> => {
-  const recorded: Record<string, string> = {};
-  for (const [name, value] of Object.entries(parameters).slice(0, MAX_PARAMETERS)) {
-    const secret =
-      CREDENTIAL_NAME.test(name) ||
-      CREDENTIAL_VALUE.test(value) ||
-      (credential !== undefined && credential.length > 0 && value.includes(credential));
-    recorded[clip(name)] = secret ? REDACTED : clip(value);
-  }
-  return recorded;
+  const recorded = Object.entries(parameters)
+    .slice(0, MAX_PARAMETERS)
+    .map(([name, value]): [string, string] => {
+      const secret =
+        CREDENTIAL_NAME.test(name) ||
+        CREDENTIAL_VALUE.test(value) ||
+        (credential !== undefined && credential.length > 0 && value.includes(credential));
+      return [clip(name), secret ? REDACTED : clip(value)];
+    });
+  // fromEntries defines own properties, so a parameter named `__proto__` is kept, not swallowed.
+  return Object.fromEntries(recorded);
 };
 
 type AnyRequest = Request<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>;

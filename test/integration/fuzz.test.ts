@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import fc from 'fast-check';
 import { dialectOfPath } from '../../lambdas/handlers/not-found.js';
 import { ROUTES } from '../../lambdas/routes.js';
@@ -145,55 +145,64 @@ describe('Fuzz: every route of every dialect', () => {
   afterAll(async () => service.stop());
 
   it(`answers ${RUNS} random requests without a 5xx, each error in its dialect's shape`, async () => {
-    await fc.assert(
-      fc.asyncProperty(requestArbitrary, async (input) => {
-        const route = ROUTES[input.routeIndex % ROUTES.length];
-        if (!route) return;
-        let path = route.path.replace(
-          /\{\w+\}/g,
-          encodeURIComponent(input.pathParameter).slice(0, 200) || 'x',
-        );
-        if (input.pathMutation === 'trailing-slash') path += '/';
-        if (input.pathMutation === 'suffix')
-          path += `/${encodeURIComponent(input.pathParameter).slice(0, 50) || 'x'}`;
-        const query: [string, string][] = [...input.query];
-        const headers: Record<string, string> = {};
-        if (input.credential === 'valid-query') query.push(['auth_token', token]);
-        if (input.credential === 'valid-header') headers['x-api-key'] = token;
-        if (input.credential === 'valid-bearer') headers.authorization = `Bearer ${token}`;
-        if (input.credential === 'garbage') headers['x-api-key'] = 'not-a-real-token-at-all-0000';
-        if (input.credential === 'kore-garbage') headers.auth = 'eyJhbGciOiJub25lIn0.eyJhcHBJZCI6ImEifQ.';
-        const url = new URL(path, service.url);
-        for (const [name, value] of query) url.searchParams.append(name, value);
-        const method = input.method === 'HEAD' ? 'GET' : input.method;
-        const body = method === 'GET' || input.body === undefined ? undefined : input.body;
-        headers['content-type'] = input.contentType;
-        const response = await fetch(url, {
-          method,
-          headers,
-          redirect: 'manual',
-          ...(body !== undefined ? { body } : {}),
-        });
-        const text = await response.text();
-        if (response.status >= 500)
-          throw new Error(`${method} ${url.pathname} answered ${response.status}: ${text.slice(0, 300)}`);
-        if (response.status >= 400) {
-          let parsed: unknown;
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            throw new Error(`${method} ${url.pathname} answered ${response.status} with a non-JSON body`);
+    // Every call must be recorded: a failed self-audit write is logged, never surfaced to the caller.
+    const logged: string[] = [];
+    const stdout = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      logged.push(String(chunk));
+      return true;
+    });
+    await fc
+      .assert(
+        fc.asyncProperty(requestArbitrary, async (input) => {
+          const route = ROUTES[input.routeIndex % ROUTES.length];
+          if (!route) return;
+          let path = route.path.replace(
+            /\{\w+\}/g,
+            encodeURIComponent(input.pathParameter).slice(0, 200) || 'x',
+          );
+          if (input.pathMutation === 'trailing-slash') path += '/';
+          if (input.pathMutation === 'suffix')
+            path += `/${encodeURIComponent(input.pathParameter).slice(0, 50) || 'x'}`;
+          const query: [string, string][] = [...input.query];
+          const headers: Record<string, string> = {};
+          if (input.credential === 'valid-query') query.push(['auth_token', token]);
+          if (input.credential === 'valid-header') headers['x-api-key'] = token;
+          if (input.credential === 'valid-bearer') headers.authorization = `Bearer ${token}`;
+          if (input.credential === 'garbage') headers['x-api-key'] = 'not-a-real-token-at-all-0000';
+          if (input.credential === 'kore-garbage') headers.auth = 'eyJhbGciOiJub25lIn0.eyJhcHBJZCI6ImEifQ.';
+          const url = new URL(path, service.url);
+          for (const [name, value] of query) url.searchParams.append(name, value);
+          const method = input.method === 'HEAD' ? 'GET' : input.method;
+          const body = method === 'GET' || input.body === undefined ? undefined : input.body;
+          headers['content-type'] = input.contentType;
+          const response = await fetch(url, {
+            method,
+            headers,
+            redirect: 'manual',
+            ...(body !== undefined ? { body } : {}),
+          });
+          const text = await response.text();
+          if (response.status >= 500)
+            throw new Error(`${method} ${url.pathname} answered ${response.status}: ${text.slice(0, 300)}`);
+          if (response.status >= 400) {
+            let parsed: unknown;
+            try {
+              parsed = JSON.parse(text);
+            } catch {
+              throw new Error(`${method} ${url.pathname} answered ${response.status} with a non-JSON body`);
+            }
+            if (!isDialectError(url.pathname, parsed)) {
+              throw new Error(
+                `${method} ${url.pathname} answered ${response.status} outside its dialect's shape: ${text.slice(0, 300)}`,
+              );
+            }
+            if (text.includes(token)) throw new Error('an error body echoed the credential');
           }
-          if (!isDialectError(url.pathname, parsed)) {
-            throw new Error(
-              `${method} ${url.pathname} answered ${response.status} outside its dialect's shape: ${text.slice(0, 300)}`,
-            );
-          }
-          if (text.includes(token)) throw new Error('an error body echoed the credential');
-        }
-      }),
-      { numRuns: RUNS, seed: 20261123 },
-    );
+        }),
+        { numRuns: RUNS, seed: 20261123 },
+      )
+      .finally(() => stdout.mockRestore());
+    expect(logged.filter((line) => line.includes('self-audit record failed'))).toEqual([]);
     // Every seeded entry is still there, unchanged; anything new is the service's record of its own use.
     const after = await storedEntries();
     const afterHashes = new Map(after.map((record) => [record.id, record.hash]));

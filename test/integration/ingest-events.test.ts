@@ -78,6 +78,35 @@ describe('POST /api/v1/audit_trail/events', () => {
     });
   });
 
+  it('stores request records whose query parameter names DynamoDB maps could not hold', async () => {
+    // Prepare: an empty name (DynamoDB refuses it in a map) and `constructor` (the SDK's marshaller does).
+    const event = {
+      action_type: 'proxy_request',
+      request: {
+        uri: '/api/v1/things',
+        method: 'GET',
+        status: 200,
+        query_parameters: { '': 'empty', constructor: 'c', 'page[size]': '10' },
+      },
+    };
+
+    // Act
+    const response = await post({ events: [event] });
+
+    // Assess
+    expect(response.status).toBe(201);
+    const [id] = (response.body as IngestAnswer).ids ?? [];
+    const page = await service.services.events.queryPage({
+      tenant: 'producer',
+      selector: { kind: 'all' },
+      minId: id ?? 0,
+      maxId: id ?? 0,
+      newestFirst: true,
+      limit: 1,
+    });
+    expect(page.records[0]?.request?.query_parameters).toEqual(event.request.query_parameters);
+  });
+
   it('keeps explicit timestamps from an admin token (history import)', async () => {
     // Prepare
     const timestamp = Date.UTC(2024, 0, 2, 3, 4, 5, 6);

@@ -1,5 +1,6 @@
 import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { itemToRecord } from '../../lambdas/adapters/dynamodb-records.js';
 import { UNAUTHENTICATED_TENANT } from '../../lambdas/http/self-audit.js';
 import { startTestService, type TestService } from '../helpers/local-service.js';
 
@@ -32,7 +33,10 @@ describe('self-audit of every API call', () => {
         ConsistentRead: true,
       }),
     );
-    return ((output.Items ?? []) as StoredItem[]).filter((item) => item.action_type === 'api_request');
+    // Read back the way the service reads its items.
+    return (output.Items ?? [])
+      .map((item) => itemToRecord(item) as StoredItem)
+      .filter((item) => item.action_type === 'api_request');
   };
 
   const scanAll = async (table: string): Promise<string> => {
@@ -77,6 +81,27 @@ describe('self-audit of every API call', () => {
     expect(entry?.api_key).toEqual({ id: tokenId, name: expect.any(String) });
     expect(entry?.category).toBe('Audit trail');
     expect(entry?.user).toBeUndefined();
+  });
+
+  it('records parameters with any name, even empty, "constructor" or "__proto__"', async () => {
+    // Prepare: names DynamoDB (empty) or the SDK's marshaller (`constructor`) refuse in a map, and
+    // one that a plain assignment would swallow (`__proto__`).
+    const url = new URL('/api/v1/audit_trail/fetch?=empty&constructor=c&__proto__=p&limit=1', service.url);
+
+    // Act
+    const response = await fetch(url, { headers: { 'x-api-key': token } });
+
+    // Assess
+    expect(response.status).toBe(200);
+    const entry = (await apiRequests('audited')).find((item) =>
+      Object.hasOwn(item.request?.query_parameters ?? {}, ''),
+    );
+    expect(Object.entries(entry?.request?.query_parameters ?? {})).toEqual([
+      ['', 'empty'],
+      ['constructor', 'c'],
+      ['__proto__', 'p'],
+      ['limit', '1'],
+    ]);
   });
 
   it('records a failed call with its status and error message', async () => {
