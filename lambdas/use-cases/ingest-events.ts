@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ConflictError } from '../domain/errors.js';
+import { ConflictError, isAuditTrailError, ServiceUnavailableError } from '../domain/errors.js';
 import type { EventDraft } from '../domain/record.js';
 import type { EventStore } from '../ports/event-store.js';
 import type { IdempotencyStore, StoredResponse } from '../ports/idempotency-store.js';
@@ -37,7 +37,7 @@ export const ingestEvents = async (
   request: IngestRequest,
 ): Promise<IngestResult> => {
   if (!request.idempotency) {
-    const records = await deps.events.append(request.tenant, request.drafts);
+    const records = await appendConfirmed(deps.events.append(request.tenant, request.drafts), false);
     return { ids: records.map((record) => requireId(record?.id)), replayed: false };
   }
   const { key, bodyHash } = request.idempotency;
@@ -52,7 +52,10 @@ export const ingestEvents = async (
   if (stored) return { ids: stored, replayed: true };
   const keyDigest = createHash('sha256').update(key, 'utf8').digest('hex').slice(0, 32);
   const dedupeKeys = request.drafts.map((_, index) => `http#${keyDigest}#${claim.claimId}#${index}`);
-  const records = await deps.events.append(request.tenant, request.drafts, { dedupeKeys });
+  const records = await appendConfirmed(
+    deps.events.append(request.tenant, request.drafts, { dedupeKeys }),
+    true,
+  );
   let ids: (number | undefined)[] = records.map((record) => record?.id);
   const skipped = ids.flatMap((id, index) => (id === undefined ? [index] : []));
   if (skipped.length > 0) {
@@ -72,6 +75,26 @@ export const ingestEvents = async (
     body: { ids: complete },
   });
   return { ids: complete, replayed: !claim.created || skipped.length > 0 };
+};
+
+/**
+ * A store failure the event store could not classify (a timeout or dropped connection after the
+ * SDK's retries) leaves the outcome unknown: some events may be stored. That is a 503 telling the
+ * caller how to retry safely, not a 500. (Failures the store did classify, such as a partly written
+ * request, keep their own error and message.)
+ */
+const appendConfirmed = async <T>(append: Promise<T>, withKey: boolean): Promise<T> => {
+  try {
+    return await append;
+  } catch (error) {
+    if (isAuditTrailError(error)) throw error;
+    throw new ServiceUnavailableError(
+      withKey
+        ? 'The store did not confirm the write, so some events may be stored; retry with the same Idempotency-Key: nothing is stored twice'
+        : 'The store did not confirm the write, so some events may be stored; send an Idempotency-Key to make retries safe',
+      { cause: error },
+    );
+  }
 };
 
 const requireId = (id: number | undefined): number => {

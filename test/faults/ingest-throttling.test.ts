@@ -124,13 +124,7 @@ describe('fault: DynamoDB throttles ingest', () => {
     let first: { status: number; body: unknown };
     let landed: number;
     try {
-      // Plain fetch: the 500 of an unknown store failure is not in the OpenAPI description.
-      const response = await fetch(new URL(EVENTS, service.url), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-api-key': token, 'idempotency-key': 'lost-1' },
-        body: JSON.stringify({ events }),
-      });
-      first = { status: response.status, body: await response.json() };
+      first = await post(token, events, { 'idempotency-key': 'lost-1' });
       landed = (await split(tenant)).events.length;
     } finally {
       removeFault();
@@ -140,8 +134,11 @@ describe('fault: DynamoDB throttles ingest', () => {
 
     // Assess
     expect(transactions).toBe(2);
-    expect(first.status).toBe(500);
-    expect(first.body).toEqual({ result: 'error', message: 'Internal error' });
+    expect(first.status).toBe(503);
+    expect(first.body).toEqual({
+      result: 'error',
+      message: expect.stringContaining('retry with the same Idempotency-Key'),
+    });
     expect(landed).toBeGreaterThan(0);
     expect(landed).toBeLessThan(60);
     expect(retry.status).toBe(201);
@@ -153,7 +150,7 @@ describe('fault: DynamoDB throttles ingest', () => {
     );
     expect(stored.events.map((item) => item.user).sort()).toEqual(events.map((event) => event.user).sort());
     expect(stored.calls.map((item) => (item.request as { status: number }).status).sort()).toEqual([
-      201, 201, 500,
+      201, 201, 503,
     ]);
     expect(await rollupMismatches(service.services, tenant)).toEqual([]);
   });
