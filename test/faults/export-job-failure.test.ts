@@ -1,30 +1,19 @@
-import { randomBytes } from 'node:crypto';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { InProcessJobLauncher } from '../../lambdas/adapters/in-process-job-launcher.js';
-import type { EventDraft } from '../../lambdas/domain/record.js';
 import { demoEvents } from '../../local/demo-data.js';
 import { bulkSeed } from '../helpers/bulk-seed.js';
+import {
+  DOWNLOAD,
+  exportedEntries,
+  getWithToken as get,
+  type JobBody,
+  seedIncompressible,
+} from '../helpers/downloads.js';
 import { awsError, failMultipartPart, injectFault } from '../helpers/faults.js';
 import { startTestService, type TestService } from '../helpers/local-service.js';
-import { inspectZip } from '../helpers/zip.js';
 
-const DOWNLOAD = '/api/v1/audit_trail/download/json';
 const NOW = Date.UTC(2026, 10, 1);
-
-interface JobBody {
-  result: string;
-  message: string;
-  job_id: string;
-  status: string;
-}
-
-const get = async (service: TestService, path: string, token: string) => {
-  const url = new URL(path, service.url);
-  url.searchParams.set('auth_token', token);
-  const response = await fetch(url, { redirect: 'manual' });
-  return { response, url, text: await response.text() };
-};
 
 /**
  * Fault (d), job path: S3 fails while an export job's worker uploads the zip. Invariant: the
@@ -73,21 +62,9 @@ describe('fault: S3 fails while an export job uploads', () => {
 
   it('aborts the upload, keeps no object and marks the job failed when a part fails; the next download exports every entry', async () => {
     // Prepare: ~7 MB of barely compressible entries, so the zip needs two 5 MiB parts.
-    const { doc, config } = service.services;
     const { s3 } = service.objects;
     const tenant = 'bulky-job';
-    const blobs = Array.from({ length: 1500 }, () => randomBytes(4500).toString('base64'));
-    const drafts: EventDraft[] = blobs.map((blob, index) => ({
-      timestamp: NOW - index * 1000,
-      action_type: 'blob_stored',
-      additional_information: { blob },
-    }));
-    await bulkSeed(
-      doc,
-      { eventsTable: config.EVENTS_TABLE, controlTable: config.CONTROL_TABLE },
-      tenant,
-      drafts,
-    );
+    const blobs = await seedIncompressible(service, tenant, 1500, NOW);
     const token = await service.token(tenant, ['download']);
     const trace = failMultipartPart(s3, 2);
 
@@ -122,16 +99,9 @@ describe('fault: S3 fails while an export job uploads', () => {
     expect(objects.map((object) => object.Key)).toEqual([
       `exports/${tenant}/${retryJob}/canary_audit_trail.json.zip`,
     ]);
-    const zip = inspectZip(
-      new Uint8Array(await (await fetch(retried.response.headers.get('location') ?? '')).arrayBuffer()),
-      'canary_audit_trail.json',
-    );
+    const { zip, document } = await exportedEntries(retried.response.headers.get('location') ?? '');
     expect(zip.testOk).toBe(true);
-    const exported = (
-      JSON.parse(zip.text) as {
-        audit_trail: { action_type: string; additional_information: { blob?: string } | null }[];
-      }
-    ).audit_trail;
+    const exported = document.audit_trail;
     expect(
       exported
         .filter((entry) => entry.action_type === 'blob_stored')

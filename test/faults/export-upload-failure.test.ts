@@ -1,28 +1,12 @@
-import { randomBytes } from 'node:crypto';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { EventDraft } from '../../lambdas/domain/record.js';
-import { bulkSeed } from '../helpers/bulk-seed.js';
+import { DOWNLOAD, exportedEntries, getWithToken, seedIncompressible } from '../helpers/downloads.js';
 import { failMultipartPart } from '../helpers/faults.js';
 import { startTestService, type TestService } from '../helpers/local-service.js';
-import { inspectZip } from '../helpers/zip.js';
 
-const DOWNLOAD = '/api/v1/audit_trail/download/json';
 const NOW = Date.UTC(2026, 10, 1);
 
-interface CanaryEntry {
-  id: number;
-  action_type: string;
-  message: string | null;
-  additional_information: Record<string, unknown> | null;
-}
-
-const download = async (service: TestService, token: string) => {
-  const url = new URL(DOWNLOAD, service.url);
-  url.searchParams.set('auth_token', token);
-  const response = await fetch(url, { redirect: 'manual' });
-  return { response, text: await response.text() };
-};
+const download = (service: TestService, token: string) => getWithToken(service, DOWNLOAD, token);
 
 /**
  * Fault (d), request path: S3 fails in the middle of the multipart upload a download streams its
@@ -45,20 +29,9 @@ describe('fault: S3 fails mid-upload of a download served through S3', () => {
 
   it('leaves no object and no multipart upload when S3 fails mid-upload, and the next download succeeds', async () => {
     // Prepare: ~15 MB of barely compressible entries, so the zip needs three 5 MiB parts.
-    const { doc, config } = service.services;
+    const { config } = service.services;
     const { s3 } = service.objects;
-    const blobs = Array.from({ length: 2500 }, () => randomBytes(4500).toString('base64'));
-    const drafts: EventDraft[] = blobs.map((blob, index) => ({
-      timestamp: NOW - index * 1000,
-      action_type: 'blob_stored',
-      additional_information: { blob },
-    }));
-    await bulkSeed(
-      doc,
-      { eventsTable: config.EVENTS_TABLE, controlTable: config.CONTROL_TABLE },
-      'bulky',
-      drafts,
-    );
+    const blobs = await seedIncompressible(service, 'bulky', 2500, NOW);
     const token = await service.token('bulky', ['download']);
     const trace = failMultipartPart(s3, 2);
 
@@ -86,14 +59,10 @@ describe('fault: S3 fails mid-upload of a download served through S3', () => {
     expect(trace.completed).toBe(0);
     expect(left.KeyCount ?? 0).toBe(0);
     expect(retried.response.status).toBe(303);
-    const location = retried.response.headers.get('location') ?? '';
-    const zip = inspectZip(
-      new Uint8Array(await (await fetch(location)).arrayBuffer()),
-      'canary_audit_trail.json',
-    );
+    const { zip, document } = await exportedEntries(retried.response.headers.get('location') ?? '');
     expect(zip.testOk).toBe(true);
     // Every seeded entry, in order, plus the audited failed call (and no record of a download for it).
-    const exported = (JSON.parse(zip.text) as { audit_trail: CanaryEntry[] }).audit_trail;
+    const exported = document.audit_trail;
     expect(exported).toHaveLength(2501);
     expect(
       exported

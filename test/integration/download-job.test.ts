@@ -3,48 +3,16 @@ import { InProcessJobLauncher } from '../../lambdas/adapters/in-process-job-laun
 import { newExportId } from '../../lambdas/domain/export.js';
 import { demoEvents } from '../../local/demo-data.js';
 import { bulkSeed } from '../helpers/bulk-seed.js';
+import {
+  DOWNLOAD,
+  exportedEntries,
+  fetchAll,
+  getWithToken as get,
+  type JobBody,
+} from '../helpers/downloads.js';
 import { startTestService, type TestService } from '../helpers/local-service.js';
-import { inspectZip } from '../helpers/zip.js';
 
-const DOWNLOAD = '/api/v1/audit_trail/download/json';
-const FETCH = '/api/v1/audit_trail/fetch';
 const NOW = Date.UTC(2026, 10, 1);
-
-interface JobBody {
-  result: string;
-  message: string;
-  job_id: string;
-  status: string;
-}
-
-interface CanaryEntry {
-  id: number;
-  action_type: string;
-  message: string | null;
-  additional_information: Record<string, unknown> | null;
-}
-
-/** Every entry of the tenant as fetch pages them (newest first). */
-const fetchAll = async (service: TestService, token: string): Promise<CanaryEntry[]> => {
-  const entries: CanaryEntry[] = [];
-  let page = (await service.get(FETCH, { auth_token: token, limit: '1000' })).body as {
-    audit_trail: CanaryEntry[];
-    cursor: { next: string | null };
-  };
-  entries.push(...page.audit_trail);
-  while (page.cursor.next) {
-    page = (await service.get(FETCH, { auth_token: token, cursor: page.cursor.next })).body as typeof page;
-    entries.push(...page.audit_trail);
-  }
-  return entries;
-};
-
-const get = async (service: TestService, path: string, token: string) => {
-  const url = new URL(path, service.url);
-  url.searchParams.set('auth_token', token);
-  const response = await fetch(url, { redirect: 'manual' });
-  return { response, url, text: await response.text() };
-};
 
 describe('GET /api/v1/audit_trail/download/json (export jobs)', () => {
   let service: TestService;
@@ -89,12 +57,9 @@ describe('GET /api/v1/audit_trail/download/json (export jobs)', () => {
     expect(again.response.status).toBe(303);
     const location = again.response.headers.get('location') ?? '';
     expect(location).toContain(`/exports/acme/${body.job_id}/canary_audit_trail.json.zip`);
-    const zip = inspectZip(
-      new Uint8Array(await (await fetch(location)).arrayBuffer()),
-      'canary_audit_trail.json',
-    );
+    const { zip, document } = await exportedEntries(location);
     expect(zip.testOk).toBe(true);
-    const exported = (JSON.parse(zip.text) as { audit_trail: CanaryEntry[] }).audit_trail;
+    const exported = document.audit_trail;
     const ids = exported.map((entry) => entry.id);
     expect(ids).toEqual([...ids].sort((a, b) => b - a));
     // Exactly what fetch shows up to the job's snapshot (recorded with the download that served it).

@@ -1,48 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { demoEvents } from '../../local/demo-data.js';
 import { bulkSeed } from '../helpers/bulk-seed.js';
+import { DOWNLOAD, exportedEntries, fetchAll, getWithToken } from '../helpers/downloads.js';
 import { startTestService, type TestService } from '../helpers/local-service.js';
-import { inspectZip } from '../helpers/zip.js';
 
-const DOWNLOAD = '/api/v1/audit_trail/download/json';
-const FETCH = '/api/v1/audit_trail/fetch';
 const NOW = Date.UTC(2026, 10, 1);
 
-interface CanaryEntry {
-  id: number;
-  action_type: string;
-  message: string | null;
-  additional_information: Record<string, unknown> | null;
-}
-
-const download = async (service: TestService, token: string) => {
-  const url = new URL(DOWNLOAD, service.url);
-  url.searchParams.set('auth_token', token);
-  const response = await fetch(url, { redirect: 'manual' });
-  return { response, text: await response.text() };
-};
-
-/** Every entry of the tenant as fetch pages them (newest first). */
-const fetchAll = async (service: TestService, token: string): Promise<CanaryEntry[]> => {
-  const entries: CanaryEntry[] = [];
-  let page = (await service.get(FETCH, { auth_token: token, limit: '1000' })).body as {
-    audit_trail: CanaryEntry[];
-    cursor: { next: string | null };
-  };
-  entries.push(...page.audit_trail);
-  while (page.cursor.next) {
-    page = (await service.get(FETCH, { auth_token: token, cursor: page.cursor.next })).body as typeof page;
-    entries.push(...page.audit_trail);
-  }
-  return entries;
-};
-
-const exportedEntries = async (location: string) => {
-  const response = await fetch(location);
-  const bytes = new Uint8Array(await response.arrayBuffer());
-  const zip = inspectZip(bytes, 'canary_audit_trail.json');
-  return { response, zip, document: JSON.parse(zip.text) as { audit_trail: CanaryEntry[] } };
-};
+const download = (service: TestService, token: string) => getWithToken(service, DOWNLOAD, token);
 
 describe('GET /api/v1/audit_trail/download/json (through S3)', () => {
   let service: TestService;
