@@ -1,9 +1,9 @@
 import type { Context } from 'aws-lambda';
 import { log } from '../http/log.js';
 import { getJobLauncher } from '../job-services.js';
-import { getArchiveStore } from '../object-services.js';
-import { getPurgeStore, getServices, getTenantStore } from '../services.js';
-import { applyRetention, purgeDependencies, runDeadline } from '../use-cases/purge-entries.js';
+import { purgeDependenciesOf } from '../purge-services.js';
+import { getServices, getTenantStore } from '../services.js';
+import { applyRetention, runDeadline } from '../use-cases/purge-entries.js';
 
 /** What one scheduler run did, per tenant. */
 export interface RetentionSummary {
@@ -20,10 +20,7 @@ export interface RetentionSummary {
  */
 export const handler = async (_event: unknown, context: Context): Promise<RetentionSummary> => {
   const services = await getServices();
-  const deps = purgeDependencies(
-    { ...services, purges: getPurgeStore(services), tenants: getTenantStore(services) },
-    getArchiveStore(services.config),
-  );
+  const deps = purgeDependenciesOf(services);
   const deadline = runDeadline(services.clock(), context.getRemainingTimeInMillis());
   let purged = 0;
   let continuing = 0;

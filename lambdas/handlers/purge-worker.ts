@@ -1,10 +1,10 @@
 import type { Context } from 'aws-lambda';
 import { log } from '../http/log.js';
 import { getJobLauncher } from '../job-services.js';
-import { getArchiveStore } from '../object-services.js';
 import type { JobMessage } from '../ports/job-launcher.js';
-import { getPurgeStore, getServices, getTenantStore } from '../services.js';
-import { purgeDependencies, runDeadline, runPurge } from '../use-cases/purge-entries.js';
+import { purgeDependenciesOf } from '../purge-services.js';
+import { getServices } from '../services.js';
+import { runDeadline, runPurge } from '../use-cases/purge-entries.js';
 
 /**
  * The purge worker (asynchronous invocation): continues a purge job from its checkpoint until it
@@ -14,15 +14,7 @@ export const handler = async (message: JobMessage, context: Context): Promise<{ 
   if (message.kind !== 'purge') throw new Error(`purge-worker cannot run ${message.kind} jobs`);
   const services = await getServices();
   const deadline = runDeadline(services.clock(), context.getRemainingTimeInMillis());
-  const run = await runPurge(
-    purgeDependencies(
-      { ...services, purges: getPurgeStore(services), tenants: getTenantStore(services) },
-      getArchiveStore(services.config),
-    ),
-    message.tenant,
-    message.jobId,
-    deadline,
-  );
+  const run = await runPurge(purgeDependenciesOf(services), message.tenant, message.jobId, deadline);
   if (!run) {
     log.warn('purge job not found', { jobId: message.jobId });
     return { status: 'missing' };

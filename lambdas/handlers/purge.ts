@@ -4,9 +4,8 @@ import { principalOf } from '../http/context.js';
 import { jsonResponse } from '../http/dialects.js';
 import { httpHandler } from '../http/http-handler.js';
 import { getJobLauncher } from '../job-services.js';
-import { getArchiveStore } from '../object-services.js';
-import { getPurgeStore, getTenantStore } from '../services.js';
-import { purgeDependencies, runDeadline, runPurge, startPurge } from '../use-cases/purge-entries.js';
+import { purgeDependenciesOf } from '../purge-services.js';
+import { runDeadline, runPurge, startPurge } from '../use-cases/purge-entries.js';
 
 const STATUS_PATH = '/api/v1/audit_trail/purge/';
 
@@ -20,10 +19,7 @@ export const handler = httpHandler({ dialect: 'canary', scope: 'purge' }, async 
   const throughId = parsePurgeId(context.form.id ?? context.query.id);
   const principal = principalOf(context);
   const { services } = context;
-  const deps = purgeDependencies(
-    { ...services, purges: getPurgeStore(services), tenants: getTenantStore(services) },
-    getArchiveStore(services.config),
-  );
+  const deps = purgeDependenciesOf(services);
   const started = await startPurge(deps, {
     tenant: principal.tenant,
     throughId,
