@@ -6,8 +6,8 @@ import { getCursorKey } from '../lambdas/cursor-key.js';
 import { installJobLauncher } from '../lambdas/job-services.js';
 import { type ObjectServices, objectServices } from '../lambdas/object-services.js';
 import { type FeatureStores, featureStores, getServices, type Services } from '../lambdas/services.js';
-import { createResources, type Emulators, type ResourceNames } from './emulators.js';
 import { buildConsoleAssets } from '../lib/console-bundle.js';
+import { createResources, type Emulators, type ResourceNames } from './emulators.js';
 import { startGateway } from './gateway.js';
 
 /** The environment the handlers read, for a deployment on the emulators. */
