@@ -8,14 +8,19 @@ import { AuditTrailStack } from '../lib/audit-trail-stack.js';
  * from the CLI's credentials at deploy time), so synthesis needs no AWS access.
  *
  * Optional context: `-c stage=prod` (API stage name, default v1) and
- * `-c alarmTopicArn=arn:aws:sns:…` (an existing topic every alarm notifies).
+ * `-c alarmTopicArn=arn:aws:sns:…` (an existing topic every alarm notifies), and
+ * `-c consoleFrameAncestors="https://app.example.com https://admin.example.com"` (origins that may
+ * frame the console's embed mode).
  */
 const app = new App();
 const stage = String(app.node.tryGetContext('stage') ?? 'v1');
 const alarmTopicArn: unknown = app.node.tryGetContext('alarmTopicArn');
+const frameAncestors = String(app.node.tryGetContext('consoleFrameAncestors') ?? '')
+  .split(/[\s,]+/)
+  .filter((origin) => origin.length > 0);
 const stack = new AuditTrailStack(app, 'AuditTrail', {
   description: 'Audit Trail Service: multi-tenant audit trail with canary, kore and api-key dialects',
-  auditTrail: { stageName: stage },
+  auditTrail: { stageName: stage, consoleFrameAncestors: frameAncestors },
 });
 if (typeof alarmTopicArn === 'string' && alarmTopicArn) {
   stack.auditTrail.addAlarmTopic(sns.Topic.fromTopicArn(stack, 'AlarmTopic', alarmTopicArn));

@@ -20,8 +20,10 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { CONTROL_KEYS, EVENTS_KEYS } from '../lambdas/adapters/table-definitions.js';
+import { parseOrigins } from '../lambdas/http/console-page.js';
 import { AUTHORIZER_HANDLER, FALLBACK_HANDLER, ROUTES } from '../lambdas/routes.js';
 import { BUNDLING, HANDLERS_DIR, handlerNames, NODE_OPTIONS, ROOT } from './bundling.js';
+import { writeConsoleAssetsSync } from './console-bundle.js';
 import {
   type BucketAccess,
   type FunctionNeeds,
@@ -92,6 +94,12 @@ export interface AuditTrailProps {
    * @default lambdas/handlers of this repository
    */
   readonly handlersDir?: string;
+  /**
+   * Origins allowed to frame the console's embed mode (`/console?embed=1`) and post it a token,
+   * e.g. `['https://app.example.com']` (the `frame-ancestors` of its Content-Security-Policy).
+   * @default - none: the console cannot be framed
+   */
+  readonly consoleFrameAncestors?: readonly string[];
 }
 
 const TABLE_READ = [
@@ -207,6 +215,16 @@ export class AuditTrail extends Construct {
       lifecycleRules: [
         { expiration: Duration.days(1), abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],
+      // The console fetches a download's presigned GET (the 303 target) to show its progress.
+      // The presigned URL is the credential, so any origin may read what it points at.
+      cors: [
+        {
+          allowedMethods: [s3.HttpMethods.GET],
+          allowedOrigins: ['*'],
+          exposedHeaders: ['content-length', 'content-disposition'],
+          maxAge: 3600,
+        },
+      ],
     });
     this.archiveBucket = new s3.Bucket(this, 'ArchiveBucket', {
       ...bucketDefaults(this.dataKey, accessLogsBucket, 'archive/', removalPolicy),
@@ -292,6 +310,14 @@ export class AuditTrail extends Construct {
         }),
       );
       const environment = { ...baseEnvironment };
+      if (name === 'console') {
+        // The page's CSP: who may frame it, and where it may follow a download's redirect.
+        environment.CONSOLE_FRAME_ANCESTORS = parseOrigins(
+          (props.consoleFrameAncestors ?? []).join(' '),
+          'consoleFrameAncestors',
+        ).join(' ');
+        environment.CONSOLE_DOWNLOAD_ORIGINS = `https://${this.exportsBucket.bucketRegionalDomainName}`;
+      }
       // Only the functions that sign cursors learn where the key is (and may read it: see below).
       if (needs.cursorKey) environment.CURSOR_KEY_SECRET_ARN = this.cursorKey.secretArn;
       for (const target of needs.invokes ?? []) {
@@ -342,6 +368,7 @@ export class AuditTrail extends Construct {
           mainFields: [...BUNDLING.mainFields],
           externalModules: [...BUNDLING.externalModules],
           format: nodejs.OutputFormat.ESM,
+          ...(name === 'console' ? { commandHooks: consoleAssetsHook } : {}),
         },
       });
       this.grant(role, needs);
@@ -665,6 +692,19 @@ const bucketDefaults = (
   serverAccessLogsPrefix: logPrefix,
   removalPolicy,
 });
+
+/**
+ * Puts the console's browser bundle (esbuild, at synth time) in `console/` beside the console
+ * function's own bundle, where `lambdas/console-assets.ts` reads it.
+ */
+const consoleAssetsHook: nodejs.ICommandHooks = {
+  beforeBundling: () => [],
+  beforeInstall: () => [],
+  afterBundling: (_inputDir, outputDir) => {
+    writeConsoleAssetsSync(join(outputDir, 'console'));
+    return [];
+  },
+};
 
 /** "purge-worker" → "PurgeWorker", for construct ids. */
 const pascal = (name: string): string =>

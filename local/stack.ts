@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { InProcessJobLauncher } from '../lambdas/adapters/in-process-job-launcher.js';
+import { installConsoleAssets } from '../lambdas/console-assets.js';
 import { getCursorKey } from '../lambdas/cursor-key.js';
 import { installJobLauncher } from '../lambdas/job-services.js';
 import { type ObjectServices, objectServices } from '../lambdas/object-services.js';
 import { type FeatureStores, featureStores, getServices, type Services } from '../lambdas/services.js';
+import { buildConsoleAssets } from '../lib/console-bundle.js';
 import { createResources, type Emulators, type ResourceNames } from './emulators.js';
 import { startGateway } from './gateway.js';
 
@@ -29,6 +31,8 @@ export const serviceEnvironment = (
   // The handlers run in this process and look for AWS credentials only on real AWS.
   AWS_ACCESS_KEY_ID: 'local',
   AWS_SECRET_ACCESS_KEY: 'local',
+  // The console may follow a download's 303 to the emulator's presigned URL (its CSP connect-src).
+  CONSOLE_DOWNLOAD_ORIGINS: new URL(emulators.s3Endpoint).origin,
 });
 
 /** A fresh random cursor-signing key (base64, 32 bytes). */
@@ -64,6 +68,8 @@ export const startLocalService = async (
   // Workers run in this process, in the background (JOB_LAUNCHER=in-process).
   const jobs = new InProcessJobLauncher({ budgetMs: services.config.LOCAL_WORKER_BUDGET_MS });
   installJobLauncher(jobs);
+  // The console's browser code, built by esbuild from console/src on its first request.
+  installConsoleAssets(buildConsoleAssets);
   const { server, url } = await startGateway(options.port);
   return {
     url,

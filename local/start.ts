@@ -149,6 +149,7 @@ const main = async () => {
       `  curl '${service.url}/api/public/auditlogs?size=5' --header 'auth: ${koreJwt}'`,
       `  curl --globoff '${service.url}/api/v1/audit-trail?page[size]=5' --header 'x-api-key: ${token}'`,
       `OpenAPI: ${service.url}/openapi.json`,
+      `Console: ${service.url}/console (sign in with the demo token)`,
       `Listening on ${service.url}`,
       '',
     ].join('\n'),

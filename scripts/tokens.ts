@@ -1,7 +1,9 @@
 /**
  * `npm run tokens -- <command>`: manage API tokens.
  *
- *   create --tenant T --scopes read,purge,download,ingest,admin [--name N]   prints the token once
+ *   create --tenant T --scopes read,purge,download,ingest,admin [--name N] [--actor USER]
+ *                                                   prints the token once; --actor narrows a
+ *                                                   read-only token to one user's entries
  *   list   --tenant T
  *   revoke --tenant T --id tok_…
  *
@@ -15,7 +17,7 @@ import { createDynamoDbDocumentClient } from '../lambdas/adapters/aws-clients.js
 import { DynamoDbKoreAppStore } from '../lambdas/adapters/dynamodb-kore-app-store.js';
 import { DynamoDbTokenStore } from '../lambdas/adapters/dynamodb-token-store.js';
 import { isAuditTrailError } from '../lambdas/domain/errors.js';
-import { parseScopes } from '../lambdas/domain/scopes.js';
+import { isValidActor, parseScopes } from '../lambdas/domain/scopes.js';
 import { isValidTenant } from '../lambdas/domain/tokens.js';
 import { issueToken } from '../lambdas/use-cases/manage-tokens.js';
 import { koreAppCommand } from './kore-apps.js';
@@ -62,6 +64,11 @@ const scopesOption = (value: string) => {
   }
 };
 
+const actorOption = (value: string): string => {
+  if (!isValidActor(value)) throw new InvalidArgumentError('1-256 characters');
+  return value;
+};
+
 /** The `tokens` command line. */
 export const tokensProgram = (): Command => {
   const program = new Command('tokens').description('Manage API tokens (only their SHA-256 is stored).');
@@ -71,19 +78,33 @@ export const tokensProgram = (): Command => {
     .requiredOption('--tenant <tenant>', 'the tenant the token belongs to', tenantOption)
     .requiredOption('--scopes <scopes>', 'comma-separated: read,purge,download,ingest,admin', scopesOption)
     .option('--name <name>', 'a label shown in lists and audit entries')
-    .action(async (options: { tenant: string; scopes: ReturnType<typeof parseScopes>; name?: string }) => {
-      const { store, where } = targetTokenStore();
-      const { token, record } = await issueToken(store, {
-        tenant: options.tenant,
-        scopes: options.scopes,
-        ...(options.name ? { name: options.name } : {}),
-      });
-      process.stdout.write(
-        `Created ${record.tokenId} for tenant "${record.tenant}" (${record.scopes.join(',')}) in ${where}.\n` +
-          'Token (shown only now; store it safely):\n' +
-          `${token}\n`,
-      );
-    });
+    .option(
+      '--actor <user>',
+      "narrow the token to one actor's entries (their user, else API key id); read scope only",
+      actorOption,
+    )
+    .action(
+      async (options: {
+        tenant: string;
+        scopes: ReturnType<typeof parseScopes>;
+        name?: string;
+        actor?: string;
+      }) => {
+        const { store, where } = targetTokenStore();
+        const { token, record } = await issueToken(store, {
+          tenant: options.tenant,
+          scopes: options.scopes,
+          ...(options.name ? { name: options.name } : {}),
+          ...(options.actor !== undefined ? { actor: options.actor } : {}),
+        });
+        const narrowed = record.actor !== undefined ? `, only the entries of actor "${record.actor}"` : '';
+        process.stdout.write(
+          `Created ${record.tokenId} for tenant "${record.tenant}" (${record.scopes.join(',')}${narrowed}) in ${where}.\n` +
+            'Token (shown only now; store it safely):\n' +
+            `${token}\n`,
+        );
+      },
+    );
   program
     .command('list')
     .description("list a tenant's tokens (ids, names, scopes; never the tokens)")
@@ -94,7 +115,8 @@ export const tokensProgram = (): Command => {
       if (tokens.length === 0) process.stdout.write(`No tokens for tenant "${options.tenant}".\n`);
       for (const token of tokens) {
         process.stdout.write(
-          `${token.tokenId}\t${token.scopes.join(',')}\t${new Date(token.createdAt).toISOString()}\t${token.name}\n`,
+          `${token.tokenId}\t${token.scopes.join(',')}\t${new Date(token.createdAt).toISOString()}\t${token.name}` +
+            `${token.actor !== undefined ? `\tactor=${token.actor}` : ''}\n`,
         );
       }
     });

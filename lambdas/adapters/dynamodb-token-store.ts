@@ -24,6 +24,7 @@ export class DynamoDbTokenStore implements TokenStore {
         scopes: [...token.scopes],
         tokenHash: token.tokenHash,
         createdAt: token.createdAt,
+        ...(token.actor !== undefined ? { actor: token.actor } : {}),
       },
       'A token with this id or value already exists',
     );
@@ -50,4 +51,5 @@ const toToken = (item: Record<string, unknown>): TokenRecord => ({
   scopes: (item.scopes as Scope[]) ?? [],
   tokenHash: String(item.tokenHash),
   createdAt: Number(item.createdAt),
+  ...(typeof item.actor === 'string' ? { actor: item.actor } : {}),
 });

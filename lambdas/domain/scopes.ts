@@ -9,6 +9,12 @@ export interface Principal {
   readonly tokenId: string;
   readonly tokenName: string;
   readonly scopes: readonly Scope[];
+  /**
+   * Set when the token is narrowed to one actor (an entry's user, else its API key id): it reads
+   * only that actor's entries, selected through the actor index, on the endpoints that support
+   * narrowing; every other endpoint refuses it (see `authenticate`).
+   */
+  readonly actor?: string;
 }
 
 /** Parses a comma-separated scope list, rejecting unknown names. */
@@ -27,3 +33,6 @@ export const parseScopes = (text: string): Scope[] => {
 /** `admin` implies every other scope. */
 export const hasScope = (principal: Principal, scope: Scope): boolean =>
   principal.scopes.includes(scope) || principal.scopes.includes('admin');
+
+/** Actors a token may be narrowed to: what the actor index keys hold (1–256 characters). */
+export const isValidActor = (actor: string): boolean => actor.length >= 1 && actor.length <= 256;

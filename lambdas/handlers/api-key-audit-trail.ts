@@ -94,10 +94,19 @@ const link = (parameters: Record<string, string | undefined>): string => {
   return pairs.length > 0 ? `${PATH}?${pairs.join('&')}` : PATH;
 };
 
-export const handler = httpHandler({ dialect: 'apiKey', scope: 'read' }, async (_event, context) => {
+/** Reads confined to `principal.actor` when the token is narrowed to one actor. */
+const ENDPOINT = { dialect: 'apiKey', scope: 'read', narrowsToActor: true } as const;
+
+export const handler = httpHandler(ENDPOINT, async (_event, context) => {
   const parameters = parse(context.query);
   const { services } = context;
-  const tenant = principalOf(context).tenant;
+  const principal = principalOf(context);
+  const tenant = principal.tenant;
+  // A token narrowed to one actor reads through the actor index only; filtering by another actor
+  // selects nothing it may see.
+  const actor = principal.actor ?? parameters.user;
+  const foreignActor =
+    principal.actor !== undefined && parameters.user !== undefined && parameters.user !== actor;
   const filters = { [START]: context.query[START], [END]: context.query[END], [USER]: parameters.user };
   const page = await apiKeyPage(
     {
@@ -108,9 +117,9 @@ export const handler = httpHandler({ dialect: 'apiKey', scope: 'read' }, async (
     },
     {
       tenant,
-      selector: parameters.user === undefined ? { kind: 'all' } : { kind: 'actor', actor: parameters.user },
-      minId: parameters.start === undefined ? 0 : firstIdAt(parameters.start),
-      maxId: parameters.end === undefined ? MAX_ID : lastIdAt(parameters.end),
+      selector: actor === undefined ? { kind: 'all' } : { kind: 'actor', actor },
+      minId: foreignActor ? MAX_ID : parameters.start === undefined ? 0 : firstIdAt(parameters.start),
+      maxId: foreignActor ? 0 : parameters.end === undefined ? MAX_ID : lastIdAt(parameters.end),
       pageSize: parameters.size,
       ...(parameters.cursor !== undefined ? { cursor: parameters.cursor } : {}),
       filters,

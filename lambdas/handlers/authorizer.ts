@@ -33,6 +33,8 @@ export const handler = async (
         tokenId: principal.tokenId,
         tokenName: principal.tokenName,
         scopes: principal.scopes.join(','),
+        // A narrowed token's actor travels with it, so the endpoint confines its reads to it.
+        ...(principal.actor !== undefined ? { actor: principal.actor } : {}),
       };
     } catch (error) {
       if (!isAuditTrailError(error)) {

@@ -1,16 +1,36 @@
 import { getCursorKey } from '../cursor-key.js';
 import { toCanaryEntry } from '../domain/canary-view.js';
+import { parseKoreDate } from '../domain/date-range.js';
 import { BadRequestError } from '../domain/errors.js';
+import { firstIdAt, lastIdAt } from '../domain/ids.js';
 import { isKnownTimeZone } from '../domain/time.js';
 import * as z from '../domain/zod.js';
 import { principalOf } from '../http/context.js';
 import { jsonResponse } from '../http/dialects.js';
 import { httpHandler } from '../http/http-handler.js';
+import type { EntrySelector } from '../ports/event-store.js';
 import { browsePages } from '../use-cases/browse-pages.js';
 
 const LIMIT_MESSAGE = 'limit must be an integer between 1 and 1000';
 
-/** `GET /api/v1/audit_trail/fetch` (seeds 000 and 001). */
+const DATE_MESSAGE = 'must be a date (yyyy-mm-dd, a whole UTC day) or a UTC time (yyyy-mm-ddThh:mm:ss.sssZ)';
+/** `from`/`to`: a UTC day or millisecond, as kore's dates (an inclusive id range: a key condition). */
+const rangeEdge = (field: string) =>
+  z.optional(
+    z.pipe(
+      z.string(),
+      z.transform((text, context) => {
+        const span = parseKoreDate(text.trim());
+        if (!span) context.issues.push({ code: 'custom', message: `${field} ${DATE_MESSAGE}`, input: text });
+        return span ?? { start: 0, end: 0 };
+      }),
+    ),
+  );
+
+/**
+ * `GET /api/v1/audit_trail/fetch` (seeds 000 and 001), plus this service's `user_filter` (the
+ * actor index) and `from`/`to` (an id range), each a key condition like `action_filter`.
+ */
 const parameters = z.object({
   limit: z.optional(
     z
@@ -26,6 +46,13 @@ const parameters = z.object({
         z.maxLength(128, 'action_filter is too long'),
       ),
   ),
+  user_filter: z.optional(
+    z
+      .string()
+      .check(z.minLength(1, 'user_filter must not be empty'), z.maxLength(256, 'user_filter is too long')),
+  ),
+  from: rangeEdge('from'),
+  to: rangeEdge('to'),
   tz: z.optional(
     z.string().check(
       z.refine(isKnownTimeZone, {
@@ -38,7 +65,18 @@ const parameters = z.object({
 
 const DEFAULT_LIMIT = 100;
 
-export const handler = httpHandler({ dialect: 'canary', scope: 'read' }, async (_event, context) => {
+const emptyPage = {
+  audit_trail: [],
+  cursor: { next: null, prev: null },
+  page_count: 1,
+  page_number: 1,
+  result: 'success',
+};
+
+/** Reads confined to `principal.actor` when the token is narrowed to one actor. */
+const ENDPOINT = { dialect: 'canary', scope: 'read', narrowsToActor: true } as const;
+
+export const handler = httpHandler(ENDPOINT, async (_event, context) => {
   const parsed = parameters.safeParse(context.query);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -46,7 +84,7 @@ export const handler = httpHandler({ dialect: 'canary', scope: 'read' }, async (
       field: String(issue?.path[0] ?? ''),
     });
   }
-  const { limit, cursor, action_filter, tz } = parsed.data;
+  const { limit, cursor, action_filter, user_filter, from, to, tz } = parsed.data;
   if (limit !== undefined && cursor !== undefined) {
     throw new BadRequestError(
       'limit cannot be used with a cursor: the cursor keeps the page size of its first page',
@@ -55,6 +93,29 @@ export const handler = httpHandler({ dialect: 'canary', scope: 'read' }, async (
       },
     );
   }
+  if (from && to && from.start > to.end)
+    throw new BadRequestError('to must not be before from', { field: 'to' });
+  const principal = principalOf(context);
+  // A token narrowed to one actor reads through the actor index only, whatever was asked.
+  const actor = principal.actor ?? user_filter;
+  if (actor !== undefined && action_filter !== undefined) {
+    throw new BadRequestError(
+      principal.actor !== undefined
+        ? "action_filter is not available to a token that reads one actor's entries: no index serves both"
+        : 'action_filter cannot be combined with user_filter: no index serves both',
+      { field: 'action_filter' },
+    );
+  }
+  if (principal.actor !== undefined && user_filter !== undefined && user_filter !== principal.actor) {
+    // Another actor's entries: none that this token may see.
+    return jsonResponse(200, emptyPage);
+  }
+  const selector: EntrySelector =
+    actor !== undefined
+      ? { kind: 'actor', actor }
+      : action_filter !== undefined
+        ? { kind: 'action', action: action_filter }
+        : { kind: 'all' };
   const { services } = context;
   const page = await browsePages(
     {
@@ -65,8 +126,10 @@ export const handler = httpHandler({ dialect: 'canary', scope: 'read' }, async (
       clock: services.clock,
     },
     {
-      tenant: principalOf(context).tenant,
-      selector: action_filter === undefined ? { kind: 'all' } : { kind: 'action', action: action_filter },
+      tenant: principal.tenant,
+      selector,
+      ...(from ? { minId: firstIdAt(from.start) } : {}),
+      ...(to ? { maxId: lastIdAt(to.end) } : {}),
       pageSize: limit ?? DEFAULT_LIMIT,
       ...(cursor !== undefined ? { cursor } : {}),
       binding: 'canary',

@@ -49,7 +49,10 @@ const parameters = z.object({
 /** The seed's sample request asks for 50. */
 const DEFAULT_SIZE = 50;
 
-export const handler = httpHandler({ dialect: 'kore', scope: 'read' }, async (_event, context) => {
+/** Reads confined to `principal.actor` when the token is narrowed to one actor. */
+const ENDPOINT = { dialect: 'kore', scope: 'read', narrowsToActor: true } as const;
+
+export const handler = httpHandler(ENDPOINT, async (_event, context) => {
   const parsed = parameters.safeParse(context.query);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -64,8 +67,11 @@ export const handler = httpHandler({ dialect: 'kore', scope: 'read' }, async (_e
     fetchAfter === undefined ? 0 : fetchAfter + 1,
   );
   const maxId = toDate || fromDate ? lastIdAt(span.end) : MAX_ID;
+  const principal = principalOf(context);
   const page = await koreAuditLogs(context.services, {
-    tenant: principalOf(context).tenant,
+    tenant: principal.tenant,
+    // A token narrowed to one actor reads through the actor index only.
+    ...(principal.actor !== undefined ? { selector: { kind: 'actor', actor: principal.actor } } : {}),
     minId,
     maxId,
     size: size ?? DEFAULT_SIZE,

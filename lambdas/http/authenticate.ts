@@ -1,7 +1,7 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { type Principal, SCOPES, type Scope } from '../domain/scopes.js';
-import { extractCredential, requireScope } from '../use-cases/authenticate.js';
+import { extractCredential, requireScope, requireWholeTenant } from '../use-cases/authenticate.js';
 import type { RequestContext } from './context.js';
 import { lowerCaseHeaders } from './request.js';
 
@@ -18,6 +18,7 @@ export const principalFromAuthorizer = (event: APIGatewayProxyEvent): Principal 
     tokenId: authorizer.tokenId,
     tokenName: String(authorizer.tokenName ?? authorizer.tokenId),
     scopes,
+    ...(typeof authorizer.actor === 'string' && authorizer.actor !== '' ? { actor: authorizer.actor } : {}),
   };
 };
 
@@ -25,9 +26,14 @@ export const principalFromAuthorizer = (event: APIGatewayProxyEvent): Principal 
  * Requires an authenticated caller holding `scope`. The authorizer's answer is used when there is
  * one; otherwise (a form-encoded `auth_token`, which authorizers cannot see, or no authorizer at
  * all) the credential is resolved here. 401 and 403 come out in the dialect's error shape.
+ *
+ * A token narrowed to one actor is refused (403) unless the endpoint says it confines its reads to
+ * `principal.actor` (`narrowsToActor`): an endpoint that does not know about narrowing can never
+ * hand such a token the whole tenant's entries.
  */
 export const authenticate = (options: {
   scope: Scope;
+  narrowsToActor?: boolean;
 }): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult, Error, RequestContext> => ({
   before: async (request) => {
     const { event, context } = request;
@@ -38,5 +44,6 @@ export const authenticate = (options: {
     }
     context.principal = principal;
     requireScope(principal, options.scope);
+    if (!options.narrowsToActor) requireWholeTenant(principal);
   },
 });

@@ -18,10 +18,16 @@ export type HttpHandlerFn = (
  * so it sees the final status, errors included), dialect error bodies, services and parsed
  * parameters on the context, then authentication with the endpoint's scope.
  *
+ * `narrowsToActor`: the handler confines every read to `principal.actor` when it is set, so tokens
+ * narrowed to one actor may call it (every other endpoint refuses them with 403).
+ *
  * @example
  * export const handler = httpHandler({ dialect: 'canary', scope: 'read' }, async (event, context) => …);
  */
-export const httpHandler = (options: { dialect: Dialect; scope: Scope }, fn: HttpHandlerFn) =>
+export const httpHandler = (
+  options: { dialect: Dialect; scope: Scope; narrowsToActor?: boolean },
+  fn: HttpHandlerFn,
+) =>
   middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, RequestContext>()
     .use(selfAudit())
     .use(dialectErrors(options.dialect))

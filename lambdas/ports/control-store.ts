@@ -8,6 +8,8 @@ export interface TokenRecord {
   readonly scopes: readonly Scope[];
   readonly tokenHash: string;
   readonly createdAt: number;
+  /** The one actor whose entries the token may read (see `Principal.actor`); absent: the whole tenant. */
+  readonly actor?: string;
 }
 
 /** Tenants' API tokens. */

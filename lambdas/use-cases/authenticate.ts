@@ -85,6 +85,7 @@ export class Authenticator {
         tokenId: token.tokenId,
         tokenName: token.name,
         scopes: token.scopes,
+        ...(token.actor !== undefined ? { actor: token.actor } : {}),
       };
       if (this.#cacheMs > 0) {
         if (this.#cache.size >= 10_000) this.#cache.clear();
@@ -154,4 +155,15 @@ export class Authenticator {
 /** 403 unless `principal` holds `scope`. */
 export const requireScope = (principal: Principal, scope: Scope): void => {
   if (!hasScope(principal, scope)) throw new ForbiddenError(`This token lacks the "${scope}" scope`);
+};
+
+/**
+ * 403 when `principal` is narrowed to one actor: for endpoints that serve or change the whole
+ * tenant (downloads, purges, archives, ingest), which a narrowed token must never reach.
+ */
+export const requireWholeTenant = (principal: Principal): void => {
+  if (principal.actor !== undefined)
+    throw new ForbiddenError(
+      "This token only reads one actor's entries and cannot use this endpoint; read them with GET /api/v1/audit_trail/fetch",
+    );
 };

@@ -4,6 +4,7 @@ import type { AuditRecord } from '../domain/record.js';
 import type { CounterScope } from '../domain/rollups.js';
 import type { CounterStore } from '../ports/counter-store.js';
 import type { EntrySelector, EventStore } from '../ports/event-store.js';
+import { countRange } from './range-counts.js';
 
 /** What browsing needs from the outside world. */
 export interface BrowseDependencies {
@@ -18,6 +19,9 @@ export interface BrowseDependencies {
 export interface BrowseRequest {
   readonly tenant: string;
   readonly selector: EntrySelector;
+  /** Only ids in [minId, maxId] (a date range as a key condition); default: every id. */
+  readonly minId?: number;
+  readonly maxId?: number;
   /** Page size of a first page (ignored with a cursor, which carries its own). */
   readonly pageSize: number;
   readonly cursor?: string;
@@ -46,7 +50,13 @@ const scopeOf = (selector: EntrySelector): CounterScope => selector;
  * not seen yet.
  */
 export const browsePages = async (deps: BrowseDependencies, request: BrowseRequest): Promise<BrowsePage> => {
-  const filters = filterFingerprint({ ...selectorFilters(request.selector) });
+  const minId = Math.max(0, request.minId ?? 0);
+  const maxId = Math.min(MAX_ID, request.maxId ?? MAX_ID);
+  const ranged = minId > 0 || maxId < MAX_ID;
+  const filters = filterFingerprint({
+    ...selectorFilters(request.selector),
+    ...(ranged ? { range: `${minId}-${maxId}` } : {}),
+  });
   let state: Pick<CursorState, 'direction' | 'boundaryId' | 'page' | 'pageCount' | 'pageSize'>;
   if (request.cursor !== undefined) {
     state = openCursor(request.cursor, deps.cursorKey, {
@@ -57,10 +67,14 @@ export const browsePages = async (deps: BrowseDependencies, request: BrowseReque
       field: request.cursorField,
     });
   } else {
-    const total = await deps.counters.total(request.tenant, scopeOf(request.selector));
+    // Actors have no all-time counter (rollups.ts), so their totals add up their hourly counters.
+    const total =
+      ranged || request.selector.kind === 'actor'
+        ? (await countRange(deps, { tenant: request.tenant, selector: request.selector, minId, maxId })).total
+        : await deps.counters.total(request.tenant, scopeOf(request.selector));
     state = {
       direction: 'next',
-      boundaryId: MAX_ID + 1,
+      boundaryId: maxId + 1,
       page: 1,
       pageCount: Math.max(1, Math.ceil(total / request.pageSize)),
       pageSize: request.pageSize,
@@ -70,8 +84,8 @@ export const browsePages = async (deps: BrowseDependencies, request: BrowseReque
   const result = await deps.events.queryPage({
     tenant: request.tenant,
     selector: request.selector,
-    minId: towardsOlder ? 0 : state.boundaryId + 1,
-    maxId: towardsOlder ? state.boundaryId - 1 : MAX_ID,
+    minId: towardsOlder ? minId : state.boundaryId + 1,
+    maxId: towardsOlder ? state.boundaryId - 1 : maxId,
     newestFirst: towardsOlder,
     limit: state.pageSize,
   });

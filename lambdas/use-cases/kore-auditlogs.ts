@@ -1,10 +1,13 @@
 import { MAX_ID } from '../domain/ids.js';
 import type { AuditRecord } from '../domain/record.js';
+import type { EntrySelector } from '../ports/event-store.js';
 import { countRange, locateOffset, type RangeDependencies } from './range-counts.js';
 
 /** One kore page request: ids in [minId, maxId], oldest first, page `offset` of `size` entries. */
 export interface KorePageRequest {
   readonly tenant: string;
+  /** Whose entries: the whole tenant (default) or one actor (a narrowed token). */
+  readonly selector?: EntrySelector;
   readonly minId: number;
   readonly maxId: number;
   readonly size: number;
@@ -26,9 +29,10 @@ export interface KorePage {
  * entries into the range, located through the counters instead of reading the entries before it.
  */
 export const koreAuditLogs = async (deps: RangeDependencies, request: KorePageRequest): Promise<KorePage> => {
+  const selector = request.selector ?? ({ kind: 'all' } as const);
   const range = {
     tenant: request.tenant,
-    selector: { kind: 'all' } as const,
+    selector,
     minId: request.minId,
     maxId: request.maxId,
   };
@@ -36,7 +40,8 @@ export const koreAuditLogs = async (deps: RangeDependencies, request: KorePageRe
   let total: number;
   let itemsRead = 0;
   let startId = request.minId;
-  if (request.minId <= 0 && request.maxId >= MAX_ID && skip === 0) {
+  // (Actors have no all-time counter: their totals add up hourly counters through countRange.)
+  if (request.minId <= 0 && request.maxId >= MAX_ID && skip === 0 && selector.kind !== 'actor') {
     // The whole trail from its start: one all-time counter read.
     total = await deps.counters.total(request.tenant, { kind: 'all' });
   } else {
@@ -52,7 +57,7 @@ export const koreAuditLogs = async (deps: RangeDependencies, request: KorePageRe
   }
   const page = await deps.events.queryPage({
     tenant: request.tenant,
-    selector: { kind: 'all' },
+    selector,
     minId: startId,
     maxId: request.maxId,
     newestFirst: false,

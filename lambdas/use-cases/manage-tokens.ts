@@ -1,5 +1,5 @@
 import { BadRequestError } from '../domain/errors.js';
-import type { Scope } from '../domain/scopes.js';
+import { isValidActor, type Scope } from '../domain/scopes.js';
 import { generateToken, hashToken, isValidTenant, isWellFormedToken } from '../domain/tokens.js';
 import type { TokenRecord, TokenStore } from '../ports/control-store.js';
 import type { TenantStore } from '../ports/tenant-store.js';
@@ -17,7 +17,15 @@ export interface IssuedToken {
  */
 export const issueToken = async (
   tokens: TokenStore,
-  request: { tenant: string; scopes: readonly Scope[]; name?: string; presetToken?: string; now?: number },
+  request: {
+    tenant: string;
+    scopes: readonly Scope[];
+    name?: string;
+    presetToken?: string;
+    now?: number;
+    /** Narrows the token to this actor's entries (see `Principal.actor`); read scope only. */
+    actor?: string;
+  },
   tenants?: TenantStore,
 ): Promise<IssuedToken> => {
   if (!isValidTenant(request.tenant)) {
@@ -25,6 +33,15 @@ export const issueToken = async (
   }
   if (request.presetToken !== undefined && !isWellFormedToken(request.presetToken)) {
     throw new BadRequestError('a token must be 20-128 URL-safe characters', { field: 'token' });
+  }
+  if (request.actor !== undefined) {
+    if (!isValidActor(request.actor))
+      throw new BadRequestError('an actor must be 1-256 characters', { field: 'actor' });
+    // Every endpoint but the read dialects refuses a narrowed token, so other scopes would only mislead.
+    if (request.scopes.some((scope) => scope !== 'read'))
+      throw new BadRequestError('a token narrowed to one actor can only have the read scope', {
+        field: 'scopes',
+      });
   }
   const generated = generateToken();
   const token = request.presetToken ?? generated.token;
@@ -35,6 +52,7 @@ export const issueToken = async (
     scopes: request.scopes,
     tokenHash: hashToken(token),
     createdAt: request.now ?? Date.now(),
+    ...(request.actor !== undefined ? { actor: request.actor } : {}),
   };
   await tokens.putToken(record);
   await tenants?.register(request.tenant, record.createdAt);

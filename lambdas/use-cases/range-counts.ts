@@ -97,7 +97,8 @@ export const countRange = async (deps: RangeDependencies, range: IdRange): Promi
         .then((counts) =>
           counts.map(({ bucket, count }): Segment => ({ unit: 'hour', ...hourIds(bucket), count })),
         );
-    if (firstDay <= lastDay) {
+    // Actors have hourly counters only (rollups.ts): their ranges are counted by the hour.
+    if (firstDay <= lastDay && scope.kind !== 'actor') {
       const [before, days, after] = await Promise.all([
         hours(fromHour, firstDay * 24 - 1),
         deps.counters.bucketCounts(tenant, scope, 'day', firstDay, lastDay),

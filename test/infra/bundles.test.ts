@@ -9,6 +9,7 @@ import type {
 } from 'aws-lambda';
 import { build } from 'esbuild';
 import { handlerBuildOptions, ROOT } from '../../lib/bundling.js';
+import { writeConsoleAssetsSync } from '../../lib/console-bundle.js';
 
 /**
  * The deployed bundles (esbuild with the construct's options: minified ESM, `require` shim, SDK
@@ -75,5 +76,34 @@ describe('deployed bundles', () => {
     expect(result.principalId).toBe('anonymous');
     expect(result.context).toEqual({ authenticated: 'false' });
     expect(result.policyDocument.Statement[0]?.Effect).toBe('Allow');
+  });
+
+  it('serves the console page and its browser code from the bundle, as the construct lays them out', async () => {
+    // Prepare: the construct's bundling hook writes the browser bundle to console/ beside index.mjs.
+    const url = await bundle('console');
+    writeConsoleAssetsSync(join(OUT, 'console', 'console'));
+    const { handler } = (await import(url)) as {
+      handler: (event: Partial<APIGatewayProxyEvent>, context: object) => Promise<APIGatewayProxyResult>;
+    };
+    const stage = { path: '/v1/console' } as APIGatewayProxyEvent['requestContext'];
+    // Act
+    const page = await handler(
+      { path: '/console', httpMethod: 'GET', headers: {}, requestContext: stage },
+      {},
+    );
+    const script = await handler(
+      { path: '/console/app.js', httpMethod: 'GET', headers: {}, pathParameters: { asset: 'app.js' } },
+      {},
+    );
+    // Assess
+    expect(page.statusCode).toBe(200);
+    expect(page.headers?.['content-security-policy']).toContain("default-src 'self'");
+    // Behind the stage prefix, the page loads its code from under the same prefix.
+    expect(page.body).toMatch(
+      /<script type="module" src="\/v1\/console\/app\.js\?v=[\w-]+\.[\w-]+"><\/script>/,
+    );
+    expect(script.statusCode).toBe(200);
+    expect(script.headers?.['content-type']).toBe('text/javascript; charset=utf-8');
+    expect(script.body.length).toBeGreaterThan(1000);
   });
 });

@@ -51,6 +51,39 @@ describe('Command: tokens', () => {
     expect(afterRevoke.status).toBe(401);
   });
 
+  it('creates a token narrowed to one actor with --actor, which reads only that actor’s entries', async () => {
+    // Prepare
+    await service.services.events.append('cli-narrow', [
+      { action_type: 'user_login', user: 'alice@example.com' },
+      { action_type: 'user_login', user: 'bob@example.com' },
+    ]);
+
+    // Act
+    const created = await run(
+      'create',
+      '--tenant',
+      'cli-narrow',
+      '--scopes',
+      'read',
+      '--actor',
+      'alice@example.com',
+    );
+    const token = created.trim().split('\n').pop() as string;
+    const fetched = await service.get('/api/v1/audit_trail/fetch', { auth_token: token });
+    const listed = await run('list', '--tenant', 'cli-narrow');
+
+    // Assess
+    expect(created).toContain('only the entries of actor "alice@example.com"');
+    expect(fetched.status).toBe(200);
+    expect(
+      (fetched.body as { audit_trail: { user: string }[] }).audit_trail.map((entry) => entry.user),
+    ).toEqual(['alice@example.com']);
+    expect(listed).toContain('actor=alice@example.com');
+    await expect(
+      run('create', '--tenant', 'cli-narrow', '--scopes', 'read,purge', '--actor', 'alice@example.com'),
+    ).rejects.toThrow(/only have the read scope/);
+  });
+
   it('refuses unknown scopes, bad tenant names and unknown token ids', async () => {
     await expect(run('create', '--tenant', 'cli-tenant', '--scopes', 'reed')).rejects.toThrow(
       /Unknown scope/,

@@ -1,0 +1,254 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { EventDraft } from '../../lambdas/domain/record.js';
+import { issueToken } from '../../lambdas/use-cases/manage-tokens.js';
+import { startTestService, type TestService } from '../helpers/local-service.js';
+
+/**
+ * A token narrowed to one actor (`npm run tokens -- create --actor`, what the embedded console is
+ * given) reads that actor's entries and nothing else: through every dialect, every credential
+ * form, every filter and cursor; every endpoint that serves the whole tenant refuses it.
+ */
+const FETCH = '/api/v1/audit_trail/fetch';
+const KORE = '/api/public/auditlogs';
+const API_KEY = '/api/v1/audit-trail';
+const TENANT = 'narrow-co';
+const HOUR = 3_600_000;
+const START = Date.UTC(2026, 9, 1);
+
+interface CanaryPage {
+  audit_trail: { id: number; user: string | null; action_type: string }[];
+  cursor: { next: string | null; prev: string | null };
+  page_count: number;
+  page_number: number;
+}
+
+/** Entries of three users and of an API key, spread over 3 days (whole days and partial hours). */
+const drafts = (): EventDraft[] => {
+  const users = ['alice@example.com', 'bob@example.com', 'carol@example.com'];
+  return Array.from({ length: 240 }, (_, index) => {
+    const user = users[index % 3] as string;
+    const timestamp = START + index * 17 * 60_000;
+    if (index % 10 === 9)
+      return {
+        timestamp,
+        action_type: 'api_request',
+        request: { uri: '/x', method: 'GET', status: 200, query_parameters: {} },
+        api_key: { id: 'tok_0000000000000abc', name: 'k' },
+      };
+    return {
+      timestamp,
+      action_type: index % 2 === 0 ? 'user_login' : 'device_edit',
+      user,
+      message: `${user} did ${index}`,
+    };
+  });
+};
+
+describe('Security: tokens narrowed to one actor', () => {
+  let service: TestService;
+  let alice: string;
+  let aliceIds: number[];
+  let everyId: number[];
+
+  const canaryPages = async (query: Record<string, string>, headers: Record<string, string> = {}) => {
+    const pages: CanaryPage[] = [];
+    let response = await service.get(FETCH, query, headers);
+    for (;;) {
+      expect(response.status).toBe(200);
+      const page = response.body as CanaryPage;
+      pages.push(page);
+      if (!page.cursor.next) return pages;
+      const { limit: _limit, ...rest } = query;
+      response = await service.get(FETCH, { ...rest, cursor: page.cursor.next }, headers);
+    }
+  };
+
+  beforeAll(async () => {
+    service = await startTestService();
+    const stored = await service.services.events.append(TENANT, drafts());
+    const records = stored.filter((record) => record !== null);
+    everyId = records.map((record) => record.id);
+    aliceIds = records
+      .filter((record) => record.user === 'alice@example.com')
+      .map((record) => record.id)
+      .sort((a, b) => b - a);
+    alice = (
+      await issueToken(service.services.tokens, {
+        tenant: TENANT,
+        scopes: ['read'],
+        actor: 'alice@example.com',
+      })
+    ).token;
+  });
+  afterAll(async () => service.stop());
+
+  it.each([
+    ['auth_token', (token: string) => [{ auth_token: token }, {}] as const],
+    ['x-api-key', (token: string) => [{}, { 'x-api-key': token }] as const],
+    ['Authorization: Bearer', (token: string) => [{}, { authorization: `Bearer ${token}` }] as const],
+  ])(
+    'serves only the actor’s entries on canary fetch, with exact page counts (%s)',
+    async (_form, credential) => {
+      // Prepare
+      const [query, headers] = credential(alice);
+
+      // Act
+      const pages = await canaryPages({ ...query, limit: '7' }, headers);
+
+      // Assess
+      const ids = pages.flatMap((page) => page.audit_trail.map((entry) => entry.id));
+      expect(ids).toEqual(aliceIds);
+      expect(pages.flatMap((page) => page.audit_trail.map((entry) => entry.user))).toEqual(
+        aliceIds.map(() => 'alice@example.com'),
+      );
+      expect(pages[0]?.page_count).toBe(Math.ceil(aliceIds.length / 7));
+      expect(pages.length).toBe(Math.ceil(aliceIds.length / 7));
+    },
+  );
+
+  it('keeps a date range inside the actor’s entries, and another user_filter selects nothing', async () => {
+    // Prepare
+    const from = new Date(START + 20 * HOUR).toISOString();
+    const to = new Date(START + 50 * HOUR + 30 * 60_000).toISOString();
+
+    // Act
+    const ranged = await canaryPages({ auth_token: alice, from, to, limit: '5' });
+    const bob = await service.get(FETCH, { auth_token: alice, user_filter: 'bob@example.com' });
+    const self = await canaryPages({ auth_token: alice, user_filter: 'alice@example.com' });
+    const withAction = await service.get(FETCH, { auth_token: alice, action_filter: 'user_login' });
+
+    // Assess
+    const expected = aliceIds.filter((id) => {
+      const time = Math.floor(id / 1024) + Date.UTC(2000, 0, 1);
+      return time >= Date.parse(from) && time <= Date.parse(to);
+    });
+    expect(expected.length).toBeGreaterThan(10);
+    expect(ranged.flatMap((page) => page.audit_trail.map((entry) => entry.id))).toEqual(expected);
+    expect(ranged[0]?.page_count).toBe(Math.ceil(expected.length / 5));
+    expect(bob.status).toBe(200);
+    expect((bob.body as CanaryPage).audit_trail).toEqual([]);
+    expect(self.flatMap((page) => page.audit_trail.map((entry) => entry.id))).toEqual(aliceIds);
+    expect(withAction.status).toBe(400);
+    expect(withAction.body).toMatchObject({ result: 'error', message: expect.stringMatching(/one actor/) });
+  });
+
+  it('refuses a cursor issued for the whole tenant instead of widening the listing', async () => {
+    // Prepare
+    const admin = await service.token(TENANT, ['read']);
+    const wide = (await service.get(FETCH, { auth_token: admin, limit: '5' })).body as CanaryPage;
+
+    // Act
+    const reused = await service.get(FETCH, { auth_token: alice, cursor: wide.cursor.next as string });
+
+    // Assess
+    expect(reused.status).toBe(400);
+  });
+
+  it('serves only the actor’s entries through the kore dialect, total and deep offsets included', async () => {
+    // Act
+    const pages = [];
+    for (let offset = 0; offset < 10; offset += 1) {
+      const response = await service.get(
+        KORE,
+        { size: '25', offset: String(offset) },
+        { 'x-api-key': alice },
+      );
+      expect(response.status).toBe(200);
+      const body = response.body as {
+        total: number;
+        auditlogs: { AuditLogId: string }[];
+        moreAvailable: boolean;
+      };
+      pages.push(body);
+      if (!body.moreAvailable) break;
+    }
+    const ranged = await service.get(
+      KORE,
+      {
+        fromDate: new Date(START + 30 * HOUR).toISOString(),
+        toDate: new Date(START + 40 * HOUR).toISOString(),
+      },
+      { 'x-api-key': alice },
+    );
+
+    // Assess
+    const ids = pages.flatMap((page) => page.auditlogs.map((entry) => Number(entry.AuditLogId)));
+    expect(ids).toEqual([...aliceIds].reverse());
+    expect(pages[0]?.total).toBe(aliceIds.length);
+    const rangedIds = (ranged.body as { auditlogs: { AuditLogId: string }[] }).auditlogs.map((entry) =>
+      Number(entry.AuditLogId),
+    );
+    expect(rangedIds.length).toBeGreaterThan(0);
+    expect(rangedIds.every((id) => aliceIds.includes(id))).toBe(true);
+  });
+
+  it('serves only the actor’s entries through the api-key dialect, whatever filter[userApiKey._id] says', async () => {
+    // Act
+    const own = await service.get(API_KEY, {}, { 'x-api-key': alice });
+    const other = await service.get(
+      API_KEY,
+      { 'filter[userApiKey._id]': 'tok_0000000000000abc' },
+      { 'x-api-key': alice },
+    );
+    const days = await service.get(
+      API_KEY,
+      { 'filter[startDate]': '2026-10-02', 'filter[endDate]': '2026-10-02' },
+      { 'x-api-key': alice },
+    );
+
+    // Assess
+    expect(own.status).toBe(200);
+    expect((own.body as { data: { id: string }[] }).data.map((entry) => Number(entry.id))).toEqual(
+      [...aliceIds].reverse(),
+    );
+    expect(other.status).toBe(200);
+    expect((other.body as { data: unknown[] }).data).toEqual([]);
+    const dayIds = (days.body as { data: { id: string }[] }).data.map((entry) => Number(entry.id));
+    expect(dayIds.length).toBeGreaterThan(0);
+    expect(dayIds.every((id) => aliceIds.includes(id))).toBe(true);
+    expect(everyId.length).toBeGreaterThan(aliceIds.length);
+  });
+
+  it.each([
+    ['GET', '/api/v1/audit_trail/download/json'],
+    ['GET', '/api/v1/audit_trail/download/jobs/exp_0000000000000_00000000'],
+    ['GET', '/api/v1/audit_trail/archives'],
+    ['GET', '/api/v1/audit_trail/archives/some-key'],
+    ['GET', '/api/v1/audit_trail/purge/pur_0000000000000_00000000'],
+    ['POST', '/api/v1/audit_trail/purge'],
+    ['POST', '/api/v1/audit_trail/events'],
+  ])('refuses %s %s (it serves or changes the whole tenant) with 403', async (method, path) => {
+    // Act
+    const response = await service.request(method, path, {
+      headers: { 'x-api-key': alice, 'content-type': 'application/json' },
+      ...(method === 'POST' ? { body: JSON.stringify({ id: everyId[everyId.length - 1], events: [] }) } : {}),
+    });
+
+    // Assess
+    expect(response.status).toBe(403);
+    expect(response.text).not.toContain('alice@example.com did');
+  });
+
+  it('lets a whole-tenant token filter by user, and refuses user_filter with action_filter', async () => {
+    // Prepare
+    const admin = await service.token(TENANT, ['read']);
+
+    // Act
+    const pages = await canaryPages({ auth_token: admin, user_filter: 'alice@example.com', limit: '50' });
+    const both = await service.get(FETCH, {
+      auth_token: admin,
+      user_filter: 'alice@example.com',
+      action_filter: 'user_login',
+    });
+
+    // Assess
+    expect(pages.flatMap((page) => page.audit_trail.map((entry) => entry.id))).toEqual(aliceIds);
+    expect(both.status).toBe(400);
+  });
+
+  it('refuses to mint a narrowed token with any scope but read', async () => {
+    await expect(
+      issueToken(service.services.tokens, { tenant: TENANT, scopes: ['read', 'download'], actor: 'alice' }),
+    ).rejects.toThrow(/only have the read scope/);
+  });
+});
