@@ -26,6 +26,7 @@ import {
   signerFromSeed,
   signNote,
 } from '../../../lambdas/domain/tlog/note.js';
+import { appendToTiles, tileNodeReader, tilePath } from '../../../lambdas/domain/tlog/tiles.js';
 
 const hex = (hash: Uint8Array) => Buffer.from(hash).toString('hex');
 
@@ -215,5 +216,91 @@ describe('C2SP signed notes and checkpoints', () => {
     expect(() => parseCheckpointText('o\n08\nXcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=\n')).toThrow(
       'decimal',
     );
+  });
+});
+
+describe('C2SP hash tiles', () => {
+  /** Tiles kept in memory, overwritten as they grow, counting reads. */
+  const tileStore = () => {
+    const tiles = new Map<string, Uint8Array>();
+    const stats = { reads: 0 };
+    const read = async (level: number, index: number, minWidth: number) => {
+      stats.reads += 1;
+      const hashes = tiles.get(`${level}/${index}`);
+      if (!hashes || hashes.length < minWidth * 32)
+        throw new Error(`tile ${level}/${index} lacks ${minWidth} hashes`);
+      return hashes;
+    };
+    return { tiles, stats, read };
+  };
+
+  it('names tiles as the C2SP layout does', () => {
+    expect(tilePath({ level: 0, index: 1234067, width: 256 })).toBe('tile/0/x001/x234/067');
+    expect(tilePath({ level: 1, index: 7, width: 8 })).toBe('tile/1/007.p/8');
+  });
+
+  it('appends in batches to the same roots as one leaf at a time, and serves proofs from tiles', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 1, max: 700 }), { minLength: 1, maxLength: 5 }),
+        async (batches) => {
+          // Prepare
+          const total = batches.reduce((sum, batch) => sum + batch, 0);
+          const leaves = Array.from({ length: total }, (_, index) => Buffer.from(`leaf ${index}`));
+          const reference = memoryTree(leaves);
+          const store = tileStore();
+
+          // Act
+          let size = 0;
+          for (const batch of batches) {
+            const appended = await appendToTiles(
+              store.read,
+              size,
+              leaves.slice(size, size + batch).map(leafHash),
+            );
+            for (const tile of appended.tiles) store.tiles.set(`${tile.level}/${tile.index}`, tile.hashes);
+            size = appended.size;
+            // Assess
+            expect(hex(appended.root)).toBe(hex(reference.roots[size - 1] as Hash));
+          }
+          const index = total - 1 - Math.floor(total / 3);
+          const proof = await inclusionProof(tileNodeReader(store.read), index, total);
+          expect(
+            verifyInclusion(
+              index,
+              total,
+              leafHash(leaves[index] as Buffer),
+              proof,
+              reference.roots[total - 1] as Hash,
+            ),
+          ).toBe(true);
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it('reads O(log n) tiles for a proof in a tree of 70,000 leaves', async () => {
+    // Prepare
+    const store = tileStore();
+    let size = 0;
+    while (size < 70_000) {
+      const batch = Array.from({ length: 5_000 }, (_, offset) =>
+        leafHash(Buffer.from(`leaf ${size + offset}`)),
+      );
+      const appended = await appendToTiles(store.read, size, batch);
+      for (const tile of appended.tiles) store.tiles.set(`${tile.level}/${tile.index}`, tile.hashes);
+      size = appended.size;
+    }
+    const root = await rootHash(tileNodeReader(store.read), size);
+    store.stats.reads = 0;
+
+    // Act
+    const proof = await inclusionProof(tileNodeReader(store.read), 12_345, size);
+
+    // Assess
+    expect(verifyInclusion(12_345, size, leafHash(Buffer.from('leaf 12345')), proof, root)).toBe(true);
+    expect(proof).toHaveLength(17);
+    expect(store.stats.reads).toBeLessThanOrEqual(8);
   });
 });
