@@ -26,6 +26,7 @@ import {
   signerFromSeed,
   signNote,
 } from '../../../lambdas/domain/tlog/note.js';
+import { rangeProof, verifyRange } from '../../../lambdas/domain/tlog/range-proof.js';
 import { appendToTiles, tileNodeReader, tilePath } from '../../../lambdas/domain/tlog/tiles.js';
 
 const hex = (hash: Uint8Array) => Buffer.from(hash).toString('hex');
@@ -302,5 +303,37 @@ describe('C2SP hash tiles', () => {
     expect(verifyInclusion(12_345, size, leafHash(Buffer.from('leaf 12345')), proof, root)).toBe(true);
     expect(proof).toHaveLength(17);
     expect(store.stats.reads).toBeLessThanOrEqual(8);
+  });
+});
+
+describe('range proofs', () => {
+  it('proves every run [start, end) of every tree up to 24 leaves, and rejects a changed, moved or dropped leaf', async () => {
+    // Prepare
+    const leaves = Array.from({ length: 24 }, (_, index) => leafHash(Buffer.from(`entry ${index}`)));
+    const tree = memoryTree(Array.from({ length: 24 }, (_, index) => Buffer.from(`entry ${index}`)));
+
+    for (let size = 1; size <= leaves.length; size++) {
+      const root = tree.roots[size - 1] as Hash;
+      for (let start = 0; start <= size; start++) {
+        for (let end = start; end <= size; end++) {
+          // Act
+          const proof = await rangeProof(tree.read, start, end, size);
+          const run = leaves.slice(start, end);
+
+          // Assess
+          expect(await verifyRange(proof, run, root)).toBe(true);
+          expect(proof.left.length + proof.right.length).toBeLessThanOrEqual(
+            2 * Math.ceil(Math.log2(size + 1)),
+          );
+          if (run.length > 0) {
+            const changed = [...run];
+            changed[changed.length - 1] = leafHash(Buffer.from('forged'));
+            expect(await verifyRange(proof, changed, root)).toBe(false);
+            expect(await verifyRange(proof, run.slice(1), root)).toBe(false);
+          }
+          if (run.length > 1) expect(await verifyRange(proof, [...run].reverse(), root)).toBe(false);
+        }
+      }
+    }
   });
 });
