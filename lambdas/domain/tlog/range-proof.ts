@@ -78,7 +78,7 @@ export const rootFromRange = async (
 
   const known = new Map<string, Hash>();
   for (const node of [...proof.left, ...proof.right]) known.set(`${node.level}/${node.index}`, node.hash);
-  leaves.forEach((leaf, offset) => known.set(`0/${start + offset}`, leaf));
+  for (const [offset, leaf] of leaves.entries()) known.set(`0/${start + offset}`, leaf);
   const read: PerfectNodeReader = async (level, index) => {
     const memo = known.get(`${level}/${index}`);
     if (memo) return memo;
