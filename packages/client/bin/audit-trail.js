@@ -15,7 +15,8 @@ const source = join(root, 'src');
 const newestSource = () => {
   let newest = 0;
   for (const entry of readdirSync(source, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile()) newest = Math.max(newest, statSync(join(entry.parentPath ?? entry.path, entry.name)).mtimeMs);
+    if (entry.isFile())
+      newest = Math.max(newest, statSync(join(entry.parentPath ?? entry.path, entry.name)).mtimeMs);
   }
   return newest;
 };

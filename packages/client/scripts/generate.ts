@@ -9,8 +9,7 @@
  * nothing and exits 1 when the committed file differs; `test/client/generated-types.test.ts` makes
  * the same comparison in `npm test`.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import openapiTS, { astToString, type OpenAPI3 } from 'openapi-typescript';
 
@@ -62,9 +61,7 @@ if (isMain) {
     process.stdout.write('Generated client types are up to date.\n');
   } else {
     writeFileSync(GENERATED_FILE, generated);
-    process.stdout.write(
-      committed === generated ? 'Unchanged: ' : 'Wrote ',
-    );
+    process.stdout.write(committed === generated ? 'Unchanged: ' : 'Wrote ');
     process.stdout.write(`${GENERATED_FILE}\n`);
   }
 }

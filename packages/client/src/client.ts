@@ -100,7 +100,8 @@ export const createAuditTrailClient = (options: AuditTrailClientOptions): AuditT
     fetch: options.fetch,
     userAgent: options.userAgent,
   });
-  const signalOf = (callOptions: CallOptions = {}) => (callOptions.signal ? { signal: callOptions.signal } : {});
+  const signalOf = (callOptions: CallOptions = {}) =>
+    callOptions.signal ? { signal: callOptions.signal } : {};
   return {
     api: transport.api,
     canary: {

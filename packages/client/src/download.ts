@@ -89,9 +89,13 @@ export const download = async (transport: Transport, options: DownloadOptions): 
         totalEntries: numberField(job, 'total_entries', 'entries_total', 'total'),
         jobId,
       });
-      if (Date.now() > deadline) throw new AuditTrailJobError(jobId ?? '?', 'still running when the wait ended');
+      if (Date.now() > deadline)
+        throw new AuditTrailJobError(jobId ?? '?', 'still running when the wait ended');
       const retryAfter = Number(response.headers.get('retry-after'));
-      await sleep(Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : (options.pollIntervalMs ?? 2000), signal);
+      await sleep(
+        Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter * 1000 : (options.pollIntervalMs ?? 2000),
+        signal,
+      );
       const jobPath = statusUrl.pathname.split('/').pop() ?? '';
       const status = await transport.api.GET('/api/v1/audit_trail/download/jobs/{job}', {
         params: { path: { job: decodeURIComponent(jobPath) } },
@@ -103,7 +107,10 @@ export const download = async (transport: Transport, options: DownloadOptions): 
       if (status.data === undefined) throw apiError('canary', response, status.error);
       job = status.data;
       if (job.status === 'failed') {
-        throw new AuditTrailJobError(jobId ?? '?', typeof job.message === 'string' ? job.message : 'export failed');
+        throw new AuditTrailJobError(
+          jobId ?? '?',
+          typeof job.message === 'string' ? job.message : 'export failed',
+        );
       }
       statusUrl = new URL(response.headers.get('location') ?? statusUrl.href, response.url);
     }

@@ -78,7 +78,8 @@ export class AuditTrailJobError extends AuditTrailError {
 }
 
 /** True for any error of this package. */
-export const isAuditTrailError = (error: unknown): error is AuditTrailError => error instanceof AuditTrailError;
+export const isAuditTrailError = (error: unknown): error is AuditTrailError =>
+  error instanceof AuditTrailError;
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -93,7 +94,9 @@ const dialectMessage = (
   if (!isRecord(body)) return { message: fallback, fieldErrors: [] };
   // kore: {errors:[{msg, code}]}
   if (Array.isArray(body.errors)) {
-    const messages = body.errors.flatMap((item) => (isRecord(item) && typeof item.msg === 'string' ? [item.msg] : []));
+    const messages = body.errors.flatMap((item) =>
+      isRecord(item) && typeof item.msg === 'string' ? [item.msg] : [],
+    );
     if (messages.length > 0) return { message: messages.join('; '), fieldErrors: [] };
   }
   // api-key 400: {message:{errors:[{field, message}]}, name, status}

@@ -3,7 +3,12 @@
  * description (openapi-typescript types, openapi-fetch transport) with a thin layer for paging,
  * retries, downloads and purges.
  */
-export { type AuditTrailClient, type AuditTrailClientOptions, createAuditTrailClient, type IngestOptions } from './client.js';
+export {
+  type AuditTrailClient,
+  type AuditTrailClientOptions,
+  createAuditTrailClient,
+  type IngestOptions,
+} from './client.js';
 export type { DownloadOptions, DownloadProgress, DownloadResult } from './download.js';
 export {
   AuditTrailApiError,

@@ -1,4 +1,5 @@
 import type { paths } from './generated/openapi.js';
+import { apiError, type Transport } from './transport.js';
 import type {
   ApiKeyEntry,
   ApiKeyPage,
@@ -11,10 +12,13 @@ import type {
   KorePage,
   KoreQuery,
 } from './types.js';
-import { apiError, type Transport } from './transport.js';
 
 /** One canary page: the newest, or the one a cursor points at. */
-export const canaryPage = async (transport: Transport, query: CanaryQuery, options: CallOptions = {}): Promise<CanaryPage> => {
+export const canaryPage = async (
+  transport: Transport,
+  query: CanaryQuery,
+  options: CallOptions = {},
+): Promise<CanaryPage> => {
   const { data, error, response } = await transport.api.GET('/api/v1/audit_trail/fetch', {
     params: {
       query: {
@@ -41,11 +45,7 @@ export async function* canaryPages(transport: Transport, query: CanaryQuery, opt
   let page = await canaryPage(transport, query, options);
   yield page;
   while (page.cursor.next !== null) {
-    page = await canaryPage(
-      transport,
-      { ...pick(query, 'action', 'tz'), cursor: page.cursor.next },
-      options,
-    );
+    page = await canaryPage(transport, { ...pick(query, 'action', 'tz'), cursor: page.cursor.next }, options);
     yield page;
   }
 }
@@ -60,7 +60,11 @@ export async function* canaryEntries(
 }
 
 /** Every kore page from `offset` on, until `moreAvailable` is false. */
-export async function* korePages(transport: Transport, query: KoreQuery, options: CallOptions = {}): AsyncGenerator<KorePage> {
+export async function* korePages(
+  transport: Transport,
+  query: KoreQuery,
+  options: CallOptions = {},
+): AsyncGenerator<KorePage> {
   for (let offset = query.offset ?? 0; ; offset++) {
     const { data, error, response } = await transport.api.GET('/api/public/auditlogs', {
       params: {
@@ -82,7 +86,11 @@ export async function* korePages(transport: Transport, query: KoreQuery, options
 }
 
 /** Every kore entry, page after page. */
-export async function* koreEntries(transport: Transport, query: KoreQuery, options: CallOptions = {}): AsyncGenerator<KoreEntry> {
+export async function* koreEntries(
+  transport: Transport,
+  query: KoreQuery,
+  options: CallOptions = {},
+): AsyncGenerator<KoreEntry> {
   for await (const page of korePages(transport, query, options)) yield* page.auditlogs;
 }
 
@@ -125,7 +133,8 @@ export async function* apiKeyPages(
     });
     let page: ApiKeyPage;
     if (data !== undefined) page = data;
-    else if (response.status === 303) page = (await transport.fromStorage(response, options.signal).then((r) => r.json())) as ApiKeyPage;
+    else if (response.status === 303)
+      page = (await transport.fromStorage(response, options.signal).then((r) => r.json())) as ApiKeyPage;
     else throw apiError('api-key', response, error);
     yield page;
     parameters = page.links.next === null ? undefined : parametersOf(page.links.next);
@@ -146,4 +155,3 @@ const pick = <T extends object, K extends keyof T>(value: T, ...keys: K[]): Pick
   for (const key of keys) if (value[key] !== undefined) picked[key] = value[key];
   return picked;
 };
-

@@ -31,7 +31,11 @@ const progressOf = (body: Job): PurgeProgress => ({
 });
 
 /** A purge job's state. */
-export const purgeJob = async (transport: Transport, jobId: string, options: CallOptions = {}): Promise<Job> => {
+export const purgeJob = async (
+  transport: Transport,
+  jobId: string,
+  options: CallOptions = {},
+): Promise<Job> => {
   const { data, error, response } = await transport.api.GET('/api/v1/audit_trail/purge/{job}', {
     params: { path: { job: jobId } },
     ...(options.signal ? { signal: options.signal } : {}),
@@ -65,7 +69,10 @@ export const purge = async (
     report(state);
     if (state.status === 'completed') return state;
     if (state.status === 'failed') {
-      throw new AuditTrailJobError(state.jobId ?? '?', typeof state.raw.message === 'string' ? state.raw.message : 'purge failed');
+      throw new AuditTrailJobError(
+        state.jobId ?? '?',
+        typeof state.raw.message === 'string' ? state.raw.message : 'purge failed',
+      );
     }
     const jobId = state.jobId;
     if (jobId === undefined) throw new AuditTrailJobError('?', 'the service answered 202 without a job id');

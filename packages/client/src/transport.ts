@@ -65,7 +65,11 @@ export const createTransport = (options: TransportOptions): Transport => {
     fromStorage: async (redirect, signal) => {
       const location = redirect.headers.get('location');
       if (!location) {
-        throw new AuditTrailApiError({ status: redirect.status, dialect: 'canary', body: 'a 303 without Location' });
+        throw new AuditTrailApiError({
+          status: redirect.status,
+          dialect: 'canary',
+          body: 'a 303 without Location',
+        });
       }
       const response = await fetcher(new Request(new URL(location, redirect.url), signal ? { signal } : {}));
       if (!response.ok) throw await apiErrorOf('storage', response);

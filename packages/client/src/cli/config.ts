@@ -69,7 +69,9 @@ const isRunning = (pid: number): boolean => {
  * The local stack `npm start` is running, found from `cwd` upwards: its URL from
  * `.local/endpoints.json` (written while it runs) and the demo token from `.local/demo-token`.
  */
-export const localStack = (cwd: string = process.cwd()): { endpoint: string; token: string | undefined } | undefined => {
+export const localStack = (
+  cwd: string = process.cwd(),
+): { endpoint: string; token: string | undefined } | undefined => {
   for (let dir = cwd; ; dir = dirname(dir)) {
     const endpoints = readJson(join(dir, '.local', 'endpoints.json'));
     if (typeof endpoints === 'object' && endpoints !== null) {

@@ -34,7 +34,9 @@ export const targetOf = (command: Command): Target => {
 export const clientOf = (command: Command): { client: AuditTrailClient; target: Target } => {
   const target = targetOf(command);
   if (target.token === undefined) {
-    throw new UsageError(`No token for ${target.endpoint}: pass --token, set AUDIT_TRAIL_TOKEN or run \`audit-trail login\`.`);
+    throw new UsageError(
+      `No token for ${target.endpoint}: pass --token, set AUDIT_TRAIL_TOKEN or run \`audit-trail login\`.`,
+    );
   }
   const c = colorsFor(process.stderr);
   const client = createAuditTrailClient({
@@ -44,7 +46,9 @@ export const clientOf = (command: Command): { client: AuditTrailClient; target: 
     retry: {
       onRetry: ({ status, delayMs }) =>
         process.stderr.write(
-          c.dim(`${status === undefined ? 'connection failed' : `HTTP ${status}`}; retrying in ${(delayMs / 1000).toFixed(1)} s\n`),
+          c.dim(
+            `${status === undefined ? 'connection failed' : `HTTP ${status}`}; retrying in ${(delayMs / 1000).toFixed(1)} s\n`,
+          ),
         ),
     },
   });
@@ -62,8 +66,11 @@ export const positiveInteger =
   };
 
 /** Parses a positive number of seconds. */
-export const seconds = (name: string) => (value: string): number => {
-  const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed <= 0) throw new UsageError(`${name} must be a positive number of seconds`);
-  return parsed;
-};
+export const seconds =
+  (name: string) =>
+  (value: string): number => {
+    const parsed = Number(value);
+    if (!Number.isFinite(parsed) || parsed <= 0)
+      throw new UsageError(`${name} must be a positive number of seconds`);
+    return parsed;
+  };

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
-import type { CanaryEntry } from '../types.js';
 import { sleep } from '../retry.js';
+import type { CanaryEntry } from '../types.js';
 import { clientOf, interrupt, positiveInteger, seconds } from './context.js';
 import { chooseFormat, EntryPrinter, entryLine } from './output.js';
 
@@ -86,7 +86,8 @@ export const tailCommand = (): Command =>
         ...(options.action !== undefined ? { action: options.action } : {}),
         ...(options.tz !== undefined ? { tz: options.tz } : {}),
       };
-      const visible = (entry: CanaryEntry) => options.showReads || options.action !== undefined || !isRead(entry);
+      const visible = (entry: CanaryEntry) =>
+        options.showReads || options.action !== undefined || !isRead(entry);
       const signal = interrupt.signal;
       // The last --lines entries worth showing (reads hidden), at most ten pages back.
       const last: CanaryEntry[] = [];

@@ -15,9 +15,11 @@ export const exportCommand = (): Command =>
     .action(async (options: { output: string; force?: boolean; poll: string }, command: Command) => {
       const { client } = clientOf(command);
       const path = resolve(options.output);
-      if (existsSync(path) && !options.force) throw new UsageError(`${options.output} exists: pass --force to replace it`);
+      if (existsSync(path) && !options.force)
+        throw new UsageError(`${options.output} exists: pass --force to replace it`);
       const poll = Number(options.poll);
-      if (!Number.isFinite(poll) || poll <= 0) throw new UsageError('--poll must be a positive number of seconds');
+      if (!Number.isFinite(poll) || poll <= 0)
+        throw new UsageError('--poll must be a positive number of seconds');
       const bar = new DownloadBar();
       const started = Date.now();
       try {

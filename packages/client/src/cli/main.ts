@@ -28,8 +28,14 @@ export const program = (): Command => {
   const root = new Command('audit-trail')
     .description('Read, follow, export and purge an Audit Trail Service tenant.')
     .version(VERSION)
-    .option('--endpoint <url>', 'the service URL (else AUDIT_TRAIL_ENDPOINT, the saved login, or the local stack)')
-    .option('--token <token>', 'the API token (else AUDIT_TRAIL_TOKEN, the saved login, or the local demo token)')
+    .option(
+      '--endpoint <url>',
+      'the service URL (else AUDIT_TRAIL_ENDPOINT, the saved login, or the local stack)',
+    )
+    .option(
+      '--token <token>',
+      'the API token (else AUDIT_TRAIL_TOKEN, the saved login, or the local demo token)',
+    )
     .showHelpAfterError()
     .configureOutput({ outputError: (text, write) => write(colorsFor(process.stderr).red(text)) });
   for (const command of [
@@ -54,7 +60,10 @@ const describe = (error: unknown): { message: string; code: number } => {
     return { message: `${error.status} ${name}: ${error.message}${wait}`, code: 1 };
   }
   if (error instanceof AuditTrailNetworkError) {
-    return { message: `${error.message}. Is the service running (npm start), and the endpoint right?`, code: 1 };
+    return {
+      message: `${error.message}. Is the service running (npm start), and the endpoint right?`,
+      code: 1,
+    };
   }
   if (error instanceof AuditTrailError || error instanceof Error) return { message: error.message, code: 1 };
   return { message: String(error), code: 1 };
@@ -75,7 +84,8 @@ export const main = async (argv: readonly string[] = process.argv): Promise<numb
     if (interrupt.signal.aborted) return 130;
     const { message, code } = describe(error);
     process.stderr.write(`${colorsFor(process.stderr).red('audit-trail:')} ${message}\n`);
-    if (process.env.AUDIT_TRAIL_DEBUG && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    if (process.env.AUDIT_TRAIL_DEBUG && error instanceof Error && error.stack)
+      process.stderr.write(`${error.stack}\n`);
     return code;
   } finally {
     process.off('SIGINT', onSigint);

@@ -48,7 +48,8 @@ const runTokensProgram = async (args: readonly string[]): Promise<void> => {
 const quietNodeVersionWarning = (): void => {
   const emit = process.emitWarning.bind(process);
   process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-    if (String(warning instanceof Error ? warning.message : warning).startsWith('NodeVersionSupportWarning')) return;
+    if (String(warning instanceof Error ? warning.message : warning).startsWith('NodeVersionSupportWarning'))
+      return;
     (emit as (...args: unknown[]) => void)(warning, ...rest);
   }) as typeof process.emitWarning;
 };
@@ -67,5 +68,7 @@ const passThrough = (name: string, description: string, prefix: readonly string[
 /** `tokens create|list|revoke` and `kore-app create|list|revoke`, as `npm run tokens` runs them. */
 export const operatorCommands = (): Command[] => [
   passThrough('tokens', 'manage API tokens: create|list|revoke (as npm run tokens; in the repository)', []),
-  passThrough('kore-app', 'manage kore apps: create|list|revoke (as npm run tokens -- kore-app)', ['kore-app']),
+  passThrough('kore-app', 'manage kore apps: create|list|revoke (as npm run tokens -- kore-app)', [
+    'kore-app',
+  ]),
 ];

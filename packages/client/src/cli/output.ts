@@ -6,7 +6,12 @@ import { colorsFor } from './terminal.js';
 export type Format = 'table' | 'json' | 'jsonl' | 'csv';
 
 /** The format asked for, else a table on a terminal and JSON Lines when piped. */
-export const chooseFormat = (flags: { json?: boolean; jsonl?: boolean; csv?: boolean; table?: boolean }): Format => {
+export const chooseFormat = (flags: {
+  json?: boolean;
+  jsonl?: boolean;
+  csv?: boolean;
+  table?: boolean;
+}): Format => {
   if (flags.json) return 'json';
   if (flags.jsonl) return 'jsonl';
   if (flags.csv) return 'csv';
@@ -30,7 +35,8 @@ const CSV_COLUMNS = [
 
 const csvCell = (value: unknown): string => {
   if (value === null || value === undefined) return '';
-  const text = typeof value === 'string' ? value : typeof value === 'number' ? String(value) : JSON.stringify(value);
+  const text =
+    typeof value === 'string' ? value : typeof value === 'number' ? String(value) : JSON.stringify(value);
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 };
 

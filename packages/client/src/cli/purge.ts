@@ -21,13 +21,16 @@ export const purgeCommand = (): Command =>
     .argument('<id>', 'the newest entry id to delete (inclusive)')
     .option('-y, --yes', 'do not ask for confirmation (needed without a terminal)')
     .action(async (id: string, options: { yes?: boolean }, command: Command) => {
-      if (!/^\d+$/.test(id) || Number(id) > MAX_ID) throw new UsageError(`<id> must be an integer from 0 to ${MAX_ID}`);
+      if (!/^\d+$/.test(id) || Number(id) > MAX_ID)
+        throw new UsageError(`<id> must be an integer from 0 to ${MAX_ID}`);
       const { client, target } = clientOf(command);
       if (!options.yes) {
         if (!process.stdin.isTTY || !process.stderr.isTTY) {
           throw new UsageError('Refusing to purge without confirmation: no terminal to ask on. Pass --yes.');
         }
-        const ok = await confirm(`Delete every entry with id ≤ ${id} at ${target.endpoint}? This cannot be undone. [y/N] `);
+        const ok = await confirm(
+          `Delete every entry with id ≤ ${id} at ${target.endpoint}? This cannot be undone. [y/N] `,
+        );
         if (!ok) {
           process.stderr.write('Nothing purged.\n');
           return;
