@@ -55,17 +55,26 @@ export class AuditTrailApiError extends AuditTrailError {
 /** The service could not be reached (connection refused, reset, DNS), after the allowed retries. */
 export class AuditTrailNetworkError extends AuditTrailError {
   readonly url: string;
+  /** The system's reason (`ECONNREFUSED`, `ENOTFOUND`, …), when it gave one. */
+  readonly code: string | undefined;
   constructor(url: string, options?: ErrorOptions) {
-    const cause = options?.cause;
-    const code =
-      cause instanceof Error && cause.cause instanceof Error && 'code' in cause.cause
-        ? ` (${String(cause.cause.code)})`
-        : '';
-    super(`Cannot reach ${url}${code}`, options);
+    const reason = networkReason(options?.cause);
+    super(`Cannot reach ${url}${reason ? ` (${reason})` : ''}`, options);
     this.name = 'AuditTrailNetworkError';
     this.url = url;
+    this.code = reason && /^E[A-Z_]+$/.test(reason) ? reason : undefined;
   }
 }
+
+/** fetch's `TypeError: fetch failed` hides the reason in its cause chain: the first `code`, else the deepest message. */
+const networkReason = (error: unknown): string | undefined => {
+  let reason: string | undefined;
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth++) {
+    if ('code' in cause && typeof cause.code === 'string') return cause.code;
+    if (cause !== error) reason = cause.message;
+  }
+  return reason;
+};
 
 /** An export or purge job ended as `failed`. */
 export class AuditTrailJobError extends AuditTrailError {
