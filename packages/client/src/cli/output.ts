@@ -92,24 +92,29 @@ export class EntryPrinter {
 export const renderTable = (entries: readonly CanaryEntry[]): string => {
   const c = colorsFor(process.stdout);
   if (entries.length === 0) return c.dim('No entries.');
-  const withStd = entries.some((entry) => entry.timestamp_std !== undefined);
-  const width = process.stdout.columns ?? 120;
-  const fixed = [18, withStd ? 30 : 26, 24, 20];
-  // Borders and padding take 3 characters a column.
-  const messageWidth = Math.max(20, width - fixed.reduce((sum, w) => sum + w, 0) - 3 * 5 - 1);
+  const cells = entries.map((entry) => [
+    String(entry.id),
+    entry.timestamp_std ?? entry.timestamp,
+    oneLine(entry.action_type, 24),
+    oneLine(entry.user, 20),
+    oneLine(entry.message, 1000),
+  ]);
+  const head = ['id', 'time', 'action', 'user', 'message'];
+  const widths = head.map((name, column) =>
+    Math.max(name.length, ...cells.map((row) => (row[column] ?? '').length)),
+  );
+  // Each column takes 3 more characters (padding and border); the message gets what is left.
+  const fixed = widths.slice(0, 4).reduce((sum, width) => sum + width + 3, 0) + 1;
+  const messageWidth = Math.max(20, Math.min(widths[4] ?? 20, (process.stdout.columns ?? 120) - fixed - 3));
   const table = new Table({
-    head: ['id', 'time', 'action', 'user', 'message'].map((name) => c.bold(name)),
+    head: head.map((name) => c.bold(name)),
+    colWidths: [...widths.slice(0, 4), messageWidth].map((width) => width + 2),
     style: { head: [], border: [] },
-    wordWrap: false,
+    // No line between rows: a page of entries stays readable on one screen.
+    chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
   });
-  for (const entry of entries) {
-    table.push([
-      String(entry.id),
-      entry.timestamp_std ?? entry.timestamp,
-      c.cyan(oneLine(entry.action_type, fixed[2] ?? 24)),
-      oneLine(entry.user, fixed[3] ?? 20),
-      oneLine(entry.message, messageWidth),
-    ]);
+  for (const row of cells) {
+    table.push([row[0], row[1], c.cyan(row[2] ?? ''), row[3], oneLine(row[4], messageWidth)]);
   }
   return table.toString();
 };
