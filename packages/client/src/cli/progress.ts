@@ -39,7 +39,7 @@ export class DownloadBar {
       done: formatBytes(progress.bytes),
       size: this.total ? formatBytes(this.total) : '?',
       rate: `${formatBytes(rate)}/s`,
-      eta: this.total ? formatDuration(eta) : '?',
+      remaining: this.total ? formatDuration(eta) : '?',
     });
   }
 
@@ -57,7 +57,7 @@ export class DownloadBar {
       progress.phase === 'waiting'
         ? `${c.cyan('export job')} ${progress.jobId ?? ''} {bar} {detail}`
         : this.total
-          ? `${c.cyan('downloading')} {bar} {percentage}% | {done}/{size} | {rate} | ETA {eta}`
+          ? `${c.cyan('downloading')} {bar} {percentage}% | {done}/{size} | {rate} | ETA {remaining}`
           : `${c.cyan('downloading')} {done} | {rate}`;
     this.bar = new cliProgress.SingleBar(
       {
@@ -72,7 +72,7 @@ export class DownloadBar {
       cliProgress.Presets.shades_classic,
     );
     const total = progress.phase === 'waiting' ? (progress.totalEntries ?? 0) : (this.total ?? 0);
-    this.bar.start(total, 0, { detail: '', done: '0 B', size: '?', rate: '?', eta: '?' });
+    this.bar.start(total, 0, { detail: '', done: '0 B', size: '?', rate: '?', remaining: '?' });
   }
 
   /** Stops drawing (the bar stays on screen). */
