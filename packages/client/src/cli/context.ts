@@ -1,10 +1,14 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { type AuditTrailClient, createAuditTrailClient } from '../client.js';
 import { AuditTrailError } from '../errors.js';
 import { resolveTarget, type Target } from './config.js';
 import { colorsFor } from './terminal.js';
 
-export const VERSION = '0.1.0';
+/** The package's version (src/cli and dist/cli both sit two folders below package.json). */
+export const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 /** A usage problem the user can fix: printed without a stack, exit code 2. */
 export class UsageError extends AuditTrailError {

@@ -88,24 +88,43 @@ export class EntryPrinter {
   }
 }
 
+const MIN_MESSAGE = 12;
+
 /** The entries as a table that fits the terminal's width. */
 export const renderTable = (entries: readonly CanaryEntry[]): string => {
   const c = colorsFor(process.stdout);
   if (entries.length === 0) return c.dim('No entries.');
+  const columns = process.stdout.columns ?? 120;
+  // On a narrow terminal the zone suffix goes (the header says which zone).
+  const narrow = columns < 110;
+  const zone = (entries[0]?.timestamp_std ?? entries[0]?.timestamp ?? '').split(' ')[2] ?? '';
   const cells = entries.map((entry) => [
     String(entry.id),
-    entry.timestamp_std ?? entry.timestamp,
+    narrow
+      ? (entry.timestamp_std ?? entry.timestamp).split(' ').slice(0, 2).join(' ')
+      : (entry.timestamp_std ?? entry.timestamp),
     oneLine(entry.action_type, 24),
     oneLine(entry.user, 20),
     oneLine(entry.message, 1000),
   ]);
-  const head = ['id', 'time', 'action', 'user', 'message'];
+  const head = ['id', narrow ? `time (${zone})` : 'time', 'action', 'user', 'message'];
   const widths = head.map((name, column) =>
     Math.max(name.length, ...cells.map((row) => (row[column] ?? '').length)),
   );
-  // Each column takes 3 more characters (padding and border); the message gets what is left.
+  // Each column takes 3 more characters (padding and border); the message gets what is left,
+  // at least 20, taken from the user and action columns on a narrow terminal (cli-table3 cuts them with …).
+  let deficit =
+    MIN_MESSAGE - (columns - (widths.slice(0, 4).reduce((sum, width) => sum + width + 3, 0) + 1) - 3);
+  for (const [column, least] of [
+    [3, 6],
+    [2, 10],
+  ] as const) {
+    const take = Math.max(0, Math.min(deficit, (widths[column] ?? 0) - least));
+    widths[column] = (widths[column] ?? 0) - take;
+    deficit -= take;
+  }
   const fixed = widths.slice(0, 4).reduce((sum, width) => sum + width + 3, 0) + 1;
-  const messageWidth = Math.max(20, Math.min(widths[4] ?? 20, (process.stdout.columns ?? 120) - fixed - 3));
+  const messageWidth = Math.max(MIN_MESSAGE, Math.min(widths[4] ?? MIN_MESSAGE, columns - fixed - 3));
   const table = new Table({
     head: head.map((name) => c.bold(name)),
     colWidths: [...widths.slice(0, 4), messageWidth].map((width) => width + 2),
@@ -122,11 +141,11 @@ export const renderTable = (entries: readonly CanaryEntry[]): string => {
 /** One entry on one line, for `tail`. */
 export const entryLine = (entry: CanaryEntry): string => {
   const c = colorsFor(process.stdout);
-  return [
-    c.dim(String(entry.id)),
-    entry.timestamp_std ?? entry.timestamp,
-    c.cyan(entry.action_type),
-    entry.user ?? '-',
-    oneLine(entry.message, 200),
-  ].join('  ');
+  const time = entry.timestamp_std ?? entry.timestamp;
+  const user = entry.user ?? '-';
+  const used = String(entry.id).length + time.length + entry.action_type.length + user.length + 8;
+  const room = Math.max(20, (process.stdout.columns ?? 200) - used);
+  return [c.dim(String(entry.id)), time, c.cyan(entry.action_type), user, oneLine(entry.message, room)].join(
+    '  ',
+  );
 };
