@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -20,7 +20,11 @@ interface Run {
 /** The `audit-trail` command, spawned as a user runs it (stdin, stdout and stderr are pipes, not a terminal). */
 const audit = (
   args: readonly string[],
-  options: { env?: Record<string, string>; cwd?: string; onStdout?: (text: string) => void } = {},
+  options: {
+    env?: Record<string, string>;
+    cwd?: string;
+    onStdout?: (text: string, child: ChildProcess) => void;
+  } = {},
 ): Promise<Run> =>
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
@@ -32,7 +36,7 @@ const audit = (
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
-      options.onStdout?.(stdout);
+      options.onStdout?.(stdout, child);
     });
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
@@ -159,6 +163,27 @@ describe('Command: audit-trail', () => {
         'cli_tailed "0", ok',
         'cli_tailed "1", ok',
       ]);
+    });
+
+    it('stops cleanly on Ctrl-C: no stack, exit code 130', async () => {
+      // Prepare
+      await ingest('cli_interrupted', 1);
+      let interrupted = false;
+
+      // Act
+      const run = await audit(['tail', '-f', '-n', '1', '--action', 'cli_interrupted', '--interval', '0.1'], {
+        env,
+        onStdout: (text, child) => {
+          if (!interrupted && text.includes('\n')) {
+            interrupted = true;
+            child.kill('SIGINT');
+          }
+        },
+      });
+
+      // Assess
+      expect(run).toMatchObject({ code: 130, stderr: '' });
+      expect(lines(run.stdout)).toHaveLength(1);
     });
   });
 

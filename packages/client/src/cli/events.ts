@@ -104,11 +104,8 @@ export const tailCommand = (): Command =>
       const deadline = options.for === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.for * 1000;
       // Bounded: by --for, --count or Ctrl-C; each poll reads only what is newer than the last entry seen.
       while (Date.now() < deadline && (options.count === undefined || shown < options.count)) {
-        try {
-          await sleep(Math.min(options.interval * 1000, Math.max(0, deadline - Date.now())), signal);
-        } catch {
-          return;
-        }
+        // Ctrl-C rejects the wait; main() ends quietly with 130.
+        await sleep(Math.min(options.interval * 1000, Math.max(0, deadline - Date.now())), signal);
         const fresh: CanaryEntry[] = [];
         for await (const entry of client.canary.entries({ ...filters, limit: 100 }, { signal })) {
           if (entry.id <= lastId || fresh.length >= 10 * MAX_PAGE) break;
