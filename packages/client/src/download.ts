@@ -49,6 +49,13 @@ export interface DownloadResult {
   readonly jobId: string | undefined;
 }
 
+/** A job field read by name: job bodies are open objects whose documented fields may grow. */
+const text = (value: unknown, name: string): string | undefined => {
+  const field =
+    typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[name] : undefined;
+  return typeof field === 'string' ? field : undefined;
+};
+
 const numberField = (value: unknown, ...names: string[]): number | undefined => {
   if (typeof value !== 'object' || value === null) return undefined;
   for (const name of names) {
@@ -77,7 +84,7 @@ export const download = async (transport: Transport, options: DownloadOptions): 
   let job: Job | undefined;
   if (response.status === 202) {
     job = (await response.json()) as Job;
-    jobId = typeof job.job_id === 'string' ? job.job_id : undefined;
+    jobId = text(job, 'job_id');
     const deadline = Date.now() + (options.timeoutMs ?? 30 * 60_000);
     let statusUrl = new URL(response.headers.get('location') ?? `jobs/${jobId}`, response.url);
     for (;;) {
@@ -106,11 +113,8 @@ export const download = async (transport: Transport, options: DownloadOptions): 
       if (response.status === 303) break;
       if (status.data === undefined) throw apiError('canary', response, status.error);
       job = status.data;
-      if (job.status === 'failed') {
-        throw new AuditTrailJobError(
-          jobId ?? '?',
-          typeof job.message === 'string' ? job.message : 'export failed',
-        );
+      if (text(job, 'status') === 'failed') {
+        throw new AuditTrailJobError(jobId ?? '?', text(job, 'message') ?? 'export failed');
       }
       statusUrl = new URL(response.headers.get('location') ?? statusUrl.href, response.url);
     }

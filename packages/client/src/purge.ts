@@ -23,12 +23,16 @@ export interface PurgeProgress {
   readonly raw: Job;
 }
 
-const progressOf = (body: Job): PurgeProgress => ({
-  jobId: typeof body.job_id === 'string' ? body.job_id : undefined,
-  status: typeof body.status === 'string' ? body.status : 'completed',
-  deleted: typeof body.deleted === 'number' ? body.deleted : 0,
-  raw: body,
-});
+/** Job bodies are open objects whose documented fields may grow: read them by name. */
+const progressOf = (body: Job): PurgeProgress => {
+  const fields = body as Record<string, unknown>;
+  return {
+    jobId: typeof fields.job_id === 'string' ? fields.job_id : undefined,
+    status: typeof fields.status === 'string' ? fields.status : 'completed',
+    deleted: typeof fields.deleted === 'number' ? fields.deleted : 0,
+    raw: body,
+  };
+};
 
 /** A purge job's state. */
 export const purgeJob = async (
@@ -71,7 +75,9 @@ export const purge = async (
     if (state.status === 'failed') {
       throw new AuditTrailJobError(
         state.jobId ?? '?',
-        typeof state.raw.message === 'string' ? state.raw.message : 'purge failed',
+        typeof (state.raw as Record<string, unknown>).message === 'string'
+          ? String((state.raw as Record<string, unknown>).message)
+          : 'purge failed',
       );
     }
     const jobId = state.jobId;
