@@ -6,17 +6,14 @@ import * as z from '../domain/zod.js';
 import { principalOf } from '../http/context.js';
 import { jsonResponse } from '../http/dialects.js';
 import { httpHandler } from '../http/http-handler.js';
+import { integerParameter } from '../http/parameters.js';
 import { browsePages } from '../use-cases/browse-pages.js';
 
 const LIMIT_MESSAGE = 'limit must be an integer between 1 and 1000';
 
 /** `GET /api/v1/audit_trail/fetch` (seeds 000 and 001). */
 const parameters = z.object({
-  limit: z.optional(
-    z
-      .pipe(z.string().check(z.regex(/^\d{1,4}$/, LIMIT_MESSAGE)), z.transform(Number))
-      .check(z.refine((limit) => limit >= 1 && limit <= 1000, LIMIT_MESSAGE)),
-  ),
+  limit: z.optional(integerParameter(1, 1000, LIMIT_MESSAGE)),
   cursor: z.optional(z.string().check(z.minLength(1, 'cursor must not be empty'))),
   action_filter: z.optional(
     z

@@ -1,5 +1,10 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { type AuditTrailError, BadRequestError } from '../domain/errors.js';
+import {
+  type AuditTrailError,
+  BadRequestError,
+  ServiceUnavailableError,
+  TooManyRequestsError,
+} from '../domain/errors.js';
 
 /** The three public API dialects this service speaks, plus its own endpoints (canary-shaped). */
 export type Dialect = 'canary' | 'kore' | 'apiKey';
@@ -9,6 +14,9 @@ const HEADERS = {
   'cache-control': 'no-store',
   'x-content-type-options': 'nosniff',
 } as const;
+
+/** Seconds a client should wait before asking about a running job again (`Retry-After` of 202s). */
+export const JOB_POLL_SECONDS = 5;
 
 /** A JSON response. */
 export const jsonResponse = (
@@ -29,6 +37,7 @@ const API_KEY_ERROR_NAMES: Record<number, string> = {
   405: 'MethodNotAllowed',
   409: 'Conflict',
   413: 'PayloadTooLarge',
+  415: 'UnsupportedMediaType',
   429: 'TooManyRequests',
   500: 'InternalServerError',
   503: 'ServiceUnavailable',
@@ -61,6 +70,24 @@ export const errorBody = (dialect: Dialect, error: AuditTrailError): unknown => 
   }
 };
 
-/** The error response of a dialect. */
-export const errorResponse = (dialect: Dialect, error: AuditTrailError): APIGatewayProxyResult =>
-  jsonResponse(error.statusCode, errorBody(dialect, error));
+/**
+ * Seconds to wait before retrying, for the statuses that invite a retry (429, 503): the error's
+ * own figure when it has one.
+ */
+export const retryAfterOf = (error: AuditTrailError): number | undefined => {
+  if (error instanceof TooManyRequestsError || error instanceof ServiceUnavailableError)
+    return error.retryAfterSeconds;
+  if (error.statusCode === 429) return 1;
+  if (error.statusCode === 503) return 5;
+  return undefined;
+};
+
+/** The error response of a dialect; every 429 and 503 carries `Retry-After` (seconds). */
+export const errorResponse = (dialect: Dialect, error: AuditTrailError): APIGatewayProxyResult => {
+  const retryAfter = retryAfterOf(error);
+  return jsonResponse(
+    error.statusCode,
+    errorBody(dialect, error),
+    retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) },
+  );
+};

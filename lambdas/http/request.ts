@@ -61,3 +61,27 @@ export const jsonBody = (
     throw new BadRequestError('The request body is not valid JSON', { field: 'body' });
   }
 };
+
+/** A host name, IPv4 or bracketed IPv6 address, with an optional port: what `Host` may hold. */
+const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/;
+
+/**
+ * The absolute URL of `reference` (relative, e.g. `jobs/exp_…`) resolved against the URL the
+ * client called, as API Gateway saw it: its domain (`requestContext.domainName`, else `Host`), its
+ * scheme (`X-Forwarded-Proto`, which API Gateway sets; https otherwise) and its full path
+ * (`requestContext.path`, which keeps the stage or custom-domain base path that `event.path`
+ * drops). A trailing slash on the request path is ignored, so `…/purge/` and `…/purge` agree.
+ * A request whose host is not a host name is a 400 (RFC 9112 §3.2).
+ */
+export const absoluteLocation = (
+  event: Pick<APIGatewayProxyEvent, 'headers' | 'path' | 'requestContext'>,
+  reference: string,
+): string => {
+  const headers = lowerCaseHeaders(event);
+  const host = event.requestContext?.domainName ?? headers.host ?? '';
+  if (!HOST.test(host)) throw new BadRequestError('The Host header is not a valid host', { field: 'Host' });
+  const forwarded = headers['x-forwarded-proto']?.split(',')[0]?.trim().toLowerCase();
+  const scheme = forwarded === 'http' || forwarded === 'https' ? forwarded : 'https';
+  const path = (event.requestContext?.path ?? event.path ?? '/').replace(/\/+$/, '') || '/';
+  return new URL(reference, `${scheme}://${host}${path.startsWith('/') ? path : `/${path}`}`).href;
+};

@@ -31,7 +31,9 @@ export interface TestResponse {
  * Starts the service for one test file: unique table and bucket names on the emulators that the
  * global setup started, the gateway on a free loopback port.
  */
-export const startTestService = async (): Promise<TestService> => {
+export const startTestService = async (
+  options: { corsAllowOrigins?: readonly string[] } = {},
+): Promise<TestService> => {
   const dynamoDbEndpoint = process.env.TEST_DYNAMODB_ENDPOINT;
   const s3Endpoint = process.env.TEST_S3_ENDPOINT;
   if (!dynamoDbEndpoint || !s3Endpoint) throw new Error('The emulators are not running (jest globalSetup)');
@@ -47,6 +49,7 @@ export const startTestService = async (): Promise<TestService> => {
       },
       cursorKey: newCursorKey(),
       port: 0,
+      ...(options.corsAllowOrigins !== undefined ? { corsAllowOrigins: options.corsAllowOrigins } : {}),
     },
   );
   const request: TestService['request'] = async (method, path, init = {}) => {
