@@ -3,12 +3,13 @@ import { manifestKey, parsePurgeId } from '../domain/purge.js';
 import { principalOf } from '../http/context.js';
 import { JOB_POLL_SECONDS, jsonResponse } from '../http/dialects.js';
 import { httpHandler } from '../http/http-handler.js';
-import { absoluteLocation } from '../http/request.js';
+import { absoluteLocation, requireMediaType } from '../http/request.js';
 import { getJobLauncher } from '../job-services.js';
 import { purgeDependenciesOf } from '../purge-services.js';
 import { runDeadline, runPurge, startPurge } from '../use-cases/purge-entries.js';
 
 const STATUS_PATH = '/api/v1/audit_trail/purge/';
+const FORM = 'application/x-www-form-urlencoded';
 
 /**
  * `POST /api/v1/audit_trail/purge` (seed 001): deletes every entry with id ≤ `id` (form field or
@@ -17,6 +18,8 @@ const STATUS_PATH = '/api/v1/audit_trail/purge/';
  * job id, an absolute `Location` of its status and `Retry-After`.
  */
 export const handler = httpHandler({ dialect: 'canary', scope: 'purge' }, async (event, context) => {
+  // Fields come as a form body or in the query; any other body would be silently ignored.
+  requireMediaType(event, (type) => type === FORM, FORM);
   const throughId = parsePurgeId(context.form.id ?? context.query.id);
   const principal = principalOf(context);
   const { services } = context;

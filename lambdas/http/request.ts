@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { BadRequestError, PayloadTooLargeError } from '../domain/errors.js';
+import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../domain/errors.js';
 
 /** Request headers with lower-cased names (API Gateway keeps the client's case). */
 export const lowerCaseHeaders = (event: Pick<APIGatewayProxyEvent, 'headers'>): Record<string, string> => {
@@ -84,4 +84,29 @@ export const absoluteLocation = (
   const scheme = forwarded === 'http' || forwarded === 'https' ? forwarded : 'https';
   const path = (event.requestContext?.path ?? event.path ?? '/').replace(/\/+$/, '') || '/';
   return new URL(reference, `${scheme}://${host}${path.startsWith('/') ? path : `/${path}`}`).href;
+};
+
+/** The media type of the body (`Content-Type` without parameters, lower case), or '' without one. */
+export const mediaTypeOf = (event: Pick<APIGatewayProxyEvent, 'headers'>): string =>
+  (lowerCaseHeaders(event)['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+
+/** `application/json` or any `application/*+json` type. */
+export const isJsonMediaType = (type: string): boolean =>
+  type === 'application/json' || /^application\/[\w.+-]+\+json$/.test(type);
+
+/**
+ * 415 unless the body's `Content-Type` is one of `accepted` (checked with `isAccepted`). A request
+ * without a body passes: there is nothing to misread.
+ */
+export const requireMediaType = (
+  event: Pick<APIGatewayProxyEvent, 'headers' | 'body'>,
+  isAccepted: (type: string) => boolean,
+  accepted: string,
+): void => {
+  if (!event.body) return;
+  const type = mediaTypeOf(event);
+  if (!isAccepted(type))
+    throw new UnsupportedMediaTypeError(
+      `Content-Type ${type ? `"${type.slice(0, 100)}"` : '(none)'} is not accepted here; send ${accepted}`,
+    );
 };
