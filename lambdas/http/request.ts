@@ -63,7 +63,8 @@ export const jsonBody = (
 };
 
 /** A host name, IPv4 or bracketed IPv6 address, with an optional port: what `Host` may hold. */
-const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/;
+const HOST =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/;
 
 /**
  * The absolute URL of `reference` (relative, e.g. `jobs/exp_…`) resolved against the URL the
