@@ -2,18 +2,14 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { MethodNotAllowedError, NotFoundError } from '../domain/errors.js';
 import { allowedOrigin, cors, corsOrigins, preflightHeaders } from '../http/cors.js';
-import { type Dialect, errorResponse } from '../http/dialects.js';
+import { dialectOfPath, errorResponse } from '../http/dialects.js';
 import { headWithoutBody } from '../http/head.js';
 import { lowerCaseHeaders } from '../http/request.js';
 import { selfAudit } from '../http/self-audit.js';
 import { methodsAt } from '../routes.js';
 
 /** The dialect a path belongs to, for the shape of its error body. */
-export const dialectOfPath = (path: string): Dialect => {
-  if (path.startsWith('/api/public/')) return 'kore';
-  if (path.startsWith('/api/v1/audit-trail')) return 'apiKey';
-  return 'canary';
-};
+export { dialectOfPath } from '../http/dialects.js';
 
 /**
  * OPTIONS on a path the service serves: 204 with `Allow`. A CORS preflight (`Origin` and

@@ -5,9 +5,36 @@ import {
   ServiceUnavailableError,
   TooManyRequestsError,
 } from '../domain/errors.js';
+import type { CredentialSource } from '../use-cases/authenticate.js';
 
 /** The three public API dialects this service speaks, plus its own endpoints (canary-shaped). */
 export type Dialect = 'canary' | 'kore' | 'apiKey';
+
+/** The dialect a path belongs to (its error shape and credentials). */
+export const dialectOfPath = (path: string): Dialect => {
+  if (path.startsWith('/api/public/')) return 'kore';
+  if (path.startsWith('/api/v1/audit-trail')) return 'apiKey';
+  return 'canary';
+};
+
+/**
+ * Where each dialect takes its credential, as its seed and docs/dialects.md say, and nowhere else:
+ * canary (and this service's own endpoints) `auth_token` (query, or form field of a form body),
+ * `x-api-key` or `Authorization: Bearer` (seeds 000/001); kore a JWT in `auth` (seed 002);
+ * api-key `x-api-key` (seed 003). A credential sent another way is not seen (401).
+ */
+export const CREDENTIAL_SOURCES: Record<Dialect, readonly CredentialSource[]> = {
+  canary: ['x-api-key', 'authorization', 'auth_token'],
+  kore: ['auth'],
+  apiKey: ['x-api-key'],
+};
+
+/** What a 401 for a missing credential tells the caller to send, per dialect. */
+export const MISSING_CREDENTIAL_MESSAGE: Record<Dialect, string> = {
+  canary: 'No credentials were provided: pass auth_token, x-api-key or Authorization: Bearer',
+  kore: 'No credentials were provided: send a JWT in the auth header',
+  apiKey: 'No credentials were provided: send the x-api-key header',
+};
 
 const HEADERS = {
   'content-type': 'application/json; charset=utf-8',

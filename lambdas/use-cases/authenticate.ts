@@ -7,6 +7,17 @@ import { hashToken, isWellFormedToken } from '../domain/tokens.js';
 import type { TokenStore } from '../ports/control-store.js';
 import type { KoreAppRecord, KoreAppStore } from '../ports/kore-app-store.js';
 
+/** Where a request may carry its credential. */
+export type CredentialSource = 'x-api-key' | 'authorization' | 'auth_token' | 'auth';
+
+/** Every source, in order of precedence. */
+export const ALL_CREDENTIAL_SOURCES: readonly CredentialSource[] = [
+  'x-api-key',
+  'authorization',
+  'auth_token',
+  'auth',
+];
+
 /** The credential a request carried, if any, and where it was found. */
 export type Credential =
   | {
@@ -41,23 +52,28 @@ const isCanonicalBase64Url = (part: string): boolean =>
   Buffer.from(part, 'base64url').toString('base64url') === part;
 
 /**
- * Finds the caller's credential in any accepted form: a token as `x-api-key` header,
- * `Authorization: Bearer`, or `auth_token` in the query string or form body; or a kore JWT in the
- * `auth` header. `headers` keys must be lower case.
+ * Finds the caller's credential among `sources` (default: every form): a token as `x-api-key`
+ * header, `Authorization: Bearer`, or `auth_token` in the query string or form body; or a kore JWT
+ * in the `auth` header. A credential in a source left out is not seen. `headers` keys must be
+ * lower case.
  */
 export const extractCredential = (
   headers: Parameters,
   query: Parameters,
   form: Parameters = {},
+  sources: readonly CredentialSource[] = ALL_CREDENTIAL_SOURCES,
 ): Credential | undefined => {
   const apiKey = headers['x-api-key'];
-  if (apiKey) return { kind: 'token', value: apiKey.trim(), source: 'x-api-key' };
+  if (apiKey && sources.includes('x-api-key'))
+    return { kind: 'token', value: apiKey.trim(), source: 'x-api-key' };
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(headers.authorization ?? '');
-  if (bearer?.[1]) return { kind: 'token', value: bearer[1], source: 'authorization' };
+  if (bearer?.[1] && sources.includes('authorization'))
+    return { kind: 'token', value: bearer[1], source: 'authorization' };
   const authToken = query.auth_token ?? form.auth_token;
-  if (authToken) return { kind: 'token', value: authToken.trim(), source: 'auth_token' };
+  if (authToken && sources.includes('auth_token'))
+    return { kind: 'token', value: authToken.trim(), source: 'auth_token' };
   const jwt = headers.auth?.trim().replace(/^Bearer\s+/i, '');
-  if (jwt) return { kind: 'jwt', value: jwt, source: 'auth' };
+  if (jwt && sources.includes('auth')) return { kind: 'jwt', value: jwt, source: 'auth' };
   return undefined;
 };
 
