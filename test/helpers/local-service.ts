@@ -65,9 +65,9 @@ export const startTestService = async (
     const bytes = Buffer.from(await response.arrayBuffer());
     const text = bytes.toString('utf8');
     let body: unknown = text;
-    if (contentType.includes('json')) body = JSON.parse(text);
-    // Every response must be what openapi/openapi.json documents for it.
-    const problem = checkResponse(method, url.pathname, response.status, contentType, body);
+    if (contentType.includes('json') && text.length > 0) body = JSON.parse(text);
+    // Every response must be what openapi/openapi.json documents for it, headers included.
+    const problem = checkResponse(method, url.pathname, response.status, contentType, body, response.headers);
     if (problem) throw new Error(`Response does not match the OpenAPI description: ${problem}`);
     return { status: response.status, headers: response.headers, body, text, bytes };
   };

@@ -63,9 +63,10 @@ describe('purge jobs, archives and retention', () => {
       response = await service.request('POST', PURGE, form({ auth_token: token, id: String(through) }));
     });
 
-    it('answers 202 with the job id and a Location to its status', () => {
+    it('answers 202 with the job id, the absolute Location of its status and Retry-After', () => {
       expect(response.status).toBe(202);
-      expect(response.headers.get('location')).toBe(`${PURGE}/${purgeJobId(through)}`);
+      expect(response.headers.get('location')).toBe(`${service.url}${PURGE}/${purgeJobId(through)}`);
+      expect(response.headers.get('retry-after')).toBe('5');
       expect(response.body).toEqual({
         result: 'success',
         message: expect.stringContaining(`${PURGE}/${purgeJobId(through)}`),
@@ -174,7 +175,7 @@ describe('purge jobs, archives and retention', () => {
     const dots = await service.get(`${ARCHIVES}/pj-1.%2E%2E.jsonl.gz`, { auth_token: token });
     expect(response.status).toBe(404);
     expect(dots.status).toBe(404);
-    expect(dots.body).toEqual({ result: 'error', message: 'No archive pj-1...jsonl.gz' });
+    expect(dots.body).toEqual({ result: 'error', message: 'No archive pj-1....jsonl.gz' });
   });
 
   it.each([
