@@ -69,7 +69,8 @@ const decorate = async (request: {
   event: APIGatewayProxyEvent;
   response: APIGatewayProxyResult | null | undefined;
 }) => {
-  if (!request.response) return;
+  // A preflight answer already carries its own (fuller) CORS headers.
+  if (!request.response || request.response.headers?.['access-control-allow-origin'] !== undefined) return;
   const origin = allowedOrigin(request.event, await corsOrigins());
   if (origin === undefined) return;
   request.response = {
