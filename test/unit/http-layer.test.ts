@@ -124,23 +124,26 @@ describe('Retry-After on every 429 and 503', () => {
       }),
       503,
     ],
-  ])('turns %s that escaped the adapters into a 429 or 503 with Retry-After', async (_name, thrown, status) => {
-    // Prepare
-    const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
-      .use(dialectErrors('kore'))
-      .handler(async () => {
-        throw thrown;
-      });
+  ])(
+    'turns %s that escaped the adapters into a 429 or 503 with Retry-After',
+    async (_name, thrown, status) => {
+      // Prepare
+      const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+        .use(dialectErrors('kore'))
+        .handler(async () => {
+          throw thrown;
+        });
 
-    // Act
-    const response = await handler(eventOf({ path: '/api/public/auditlogs' }), {} as never);
+      // Act
+      const response = await handler(eventOf({ path: '/api/public/auditlogs' }), {} as never);
 
-    // Assess
-    expect(response.statusCode).toBe(status);
-    expect(Number(response.headers?.['retry-after'])).toBeGreaterThan(0);
-    expect(JSON.parse(response.body)).toEqual({ errors: [{ msg: expect.any(String), code: status }] });
-    expect(response.body).not.toContain(thrown.message);
-  });
+      // Assess
+      expect(response.statusCode).toBe(status);
+      expect(Number(response.headers?.['retry-after'])).toBeGreaterThan(0);
+      expect(JSON.parse(response.body)).toEqual({ errors: [{ msg: expect.any(String), code: status }] });
+      expect(response.body).not.toContain(thrown.message);
+    },
+  );
 });
 
 describe('the integer grammar of every numeric parameter', () => {
