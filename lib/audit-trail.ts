@@ -645,7 +645,7 @@ export class AuditTrail extends Construct {
       if (route.method === 'GET') resource.addMethod('HEAD', integration);
     }
     // API Gateway's own 429s (stage throttling, usage-plan quotas) carry Retry-After like the
-    // service's, and a body in the error shape of the path's dialect.
+    // service's; they and its 413 (a body over 10 MB) answer in the error shape of the dialect.
     for (const [id, type] of [
       ['Throttled', apigateway.ResponseType.THROTTLED],
       ['QuotaExceeded', apigateway.ResponseType.QUOTA_EXCEEDED],
@@ -657,9 +657,23 @@ export class AuditTrail extends Construct {
           'Retry-After': `'${THROTTLED_RETRY_AFTER_SECONDS}'`,
           'Cache-Control': "'no-store'",
         },
-        templates: { 'application/json': DIALECT_429_TEMPLATE },
+        templates: {
+          'application/json': dialectErrorTemplate(
+            429,
+            'TooManyRequests',
+            'Too many requests: retry after Retry-After seconds',
+          ),
+        },
       });
     }
+    api.addGatewayResponse('RequestTooLarge', {
+      type: apigateway.ResponseType.REQUEST_TOO_LARGE,
+      statusCode: '413',
+      responseHeaders: { 'Cache-Control': "'no-store'" },
+      templates: {
+        'application/json': dialectErrorTemplate(413, 'PayloadTooLarge', 'The request is larger than 10 MB'),
+      },
+    });
     // Everything else reaches the fallback, which answers 405 (with Allow) on a known path and 404
     // elsewhere, in the dialect's error shape. ANY on a resource only catches methods it lacks.
     // One API-wide invoke permission instead of one per method: the fallback answers any method
@@ -681,19 +695,21 @@ export class AuditTrail extends Construct {
 }
 
 /**
- * The body of API Gateway's own 429, in the dialect of the route (`$context.resourcePath`, the
- * resource template, so a custom domain's base path does not matter): kore under /api/public/,
- * api-key at /api/v1/audit-trail, canary elsewhere (as lambdas/http/dialects.ts `dialectOfPath`).
+ * The body of an answer API Gateway makes itself, in the dialect of the route
+ * (`$context.resourcePath`, the resource template, so a custom domain's base path does not
+ * matter): kore under /api/public/, api-key at /api/v1/audit-trail, canary elsewhere (as
+ * lambdas/http/dialects.ts `dialectOfPath` and `errorBody`).
  */
-const DIALECT_429_TEMPLATE = [
-  '#if($context.resourcePath.startsWith("/api/public/"))',
-  '{"errors":[{"msg":"Too many requests: retry after Retry-After seconds","code":429}]}',
-  '#elseif($context.resourcePath.startsWith("/api/v1/audit-trail"))',
-  '{"message":"Too many requests: retry after Retry-After seconds","name":"TooManyRequests","status":429}',
-  '#else',
-  '{"result":"error","message":"Too many requests: retry after Retry-After seconds"}',
-  '#end',
-].join('\n');
+const dialectErrorTemplate = (status: number, name: string, message: string): string =>
+  [
+    '#if($context.resourcePath.startsWith("/api/public/"))',
+    JSON.stringify({ errors: [{ msg: message, code: status }] }),
+    '#elseif($context.resourcePath.startsWith("/api/v1/audit-trail"))',
+    JSON.stringify({ message, name, status }),
+    '#else',
+    JSON.stringify({ result: 'error', message }),
+    '#end',
+  ].join('\n');
 
 const tableDefaults = (key: kms.IKey, removalPolicy: RemovalPolicy) => ({
   billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,

@@ -7,6 +7,8 @@ import type {
   APIGatewayRequestAuthorizerEvent,
   Context,
 } from 'aws-lambda';
+import { PayloadTooLargeError } from '../lambdas/domain/errors.js';
+import { dialectOfPath, errorResponse } from '../lambdas/http/dialects.js';
 import { AUTHORIZER_HANDLER, FALLBACK_HANDLER, findRoute } from '../lambdas/routes.js';
 
 /** API Gateway's largest request payload. */
@@ -165,11 +167,14 @@ export const handleRequest = async (request: IncomingMessage, response: ServerRe
   const route = found && { candidate: found.route, parameters: found.parameters };
   const body = await readBody(request);
   if (body === 'too-large') {
-    send(response, {
-      statusCode: 413,
-      headers: { 'content-type': 'application/json' },
-      body: '{"message":"Request Too Long"}',
-    });
+    // As the construct's gateway response: the dialect's error shape.
+    send(
+      response,
+      errorResponse(
+        dialectOfPath(url.pathname),
+        new PayloadTooLargeError(`The request is larger than ${MAX_BODY_BYTES / 1024 / 1024} MB`),
+      ),
+    );
     return;
   }
   if (!route) {

@@ -304,6 +304,15 @@ describe('API routes', () => {
     }
   });
 
+  it("answers API Gateway's own 413 in the dialect's error shape", () => {
+    // Assess
+    real.template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'REQUEST_TOO_LARGE',
+      StatusCode: '413',
+      ResponseTemplates: { 'application/json': Match.stringLikeRegexp('"name":"PayloadTooLarge"') },
+    });
+  });
+
   it('leaves CORS off by default: no allow-list reaches any function', () => {
     // Assess
     for (const fn of Object.values(real.template.findResources('AWS::Lambda::Function'))) {

@@ -293,6 +293,18 @@ describe('HTTP conformance', () => {
       expect(replay.headers.get('idempotent-replayed')).toBe('true');
     });
 
+    it('refuses a body over 10 MB (the gateway limit) with 413 in the dialect shape', async () => {
+      // Act
+      const response = await service.request('POST', PURGE, {
+        headers: { 'x-api-key': token, 'content-type': 'application/x-www-form-urlencoded' },
+        body: `id=1&pad=${'x'.repeat(10 * 1024 * 1024)}`,
+      });
+
+      // Assess
+      expect(response.status).toBe(413);
+      expect(response.body).toEqual({ result: 'error', message: 'The request is larger than 10 MB' });
+    });
+
     it('purge refuses a JSON body with 415 instead of ignoring it', async () => {
       // Act
       const response = await service.request('POST', PURGE, {
