@@ -8,6 +8,29 @@ const boundedInteger = (min: number, max: number) =>
 const integer = (min: number, max: number, fallback: number) =>
   z._default(boundedInteger(min, max), fallback);
 
+/** An origin as browsers send it: scheme, host and optional port; no path, no wildcard. */
+const ORIGIN = /^https?:\/\/(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+/** Comma-separated origins, each exact (see ORIGIN); empty: CORS off. */
+const originList = z.pipe(
+  z._default(z.string(), ''),
+  z.transform((text, context) => {
+    const origins = text
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter((origin) => origin.length > 0);
+    for (const origin of origins) {
+      if (!ORIGIN.test(origin))
+        context.issues.push({
+          code: 'custom',
+          message: `"${origin.slice(0, 100)}" is not an origin (scheme://host[:port], no path, no wildcard)`,
+          input: text,
+        });
+    }
+    return origins;
+  }),
+);
+
 /** Service configuration, read once from the environment and validated. */
 const schema = z.object({
   EVENTS_TABLE: z.string().check(z.minLength(3, 'EVENTS_TABLE must name the events table')),
@@ -59,6 +82,11 @@ const schema = z.object({
   DOWNLOAD_REQUEST_BUDGET_MS: z.optional(boundedInteger(0, Number.MAX_SAFE_INTEGER)),
   /** How long a completed export job is served to further downloads of its tenant. */
   DOWNLOAD_REUSE_SECONDS: integer(0, 86400, 600),
+  /**
+   * Origins whose browser pages may call the API (CORS), comma-separated; empty (the default):
+   * CORS off, no `Access-Control-*` header on any answer. The construct's `corsAllowOrigins`.
+   */
+  CORS_ALLOW_ORIGINS: originList,
 });
 
 export type ServiceConfig = z.infer<typeof schema>;

@@ -64,3 +64,29 @@ export const matchRoute = (route: Route, path: string): Record<string, string> |
 };
 
 export const routeMatches = (route: Route, path: string): boolean => matchRoute(route, path) !== undefined;
+
+/**
+ * Every method `path` answers, in the order `Allow` lists them: its routes' methods, HEAD wherever
+ * GET is served (the GET handler answers it, without a body), and OPTIONS (answered by the
+ * fallback: `Allow`, and a CORS preflight when CORS is on). Empty for a path no route serves.
+ */
+export const methodsAt = (path: string): string[] => {
+  const methods: string[] = ROUTES.filter((route) => routeMatches(route, path)).map((route) => route.method);
+  if (methods.length === 0) return [];
+  if (methods.includes('GET')) methods.splice(methods.indexOf('GET') + 1, 0, 'HEAD');
+  return [...methods, 'OPTIONS'];
+};
+
+/** The route serving `method` at `path` and its path parameters; HEAD is served by the GET route. */
+export const findRoute = (
+  method: string,
+  path: string,
+): { route: Route; parameters: Record<string, string> } | undefined => {
+  const served = method === 'HEAD' ? 'GET' : method;
+  for (const route of ROUTES) {
+    if (route.method !== served) continue;
+    const parameters = matchRoute(route, path);
+    if (parameters) return { route, parameters };
+  }
+  return undefined;
+};

@@ -100,7 +100,21 @@ export interface AuditTrailProps {
    * @default - none: the console cannot be framed
    */
   readonly consoleFrameAncestors?: readonly string[];
+  /**
+   * Origins (`https://console.example.com`, exact: scheme, host, optional port; no path, no
+   * wildcard) whose browser pages may call the API. Answers to a request from one of them name it
+   * in `Access-Control-Allow-Origin` and OPTIONS preflights are answered; other origins get no
+   * `Access-Control-*` header. `/openapi.json` is readable from any origin regardless.
+   * @default - none: CORS off
+   */
+  readonly corsAllowOrigins?: readonly string[];
 }
+
+/** An origin as browsers send it (what `corsAllowOrigins` takes; lambdas/config.ts checks the same). */
+const ORIGIN = /^https?:\/\/(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+/** Seconds API Gateway's own 429s (stage throttling, quotas) tell clients to wait (`Retry-After`). */
+export const THROTTLED_RETRY_AFTER_SECONDS = 1;
 
 const TABLE_READ = [
   'dynamodb:GetItem',
@@ -164,6 +178,13 @@ export class AuditTrail extends Construct {
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
     const throttling = props.throttling ?? { rateLimit: 100, burstLimit: 200 };
     const workerConcurrency = props.workerConcurrency ?? { purge: 2, export: 4 };
+    const corsAllowOrigins = [...(props.corsAllowOrigins ?? [])];
+    for (const origin of corsAllowOrigins) {
+      if (!ORIGIN.test(origin))
+        throw new Error(
+          `corsAllowOrigins: "${origin}" is not an origin (scheme://host[:port], no path, no wildcard)`,
+        );
+    }
 
     // ---- Data -------------------------------------------------------------------------------
     this.dataKey = new kms.Key(this, 'DataKey', {
@@ -287,6 +308,7 @@ export class AuditTrail extends Construct {
       JOB_LAUNCHER: 'lambda',
       DEFAULT_RETENTION_DAYS: String(props.defaultRetentionDays ?? 365),
       ARCHIVE_ENABLED: String(props.archiveEnabled ?? true),
+      ...(corsAllowOrigins.length > 0 ? { CORS_ALLOW_ORIGINS: corsAllowOrigins.join(',') } : {}),
       NODE_OPTIONS,
     };
     // Workers get fixed names so that launchers, including a worker that re-launches itself to
@@ -644,8 +666,41 @@ export class AuditTrail extends Construct {
     for (const route of ROUTES) {
       const resource = api.root.resourceForPath(route.path);
       for (let r: apigateway.IResource | undefined = resource; r; r = r.parentResource) known.add(r);
-      resource.addMethod(route.method, new apigateway.LambdaIntegration(fnOf(route.handler)));
+      const integration = new apigateway.LambdaIntegration(fnOf(route.handler));
+      resource.addMethod(route.method, integration);
+      // HEAD works wherever GET does: the GET handler answers it (and drops the body).
+      if (route.method === 'GET') resource.addMethod('HEAD', integration);
     }
+    // API Gateway's own 429s (stage throttling, usage-plan quotas) carry Retry-After like the
+    // service's; they and its 413 (a body over 10 MB) answer in the error shape of the dialect.
+    for (const [id, type] of [
+      ['Throttled', apigateway.ResponseType.THROTTLED],
+      ['QuotaExceeded', apigateway.ResponseType.QUOTA_EXCEEDED],
+    ] as const) {
+      api.addGatewayResponse(id, {
+        type,
+        statusCode: '429',
+        responseHeaders: {
+          'Retry-After': `'${THROTTLED_RETRY_AFTER_SECONDS}'`,
+          'Cache-Control': "'no-store'",
+        },
+        templates: {
+          'application/json': dialectErrorTemplate(
+            429,
+            'TooManyRequests',
+            'Too many requests: retry after Retry-After seconds',
+          ),
+        },
+      });
+    }
+    api.addGatewayResponse('RequestTooLarge', {
+      type: apigateway.ResponseType.REQUEST_TOO_LARGE,
+      statusCode: '413',
+      responseHeaders: { 'Cache-Control': "'no-store'" },
+      templates: {
+        'application/json': dialectErrorTemplate(413, 'PayloadTooLarge', 'The request is larger than 10 MB'),
+      },
+    });
     // Everything else reaches the fallback, which answers 405 (with Allow) on a known path and 404
     // elsewhere, in the dialect's error shape. ANY on a resource only catches methods it lacks.
     // One API-wide invoke permission instead of one per method: the fallback answers any method
@@ -665,6 +720,23 @@ export class AuditTrail extends Construct {
     return api;
   }
 }
+
+/**
+ * The body of an answer API Gateway makes itself, in the dialect of the route
+ * (`$context.resourcePath`, the resource template, so a custom domain's base path does not
+ * matter): kore under /api/public/, api-key at /api/v1/audit-trail, canary elsewhere (as
+ * lambdas/http/dialects.ts `dialectOfPath` and `errorBody`).
+ */
+const dialectErrorTemplate = (status: number, name: string, message: string): string =>
+  [
+    '#if($context.resourcePath.startsWith("/api/public/"))',
+    JSON.stringify({ errors: [{ msg: message, code: status }] }),
+    '#elseif($context.resourcePath.startsWith("/api/v1/audit-trail"))',
+    JSON.stringify({ message, name, status }),
+    '#else',
+    JSON.stringify({ result: 'error', message }),
+    '#end',
+  ].join('\n');
 
 const tableDefaults = (key: kms.IKey, removalPolicy: RemovalPolicy) => ({
   billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,

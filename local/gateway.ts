@@ -7,7 +7,9 @@ import type {
   APIGatewayRequestAuthorizerEvent,
   Context,
 } from 'aws-lambda';
-import { AUTHORIZER_HANDLER, FALLBACK_HANDLER, matchRoute, ROUTES } from '../lambdas/routes.js';
+import { PayloadTooLargeError } from '../lambdas/domain/errors.js';
+import { dialectOfPath, errorResponse } from '../lambdas/http/dialects.js';
+import { AUTHORIZER_HANDLER, FALLBACK_HANDLER, findRoute } from '../lambdas/routes.js';
 
 /** API Gateway's largest request payload. */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -83,13 +85,19 @@ const proxyEvent = (
   for (const [name, value] of url.searchParams)
     queryValues.set(name, [...(queryValues.get(name) ?? []), value]);
   const last = (values: string[]) => values[values.length - 1] as string;
+  // API Gateway sets these itself, whatever the client sent.
+  const sourceIp = (request.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
+  for (const name of [...headerValues.keys()])
+    if (/^x-forwarded-(proto|port|for)$/i.test(name)) headerValues.delete(name);
+  headerValues.set('X-Forwarded-Proto', ['http']);
+  headerValues.set('X-Forwarded-Port', [String(request.socket.localPort ?? 80)]);
+  headerValues.set('X-Forwarded-For', [sourceIp]);
   const headers = Object.fromEntries([...headerValues].map(([name, values]) => [name, last(values)]));
   const multiValueHeaders = Object.fromEntries(headerValues);
   const query = Object.fromEntries([...queryValues].map(([name, values]) => [name, last(values)]));
   const multiQuery = Object.fromEntries(queryValues);
   const contentType = (request.headers['content-type'] ?? '').toLowerCase();
   const isBinary = body.length > 0 && BINARY_TYPES.some((type) => contentType.startsWith(type));
-  const sourceIp = (request.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
   return {
     resource,
     path: url.pathname,
@@ -125,6 +133,8 @@ const proxyEvent = (
         user: null,
         userArn: null,
       },
+      // The URL the client called: its host, and its full path (no stage prefix locally).
+      domainName: request.headers.host ?? `127.0.0.1:${request.socket.localPort ?? 80}`,
       path: url.pathname,
       stage: 'local',
       requestId: randomUUID(),
@@ -152,17 +162,19 @@ const send = (response: ServerResponse, result: APIGatewayProxyResult) => {
 export const handleRequest = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
   const url = new URL(request.url ?? '/', 'http://127.0.0.1');
   const method = request.method ?? 'GET';
-  const route = ROUTES.map((candidate) => ({
-    candidate,
-    parameters: matchRoute(candidate, url.pathname),
-  })).find(({ candidate, parameters }) => parameters !== undefined && candidate.method === method);
+  // HEAD is served by the GET route (as the construct wires it); OPTIONS by the fallback.
+  const found = findRoute(method, url.pathname);
+  const route = found && { candidate: found.route, parameters: found.parameters };
   const body = await readBody(request);
   if (body === 'too-large') {
-    send(response, {
-      statusCode: 413,
-      headers: { 'content-type': 'application/json' },
-      body: '{"message":"Request Too Long"}',
-    });
+    // As the construct's gateway response: the dialect's error shape.
+    send(
+      response,
+      errorResponse(
+        dialectOfPath(url.pathname),
+        new PayloadTooLargeError(`The request is larger than ${MAX_BODY_BYTES / 1024 / 1024} MB`),
+      ),
+    );
     return;
   }
   if (!route) {

@@ -58,10 +58,17 @@ export interface LocalService {
  */
 export const startLocalService = async (
   emulators: Pick<Emulators, 'dynamoDbEndpoint' | 's3Endpoint'>,
-  options: { names: ResourceNames; cursorKey: string; port: number },
+  options: {
+    names: ResourceNames;
+    cursorKey: string;
+    port: number;
+    /** Origins allowed to call the API from a browser (CORS); default: the `CORS_ALLOW_ORIGINS` variable, else none (CORS off). */
+    corsAllowOrigins?: readonly string[];
+  },
 ): Promise<LocalService> => {
   await createResources(emulators, options.names);
   const env = serviceEnvironment(emulators, options.names, options.cursorKey);
+  if (options.corsAllowOrigins !== undefined) env.CORS_ALLOW_ORIGINS = options.corsAllowOrigins.join(',');
   Object.assign(process.env, env);
   // The very services the handlers use (built once from process.env), so jobs and clients are shared.
   const services = await getServices();

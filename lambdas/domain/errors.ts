@@ -66,16 +66,39 @@ export class PayloadTooLargeError extends AuditTrailError {
   override readonly name = 'PayloadTooLargeError';
 }
 
+/** 415: the request body is in a media type the endpoint does not take. */
+export class UnsupportedMediaTypeError extends AuditTrailError {
+  readonly statusCode = 415;
+  override readonly name = 'UnsupportedMediaTypeError';
+}
+
+/** Options of the errors a caller should retry: how long to wait (the `Retry-After` header). */
+export type RetryableErrorOptions = ErrorOptions & { field?: string; retryAfterSeconds?: number };
+
 /** 429: the store is throttling us and the retry budget is spent; the caller may retry later. */
 export class TooManyRequestsError extends AuditTrailError {
   readonly statusCode = 429;
   override readonly name = 'TooManyRequestsError';
+  /** Seconds the caller should wait before retrying (`Retry-After`). */
+  readonly retryAfterSeconds: number;
+
+  constructor(message: string, options?: RetryableErrorOptions) {
+    super(message, options);
+    this.retryAfterSeconds = options?.retryAfterSeconds ?? 1;
+  }
 }
 
 /** 503: a dependency (e.g. the export bucket) failed; nothing was left half-done and the caller may retry. */
 export class ServiceUnavailableError extends AuditTrailError {
   readonly statusCode = 503;
   override readonly name = 'ServiceUnavailableError';
+  /** Seconds the caller should wait before retrying (`Retry-After`). */
+  readonly retryAfterSeconds: number;
+
+  constructor(message: string, options?: RetryableErrorOptions) {
+    super(message, options);
+    this.retryAfterSeconds = options?.retryAfterSeconds ?? 5;
+  }
 }
 
 /** True for errors whose message is safe and meant to be shown to the caller. */

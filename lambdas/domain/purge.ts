@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { BadRequestError } from './errors.js';
 import { lastIdAt, MAX_ID } from './ids.js';
+import { parseCanonicalInteger } from './integers.js';
 import type { AuditRecord } from './record.js';
 import { DAY_MS } from './time.js';
 
@@ -36,19 +37,17 @@ export interface PurgeJob {
   readonly recordedAt?: number;
 }
 
-/** Ids are decimal integers from 0 to 2^53 − 1; anything else is refused before anything is read. */
-const ID_TEXT = /^\d{1,16}$/;
-
 /**
- * Parses the purge `id` parameter: a decimal integer 0 ≤ id ≤ 2^53 − 1. Signs, fractions,
- * exponents, spaces and numbers beyond 2^53 − 1 are 400s naming `id`.
+ * Parses the purge `id` parameter: a canonical decimal integer 0 ≤ id ≤ 2^53 − 1 (the grammar of
+ * every numeric parameter, see CANONICAL_INTEGER). Signs, leading zeros, fractions, exponents,
+ * spaces and numbers beyond 2^53 − 1 are 400s naming `id`, refused before anything is read.
  */
 export const parsePurgeId = (text: string | undefined): number => {
   if (text === undefined || text.length === 0) {
     throw new BadRequestError('id is required: the id of the newest entry to delete', { field: 'id' });
   }
-  const value = ID_TEXT.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(value) || value > MAX_SAFE_ID) {
+  const value = parseCanonicalInteger(text, 0, MAX_SAFE_ID);
+  if (value === undefined) {
     throw new BadRequestError(`id must be an integer from 0 to ${MAX_SAFE_ID}`, { field: 'id' });
   }
   return value;

@@ -3,6 +3,7 @@ import { toApiKeyEntry } from '../domain/api-key-view.js';
 import { parseIsoDay } from '../domain/date-range.js';
 import { BadRequestError, PayloadTooLargeError } from '../domain/errors.js';
 import { firstIdAt, lastIdAt, MAX_ID } from '../domain/ids.js';
+import { parseCanonicalInteger } from '../domain/integers.js';
 import { principalOf } from '../http/context.js';
 import { jsonResponse } from '../http/dialects.js';
 import { httpHandler } from '../http/http-handler.js';
@@ -63,8 +64,8 @@ const parse = (query: Record<string, string>): Parsed => {
   }
   const size = query[SIZE];
   if (size !== undefined) {
-    const value = /^\d{1,6}$/.test(size) ? Number(size) : Number.NaN;
-    if (!(value >= 1 && value <= MAX_PAGE_SIZE))
+    const value = parseCanonicalInteger(size, 1, MAX_PAGE_SIZE);
+    if (value === undefined)
       problems.push({ field: SIZE, message: `${SIZE} must be an integer between 1 and ${MAX_PAGE_SIZE}` });
     else parsed.size = value;
   }

@@ -1,5 +1,6 @@
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { isAuditTrailError } from '../domain/errors.js';
+import { CREDENTIAL_SOURCES, dialectOfPath } from '../http/dialects.js';
 import { log } from '../http/log.js';
 import { lowerCaseHeaders } from '../http/request.js';
 import { getServices } from '../services.js';
@@ -20,7 +21,14 @@ export const handler = async (
   const query: Record<string, string> = {};
   for (const [name, value] of Object.entries(event.queryStringParameters ?? {}))
     if (value) query[name] = value;
-  const credential = extractCredential(lowerCaseHeaders({ headers: event.headers ?? {} }), query);
+  // Only where the route's dialect takes credentials (a kore route reads `auth` alone, …). The
+  // resource template, not the path: behind a custom domain the path may carry a base path.
+  const credential = extractCredential(
+    lowerCaseHeaders({ headers: event.headers ?? {} }),
+    query,
+    {},
+    CREDENTIAL_SOURCES[dialectOfPath(event.resource ?? event.path ?? '')],
+  );
   let context: Record<string, string> = { authenticated: 'false' };
   let principalId = 'anonymous';
   if (credential) {

@@ -8,6 +8,7 @@ import * as z from '../domain/zod.js';
 import { principalOf } from '../http/context.js';
 import { jsonResponse } from '../http/dialects.js';
 import { httpHandler } from '../http/http-handler.js';
+import { integerParameter } from '../http/parameters.js';
 import type { EntrySelector } from '../ports/event-store.js';
 import { browsePages } from '../use-cases/browse-pages.js';
 
@@ -32,11 +33,7 @@ const rangeEdge = (field: string) =>
  * actor index) and `from`/`to` (an id range), each a key condition like `action_filter`.
  */
 const parameters = z.object({
-  limit: z.optional(
-    z
-      .pipe(z.string().check(z.regex(/^\d{1,4}$/, LIMIT_MESSAGE)), z.transform(Number))
-      .check(z.refine((limit) => limit >= 1 && limit <= 1000, LIMIT_MESSAGE)),
-  ),
+  limit: z.optional(integerParameter(1, 1000, LIMIT_MESSAGE)),
   cursor: z.optional(z.string().check(z.minLength(1, 'cursor must not be empty'))),
   action_filter: z.optional(
     z

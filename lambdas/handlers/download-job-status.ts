@@ -4,6 +4,7 @@ import { principalOf } from '../http/context.js';
 import { jsonResponse } from '../http/dialects.js';
 import { exportDependencies, pendingResponse, redirectResponse } from '../http/download-responses.js';
 import { httpHandler } from '../http/http-handler.js';
+import { absoluteLocation } from '../http/request.js';
 import { exportJobStatus } from '../use-cases/download-audit-trail.js';
 
 /**
@@ -25,7 +26,7 @@ export const handler = httpHandler({ dialect: 'canary', scope: 'download' }, asy
     case 'unknown':
       throw notFound();
     case 'running':
-      return pendingResponse(outcome.job, jobId);
+      return pendingResponse(outcome.job, absoluteLocation(event, encodeURIComponent(jobId)));
     case 'ready':
       return redirectResponse(outcome.url, {
         message: `The export of ${outcome.job.entries ?? 0} entries is ready at the Location URL`,

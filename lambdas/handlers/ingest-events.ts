@@ -4,12 +4,13 @@ import { hasScope } from '../domain/scopes.js';
 import { principalOf } from '../http/context.js';
 import { jsonResponse } from '../http/dialects.js';
 import { httpHandler } from '../http/http-handler.js';
-import { bodyText, jsonBody, lowerCaseHeaders } from '../http/request.js';
+import { isJsonMediaType, jsonBody, lowerCaseHeaders, requireMediaType } from '../http/request.js';
 import { getIdempotencyStore } from '../services.js';
 import { ingestEvents } from '../use-cases/ingest-events.js';
 
 /**
- * `POST /api/v1/audit_trail/events` (scope `ingest`): stores 1–100 events (body ≤ 1 MB) and
+ * `POST /api/v1/audit_trail/events` (scope `ingest`): stores 1–100 events (a JSON body ≤ 1 MB:
+ * else 415 or 413) and
  * answers 201 `{result:"success", ids:[…]}`, the ids in the order of the events. Any invalid event
  * fails the whole request with a 400 naming the field; nothing is written. An `Idempotency-Key`
  * header makes retries answer the first response without writing anything twice (see
@@ -23,9 +24,9 @@ export const handler = httpHandler({ dialect: 'canary', scope: 'ingest' }, async
       field: 'Idempotency-Key',
     });
   }
-  if (Buffer.byteLength(bodyText(event), 'utf8') > INGEST_LIMITS.maxBodyBytes) {
-    throw new BadRequestError(`body must be at most ${INGEST_LIMITS.maxBodyBytes} bytes`, { field: 'body' });
-  }
+  // A strict JSON endpoint: text/plain and form bodies (which browsers send cross-site without a
+  // preflight) are refused, not parsed as JSON. Past the size limit: 413 (jsonBody).
+  requireMediaType(event, isJsonMediaType, 'application/json');
   const body = jsonBody(event, INGEST_LIMITS.maxBodyBytes);
   const drafts = parseIngestBody(body, { allowTimestamps: hasScope(principal, 'admin') });
   const result = await ingestEvents(

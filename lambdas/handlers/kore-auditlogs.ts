@@ -6,6 +6,7 @@ import * as z from '../domain/zod.js';
 import { principalOf } from '../http/context.js';
 import { jsonResponse } from '../http/dialects.js';
 import { httpHandler } from '../http/http-handler.js';
+import { integerParameter } from '../http/parameters.js';
 import { koreAuditLogs } from '../use-cases/kore-auditlogs.js';
 
 const DATE_MESSAGE = 'must be a date as yyyy-mm-dd or yyyy-mm-ddThh:mm:ss.sssZ (UTC)';
@@ -22,28 +23,19 @@ const koreDate = (field: string) =>
   );
 
 const SIZE_MESSAGE = 'size must be an integer between 1 and 100';
+/** Pages beyond this start past the last id this service can allocate at any size. */
+const MAX_OFFSET = 999_999_999;
 const FETCH_AFTER_MESSAGE = 'fetchAfter must be an AuditLogId returned by this API';
 
 /** `GET /api/public/auditlogs` parameters (seed 002). Other parameters are ignored, as Kore does. */
 const parameters = z.object({
-  size: z.optional(
-    z
-      .pipe(z.string().check(z.regex(/^\d{1,3}$/, SIZE_MESSAGE)), z.transform(Number))
-      .check(z.refine((size) => size >= 1 && size <= 100, SIZE_MESSAGE)),
-  ),
+  size: z.optional(integerParameter(1, 100, SIZE_MESSAGE)),
   offset: z.optional(
-    z.pipe(
-      z.string().check(z.regex(/^\d{1,9}$/, 'offset must be a page number: an integer from 0')),
-      z.transform(Number),
-    ),
+    integerParameter(0, MAX_OFFSET, `offset must be a page number: an integer from 0 to ${MAX_OFFSET}`),
   ),
   fromDate: koreDate('fromDate'),
   toDate: koreDate('toDate'),
-  fetchAfter: z.optional(
-    z
-      .pipe(z.string().check(z.regex(/^\d{1,16}$/, FETCH_AFTER_MESSAGE)), z.transform(Number))
-      .check(z.refine(Number.isSafeInteger, FETCH_AFTER_MESSAGE)),
-  ),
+  fetchAfter: z.optional(integerParameter(0, MAX_ID, FETCH_AFTER_MESSAGE)),
 });
 
 /** The seed's sample request asks for 50. */

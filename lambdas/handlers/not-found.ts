@@ -1,32 +1,52 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { MethodNotAllowedError, NotFoundError } from '../domain/errors.js';
-import { type Dialect, errorResponse } from '../http/dialects.js';
+import { allowedOrigin, cors, corsOrigins, preflightHeaders } from '../http/cors.js';
+import { dialectOfPath, errorResponse } from '../http/dialects.js';
+import { headWithoutBody } from '../http/head.js';
+import { lowerCaseHeaders } from '../http/request.js';
 import { selfAudit } from '../http/self-audit.js';
-import { ROUTES, routeMatches } from '../routes.js';
+import { methodsAt } from '../routes.js';
 
 /** The dialect a path belongs to, for the shape of its error body. */
-export const dialectOfPath = (path: string): Dialect => {
-  if (path.startsWith('/api/public/')) return 'kore';
-  if (path.startsWith('/api/v1/audit-trail')) return 'apiKey';
-  return 'canary';
+export { dialectOfPath } from '../http/dialects.js';
+
+/**
+ * OPTIONS on a path the service serves: 204 with `Allow`. A CORS preflight (`Origin` and
+ * `Access-Control-Request-Method`) from an allowed origin also gets the `Access-Control-*`
+ * answer; from any other origin, or with CORS off, it gets none, so the browser refuses.
+ */
+const options = async (event: APIGatewayProxyEvent, methods: string[]): Promise<APIGatewayProxyResult> => {
+  const headers: Record<string, string> = {
+    allow: methods.join(', '),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  };
+  const origin = allowedOrigin(event, await corsOrigins());
+  if (origin !== undefined && lowerCaseHeaders(event)['access-control-request-method'] !== undefined)
+    Object.assign(headers, preflightHeaders(event, origin, methods));
+  return { statusCode: 204, headers, body: '' };
 };
 
 /**
- * Answers requests no route serves: 405 (with `Allow`) when the path exists under another method,
- * else 404, in the dialect's error shape rather than API Gateway's own.
+ * Answers requests no route serves: OPTIONS on a known path (204, `Allow`, CORS preflight); 405
+ * (with `Allow`) when the path exists under other methods, else 404, in the dialect's error shape
+ * rather than API Gateway's own.
  */
 export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+  .use(headWithoutBody())
+  .use(cors())
   .use(selfAudit())
   .handler(async (event) => {
     const dialect = dialectOfPath(event.path);
-    const allowed = ROUTES.filter((route) => routeMatches(route, event.path)).map((route) => route.method);
-    if (allowed.length > 0) {
+    const methods = methodsAt(event.path);
+    if (methods.length > 0) {
+      if (event.httpMethod === 'OPTIONS') return options(event, methods);
       const response = errorResponse(
         dialect,
-        new MethodNotAllowedError(`${event.httpMethod} is not allowed here; use ${allowed.join(' or ')}`),
+        new MethodNotAllowedError(`${event.httpMethod} is not allowed here; use ${methods.join(', ')}`),
       );
-      return { ...response, headers: { ...response.headers, allow: allowed.join(', ') } };
+      return { ...response, headers: { ...response.headers, allow: methods.join(', ') } };
     }
     return errorResponse(dialect, new NotFoundError(`No endpoint at ${event.path.slice(0, 200)}`));
   });

@@ -1,21 +1,25 @@
 import { ConflictError } from '../domain/errors.js';
 import { manifestKey, parsePurgeId } from '../domain/purge.js';
 import { principalOf } from '../http/context.js';
-import { jsonResponse } from '../http/dialects.js';
+import { JOB_POLL_SECONDS, jsonResponse } from '../http/dialects.js';
 import { httpHandler } from '../http/http-handler.js';
+import { absoluteLocation, requireMediaType } from '../http/request.js';
 import { getJobLauncher } from '../job-services.js';
 import { purgeDependenciesOf } from '../purge-services.js';
 import { runDeadline, runPurge, startPurge } from '../use-cases/purge-entries.js';
 
 const STATUS_PATH = '/api/v1/audit_trail/purge/';
+const FORM = 'application/x-www-form-urlencoded';
 
 /**
  * `POST /api/v1/audit_trail/purge` (seed 001): deletes every entry with id ≤ `id` (form field or
  * query parameter), oldest first. It purges within the request's time budget and answers 200 with
  * `deleted`; past the budget the job continues in the purge worker and the answer is 202 with the
- * job id and a `Location` to its status.
+ * job id, an absolute `Location` of its status and `Retry-After`.
  */
-export const handler = httpHandler({ dialect: 'canary', scope: 'purge' }, async (_event, context) => {
+export const handler = httpHandler({ dialect: 'canary', scope: 'purge' }, async (event, context) => {
+  // Fields come as a form body or in the query; any other body would be silently ignored.
+  requireMediaType(event, (type) => type === FORM, FORM);
   const throughId = parsePurgeId(context.form.id ?? context.query.id);
   const principal = principalOf(context);
   const { services } = context;
@@ -59,6 +63,9 @@ export const handler = httpHandler({ dialect: 'canary', scope: 'purge' }, async 
       job_id: jobId,
       status: 'running',
     },
-    { location: `${STATUS_PATH}${jobId}` },
+    {
+      location: absoluteLocation(event, `purge/${encodeURIComponent(jobId)}`),
+      'retry-after': String(JOB_POLL_SECONDS),
+    },
   );
 });

@@ -1,8 +1,10 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { UnauthorizedError } from '../domain/errors.js';
 import { type Principal, SCOPES, type Scope } from '../domain/scopes.js';
 import { extractCredential, requireScope, requireWholeTenant } from '../use-cases/authenticate.js';
 import type { RequestContext } from './context.js';
+import { CREDENTIAL_SOURCES, MISSING_CREDENTIAL_MESSAGE } from './dialects.js';
 import { lowerCaseHeaders } from './request.js';
 
 /** The principal the Lambda authorizer resolved, when it resolved one. */
@@ -24,8 +26,10 @@ export const principalFromAuthorizer = (event: APIGatewayProxyEvent): Principal 
 
 /**
  * Requires an authenticated caller holding `scope`. The authorizer's answer is used when there is
- * one; otherwise (a form-encoded `auth_token`, which authorizers cannot see, or no authorizer at
- * all) the credential is resolved here. 401 and 403 come out in the dialect's error shape.
+ * one (it looks only where the path's dialect takes credentials); otherwise (a form-encoded
+ * `auth_token`, which authorizers cannot see, or no authorizer at all) the credential is resolved
+ * here, from the dialect's sources only (CREDENTIAL_SOURCES). 401 and 403 come out in the
+ * dialect's error shape.
  *
  * A token narrowed to one actor is refused (403) unless the endpoint says it confines its reads to
  * `principal.actor` (`narrowsToActor`): an endpoint that does not know about narrowing can never
@@ -39,7 +43,13 @@ export const authenticate = (options: {
     const { event, context } = request;
     let principal = principalFromAuthorizer(event);
     if (!principal) {
-      const credential = extractCredential(lowerCaseHeaders(event), context.query, context.form);
+      const credential = extractCredential(
+        lowerCaseHeaders(event),
+        context.query,
+        context.form,
+        CREDENTIAL_SOURCES[context.dialect],
+      );
+      if (!credential) throw new UnauthorizedError(MISSING_CREDENTIAL_MESSAGE[context.dialect]);
       principal = await context.services.authenticator.authenticate(credential);
     }
     context.principal = principal;

@@ -7,7 +7,7 @@ import type { ExportObjectStore } from '../ports/export-store.js';
 import { getExportJobStore, type Services } from '../services.js';
 import type { DownloadDependencies } from '../use-cases/download-audit-trail.js';
 import type { RequestContext } from './context.js';
-import { jsonResponse } from './dialects.js';
+import { JOB_POLL_SECONDS, jsonResponse } from './dialects.js';
 
 /**
  * What export jobs and their status need, from the container's services: no job launcher, so the
@@ -59,8 +59,9 @@ export const redirectResponse = (url: string, body: Record<string, unknown>): AP
   jsonResponse(303, { result: 'success', ...body }, { location: url });
 
 /**
- * 202 for an export still being made. `Location` is relative to the download URL
- * (`…/download/json` → `…/download/jobs/<id>`), so it is right behind any stage or domain prefix.
+ * 202 for an export still being made. `location` is the job's status URL, absolute (see
+ * absoluteLocation: built from the request's host and full path, so it keeps any stage or
+ * base path); `Retry-After` says when to ask again.
  */
 export const pendingResponse = (job: ExportJob, location: string): APIGatewayProxyResult =>
   jsonResponse(
@@ -72,5 +73,5 @@ export const pendingResponse = (job: ExportJob, location: string): APIGatewayPro
       job_id: job.jobId,
       status: job.status,
     },
-    { location, 'retry-after': '5' },
+    { location, 'retry-after': String(JOB_POLL_SECONDS) },
   );

@@ -3,8 +3,10 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import type { Scope } from '../domain/scopes.js';
 import { authenticate } from './authenticate.js';
 import type { RequestContext } from './context.js';
+import { cors } from './cors.js';
 import type { Dialect } from './dialects.js';
 import { dialectErrors } from './error-handler.js';
+import { headWithoutBody } from './head.js';
 import { requestContext } from './request-context.js';
 import { selfAudit } from './self-audit.js';
 
@@ -14,9 +16,10 @@ export type HttpHandlerFn = (
 ) => Promise<APIGatewayProxyResult>;
 
 /**
- * Wraps an endpoint in the shared middleware chain: the self-audit record of the call (outermost,
- * so it sees the final status, errors included), dialect error bodies, services and parsed
- * parameters on the context, then authentication with the endpoint's scope.
+ * Wraps an endpoint in the shared middleware chain: HEAD answered without a body and CORS headers
+ * for allowed origins (outermost, on every answer), the self-audit record of the call (so it sees
+ * the final status, errors included), dialect error bodies, services and parsed parameters on the
+ * context, then authentication with the endpoint's scope.
  *
  * `narrowsToActor`: the handler confines every read to `principal.actor` when it is set, so tokens
  * narrowed to one actor may call it (every other endpoint refuses them with 403).
@@ -29,6 +32,8 @@ export const httpHandler = (
   fn: HttpHandlerFn,
 ) =>
   middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, RequestContext>()
+    .use(headWithoutBody())
+    .use(cors())
     .use(selfAudit())
     .use(dialectErrors(options.dialect))
     .use(requestContext(options))

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { BadRequestError, PayloadTooLargeError } from '../domain/errors.js';
+import { BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../domain/errors.js';
 
 /** Request headers with lower-cased names (API Gateway keeps the client's case). */
 export const lowerCaseHeaders = (event: Pick<APIGatewayProxyEvent, 'headers'>): Record<string, string> => {
@@ -60,4 +60,54 @@ export const jsonBody = (
   } catch {
     throw new BadRequestError('The request body is not valid JSON', { field: 'body' });
   }
+};
+
+/** A host name, IPv4 or bracketed IPv6 address, with an optional port: what `Host` may hold. */
+const HOST =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*\.?|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/;
+
+/**
+ * The absolute URL of `reference` (relative, e.g. `jobs/exp_…`) resolved against the URL the
+ * client called, as API Gateway saw it: its domain (`requestContext.domainName`, else `Host`), its
+ * scheme (`X-Forwarded-Proto`, which API Gateway sets; https otherwise) and its full path
+ * (`requestContext.path`, which keeps the stage or custom-domain base path that `event.path`
+ * drops). A trailing slash on the request path is ignored, so `…/purge/` and `…/purge` agree.
+ * A request whose host is not a host name is a 400 (RFC 9112 §3.2).
+ */
+export const absoluteLocation = (
+  event: Pick<APIGatewayProxyEvent, 'headers' | 'path' | 'requestContext'>,
+  reference: string,
+): string => {
+  const headers = lowerCaseHeaders(event);
+  const host = event.requestContext?.domainName ?? headers.host ?? '';
+  if (!HOST.test(host)) throw new BadRequestError('The Host header is not a valid host', { field: 'Host' });
+  const forwarded = headers['x-forwarded-proto']?.split(',')[0]?.trim().toLowerCase();
+  const scheme = forwarded === 'http' || forwarded === 'https' ? forwarded : 'https';
+  const path = (event.requestContext?.path ?? event.path ?? '/').replace(/\/+$/, '') || '/';
+  return new URL(reference, `${scheme}://${host}${path.startsWith('/') ? path : `/${path}`}`).href;
+};
+
+/** The media type of the body (`Content-Type` without parameters, lower case), or '' without one. */
+export const mediaTypeOf = (event: Pick<APIGatewayProxyEvent, 'headers'>): string =>
+  (lowerCaseHeaders(event)['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+
+/** `application/json` or any `application/*+json` type. */
+export const isJsonMediaType = (type: string): boolean =>
+  type === 'application/json' || /^application\/[\w.+-]+\+json$/.test(type);
+
+/**
+ * 415 unless the body's `Content-Type` is one of `accepted` (checked with `isAccepted`). A request
+ * without a body passes: there is nothing to misread.
+ */
+export const requireMediaType = (
+  event: Pick<APIGatewayProxyEvent, 'headers' | 'body'>,
+  isAccepted: (type: string) => boolean,
+  accepted: string,
+): void => {
+  if (!event.body) return;
+  const type = mediaTypeOf(event);
+  if (!isAccepted(type))
+    throw new UnsupportedMediaTypeError(
+      `Content-Type ${type ? `"${type.slice(0, 100)}"` : '(none)'} is not accepted here; send ${accepted}`,
+    );
 };

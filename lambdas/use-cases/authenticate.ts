@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
 import { ForbiddenError, UnauthorizedError } from '../domain/errors.js';
 import { isKoreAppId } from '../domain/kore-apps.js';
@@ -5,6 +6,17 @@ import { hasScope, type Principal, type Scope } from '../domain/scopes.js';
 import { hashToken, isWellFormedToken } from '../domain/tokens.js';
 import type { TokenStore } from '../ports/control-store.js';
 import type { KoreAppRecord, KoreAppStore } from '../ports/kore-app-store.js';
+
+/** Where a request may carry its credential. */
+export type CredentialSource = 'x-api-key' | 'authorization' | 'auth_token' | 'auth';
+
+/** Every source, in order of precedence. */
+export const ALL_CREDENTIAL_SOURCES: readonly CredentialSource[] = [
+  'x-api-key',
+  'authorization',
+  'auth_token',
+  'auth',
+];
 
 /** The credential a request carried, if any, and where it was found. */
 export type Credential =
@@ -18,29 +30,50 @@ export type Credential =
 
 /** How far a JWT's `exp` and `iat` may be off from our clock (clients' clocks drift). */
 export const JWT_CLOCK_SKEW_SECONDS = 60;
+/**
+ * The longest a kore JWT may live: `exp` at most this far after `iat` and after now (plus the
+ * skew). A leaked JWT with `exp` in year 9999 would otherwise be a password that never expires.
+ */
+export const JWT_MAX_LIFETIME_SECONDS = 24 * 3600;
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 const MAX_JWT_LENGTH = 8192;
 
 type Parameters = Readonly<Record<string, string | undefined>>;
 
+/** Verifies signatures of JWTs naming no app: random, never stored, so nothing verifies with it. */
+const UNKNOWN_APP_SECRET = new Uint8Array(randomBytes(32));
+
 /**
- * Finds the caller's credential in any accepted form: a token as `x-api-key` header,
- * `Authorization: Bearer`, or `auth_token` in the query string or form body; or a kore JWT in the
- * `auth` header. `headers` keys must be lower case.
+ * True when `part` is the one base64url encoding of its bytes: no padding, and the low bits of
+ * the last character that carry no data are zero (decoders ignore them, so without this check
+ * 2^k spellings of one signature would all verify).
+ */
+const isCanonicalBase64Url = (part: string): boolean =>
+  Buffer.from(part, 'base64url').toString('base64url') === part;
+
+/**
+ * Finds the caller's credential among `sources` (default: every form): a token as `x-api-key`
+ * header, `Authorization: Bearer`, or `auth_token` in the query string or form body; or a kore JWT
+ * in the `auth` header. A credential in a source left out is not seen. `headers` keys must be
+ * lower case.
  */
 export const extractCredential = (
   headers: Parameters,
   query: Parameters,
   form: Parameters = {},
+  sources: readonly CredentialSource[] = ALL_CREDENTIAL_SOURCES,
 ): Credential | undefined => {
   const apiKey = headers['x-api-key'];
-  if (apiKey) return { kind: 'token', value: apiKey.trim(), source: 'x-api-key' };
+  if (apiKey && sources.includes('x-api-key'))
+    return { kind: 'token', value: apiKey.trim(), source: 'x-api-key' };
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(headers.authorization ?? '');
-  if (bearer?.[1]) return { kind: 'token', value: bearer[1], source: 'authorization' };
+  if (bearer?.[1] && sources.includes('authorization'))
+    return { kind: 'token', value: bearer[1], source: 'authorization' };
   const authToken = query.auth_token ?? form.auth_token;
-  if (authToken) return { kind: 'token', value: authToken.trim(), source: 'auth_token' };
+  if (authToken && sources.includes('auth_token'))
+    return { kind: 'token', value: authToken.trim(), source: 'auth_token' };
   const jwt = headers.auth?.trim().replace(/^Bearer\s+/i, '');
-  if (jwt) return { kind: 'jwt', value: jwt, source: 'auth' };
+  if (jwt && sources.includes('auth')) return { kind: 'jwt', value: jwt, source: 'auth' };
   return undefined;
 };
 
@@ -98,13 +131,17 @@ export class Authenticator {
 
   /**
    * Kore JWTs: HS256 only (`alg: none` and every other algorithm are refused before any lookup),
-   * verified with the client secret of the app named by the `appId` claim; `exp` is required and
-   * honoured, and an `iat` in the future is refused, both within {@link JWT_CLOCK_SKEW_SECONDS}.
-   * Messages never echo the token.
+   * each part in canonical base64url (one encoding per signature: the unused low bits of the last
+   * character must be zero), verified with the client secret of the app named by the `appId`
+   * claim. An unknown app and a wrong signature get the same answer after the same work, so the
+   * answers do not tell which app ids exist. `exp` is required and honoured, at most
+   * {@link JWT_MAX_LIFETIME_SECONDS} ahead (and after `iat`); an `iat` in the future is refused;
+   * all within {@link JWT_CLOCK_SKEW_SECONDS}. Messages never echo the token.
    */
   async #authenticateJwt(jwt: string): Promise<Principal> {
     const invalid = (why = 'is not valid') => new UnauthorizedError(`The JWT in the auth header ${why}`);
     if (jwt.length > MAX_JWT_LENGTH || !JWT_SHAPE.test(jwt)) throw invalid('is not a JWT');
+    if (!jwt.split('.').every(isCanonicalBase64Url)) throw invalid('is not a JWT');
     let algorithm: unknown;
     let appId: unknown;
     let issuedAt: unknown;
@@ -117,23 +154,34 @@ export class Authenticator {
     if (algorithm !== 'HS256') throw invalid('must be signed with HS256');
     if (typeof appId !== 'string' || !isKoreAppId(appId)) throw invalid('has no valid appId claim');
     const app = await this.#findApp(appId);
-    if (!app) throw invalid('names an unknown app');
     const now = this.#clock();
+    let expiresAt: unknown;
     try {
-      await jwtVerify(jwt, new TextEncoder().encode(app.clientSecret), {
+      // An unknown app is checked against a secret no app has, so it costs what a wrong signature
+      // costs and fails the same way.
+      ({
+        payload: { exp: expiresAt },
+      } = await jwtVerify(jwt, app ? new TextEncoder().encode(app.clientSecret) : UNKNOWN_APP_SECRET, {
         algorithms: ['HS256'],
         requiredClaims: ['exp'],
         clockTolerance: JWT_CLOCK_SKEW_SECONDS,
         currentDate: new Date(now),
-      });
+      }));
     } catch (error) {
-      if (error instanceof joseErrors.JWTExpired) throw invalid('has expired');
-      if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'exp')
+      if (app && error instanceof joseErrors.JWTExpired) throw invalid('has expired');
+      if (app && error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'exp')
         throw invalid('has no exp claim');
       throw invalid();
     }
+    if (!app) throw invalid();
     if (typeof issuedAt === 'number' && issuedAt * 1000 > now + JWT_CLOCK_SKEW_SECONDS * 1000)
       throw invalid('was issued in the future');
+    if (
+      typeof expiresAt !== 'number' ||
+      expiresAt * 1000 > now + (JWT_MAX_LIFETIME_SECONDS + JWT_CLOCK_SKEW_SECONDS) * 1000 ||
+      (typeof issuedAt === 'number' && expiresAt - issuedAt > JWT_MAX_LIFETIME_SECONDS)
+    )
+      throw invalid(`lives too long: exp may be at most ${JWT_MAX_LIFETIME_SECONDS / 3600} h ahead`);
     return { tenant: app.tenant, tokenId: app.appId, tokenName: app.name, scopes: app.scopes };
   }
 

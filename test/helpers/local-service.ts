@@ -31,7 +31,9 @@ export interface TestResponse {
  * Starts the service for one test file: unique table and bucket names on the emulators that the
  * global setup started, the gateway on a free loopback port.
  */
-export const startTestService = async (): Promise<TestService> => {
+export const startTestService = async (
+  options: { corsAllowOrigins?: readonly string[] } = {},
+): Promise<TestService> => {
   const dynamoDbEndpoint = process.env.TEST_DYNAMODB_ENDPOINT;
   const s3Endpoint = process.env.TEST_S3_ENDPOINT;
   if (!dynamoDbEndpoint || !s3Endpoint) throw new Error('The emulators are not running (jest globalSetup)');
@@ -47,6 +49,7 @@ export const startTestService = async (): Promise<TestService> => {
       },
       cursorKey: newCursorKey(),
       port: 0,
+      ...(options.corsAllowOrigins !== undefined ? { corsAllowOrigins: options.corsAllowOrigins } : {}),
     },
   );
   const request: TestService['request'] = async (method, path, init = {}) => {
@@ -62,9 +65,9 @@ export const startTestService = async (): Promise<TestService> => {
     const bytes = Buffer.from(await response.arrayBuffer());
     const text = bytes.toString('utf8');
     let body: unknown = text;
-    if (contentType.includes('json')) body = JSON.parse(text);
-    // Every response must be what openapi/openapi.json documents for it.
-    const problem = checkResponse(method, url.pathname, response.status, contentType, body);
+    if (contentType.includes('json') && text.length > 0) body = JSON.parse(text);
+    // Every response must be what openapi/openapi.json documents for it, headers included.
+    const problem = checkResponse(method, url.pathname, response.status, contentType, body, response.headers);
     if (problem) throw new Error(`Response does not match the OpenAPI description: ${problem}`);
     return { status: response.status, headers: response.headers, body, text, bytes };
   };

@@ -280,6 +280,70 @@ describe('API routes', () => {
     for (const method of anyMethods) expect(integrationTarget(real, method)).toBe(FALLBACK_HANDLER);
   });
 
+  it('serves HEAD wherever GET is served, through the GET handler', () => {
+    // Assess
+    for (const route of ROUTES.filter((candidate) => candidate.method === 'GET')) {
+      expect([route.path, integrationTarget(real, methodAt(real, route.path, 'HEAD'))]).toEqual([
+        route.path,
+        route.handler,
+      ]);
+    }
+  });
+
+  it("answers API Gateway's own 429s with Retry-After and a dialect-shaped body", () => {
+    // Assess
+    for (const type of ['THROTTLED', 'QUOTA_EXCEEDED']) {
+      real.template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+        ResponseType: type,
+        StatusCode: '429',
+        ResponseParameters: Match.objectLike({ 'gatewayresponse.header.Retry-After': "'1'" }),
+        ResponseTemplates: {
+          'application/json': Match.stringLikeRegexp('"result":"error"[\\s\\S]*'),
+        },
+      });
+    }
+  });
+
+  it("answers API Gateway's own 413 in the dialect's error shape", () => {
+    // Assess
+    real.template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'REQUEST_TOO_LARGE',
+      StatusCode: '413',
+      ResponseTemplates: { 'application/json': Match.stringLikeRegexp('"name":"PayloadTooLarge"') },
+    });
+  });
+
+  it('leaves CORS off by default: no allow-list reaches any function', () => {
+    // Assess
+    for (const fn of Object.values(real.template.findResources('AWS::Lambda::Function'))) {
+      expect(JSON.stringify(fn.Properties.Environment ?? {})).not.toContain('CORS_ALLOW_ORIGINS');
+    }
+  });
+
+  it('hands the CORS allow-list to the functions, and refuses what is not an origin', () => {
+    // Prepare
+    const withOrigins = (origins: string[]) => {
+      const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+      return new AuditTrailStack(app, 'AuditTrail', { auditTrail: { corsAllowOrigins: origins } });
+    };
+
+    // Act
+    const template = Template.fromStack(
+      withOrigins(['https://console.example.com', 'http://localhost:5173']),
+    );
+
+    // Assess
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          CORS_ALLOW_ORIGINS: 'https://console.example.com,http://localhost:5173',
+        }),
+      },
+    });
+    for (const bad of ['*', 'https://example.com/', 'example.com', 'https://*.example.com'])
+      expect(() => withOrigins([bad])).toThrow('corsAllowOrigins');
+  });
+
   it('authorizes every method with the REQUEST authorizer, uncached and without identity sources', () => {
     // Prepare
     const authorizerFn = functionIds(real).get(AUTHORIZER_HANDLER);

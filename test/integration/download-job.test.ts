@@ -52,8 +52,11 @@ describe('GET /api/v1/audit_trail/download/json (export jobs)', () => {
       status: 'running',
       job_id: expect.stringMatching(/^exp_/),
     });
-    const statusUrl = new URL(first.response.headers.get('location') ?? '', first.url);
-    expect(statusUrl.pathname).toBe(`/api/v1/audit_trail/download/jobs/${body.job_id}`);
+    // Absolute (a strict client resolves nothing), built from the host the client called.
+    expect(first.response.headers.get('location')).toBe(
+      `${service.url}/api/v1/audit_trail/download/jobs/${body.job_id}`,
+    );
+    expect(first.response.headers.get('retry-after')).toBe('5');
     expect(again.response.status).toBe(303);
     const location = again.response.headers.get('location') ?? '';
     expect(location).toContain(`/exports/acme/${body.job_id}/canary_audit_trail.json.zip`);

@@ -94,6 +94,6 @@ describe('the OpenAPI description', () => {
     expect(missing.status).toBe(404);
     expect(missing.body).toEqual({ errors: [{ msg: expect.any(String), code: 404 }] });
     expect(wrongMethod.status).toBe(405);
-    expect(wrongMethod.headers.get('allow')).toBe('GET');
+    expect(wrongMethod.headers.get('allow')).toBe('GET, HEAD, OPTIONS');
   });
 });

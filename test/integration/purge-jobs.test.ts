@@ -63,9 +63,10 @@ describe('purge jobs, archives and retention', () => {
       response = await service.request('POST', PURGE, form({ auth_token: token, id: String(through) }));
     });
 
-    it('answers 202 with the job id and a Location to its status', () => {
+    it('answers 202 with the job id, the absolute Location of its status and Retry-After', () => {
       expect(response.status).toBe(202);
-      expect(response.headers.get('location')).toBe(`${PURGE}/${purgeJobId(through)}`);
+      expect(response.headers.get('location')).toBe(`${service.url}${PURGE}/${purgeJobId(through)}`);
+      expect(response.headers.get('retry-after')).toBe('5');
       expect(response.body).toEqual({
         result: 'success',
         message: expect.stringContaining(`${PURGE}/${purgeJobId(through)}`),
@@ -168,24 +169,24 @@ describe('purge jobs, archives and retention', () => {
     });
   });
 
-  it('answers a parent-directory key in the canary error shape, never reaching S3', async () => {
+  it('answers a parent-directory key with 404 in the canary error shape, never reaching S3', async () => {
     const token = await service.token('keys', ['download']);
     const response = await service.get(`${ARCHIVES}/..%2F..%2Fpj-1.manifest.json`, { auth_token: token });
     const dots = await service.get(`${ARCHIVES}/pj-1.%2E%2E.jsonl.gz`, { auth_token: token });
-    expect(response.status).toBe(400);
-    expect(dots.status).toBe(400);
-    expect(dots.body).toEqual({ result: 'error', message: expect.stringContaining('key') });
+    expect(response.status).toBe(404);
+    expect(dots.status).toBe(404);
+    expect(dots.body).toEqual({ result: 'error', message: 'No archive pj-1....jsonl.gz' });
   });
 
   it.each([
     ['encoded path', '..%2F..%2Ftenants%2Flong%2Fpurges'],
     ['another prefix', 'tenants%2Flong%2Fpurges%2Fpj-1%2Fmanifest.json'],
     ['not a key', 'whatever.jsonl.gz'],
-  ])('refuses an archive key that is a %s with 400', async (_name, key) => {
+  ])('answers an archive key that is a %s with 404, like malformed job ids', async (_name, key) => {
     const token = await service.token('keys', ['download']);
     const response = await service.get(`${ARCHIVES}/${key}`, { auth_token: token });
-    expect(response.status).toBe(400);
-    expect(response.body).toEqual({ result: 'error', message: expect.stringContaining('key') });
+    expect(response.status).toBe(404);
+    expect(response.body).toEqual({ result: 'error', message: expect.stringContaining('No archive') });
   });
 
   it.each([

@@ -189,7 +189,7 @@ describe('POST /api/v1/audit_trail/purge', () => {
       });
     });
 
-    it('GET instead of POST → 405 with Allow: POST', async () => {
+    it('GET instead of POST → 405 with Allow: POST, OPTIONS', async () => {
       // Prepare
       const earlier = await entries();
 
@@ -198,7 +198,7 @@ describe('POST /api/v1/audit_trail/purge', () => {
 
       // Assess
       expect(response.status).toBe(405);
-      expect(response.headers.get('allow')).toBe('POST');
+      expect(response.headers.get('allow')).toBe('POST, OPTIONS');
       expect((response.body as { result: string }).result).toBe('error');
       const after = await entries();
       expect(since(seeded, after).kept).toEqual(seeded);

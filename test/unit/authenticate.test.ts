@@ -2,7 +2,11 @@ import { describe, expect, it } from '@jest/globals';
 import { UnauthorizedError } from '../../lambdas/domain/errors.js';
 import type { TokenRecord, TokenStore } from '../../lambdas/ports/control-store.js';
 import type { KoreAppRecord, KoreAppStore } from '../../lambdas/ports/kore-app-store.js';
-import { Authenticator, extractCredential } from '../../lambdas/use-cases/authenticate.js';
+import {
+  Authenticator,
+  extractCredential,
+  JWT_MAX_LIFETIME_SECONDS,
+} from '../../lambdas/use-cases/authenticate.js';
 import { koreJwt } from '../helpers/kore-jwt.js';
 
 const APP: KoreAppRecord = {
@@ -132,6 +136,99 @@ describe('Authenticator with kore JWTs', () => {
     // Assess
     expect(error).toBeInstanceOf(UnauthorizedError);
     expect(String((error as Error).message)).not.toContain(jwt.split('.')[2]);
+  });
+
+  it('refuses a JWT living longer than 24 hours, by exp from now or from iat', async () => {
+    // Prepare
+    const { tokens, koreApps } = stores();
+    const authenticator = new Authenticator(tokens, { cacheSeconds: 0, koreApps });
+    const now = Math.floor(Date.now() / 1000);
+    const year9999 = await koreJwt(APP.appId, APP.clientSecret, { expiresIn: 253_402_300_799 });
+    const noIat = await koreJwt(APP.appId, APP.clientSecret, {
+      expiresIn: now + JWT_MAX_LIFETIME_SECONDS + 3600,
+      claims: { iat: undefined },
+    });
+    const fromOldIat = await koreJwt(APP.appId, APP.clientSecret, {
+      issuedAt: now - 3600,
+      expiresIn: now + JWT_MAX_LIFETIME_SECONDS - 60,
+    });
+    const oneDay = await koreJwt(APP.appId, APP.clientSecret, { expiresIn: now + JWT_MAX_LIFETIME_SECONDS });
+
+    // Act & Assess
+    for (const value of [year9999, noIat, fromOldIat]) {
+      await expect(authenticator.authenticate({ kind: 'jwt', value, source: 'auth' })).rejects.toThrow(
+        'lives too long',
+      );
+    }
+    await expect(
+      authenticator.authenticate({ kind: 'jwt', value: oneDay, source: 'auth' }),
+    ).resolves.toMatchObject({ tenant: 'acme' });
+  });
+
+  it('refuses an iat in the future beyond the clock skew', async () => {
+    // Prepare
+    const { tokens, koreApps } = stores();
+    const authenticator = new Authenticator(tokens, { cacheSeconds: 0, koreApps });
+    const now = Math.floor(Date.now() / 1000);
+    const later = await koreJwt(APP.appId, APP.clientSecret, { issuedAt: now + 600, expiresIn: now + 900 });
+    const withinSkew = await koreJwt(APP.appId, APP.clientSecret, {
+      issuedAt: now + 30,
+      expiresIn: now + 900,
+    });
+
+    // Act & Assess
+    await expect(authenticator.authenticate({ kind: 'jwt', value: later, source: 'auth' })).rejects.toThrow(
+      'issued in the future',
+    );
+    await expect(
+      authenticator.authenticate({ kind: 'jwt', value: withinSkew, source: 'auth' }),
+    ).resolves.toMatchObject({ tenant: 'acme' });
+  });
+
+  it('refuses a signature spelled in non-canonical base64url', async () => {
+    // Prepare: a 32-byte HMAC is 43 characters; the last carries 4 bits of data and 2 unused ones.
+    const { tokens, koreApps } = stores();
+    const authenticator = new Authenticator(tokens, { cacheSeconds: 0, koreApps });
+    const jwt = await koreJwt(APP.appId, APP.clientSecret);
+    const [header, payload, signature] = jwt.split('.') as [string, string, string];
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const last = alphabet.indexOf(signature.slice(-1));
+    const twin = `${signature.slice(0, -1)}${alphabet[last ^ 1]}`;
+    const forged = `${header}.${payload}.${twin}`;
+    // The twin decodes to the very same bytes: only the encoding differs.
+    expect(Buffer.from(twin, 'base64url')).toEqual(Buffer.from(signature, 'base64url'));
+
+    // Act & Assess
+    await expect(
+      authenticator.authenticate({ kind: 'jwt', value: jwt, source: 'auth' }),
+    ).resolves.toMatchObject({ tenant: 'acme' });
+    await expect(authenticator.authenticate({ kind: 'jwt', value: forged, source: 'auth' })).rejects.toThrow(
+      UnauthorizedError,
+    );
+  });
+
+  it('answers an unknown app exactly as a wrong signature, so app ids cannot be probed', async () => {
+    // Prepare
+    const { tokens, koreApps } = stores();
+    const authenticator = new Authenticator(tokens, { cacheSeconds: 0, koreApps });
+    const unknownApp = await koreJwt('cs-00000000-0000-4000-8000-000000000000', APP.clientSecret);
+    const wrongSecret = await koreJwt(APP.appId, 'w'.repeat(43));
+    const expiredUnknown = await koreJwt('cs-00000000-0000-4000-8000-000000000000', APP.clientSecret, {
+      expiresIn: Math.floor(Date.now() / 1000) - 3600,
+    });
+    const messageOf = async (value: string) =>
+      ((await authenticator.authenticate({ kind: 'jwt', value, source: 'auth' }).catch((e) => e)) as Error)
+        .message;
+
+    // Act
+    const messages = await Promise.all([unknownApp, wrongSecret, expiredUnknown].map(messageOf));
+
+    // Assess
+    expect(messages).toEqual([
+      'The JWT in the auth header is not valid',
+      'The JWT in the auth header is not valid',
+      'The JWT in the auth header is not valid',
+    ]);
   });
 
   it('remembers app lookups for the cache time', async () => {
