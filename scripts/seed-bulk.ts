@@ -40,6 +40,14 @@ export interface SeedMarker {
   readonly countedTo: number;
 }
 
+/** What a bulk write reports as it goes: entries stored, then entries counted. */
+export interface SeedProgress {
+  stored(count: number): void;
+  counted(count: number): void;
+}
+
+const NO_PROGRESS: SeedProgress = { stored: () => undefined, counted: () => undefined };
+
 /** Thrown when a tenant's seed marker is already there: another seed runs, or one was cut off. */
 export class SeedMarkerExistsError extends Error {
   override readonly name = 'SeedMarkerExistsError';
@@ -154,7 +162,7 @@ export class BulkSeeder {
    */
   async write(
     drafts: readonly EventDraft[],
-    onWritten: (count: number) => void = () => undefined,
+    progress: SeedProgress = NO_PROGRESS,
     signal?: AbortSignal,
   ): Promise<void> {
     const marker = this.#requireMarker();
@@ -176,9 +184,9 @@ export class BulkSeeder {
         events += hourDrafts.length;
       }
       const records = group.flatMap(([, hourRecords]) => hourRecords);
-      await this.writeEntries(records);
+      await this.writeEntries(records, (count) => progress.stored(count));
       await this.#countGroup(group);
-      onWritten(records.length);
+      progress.counted(records.length);
     }
   }
 
@@ -194,8 +202,14 @@ export class BulkSeeder {
     });
   }
 
-  /** BatchWriteItem, 25 entries a call, `concurrency` calls at once, unprocessed items retried. */
-  async writeEntries(records: readonly AuditRecord[]): Promise<void> {
+  /**
+   * BatchWriteItem, 25 entries a call, `concurrency` calls at once, unprocessed items retried;
+   * `onStored` hears of each call's entries once they are all stored.
+   */
+  async writeEntries(
+    records: readonly AuditRecord[],
+    onStored: (count: number) => void = () => undefined,
+  ): Promise<void> {
     let next = 0;
     await Promise.all(
       Array.from({ length: this.#concurrency }, async () => {
@@ -216,6 +230,7 @@ export class BulkSeeder {
             );
             requests = output.UnprocessedItems;
           }
+          onStored(batch.length);
         }
       }),
     );
