@@ -1,8 +1,10 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { UnauthorizedError } from '../domain/errors.js';
 import { type Principal, SCOPES, type Scope } from '../domain/scopes.js';
 import { extractCredential, requireScope } from '../use-cases/authenticate.js';
 import type { RequestContext } from './context.js';
+import type { Dialect } from './dialects.js';
 import { lowerCaseHeaders } from './request.js';
 
 /** The principal the Lambda authorizer resolved, when it resolved one. */
@@ -28,12 +30,16 @@ export const principalFromAuthorizer = (event: APIGatewayProxyEvent): Principal 
  */
 export const authenticate = (options: {
   scope: Scope;
+  dialect?: Dialect;
 }): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult, Error, RequestContext> => ({
   before: async (request) => {
     const { event, context } = request;
     let principal = principalFromAuthorizer(event);
     if (!principal) {
       const credential = extractCredential(lowerCaseHeaders(event), context.query, context.form);
+      // Kore clients send their JWT in the `auth` header (seed 002): name it, not the token forms.
+      if (!credential && options.dialect === 'kore')
+        throw new UnauthorizedError('No credentials were provided: send the JWT in the auth header');
       principal = await context.services.authenticator.authenticate(credential);
     }
     context.principal = principal;
