@@ -185,8 +185,7 @@ export class BulkSeeder {
       }
       const records = group.flatMap(([, hourRecords]) => hourRecords);
       await this.writeEntries(records, (count) => progress.stored(count));
-      await this.#countGroup(group);
-      progress.counted(records.length);
+      await this.#countGroup(group, (count) => progress.counted(count));
     }
   }
 
@@ -311,8 +310,12 @@ export class BulkSeeder {
    * transaction that also adds the hour to the marker's `countedHours` (a ClientRequestToken makes
    * the SDK's own retries harmless), `concurrency` hours at once; then moves `countedTo` past the
    * group and clears `countedHours`. Cut off in between, `repair` skips exactly the hours counted.
+   * `onCounted` hears of each hour's entries once they are counted.
    */
-  async #countGroup(group: readonly (readonly [number, readonly AuditRecord[]])[]): Promise<void> {
+  async #countGroup(
+    group: readonly (readonly [number, readonly AuditRecord[]])[],
+    onCounted: (count: number) => void = () => undefined,
+  ): Promise<void> {
     const marker = this.#requireMarker();
     let next = 0;
     await Promise.all(
@@ -320,6 +323,7 @@ export class BulkSeeder {
         for (let entry = group[next++]; entry; entry = group[next++]) {
           const [hour, records] = entry;
           await this.#countHour(marker.runId, hour, records);
+          onCounted(records.length);
         }
       }),
     );

@@ -22,7 +22,8 @@
  *    .local/data started for the run. It claims .local/data first (local/data-lock.ts), so
  *    `npm start` cannot start on it meanwhile, and it refuses if something else holds it.
  *
- * Progress goes to stderr: a line at every 10 % stored and every 3 s; the summary line to stdout.
+ * Progress goes to stderr (entries stored, entries counted): a line at every 10 % and every 3 s;
+ * the summary line to stdout.
  */
 import { Command, InvalidArgumentError } from 'commander';
 import * as z from 'zod';
@@ -71,8 +72,10 @@ const appendAll = async (
 };
 
 /**
- * Reports progress on stderr as entries are stored (each BatchWriteItem or transaction): a line
- * whenever another 10 % is stored, and every 3 s in between (so a stall shows too).
+ * Reports progress on stderr as the run goes: entries stored (each BatchWriteItem or transaction)
+ * and entries counted (each hour's counter transaction; on the transactional path both at once).
+ * The run is done when every entry is stored and counted, so the percentage and the time left are
+ * over both. A line whenever another 10 % is done, and every 3 s in between (a stall shows too).
  */
 class Progress {
   #stored = 0;
@@ -101,28 +104,37 @@ class Progress {
 
   stored(count: number): void {
     this.#stored += count;
-    const step = Math.floor((10 * this.#stored) / this.total);
-    if (step > this.#lastStep) {
-      this.#lastStep = step;
-      this.#print();
-    }
+    this.#step();
   }
 
   counted(count: number): void {
     this.#counted += count;
+    this.#step();
   }
 
   stop(): void {
     clearInterval(this.#timer);
   }
 
+  /** Work done, 0 to 1: storing and counting each entry. */
+  get #done(): number {
+    return (this.#stored + this.#counted) / (2 * this.total);
+  }
+
+  #step(): void {
+    const step = Math.floor(10 * this.#done);
+    if (step > this.#lastStep) {
+      this.#lastStep = step;
+      this.#print();
+    }
+  }
+
   #print(): void {
     const seconds = Math.max(0.001, (Date.now() - this.started) / 1000);
-    const rate = this.#stored / seconds;
-    const left = rate > 0 ? Math.round((this.total - this.#stored) / rate) : undefined;
-    const percent = ((100 * this.#stored) / this.total).toFixed(1);
+    const done = this.#done;
+    const left = done > 0 ? Math.round((seconds * (1 - done)) / done) : undefined;
     this.print(
-      `seed: ${this.#stored}/${this.total} events stored (${percent} %), ${this.#counted} counted, ${Math.round(rate)} events/s${left !== undefined ? `, about ${left} s left` : ''}\n`,
+      `seed: ${this.#stored}/${this.total} events stored, ${this.#counted} counted (${(100 * done).toFixed(1)} %), ${Math.round(this.#counted / seconds)} events/s${left !== undefined ? `, about ${left} s left` : ''}\n`,
     );
   }
 }

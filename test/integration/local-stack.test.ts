@@ -187,12 +187,17 @@ describe('Local stack: npm start -- --in-memory', () => {
     expect(seeded.stderr).toContain('writing to the running local stack');
     expect(seeded.stdout).toContain('Seeded 400 events for tenant seeded');
     expect(page.page_count).toBe(400);
-    const stored = [...seeded.stderr.matchAll(/seed: (\d+)\/400 events stored/g)].map((match) =>
-      Number(match[1]),
-    );
+    const lines = [
+      ...seeded.stderr.matchAll(/seed: (\d+)\/400 events stored, (\d+) counted \(([\d.]+) %\)/g),
+    ];
+    const stored = lines.map((match) => Number(match[1]));
+    const counted = lines.map((match) => Number(match[2]));
+    const percent = lines.map((match) => Number(match[3]));
     expect(stored.some((count) => count > 0 && count < 400)).toBe(true);
-    expect(stored).toEqual([...stored].sort((a, b) => a - b));
-    expect(stored.at(-1)).toBe(400);
+    expect(counted.some((count) => count > 0 && count < 400)).toBe(true);
+    for (const series of [stored, counted, percent])
+      expect(series).toEqual([...series].sort((a, b) => a - b));
+    expect(lines.at(-1)?.slice(1)).toEqual(['400', '400', '100.0']);
   }, 120_000);
 
   it('a second npm start in the same folder refuses, naming the running one', async () => {
