@@ -30,9 +30,9 @@ import { newCursorKey, startLocalService } from './stack.js';
 
 const DATA_DIR = '.local/data';
 
-/** `npm start` while another `npm start` of this checkout runs. */
-class StackRunningError extends Error {
-  override readonly name = 'StackRunningError';
+/** A reason not to start that one line explains (another stack running, the port taken). */
+class CannotStartError extends Error {
+  override readonly name = 'CannotStartError';
 }
 const DEMO_TENANT = 'demo';
 
@@ -82,7 +82,7 @@ const persisted = (file: string, create: () => string): string => {
 const main = async () => {
   const running = readLocalEndpoints();
   if (running) {
-    throw new StackRunningError(
+    throw new CannotStartError(
       `The local stack is already running (pid ${running.pid}, ${running.url}): stop it first (Ctrl-C or kill ${running.pid}).`,
     );
   }
@@ -120,6 +120,10 @@ const main = async () => {
     });
   } catch (error) {
     await emulators.stop();
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE')
+      throw new CannotStartError(
+        `Port ${PORT} on 127.0.0.1 is in use by another program: choose another, e.g. PORT=${PORT === 3000 ? 3001 : PORT + 1} npm start`,
+      );
     throw error;
   }
   // In memory too: `npm run tokens` and `npm run seed` find the running stack here (no secrets).
@@ -204,7 +208,7 @@ main().catch((error: unknown) => {
   if (
     error instanceof JavaMissingError ||
     error instanceof DataDirectoryBusyError ||
-    error instanceof StackRunningError
+    error instanceof CannotStartError
   ) {
     console.error(error.message);
   } else {
