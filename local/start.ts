@@ -29,12 +29,12 @@ import { JavaMissingError, startEmulators } from './emulators.js';
 import { newCursorKey, startLocalService } from './stack.js';
 
 const DATA_DIR = '.local/data';
+const DEMO_TENANT = 'demo';
 
 /** A reason not to start that one line explains (another stack running, the port taken). */
 class CannotStartError extends Error {
   override readonly name = 'CannotStartError';
 }
-const DEMO_TENANT = 'demo';
 
 const settings = z
   .object({

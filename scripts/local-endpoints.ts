@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { isRunning } from '../local/data-lock.js';
 
 /** Where `npm start` tells operator scripts how to reach the running local stack. */
@@ -45,6 +46,7 @@ export const writeLocalEndpoints = (endpoints: {
     inMemory: endpoints.inMemory,
     env,
   };
+  mkdirSync(dirname(FILE), { recursive: true });
   writeFileSync(FILE, `${JSON.stringify(recorded, null, 2)}\n`, { mode: 0o600 });
 };
 
