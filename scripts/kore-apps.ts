@@ -17,6 +17,7 @@ import { parseScopes } from '../lambdas/domain/scopes.js';
 import type { KoreAppStore } from '../lambdas/ports/kore-app-store.js';
 import { getServices } from '../lambdas/services.js';
 import { registerKoreApp } from '../lambdas/use-cases/manage-kore-apps.js';
+import { tenantOption } from './tenant-option.js';
 
 /** What the commands need; tests pass their own. */
 export interface KoreAppCommandOptions {
@@ -34,7 +35,7 @@ export const koreAppCommand = (options: KoreAppCommandOptions = {}): Command => 
   command
     .command('create')
     .description('Register a kore app; prints its app id and client secret once')
-    .requiredOption('--tenant <tenant>', 'the tenant the app reads')
+    .requiredOption('--tenant <tenant>', 'the tenant the app reads', tenantOption)
     .option('--name <name>', 'a name to recognise it by', 'kore app')
     .option('--scopes <scopes>', 'comma-separated scopes', 'read')
     .action(async (flags: { tenant: string; name: string; scopes: string }) => {
@@ -53,7 +54,7 @@ export const koreAppCommand = (options: KoreAppCommandOptions = {}): Command => 
   command
     .command('list')
     .description("List a tenant's kore apps (without secrets)")
-    .requiredOption('--tenant <tenant>', 'the tenant')
+    .requiredOption('--tenant <tenant>', 'the tenant', tenantOption)
     .action(async (flags: { tenant: string }) => {
       const apps = await (await store()).listApps(flags.tenant);
       if (apps.length === 0) print(`No kore apps for tenant "${flags.tenant}".`);
@@ -63,7 +64,7 @@ export const koreAppCommand = (options: KoreAppCommandOptions = {}): Command => 
   command
     .command('revoke')
     .description('Revoke a kore app: its JWTs stop working (within the authorizer cache time)')
-    .requiredOption('--tenant <tenant>', 'the tenant')
+    .requiredOption('--tenant <tenant>', 'the tenant', tenantOption)
     .requiredOption('--app-id <appId>', 'the app id')
     .action(async (flags: { tenant: string; appId: string }) => {
       const revoked = await (await store()).revokeApp(flags.tenant, flags.appId);

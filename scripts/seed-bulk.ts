@@ -40,6 +40,14 @@ export interface SeedMarker {
   readonly countedTo: number;
 }
 
+/** What a bulk write reports as it goes: entries stored, then entries counted. */
+export interface SeedProgress {
+  stored(count: number): void;
+  counted(count: number): void;
+}
+
+const NO_PROGRESS: SeedProgress = { stored: () => undefined, counted: () => undefined };
+
 /** Thrown when a tenant's seed marker is already there: another seed runs, or one was cut off. */
 export class SeedMarkerExistsError extends Error {
   override readonly name = 'SeedMarkerExistsError';
@@ -154,7 +162,7 @@ export class BulkSeeder {
    */
   async write(
     drafts: readonly EventDraft[],
-    onWritten: (count: number) => void = () => undefined,
+    progress: SeedProgress = NO_PROGRESS,
     signal?: AbortSignal,
   ): Promise<void> {
     const marker = this.#requireMarker();
@@ -176,9 +184,8 @@ export class BulkSeeder {
         events += hourDrafts.length;
       }
       const records = group.flatMap(([, hourRecords]) => hourRecords);
-      await this.writeEntries(records);
-      await this.#countGroup(group);
-      onWritten(records.length);
+      await this.writeEntries(records, (count) => progress.stored(count));
+      await this.#countGroup(group, (count) => progress.counted(count));
     }
   }
 
@@ -194,8 +201,14 @@ export class BulkSeeder {
     });
   }
 
-  /** BatchWriteItem, 25 entries a call, `concurrency` calls at once, unprocessed items retried. */
-  async writeEntries(records: readonly AuditRecord[]): Promise<void> {
+  /**
+   * BatchWriteItem, 25 entries a call, `concurrency` calls at once, unprocessed items retried;
+   * `onStored` hears of each call's entries once they are all stored.
+   */
+  async writeEntries(
+    records: readonly AuditRecord[],
+    onStored: (count: number) => void = () => undefined,
+  ): Promise<void> {
     let next = 0;
     await Promise.all(
       Array.from({ length: this.#concurrency }, async () => {
@@ -216,6 +229,7 @@ export class BulkSeeder {
             );
             requests = output.UnprocessedItems;
           }
+          onStored(batch.length);
         }
       }),
     );
@@ -296,8 +310,12 @@ export class BulkSeeder {
    * transaction that also adds the hour to the marker's `countedHours` (a ClientRequestToken makes
    * the SDK's own retries harmless), `concurrency` hours at once; then moves `countedTo` past the
    * group and clears `countedHours`. Cut off in between, `repair` skips exactly the hours counted.
+   * `onCounted` hears of each hour's entries once they are counted.
    */
-  async #countGroup(group: readonly (readonly [number, readonly AuditRecord[]])[]): Promise<void> {
+  async #countGroup(
+    group: readonly (readonly [number, readonly AuditRecord[]])[],
+    onCounted: (count: number) => void = () => undefined,
+  ): Promise<void> {
     const marker = this.#requireMarker();
     let next = 0;
     await Promise.all(
@@ -305,6 +323,7 @@ export class BulkSeeder {
         for (let entry = group[next++]; entry; entry = group[next++]) {
           const [hour, records] = entry;
           await this.#countHour(marker.runId, hour, records);
+          onCounted(records.length);
         }
       }),
     );

@@ -12,13 +12,18 @@
  * ordered by hour, action and actor so transactions share counters. Either way ids are unique and
  * counters exact; see docs/ingest.md for the rules and measured speeds.
  *
- * Target: the service configuration's variables when EVENTS_TABLE is set (EVENTS_TABLE,
- * CONTROL_TABLE, AWS_REGION, DYNAMODB_ENDPOINT: real AWS with the default credential chain when
- * no endpoint is given). Otherwise the local stack's tables (audit-events, audit-control) in
- * DynamoDB Local on .local/data, started for the run: stop `npm start` first, since DynamoDB Local
- * keeps one writer per data directory.
+ * Target, first that applies:
+ * 1. the service configuration's variables when EVENTS_TABLE and CONTROL_TABLE are set (with
+ *    AWS_REGION, DYNAMODB_ENDPOINT: real AWS with the default credential chain when no endpoint
+ *    is given);
+ * 2. the running local stack (`npm start`, in memory or not), found in .local/endpoints.json: its
+ *    own DynamoDB Local, next to the live service (the bulk path is safe next to live writers);
+ * 3. otherwise the local stack's tables (audit-events, audit-control) in a DynamoDB Local on
+ *    .local/data started for the run. It claims .local/data first (local/data-lock.ts), so
+ *    `npm start` cannot start on it meanwhile, and it refuses if something else holds it.
  *
- * Progress goes to stderr every few seconds; the summary line to stdout.
+ * Progress goes to stderr (entries stored, entries counted): a line at every 10 % and every 3 s;
+ * the summary line to stdout.
  */
 import { Command, InvalidArgumentError } from 'commander';
 import * as z from 'zod';
@@ -26,10 +31,11 @@ import { createDynamoDbDocumentClient } from '../lambdas/adapters/aws-clients.js
 import { DynamoDbEventStore } from '../lambdas/adapters/dynamodb-event-store.js';
 import type { EventDraft } from '../lambdas/domain/record.js';
 import { DAY_MS } from '../lambdas/domain/time.js';
-import { isValidTenant } from '../lambdas/domain/tokens.js';
 import { createResources, startEmulators } from '../local/emulators.js';
+import { readLocalEndpoints } from './local-endpoints.js';
 import { BulkSeeder } from './seed-bulk.js';
 import { batchesOf, seedWindows, windowEvents } from './seed-plan.js';
+import { tenantOption } from './tenant-option.js';
 
 /** Events generated and ordered at once: a stretch of time short enough to share counters. */
 const EVENTS_PER_WINDOW = 20_000;
@@ -57,40 +63,78 @@ const appendAll = async (
     Array.from({ length: Math.min(concurrency, batches.length) }, async () => {
       for (let batch = batches[next++]; batch && !signal.aborted; batch = batches[next++]) {
         await store.append(tenant, batch);
-        progress.add(batch.length);
+        // Each transaction carries its entries' counters: stored and counted at once.
+        progress.stored(batch.length);
+        progress.counted(batch.length);
       }
     }),
   );
 };
 
-/** Prints progress to stderr every few seconds: written, rate, time left. */
+/**
+ * Reports progress on stderr as the run goes: entries stored (each BatchWriteItem or transaction)
+ * and entries counted (each hour's counter transaction; on the transactional path both at once).
+ * The run is done when every entry is stored and counted, so the percentage and the time left are
+ * over both. A line whenever another 10 % is done, and every 3 s in between (a stall shows too).
+ */
 class Progress {
-  written = 0;
+  #stored = 0;
+  #counted = 0;
+  #lastStep = 0;
   readonly #timer: NodeJS.Timeout;
 
   constructor(
     readonly total: number,
     readonly started: number,
+    readonly print: (line: string) => void = (line) => process.stderr.write(line),
   ) {
     this.#timer = setInterval(() => this.#print(), 3000);
     this.#timer.unref();
   }
 
-  add(count: number): void {
-    this.written += count;
+  /** Entries stored so far. */
+  get written(): number {
+    return this.#stored;
+  }
+
+  /** Entries whose rollup counters are written too (all of them, once the run ends). */
+  get countedSoFar(): number {
+    return this.#counted;
+  }
+
+  stored(count: number): void {
+    this.#stored += count;
+    this.#step();
+  }
+
+  counted(count: number): void {
+    this.#counted += count;
+    this.#step();
   }
 
   stop(): void {
     clearInterval(this.#timer);
   }
 
+  /** Work done, 0 to 1: storing and counting each entry. */
+  get #done(): number {
+    return (this.#stored + this.#counted) / (2 * this.total);
+  }
+
+  #step(): void {
+    const step = Math.floor(10 * this.#done);
+    if (step > this.#lastStep) {
+      this.#lastStep = step;
+      this.#print();
+    }
+  }
+
   #print(): void {
-    const seconds = (Date.now() - this.started) / 1000;
-    const rate = this.written / seconds;
-    const left = rate > 0 ? Math.round((this.total - this.written) / rate) : undefined;
-    const percent = ((100 * this.written) / this.total).toFixed(1);
-    process.stderr.write(
-      `seed: ${this.written}/${this.total} events (${percent} %), ${Math.round(rate)} events/s${left !== undefined ? `, about ${left} s left` : ''}\n`,
+    const seconds = Math.max(0.001, (Date.now() - this.started) / 1000);
+    const done = this.#done;
+    const left = done > 0 ? Math.round((seconds * (1 - done)) / done) : undefined;
+    this.print(
+      `seed: ${this.#stored}/${this.total} events stored, ${this.#counted} counted (${(100 * done).toFixed(1)} %), ${Math.round(this.#counted / seconds)} events/s${left !== undefined ? `, about ${left} s left` : ''}\n`,
     );
   }
 }
@@ -115,10 +159,11 @@ const main = async () => {
   const options = new Command()
     .name('seed')
     .description('Fill a tenant with realistic mixed audit events')
-    .requiredOption('--tenant <tenant>', 'tenant to fill', (value) => {
-      if (!isValidTenant(value)) throw new InvalidArgumentError('3-64 letters, digits, ".", "_" or "-"');
-      return value;
-    })
+    .requiredOption(
+      '--tenant <tenant>',
+      'tenant to fill (3-64 letters, digits, ".", "_" or "-")',
+      tenantOption,
+    )
     .option('--events <n>', 'number of events', positive(10_000_000), 10_000)
     .option('--days <d>', 'spread over the last D days', positive(3650), 30)
     .option('--concurrency <c>', 'batches written at once', positive(256), 8)
@@ -137,10 +182,20 @@ const main = async () => {
   let stopEmulators: (() => Promise<void>) | undefined;
   let tables: { eventsTable: string; controlTable: string };
   let endpoint = environment.DYNAMODB_ENDPOINT;
-  if (environment.EVENTS_TABLE && environment.CONTROL_TABLE) {
+  const running = readLocalEndpoints();
+  if (environment.EVENTS_TABLE || environment.CONTROL_TABLE) {
+    if (!environment.EVENTS_TABLE || !environment.CONTROL_TABLE)
+      throw new Error('Set both EVENTS_TABLE and CONTROL_TABLE (or neither, for the local stack).');
     tables = { eventsTable: environment.EVENTS_TABLE, controlTable: environment.CONTROL_TABLE };
+  } else if (running?.env.EVENTS_TABLE && running.env.CONTROL_TABLE && running.env.DYNAMODB_ENDPOINT) {
+    // The stack's own DynamoDB Local: a second one on its data folder would corrupt it.
+    endpoint = running.env.DYNAMODB_ENDPOINT;
+    tables = { eventsTable: running.env.EVENTS_TABLE, controlTable: running.env.CONTROL_TABLE };
+    process.stderr.write(
+      `seed: writing to the running local stack (${running.url}${running.inMemory ? ', in memory' : ''})\n`,
+    );
   } else {
-    const emulators = await startEmulators({ dataDir: '.local/data' });
+    const emulators = await startEmulators({ dataDir: '.local/data', owner: 'npm run seed' });
     stopEmulators = emulators.stop;
     endpoint = emulators.dynamoDbEndpoint;
     tables = { eventsTable: 'audit-events', controlTable: 'audit-control' };
@@ -189,7 +244,7 @@ const main = async () => {
       for (const window of windows) {
         if (stop.signal.aborted) break;
         const drafts = windowEvents(window, options.seed);
-        if (bulk) await seeder.write(drafts, (count) => progress.add(count), stop.signal);
+        if (bulk) await seeder.write(drafts, progress, stop.signal);
         else await appendAll(store, options.tenant, drafts, options.concurrency, progress, stop.signal);
       }
       await seeder.finish();
@@ -201,7 +256,7 @@ const main = async () => {
         () => false,
       );
       throw new Error(
-        `${message}\n${progress.written} of ${options.events} events were written and counted before this failure${repaired ? '' : '; the run could not count its last group or free the tenant: run again with --repair'}`,
+        `${message}\n${repaired ? progress.written : progress.countedSoFar} of ${options.events} events were written and counted before this failure${repaired ? '' : '; the run could not count its last group or free the tenant: run again with --repair'}`,
         { cause: error },
       );
     } finally {

@@ -18,10 +18,10 @@ import { DynamoDbKoreAppStore } from '../lambdas/adapters/dynamodb-kore-app-stor
 import { DynamoDbTokenStore } from '../lambdas/adapters/dynamodb-token-store.js';
 import { isAuditTrailError } from '../lambdas/domain/errors.js';
 import { isValidActor, parseScopes } from '../lambdas/domain/scopes.js';
-import { isValidTenant } from '../lambdas/domain/tokens.js';
 import { issueToken } from '../lambdas/use-cases/manage-tokens.js';
 import { koreAppCommand } from './kore-apps.js';
 import { readLocalEndpoints } from './local-endpoints.js';
+import { tenantOption } from './tenant-option.js';
 
 /** The control table of the target deployment: real AWS when CONTROL_TABLE is set, else `npm start`'s. */
 export const targetControlTable = (): {
@@ -29,10 +29,11 @@ export const targetControlTable = (): {
   controlTable: string;
   where: string;
 } => {
-  const env = process.env.CONTROL_TABLE ? process.env : readLocalEndpoints()?.env;
+  const local = process.env.CONTROL_TABLE ? undefined : readLocalEndpoints();
+  const env = process.env.CONTROL_TABLE ? process.env : local?.env;
   if (!env?.CONTROL_TABLE) {
     throw new Error(
-      'No target: start the local stack with `npm start`, or set CONTROL_TABLE (and AWS credentials) for real AWS tables.',
+      'No target: start the local stack with `npm start` (in memory or not) in this folder, or set CONTROL_TABLE (and AWS credentials) for real AWS tables.',
     );
   }
   const doc = createDynamoDbDocumentClient({
@@ -40,7 +41,7 @@ export const targetControlTable = (): {
     ...(env.DYNAMODB_ENDPOINT ? { dynamoDbEndpoint: env.DYNAMODB_ENDPOINT } : {}),
   });
   const where = env.DYNAMODB_ENDPOINT
-    ? `local stack (${env.CONTROL_TABLE})`
+    ? `local stack${local?.inMemory ? ' (in memory: gone when it stops)' : ''} (${env.CONTROL_TABLE})`
     : `AWS table ${env.CONTROL_TABLE}`;
   return { doc, controlTable: env.CONTROL_TABLE, where };
 };
@@ -49,11 +50,6 @@ export const targetControlTable = (): {
 export const targetTokenStore = (): { store: DynamoDbTokenStore; where: string } => {
   const { doc, controlTable, where } = targetControlTable();
   return { store: new DynamoDbTokenStore(doc, { controlTable }), where };
-};
-
-const tenantOption = (value: string): string => {
-  if (!isValidTenant(value)) throw new InvalidArgumentError('3-64 letters, digits, ".", "_" or "-"');
-  return value;
 };
 
 const scopesOption = (value: string) => {

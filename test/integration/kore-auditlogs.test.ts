@@ -251,6 +251,17 @@ describe('GET /api/public/auditlogs (kore)', () => {
     });
   });
 
+  it('names the auth header when no credential is sent', async () => {
+    // Act
+    const response = await get({ size: '5' }, null);
+
+    // Assess
+    expect(response.status).toBe(401);
+    expect(response.body).toEqual({
+      errors: [{ msg: 'No credentials were provided: send the JWT in the auth header', code: 401 }],
+    });
+  });
+
   it('refuses an app without the read scope with 403', async () => {
     // Prepare
     const writer = await registerKoreApp(service.services.koreApps, {

@@ -226,7 +226,16 @@ describe('Command: seed', () => {
     ['negative events', ['--tenant', 'refused', '--events', '-5', '--days', '1'], /--events.*integer from 1/],
     ['non-numeric events', ['--tenant', 'refused', '--events', 'many', '--days', '1'], /--events.*integer/],
     ['non-numeric days', ['--tenant', 'refused', '--events', '10', '--days', 'x'], /--days.*integer/],
-    ['a bad tenant name', ['--tenant', 'a#b', '--events', '10', '--days', '1'], /--tenant.*3-64/],
+    [
+      'a bad tenant name',
+      ['--tenant', 'a#b', '--events', '10', '--days', '1'],
+      /--tenant.*'a#b' is invalid\. a tenant name is 3 to 64 characters, each a letter, digit, "\.", "_" or "-"/,
+    ],
+    [
+      'a tenant name too short',
+      ['--tenant', 'x', '--events', '10', '--days', '1'],
+      /--tenant.*'x' is invalid\. a tenant name is 3 to 64 characters/,
+    ],
   ])(
     'refuses %s with a clear error, a non-zero exit and nothing written',
     async (_, args, message) => {

@@ -88,7 +88,9 @@ describe('Command: tokens', () => {
     await expect(run('create', '--tenant', 'cli-tenant', '--scopes', 'reed')).rejects.toThrow(
       /Unknown scope/,
     );
-    await expect(run('create', '--tenant', 'a', '--scopes', 'read')).rejects.toThrow(/3-64/);
+    await expect(run('create', '--tenant', 'a', '--scopes', 'read')).rejects.toThrow(
+      /a tenant name is 3 to 64 characters/,
+    );
     await expect(run('revoke', '--tenant', 'cli-tenant', '--id', 'tok_nope')).rejects.toThrow(
       /has no token tok_nope/,
     );
