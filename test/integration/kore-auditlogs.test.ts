@@ -258,7 +258,7 @@ describe('GET /api/public/auditlogs (kore)', () => {
     // Assess
     expect(response.status).toBe(401);
     expect(response.body).toEqual({
-      errors: [{ msg: 'No credentials were provided: send the JWT in the auth header', code: 401 }],
+      errors: [{ msg: 'No credentials were provided: send a JWT in the auth header', code: 401 }],
     });
   });
 
