@@ -3,9 +3,11 @@ import { toApiKeyEntry } from '../domain/api-key-view.js';
 import { parseIsoDay } from '../domain/date-range.js';
 import { BadRequestError, PayloadTooLargeError } from '../domain/errors.js';
 import { firstIdAt, lastIdAt, MAX_ID } from '../domain/ids.js';
+import { createRedactor, credentialCandidates } from '../domain/redaction.js';
 import { principalOf } from '../http/context.js';
 import { jsonResponse } from '../http/dialects.js';
 import { httpHandler } from '../http/http-handler.js';
+import { lowerCaseHeaders } from '../http/request.js';
 import { getLargeResponseStore } from '../object-services.js';
 import { apiKeyPage } from '../use-cases/api-key-pages.js';
 
@@ -36,7 +38,7 @@ interface Parsed {
 }
 
 /** Every problem with the parameters at once, one per parameter (seed 003's 400 body). */
-const parse = (query: Record<string, string>): Parsed => {
+const parse = (query: Record<string, string>, credentials: readonly string[]): Parsed => {
   const problems: { field: string; message: string }[] = [];
   const parsed: Parsed = { size: MAX_PAGE_SIZE, allowRedirect: false };
   for (const name of Object.keys(query)) {
@@ -59,6 +61,9 @@ const parse = (query: Record<string, string>): Parsed => {
   if (user !== undefined) {
     if (user.length === 0 || user.length > 256)
       problems.push({ field: USER, message: `${USER} must be 1-256 characters` });
+    // Links repeat the filter: a credential sent here by mistake would come back in every answer.
+    else if (createRedactor(credentials).finds(user))
+      problems.push({ field: USER, message: `${USER} must be an API key id, not a credential` });
     else parsed.user = user;
   }
   const size = query[SIZE];
@@ -94,8 +99,10 @@ const link = (parameters: Record<string, string | undefined>): string => {
   return pairs.length > 0 ? `${PATH}?${pairs.join('&')}` : PATH;
 };
 
-export const handler = httpHandler({ dialect: 'apiKey', scope: 'read' }, async (_event, context) => {
-  const parameters = parse(context.query);
+export const handler = httpHandler({ dialect: 'apiKey', scope: 'read' }, async (event, context) => {
+  // The filter's own name looks like a credential's (`…ApiKey…`): leave it out of the candidates.
+  const { [USER]: _user, ...others } = context.query;
+  const parameters = parse(context.query, credentialCandidates(lowerCaseHeaders(event), others));
   const { services } = context;
   const tenant = principalOf(context).tenant;
   const filters = { [START]: context.query[START], [END]: context.query[END], [USER]: parameters.user };

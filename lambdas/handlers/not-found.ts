@@ -2,6 +2,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { MethodNotAllowedError, NotFoundError } from '../domain/errors.js';
 import { type Dialect, errorResponse } from '../http/dialects.js';
+import { redactErrorAnswers } from '../http/redact-answers.js';
 import { selfAudit } from '../http/self-audit.js';
 import { ROUTES, routeMatches } from '../routes.js';
 
@@ -18,6 +19,7 @@ export const dialectOfPath = (path: string): Dialect => {
  */
 export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
   .use(selfAudit())
+  .use(redactErrorAnswers())
   .handler(async (event) => {
     const dialect = dialectOfPath(event.path);
     const allowed = ROUTES.filter((route) => routeMatches(route, event.path)).map((route) => route.method);

@@ -5,6 +5,7 @@ import { authenticate } from './authenticate.js';
 import type { RequestContext } from './context.js';
 import type { Dialect } from './dialects.js';
 import { dialectErrors } from './error-handler.js';
+import { redactErrorAnswers } from './redact-answers.js';
 import { requestContext } from './request-context.js';
 import { selfAudit } from './self-audit.js';
 
@@ -15,7 +16,8 @@ export type HttpHandlerFn = (
 
 /**
  * Wraps an endpoint in the shared middleware chain: the self-audit record of the call (outermost,
- * so it sees the final status, errors included), dialect error bodies, services and parsed
+ * so it sees the final status, errors included), credentials redacted from error answers, dialect
+ * error bodies, services and parsed
  * parameters on the context, then authentication with the endpoint's scope.
  *
  * @example
@@ -24,6 +26,7 @@ export type HttpHandlerFn = (
 export const httpHandler = (options: { dialect: Dialect; scope: Scope }, fn: HttpHandlerFn) =>
   middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, RequestContext>()
     .use(selfAudit())
+    .use(redactErrorAnswers())
     .use(dialectErrors(options.dialect))
     .use(requestContext(options))
     .use(authenticate(options))
