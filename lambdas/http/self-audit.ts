@@ -1,7 +1,7 @@
 import type { MiddlewareObj, Request } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { isAuditTrailError } from '../domain/errors.js';
-import { API_REQUEST_ACTION, type EventDraft } from '../domain/record.js';
+import { API_REQUEST_ACTION, type EventDraft, SERVICE_CATEGORY } from '../domain/record.js';
 import { CREDENTIAL_NAME, createRedactor, REDACTED, type Redactor } from '../domain/redaction.js';
 import type { Principal } from '../domain/scopes.js';
 import { getServices, type Services } from '../services.js';
@@ -18,7 +18,7 @@ import { lowerCaseHeaders, queryParameters } from './request.js';
 export const UNAUTHENTICATED_TENANT = '#unauthenticated';
 
 /** The service area self-audit records are filed under (their `category`). */
-export const SELF_AUDIT_CATEGORY = 'Audit trail';
+export const SELF_AUDIT_CATEGORY = SERVICE_CATEGORY;
 
 export { REDACTED } from '../domain/redaction.js';
 
