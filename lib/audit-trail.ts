@@ -51,6 +51,12 @@ export interface AuditTrailProps {
    */
   readonly defaultRetentionDays?: number;
   /**
+   * Retention of the records of calls made without a usable credential (the `#unauthenticated`
+   * partition of the events table), in days. The retention scheduler purges them, never archived.
+   * @default 30
+   */
+  readonly unauthenticatedRetentionDays?: number;
+  /**
    * Whether purges archive the deleted entries to S3 for tenants that have not chosen.
    * @default true
    */
@@ -268,6 +274,7 @@ export class AuditTrail extends Construct {
       ARCHIVE_BUCKET: this.archiveBucket.bucketName,
       JOB_LAUNCHER: 'lambda',
       DEFAULT_RETENTION_DAYS: String(props.defaultRetentionDays ?? 365),
+      UNAUTHENTICATED_RETENTION_DAYS: String(props.unauthenticatedRetentionDays ?? 30),
       ARCHIVE_ENABLED: String(props.archiveEnabled ?? true),
       NODE_OPTIONS,
     };

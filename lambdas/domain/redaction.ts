@@ -30,6 +30,9 @@ const SHAPES: readonly RegExp[] = [
   /\b(?:bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}/gi,
 ];
 
+/** Characters a credential of any format is made of. */
+const CREDENTIAL_CHAR = /^[A-Za-z0-9._~+/=-]$/;
+
 /** Runs of base64 / base64url characters long enough to hold a random secret. */
 const LONG_RUN = /[A-Za-z0-9+/=_~-]{32,}/g;
 
@@ -57,7 +60,8 @@ export const rememberSecret = (secret: string | Uint8Array): void => {
 
 /**
  * Replaces every case-insensitive occurrence of `secret` in `text`, and of any part of it at
- * least 8 characters long that starts it (an echo clipped to a length keeps a credential's start).
+ * least 8 characters long that starts it, with the credential characters that follow (an echo
+ * clipped to a length keeps a credential's start).
  */
 const replaceExact = (text: string, secret: string): string => {
   const lowerText = text.toLowerCase();
@@ -68,6 +72,8 @@ const replaceExact = (text: string, secret: string): string => {
   for (let at = lowerText.indexOf(head); at >= 0; at = lowerText.indexOf(head, from)) {
     let length = head.length;
     while (length < lowerSecret.length && lowerText[at + length] === lowerSecret[length]) length += 1;
+    // A partial match (a clipped echo, or another form of the same key) takes the rest of its run.
+    if (length < lowerSecret.length) while (CREDENTIAL_CHAR.test(text[at + length] ?? '')) length += 1;
     result += `${text.slice(from, at)}${REDACTED}`;
     from = at + length;
   }

@@ -4,6 +4,7 @@ import { isAuditTrailError } from '../domain/errors.js';
 import { API_REQUEST_ACTION, type EventDraft, SERVICE_CATEGORY } from '../domain/record.js';
 import { CREDENTIAL_NAME, createRedactor, REDACTED, type Redactor } from '../domain/redaction.js';
 import type { Principal } from '../domain/scopes.js';
+import { UNAUTHENTICATED_TENANT } from '../domain/tokens.js';
 import { getServices, type Services } from '../services.js';
 import { extractCredential } from '../use-cases/authenticate.js';
 import { principalFromAuthorizer } from './authenticate.js';
@@ -11,11 +12,7 @@ import { log } from './log.js';
 import { requestRedactor } from './redact-answers.js';
 import { lowerCaseHeaders, queryParameters } from './request.js';
 
-/**
- * The tenant that records calls made without a usable credential. '#' is not allowed in tenant
- * names (see isValidTenant), so no token can ever belong to it; operators read it directly.
- */
-export const UNAUTHENTICATED_TENANT = '#unauthenticated';
+export { UNAUTHENTICATED_TENANT } from '../domain/tokens.js';
 
 /** The service area self-audit records are filed under (their `category`). */
 export const SELF_AUDIT_CATEGORY = SERVICE_CATEGORY;
@@ -43,8 +40,8 @@ export const AUTHENTICATED_LIMITS: RecordLimits = {
 /**
  * Anyone can call without a credential, so what such a call stores is small and bounded: at most
  * 10 parameters of 64-byte names and 128-byte values, a 256-byte path and error; longer texts end
- * in "…" and left-out parameters are counted under the name "…". A record of the reserved tenant
- * stays under 3 KB whatever the request (see docs/ingest.md).
+ * in "…" and left-out parameters (past 10, or the same name once clipped) are counted under the
+ * name "…". A record of the reserved tenant stays under 4 KB whatever the request (docs/ingest.md).
  */
 export const UNAUTHENTICATED_LIMITS: RecordLimits = {
   parameters: 10,
@@ -84,15 +81,21 @@ export const redactQueryParameters = (
   redactor: Redactor = createRedactor(),
   limits: RecordLimits = AUTHENTICATED_LIMITS,
 ): Record<string, string> => {
-  const entries = Object.entries(parameters);
-  const recorded = entries
-    .slice(0, limits.parameters)
-    .map(([name, value]): [string, string] => [
-      clipBytes(redactor.text(name), limits.nameBytes),
+  const recorded = new Map<string, string>();
+  let omitted = 0;
+  for (const [name, value] of Object.entries(parameters)) {
+    const recordedName = clipBytes(redactor.text(name), limits.nameBytes);
+    // Past the limit, or the same name once clipped or redacted: counted, not recorded.
+    if (recorded.size >= limits.parameters || recorded.has(recordedName)) {
+      omitted += 1;
+      continue;
+    }
+    recorded.set(
+      recordedName,
       CREDENTIAL_NAME.test(name) ? REDACTED : clipBytes(redactor.text(value), limits.valueBytes),
-    ]);
-  const omitted = entries.length - recorded.length;
-  if (omitted > 0) recorded.push([OMITTED_PARAMETERS, `${omitted} more parameters not recorded`]);
+    );
+  }
+  if (omitted > 0) recorded.set(OMITTED_PARAMETERS, `${omitted} more parameters not recorded`);
   // fromEntries defines own properties, so a parameter named `__proto__` is kept, not swallowed.
   return Object.fromEntries(recorded);
 };
