@@ -178,6 +178,8 @@ export class AuditTrail extends Construct {
     for (const [indexName, key] of [
       [EVENTS_KEYS.actionIndex, EVENTS_KEYS.actionKey],
       [EVENTS_KEYS.actorIndex, EVENTS_KEYS.actorKey],
+      // Added after the first two: CloudFormation adds one GSI per stack update, so keep it last.
+      [EVENTS_KEYS.apiCallIndex, EVENTS_KEYS.apiCallKey],
     ] as const) {
       this.eventsTable.addGlobalSecondaryIndex({
         indexName,
@@ -449,7 +451,11 @@ export class AuditTrail extends Construct {
         );
       keyActions = [...keyActions, ...KEY_DECRYPT, ...(access === 'readWrite' ? KEY_ENCRYPT : [])];
     };
-    table(this.eventsTable, needs.events, [EVENTS_KEYS.actionIndex, EVENTS_KEYS.actorIndex]);
+    table(this.eventsTable, needs.events, [
+      EVENTS_KEYS.actionIndex,
+      EVENTS_KEYS.actorIndex,
+      EVENTS_KEYS.apiCallIndex,
+    ]);
     table(this.controlTable, needs.control, []);
     const bucket = (bucketConstruct: s3.Bucket, access: BucketAccess | undefined) => {
       if (!access) return;

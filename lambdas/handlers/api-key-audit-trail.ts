@@ -115,7 +115,9 @@ export const handler = httpHandler({ dialect: 'apiKey', scope: 'read' }, async (
     },
     {
       tenant,
-      selector: parameters.user === undefined ? { kind: 'all' } : { kind: 'actor', actor: parameters.user },
+      // Only entries that record an API call: an index holds exactly those (no filter, no over-read).
+      selector:
+        parameters.user === undefined ? { kind: 'apiCalls' } : { kind: 'apiCalls', actor: parameters.user },
       minId: parameters.start === undefined ? 0 : firstIdAt(parameters.start),
       maxId: parameters.end === undefined ? MAX_ID : lastIdAt(parameters.end),
       pageSize: parameters.size,

@@ -1,10 +1,16 @@
 import type { AuditRecord, EventDraft } from '../domain/record.js';
 
-/** Which of a tenant's entries a query reads; each is a key condition, never a filter. */
+/** Selectors the rollup counters count exactly (totals and deep pages rest on them). */
+export type CountedSelector = { readonly kind: 'all' } | { readonly kind: 'action'; readonly action: string };
+
+/**
+ * Which of a tenant's entries a query reads; each is a key condition, never a filter. `apiCalls`
+ * reads only the entries that record an API call (those with `request`), of one actor (user or
+ * API key id) when given: the api-key dialect's entries.
+ */
 export type EntrySelector =
-  | { readonly kind: 'all' }
-  | { readonly kind: 'action'; readonly action: string }
-  | { readonly kind: 'actor'; readonly actor: string };
+  | CountedSelector
+  | { readonly kind: 'apiCalls'; readonly actor?: string };
 
 /** A page query: ids within [minId, maxId] (inclusive), in id order or reverse, at most `limit`. */
 export interface PageQuery {

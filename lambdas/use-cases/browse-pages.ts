@@ -3,7 +3,7 @@ import { MAX_ID } from '../domain/ids.js';
 import type { AuditRecord } from '../domain/record.js';
 import type { CounterScope } from '../domain/rollups.js';
 import type { CounterStore } from '../ports/counter-store.js';
-import type { EntrySelector, EventStore } from '../ports/event-store.js';
+import type { CountedSelector, EventStore } from '../ports/event-store.js';
 
 /** What browsing needs from the outside world. */
 export interface BrowseDependencies {
@@ -17,7 +17,7 @@ export interface BrowseDependencies {
 /** One request for a numbered page, newest entries first. */
 export interface BrowseRequest {
   readonly tenant: string;
-  readonly selector: EntrySelector;
+  readonly selector: CountedSelector;
   /** Page size of a first page (ignored with a cursor, which carries its own). */
   readonly pageSize: number;
   readonly cursor?: string;
@@ -37,7 +37,7 @@ export interface BrowsePage {
   readonly itemsRead: number;
 }
 
-const scopeOf = (selector: EntrySelector): CounterScope => selector;
+const scopeOf = (selector: CountedSelector): CounterScope => selector;
 
 /**
  * Serves numbered pages of a tenant's entries, newest first. The page count of a first page comes
@@ -104,13 +104,11 @@ export const browsePages = async (deps: BrowseDependencies, request: BrowseReque
   };
 };
 
-const selectorFilters = (selector: EntrySelector): Record<string, string> => {
+const selectorFilters = (selector: CountedSelector): Record<string, string> => {
   switch (selector.kind) {
     case 'all':
       return {};
     case 'action':
       return { action: selector.action };
-    case 'actor':
-      return { actor: selector.actor };
   }
 };

@@ -396,6 +396,7 @@ describe('least privilege', () => {
     // Assess
     expect(resources).toContain('/index/byAction');
     expect(resources).toContain('/index/byActor');
+    expect(resources).toContain('/index/byApiCall');
     expect(resources).not.toContain('/index/*');
     expect(actionsOn(statements, events)).not.toContain('dynamodb:PutItem');
   });
@@ -431,6 +432,14 @@ describe('data', () => {
       GlobalSecondaryIndexes: Match.arrayWith([
         Match.objectLike({ IndexName: 'byAction', Projection: { ProjectionType: 'ALL' } }),
         Match.objectLike({ IndexName: 'byActor', Projection: { ProjectionType: 'ALL' } }),
+        Match.objectLike({
+          IndexName: 'byApiCall',
+          KeySchema: [
+            { AttributeName: 'apiCallKey', KeyType: 'HASH' },
+            { AttributeName: 'id', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        }),
       ]),
     });
     full.template.hasResourceProperties('AWS::DynamoDB::Table', {
