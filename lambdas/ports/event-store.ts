@@ -8,9 +8,7 @@ export type CountedSelector = { readonly kind: 'all' } | { readonly kind: 'actio
  * reads only the entries that record an API call (those with `request`), of one actor (user or
  * API key id) when given: the api-key dialect's entries.
  */
-export type EntrySelector =
-  | CountedSelector
-  | { readonly kind: 'apiCalls'; readonly actor?: string };
+export type EntrySelector = CountedSelector | { readonly kind: 'apiCalls'; readonly actor?: string };
 
 /** A page query: ids within [minId, maxId] (inclusive), in id order or reverse, at most `limit`. */
 export interface PageQuery {
