@@ -92,6 +92,29 @@ describe('Ingest cannot forge the service own records', () => {
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: message.messageId }]);
   });
 
+  it('never logs a credential-shaped field name of a refused message', async () => {
+    // Prepare
+    const token = 'ats_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdefg';
+    const message = sqsRecord(busEvent('forge', [{ action_type: 'ok', [token]: 1 }]));
+    const logged: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string | Uint8Array) => {
+      logged.push(String(chunk));
+      return true;
+    }) as typeof process.stdout.write;
+
+    // Act
+    try {
+      await ingestQueue({ Records: [message] });
+    } finally {
+      process.stdout.write = write;
+    }
+
+    // Assess
+    expect(logged.join('')).toContain('is not a known field');
+    expect(logged.join('')).not.toContain(token.slice(4));
+  });
+
   it('keeps ingested API-call records apart from the service own records in every dialect', async () => {
     // Prepare: the closest an ingested record may come (another route, a key id of the client's own).
     const ingested = await ingest([
