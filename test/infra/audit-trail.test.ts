@@ -228,6 +228,8 @@ describe('functions', () => {
     // Assess
     expect(env('purge').PURGE_WORKER_FUNCTION).toBe('AuditTrail-purge-worker');
     expect(env('purge-worker').PURGE_WORKER_FUNCTION).toBe('AuditTrail-purge-worker');
+    // The retention scheduler purges the #unauthenticated partition after this many days.
+    expect(env('purge-scheduler').UNAUTHENTICATED_RETENTION_DAYS).toBe('30');
     expect(env('download-json').EXPORT_WORKER_FUNCTION).toBe('AuditTrail-export-worker');
     expect(propertiesOf(full, ids.get('purge-worker')).FunctionName).toBe('AuditTrail-purge-worker');
     expect(propertiesOf(full, ids.get('export-worker')).FunctionName).toBe('AuditTrail-export-worker');
