@@ -47,6 +47,11 @@ const schema = z.object({
   CURSOR_TTL_SECONDS: integer(60, 7 * 86400, 86400),
   /** Retention of tenants that never set their own (the CDK construct's `defaultRetentionDays`). */
   DEFAULT_RETENTION_DAYS: integer(1, 36_500, 365),
+  /**
+   * Retention of the records of calls made without a usable credential (the `#unauthenticated`
+   * partition; the construct's `unauthenticatedRetentionDays`). They are never archived.
+   */
+  UNAUTHENTICATED_RETENTION_DAYS: integer(1, 36_500, 30),
   /** Whether purged entries are archived for tenants that never chose (the construct's `archiveEnabled`). */
   ARCHIVE_ENABLED: z.pipe(
     z._default(z.enum(['true', 'false']), 'true'),

@@ -1,5 +1,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { ServiceConfig } from './config.js';
+import { rememberSecret } from './domain/redaction.js';
 
 /** Reads the cursor-signing key: CURSOR_KEY locally, the Secrets Manager secret in AWS. */
 export const readCursorKey = async (config: ServiceConfig): Promise<Uint8Array> => {
@@ -14,6 +15,9 @@ export const readCursorKey = async (config: ServiceConfig): Promise<Uint8Array> 
   }
   const key = Buffer.from(encoded ?? '', 'base64');
   if (key.length < 32) throw new Error('The cursor-signing key must be at least 32 bytes (base64)');
+  // Never in a record or an answer, in whatever form a caller might send it.
+  rememberSecret(encoded ?? '');
+  rememberSecret(key);
   return key;
 };
 

@@ -62,6 +62,12 @@ export interface AuditTrailProps {
    */
   readonly defaultRetentionDays?: number;
   /**
+   * Retention of the records of calls made without a usable credential (the `#unauthenticated`
+   * partition of the events table), in days. The retention scheduler purges them, never archived.
+   * @default 30
+   */
+  readonly unauthenticatedRetentionDays?: number;
+  /**
    * Whether purges archive the deleted entries to S3 for tenants that have not chosen.
    * @default true
    */
@@ -244,6 +250,8 @@ export class AuditTrail extends Construct {
     for (const [indexName, key] of [
       [EVENTS_KEYS.actionIndex, EVENTS_KEYS.actionKey],
       [EVENTS_KEYS.actorIndex, EVENTS_KEYS.actorKey],
+      // Added after the first two: CloudFormation adds one GSI per stack update, so keep it last.
+      [EVENTS_KEYS.apiCallIndex, EVENTS_KEYS.apiCallKey],
     ] as const) {
       this.eventsTable.addGlobalSecondaryIndex({
         indexName,
@@ -350,6 +358,7 @@ export class AuditTrail extends Construct {
       ARCHIVE_BUCKET: this.archiveBucket.bucketName,
       JOB_LAUNCHER: 'lambda',
       DEFAULT_RETENTION_DAYS: String(props.defaultRetentionDays ?? 365),
+      UNAUTHENTICATED_RETENTION_DAYS: String(props.unauthenticatedRetentionDays ?? 30),
       ARCHIVE_ENABLED: String(props.archiveEnabled ?? true),
       ...(corsAllowOrigins.length > 0 ? { CORS_ALLOW_ORIGINS: corsAllowOrigins.join(',') } : {}),
       NODE_OPTIONS,
@@ -534,7 +543,11 @@ export class AuditTrail extends Construct {
         );
       keyActions = [...keyActions, ...KEY_DECRYPT, ...(access === 'readWrite' ? KEY_ENCRYPT : [])];
     };
-    table(this.eventsTable, needs.events, [EVENTS_KEYS.actionIndex, EVENTS_KEYS.actorIndex]);
+    table(this.eventsTable, needs.events, [
+      EVENTS_KEYS.actionIndex,
+      EVENTS_KEYS.actorIndex,
+      EVENTS_KEYS.apiCallIndex,
+    ]);
     table(this.controlTable, needs.control, []);
     const bucket = (bucketConstruct: s3.Bucket, access: BucketAccess | undefined) => {
       if (!access) return;

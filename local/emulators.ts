@@ -13,6 +13,7 @@ import {
 import { CreateBucketCommand, PutBucketCorsCommand, type S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { createS3Client } from '../lambdas/adapters/aws-clients.js';
+import { upgradeEventsTable } from '../lambdas/adapters/dynamodb-api-call-keys.js';
 import { controlTableDefinition, eventsTableDefinition } from '../lambdas/adapters/table-definitions.js';
 import { claimDataDirectory } from './data-lock.js';
 
@@ -227,6 +228,8 @@ export const createResources = async (
         await dynamo.send(new CreateTableCommand(definition));
       } catch (error) {
         if (!(error instanceof ResourceInUseException)) throw error;
+        // A table kept from an earlier version: add the indexes it lacks (and migrate its entries).
+        await upgradeEventsTable(dynamo, definition);
       }
     }
     for (const bucket of [names.exportsBucket, names.archiveBucket]) {

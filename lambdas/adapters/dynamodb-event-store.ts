@@ -359,6 +359,18 @@ export class DynamoDbEventStore implements EventStore {
           partitionValue: `${query.tenant}#${query.selector.actor}`,
           indexName: EVENTS_KEYS.actorIndex,
         };
+      case 'apiCalls':
+        return query.selector.actor === undefined
+          ? {
+              partitionName: EVENTS_KEYS.apiCallKey,
+              partitionValue: query.tenant,
+              indexName: EVENTS_KEYS.apiCallIndex,
+            }
+          : {
+              partitionName: EVENTS_KEYS.actorKey,
+              partitionValue: `${query.tenant}#${query.selector.actor}`,
+              indexName: EVENTS_KEYS.actorIndex,
+            };
     }
   }
 }

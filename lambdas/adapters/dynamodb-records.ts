@@ -18,6 +18,8 @@ export const recordToItem = (record: AuditRecord): Record<string, unknown> => {
     ...(request !== undefined ? { request: requestToItem(request) } : {}),
     [EVENTS_KEYS.actionKey]: `${record.tenant}#${record.action_type}`,
     ...(actor !== undefined ? { [EVENTS_KEYS.actorKey]: `${record.tenant}#${actor}` } : {}),
+    // Only entries that record an API call are in the api-key dialect's listing index (sparse).
+    ...(request !== undefined ? { [EVENTS_KEYS.apiCallKey]: record.tenant } : {}),
     ...(additional_information !== undefined
       ? { additional_information_json: JSON.stringify(additional_information) }
       : {}),
@@ -28,6 +30,7 @@ export const itemToRecord = (item: Record<string, unknown>): AuditRecord => {
   const {
     [EVENTS_KEYS.actionKey]: _action,
     [EVENTS_KEYS.actorKey]: _actor,
+    [EVENTS_KEYS.apiCallKey]: _apiCall,
     additional_information_json,
     request,
     ...rest

@@ -4,10 +4,17 @@ import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
  * Key layout of the two tables, shared by the adapters, the local stack and the CDK construct so
  * the three cannot drift apart.
  *
- * events: partition `tenant`, sort `id` (number). Two sparse-free GSIs turn every supported filter
- * into a key condition: `byAction` on `actionKey` = "tenant#action_type" and `byActor` on
- * `actorKey` = "tenant#user-or-api-key-id", both sorted by `id`, projecting every attribute so a
- * filtered page reads exactly the items it returns.
+ * events: partition `tenant`, sort `id` (number). Three GSIs turn every supported filter into a
+ * key condition, all sorted by `id` and projecting every attribute so a filtered page reads
+ * exactly the items it returns:
+ * - `byAction` on `actionKey` = "tenant#action_type" (every entry);
+ * - `byApiCall` on `apiCallKey` = "tenant", only on entries that record an API call (those with
+ *   `request`): the api-key dialect's listing (sparse);
+ * - `byActor` on `actorKey` = "tenant#user-or-api-key-id" (every entry with an actor): canary's
+ *   `user_filter`, tokens narrowed to one actor, and the api-key dialect's `filter[userApiKey._id]`.
+ *   For the last, only ids shaped like this service's token or kore app ids are looked up, and
+ *   ingest refuses such ids as a `user` or `api_key.id`, so those partitions hold API calls only.
+ *   Items written before byApiCall have no `apiCallKey`: `scripts/migrate-api-call-keys.ts` adds it.
  *
  * Write sharding for a hot tenant can later be added by suffixing `tenant` ("tenant#3") for ids
  * above a recorded switch-over id; readers then merge shards above it. No existing item changes.
@@ -22,6 +29,8 @@ export const EVENTS_KEYS = {
   actionKey: 'actionKey',
   actorIndex: 'byActor',
   actorKey: 'actorKey',
+  apiCallIndex: 'byApiCall',
+  apiCallKey: 'apiCallKey',
 } as const;
 
 export const CONTROL_KEYS = { partition: 'pk', sort: 'sk', ttl: 'expiresAt' } as const;
@@ -35,6 +44,7 @@ export const eventsTableDefinition = (tableName: string): CreateTableCommandInpu
     { AttributeName: EVENTS_KEYS.sort, AttributeType: 'N' },
     { AttributeName: EVENTS_KEYS.actionKey, AttributeType: 'S' },
     { AttributeName: EVENTS_KEYS.actorKey, AttributeType: 'S' },
+    { AttributeName: EVENTS_KEYS.apiCallKey, AttributeType: 'S' },
   ],
   KeySchema: [
     { AttributeName: EVENTS_KEYS.partition, KeyType: 'HASH' },
@@ -53,6 +63,14 @@ export const eventsTableDefinition = (tableName: string): CreateTableCommandInpu
       IndexName: EVENTS_KEYS.actorIndex,
       KeySchema: [
         { AttributeName: EVENTS_KEYS.actorKey, KeyType: 'HASH' },
+        { AttributeName: EVENTS_KEYS.sort, KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'ALL' },
+    },
+    {
+      IndexName: EVENTS_KEYS.apiCallIndex,
+      KeySchema: [
+        { AttributeName: EVENTS_KEYS.apiCallKey, KeyType: 'HASH' },
         { AttributeName: EVENTS_KEYS.sort, KeyType: 'RANGE' },
       ],
       Projection: { ProjectionType: 'ALL' },

@@ -17,11 +17,10 @@ export interface ApiKeyEntry {
 }
 
 /**
- * The api-key view of a record. Entries that record an API call fill every field; other entries
- * (console actions, kore admin actions) keep `id`, `sourceIp`, `meta.service` (their category),
- * `userApiKey` (who acted) and `createdAt`, and leave out the request fields they do not have,
- * so one tenant's entries are the same set in every dialect. `userApiKey.id` is the same actor
- * the `filter[userApiKey._id]` index is keyed by.
+ * The api-key view of a record. The dialect lists only entries that record an API call (the
+ * `apiCalls` selector), which fill every field; the request fields stay optional here so that a
+ * record without `request` still maps without nulls. `userApiKey.id` is the same actor the
+ * `filter[userApiKey._id]` index is keyed by.
  */
 export const toApiKeyEntry = (record: AuditRecord): ApiKeyEntry => {
   const { request } = record;

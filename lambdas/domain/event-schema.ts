@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { BadRequestError } from './errors.js';
 import { isEncodableTimestamp, MAX_ID_TIMESTAMP_MS } from './ids.js';
-import { API_REQUEST_ACTION, type EventDraft } from './record.js';
+import { API_REQUEST_ACTION, type EventDraft, SERVICE_CATEGORY } from './record.js';
+import { isReservedActionType, isReservedApiKeyId, isReservedCategory } from './reserved.js';
 import * as z from './zod.js';
 
 /**
@@ -10,7 +11,9 @@ import * as z from './zod.js';
  * entry well under DynamoDB's 400 KB item size and stop a producer from bloating pages:
  *
  * - `action_type`: 1–128 characters of `A-Z a-z 0-9 _ . : -` (it becomes an index key and a filter);
- *   `api_request` is reserved for this service's own records of API calls.
+ *   `api_request` and `audit_trail…` are reserved for this service's own records (see reserved.ts).
+ * - `category` "Audit trail" and `api_key.id` values shaped like this service's token or kore app
+ *   ids are reserved too, in any case or spelling.
  * - `message`: at most 8 KB (UTF-8).
  * - every other string: at most 1 KB (UTF-8).
  * - `additional_information`: any JSON value, at most 16 KB once serialised.
@@ -54,8 +57,8 @@ const eventSchema = z.strictObject({
       `must be 1-${INGEST_LIMITS.actionTypeChars} characters of letters, digits, "_", ".", ":" or "-"`,
     ),
     z.refine(
-      (action) => action !== API_REQUEST_ACTION,
-      `"${API_REQUEST_ACTION}" is reserved for this service`,
+      (action) => !isReservedActionType(action),
+      `"${API_REQUEST_ACTION}" and "audit_trail…" (in any case or spelling) are reserved for this service's own records`,
     ),
   ),
   timestamp: z.optional(
@@ -68,9 +71,24 @@ const eventSchema = z.strictObject({
         ),
       ),
   ),
-  category: z.optional(text),
+  category: z.optional(
+    text.check(
+      z.refine(
+        (category) => !isReservedCategory(category),
+        `"${SERVICE_CATEGORY}" (in any case or spelling) is reserved for this service's own records`,
+      ),
+    ),
+  ),
   message: z.optional(boundedString(INGEST_LIMITS.messageBytes)),
-  user: z.optional(text),
+  // The actor index finds this service's API keys' calls by their id: a user of that shape would mix in.
+  user: z.optional(
+    text.check(
+      z.refine(
+        (user) => !isReservedApiKeyId(user),
+        'must not look like this service\'s own token ids ("tok_…") or kore app ids ("cs-…")',
+      ),
+    ),
+  ),
   user_ip: z.optional(text),
   user_browser_agent: z.optional(text),
   user_browser_language: z.optional(text),
@@ -108,7 +126,17 @@ const eventSchema = z.strictObject({
       error: z.optional(text),
     }),
   ),
-  api_key: z.optional(z.strictObject({ id: text, name: text })),
+  api_key: z.optional(
+    z.strictObject({
+      id: text.check(
+        z.refine(
+          (id) => !isReservedApiKeyId(id),
+          'must not look like this service\'s own token ids ("tok_…") or kore app ids ("cs-…")',
+        ),
+      ),
+      name: text,
+    }),
+  ),
 });
 
 const bodySchema = z.strictObject({

@@ -44,6 +44,9 @@ export interface AuditRecord extends Omit<EventDraft, 'timestamp'> {
 /** The action type of entries that record a call to this service's API. */
 export const API_REQUEST_ACTION = 'api_request';
 
+/** The category of every record this service writes about its own use (reserved for it). */
+export const SERVICE_CATEGORY = 'Audit trail';
+
 /** Who an entry is about, for the per-user index and rollups: the user, else the API key id. */
 export const actorOf = (record: Pick<EventDraft, 'user' | 'api_key'>): string | undefined =>
   record.user ?? record.api_key?.id;

@@ -4,9 +4,12 @@ import { parseIsoDay } from '../domain/date-range.js';
 import { BadRequestError, PayloadTooLargeError } from '../domain/errors.js';
 import { firstIdAt, lastIdAt, MAX_ID } from '../domain/ids.js';
 import { parseCanonicalInteger } from '../domain/integers.js';
+import { createRedactor, credentialCandidates } from '../domain/redaction.js';
+import { isReservedApiKeyId } from '../domain/reserved.js';
 import { principalOf } from '../http/context.js';
 import { jsonResponse } from '../http/dialects.js';
 import { httpHandler } from '../http/http-handler.js';
+import { lowerCaseHeaders } from '../http/request.js';
 import { getLargeResponseStore } from '../object-services.js';
 import { apiKeyPage } from '../use-cases/api-key-pages.js';
 
@@ -37,7 +40,7 @@ interface Parsed {
 }
 
 /** Every problem with the parameters at once, one per parameter (seed 003's 400 body). */
-const parse = (query: Record<string, string>): Parsed => {
+const parse = (query: Record<string, string>, credentials: readonly string[]): Parsed => {
   const problems: { field: string; message: string }[] = [];
   const parsed: Parsed = { size: MAX_PAGE_SIZE, allowRedirect: false };
   for (const name of Object.keys(query)) {
@@ -60,6 +63,9 @@ const parse = (query: Record<string, string>): Parsed => {
   if (user !== undefined) {
     if (user.length === 0 || user.length > 256)
       problems.push({ field: USER, message: `${USER} must be 1-256 characters` });
+    // Links repeat the filter: a credential sent here by mistake would come back in every answer.
+    else if (createRedactor(credentials).finds(user))
+      problems.push({ field: USER, message: `${USER} must be an API key id, not a credential` });
     else parsed.user = user;
   }
   const size = query[SIZE];
@@ -95,19 +101,17 @@ const link = (parameters: Record<string, string | undefined>): string => {
   return pairs.length > 0 ? `${PATH}?${pairs.join('&')}` : PATH;
 };
 
-/** Reads confined to `principal.actor` when the token is narrowed to one actor. */
-const ENDPOINT = { dialect: 'apiKey', scope: 'read', narrowsToActor: true } as const;
-
-export const handler = httpHandler(ENDPOINT, async (_event, context) => {
-  const parameters = parse(context.query);
+/**
+ * Tokens narrowed to one actor are refused (403): this dialect lists API calls, whose actor is an
+ * API key, never the person a narrowed token is for.
+ */
+export const handler = httpHandler({ dialect: 'apiKey', scope: 'read' }, async (event, context) => {
+  // The filter's own name looks like a credential's (`…ApiKey…`): leave it out of the candidates.
+  const { [USER]: _user, ...others } = context.query;
+  const parameters = parse(context.query, credentialCandidates(lowerCaseHeaders(event), others));
   const { services } = context;
-  const principal = principalOf(context);
-  const tenant = principal.tenant;
-  // A token narrowed to one actor reads through the actor index only; filtering by another actor
-  // selects nothing it may see.
-  const actor = principal.actor ?? parameters.user;
-  const foreignActor =
-    principal.actor !== undefined && parameters.user !== undefined && parameters.user !== actor;
+  const tenant = principalOf(context).tenant;
+  const foreignKey = parameters.user !== undefined && !isReservedApiKeyId(parameters.user);
   const filters = { [START]: context.query[START], [END]: context.query[END], [USER]: parameters.user };
   const page = await apiKeyPage(
     {
@@ -118,9 +122,12 @@ export const handler = httpHandler(ENDPOINT, async (_event, context) => {
     },
     {
       tenant,
-      selector: actor === undefined ? { kind: 'all' } : { kind: 'actor', actor },
-      minId: foreignActor ? MAX_ID : parameters.start === undefined ? 0 : firstIdAt(parameters.start),
-      maxId: foreignActor ? 0 : parameters.end === undefined ? MAX_ID : lastIdAt(parameters.end),
+      // Only entries that record an API call: an index holds exactly those (no filter, no over-read).
+      // Only this service's key ids (tok_…, kore app ids) can have made one; any other id selects none.
+      selector:
+        parameters.user === undefined ? { kind: 'apiCalls' } : { kind: 'apiCalls', actor: parameters.user },
+      minId: foreignKey ? MAX_ID : parameters.start === undefined ? 0 : firstIdAt(parameters.start),
+      maxId: foreignKey ? 0 : parameters.end === undefined ? MAX_ID : lastIdAt(parameters.end),
       pageSize: parameters.size,
       ...(parameters.cursor !== undefined ? { cursor: parameters.cursor } : {}),
       filters,

@@ -1,6 +1,7 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { BadRequestError, isAuditTrailError } from '../domain/errors.js';
 import { parseEvents } from '../domain/event-schema.js';
+import { createRedactor } from '../domain/redaction.js';
 import { isValidTenant } from '../domain/tokens.js';
 import * as z from '../domain/zod.js';
 import { log } from '../http/log.js';
@@ -66,7 +67,12 @@ export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
         log.warn('ingest message failed', {
           messageId: record.messageId,
           receiveCount: record.attributes?.ApproximateReceiveCount,
-          error: isAuditTrailError(error) ? error.message : error instanceof Error ? error.name : 'unknown',
+          // A field name is the producer's: one shaped like a credential is redacted like in records.
+          error: isAuditTrailError(error)
+            ? createRedactor().text(error.message)
+            : error instanceof Error
+              ? error.name
+              : 'unknown',
         });
       }
     }),

@@ -4,6 +4,7 @@ import { MethodNotAllowedError, NotFoundError } from '../domain/errors.js';
 import { allowedOrigin, cors, corsOrigins, preflightHeaders } from '../http/cors.js';
 import { dialectOfPath, errorResponse } from '../http/dialects.js';
 import { headWithoutBody } from '../http/head.js';
+import { redactErrorAnswers } from '../http/redact-answers.js';
 import { lowerCaseHeaders } from '../http/request.js';
 import { selfAudit } from '../http/self-audit.js';
 import { methodsAt } from '../routes.js';
@@ -37,6 +38,7 @@ export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
   .use(headWithoutBody())
   .use(cors())
   .use(selfAudit())
+  .use(redactErrorAnswers())
   .handler(async (event) => {
     const dialect = dialectOfPath(event.path);
     const methods = methodsAt(event.path);

@@ -4,6 +4,7 @@ import { getJobLauncher } from '../job-services.js';
 import { purgeDependenciesOf } from '../purge-services.js';
 import { getServices, getTenantStore } from '../services.js';
 import { applyRetention, runDeadline } from '../use-cases/purge-entries.js';
+import { retentionTenants } from '../use-cases/retention-tenants.js';
 
 /** What one scheduler run did, per tenant. */
 export interface RetentionSummary {
@@ -15,17 +16,22 @@ export interface RetentionSummary {
 
 /**
  * Retention (EventBridge Scheduler, daily; the local stack runs it on an interval): for every
- * tenant, purges the entries older than its retention days through the same job code as the API.
+ * tenant, purges the entries older than its retention days through the same job code as the API;
+ * the `#unauthenticated` partition too, after `UNAUTHENTICATED_RETENTION_DAYS` (see retentionTenants).
  * A job that does not finish in this run continues in the purge worker.
  */
 export const handler = async (_event: unknown, context: Context): Promise<RetentionSummary> => {
   const services = await getServices();
-  const deps = purgeDependenciesOf(services);
+  const tenantStore = retentionTenants(
+    getTenantStore(services),
+    services.config.UNAUTHENTICATED_RETENTION_DAYS,
+  );
+  const deps = { ...purgeDependenciesOf(services), tenants: tenantStore };
   const deadline = runDeadline(services.clock(), context.getRemainingTimeInMillis());
   let purged = 0;
   let continuing = 0;
   let failed = 0;
-  const tenants = await getTenantStore(services).list();
+  const tenants = await tenantStore.list();
   for (const tenant of tenants) {
     try {
       const result = await applyRetention(deps, tenant, deadline);

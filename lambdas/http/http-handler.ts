@@ -7,6 +7,7 @@ import { cors } from './cors.js';
 import type { Dialect } from './dialects.js';
 import { dialectErrors } from './error-handler.js';
 import { headWithoutBody } from './head.js';
+import { redactErrorAnswers } from './redact-answers.js';
 import { requestContext } from './request-context.js';
 import { selfAudit } from './self-audit.js';
 
@@ -18,7 +19,7 @@ export type HttpHandlerFn = (
 /**
  * Wraps an endpoint in the shared middleware chain: HEAD answered without a body and CORS headers
  * for allowed origins (outermost, on every answer), the self-audit record of the call (so it sees
- * the final status, errors included), dialect error bodies, services and parsed parameters on the
+ * the final status, errors included), credentials redacted from error answers, dialect error bodies, services and parsed parameters on the
  * context, then authentication with the endpoint's scope.
  *
  * `narrowsToActor`: the handler confines every read to `principal.actor` when it is set, so tokens
@@ -35,6 +36,7 @@ export const httpHandler = (
     .use(headWithoutBody())
     .use(cors())
     .use(selfAudit())
+    .use(redactErrorAnswers())
     .use(dialectErrors(options.dialect))
     .use(requestContext(options))
     .use(authenticate(options))

@@ -1,52 +1,101 @@
 import type { MiddlewareObj, Request } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { isAuditTrailError } from '../domain/errors.js';
-import { API_REQUEST_ACTION, type EventDraft } from '../domain/record.js';
+import { API_REQUEST_ACTION, type EventDraft, SERVICE_CATEGORY } from '../domain/record.js';
+import { CREDENTIAL_NAME, createRedactor, REDACTED, type Redactor } from '../domain/redaction.js';
 import type { Principal } from '../domain/scopes.js';
+import { UNAUTHENTICATED_TENANT } from '../domain/tokens.js';
 import { getServices, type Services } from '../services.js';
 import { extractCredential } from '../use-cases/authenticate.js';
 import { principalFromAuthorizer } from './authenticate.js';
 import { log } from './log.js';
+import { requestRedactor } from './redact-answers.js';
 import { lowerCaseHeaders, queryParameters } from './request.js';
 
-/**
- * The tenant that records calls made without a usable credential. '#' is not allowed in tenant
- * names (see isValidTenant), so no token can ever belong to it; operators read it directly.
- */
-export const UNAUTHENTICATED_TENANT = '#unauthenticated';
+export { UNAUTHENTICATED_TENANT } from '../domain/tokens.js';
 
 /** The service area self-audit records are filed under (their `category`). */
-export const SELF_AUDIT_CATEGORY = 'Audit trail';
+export const SELF_AUDIT_CATEGORY = SERVICE_CATEGORY;
 
-export const REDACTED = '[REDACTED]';
+export { REDACTED } from '../domain/redaction.js';
 
-/** Parameter names that carry credentials, in any case, with any prefix or suffix. */
-const CREDENTIAL_NAME =
-  /(auth|token|secret|passw|pwd|api[-_]?key|^key$|[-_.]key$|jwt|signature|^sig$|credential|session|cookie|x-amz-)/i;
-/** Values that look like a JWT or a bearer credential, whatever their parameter is called. */
-const CREDENTIAL_VALUE = /(^eyJ[\w-]+\.[\w-]+\.|^bearer\s|^ats_)/i;
+/** What one self-audit record may hold: parameters recorded, and bytes (UTF-8) per text. */
+export interface RecordLimits {
+  readonly parameters: number;
+  readonly nameBytes: number;
+  readonly valueBytes: number;
+  readonly uriBytes: number;
+  readonly errorBytes: number;
+}
 
-const MAX_PARAMETERS = 50;
-const MAX_TEXT = 1024;
-const clip = (text: string): string => (text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT - 1)}…` : text);
+/** A caller with a credential pays for its own records: generous limits. */
+export const AUTHENTICATED_LIMITS: RecordLimits = {
+  parameters: 50,
+  nameBytes: 1024,
+  valueBytes: 1024,
+  uriBytes: 1024,
+  errorBytes: 1024,
+};
 
 /**
- * The query parameters as recorded: credentials (by name, by shape, or equal to the credential
- * the request carried) replaced by "[REDACTED]", values clipped to 1 KB, at most 50 parameters.
+ * Anyone can call without a credential, so what such a call stores is small and bounded: at most
+ * 10 parameters of 64-byte names and 128-byte values, a 256-byte path and error; longer texts end
+ * in "…" and left-out parameters (past 10, or the same name once clipped) are counted under the
+ * name "…". A record of the reserved tenant stays under 4 KB whatever the request (docs/ingest.md).
+ */
+export const UNAUTHENTICATED_LIMITS: RecordLimits = {
+  parameters: 10,
+  nameBytes: 64,
+  valueBytes: 128,
+  uriBytes: 256,
+  errorBytes: 256,
+};
+
+/** The name under which a record says how many parameters it left out. */
+export const OMITTED_PARAMETERS = '…';
+
+const ELLIPSIS = '…';
+
+/** `text` cut to at most `maxBytes` of UTF-8 (on a character boundary), ending in "…" when cut. */
+export const clipBytes = (text: string, maxBytes: number): string => {
+  if (Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
+  const budget = maxBytes - Buffer.byteLength(ELLIPSIS, 'utf8');
+  let clipped = '';
+  let bytes = 0;
+  for (const character of text) {
+    const size = Buffer.byteLength(character, 'utf8');
+    if (bytes + size > budget) break;
+    clipped += character;
+    bytes += size;
+  }
+  return `${clipped}${ELLIPSIS}`;
+};
+
+/**
+ * The query parameters as recorded: credentials redacted wherever they are (a credential-named
+ * parameter's value whole; in names and other values by shape or as the exact credential the
+ * request carried), then names and values clipped and the count bounded by `limits`.
  */
 export const redactQueryParameters = (
   parameters: Readonly<Record<string, string>>,
-  credential?: string,
+  redactor: Redactor = createRedactor(),
+  limits: RecordLimits = AUTHENTICATED_LIMITS,
 ): Record<string, string> => {
-  const recorded = Object.entries(parameters)
-    .slice(0, MAX_PARAMETERS)
-    .map(([name, value]): [string, string] => {
-      const secret =
-        CREDENTIAL_NAME.test(name) ||
-        CREDENTIAL_VALUE.test(value) ||
-        (credential !== undefined && credential.length > 0 && value.includes(credential));
-      return [clip(name), secret ? REDACTED : clip(value)];
-    });
+  const recorded = new Map<string, string>();
+  let omitted = 0;
+  for (const [name, value] of Object.entries(parameters)) {
+    const recordedName = clipBytes(redactor.text(name), limits.nameBytes);
+    // Past the limit, or the same name once clipped or redacted: counted, not recorded.
+    if (recorded.size >= limits.parameters || recorded.has(recordedName)) {
+      omitted += 1;
+      continue;
+    }
+    recorded.set(
+      recordedName,
+      CREDENTIAL_NAME.test(name) ? REDACTED : clipBytes(redactor.text(value), limits.valueBytes),
+    );
+  }
+  if (omitted > 0) recorded.set(OMITTED_PARAMETERS, `${omitted} more parameters not recorded`);
   // fromEntries defines own properties, so a parameter named `__proto__` is kept, not swallowed.
   return Object.fromEntries(recorded);
 };
@@ -93,30 +142,38 @@ const principalOfRequest = async (
   }
 };
 
-/** The api-key-dialect entry recording one call to this service. */
+/**
+ * The api-key-dialect entry recording one call to this service. Every text in it passes through
+ * the request's redactor (credential shapes anywhere, and the exact credentials the request
+ * carried), then is clipped to `limits`: the unauthenticated limits when there is no principal.
+ */
 export const apiRequestDraft = (input: {
   event: APIGatewayProxyEvent;
   status: number;
   principal: Principal | undefined;
-  credential: string | undefined;
+  redactor: Redactor;
   error: string | undefined;
 }): EventDraft => {
-  const { event, status, principal } = input;
-  const uri = clip(event.path ?? '/');
-  const method = clip(event.httpMethod ?? 'GET');
+  const { event, status, principal, redactor } = input;
+  const limits = principal ? AUTHENTICATED_LIMITS : UNAUTHENTICATED_LIMITS;
+  const text = (value: string, maxBytes: number) => clipBytes(redactor.text(value), maxBytes);
+  const uri = text(event.path ?? '/', limits.uriBytes);
+  const method = text(event.httpMethod ?? 'GET', 16);
   return {
     action_type: API_REQUEST_ACTION,
     category: SELF_AUDIT_CATEGORY,
     message: `${method} ${uri} ${status}`,
-    user_ip: clip(event.requestContext?.identity?.sourceIp ?? 'unknown'),
+    user_ip: text(event.requestContext?.identity?.sourceIp ?? 'unknown', 64),
     // No `user`: the api-key dialect filters by api key id on the actor index (user ?? api_key.id).
-    ...(principal ? { api_key: { id: principal.tokenId, name: clip(principal.tokenName) } } : {}),
+    ...(principal
+      ? { api_key: { id: principal.tokenId, name: text(principal.tokenName, limits.nameBytes) } }
+      : {}),
     request: {
       uri,
       method,
       status,
-      query_parameters: redactQueryParameters(queryParameters(event), input.credential),
-      ...(input.error !== undefined ? { error: clip(input.error) } : {}),
+      query_parameters: redactQueryParameters(queryParameters(event), redactor, limits),
+      ...(input.error !== undefined ? { error: text(input.error, limits.errorBytes) } : {}),
     },
   };
 };
@@ -132,7 +189,7 @@ const record = async (request: AnyRequest): Promise<void> => {
       event: request.event,
       status,
       principal,
-      credential,
+      redactor: requestRedactor(request.event),
       error: errorMessageOf(request, status),
     });
     await services.events.append(principal?.tenant ?? UNAUTHENTICATED_TENANT, [draft]);

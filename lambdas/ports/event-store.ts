@@ -1,10 +1,24 @@
 import type { AuditRecord, EventDraft } from '../domain/record.js';
 
-/** Which of a tenant's entries a query reads; each is a key condition, never a filter. */
+/** Selectors the rollup counters count exactly (totals and deep pages rest on them). */
+export type CountedSelector = { readonly kind: 'all' } | { readonly kind: 'action'; readonly action: string };
+
+/**
+ * Which of a tenant's entries a query reads; each is a key condition, never a filter. `apiCalls`
+ * reads only the entries that record an API call (those with `request`), of one of this service's
+ * API keys when given (the actor index, whose partitions of such ids hold API calls only): the
+ * api-key dialect's entries.
+ */
 export type EntrySelector =
-  | { readonly kind: 'all' }
-  | { readonly kind: 'action'; readonly action: string }
-  | { readonly kind: 'actor'; readonly actor: string };
+  | CountedSelector
+  | ActorSelector
+  | { readonly kind: 'apiCalls'; readonly actor?: string };
+
+/** Every entry of one actor (its `user`, else its API key id): the actor index, counted by the hour. */
+export type ActorSelector = { readonly kind: 'actor'; readonly actor: string };
+
+/** What canary and kore pages select: counted selectors and one actor's entries. */
+export type PagedSelector = CountedSelector | ActorSelector;
 
 /** A page query: ids within [minId, maxId] (inclusive), in id order or reverse, at most `limit`. */
 export interface PageQuery {

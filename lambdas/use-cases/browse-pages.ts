@@ -3,7 +3,7 @@ import { MAX_ID } from '../domain/ids.js';
 import type { AuditRecord } from '../domain/record.js';
 import type { CounterScope } from '../domain/rollups.js';
 import type { CounterStore } from '../ports/counter-store.js';
-import type { EntrySelector, EventStore } from '../ports/event-store.js';
+import type { EventStore, PagedSelector } from '../ports/event-store.js';
 import { countRange } from './range-counts.js';
 
 /** What browsing needs from the outside world. */
@@ -18,7 +18,7 @@ export interface BrowseDependencies {
 /** One request for a numbered page, newest entries first. */
 export interface BrowseRequest {
   readonly tenant: string;
-  readonly selector: EntrySelector;
+  readonly selector: PagedSelector;
   /** Only ids in [minId, maxId] (a date range as a key condition); default: every id. */
   readonly minId?: number;
   readonly maxId?: number;
@@ -41,7 +41,7 @@ export interface BrowsePage {
   readonly itemsRead: number;
 }
 
-const scopeOf = (selector: EntrySelector): CounterScope => selector;
+const scopeOf = (selector: PagedSelector): CounterScope => selector;
 
 /**
  * Serves numbered pages of a tenant's entries, newest first. The page count of a first page comes
@@ -118,7 +118,7 @@ export const browsePages = async (deps: BrowseDependencies, request: BrowseReque
   };
 };
 
-const selectorFilters = (selector: EntrySelector): Record<string, string> => {
+const selectorFilters = (selector: PagedSelector): Record<string, string> => {
   switch (selector.kind) {
     case 'all':
       return {};

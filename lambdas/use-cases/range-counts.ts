@@ -2,7 +2,7 @@ import { firstIdAt, lastIdAt, MAX_ID, timestampOfId } from '../domain/ids.js';
 import type { CounterScope } from '../domain/rollups.js';
 import { HOUR_MS, hourOf } from '../domain/time.js';
 import type { CounterStore } from '../ports/counter-store.js';
-import type { EntrySelector, EventStore } from '../ports/event-store.js';
+import type { CountedSelector, EventStore } from '../ports/event-store.js';
 
 /** What counting a range needs. */
 export interface RangeDependencies {
@@ -10,10 +10,10 @@ export interface RangeDependencies {
   readonly counters: CounterStore;
 }
 
-/** A tenant's entries with ids in [minId, maxId], through one selector. */
+/** A tenant's entries with ids in [minId, maxId], through one selector the counters count. */
 export interface IdRange {
   readonly tenant: string;
-  readonly selector: EntrySelector;
+  readonly selector: CountedSelector;
   readonly minId: number;
   readonly maxId: number;
 }

@@ -228,6 +228,8 @@ describe('functions', () => {
     // Assess
     expect(env('purge').PURGE_WORKER_FUNCTION).toBe('AuditTrail-purge-worker');
     expect(env('purge-worker').PURGE_WORKER_FUNCTION).toBe('AuditTrail-purge-worker');
+    // The retention scheduler purges the #unauthenticated partition after this many days.
+    expect(env('purge-scheduler').UNAUTHENTICATED_RETENTION_DAYS).toBe('30');
     expect(env('download-json').EXPORT_WORKER_FUNCTION).toBe('AuditTrail-export-worker');
     expect(propertiesOf(full, ids.get('purge-worker')).FunctionName).toBe('AuditTrail-purge-worker');
     expect(propertiesOf(full, ids.get('export-worker')).FunctionName).toBe('AuditTrail-export-worker');
@@ -460,6 +462,7 @@ describe('least privilege', () => {
     // Assess
     expect(resources).toContain('/index/byAction');
     expect(resources).toContain('/index/byActor');
+    expect(resources).toContain('/index/byApiCall');
     expect(resources).not.toContain('/index/*');
     expect(actionsOn(statements, events)).not.toContain('dynamodb:PutItem');
   });
@@ -495,6 +498,14 @@ describe('data', () => {
       GlobalSecondaryIndexes: Match.arrayWith([
         Match.objectLike({ IndexName: 'byAction', Projection: { ProjectionType: 'ALL' } }),
         Match.objectLike({ IndexName: 'byActor', Projection: { ProjectionType: 'ALL' } }),
+        Match.objectLike({
+          IndexName: 'byApiCall',
+          KeySchema: [
+            { AttributeName: 'apiCallKey', KeyType: 'HASH' },
+            { AttributeName: 'id', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        }),
       ]),
     });
     full.template.hasResourceProperties('AWS::DynamoDB::Table', {

@@ -35,6 +35,8 @@ describe('GET /api/v1/audit-trail (api-key)', () => {
     stored
       .filter((record) => record.timestamp >= Date.parse(`${start}T00:00:00.000Z`))
       .filter((record) => record.timestamp <= Date.parse(`${end}T23:59:59.999Z`))
+      // An API request log: only the entries that record an API call.
+      .filter((record) => record.request !== undefined)
       .filter((record) => actor === undefined || (record.user ?? record.api_key?.id) === actor)
       .map((record) => String(record.id));
 
@@ -126,6 +128,36 @@ describe('GET /api/v1/audit-trail (api-key)', () => {
     expect(
       page.data.every((entry) => entry.userApiKey?.id === actor && entry.userApiKey.name === 'Reporting'),
     ).toBe(true);
+  });
+
+  it('lists only API calls, read through an index that holds nothing else', async () => {
+    // Prepare: console actions (with a user, no request) are interleaved with the API calls.
+    const consoleUser = stored.find((record) => record.request === undefined && record.user)?.user ?? '';
+    const apiCalls = stored.filter((record) => record.request !== undefined);
+
+    // Act
+    const all = (await get({})).body as ApiKeyPage;
+    const byConsoleUser = (await get({ 'filter[userApiKey._id]': consoleUser })).body as ApiKeyPage;
+    const direct = await service.services.events.queryPage({
+      tenant: 'ak-acme',
+      selector: { kind: 'apiCalls' },
+      minId: 0,
+      maxId: Number.MAX_SAFE_INTEGER,
+      newestFirst: false,
+      limit: 101,
+    });
+
+    // Assess: every item is a whole request record; none is read and dropped.
+    expect(consoleUser).not.toBe('');
+    expect(all.data.filter((entry) => entry.uri === undefined || entry.method === undefined)).toEqual([]);
+    // The seeded API calls, then the service's own records of this file's calls (API calls too).
+    expect(all.data.slice(0, apiCalls.length).map((entry) => entry.id)).toEqual(
+      apiCalls.map((record) => String(record.id)),
+    );
+    expect(all.data.slice(apiCalls.length).every((entry) => entry.meta.service === 'Audit trail')).toBe(true);
+    expect(byConsoleUser.data).toEqual([]);
+    expect(direct.records).toHaveLength(101);
+    expect(direct.itemsRead).toBe(101);
   });
 
   it('answers 413 in the seed shape when the page is over 1 MB', async () => {

@@ -1,8 +1,11 @@
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import fc from 'fast-check';
 import { dialectOfPath } from '../../lambdas/handlers/not-found.js';
 import { ROUTES } from '../../lambdas/routes.js';
+import { issueToken } from '../../lambdas/use-cases/manage-tokens.js';
 import { demoEvents } from '../../local/demo-data.js';
+import { koreJwt } from '../helpers/kore-jwt.js';
 import { startTestService, type TestService } from '../helpers/local-service.js';
 
 /**
@@ -209,5 +212,144 @@ describe('Fuzz: every route of every dialect', () => {
     expect([...before].filter(([id, hash]) => afterHashes.get(id) !== hash)).toEqual([]);
     const added = after.filter((record) => !before.has(record.id)).map((record) => record.action_type);
     expect(added.filter((action) => !SERVICE_RECORDS.has(action))).toEqual([]);
+  }, 600_000);
+
+  it('never stores or answers a credential, wherever in the request it is put', async () => {
+    // Prepare: one credential of every format the dialects accept, and the cursor-signing key.
+    const own = token;
+    const stranger = await service.token('fuzz-other', ['read']);
+    const custom = 'Fuzz-Custom-Format-Token-0123456789';
+    await issueToken(service.services.tokens, { tenant: 'fuzz', scopes: ['read'], presetToken: custom });
+    const jwt = await koreJwt('cs-00000000-fuzz', 'a-client-secret-that-nobody-registered-000');
+    const cursorKey = service.services.config.CURSOR_KEY ?? '';
+    const secrets = { own, stranger, custom, jwt, cursorKey };
+    type Secret = keyof typeof secrets;
+    /** Secrets that are recognised by their shape even when the request authenticates otherwise. */
+    const shaped: Secret[] = ['own', 'stranger', 'jwt', 'cursorKey'];
+    const variant = fc.constantFrom(
+      (text: string) => text,
+      (text: string) => `   ${text}`,
+      (text: string) => `${text}  `,
+      (text: string) => text.toUpperCase(),
+      (text: string) => text.toLowerCase(),
+      (text: string) => `before-${text}-after`,
+    );
+    const placement = fc.constantFrom(
+      'bare-name',
+      'name',
+      'value',
+      'tz',
+      'api-key-name',
+      'api-key-user',
+      'kore-date',
+      'purge-job',
+      'export-job',
+      'archive-key',
+      'unknown-path',
+      'path-suffix',
+    );
+    const arbitrary = fc.record({
+      secret: fc.constantFrom<Secret>('own', 'stranger', 'custom', 'jwt', 'cursorKey'),
+      variant,
+      placement,
+      auth: fc.constantFrom('header', 'bearer', 'query', 'padded-query', 'kore', 'none'),
+    });
+    const calls: { secret: Secret; text: string }[] = [];
+    await fc.assert(
+      fc.asyncProperty(arbitrary, async (input) => {
+        // A custom-format token has no shape: it is only recognised as the request's own credential.
+        const secret = shaped.includes(input.secret) ? input.secret : 'custom';
+        const placed = input.variant(secrets[secret]);
+        const credential = shaped.includes(input.secret) ? own : custom;
+        const query: [string, string][] = [];
+        const headers: Record<string, string> = {};
+        if (input.auth === 'header') headers['x-api-key'] = `  ${credential}`;
+        if (input.auth === 'bearer') headers.authorization = `Bearer ${credential}`;
+        if (input.auth === 'query') query.push(['auth_token', credential]);
+        if (input.auth === 'padded-query') query.push(['auth_token', `   ${credential}  `]);
+        if (input.auth === 'kore') headers.auth = jwt;
+        if ((input.auth === 'none' || input.auth === 'kore') && secret === 'custom')
+          headers['x-api-key'] = custom;
+        let path = '/api/v1/audit_trail/fetch';
+        const encoded = encodeURIComponent(placed.trim());
+        switch (input.placement) {
+          case 'bare-name':
+            query.push([placed, '']);
+            break;
+          case 'name':
+            query.push([`x[${placed}]`, '1']);
+            break;
+          case 'value':
+            query.push(['note', placed]);
+            break;
+          case 'tz':
+            query.push(['tz', placed]);
+            break;
+          case 'api-key-name':
+            path = '/api/v1/audit-trail';
+            query.push([placed, '1']);
+            break;
+          case 'api-key-user':
+            path = '/api/v1/audit-trail';
+            query.push(['filter[userApiKey._id]', placed]);
+            break;
+          case 'kore-date':
+            path = '/api/public/auditlogs';
+            query.push(['fromDate', placed]);
+            break;
+          case 'purge-job':
+            path = `/api/v1/audit_trail/purge/${encoded}`;
+            break;
+          case 'export-job':
+            path = `/api/v1/audit_trail/download/jobs/${encoded}`;
+            break;
+          case 'archive-key':
+            path = `/api/v1/audit_trail/archives/${encoded}`;
+            break;
+          case 'unknown-path':
+            path = `/api/v1/${encoded}`;
+            break;
+          case 'path-suffix':
+            path = `/api/public/auditlogs/${encoded}`;
+            break;
+        }
+        const url = new URL(path, service.url);
+        for (const [name, value] of query) url.searchParams.append(name, value);
+        const response = await fetch(url, { headers, redirect: 'manual' });
+        const text = await response.text();
+        calls.push({ secret, text });
+        if (response.status >= 500)
+          throw new Error(`${url.pathname} answered ${response.status}: ${text.slice(0, 300)}`);
+        const distinctive = secrets[secret].slice(4, 28).toLowerCase();
+        if (text.toLowerCase().includes(distinctive))
+          throw new Error(
+            `${url.pathname} (${input.placement}) answered ${response.status} with the credential`,
+          );
+      }),
+      { numRuns: 400, seed: 20261130 },
+    );
+
+    // Assess: no item of either table holds any of the credentials, in any case.
+    const stored: string[] = [];
+    for (const table of [service.services.config.EVENTS_TABLE, service.services.config.CONTROL_TABLE]) {
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await service.services.doc.send(
+          new ScanCommand({ TableName: table, ExclusiveStartKey: startKey, ConsistentRead: true }),
+        );
+        stored.push(JSON.stringify(page.Items ?? []).toLowerCase());
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+    }
+    const everything = stored.join('');
+    expect(calls.length).toBe(400);
+    for (const [name, secret] of Object.entries(secrets)) {
+      const distinctive = secret.slice(4, 28).toLowerCase();
+      const at = everything.indexOf(distinctive);
+      expect([name, at < 0 ? 'not stored' : everything.slice(Math.max(0, at - 300), at + 100)]).toEqual([
+        name,
+        'not stored',
+      ]);
+    }
   }, 600_000);
 });

@@ -48,7 +48,6 @@ describe('Security: tokens narrowed to one actor', () => {
   let service: TestService;
   let alice: string;
   let aliceIds: number[];
-  let everyId: number[];
 
   const canaryPages = async (query: Record<string, string>, headers: Record<string, string> = {}) => {
     const pages: CanaryPage[] = [];
@@ -67,7 +66,7 @@ describe('Security: tokens narrowed to one actor', () => {
     service = await startTestService();
     const stored = await service.services.events.append(TENANT, drafts());
     const records = stored.filter((record) => record !== null);
-    everyId = records.map((record) => record.id);
+
     aliceIds = records
       .filter((record) => record.user === 'alice@example.com')
       .map((record) => record.id)
@@ -155,51 +154,13 @@ describe('Security: tokens narrowed to one actor', () => {
     expect(JSON.stringify([asApiKey.body, asAuth.body])).not.toContain('AuditLogId');
   });
 
-  it('serves only the actor’s entries through the api-key dialect, whatever filter[userApiKey._id] says', async () => {
+  it('refuses a narrowed token on the api-key dialect, which lists API calls (made by keys, not people)', async () => {
     // Act
     const own = await service.get(API_KEY, {}, { 'x-api-key': alice });
-    const other = await service.get(
-      API_KEY,
-      { 'filter[userApiKey._id]': 'tok_0000000000000abc' },
-      { 'x-api-key': alice },
-    );
-    const days = await service.get(
-      API_KEY,
-      { 'filter[startDate]': '2026-10-02', 'filter[endDate]': '2026-10-02' },
-      { 'x-api-key': alice },
-    );
 
     // Assess
-    expect(own.status).toBe(200);
-    expect((own.body as { data: { id: string }[] }).data.map((entry) => Number(entry.id))).toEqual(
-      [...aliceIds].reverse(),
-    );
-    expect(other.status).toBe(200);
-    expect((other.body as { data: unknown[] }).data).toEqual([]);
-    const dayIds = (days.body as { data: { id: string }[] }).data.map((entry) => Number(entry.id));
-    expect(dayIds.length).toBeGreaterThan(0);
-    expect(dayIds.every((id) => aliceIds.includes(id))).toBe(true);
-    expect(everyId.length).toBeGreaterThan(aliceIds.length);
-  });
-
-  it.each([
-    ['GET', '/api/v1/audit_trail/download/json'],
-    ['GET', '/api/v1/audit_trail/download/jobs/exp_0000000000000_00000000'],
-    ['GET', '/api/v1/audit_trail/archives'],
-    ['GET', '/api/v1/audit_trail/archives/some-key'],
-    ['GET', '/api/v1/audit_trail/purge/pur_0000000000000_00000000'],
-    ['POST', '/api/v1/audit_trail/purge'],
-    ['POST', '/api/v1/audit_trail/events'],
-  ])('refuses %s %s (it serves or changes the whole tenant) with 403', async (method, path) => {
-    // Act
-    const response = await service.request(method, path, {
-      headers: { 'x-api-key': alice, 'content-type': 'application/json' },
-      ...(method === 'POST' ? { body: JSON.stringify({ id: everyId[everyId.length - 1], events: [] }) } : {}),
-    });
-
-    // Assess
-    expect(response.status).toBe(403);
-    expect(response.text).not.toContain('alice@example.com did');
+    expect(own.status).toBe(403);
+    expect(JSON.stringify(own.body)).not.toContain('"uri"');
   });
 
   it('lets a whole-tenant token filter by user, and refuses user_filter with action_filter', async () => {

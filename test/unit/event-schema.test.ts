@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { bodyHash, fieldName, parseIngestBody } from '../../lambdas/domain/event-schema.js';
+import { createRedactor } from '../../lambdas/domain/redaction.js';
 import { redactQueryParameters } from '../../lambdas/http/self-audit.js';
 
 describe('event schema', () => {
@@ -51,7 +52,7 @@ describe('query parameter redaction', () => {
           bearerish: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig',
           limit: '5',
         } as Record<string, string>,
-        'my-credential-value-123',
+        createRedactor(['my-credential-value-123']),
       ),
     ).toEqual({
       auth_token: '[REDACTED]',
