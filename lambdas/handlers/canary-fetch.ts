@@ -9,7 +9,7 @@ import { principalOf } from '../http/context.js';
 import { jsonResponse } from '../http/dialects.js';
 import { httpHandler } from '../http/http-handler.js';
 import { integerParameter } from '../http/parameters.js';
-import type { EntrySelector } from '../ports/event-store.js';
+import type { PagedSelector } from '../ports/event-store.js';
 import { browsePages } from '../use-cases/browse-pages.js';
 
 const LIMIT_MESSAGE = 'limit must be an integer between 1 and 1000';
@@ -107,7 +107,7 @@ export const handler = httpHandler(ENDPOINT, async (_event, context) => {
     // Another actor's entries: none that this token may see.
     return jsonResponse(200, emptyPage);
   }
-  const selector: EntrySelector =
+  const selector: PagedSelector =
     actor !== undefined
       ? { kind: 'actor', actor }
       : action_filter !== undefined

@@ -1,13 +1,13 @@
 import { MAX_ID } from '../domain/ids.js';
 import type { AuditRecord } from '../domain/record.js';
-import type { EntrySelector } from '../ports/event-store.js';
+import type { PagedSelector } from '../ports/event-store.js';
 import { countRange, locateOffset, type RangeDependencies } from './range-counts.js';
 
 /** One kore page request: ids in [minId, maxId], oldest first, page `offset` of `size` entries. */
 export interface KorePageRequest {
   readonly tenant: string;
   /** Whose entries: the whole tenant (default) or one actor (a narrowed token). */
-  readonly selector?: EntrySelector;
+  readonly selector?: PagedSelector;
   readonly minId: number;
   readonly maxId: number;
   readonly size: number;

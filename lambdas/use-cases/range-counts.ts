@@ -2,7 +2,7 @@ import { firstIdAt, lastIdAt, MAX_ID, timestampOfId } from '../domain/ids.js';
 import type { CounterScope } from '../domain/rollups.js';
 import { HOUR_MS, hourOf } from '../domain/time.js';
 import type { CounterStore } from '../ports/counter-store.js';
-import type { CountedSelector, EventStore } from '../ports/event-store.js';
+import type { EventStore, PagedSelector } from '../ports/event-store.js';
 
 /** What counting a range needs. */
 export interface RangeDependencies {
@@ -13,7 +13,7 @@ export interface RangeDependencies {
 /** A tenant's entries with ids in [minId, maxId], through one selector the counters count. */
 export interface IdRange {
   readonly tenant: string;
-  readonly selector: CountedSelector;
+  readonly selector: PagedSelector;
   readonly minId: number;
   readonly maxId: number;
 }
