@@ -109,5 +109,20 @@ export const upgradeEventsTable = async (
       }),
     );
   }
+  await waitForActiveIndexes(dynamo, definition.TableName ?? '');
   return migrateApiCallKeys(DynamoDBDocumentClient.from(dynamo), definition.TableName ?? '');
+};
+
+/**
+ * Waits (up to a minute) until every index of the table is ACTIVE: DynamoDB Local fails writes
+ * (InternalFailure) to a table whose new index is still being built.
+ */
+const waitForActiveIndexes = async (dynamo: DynamoDBClient, tableName: string): Promise<void> => {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: tableName }));
+    const building = (Table?.GlobalSecondaryIndexes ?? []).some((index) => index.IndexStatus !== 'ACTIVE');
+    if (!building || Date.now() > deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 };
