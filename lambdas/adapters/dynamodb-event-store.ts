@@ -7,8 +7,8 @@ import {
   QueryCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { TooManyRequestsError } from '../domain/errors.js';
-import { allocateIds, isEncodableTimestamp } from '../domain/ids.js';
+import { TooManyRequestsError, UnstorableEventError } from '../domain/errors.js';
+import { allocateIds, isEncodableTimestamp, lastIdAt } from '../domain/ids.js';
 import { type AuditRecord, type EventDraft, sealRecord } from '../domain/record.js';
 import { COUNTER_SHARDS, counterDeltas } from '../domain/rollups.js';
 import type {
@@ -21,7 +21,13 @@ import type {
   PageResult,
 } from '../ports/event-store.js';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
-import { itemToRecord, recordToItem } from './dynamodb-records.js';
+import {
+  itemBytes,
+  itemToRecord,
+  MAX_ITEM_BYTES,
+  MAX_PARTITION_KEY_BYTES,
+  recordToItem,
+} from './dynamodb-records.js';
 import { CONTROL_KEYS, EVENTS_KEYS } from './table-definitions.js';
 
 /** DynamoDB's limit on actions in one TransactWriteItems call. */
@@ -41,6 +47,8 @@ interface PendingDraft {
   readonly index: number;
   readonly draft: EventDraft;
   readonly dedupeKey: string | undefined;
+  /** The size of its entry item, measured before anything was written. */
+  readonly bytes: number;
 }
 
 type TransactItem = NonNullable<
@@ -81,8 +89,16 @@ export class DynamoDbEventStore implements EventStore {
         throw new RangeError(`timestamp ${draft.timestamp} is outside the supported range`);
       }
     }
+    // Every draft is sealed and measured before the first transaction: a draft the store cannot
+    // take fails the whole batch here, not after earlier transactions were written.
+    const now = this.#clock();
+    const pending = drafts.map((draft, index) => ({
+      index,
+      draft,
+      dedupeKey: options.dedupeKeys?.[index],
+      bytes: storableBytes(tenant, draft, index, now),
+    }));
     const results: AppendResult = new Array(drafts.length).fill(null);
-    const pending = drafts.map((draft, index) => ({ index, draft, dedupeKey: options.dedupeKeys?.[index] }));
     let written = 0;
     for (const chunk of this.#chunks(tenant, pending)) {
       try {
@@ -143,7 +159,7 @@ export class DynamoDbEventStore implements EventStore {
     let counterKeys = new Set<string>();
     const now = this.#clock();
     for (const entry of pending) {
-      const size = JSON.stringify(entry.draft).length + 200;
+      const size = entry.bytes + 200;
       const keys = [
         ...counterDeltas([{ ...entry.draft, tenant, timestamp: entry.draft.timestamp ?? now }], 1, 0).keys(),
       ];
@@ -362,6 +378,41 @@ export class DynamoDbEventStore implements EventStore {
     }
   }
 }
+
+/**
+ * Seals `draft` as the write will (with the largest id of its millisecond) and returns the size
+ * of its item; throws UnstorableEventError when it cannot be sealed, its item would exceed
+ * DynamoDB's 400 KB or an index key its 2 KB. Validation (lambdas/domain/event-schema.ts) refuses
+ * all of these first; this keeps the store all-or-nothing for drafts from any other writer.
+ */
+const storableBytes = (tenant: string, draft: EventDraft, index: number, now: number): number => {
+  let item: Record<string, unknown>;
+  try {
+    const timestamp = draft.timestamp ?? now;
+    item = recordToItem(sealRecord(tenant, lastIdAt(timestamp), timestamp, draft));
+  } catch (error) {
+    throw new UnstorableEventError(index, 'cannot be sealed: it has no RFC 8785 canonical form', {
+      cause: error,
+    });
+  }
+  const bytes = itemBytes(item);
+  if (bytes > MAX_ITEM_BYTES) {
+    throw new UnstorableEventError(
+      index,
+      `would be a ${bytes}-byte entry, over the store's limit of ${MAX_ITEM_BYTES} bytes`,
+    );
+  }
+  for (const key of [EVENTS_KEYS.actionKey, EVENTS_KEYS.actorKey]) {
+    const value = item[key];
+    if (typeof value === 'string' && new TextEncoder().encode(value).length > MAX_PARTITION_KEY_BYTES) {
+      throw new UnstorableEventError(
+        index,
+        `would have an index key (tenant#action type or tenant#actor) over ${MAX_PARTITION_KEY_BYTES} bytes`,
+      );
+    }
+  }
+  return bytes;
+};
 
 const THROTTLE_NAMES = new Set([
   'ProvisionedThroughputExceededException',

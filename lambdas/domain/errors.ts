@@ -30,6 +30,22 @@ export class BadRequestError extends AuditTrailError {
   }
 }
 
+/**
+ * 400: one event of a batch cannot be stored as it is (its item would be too large for the store,
+ * or it cannot be sealed). Thrown by the event store before it writes anything of the batch.
+ * `index` is the event's position in the batch; the message names it as `events[index]`.
+ */
+export class UnstorableEventError extends BadRequestError {
+  readonly index: number;
+  readonly reason: string;
+
+  constructor(index: number, reason: string, options?: ErrorOptions) {
+    super(`events[${index}] ${reason}`, { ...options, field: `events[${index}]` });
+    this.index = index;
+    this.reason = reason;
+  }
+}
+
 /** 401: no credential, or one this service does not know. */
 export class UnauthorizedError extends AuditTrailError {
   readonly statusCode = 401;

@@ -13,10 +13,19 @@ import * as z from './zod.js';
  *   `api_request` is reserved for this service's own records of API calls.
  * - `message`: at most 8 KB (UTF-8).
  * - every other string: at most 1 KB (UTF-8).
- * - `additional_information`: any JSON value, at most 16 KB once serialised.
- * - `request.query_parameters`: at most 50 parameters.
+ * - `additional_information`: any JSON value, at most 16 KB once serialised, at most 32 levels
+ *   deep, every number finite (a literal like `1e400` overflows to Infinity).
+ * - `request.query_parameters`: at most 50 parameters, names at most 1 KB, at most 16 KB as JSON.
  * - `timestamp` (epoch ms, integer, 2000-01-01 … 2278): only when the caller may import history.
+ * - every string, object key included, at any depth, is well-formed Unicode: an unpaired UTF-16
+ *   surrogate (`"\ud800"` in JSON) has no UTF-8 form and no RFC 8785 canonical form, so the
+ *   entry could be neither hashed nor stored.
  * - unknown keys are rejected, at every level.
+ *
+ * Together these are every way the content of an event can make its write fail (sealing, the
+ * DynamoDB marshaller, item and key sizes), so a batch either passes validation whole or is
+ * refused whole before anything is written. The event store checks each item once more before it
+ * writes any (`UnstorableEventError`).
  */
 export const INGEST_LIMITS = {
   maxEvents: 100,
@@ -25,17 +34,30 @@ export const INGEST_LIMITS = {
   messageBytes: 8 * 1024,
   stringBytes: 1024,
   additionalInformationBytes: 16 * 1024,
+  /** Nesting levels of `additional_information` (DynamoDB's own limit for nested documents). */
+  additionalInformationDepth: 32,
   queryParameters: 50,
+  queryParameterNameBytes: 1024,
+  queryParametersBytes: 16 * 1024,
 } as const;
 
 const ACTION_TYPE_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 const encoder = new TextEncoder();
 const byteLength = (text: string): number => encoder.encode(text).length;
 
+/** An unpaired UTF-16 surrogate: `\p{Cs}` in a `u` regex matches only unpaired ones. */
+const LONE_SURROGATE = /\p{Cs}/u;
+const LONE_SURROGATES = /\p{Cs}/gu;
+/** True when `text` is well-formed Unicode (has a UTF-8 form and an RFC 8785 canonical form). */
+export const isWellFormed = (text: string): boolean => !LONE_SURROGATE.test(text);
+const WELL_FORMED_MESSAGE = 'must be well-formed Unicode (it holds an unpaired UTF-16 surrogate)';
+const wellFormed = z.refine<string>(isWellFormed, WELL_FORMED_MESSAGE);
+
 const boundedString = (maxBytes: number) =>
-  z
-    .string({ error: 'must be a string' })
-    .check(z.refine((text) => byteLength(text) <= maxBytes, `must be at most ${maxBytes} bytes`));
+  z.string({ error: 'must be a string' }).check(
+    wellFormed,
+    z.refine((text) => byteLength(text) <= maxBytes, `must be at most ${maxBytes} bytes`),
+  );
 
 const text = boundedString(INGEST_LIMITS.stringBytes);
 
@@ -98,11 +120,24 @@ const eventSchema = z.strictObject({
           z.maximum(599, 'must be an HTTP status'),
         ),
       query_parameters: z
-        .record(z.string(), text)
+        .record(
+          z.string().check(
+            z.refine(isWellFormed, `names ${WELL_FORMED_MESSAGE}`),
+            z.refine(
+              (name) => byteLength(name) <= INGEST_LIMITS.queryParameterNameBytes,
+              `names must be at most ${INGEST_LIMITS.queryParameterNameBytes} bytes`,
+            ),
+          ),
+          text,
+        )
         .check(
           z.refine(
             (parameters) => Object.keys(parameters).length <= INGEST_LIMITS.queryParameters,
             `must have at most ${INGEST_LIMITS.queryParameters} parameters`,
+          ),
+          z.refine(
+            (parameters) => byteLength(JSON.stringify(parameters)) <= INGEST_LIMITS.queryParametersBytes,
+            `must be at most ${INGEST_LIMITS.queryParametersBytes} bytes of JSON`,
           ),
         ),
       error: z.optional(text),
@@ -145,6 +180,17 @@ const problemsOf = (issues: readonly z.core.$ZodIssue[], prefix: readonly Proper
         message: 'is not a known field',
       }));
     }
+    // A bad record key (a query parameter name): the field is the record; the key itself may be
+    // huge or malformed, so it is not echoed.
+    if (issue.code === 'invalid_key') {
+      const path = issue.path.slice(0, -1);
+      return [
+        {
+          field: fieldName([...prefix, ...path]) || 'body',
+          message: issue.issues[0]?.message ?? issue.message,
+        },
+      ];
+    }
     return [{ field: fieldName([...prefix, ...issue.path]) || 'body', message: issue.message }];
   });
 
@@ -162,7 +208,7 @@ const throwProblems = (problems: { field: string; message: string }[]): never =>
 export const parseIngestBody = (body: unknown, options: ParseEventsOptions): EventDraft[] => {
   const parsed = bodySchema.safeParse(body);
   if (!parsed.success) return throwProblems(problemsOf(parsed.error.issues, []));
-  return checkTimestamps(parsed.data.events as EventDraft[], options, ['events']);
+  return checkContent(checkTimestamps(parsed.data.events as EventDraft[], options, ['events']), ['events']);
 };
 
 /** Validates a bare array of events (the EventBridge detail's `events`). */
@@ -170,7 +216,74 @@ export const parseEvents = (events: unknown, options: ParseEventsOptions): Event
   const prefix = [options.prefix ?? 'events'];
   const parsed = bodySchema.shape.events.safeParse(events);
   if (!parsed.success) return throwProblems(problemsOf(parsed.error.issues, prefix));
-  return checkTimestamps(parsed.data as EventDraft[], options, prefix);
+  return checkContent(checkTimestamps(parsed.data as EventDraft[], options, prefix), prefix);
+};
+
+/**
+ * How a JSON path is shown: `.name` for plain short keys, `["…"]` (clipped, unpaired surrogates
+ * replaced) for anything else, so a message never carries a huge or malformed key.
+ */
+const keyPart = (key: string): string =>
+  /^[A-Za-z_][A-Za-z0-9_-]{0,39}$/.test(key)
+    ? `.${key}`
+    : `[${JSON.stringify(key.slice(0, 40).replace(LONE_SURROGATES, '\uFFFD'))}]`;
+
+/**
+ * The first problem in a free-form JSON value that would stop it being sealed (RFC 8785) or
+ * stored: an unpaired surrogate in a string or key, a number that is not finite, too deep a
+ * nesting. Iterative, so no input can exhaust the stack.
+ */
+export const jsonValueProblem = (
+  value: unknown,
+  maxDepth: number,
+): { path: string; message: string } | undefined => {
+  const stack: { value: unknown; path: string; depth: number }[] = [{ value, path: '', depth: 0 }];
+  for (let item = stack.pop(); item; item = stack.pop()) {
+    const { path, depth } = item;
+    const current = item.value;
+    if (typeof current === 'string') {
+      if (!isWellFormed(current)) return { path, message: WELL_FORMED_MESSAGE };
+    } else if (typeof current === 'number') {
+      if (!Number.isFinite(current))
+        return { path, message: 'must be a finite number (within the range of a 64-bit double)' };
+    } else if (current === null || typeof current === 'boolean') {
+      // fine
+    } else if (typeof current === 'object') {
+      if (depth >= maxDepth) return { path, message: `must be at most ${maxDepth} levels deep` };
+      if (Array.isArray(current)) {
+        current.forEach((element, index) =>
+          stack.push({ value: element, path: `${path}[${index}]`, depth: depth + 1 }),
+        );
+      } else {
+        for (const [key, element] of Object.entries(current)) {
+          if (!isWellFormed(key))
+            return { path: `${path}${keyPart(key)}`, message: `key ${WELL_FORMED_MESSAGE}` };
+          stack.push({ value: element, path: `${path}${keyPart(key)}`, depth: depth + 1 });
+        }
+      }
+    } else {
+      return { path, message: 'must be a JSON value' };
+    }
+  }
+  return undefined;
+};
+
+/** Content rules zod does not express: those of the free-form `additional_information`. */
+const checkContent = (drafts: EventDraft[], prefix: readonly PropertyKey[]): EventDraft[] => {
+  const problems = drafts.flatMap((draft, index) => {
+    if (draft.additional_information === undefined) return [];
+    const problem = jsonValueProblem(draft.additional_information, INGEST_LIMITS.additionalInformationDepth);
+    return problem
+      ? [
+          {
+            field: `${fieldName([...prefix, index, 'additional_information'])}${problem.path}`,
+            message: problem.message,
+          },
+        ]
+      : [];
+  });
+  if (problems.length > 0) throwProblems(problems);
+  return drafts;
 };
 
 const checkTimestamps = (
@@ -198,7 +311,13 @@ const checkTimestamps = (
  * request whatever the key order or whitespace, and a different body under the same key does not.
  */
 export const bodyHash = (body: unknown): string => {
-  const canonical = canonicalize(body) ?? '';
+  let canonical: string;
+  try {
+    canonical = canonicalize(body) ?? '';
+  } catch {
+    // Only reachable for a body validation let through; still the caller's input, never a 500.
+    throw new BadRequestError('body has no RFC 8785 canonical form', { field: 'body' });
+  }
   return createHash('sha256').update(canonical).digest('hex');
 };
 

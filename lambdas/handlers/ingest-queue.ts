@@ -1,5 +1,5 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { BadRequestError, isAuditTrailError } from '../domain/errors.js';
+import { BadRequestError, isAuditTrailError, UnstorableEventError } from '../domain/errors.js';
 import { parseEvents } from '../domain/event-schema.js';
 import { isValidTenant } from '../domain/tokens.js';
 import * as z from '../domain/zod.js';
@@ -44,7 +44,18 @@ const processMessage = async (services: Services, record: SQSRecord): Promise<vo
   const { eventId, tenant, drafts } = parseMessage(record);
   // The EventBridge event id and position: a redelivered message (or a bus retry) is stored once.
   const dedupeKeys = drafts.map((_, index) => `eb#${eventId}#${index}`);
-  await services.events.append(tenant, drafts, { dedupeKeys });
+  try {
+    await services.events.append(tenant, drafts, { dedupeKeys });
+  } catch (error) {
+    // Refused before anything of the message was written; name the event as the producer sent it.
+    if (error instanceof UnstorableEventError) {
+      throw new BadRequestError(`detail.events[${error.index}] ${error.reason}`, {
+        field: `detail.events[${error.index}]`,
+        cause: error,
+      });
+    }
+    throw error;
+  }
 };
 
 /**
