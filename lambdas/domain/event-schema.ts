@@ -250,14 +250,19 @@ export const jsonValueProblem = (
       // fine
     } else if (typeof current === 'object') {
       if (depth >= maxDepth) return { path, message: `must be at most ${maxDepth} levels deep` };
+      // Pushed in reverse, so the first problem in document order is the one reported.
       if (Array.isArray(current)) {
-        current.forEach((element, index) =>
-          stack.push({ value: element, path: `${path}[${index}]`, depth: depth + 1 }),
-        );
+        for (let index = current.length - 1; index >= 0; index -= 1) {
+          stack.push({ value: current[index], path: `${path}[${index}]`, depth: depth + 1 });
+        }
       } else {
-        for (const [key, element] of Object.entries(current)) {
+        const entries = Object.entries(current);
+        for (const [key] of entries) {
           if (!isWellFormed(key))
             return { path: `${path}${keyPart(key)}`, message: `key ${WELL_FORMED_MESSAGE}` };
+        }
+        for (let index = entries.length - 1; index >= 0; index -= 1) {
+          const [key, element] = entries[index] as [string, unknown];
           stack.push({ value: element, path: `${path}${keyPart(key)}`, depth: depth + 1 });
         }
       }
