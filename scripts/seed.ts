@@ -24,9 +24,11 @@ import { Command, InvalidArgumentError } from 'commander';
 import * as z from 'zod';
 import { createDynamoDbDocumentClient } from '../lambdas/adapters/aws-clients.js';
 import { DynamoDbEventStore } from '../lambdas/adapters/dynamodb-event-store.js';
+import { DynamoDbTenantStore } from '../lambdas/adapters/dynamodb-tenant-store.js';
 import type { EventDraft } from '../lambdas/domain/record.js';
 import { DAY_MS } from '../lambdas/domain/time.js';
 import { isValidTenant } from '../lambdas/domain/tokens.js';
+import { registerTenant } from '../lambdas/use-cases/register-tenant.js';
 import { createResources, startEmulators } from '../local/emulators.js';
 import { BulkSeeder } from './seed-bulk.js';
 import { batchesOf, seedWindows, windowEvents } from './seed-plan.js';
@@ -166,6 +168,12 @@ const main = async () => {
       return;
     }
     const started = Date.now();
+    // A seeded tenant is a tenant: the retention scheduler must know it.
+    await registerTenant(
+      new DynamoDbTenantStore(doc, { controlTable: tables.controlTable }),
+      options.tenant,
+      started,
+    );
     // Timestamps end a minute before the run starts: writers stamping "now" stay out of its range.
     const to = started - RANGE_MARGIN_MS;
     const from = to - options.days * DAY_MS + 1;

@@ -13,6 +13,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Command, InvalidArgumentError } from 'commander';
 import { createDynamoDbDocumentClient } from '../lambdas/adapters/aws-clients.js';
 import { DynamoDbKoreAppStore } from '../lambdas/adapters/dynamodb-kore-app-store.js';
+import { DynamoDbTenantStore } from '../lambdas/adapters/dynamodb-tenant-store.js';
 import { DynamoDbTokenStore } from '../lambdas/adapters/dynamodb-token-store.js';
 import { isAuditTrailError } from '../lambdas/domain/errors.js';
 import { parseScopes } from '../lambdas/domain/scopes.js';
@@ -43,10 +44,18 @@ export const targetControlTable = (): {
   return { doc, controlTable: env.CONTROL_TABLE, where };
 };
 
-/** The token store of the target deployment. */
-export const targetTokenStore = (): { store: DynamoDbTokenStore; where: string } => {
+/** The token store of the target deployment, and its tenant registry (which tokens register in). */
+export const targetTokenStore = (): {
+  store: DynamoDbTokenStore;
+  tenants: DynamoDbTenantStore;
+  where: string;
+} => {
   const { doc, controlTable, where } = targetControlTable();
-  return { store: new DynamoDbTokenStore(doc, { controlTable }), where };
+  return {
+    store: new DynamoDbTokenStore(doc, { controlTable }),
+    tenants: new DynamoDbTenantStore(doc, { controlTable }),
+    where,
+  };
 };
 
 const tenantOption = (value: string): string => {
@@ -72,12 +81,16 @@ export const tokensProgram = (): Command => {
     .requiredOption('--scopes <scopes>', 'comma-separated: read,purge,download,ingest,admin', scopesOption)
     .option('--name <name>', 'a label shown in lists and audit entries')
     .action(async (options: { tenant: string; scopes: ReturnType<typeof parseScopes>; name?: string }) => {
-      const { store, where } = targetTokenStore();
-      const { token, record } = await issueToken(store, {
-        tenant: options.tenant,
-        scopes: options.scopes,
-        ...(options.name ? { name: options.name } : {}),
-      });
+      const { store, tenants, where } = targetTokenStore();
+      const { token, record } = await issueToken(
+        store,
+        {
+          tenant: options.tenant,
+          scopes: options.scopes,
+          ...(options.name ? { name: options.name } : {}),
+        },
+        tenants,
+      );
       process.stdout.write(
         `Created ${record.tokenId} for tenant "${record.tenant}" (${record.scopes.join(',')}) in ${where}.\n` +
           'Token (shown only now; store it safely):\n' +
@@ -115,6 +128,10 @@ export const tokensProgram = (): Command => {
       store: async () => {
         const { doc, controlTable } = targetControlTable();
         return new DynamoDbKoreAppStore(doc, { controlTable });
+      },
+      tenants: async () => {
+        const { doc, controlTable } = targetControlTable();
+        return new DynamoDbTenantStore(doc, { controlTable });
       },
     }),
   );

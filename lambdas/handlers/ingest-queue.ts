@@ -4,7 +4,8 @@ import { parseEvents } from '../domain/event-schema.js';
 import { isValidTenant } from '../domain/tokens.js';
 import * as z from '../domain/zod.js';
 import { log } from '../http/log.js';
-import { getServices, type Services } from '../services.js';
+import { getServices, getTenantStore, type Services } from '../services.js';
+import { registerTenant } from '../use-cases/register-tenant.js';
 
 /**
  * The EventBridge envelope a bus rule delivers to SQS. The tenant comes from the detail: only
@@ -40,8 +41,16 @@ const parseMessage = (record: SQSRecord) => {
   return { eventId: id, tenant: detail.tenant, drafts };
 };
 
+/** Tenants this container has registered already (registering is idempotent; this saves the write). */
+const registered = new Set<string>();
+
 const processMessage = async (services: Services, record: SQSRecord): Promise<void> => {
   const { eventId, tenant, drafts } = parseMessage(record);
+  // Events can name a tenant no token was ever issued for: it must still get retention.
+  if (!registered.has(`${services.config.CONTROL_TABLE}/${tenant}`)) {
+    await registerTenant(getTenantStore(services), tenant, services.clock());
+    registered.add(`${services.config.CONTROL_TABLE}/${tenant}`);
+  }
   // The EventBridge event id and position: a redelivered message (or a bus retry) is stored once.
   const dedupeKeys = drafts.map((_, index) => `eb#${eventId}#${index}`);
   try {
