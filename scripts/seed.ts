@@ -25,6 +25,7 @@ import * as z from 'zod';
 import { createDynamoDbDocumentClient } from '../lambdas/adapters/aws-clients.js';
 import { DynamoDbEventStore } from '../lambdas/adapters/dynamodb-event-store.js';
 import { DynamoDbTenantStore } from '../lambdas/adapters/dynamodb-tenant-store.js';
+import { validateServiceDrafts } from '../lambdas/domain/event-schema.js';
 import type { EventDraft } from '../lambdas/domain/record.js';
 import { DAY_MS } from '../lambdas/domain/time.js';
 import { isValidTenant } from '../lambdas/domain/tokens.js';
@@ -185,6 +186,9 @@ const main = async () => {
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    // Every event of the run passes the ingest rules before anything is written, so a run never
+    // stops half-way on an event the store cannot take (windows are generated again to write them).
+    for (const window of windows) validateServiceDrafts(windowEvents(window, options.seed));
     const progress = new Progress(options.events, started);
     const bulk = await seeder.begin(from, to);
     if (!bulk) {

@@ -69,82 +69,93 @@ const jsonText = (value: unknown): string | undefined => {
   }
 };
 
-const eventSchema = z.strictObject({
-  action_type: z.string({ error: 'is required and must be a string' }).check(
+const actionTypeOf = (serviceActions: boolean) =>
+  z.string({ error: 'is required and must be a string' }).check(
     z.regex(
       ACTION_TYPE_PATTERN,
       `must be 1-${INGEST_LIMITS.actionTypeChars} characters of letters, digits, "_", ".", ":" or "-"`,
     ),
     z.refine(
-      (action) => action !== API_REQUEST_ACTION,
+      (action) => serviceActions || action !== API_REQUEST_ACTION,
       `"${API_REQUEST_ACTION}" is reserved for this service`,
     ),
-  ),
-  timestamp: z.optional(
-    z
-      .number({ error: 'must be a number (epoch milliseconds)' })
-      .check(
-        z.refine(
-          isEncodableTimestamp,
-          `must be an integer number of epoch milliseconds between 2000-01-01 and ${new Date(MAX_ID_TIMESTAMP_MS).toISOString().slice(0, 10)}`,
-        ),
-      ),
-  ),
-  category: z.optional(text),
-  message: z.optional(boundedString(INGEST_LIMITS.messageBytes)),
-  user: z.optional(text),
-  user_ip: z.optional(text),
-  user_browser_agent: z.optional(text),
-  user_browser_language: z.optional(text),
-  flock_id: z.optional(text),
-  additional_information: z.optional(
-    z.unknown().check(
-      z.refine((value) => value !== undefined, 'must be a JSON value'),
-      z.refine((value) => {
-        const serialised = jsonText(value);
-        return serialised !== undefined && byteLength(serialised) <= INGEST_LIMITS.additionalInformationBytes;
-      }, `must be at most ${INGEST_LIMITS.additionalInformationBytes} bytes of JSON`),
-    ),
-  ),
-  request: z.optional(
-    z.strictObject({
-      uri: text,
-      method: z
-        .string({ error: 'must be a string' })
-        .check(z.regex(/^[A-Z]{1,16}$/, 'must be an HTTP method in capitals')),
-      status: z
-        .number({ error: 'must be a number' })
+  );
+
+/** An event's schema; `serviceActions` admits the action types only the service itself writes. */
+const eventSchemaOf = (serviceActions: boolean) =>
+  z.strictObject({
+    action_type: actionTypeOf(serviceActions),
+    timestamp: z.optional(
+      z
+        .number({ error: 'must be a number (epoch milliseconds)' })
         .check(
-          z.refine(Number.isInteger, 'must be an integer'),
-          z.minimum(100, 'must be an HTTP status'),
-          z.maximum(599, 'must be an HTTP status'),
+          z.refine(
+            isEncodableTimestamp,
+            `must be an integer number of epoch milliseconds between 2000-01-01 and ${new Date(MAX_ID_TIMESTAMP_MS).toISOString().slice(0, 10)}`,
+          ),
         ),
-      query_parameters: z
-        .record(
-          z.string().check(
-            z.refine(isWellFormed, `names ${WELL_FORMED_MESSAGE}`),
+    ),
+    category: z.optional(text),
+    message: z.optional(boundedString(INGEST_LIMITS.messageBytes)),
+    user: z.optional(text),
+    user_ip: z.optional(text),
+    user_browser_agent: z.optional(text),
+    user_browser_language: z.optional(text),
+    flock_id: z.optional(text),
+    additional_information: z.optional(
+      z.unknown().check(
+        z.refine((value) => value !== undefined, 'must be a JSON value'),
+        z.refine((value) => {
+          const serialised = jsonText(value);
+          return (
+            serialised !== undefined && byteLength(serialised) <= INGEST_LIMITS.additionalInformationBytes
+          );
+        }, `must be at most ${INGEST_LIMITS.additionalInformationBytes} bytes of JSON`),
+      ),
+    ),
+    request: z.optional(
+      z.strictObject({
+        uri: text,
+        method: z
+          .string({ error: 'must be a string' })
+          .check(z.regex(/^[A-Z]{1,16}$/, 'must be an HTTP method in capitals')),
+        status: z
+          .number({ error: 'must be a number' })
+          .check(
+            z.refine(Number.isInteger, 'must be an integer'),
+            z.minimum(100, 'must be an HTTP status'),
+            z.maximum(599, 'must be an HTTP status'),
+          ),
+        query_parameters: z
+          .record(
+            z.string().check(
+              z.refine(isWellFormed, `names ${WELL_FORMED_MESSAGE}`),
+              z.refine(
+                (name) => byteLength(name) <= INGEST_LIMITS.queryParameterNameBytes,
+                `names must be at most ${INGEST_LIMITS.queryParameterNameBytes} bytes`,
+              ),
+            ),
+            text,
+          )
+          .check(
             z.refine(
-              (name) => byteLength(name) <= INGEST_LIMITS.queryParameterNameBytes,
-              `names must be at most ${INGEST_LIMITS.queryParameterNameBytes} bytes`,
+              (parameters) => Object.keys(parameters).length <= INGEST_LIMITS.queryParameters,
+              `must have at most ${INGEST_LIMITS.queryParameters} parameters`,
+            ),
+            z.refine(
+              (parameters) => byteLength(JSON.stringify(parameters)) <= INGEST_LIMITS.queryParametersBytes,
+              `must be at most ${INGEST_LIMITS.queryParametersBytes} bytes of JSON`,
             ),
           ),
-          text,
-        )
-        .check(
-          z.refine(
-            (parameters) => Object.keys(parameters).length <= INGEST_LIMITS.queryParameters,
-            `must have at most ${INGEST_LIMITS.queryParameters} parameters`,
-          ),
-          z.refine(
-            (parameters) => byteLength(JSON.stringify(parameters)) <= INGEST_LIMITS.queryParametersBytes,
-            `must be at most ${INGEST_LIMITS.queryParametersBytes} bytes of JSON`,
-          ),
-        ),
-      error: z.optional(text),
-    }),
-  ),
-  api_key: z.optional(z.strictObject({ id: text, name: text })),
-});
+        error: z.optional(text),
+      }),
+    ),
+    api_key: z.optional(z.strictObject({ id: text, name: text })),
+  });
+
+const eventSchema = eventSchemaOf(false);
+/** What the service may write itself (the seed's api_request records): the same rules otherwise. */
+const serviceEventsSchema = z.array(eventSchemaOf(true), { error: 'must be an array of events' });
 
 const bodySchema = z.strictObject({
   events: z
@@ -209,6 +220,17 @@ export const parseIngestBody = (body: unknown, options: ParseEventsOptions): Eve
   const parsed = bodySchema.safeParse(body);
   if (!parsed.success) return throwProblems(problemsOf(parsed.error.issues, []));
   return checkContent(checkTimestamps(parsed.data.events as EventDraft[], options, ['events']), ['events']);
+};
+
+/**
+ * Validates drafts the service writes on its own behalf, any number of them (the seed): the same
+ * rules as producers' events, `api_request` allowed. Throws one BadRequestError naming every field
+ * at fault, so a caller can refuse a whole run before writing any of it.
+ */
+export const validateServiceDrafts = (drafts: readonly unknown[]): EventDraft[] => {
+  const parsed = serviceEventsSchema.safeParse(drafts);
+  if (!parsed.success) return throwProblems(problemsOf(parsed.error.issues, ['events']));
+  return checkContent(parsed.data as EventDraft[], ['events']);
 };
 
 /** Validates a bare array of events (the EventBridge detail's `events`). */
