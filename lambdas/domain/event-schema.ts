@@ -271,7 +271,8 @@ export const jsonValueProblem = (
     } else if (current === null || typeof current === 'boolean') {
       // fine
     } else if (typeof current === 'object') {
-      if (depth >= maxDepth) return { path, message: `must be at most ${maxDepth} levels deep` };
+      // Reported on the value as a whole: it is the whole that is too deep.
+      if (depth >= maxDepth) return { path: '', message: `must be at most ${maxDepth} levels deep` };
       // Pushed in reverse, so the first problem in document order is the one reported.
       if (Array.isArray(current)) {
         for (let index = current.length - 1; index >= 0; index -= 1) {
