@@ -1,6 +1,6 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { BadRequestError, isAuditTrailError, UnstorableEventError } from '../domain/errors.js';
-import { parseEvents } from '../domain/event-schema.js';
+import { isWellFormed, parseEvents } from '../domain/event-schema.js';
 import { isValidTenant } from '../domain/tokens.js';
 import * as z from '../domain/zod.js';
 import { log } from '../http/log.js';
@@ -12,7 +12,10 @@ import { registerTenant } from '../use-cases/register-tenant.js';
  * producers inside the AWS account, authorised by IAM to put events on this bus, can send these.
  */
 const envelope = z.object({
-  id: z.string().check(z.minLength(1), z.maxLength(128)),
+  // Part of every event's dedupe key (a stored key): it must have a UTF-8 form.
+  id: z
+    .string()
+    .check(z.minLength(1), z.maxLength(128), z.refine(isWellFormed, 'must be well-formed Unicode')),
   source: z.string().check(z.minLength(1), z.maxLength(256)),
   'detail-type': z.string().check(z.maxLength(256)),
   detail: z.object({

@@ -122,14 +122,18 @@ describe('Ingest: a batch with one bad event stores nothing', () => {
     const badRaw = sqsRecord(
       `{"id":"eb-raw-1","source":"com.example","detail-type":"Audit events","detail":{"tenant":"queue-bad","events":[{"action_type":"ok"},{"action_type":"meter.read","additional_information":{"n":1e400}}]}}`,
     );
+    // The EventBridge id is part of each event's stored dedupe key.
+    const badId = sqsRecord(
+      `{"id":"eb-\\udc00","source":"com.example","detail-type":"Audit events","detail":{"tenant":"queue-bad","events":[{"action_type":"ok"}]}}`,
+    );
     const good = sqsRecord(busEvent('queue-good', [{ action_type: 'invoice.paid' }]));
 
     // Act
-    const result = await ingestQueue({ Records: [bad, badRaw, good] });
+    const result = await ingestQueue({ Records: [bad, badRaw, badId, good] });
 
     // Assess
     expect(result.batchItemFailures.map((failure) => failure.itemIdentifier).sort()).toEqual(
-      [bad.messageId, badRaw.messageId].sort(),
+      [bad.messageId, badRaw.messageId, badId.messageId].sort(),
     );
     expect(await allEntries(service.services, 'queue-bad')).toEqual([]);
     expect(await service.services.counters.total('queue-bad', { kind: 'all' })).toBe(0);
