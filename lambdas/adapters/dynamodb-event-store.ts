@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { TooManyRequestsError, UnstorableEventError } from '../domain/errors.js';
 import { allocateIds, isEncodableTimestamp, lastIdAt } from '../domain/ids.js';
+import { jsonValueProblem } from '../domain/json-values.js';
 import { type AuditRecord, type EventDraft, sealRecord } from '../domain/record.js';
 import { COUNTER_SHARDS, counterDeltas } from '../domain/rollups.js';
 import type {
@@ -379,22 +380,31 @@ export class DynamoDbEventStore implements EventStore {
   }
 }
 
+/** Nesting a draft may have: `additional_information` (32 levels, validated) inside the event. */
+const MAX_DRAFT_DEPTH = 40;
+/** A SHA-256 in hex, standing in for the hash the write computes (same size). */
+const HASH_PLACEHOLDER = '0'.repeat(64);
+
 /**
- * Seals `draft` as the write will (with the largest id of its millisecond) and returns the size
- * of its item; throws UnstorableEventError when it cannot be sealed, its item would exceed
- * DynamoDB's 400 KB or an index key its 2 KB. Validation (lambdas/domain/event-schema.ts) refuses
- * all of these first; this keeps the store all-or-nothing for drafts from any other writer.
+ * Returns the size of the item `draft` will be stored as, and throws UnstorableEventError when it
+ * cannot be stored: a value RFC 8785 cannot canonicalize (an unpaired surrogate, a non-finite
+ * number, nesting deep enough to exhaust the stack — the cheap walk of `jsonValueProblem`, not a
+ * second canonicalization), an item over DynamoDB's 400 KB, an index key over 2 KB. Validation
+ * (lambdas/domain/event-schema.ts) refuses all of these first; this keeps the store all-or-nothing
+ * for drafts from any writer.
  */
 const storableBytes = (tenant: string, draft: EventDraft, index: number, now: number): number => {
-  let item: Record<string, unknown>;
-  try {
-    const timestamp = draft.timestamp ?? now;
-    item = recordToItem(sealRecord(tenant, lastIdAt(timestamp), timestamp, draft));
-  } catch (error) {
-    throw new UnstorableEventError(index, 'cannot be sealed: it has no RFC 8785 canonical form', {
-      cause: error,
-    });
-  }
+  const problem = jsonValueProblem(draft, MAX_DRAFT_DEPTH);
+  if (problem) throw new UnstorableEventError(index, problem.message, { path: problem.path });
+  const timestamp = draft.timestamp ?? now;
+  const { timestamp: _stamped, ...fields } = draft;
+  const item = recordToItem({
+    ...fields,
+    tenant,
+    id: lastIdAt(timestamp),
+    timestamp,
+    hash: HASH_PLACEHOLDER,
+  });
   const bytes = itemBytes(item);
   if (bytes > MAX_ITEM_BYTES) {
     throw new UnstorableEventError(
@@ -404,7 +414,7 @@ const storableBytes = (tenant: string, draft: EventDraft, index: number, now: nu
   }
   for (const key of [EVENTS_KEYS.actionKey, EVENTS_KEYS.actorKey]) {
     const value = item[key];
-    if (typeof value === 'string' && new TextEncoder().encode(value).length > MAX_PARTITION_KEY_BYTES) {
+    if (typeof value === 'string' && Buffer.byteLength(value, 'utf8') > MAX_PARTITION_KEY_BYTES) {
       throw new UnstorableEventError(
         index,
         `would have an index key (tenant#action type or tenant#actor) over ${MAX_PARTITION_KEY_BYTES} bytes`,

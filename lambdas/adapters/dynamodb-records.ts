@@ -63,8 +63,7 @@ export const MAX_ITEM_BYTES = 400 * 1024;
 /** DynamoDB's limit on a partition key value (of the table or an index), in bytes. */
 export const MAX_PARTITION_KEY_BYTES = 2048;
 
-const encoder = new TextEncoder();
-const utf8Bytes = (text: string): number => encoder.encode(text).length;
+const utf8Bytes = (text: string): number => Buffer.byteLength(text, 'utf8');
 
 /**
  * The size DynamoDB counts for an item of the document client's values, rounded up where

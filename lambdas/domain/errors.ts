@@ -37,11 +37,15 @@ export class BadRequestError extends AuditTrailError {
  */
 export class UnstorableEventError extends BadRequestError {
   readonly index: number;
+  /** Where in the event, as `.user` or `.additional_information.items[2]`; empty for the event. */
+  readonly path: string;
   readonly reason: string;
 
-  constructor(index: number, reason: string, options?: ErrorOptions) {
-    super(`events[${index}] ${reason}`, { ...options, field: `events[${index}]` });
+  constructor(index: number, reason: string, options?: ErrorOptions & { path?: string }) {
+    const path = options?.path ?? '';
+    super(`events[${index}]${path} ${reason}`, { ...options, field: `events[${index}]${path}` });
     this.index = index;
+    this.path = path;
     this.reason = reason;
   }
 }

@@ -61,8 +61,8 @@ const processMessage = async (services: Services, record: SQSRecord): Promise<vo
   } catch (error) {
     // Refused before anything of the message was written; name the event as the producer sent it.
     if (error instanceof UnstorableEventError) {
-      throw new BadRequestError(`detail.events[${error.index}] ${error.reason}`, {
-        field: `detail.events[${error.index}]`,
+      throw new BadRequestError(`detail.${error.message}`, {
+        field: `detail.${error.field}`,
         cause: error,
       });
     }
