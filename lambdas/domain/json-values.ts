@@ -37,7 +37,8 @@ export const jsonValueProblem = (
     } else if (typeof current === 'number') {
       if (!Number.isFinite(current))
         return { path, message: 'must be a finite number (within the range of a 64-bit double)' };
-    } else if (current === null || typeof current === 'boolean') {
+    } else if (current === null || current === undefined || typeof current === 'boolean') {
+      // (undefined: an absent field, left out by JSON and RFC 8785 alike)
       // fine
     } else if (typeof current === 'object') {
       // Reported on the value as a whole: it is the whole that is too deep.

@@ -108,6 +108,29 @@ describe('Ingest: a batch with one bad event stores nothing', () => {
     expect(await service.services.counters.total('store-guard', { kind: 'all' })).toBe(0);
   });
 
+  it('refuses a draft that cannot be sealed before writing any of the batch (event store, any writer)', async () => {
+    // Prepare: an unpaired surrogate RFC 8785 refuses, in a batch that spans several transactions.
+    const drafts = Array.from({ length: 100 }, (_, n) => ({
+      action_type: `bulk.${n % 4}`,
+      user: `user-${n}`,
+      additional_information: { n },
+    }));
+    drafts[95] = {
+      ...drafts[95],
+      additional_information: { n: 95, note: 'bad \ud800 value' },
+    } as (typeof drafts)[number];
+
+    // Act
+    const appended = service.services.events.append('store-guard-2', drafts);
+
+    // Assess
+    await expect(appended).rejects.toThrow(
+      'events[95].additional_information.note must be well-formed Unicode',
+    );
+    expect(await allEntries(service.services, 'store-guard-2')).toEqual([]);
+    expect(await service.services.counters.total('store-guard-2', { kind: 'all' })).toBe(0);
+  });
+
   it('EventBridge: reports the message with a bad event as failed and stores none of it', async () => {
     // Prepare
     const [sample] = fc.sample(batchWithOneBadEvent(60), {
