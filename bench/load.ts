@@ -60,10 +60,11 @@ const main = async () => {
       cursorKey: newCursorKey(),
       port: 0,
     });
-    const { token } = await issueToken(service.services.tokens, {
-      tenant: 'load',
-      scopes: ['read', 'ingest'],
-    });
+    const { token } = await issueToken(
+      service.services.tokens,
+      { tenant: 'load', scopes: ['read', 'ingest'] },
+      service.services.tenants,
+    );
     const drafts = demoEvents({ count: 2000, days: 7, now: Date.now() });
     for (let start = 0; start < drafts.length; start += 100)
       await service.services.events.append('load', drafts.slice(start, start + 100));

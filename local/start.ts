@@ -140,13 +140,17 @@ const main = async () => {
     service.services.tenants,
   );
   if (RETENTION_INTERVAL_MINUTES > 0) startRetention(RETENTION_INTERVAL_MINUTES);
-  const koreApp = await ensureKoreApp(service.services.koreApps, {
-    tenant: DEMO_TENANT,
-    scopes: ['read'],
-    name: 'demo kore app',
-    appId: DEMO_KORE_APP_ID ?? persisted('demo-kore-app-id', () => generateKoreApp().appId),
-    clientSecret: DEMO_KORE_SECRET ?? persisted('demo-kore-secret', () => generateKoreApp().clientSecret),
-  });
+  const koreApp = await ensureKoreApp(
+    service.services.koreApps,
+    {
+      tenant: DEMO_TENANT,
+      scopes: ['read'],
+      name: 'demo kore app',
+      appId: DEMO_KORE_APP_ID ?? persisted('demo-kore-app-id', () => generateKoreApp().appId),
+      clientSecret: DEMO_KORE_SECRET ?? persisted('demo-kore-secret', () => generateKoreApp().clientSecret),
+    },
+    service.services.tenants,
+  );
   // Where the kore app's secret is, as this run has it: never printed, only pointed to.
   const koreSecretAt =
     DEMO_KORE_SECRET !== undefined

@@ -15,19 +15,23 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { parseScopes } from '../lambdas/domain/scopes.js';
 import type { KoreAppStore } from '../lambdas/ports/kore-app-store.js';
-import { getServices } from '../lambdas/services.js';
+import type { TenantStore } from '../lambdas/ports/tenant-store.js';
+import { getServices, getTenantStore } from '../lambdas/services.js';
 import { registerKoreApp } from '../lambdas/use-cases/manage-kore-apps.js';
 import { tenantOption } from './tenant-option.js';
 
 /** What the commands need; tests pass their own. */
 export interface KoreAppCommandOptions {
   readonly store?: () => Promise<KoreAppStore>;
+  /** The tenant registry the app's tenant is registered in (what the retention scheduler reads). */
+  readonly tenants?: () => Promise<TenantStore>;
   readonly print?: (line: string) => void;
 }
 
 /** The `kore-app` command with its `create`, `list` and `revoke` sub-commands. */
 export const koreAppCommand = (options: KoreAppCommandOptions = {}): Command => {
   const store = options.store ?? (async () => (await getServices()).koreApps);
+  const tenants = options.tenants ?? (async () => getTenantStore(await getServices()));
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const command = new Command('kore-app').description(
     'Manage kore apps (JWT signing credentials of /api/public/auditlogs)',
@@ -39,11 +43,11 @@ export const koreAppCommand = (options: KoreAppCommandOptions = {}): Command => 
     .option('--name <name>', 'a name to recognise it by', 'kore app')
     .option('--scopes <scopes>', 'comma-separated scopes', 'read')
     .action(async (flags: { tenant: string; name: string; scopes: string }) => {
-      const app = await registerKoreApp(await store(), {
-        tenant: flags.tenant,
-        name: flags.name,
-        scopes: parseScopes(flags.scopes),
-      });
+      const app = await registerKoreApp(
+        await store(),
+        { tenant: flags.tenant, name: flags.name, scopes: parseScopes(flags.scopes) },
+        await tenants(),
+      );
       print(`appId: ${app.appId}`);
       print(`clientSecret: ${app.clientSecret}`);
       print(

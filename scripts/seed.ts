@@ -29,8 +29,11 @@ import { Command, InvalidArgumentError } from 'commander';
 import * as z from 'zod';
 import { createDynamoDbDocumentClient } from '../lambdas/adapters/aws-clients.js';
 import { DynamoDbEventStore } from '../lambdas/adapters/dynamodb-event-store.js';
+import { DynamoDbTenantStore } from '../lambdas/adapters/dynamodb-tenant-store.js';
+import { validateServiceDrafts } from '../lambdas/domain/event-schema.js';
 import type { EventDraft } from '../lambdas/domain/record.js';
 import { DAY_MS } from '../lambdas/domain/time.js';
+import { registerTenant } from '../lambdas/use-cases/register-tenant.js';
 import { createResources, startEmulators } from '../local/emulators.js';
 import { readLocalEndpoints } from './local-endpoints.js';
 import { BulkSeeder } from './seed-bulk.js';
@@ -221,6 +224,12 @@ const main = async () => {
       return;
     }
     const started = Date.now();
+    // A seeded tenant is a tenant: the retention scheduler must know it.
+    await registerTenant(
+      new DynamoDbTenantStore(doc, { controlTable: tables.controlTable }),
+      options.tenant,
+      started,
+    );
     // Timestamps end a minute before the run starts: writers stamping "now" stay out of its range.
     const to = started - RANGE_MARGIN_MS;
     const from = to - options.days * DAY_MS + 1;
@@ -232,6 +241,9 @@ const main = async () => {
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
+    // Every event of the run passes the ingest rules before anything is written, so a run never
+    // stops half-way on an event the store cannot take (windows are generated again to write them).
+    for (const window of windows) validateServiceDrafts(windowEvents(window, options.seed));
     const progress = new Progress(options.events, started);
     const bulk = await seeder.begin(from, to);
     if (!bulk) {

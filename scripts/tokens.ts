@@ -15,6 +15,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Command, InvalidArgumentError } from 'commander';
 import { createDynamoDbDocumentClient } from '../lambdas/adapters/aws-clients.js';
 import { DynamoDbKoreAppStore } from '../lambdas/adapters/dynamodb-kore-app-store.js';
+import { DynamoDbTenantStore } from '../lambdas/adapters/dynamodb-tenant-store.js';
 import { DynamoDbTokenStore } from '../lambdas/adapters/dynamodb-token-store.js';
 import { isAuditTrailError } from '../lambdas/domain/errors.js';
 import { isValidActor, parseScopes } from '../lambdas/domain/scopes.js';
@@ -46,10 +47,18 @@ export const targetControlTable = (): {
   return { doc, controlTable: env.CONTROL_TABLE, where };
 };
 
-/** The token store of the target deployment. */
-export const targetTokenStore = (): { store: DynamoDbTokenStore; where: string } => {
+/** The token store of the target deployment, and its tenant registry (which tokens register in). */
+export const targetTokenStore = (): {
+  store: DynamoDbTokenStore;
+  tenants: DynamoDbTenantStore;
+  where: string;
+} => {
   const { doc, controlTable, where } = targetControlTable();
-  return { store: new DynamoDbTokenStore(doc, { controlTable }), where };
+  return {
+    store: new DynamoDbTokenStore(doc, { controlTable }),
+    tenants: new DynamoDbTenantStore(doc, { controlTable }),
+    where,
+  };
 };
 
 const scopesOption = (value: string) => {
@@ -86,13 +95,17 @@ export const tokensProgram = (): Command => {
         name?: string;
         actor?: string;
       }) => {
-        const { store, where } = targetTokenStore();
-        const { token, record } = await issueToken(store, {
-          tenant: options.tenant,
-          scopes: options.scopes,
-          ...(options.name ? { name: options.name } : {}),
-          ...(options.actor !== undefined ? { actor: options.actor } : {}),
-        });
+        const { store, tenants, where } = targetTokenStore();
+        const { token, record } = await issueToken(
+          store,
+          {
+            tenant: options.tenant,
+            scopes: options.scopes,
+            ...(options.name ? { name: options.name } : {}),
+            ...(options.actor !== undefined ? { actor: options.actor } : {}),
+          },
+          tenants,
+        );
         const narrowed = record.actor !== undefined ? `, only the entries of actor "${record.actor}"` : '';
         process.stdout.write(
           `Created ${record.tokenId} for tenant "${record.tenant}" (${record.scopes.join(',')}${narrowed}) in ${where}.\n` +
@@ -133,6 +146,10 @@ export const tokensProgram = (): Command => {
       store: async () => {
         const { doc, controlTable } = targetControlTable();
         return new DynamoDbKoreAppStore(doc, { controlTable });
+      },
+      tenants: async () => {
+        const { doc, controlTable } = targetControlTable();
+        return new DynamoDbTenantStore(doc, { controlTable });
       },
     }),
   );

@@ -7,8 +7,9 @@ import {
   QueryCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { TooManyRequestsError } from '../domain/errors.js';
-import { allocateIds, isEncodableTimestamp } from '../domain/ids.js';
+import { TooManyRequestsError, UnstorableEventError } from '../domain/errors.js';
+import { allocateIds, isEncodableTimestamp, lastIdAt } from '../domain/ids.js';
+import { jsonValueProblem } from '../domain/json-values.js';
 import { type AuditRecord, type EventDraft, sealRecord } from '../domain/record.js';
 import { COUNTER_SHARDS, counterDeltas } from '../domain/rollups.js';
 import type {
@@ -21,7 +22,13 @@ import type {
   PageResult,
 } from '../ports/event-store.js';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
-import { itemToRecord, recordToItem } from './dynamodb-records.js';
+import {
+  itemBytes,
+  itemToRecord,
+  MAX_ITEM_BYTES,
+  MAX_PARTITION_KEY_BYTES,
+  recordToItem,
+} from './dynamodb-records.js';
 import { CONTROL_KEYS, EVENTS_KEYS } from './table-definitions.js';
 
 /** DynamoDB's limit on actions in one TransactWriteItems call. */
@@ -41,6 +48,8 @@ interface PendingDraft {
   readonly index: number;
   readonly draft: EventDraft;
   readonly dedupeKey: string | undefined;
+  /** The size of its entry item, measured before anything was written. */
+  readonly bytes: number;
 }
 
 type TransactItem = NonNullable<
@@ -81,8 +90,16 @@ export class DynamoDbEventStore implements EventStore {
         throw new RangeError(`timestamp ${draft.timestamp} is outside the supported range`);
       }
     }
+    // Every draft is sealed and measured before the first transaction: a draft the store cannot
+    // take fails the whole batch here, not after earlier transactions were written.
+    const now = this.#clock();
+    const pending = drafts.map((draft, index) => ({
+      index,
+      draft,
+      dedupeKey: options.dedupeKeys?.[index],
+      bytes: storableBytes(tenant, draft, index, now),
+    }));
     const results: AppendResult = new Array(drafts.length).fill(null);
-    const pending = drafts.map((draft, index) => ({ index, draft, dedupeKey: options.dedupeKeys?.[index] }));
     let written = 0;
     for (const chunk of this.#chunks(tenant, pending)) {
       try {
@@ -143,7 +160,7 @@ export class DynamoDbEventStore implements EventStore {
     let counterKeys = new Set<string>();
     const now = this.#clock();
     for (const entry of pending) {
-      const size = JSON.stringify(entry.draft).length + 200;
+      const size = entry.bytes + 200;
       const keys = [
         ...counterDeltas([{ ...entry.draft, tenant, timestamp: entry.draft.timestamp ?? now }], 1, 0).keys(),
       ];
@@ -374,6 +391,50 @@ export class DynamoDbEventStore implements EventStore {
     }
   }
 }
+
+/** Nesting a draft may have: `additional_information` (32 levels, validated) inside the event. */
+const MAX_DRAFT_DEPTH = 40;
+/** A SHA-256 in hex, standing in for the hash the write computes (same size). */
+const HASH_PLACEHOLDER = '0'.repeat(64);
+
+/**
+ * Returns the size of the item `draft` will be stored as, and throws UnstorableEventError when it
+ * cannot be stored: a value RFC 8785 cannot canonicalize (an unpaired surrogate, a non-finite
+ * number, nesting deep enough to exhaust the stack — the cheap walk of `jsonValueProblem`, not a
+ * second canonicalization), an item over DynamoDB's 400 KB, an index key over 2 KB. Validation
+ * (lambdas/domain/event-schema.ts) refuses all of these first; this keeps the store all-or-nothing
+ * for drafts from any writer.
+ */
+const storableBytes = (tenant: string, draft: EventDraft, index: number, now: number): number => {
+  const problem = jsonValueProblem(draft, MAX_DRAFT_DEPTH);
+  if (problem) throw new UnstorableEventError(index, problem.message, { path: problem.path });
+  const timestamp = draft.timestamp ?? now;
+  const { timestamp: _stamped, ...fields } = draft;
+  const item = recordToItem({
+    ...fields,
+    tenant,
+    id: lastIdAt(timestamp),
+    timestamp,
+    hash: HASH_PLACEHOLDER,
+  });
+  const bytes = itemBytes(item);
+  if (bytes > MAX_ITEM_BYTES) {
+    throw new UnstorableEventError(
+      index,
+      `would be a ${bytes}-byte entry, over the store's limit of ${MAX_ITEM_BYTES} bytes`,
+    );
+  }
+  for (const key of [EVENTS_KEYS.actionKey, EVENTS_KEYS.actorKey]) {
+    const value = item[key];
+    if (typeof value === 'string' && Buffer.byteLength(value, 'utf8') > MAX_PARTITION_KEY_BYTES) {
+      throw new UnstorableEventError(
+        index,
+        `would have an index key (tenant#action type or tenant#actor) over ${MAX_PARTITION_KEY_BYTES} bytes`,
+      );
+    }
+  }
+  return bytes;
+};
 
 const THROTTLE_NAMES = new Set([
   'ProvisionedThroughputExceededException',

@@ -8,7 +8,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { TooManyRequestsError } from '../domain/errors.js';
-import type { PurgeJob } from '../domain/purge.js';
+import { type PurgeJob, purgeJobId, purgeRunOf } from '../domain/purge.js';
 import type { AuditRecord } from '../domain/record.js';
 import { COUNTER_SHARDS, counterDeltas } from '../domain/rollups.js';
 import type { BatchOutcome, PurgeStore, PurgeTarget, StartOutcome } from '../ports/purge-store.js';
@@ -117,6 +117,32 @@ export class DynamoDbPurgeStore implements PurgeStore {
       new GetCommand({ TableName: this.#controlTable, Key: jobKey(tenant, jobId), ConsistentRead: true }),
     );
     return Item ? fromItem(tenant, Item) : undefined;
+  }
+
+  async latest(tenant: string, throughId: number): Promise<PurgeJob | undefined> {
+    const first = await this.get(tenant, purgeJobId(throughId));
+    if (!first) return undefined;
+    // Later runs are `job#pj-<id>-<run>`; the "-" keeps `pj-12` from matching `pj-123`.
+    let latest = first;
+    let exclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const output = await this.#doc.send(
+        new QueryCommand({
+          TableName: this.#controlTable,
+          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+          ExpressionAttributeNames: { '#pk': PK, '#sk': SK },
+          ExpressionAttributeValues: { ':pk': `purge#${tenant}`, ':prefix': `job#${purgeJobId(throughId)}-` },
+          ConsistentRead: true,
+          ExclusiveStartKey: exclusiveStartKey,
+        }),
+      );
+      for (const item of output.Items ?? []) {
+        const job = fromItem(tenant, item);
+        if (purgeRunOf(job.jobId) > purgeRunOf(latest.jobId)) latest = job;
+      }
+      exclusiveStartKey = output.LastEvaluatedKey;
+    } while (exclusiveStartKey);
+    return latest;
   }
 
   async active(tenant: string): Promise<PurgeJob | undefined> {

@@ -60,3 +60,39 @@ const itemToRequest = (item: Record<string, unknown>): RecordedRequest => {
       : {}),
   };
 };
+
+/** DynamoDB's limit on one item: names and values of all its attributes, in bytes. */
+export const MAX_ITEM_BYTES = 400 * 1024;
+/** DynamoDB's limit on a partition key value (of the table or an index), in bytes. */
+export const MAX_PARTITION_KEY_BYTES = 2048;
+
+const utf8Bytes = (text: string): number => Buffer.byteLength(text, 'utf8');
+
+/**
+ * The size DynamoDB counts for an item of the document client's values, rounded up where
+ * DynamoDB's rules are approximate: each attribute's name (UTF-8) plus its value; strings by
+ * their UTF-8 length, numbers at most 21 bytes, null and booleans 1 byte, and each list or map
+ * 3 bytes plus 1 byte per element on top of its elements (names included for maps).
+ */
+export const itemBytes = (item: Record<string, unknown>): number => {
+  let total = 0;
+  for (const [name, value] of Object.entries(item)) {
+    if (value === undefined) continue;
+    total += utf8Bytes(name) + valueBytes(value);
+  }
+  return total;
+};
+
+const valueBytes = (value: unknown): number => {
+  if (typeof value === 'string') return utf8Bytes(value);
+  if (typeof value === 'number') return 21;
+  if (typeof value === 'boolean' || value === null) return 1;
+  if (Array.isArray(value)) return value.reduce<number>((sum, element) => sum + 1 + valueBytes(element), 3);
+  if (typeof value === 'object') {
+    return Object.entries(value as Record<string, unknown>).reduce<number>(
+      (sum, [name, element]) => sum + 1 + utf8Bytes(name) + valueBytes(element),
+      3,
+    );
+  }
+  return 0;
+};

@@ -30,6 +30,26 @@ export class BadRequestError extends AuditTrailError {
   }
 }
 
+/**
+ * 400: one event of a batch cannot be stored as it is (its item would be too large for the store,
+ * or it cannot be sealed). Thrown by the event store before it writes anything of the batch.
+ * `index` is the event's position in the batch; the message names it as `events[index]`.
+ */
+export class UnstorableEventError extends BadRequestError {
+  readonly index: number;
+  /** Where in the event, as `.user` or `.additional_information.items[2]`; empty for the event. */
+  readonly path: string;
+  readonly reason: string;
+
+  constructor(index: number, reason: string, options?: ErrorOptions & { path?: string }) {
+    const path = options?.path ?? '';
+    super(`events[${index}]${path} ${reason}`, { ...options, field: `events[${index}]${path}` });
+    this.index = index;
+    this.path = path;
+    this.reason = reason;
+  }
+}
+
 /** 401: no credential, or one this service does not know. */
 export class UnauthorizedError extends AuditTrailError {
   readonly statusCode = 401;

@@ -4,6 +4,10 @@ import { BadRequestError } from './errors.js';
 import { isEncodableTimestamp, MAX_ID_TIMESTAMP_MS } from './ids.js';
 import { API_REQUEST_ACTION, type EventDraft, SERVICE_CATEGORY } from './record.js';
 import { isReservedActionType, isReservedApiKeyId, isReservedCategory } from './reserved.js';
+
+export { isWellFormed, jsonValueProblem };
+
+import { isWellFormed, jsonValueProblem, WELL_FORMED_MESSAGE } from './json-values.js';
 import * as z from './zod.js';
 
 /**
@@ -12,14 +16,23 @@ import * as z from './zod.js';
  *
  * - `action_type`: 1–128 characters of `A-Z a-z 0-9 _ . : -` (it becomes an index key and a filter);
  *   `api_request` and `audit_trail…` are reserved for this service's own records (see reserved.ts).
- * - `category` "Audit trail" and `api_key.id` values shaped like this service's token or kore app
- *   ids are reserved too, in any case or spelling.
+ * - `category` "Audit trail", and `api_key.id` or `user` values shaped like this service's token or
+ *   kore app ids, are reserved too, in any case or spelling (the seed's own records excepted).
  * - `message`: at most 8 KB (UTF-8).
  * - every other string: at most 1 KB (UTF-8).
- * - `additional_information`: any JSON value, at most 16 KB once serialised.
- * - `request.query_parameters`: at most 50 parameters.
+ * - `additional_information`: any JSON value, at most 16 KB once serialised, at most 32 levels
+ *   deep, every number finite (a literal like `1e400` overflows to Infinity).
+ * - `request.query_parameters`: at most 50 parameters, names at most 1 KB, at most 16 KB as JSON.
  * - `timestamp` (epoch ms, integer, 2000-01-01 … 2278): only when the caller may import history.
+ * - every string, object key included, at any depth, is well-formed Unicode: an unpaired UTF-16
+ *   surrogate (`"\ud800"` in JSON) has no UTF-8 form and no RFC 8785 canonical form, so the
+ *   entry could be neither hashed nor stored.
  * - unknown keys are rejected, at every level.
+ *
+ * Together these are every way the content of an event can make its write fail (sealing, the
+ * DynamoDB marshaller, item and key sizes), so a batch either passes validation whole or is
+ * refused whole before anything is written. The event store checks each item once more before it
+ * writes any (`UnstorableEventError`).
  */
 export const INGEST_LIMITS = {
   maxEvents: 100,
@@ -28,17 +41,24 @@ export const INGEST_LIMITS = {
   messageBytes: 8 * 1024,
   stringBytes: 1024,
   additionalInformationBytes: 16 * 1024,
+  /** Nesting levels of `additional_information` (DynamoDB's own limit for nested documents). */
+  additionalInformationDepth: 32,
   queryParameters: 50,
+  queryParameterNameBytes: 1024,
+  queryParametersBytes: 16 * 1024,
 } as const;
 
 const ACTION_TYPE_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 const encoder = new TextEncoder();
 const byteLength = (text: string): number => encoder.encode(text).length;
 
+const wellFormed = z.refine<string>(isWellFormed, WELL_FORMED_MESSAGE);
+
 const boundedString = (maxBytes: number) =>
-  z
-    .string({ error: 'must be a string' })
-    .check(z.refine((text) => byteLength(text) <= maxBytes, `must be at most ${maxBytes} bytes`));
+  z.string({ error: 'must be a string' }).check(
+    wellFormed,
+    z.refine((text) => byteLength(text) <= maxBytes, `must be at most ${maxBytes} bytes`),
+  );
 
 const text = boundedString(INGEST_LIMITS.stringBytes);
 
@@ -50,94 +70,118 @@ const jsonText = (value: unknown): string | undefined => {
   }
 };
 
-const eventSchema = z.strictObject({
-  action_type: z.string({ error: 'is required and must be a string' }).check(
+const actionTypeOf = (serviceActions: boolean) =>
+  z.string({ error: 'is required and must be a string' }).check(
     z.regex(
       ACTION_TYPE_PATTERN,
       `must be 1-${INGEST_LIMITS.actionTypeChars} characters of letters, digits, "_", ".", ":" or "-"`,
     ),
     z.refine(
-      (action) => !isReservedActionType(action),
+      (action) => serviceActions || !isReservedActionType(action),
       `"${API_REQUEST_ACTION}" and "audit_trail…" (in any case or spelling) are reserved for this service's own records`,
     ),
-  ),
-  timestamp: z.optional(
-    z
-      .number({ error: 'must be a number (epoch milliseconds)' })
-      .check(
-        z.refine(
-          isEncodableTimestamp,
-          `must be an integer number of epoch milliseconds between 2000-01-01 and ${new Date(MAX_ID_TIMESTAMP_MS).toISOString().slice(0, 10)}`,
-        ),
-      ),
-  ),
-  category: z.optional(
-    text.check(
-      z.refine(
-        (category) => !isReservedCategory(category),
-        `"${SERVICE_CATEGORY}" (in any case or spelling) is reserved for this service's own records`,
-      ),
-    ),
-  ),
-  message: z.optional(boundedString(INGEST_LIMITS.messageBytes)),
-  // The actor index finds this service's API keys' calls by their id: a user of that shape would mix in.
-  user: z.optional(
-    text.check(
-      z.refine(
-        (user) => !isReservedApiKeyId(user),
-        'must not look like this service\'s own token ids ("tok_…") or kore app ids ("cs-…")',
-      ),
-    ),
-  ),
-  user_ip: z.optional(text),
-  user_browser_agent: z.optional(text),
-  user_browser_language: z.optional(text),
-  flock_id: z.optional(text),
-  additional_information: z.optional(
-    z.unknown().check(
-      z.refine((value) => value !== undefined, 'must be a JSON value'),
-      z.refine((value) => {
-        const serialised = jsonText(value);
-        return serialised !== undefined && byteLength(serialised) <= INGEST_LIMITS.additionalInformationBytes;
-      }, `must be at most ${INGEST_LIMITS.additionalInformationBytes} bytes of JSON`),
-    ),
-  ),
-  request: z.optional(
-    z.strictObject({
-      uri: text,
-      method: z
-        .string({ error: 'must be a string' })
-        .check(z.regex(/^[A-Z]{1,16}$/, 'must be an HTTP method in capitals')),
-      status: z
-        .number({ error: 'must be a number' })
-        .check(
-          z.refine(Number.isInteger, 'must be an integer'),
-          z.minimum(100, 'must be an HTTP status'),
-          z.maximum(599, 'must be an HTTP status'),
-        ),
-      query_parameters: z
-        .record(z.string(), text)
+  );
+
+/** An event's schema; `serviceActions` admits the action types only the service itself writes. */
+const eventSchemaOf = (serviceActions: boolean) =>
+  z.strictObject({
+    action_type: actionTypeOf(serviceActions),
+    timestamp: z.optional(
+      z
+        .number({ error: 'must be a number (epoch milliseconds)' })
         .check(
           z.refine(
-            (parameters) => Object.keys(parameters).length <= INGEST_LIMITS.queryParameters,
-            `must have at most ${INGEST_LIMITS.queryParameters} parameters`,
+            isEncodableTimestamp,
+            `must be an integer number of epoch milliseconds between 2000-01-01 and ${new Date(MAX_ID_TIMESTAMP_MS).toISOString().slice(0, 10)}`,
           ),
         ),
-      error: z.optional(text),
-    }),
-  ),
-  api_key: z.optional(
-    z.strictObject({
-      id: text.check(
+    ),
+    category: z.optional(
+      text.check(
         z.refine(
-          (id) => !isReservedApiKeyId(id),
+          (category) => serviceActions || !isReservedCategory(category),
+          `"${SERVICE_CATEGORY}" (in any case or spelling) is reserved for this service's own records`,
+        ),
+      ),
+    ),
+    message: z.optional(boundedString(INGEST_LIMITS.messageBytes)),
+    // The actor index finds this service's API keys' calls by their id: a user of that shape would mix in.
+    user: z.optional(
+      text.check(
+        z.refine(
+          (user) => serviceActions || !isReservedApiKeyId(user),
           'must not look like this service\'s own token ids ("tok_…") or kore app ids ("cs-…")',
         ),
       ),
-      name: text,
-    }),
-  ),
-});
+    ),
+    user_ip: z.optional(text),
+    user_browser_agent: z.optional(text),
+    user_browser_language: z.optional(text),
+    flock_id: z.optional(text),
+    additional_information: z.optional(
+      z.unknown().check(
+        z.refine((value) => value !== undefined, 'must be a JSON value'),
+        z.refine((value) => {
+          const serialised = jsonText(value);
+          return (
+            serialised !== undefined && byteLength(serialised) <= INGEST_LIMITS.additionalInformationBytes
+          );
+        }, `must be at most ${INGEST_LIMITS.additionalInformationBytes} bytes of JSON`),
+      ),
+    ),
+    request: z.optional(
+      z.strictObject({
+        uri: text,
+        method: z
+          .string({ error: 'must be a string' })
+          .check(z.regex(/^[A-Z]{1,16}$/, 'must be an HTTP method in capitals')),
+        status: z
+          .number({ error: 'must be a number' })
+          .check(
+            z.refine(Number.isInteger, 'must be an integer'),
+            z.minimum(100, 'must be an HTTP status'),
+            z.maximum(599, 'must be an HTTP status'),
+          ),
+        query_parameters: z
+          .record(
+            z.string().check(
+              z.refine(isWellFormed, `names ${WELL_FORMED_MESSAGE}`),
+              z.refine(
+                (name) => byteLength(name) <= INGEST_LIMITS.queryParameterNameBytes,
+                `names must be at most ${INGEST_LIMITS.queryParameterNameBytes} bytes`,
+              ),
+            ),
+            text,
+          )
+          .check(
+            z.refine(
+              (parameters) => Object.keys(parameters).length <= INGEST_LIMITS.queryParameters,
+              `must have at most ${INGEST_LIMITS.queryParameters} parameters`,
+            ),
+            z.refine(
+              (parameters) => byteLength(JSON.stringify(parameters)) <= INGEST_LIMITS.queryParametersBytes,
+              `must be at most ${INGEST_LIMITS.queryParametersBytes} bytes of JSON`,
+            ),
+          ),
+        error: z.optional(text),
+      }),
+    ),
+    api_key: z.optional(
+      z.strictObject({
+        id: text.check(
+          z.refine(
+            (id) => serviceActions || !isReservedApiKeyId(id),
+            'must not look like this service\'s own token ids ("tok_…") or kore app ids ("cs-…")',
+          ),
+        ),
+        name: text,
+      }),
+    ),
+  });
+
+const eventSchema = eventSchemaOf(false);
+/** What the service may write itself (the seed's api_request records): the same rules otherwise. */
+const serviceEventsSchema = z.array(eventSchemaOf(true), { error: 'must be an array of events' });
 
 const bodySchema = z.strictObject({
   events: z
@@ -173,6 +217,17 @@ const problemsOf = (issues: readonly z.core.$ZodIssue[], prefix: readonly Proper
         message: 'is not a known field',
       }));
     }
+    // A bad record key (a query parameter name): the field is the record; the key itself may be
+    // huge or malformed, so it is not echoed.
+    if (issue.code === 'invalid_key') {
+      const path = issue.path.slice(0, -1);
+      return [
+        {
+          field: fieldName([...prefix, ...path]) || 'body',
+          message: issue.issues[0]?.message ?? issue.message,
+        },
+      ];
+    }
     return [{ field: fieldName([...prefix, ...issue.path]) || 'body', message: issue.message }];
   });
 
@@ -190,7 +245,18 @@ const throwProblems = (problems: { field: string; message: string }[]): never =>
 export const parseIngestBody = (body: unknown, options: ParseEventsOptions): EventDraft[] => {
   const parsed = bodySchema.safeParse(body);
   if (!parsed.success) return throwProblems(problemsOf(parsed.error.issues, []));
-  return checkTimestamps(parsed.data.events as EventDraft[], options, ['events']);
+  return checkContent(checkTimestamps(parsed.data.events as EventDraft[], options, ['events']), ['events']);
+};
+
+/**
+ * Validates drafts the service writes on its own behalf, any number of them (the seed): the same
+ * rules as producers' events, `api_request` allowed. Throws one BadRequestError naming every field
+ * at fault, so a caller can refuse a whole run before writing any of it.
+ */
+export const validateServiceDrafts = (drafts: readonly unknown[]): EventDraft[] => {
+  const parsed = serviceEventsSchema.safeParse(drafts);
+  if (!parsed.success) return throwProblems(problemsOf(parsed.error.issues, ['events']));
+  return checkContent(parsed.data as EventDraft[], ['events']);
 };
 
 /** Validates a bare array of events (the EventBridge detail's `events`). */
@@ -198,7 +264,25 @@ export const parseEvents = (events: unknown, options: ParseEventsOptions): Event
   const prefix = [options.prefix ?? 'events'];
   const parsed = bodySchema.shape.events.safeParse(events);
   if (!parsed.success) return throwProblems(problemsOf(parsed.error.issues, prefix));
-  return checkTimestamps(parsed.data as EventDraft[], options, prefix);
+  return checkContent(checkTimestamps(parsed.data as EventDraft[], options, prefix), prefix);
+};
+
+/** Content rules zod does not express: those of the free-form `additional_information`. */
+const checkContent = (drafts: EventDraft[], prefix: readonly PropertyKey[]): EventDraft[] => {
+  const problems = drafts.flatMap((draft, index) => {
+    if (draft.additional_information === undefined) return [];
+    const problem = jsonValueProblem(draft.additional_information, INGEST_LIMITS.additionalInformationDepth);
+    return problem
+      ? [
+          {
+            field: `${fieldName([...prefix, index, 'additional_information'])}${problem.path}`,
+            message: problem.message,
+          },
+        ]
+      : [];
+  });
+  if (problems.length > 0) throwProblems(problems);
+  return drafts;
 };
 
 const checkTimestamps = (
@@ -226,7 +310,13 @@ const checkTimestamps = (
  * request whatever the key order or whitespace, and a different body under the same key does not.
  */
 export const bodyHash = (body: unknown): string => {
-  const canonical = canonicalize(body) ?? '';
+  let canonical: string;
+  try {
+    canonical = canonicalize(body) ?? '';
+  } catch {
+    // Only reachable for a body validation let through; still the caller's input, never a 500.
+    throw new BadRequestError('body has no RFC 8785 canonical form', { field: 'body' });
+  }
   return createHash('sha256').update(canonical).digest('hex');
 };
 

@@ -56,17 +56,30 @@ export const parsePurgeId = (text: string | undefined): number => {
 export const MAX_SAFE_ID = Number.MAX_SAFE_INTEGER;
 
 /**
- * A purge's job id follows from what it purges, so that the same purge asked again finds the same
- * job (and deletes nothing more) instead of starting another. Job ids are scoped to their tenant.
+ * A purge's job id follows from what it purges and how many times it was asked for after the
+ * previous job of that id completed: `pj-<id>` for the first job, `pj-<id>-<run>` (run ≥ 2) for
+ * each later one. So the same purge asked again while its job is unfinished finds that job (and
+ * resumes it), and asked again after it completed, with entries ≤ id written since (back-dated
+ * imports, or an id in the future), starts the next job. Job ids are scoped to their tenant.
  */
-export const purgeJobId = (throughId: number): string => `pj-${throughId}`;
+export const purgeJobId = (throughId: number, run = 1): string =>
+  run <= 1 ? `pj-${throughId}` : `pj-${throughId}-${run}`;
 
-const JOB_ID = /^pj-(\d{1,16})$/;
+/** The largest run number a job id may carry. */
+export const MAX_PURGE_RUN = 999_999;
+
+const JOB_ID = /^pj-(\d{1,16})(?:-([2-9]|[1-9]\d{1,5}))?$/;
 
 /** True for strings shaped like a purge job id (anything else is a 404 without a lookup). */
 export const isPurgeJobId = (text: string): boolean => {
   const match = JOB_ID.exec(text);
   return match !== null && Number(match[1]) <= MAX_ID;
+};
+
+/** The run number of a job id (1 for `pj-<id>`). */
+export const purgeRunOf = (jobId: string): number => {
+  const match = JOB_ID.exec(jobId);
+  return match?.[2] !== undefined ? Number(match[2]) : 1;
 };
 
 /** The id through which retention purges: the newest id older than `retentionDays` before `now`. */
@@ -113,11 +126,11 @@ export type ParsedArchiveKey =
   | { readonly kind: 'part'; readonly jobId: string; readonly firstId: number }
   | { readonly kind: 'manifest'; readonly jobId: string };
 
-const PART_KEY = /^(pj-\d{1,16})\.(\d{16})\.jsonl\.gz$/;
-const MANIFEST_KEY = /^(pj-\d{1,16})\.manifest\.json$/;
+const PART_KEY = /^(pj-\d{1,16}(?:-\d{1,6})?)\.(\d{16})\.jsonl\.gz$/;
+const MANIFEST_KEY = /^(pj-\d{1,16}(?:-\d{1,6})?)\.manifest\.json$/;
 
 export const parseArchiveKey = (key: string): ParsedArchiveKey | undefined => {
-  if (key.length > 80) return undefined;
+  if (key.length > 90) return undefined;
   const part = PART_KEY.exec(key);
   if (part?.[1] && part[2] && isPurgeJobId(part[1])) {
     const firstId = Number(part[2]);

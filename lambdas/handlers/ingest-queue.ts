@@ -1,18 +1,22 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { BadRequestError, isAuditTrailError } from '../domain/errors.js';
-import { parseEvents } from '../domain/event-schema.js';
+import { BadRequestError, isAuditTrailError, UnstorableEventError } from '../domain/errors.js';
+import { isWellFormed, parseEvents } from '../domain/event-schema.js';
 import { createRedactor } from '../domain/redaction.js';
 import { isValidTenant } from '../domain/tokens.js';
 import * as z from '../domain/zod.js';
 import { log } from '../http/log.js';
-import { getServices, type Services } from '../services.js';
+import { getServices, getTenantStore, type Services } from '../services.js';
+import { registerTenant } from '../use-cases/register-tenant.js';
 
 /**
  * The EventBridge envelope a bus rule delivers to SQS. The tenant comes from the detail: only
  * producers inside the AWS account, authorised by IAM to put events on this bus, can send these.
  */
 const envelope = z.object({
-  id: z.string().check(z.minLength(1), z.maxLength(128)),
+  // Part of every event's dedupe key (a stored key): it must have a UTF-8 form.
+  id: z
+    .string()
+    .check(z.minLength(1), z.maxLength(128), z.refine(isWellFormed, 'must be well-formed Unicode')),
   source: z.string().check(z.minLength(1), z.maxLength(256)),
   'detail-type': z.string().check(z.maxLength(256)),
   detail: z.object({
@@ -41,11 +45,30 @@ const parseMessage = (record: SQSRecord) => {
   return { eventId: id, tenant: detail.tenant, drafts };
 };
 
+/** Tenants this container has registered already (registering is idempotent; this saves the write). */
+const registered = new Set<string>();
+
 const processMessage = async (services: Services, record: SQSRecord): Promise<void> => {
   const { eventId, tenant, drafts } = parseMessage(record);
+  // Events can name a tenant no token was ever issued for: it must still get retention.
+  if (!registered.has(`${services.config.CONTROL_TABLE}/${tenant}`)) {
+    await registerTenant(getTenantStore(services), tenant, services.clock());
+    registered.add(`${services.config.CONTROL_TABLE}/${tenant}`);
+  }
   // The EventBridge event id and position: a redelivered message (or a bus retry) is stored once.
   const dedupeKeys = drafts.map((_, index) => `eb#${eventId}#${index}`);
-  await services.events.append(tenant, drafts, { dedupeKeys });
+  try {
+    await services.events.append(tenant, drafts, { dedupeKeys });
+  } catch (error) {
+    // Refused before anything of the message was written; name the event as the producer sent it.
+    if (error instanceof UnstorableEventError) {
+      throw new BadRequestError(`detail.${error.message}`, {
+        field: `detail.${error.field}`,
+        cause: error,
+      });
+    }
+    throw error;
+  }
 };
 
 /**

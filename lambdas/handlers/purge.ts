@@ -6,14 +6,15 @@ import { httpHandler } from '../http/http-handler.js';
 import { absoluteLocation, requireMediaType } from '../http/request.js';
 import { getJobLauncher } from '../job-services.js';
 import { purgeDependenciesOf } from '../purge-services.js';
-import { runDeadline, runPurge, startPurge } from '../use-cases/purge-entries.js';
+import { purgeThrough, runDeadline } from '../use-cases/purge-entries.js';
 
 const STATUS_PATH = '/api/v1/audit_trail/purge/';
 const FORM = 'application/x-www-form-urlencoded';
 
 /**
  * `POST /api/v1/audit_trail/purge` (seed 001): deletes every entry with id ≤ `id` (form field or
- * query parameter), oldest first. It purges within the request's time budget and answers 200 with
+ * query parameter) that exists now, oldest first; repeating it after it completed deletes what was
+ * written ≤ id since (see `purgeThrough`). It purges within the request's time budget and answers 200 with
  * `deleted`; past the budget the job continues in the purge worker and the answer is 202 with the
  * job id, an absolute `Location` of its status and `Retry-After`.
  */
@@ -24,31 +25,35 @@ export const handler = httpHandler({ dialect: 'canary', scope: 'purge' }, async 
   const principal = principalOf(context);
   const { services } = context;
   const deps = purgeDependenciesOf(services);
-  const started = await startPurge(deps, {
-    tenant: principal.tenant,
-    throughId,
-    requester: { kind: 'token', tokenId: principal.tokenId, tokenName: principal.tokenName },
-  });
-  if (started.kind === 'busy') {
-    const { active } = started;
-    throw new ConflictError(
-      `Another purge (job ${active.jobId}, through id ${active.throughId}) has not finished; follow it at ${STATUS_PATH}${active.jobId} or repeat it with id=${active.throughId} to resume it`,
-    );
-  }
-  const { jobId } = started.job;
   const deadline = runDeadline(
     services.clock(),
     context.getRemainingTimeInMillis(),
     services.config.PURGE_REQUEST_BUDGET_MS,
   );
-  const run = await runPurge(deps, principal.tenant, jobId, deadline);
+  const outcome = await purgeThrough(
+    deps,
+    {
+      tenant: principal.tenant,
+      throughId,
+      requester: { kind: 'token', tokenId: principal.tokenId, tokenName: principal.tokenName },
+    },
+    deadline,
+  );
+  if (outcome.kind === 'busy') {
+    const { active } = outcome;
+    throw new ConflictError(
+      `Another purge (job ${active.jobId}, through id ${active.throughId}) has not finished; follow it at ${STATUS_PATH}${active.jobId} or repeat it with id=${active.throughId} to resume it`,
+    );
+  }
+  const { run, job, deleted } = outcome;
+  const { jobId } = job;
   if (run?.outcome === 'completed') {
     return jsonResponse(200, {
       result: 'success',
-      message: `Purged ${run.deleted} audit trail entries with id up to ${throughId}`,
-      deleted: run.deleted,
+      message: `Purged ${deleted} audit trail entries with id up to ${throughId}`,
+      deleted,
       job_id: jobId,
-      archive: run.job.archive && run.job.deleted > 0 ? manifestKey(jobId) : null,
+      archive: job.archive && job.deleted > 0 ? manifestKey(jobId) : null,
     });
   }
   if (run?.outcome === 'paused') {
@@ -59,7 +64,7 @@ export const handler = httpHandler({ dialect: 'canary', scope: 'purge' }, async 
     {
       result: 'success',
       message: `Purge of entries with id up to ${throughId} continues in the background; follow it at ${STATUS_PATH}${jobId}`,
-      deleted: run?.deleted ?? 0,
+      deleted,
       job_id: jobId,
       status: 'running',
     },

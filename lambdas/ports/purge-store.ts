@@ -30,6 +30,8 @@ export interface PurgeStore {
    */
   start(job: PurgeJob): Promise<StartOutcome>;
   get(tenant: string, jobId: string): Promise<PurgeJob | undefined>;
+  /** The newest job purging through `throughId` (the highest run, see `purgeJobId`), if any. */
+  latest(tenant: string, throughId: number): Promise<PurgeJob | undefined>;
   /** The tenant's running job, if any. */
   active(tenant: string): Promise<PurgeJob | undefined>;
   /**

@@ -3,10 +3,13 @@ import { generateKoreApp, isKoreAppId, isKoreSecret } from '../domain/kore-apps.
 import type { Scope } from '../domain/scopes.js';
 import { isValidTenant } from '../domain/tokens.js';
 import type { KoreAppRecord, KoreAppStore } from '../ports/kore-app-store.js';
+import type { TenantStore } from '../ports/tenant-store.js';
+import { registerTenant } from './register-tenant.js';
 
 /**
  * Registers a kore app for `tenant`: a new app id and client secret (shown once by the CLI).
- * `preset` lets an operator choose both (the local demo app); they must be well formed.
+ * `preset` lets an operator choose both (the local demo app); they must be well formed. The
+ * tenant is registered first (`registerTenant`), so retention knows every tenant an app can read.
  */
 export const registerKoreApp = async (
   apps: KoreAppStore,
@@ -17,6 +20,7 @@ export const registerKoreApp = async (
     preset?: { appId: string; clientSecret: string };
     now?: number;
   },
+  tenants: TenantStore,
 ): Promise<KoreAppRecord> => {
   if (!isValidTenant(request.tenant)) {
     throw new BadRequestError('tenant must be 3-64 letters, digits, ".", "_" or "-"', { field: 'tenant' });
@@ -38,6 +42,7 @@ export const registerKoreApp = async (
     scopes: request.scopes,
     createdAt: request.now ?? Date.now(),
   };
+  await registerTenant(tenants, app.tenant, app.createdAt);
   await apps.putApp(app);
   return app;
 };
@@ -49,19 +54,27 @@ export const registerKoreApp = async (
 export const ensureKoreApp = async (
   apps: KoreAppStore,
   request: { tenant: string; scopes: readonly Scope[]; name: string; appId: string; clientSecret: string },
+  tenants: TenantStore,
 ): Promise<KoreAppRecord> => {
   const existing = await apps.findApp(request.appId);
   if (existing) {
     if (existing.tenant !== request.tenant)
       throw new Error('This kore app already belongs to another tenant');
-    if (existing.clientSecret === request.clientSecret) return existing;
+    if (existing.clientSecret === request.clientSecret) {
+      await registerTenant(tenants, existing.tenant, existing.createdAt);
+      return existing;
+    }
     // The operator changed the demo secret: replace the app so the new secret works.
     await apps.revokeApp(existing.tenant, existing.appId);
   }
-  return registerKoreApp(apps, {
-    tenant: request.tenant,
-    scopes: request.scopes,
-    name: request.name,
-    preset: { appId: request.appId, clientSecret: request.clientSecret },
-  });
+  return registerKoreApp(
+    apps,
+    {
+      tenant: request.tenant,
+      scopes: request.scopes,
+      name: request.name,
+      preset: { appId: request.appId, clientSecret: request.clientSecret },
+    },
+    tenants,
+  );
 };

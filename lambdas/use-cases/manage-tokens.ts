@@ -3,6 +3,7 @@ import { isValidActor, type Scope } from '../domain/scopes.js';
 import { generateToken, hashToken, isValidTenant, isWellFormedToken } from '../domain/tokens.js';
 import type { TokenRecord, TokenStore } from '../ports/control-store.js';
 import type { TenantStore } from '../ports/tenant-store.js';
+import { registerTenant } from './register-tenant.js';
 
 /** A token as shown once, at creation. */
 export interface IssuedToken {
@@ -13,7 +14,8 @@ export interface IssuedToken {
 /**
  * Creates a token for `tenant`. The token is returned once and only its SHA-256 is stored.
  * `presetToken` lets an operator choose the value (the local demo token); it must be well formed.
- * With `tenants`, the tenant is registered too (the retention scheduler purges registered tenants).
+ * The tenant is registered first (`registerTenant`: the retention scheduler purges registered
+ * tenants), so no token exists for a tenant retention does not know.
  */
 export const issueToken = async (
   tokens: TokenStore,
@@ -26,7 +28,7 @@ export const issueToken = async (
     /** Narrows the token to this actor's entries (see `Principal.actor`); read scope only. */
     actor?: string;
   },
-  tenants?: TenantStore,
+  tenants: TenantStore,
 ): Promise<IssuedToken> => {
   if (!isValidTenant(request.tenant)) {
     throw new BadRequestError('tenant must be 3-64 letters, digits, ".", "_" or "-"', { field: 'tenant' });
@@ -54,8 +56,8 @@ export const issueToken = async (
     createdAt: request.now ?? Date.now(),
     ...(request.actor !== undefined ? { actor: request.actor } : {}),
   };
+  await registerTenant(tenants, request.tenant, record.createdAt);
   await tokens.putToken(record);
-  await tenants?.register(request.tenant, record.createdAt);
   return { token, record };
 };
 
@@ -66,12 +68,12 @@ export const issueToken = async (
 export const ensureToken = async (
   tokens: TokenStore,
   request: { tenant: string; scopes: readonly Scope[]; name: string; token: string },
-  tenants?: TenantStore,
+  tenants: TenantStore,
 ): Promise<TokenRecord> => {
   const existing = await tokens.findTokenByHash(hashToken(request.token));
   if (existing) {
     if (existing.tenant !== request.tenant) throw new Error('This token already belongs to another tenant');
-    await tenants?.register(request.tenant, existing.createdAt);
+    await registerTenant(tenants, request.tenant, existing.createdAt);
     return existing;
   }
   return (await issueToken(tokens, { ...request, presetToken: request.token }, tenants)).record;

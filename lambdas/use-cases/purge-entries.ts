@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import { lastIdAt } from '../domain/ids.js';
 import {
   type ArchiveManifest,
+  MAX_PURGE_RUN,
   manifestKey,
   PURGE_ACTION,
   type PurgeJob,
   purgeJobId,
+  purgeRunOf,
   retentionThroughId,
   withPart,
 } from '../domain/purge.js';
@@ -45,18 +48,37 @@ export interface PurgeRun {
   readonly outcome: 'completed' | 'paused' | 'elsewhere';
 }
 
-/** Creates (or finds) the job purging every entry of `tenant` with id ≤ `throughId`. */
+/**
+ * Finds or creates the job purging every entry of `tenant` with id ≤ `throughId`:
+ * - the tenant's unfinished job, when it purges through the same id (a repeat resumes it, so a
+ *   crash or timeout never loses work); `busy` when it purges through another id;
+ * - the latest completed job of that id, when nothing ≤ id is left (a repeat deletes nothing);
+ * - otherwise a new job: `pj-<id>` the first time, `pj-<id>-<run>` after earlier jobs of that id
+ *   completed and entries ≤ id were written since (back-dated imports, or an id in the future).
+ */
 export const startPurge = async (
   deps: PurgeDependencies,
   request: { tenant: string; throughId: number; requester: PurgeRequester },
 ): Promise<StartOutcome> => {
+  const { tenant, throughId, requester } = request;
+  const active = await deps.purges.active(tenant);
+  if (active) {
+    return active.throughId === throughId ? { kind: 'existing', job: active } : { kind: 'busy', active };
+  }
+  const latest = await deps.purges.latest(tenant, throughId);
+  if (latest) {
+    if (latest.status !== 'completed') return { kind: 'existing', job: latest };
+    const left = await deps.purges.readRange(tenant, -1, throughId, 1);
+    if (left.length === 0) return { kind: 'existing', job: latest };
+  }
+  const run = latest ? purgeRunOf(latest.jobId) + 1 : 1;
+  if (run > MAX_PURGE_RUN) throw new Error(`purge of id ${throughId} was repeated too many times`);
   const now = deps.clock();
-  const settings = await deps.tenants.settings(request.tenant);
-  const { requester } = request;
-  return deps.purges.start({
-    tenant: request.tenant,
-    jobId: purgeJobId(request.throughId),
-    throughId: request.throughId,
+  const settings = await deps.tenants.settings(tenant);
+  const outcome = await deps.purges.start({
+    tenant,
+    jobId: purgeJobId(throughId, run),
+    throughId,
     status: 'running',
     deleted: 0,
     checkpoint: -1,
@@ -66,6 +88,60 @@ export const startPurge = async (
     startedAt: now,
     updatedAt: now,
   });
+  // A concurrent request for the same id started its job first: that is this purge's job too.
+  if (outcome.kind === 'busy' && outcome.active.throughId === throughId) {
+    return { kind: 'existing', job: outcome.active };
+  }
+  return outcome;
+};
+
+/** What `purgeThrough` did within one request. */
+export type PurgeThroughOutcome =
+  | { readonly kind: 'busy'; readonly active: PurgeJob }
+  | {
+      readonly kind: 'ran';
+      /** The last job run (its outcome says whether it completed). */
+      readonly run: PurgeRun | undefined;
+      readonly job: PurgeJob;
+      /** Entries deleted by this request, over every job it ran. */
+      readonly deleted: number;
+    };
+
+/** Follow-up jobs one request runs for entries written behind a job's checkpoint while it ran. */
+const MAX_FOLLOW_UPS = 3;
+
+/**
+ * A purge request: deletes every entry with id ≤ `throughId` that exists now. It resumes the
+ * unfinished job of that id or starts the next one (`startPurge`), runs it, and when it completes
+ * but entries ≤ id are still there (written behind its checkpoint while it ran), runs a follow-up
+ * job for them, as long as the time budget lasts.
+ */
+export const purgeThrough = async (
+  deps: PurgeDependencies,
+  request: { tenant: string; throughId: number; requester: PurgeRequester },
+  deadline: number,
+): Promise<PurgeThroughOutcome> => {
+  let deleted = 0;
+  let last: { run: PurgeRun | undefined; job: PurgeJob } | undefined;
+  // Entries stamped from now on (this purge's own record, calls made meanwhile) came after the
+  // request; follow-ups look only for older ones left behind.
+  const behindThrough = Math.min(request.throughId, lastIdAt(deps.clock() - 1));
+  for (let attempt = 0; attempt <= MAX_FOLLOW_UPS; attempt += 1) {
+    const started = await startPurge(deps, request);
+    if (started.kind === 'busy') {
+      // Another purge of the tenant started after ours completed: ours is done.
+      return last ? { kind: 'ran', ...last, deleted } : { kind: 'busy', active: started.active };
+    }
+    if (last && started.job.jobId === last.job.jobId) break;
+    const run = await runPurge(deps, request.tenant, started.job.jobId, deadline);
+    deleted += run?.deleted ?? 0;
+    last = { run, job: run?.job ?? started.job };
+    if (run?.outcome !== 'completed' || deps.clock() >= deadline) break;
+    const left = await deps.purges.readRange(request.tenant, -1, behindThrough, 1);
+    if (left.length === 0) break;
+  }
+  if (!last) throw new Error('a purge request ran no job');
+  return { kind: 'ran', ...last, deleted };
 };
 
 /**

@@ -372,10 +372,14 @@ if (browserTestsSkipped()) {
     it('sends a revoked token back to sign-in with a message, and signing out forgets the token', async () => {
       // Prepare
       const page = await context.newPage();
-      const { token: doomed, record } = await issueToken(service.services.tokens, {
-        tenant: TENANT,
-        scopes: ['read'],
-      });
+      const { token: doomed, record } = await issueToken(
+        service.services.tokens,
+        {
+          tenant: TENANT,
+          scopes: ['read'],
+        },
+        service.services.tenants,
+      );
       await signIn(page, doomed);
       await rows(page).first().waitFor();
       await service.services.tokens.revokeToken(TENANT, record.tokenId);
@@ -406,7 +410,11 @@ if (browserTestsSkipped()) {
       async (_how, mode) => {
         // Prepare
         const narrowed = (
-          await issueToken(service.services.tokens, { tenant: TENANT, scopes: ['read'], actor: ALICE })
+          await issueToken(
+            service.services.tokens,
+            { tenant: TENANT, scopes: ['read'], actor: ALICE },
+            service.services.tenants,
+          )
         ).token;
         hostPages.set(`/${mode}`, hostPage(`${service.url}/console?embed=1`, narrowed, mode));
         const page = await context.newPage();
@@ -441,7 +449,11 @@ if (browserTestsSkipped()) {
     it('ignores a token posted by an origin that is not allowed to embed the console', async () => {
       // Prepare: the console framed by an allowed host, but the token comes from another window.
       const narrowed = (
-        await issueToken(service.services.tokens, { tenant: TENANT, scopes: ['read'], actor: ALICE })
+        await issueToken(
+          service.services.tokens,
+          { tenant: TENANT, scopes: ['read'], actor: ALICE },
+          service.services.tenants,
+        )
       ).token;
       hostPages.set(
         '/silent',

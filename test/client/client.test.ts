@@ -80,10 +80,14 @@ describe('Package: @audit-trail/client', () => {
   describe('Method: kore.pages / apiKey.pages', () => {
     it('pages the kore dialect by offset/size and the api-key dialect by page[cursor]', async () => {
       // Prepare
-      const app = await registerKoreApp(service.services.koreApps, {
-        tenant: 'client-acme',
-        scopes: ['read'],
-      });
+      const app = await registerKoreApp(
+        service.services.koreApps,
+        {
+          tenant: 'client-acme',
+          scopes: ['read'],
+        },
+        service.services.tenants,
+      );
       const jwt = await koreJwt(app.appId, app.clientSecret);
       const expected: number[] = [];
       for await (const entry of client.canary.entries({ limit: 1000 })) expected.push(entry.id);

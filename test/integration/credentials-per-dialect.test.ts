@@ -15,7 +15,11 @@ describe('credentials per dialect', () => {
   beforeAll(async () => {
     service = await startTestService();
     token = await service.token('creds', ['read', 'purge', 'ingest', 'download']);
-    const app = await registerKoreApp(service.services.koreApps, { tenant: 'creds', scopes: ['read'] });
+    const app = await registerKoreApp(
+      service.services.koreApps,
+      { tenant: 'creds', scopes: ['read'] },
+      service.services.tenants,
+    );
     jwt = await koreJwt(app.appId, app.clientSecret);
   });
   afterAll(async () => service.stop());

@@ -31,7 +31,11 @@ describe('the three dialects', () => {
   beforeAll(async () => {
     service = await startTestService();
     token = await service.token('agree', ['read']);
-    const app = await registerKoreApp(service.services.koreApps, { tenant: 'agree', scopes: ['read'] });
+    const app = await registerKoreApp(
+      service.services.koreApps,
+      { tenant: 'agree', scopes: ['read'] },
+      service.services.tenants,
+    );
     jwt = await koreJwt(app.appId, app.clientSecret);
     // Console actions and API calls from late October to early December: the range cuts both ends.
     const now = Date.UTC(2023, 11, 5);

@@ -5,6 +5,7 @@ import { dialectOfPath } from '../../lambdas/handlers/not-found.js';
 import { ROUTES } from '../../lambdas/routes.js';
 import { issueToken } from '../../lambdas/use-cases/manage-tokens.js';
 import { demoEvents } from '../../local/demo-data.js';
+import { batchWithOneBadEvent } from '../helpers/bad-events.js';
 import { koreJwt } from '../helpers/kore-jwt.js';
 import { startTestService, type TestService } from '../helpers/local-service.js';
 
@@ -12,9 +13,13 @@ import { startTestService, type TestService } from '../helpers/local-service.js'
  * Random and adversarial requests across every route of every dialect: odd encodings, huge values,
  * duplicated parameters, unicode, injection strings, wrong methods, bad credentials. The service
  * must never answer 5xx, every 4xx must be in its dialect's error shape, and the stored data must
- * not change (the fuzzing token can read and download, never purge or ingest).
+ * not change (the fuzzing token can read and download, never purge or ingest). A second property
+ * sends ingest batches that each hold one event the store could not take among good ones: every
+ * one must be a 400 in the canary shape, and none of their events may be stored.
  */
 const RUNS = 5000;
+/** Ingest requests whose batch holds one event the store cannot take, among good ones. */
+const BAD_BATCH_RUNS = 1000;
 /** Entries the service writes about its own use (self-audit, downloads). */
 const SERVICE_RECORDS = new Set(['api_request', 'audit_trail_downloaded']);
 
@@ -219,7 +224,11 @@ describe('Fuzz: every route of every dialect', () => {
     const own = token;
     const stranger = await service.token('fuzz-other', ['read']);
     const custom = 'Fuzz-Custom-Format-Token-0123456789';
-    await issueToken(service.services.tokens, { tenant: 'fuzz', scopes: ['read'], presetToken: custom });
+    await issueToken(
+      service.services.tokens,
+      { tenant: 'fuzz', scopes: ['read'], presetToken: custom },
+      service.services.tenants,
+    );
     const jwt = await koreJwt('cs-00000000-fuzz', 'a-client-secret-that-nobody-registered-000');
     const cursorKey = service.services.config.CURSOR_KEY ?? '';
     const secrets = { own, stranger, custom, jwt, cursorKey };
@@ -351,5 +360,59 @@ describe('Fuzz: every route of every dialect', () => {
         'not stored',
       ]);
     }
+  }, 600_000);
+
+  it(`answers ${BAD_BATCH_RUNS} ingest batches holding one bad event with a 400, storing none of them`, async () => {
+    // Prepare
+    const ingestToken = await service.token('fuzz-ingest', ['ingest']);
+    const ingestRequest = fc.record({
+      batch: batchWithOneBadEvent(),
+      idempotencyKey: fc.option(fc.oneof(fc.string({ minLength: 1, maxLength: 128 }), nasty), {
+        nil: undefined,
+      }),
+      contentType: fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain'),
+      credential: fc.constantFrom('header', 'bearer', 'query'),
+    });
+
+    // Act
+    await fc.assert(
+      fc.asyncProperty(ingestRequest, async (input) => {
+        const url = new URL('/api/v1/audit_trail/events', service.url);
+        const headers: Record<string, string> = { 'content-type': input.contentType };
+        if (input.credential === 'header') headers['x-api-key'] = ingestToken;
+        if (input.credential === 'bearer') headers.authorization = `Bearer ${ingestToken}`;
+        if (input.credential === 'query') url.searchParams.set('auth_token', ingestToken);
+        if (input.idempotencyKey !== undefined) headers['idempotency-key'] = input.idempotencyKey;
+        let response: Response;
+        try {
+          response = await fetch(url, { method: 'POST', headers, body: input.batch.body });
+        } catch {
+          return; // a header value fetch itself refuses to send (control characters)
+        }
+        const text = await response.text();
+
+        // Assess
+        if (response.status >= 500)
+          throw new Error(`ingest answered ${response.status}: ${text.slice(0, 300)}`);
+        if (response.status !== 400)
+          throw new Error(`ingest answered ${response.status}, not 400: ${text.slice(0, 300)}`);
+        const parsed = JSON.parse(text) as unknown;
+        if (!isDialectError(url.pathname, parsed))
+          throw new Error(`400 outside the canary shape: ${text.slice(0, 300)}`);
+      }),
+      { numRuns: BAD_BATCH_RUNS, seed: 20261130 },
+    );
+
+    // Assess: nothing of any batch was stored, and counters agree.
+    const page = await service.services.events.queryPage({
+      tenant: 'fuzz-ingest',
+      selector: { kind: 'all' },
+      minId: 0,
+      maxId: Number.MAX_SAFE_INTEGER,
+      newestFirst: true,
+      limit: 10_000,
+    });
+    expect(page.records.filter((record) => !SERVICE_RECORDS.has(record.action_type))).toEqual([]);
+    expect(await service.services.counters.total('fuzz-ingest', { kind: 'all' })).toBe(page.records.length);
   }, 600_000);
 });

@@ -44,7 +44,11 @@ describe('HTTP conformance', () => {
     process.env.DOWNLOAD_REQUEST_BUDGET_MS = '0';
     service = await startTestService();
     token = await service.token('conf', ['admin']);
-    const app = await registerKoreApp(service.services.koreApps, { tenant: 'conf', scopes: ['read'] });
+    const app = await registerKoreApp(
+      service.services.koreApps,
+      { tenant: 'conf', scopes: ['read'] },
+      service.services.tenants,
+    );
     jwt = await koreJwt(app.appId, app.clientSecret);
     await service.services.events.append('conf', demoEvents({ count: 120, days: 2, now: NOW }));
   });

@@ -39,7 +39,11 @@ describe('Ingest cannot forge the service own records', () => {
     service = await startTestService();
     token = await service.token('forge', ['read', 'ingest']);
     tokenId = (await service.services.tokens.listTokens('forge'))[0]?.tokenId ?? '';
-    const app = await registerKoreApp(service.services.koreApps, { tenant: 'forge', scopes: ['read'] });
+    const app = await registerKoreApp(
+      service.services.koreApps,
+      { tenant: 'forge', scopes: ['read'] },
+      service.services.tenants,
+    );
     jwt = await koreJwt(app.appId, app.clientSecret);
   });
   afterAll(async () => service.stop());

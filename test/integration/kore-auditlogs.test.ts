@@ -68,8 +68,16 @@ describe('GET /api/public/auditlogs (kore)', () => {
 
   beforeAll(async () => {
     service = await startTestService();
-    app = await registerKoreApp(service.services.koreApps, { tenant: 'kore-acme', scopes: ['read'] });
-    otherApp = await registerKoreApp(service.services.koreApps, { tenant: 'kore-other', scopes: ['read'] });
+    app = await registerKoreApp(
+      service.services.koreApps,
+      { tenant: 'kore-acme', scopes: ['read'] },
+      service.services.tenants,
+    );
+    otherApp = await registerKoreApp(
+      service.services.koreApps,
+      { tenant: 'kore-other', scopes: ['read'] },
+      service.services.tenants,
+    );
     // Around the seed's sample window (2021-06-30 … 2021-07-07), so its request works verbatim.
     drafts = demoEvents({ count: 700, days: 8, now: Date.UTC(2021, 6, 8, 2, 30), seed: 7 });
     stored = [];
@@ -264,10 +272,14 @@ describe('GET /api/public/auditlogs (kore)', () => {
 
   it('refuses an app without the read scope with 403', async () => {
     // Prepare
-    const writer = await registerKoreApp(service.services.koreApps, {
-      tenant: 'kore-acme',
-      scopes: ['ingest'],
-    });
+    const writer = await registerKoreApp(
+      service.services.koreApps,
+      {
+        tenant: 'kore-acme',
+        scopes: ['ingest'],
+      },
+      service.services.tenants,
+    );
 
     // Act
     const response = await get({}, await koreJwt(writer.appId, writer.clientSecret));

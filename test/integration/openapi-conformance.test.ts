@@ -161,11 +161,19 @@ describe('openapi/openapi.json, checked by independent tools', () => {
       admin = await service.token('walk', ['admin']);
       readOnly = await service.token('walk', ['read']);
       downloadOnly = await service.token('walk', ['download']);
-      const reader = await registerKoreApp(service.services.koreApps, { tenant: 'walk', scopes: ['read'] });
-      const other = await registerKoreApp(service.services.koreApps, {
-        tenant: 'walk',
-        scopes: ['download'],
-      });
+      const reader = await registerKoreApp(
+        service.services.koreApps,
+        { tenant: 'walk', scopes: ['read'] },
+        service.services.tenants,
+      );
+      const other = await registerKoreApp(
+        service.services.koreApps,
+        {
+          tenant: 'walk',
+          scopes: ['download'],
+        },
+        service.services.tenants,
+      );
       jwt = await koreJwt(reader.appId, reader.clientSecret);
       jwtWithoutRead = await koreJwt(other.appId, other.clientSecret);
       await service.services.events.append(

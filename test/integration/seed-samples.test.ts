@@ -67,7 +67,11 @@ describe("the seeds' sample requests, with curl and Python requests", () => {
   beforeAll(async () => {
     service = await startTestService();
     host = new URL(service.url).host;
-    const app = await registerKoreApp(service.services.koreApps, { tenant: 'samples', scopes: ['read'] });
+    const app = await registerKoreApp(
+      service.services.koreApps,
+      { tenant: 'samples', scopes: ['read'] },
+      service.services.tenants,
+    );
     jwt = await koreJwt(app.appId, app.clientSecret);
     apiKey = await service.token('samples', ['read']);
     bigKey = await service.token('samples-big', ['read']);

@@ -72,11 +72,15 @@ describe('Security: tokens narrowed to one actor', () => {
       .map((record) => record.id)
       .sort((a, b) => b - a);
     alice = (
-      await issueToken(service.services.tokens, {
-        tenant: TENANT,
-        scopes: ['read'],
-        actor: 'alice@example.com',
-      })
+      await issueToken(
+        service.services.tokens,
+        {
+          tenant: TENANT,
+          scopes: ['read'],
+          actor: 'alice@example.com',
+        },
+        service.services.tenants,
+      )
     ).token;
   });
   afterAll(async () => service.stop());
@@ -182,7 +186,11 @@ describe('Security: tokens narrowed to one actor', () => {
 
   it('refuses to mint a narrowed token with any scope but read', async () => {
     await expect(
-      issueToken(service.services.tokens, { tenant: TENANT, scopes: ['read', 'download'], actor: 'alice' }),
+      issueToken(
+        service.services.tokens,
+        { tenant: TENANT, scopes: ['read', 'download'], actor: 'alice' },
+        service.services.tenants,
+      ),
     ).rejects.toThrow(/only have the read scope/);
   });
 });

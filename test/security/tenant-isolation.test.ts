@@ -52,7 +52,11 @@ describe('security: tenant isolation and credentials in answers', () => {
 
   it('never selects another tenant through tenant-naming parameters or headers, on any read route', async () => {
     // Prepare
-    const kore = await registerKoreApp(service.services.koreApps, { tenant: 'attacker', scopes: ['read'] });
+    const kore = await registerKoreApp(
+      service.services.koreApps,
+      { tenant: 'attacker', scopes: ['read'] },
+      service.services.tenants,
+    );
     const jwt = await koreJwt(kore.appId, kore.clientSecret);
     const reads: [string, Record<string, string>, Record<string, string>][] = [
       ['/api/v1/audit_trail/fetch', { auth_token: attacker, limit: '1000' }, {}],
@@ -133,7 +137,11 @@ describe('security: tenant isolation and credentials in answers', () => {
 
   it('never echoes a credential in an error answer, whichever way it was sent', async () => {
     // Prepare: credentials that fail (unknown, forged) and a valid one with a bad parameter.
-    const kore = await registerKoreApp(service.services.koreApps, { tenant: 'attacker', scopes: ['read'] });
+    const kore = await registerKoreApp(
+      service.services.koreApps,
+      { tenant: 'attacker', scopes: ['read'] },
+      service.services.tenants,
+    );
     const forged = await koreJwt(kore.appId, 'not-the-client-secret-0123456789abcdef');
     const unsigned = unsignedJwt({ appId: kore.appId });
     const unknown = `ats_${'q'.repeat(43)}`;
