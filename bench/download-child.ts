@@ -18,8 +18,8 @@ import {
 } from '../lambdas/domain/export.js';
 import { MAX_ID } from '../lambdas/domain/ids.js';
 import type { AuditRecord } from '../lambdas/domain/record.js';
-import { downloadDependencies } from '../lambdas/http/download-responses.js';
 import { installExportLauncher } from '../lambdas/export-services.js';
+import { downloadDependencies } from '../lambdas/http/download-responses.js';
 import { installJobLauncher } from '../lambdas/job-services.js';
 import { getS3Client } from '../lambdas/object-services.js';
 import { buildServices } from '../lambdas/services.js';

@@ -21,7 +21,9 @@ export const installExportLauncher = (installed: JobLauncher): void => {
 export const getExportLauncher = (services: Pick<Services, 'config' | 'doc'>): JobLauncher => {
   const { config } = services;
   if (!launcher && config.JOB_LAUNCHER === 'in-process')
-    throw new Error('JOB_LAUNCHER=in-process: only the local stack (local/stack.ts) can run exports in-process');
+    throw new Error(
+      'JOB_LAUNCHER=in-process: only the local stack (local/stack.ts) can run exports in-process',
+    );
   launcher ??= new StepFunctionsExportLauncher({
     region: config.AWS_REGION,
     stateMachineArn: config.EXPORT_STATE_MACHINE_ARN,

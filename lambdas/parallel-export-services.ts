@@ -7,7 +7,8 @@ import type { ParallelExportDependencies } from './use-cases/parallel-export.js'
 /** What the steps of a parallel export job need (the export worker's steps and the chunk handler). */
 export const parallelExportDependencies = (services: Services): ParallelExportDependencies => {
   const objects = getExportObjectStore(services.config);
-  if (!objects) throw new ServiceUnavailableError('Exports are not available: no export bucket is configured');
+  if (!objects)
+    throw new ServiceUnavailableError('Exports are not available: no export bucket is configured');
   const { config } = services;
   return {
     events: services.events,

@@ -239,7 +239,11 @@ export class DynamoDbExportJobStore implements ExportJobStore {
                 UpdateExpression: 'ADD chunksDone :chunk SET updatedAt = :now',
                 ConditionExpression: '#status = :running',
                 ExpressionAttributeNames: { '#status': 'status' },
-                ExpressionAttributeValues: { ':chunk': new Set([result.index]), ':running': 'running', ':now': now },
+                ExpressionAttributeValues: {
+                  ':chunk': new Set([result.index]),
+                  ':running': 'running',
+                  ':now': now,
+                },
               },
             },
             {

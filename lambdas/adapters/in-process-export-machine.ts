@@ -59,7 +59,10 @@ export const runExportMachine = async (message: JobMessage, options: ExportMachi
         for (let index = queue.shift(); index !== undefined && failure === undefined; index = queue.shift()) {
           const chunk = index;
           try {
-            await withRetry(() => options.invoke('export-chunk', { tenant, jobId, index: chunk }), options.retry);
+            await withRetry(
+              () => options.invoke('export-chunk', { tenant, jobId, index: chunk }),
+              options.retry,
+            );
           } catch (error) {
             failure ??= error;
           }

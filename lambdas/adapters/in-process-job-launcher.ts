@@ -38,7 +38,10 @@ export class InProcessJobLauncher implements JobLauncher {
   }
 
   /** Runs a task handler of the export state machine, as its Lambda invocation would. */
-  readonly #invokeTask = async (name: ExportTaskHandler, payload: Record<string, unknown>): Promise<unknown> => {
+  readonly #invokeTask = async (
+    name: ExportTaskHandler,
+    payload: Record<string, unknown>,
+  ): Promise<unknown> => {
     // A variable specifier keeps esbuild from globbing every handler into each deployed bundle.
     const specifier = `../handlers/${name}.js`;
     const module = (await import(specifier)) as { handler: Task };

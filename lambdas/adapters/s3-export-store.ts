@@ -158,7 +158,9 @@ export class S3ExportStore implements ExportObjectStore {
         Bucket: this.#bucket,
         Key: key,
         UploadId: uploadId,
-        MultipartUpload: { Parts: parts.map(({ partNumber, etag }) => ({ PartNumber: partNumber, ETag: etag })) },
+        MultipartUpload: {
+          Parts: parts.map(({ partNumber, etag }) => ({ PartNumber: partNumber, ETag: etag })),
+        },
       }),
     );
   }

@@ -34,7 +34,10 @@ const STEPS: readonly string[] = ['plan', 'whole', 'finish', 'abort'];
  * - `abort`: after a step failed for good, mark the job failed and abort its multipart upload.
  * A failing step throws, so the state machine retries it or moves to `abort`.
  */
-export const handler = async (message: ExportWorkerMessage, context: Context): Promise<PlanOutput | undefined> => {
+export const handler = async (
+  message: ExportWorkerMessage,
+  context: Context,
+): Promise<PlanOutput | undefined> => {
   if (
     !STEPS.includes(String(message?.step)) ||
     typeof message.tenant !== 'string' ||
@@ -62,12 +65,22 @@ export const handler = async (message: ExportWorkerMessage, context: Context): P
         context.getRemainingTimeInMillis() - services.config.DOWNLOAD_BUDGET_MARGIN_MS,
       );
       const job = await runExportJob(exportDependencies(services), { tenant, jobId }, budgetMs);
-      log.info('export job finished', { tenant, jobId, status: job?.status ?? 'unknown', entries: job?.entries });
+      log.info('export job finished', {
+        tenant,
+        jobId,
+        status: job?.status ?? 'unknown',
+        entries: job?.entries,
+      });
       return undefined;
     }
     case 'finish': {
       const job = await finishExport(parallelExportDependencies(services), { tenant, jobId });
-      log.info('export job finished', { tenant, jobId, status: job?.status ?? 'unknown', entries: job?.entries });
+      log.info('export job finished', {
+        tenant,
+        jobId,
+        status: job?.status ?? 'unknown',
+        entries: job?.entries,
+      });
       return undefined;
     }
     case 'abort':

@@ -31,7 +31,13 @@ export interface ExportObjectStore {
    * Stores part `partNumber` (1–10,000) from `body` of exactly `length` bytes; a part stored again
    * under the same number replaces the earlier one. Returns its ETag.
    */
-  uploadPart(key: string, uploadId: string, partNumber: number, body: Readable | Buffer, length: number): Promise<string>;
+  uploadPart(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    body: Readable | Buffer,
+    length: number,
+  ): Promise<string>;
   /** Assembles the object from `parts` (ascending part numbers). */
   completeMultipart(
     key: string,

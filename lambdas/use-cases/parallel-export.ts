@@ -8,10 +8,10 @@ import { crc32Combine } from '../domain/crc32.js';
 import {
   EXPORT_DOCUMENT_HEAD,
   EXPORT_JSON_NAME,
+  type ExportJob,
   exportDocumentTail,
   exportLines,
   exportObjectKey,
-  type ExportJob,
 } from '../domain/export.js';
 import {
   type ChunkResult,
@@ -145,7 +145,8 @@ export const planExport = async (
   };
   const held = await deps.jobs.savePlan(tenant, jobId, plan, now);
   // A simultaneous plan step won: its upload holds, this one is discarded.
-  if (held.mode !== 'parallel' || held.uploadId !== uploadId) await deps.objects.abortMultipart(objectKey, uploadId);
+  if (held.mode !== 'parallel' || held.uploadId !== uploadId)
+    await deps.objects.abortMultipart(objectKey, uploadId);
   return held;
 };
 
@@ -184,7 +185,8 @@ const parallelPlanOf = async (
   message: ExportStepMessage,
 ): Promise<Extract<ExportPlan, { mode: 'parallel' }>> => {
   const plan = await deps.jobs.plan(message.tenant, message.jobId);
-  if (plan?.mode !== 'parallel') throw new ExportPlanError(`export job ${message.jobId} has no parallel plan`);
+  if (plan?.mode !== 'parallel')
+    throw new ExportPlanError(`export job ${message.jobId} has no parallel plan`);
   return plan;
 };
 
@@ -310,7 +312,9 @@ export const finishExport = async (
   const plan = await parallelPlanOf(deps, message);
   const results = await deps.jobs.chunkResults(tenant, jobId);
   if (results.length !== plan.chunks.length || results.some((result, index) => result.index !== index))
-    throw new ExportPlanError(`export job ${jobId}: ${results.length} of ${plan.chunks.length} chunks stored`);
+    throw new ExportPlanError(
+      `export job ${jobId}: ${results.length} of ${plan.chunks.length} chunks stored`,
+    );
   const entries = results.reduce((sum, result) => sum + result.entries, 0);
   // Chunk 0 wrote the document's first entry without a separator; it held the snapshot's newest
   // entry when planned, so it is empty only if entries were purged under the export.
@@ -381,7 +385,12 @@ export const finishExport = async (
   await deps.jobs.complete(
     tenant,
     jobId,
-    { objectKey: plan.objectKey, entries, bytes: offset + directory.length, snapshotMaxId: plan.snapshotMaxId },
+    {
+      objectKey: plan.objectKey,
+      entries,
+      bytes: offset + directory.length,
+      snapshotMaxId: plan.snapshotMaxId,
+    },
     deps.clock(),
   );
   return deps.jobs.get(tenant, jobId);

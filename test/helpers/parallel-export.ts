@@ -8,7 +8,13 @@ import type { TestService } from './local-service.js';
 /** Creates a running export job for `tenant`, as a download that outgrew its request does. */
 export const createExportJob = async (service: TestService, tenant: string): Promise<ExportJob> => {
   const now = Date.now();
-  const job: ExportJob = { tenant, jobId: newExportId(now), status: 'running', createdAt: now, updatedAt: now };
+  const job: ExportJob = {
+    tenant,
+    jobId: newExportId(now),
+    status: 'running',
+    createdAt: now,
+    updatedAt: now,
+  };
   const created = await service.services.exportJobs.create(job);
   if (created.jobId !== job.jobId) throw new Error(`${tenant} already has a running export job`);
   return job;

@@ -1,9 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { demoEvents } from '../../local/demo-data.js';
 import { parallelExportDependencies } from '../../lambdas/parallel-export-services.js';
 import { finishExport, planExport, runExportChunk } from '../../lambdas/use-cases/parallel-export.js';
+import { demoEvents } from '../../local/demo-data.js';
 import { bulkSeed } from '../helpers/bulk-seed.js';
-import { DOWNLOAD, exportedEntries, fetchAll, getWithToken as get, type JobBody } from '../helpers/downloads.js';
+import {
+  DOWNLOAD,
+  exportedEntries,
+  fetchAll,
+  getWithToken as get,
+  type JobBody,
+} from '../helpers/downloads.js';
 import { startTestService, type TestService } from '../helpers/local-service.js';
 import {
   createExportJob,
@@ -26,7 +32,10 @@ describe('parallel export jobs', () => {
   const seed = (tenant: string, count: number, seedNumber: number) =>
     bulkSeed(
       service.services.doc,
-      { eventsTable: service.services.config.EVENTS_TABLE, controlTable: service.services.config.CONTROL_TABLE },
+      {
+        eventsTable: service.services.config.EVENTS_TABLE,
+        controlTable: service.services.config.CONTROL_TABLE,
+      },
       tenant,
       demoEvents({ count, days: 5, now: NOW, seed: seedNumber }),
     );

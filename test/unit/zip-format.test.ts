@@ -21,7 +21,9 @@ const parallelZip = (
   const header = streamedLocalHeader('doc.json', mtime);
   const chunks = parts.slice(0, -1).map((part, index) => {
     const flushed = deflateRawSync(part, { finishFlush: constants.Z_FULL_FLUSH });
-    return index === 0 && options.padding ? Buffer.concat([flushed, deflatePadding(options.padding)]) : flushed;
+    return index === 0 && options.padding
+      ? Buffer.concat([flushed, deflatePadding(options.padding)])
+      : flushed;
   });
   const last = deflateRawSync(parts[parts.length - 1] ?? Buffer.alloc(0));
   let crc = 0;
@@ -62,7 +64,13 @@ const parallelZip = (
     records.push(record);
     offset += local.length + compressed.length;
   }
-  return Buffer.concat([header, data, descriptor, ...trailing, centralDirectory(records, offset, options.forceZip64)]);
+  return Buffer.concat([
+    header,
+    data,
+    descriptor,
+    ...trailing,
+    centralDirectory(records, offset, options.forceZip64),
+  ]);
 };
 
 describe('Function: crc32Combine', () => {
