@@ -2,7 +2,7 @@
  * One parallel export job in a fresh process, for bench/parallel-export.ts: the local export
  * driver (the state machine's steps, `concurrency` chunks at once) on the real use cases, sized by
  * `chunkEntries` and `minPartBytes`. Prints {entries, chunks, bytes, ms, peakRssBytes, chunkRates}
- * as JSON; `chunkRates` is each chunk's entries per second.
+ * as JSON; `chunkRates` is each chunk's entries per second, `cpuMs` the CPU time this process used.
  *
  *   node --import tsx bench/parallel-export-child.ts <tenant> <concurrency> <chunkEntries> <minPartBytes>
  */
@@ -36,6 +36,7 @@ const jobId = newExportId(now);
 await jobs.create({ tenant, jobId, status: 'running', createdAt: now, updatedAt: now });
 const chunkRates: number[] = [];
 const started = Date.now();
+const cpuBefore = process.cpuUsage();
 await runExportMachine(
   { kind: 'export', tenant, jobId },
   {
@@ -66,6 +67,7 @@ await runExportMachine(
   },
 );
 const ms = Date.now() - started;
+const cpu = process.cpuUsage(cpuBefore);
 const job = await jobs.get(tenant, jobId);
 if (job?.status !== 'completed') throw new Error(`the export ended ${job?.status}`);
 console.log(
@@ -76,5 +78,7 @@ console.log(
     ms,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     chunkRates,
+    // CPU this process used (main thread and zlib's threads), in ms.
+    cpuMs: (cpu.user + cpu.system) / 1000,
   }),
 );

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { promisify } from 'node:util';
 import { demoEvents } from '../local/demo-data.js';
 import { bulkSeed } from '../test/helpers/bulk-seed.js';
@@ -14,6 +15,7 @@ interface ChildResult {
   ms: number;
   peakRssBytes: number;
   chunkRates: number[];
+  cpuMs: number;
 }
 
 const median = (values: readonly number[]): number => {
@@ -72,6 +74,7 @@ export const parallelExportBench: BenchModule = async (context) => {
   const fastest = (runs: ChildResult[]) => runs.reduce((best, r) => (r.ms < best.ms ? r : best));
   const highest = (runs: ChildResult[]) =>
     runs.reduce((best, r) => (r.peakRssBytes > best.peakRssBytes ? r : best));
+  const load = loadavg()[0] ?? 0;
   const one = fastest(ones);
   const four = fastest(fours);
   const rate = (r: ChildResult) => r.entries / (r.ms / 1000);
@@ -86,7 +89,7 @@ export const parallelExportBench: BenchModule = async (context) => {
       description: 'Parallel export job: 4 workers ÷ 1 worker, same export',
       value: one.ms / four.ms,
       unit: 'ratio',
-      details: `${bigSize / 1000}k entries in ${one.chunks} chunks, best of 2 alternating runs: 1 worker ${(one.ms / 1000).toFixed(1)} s (${rate(one).toFixed(0)} entries/s), 4 workers ${(four.ms / 1000).toFixed(1)} s (${rate(four).toFixed(0)} entries/s). Bounded by 2 shared cores running DynamoDB Local (one JVM answering every query), s3rver and the 4 workers in one Node process`,
+      details: `${bigSize / 1000}k entries in ${one.chunks} chunks, best of 2 alternating runs: 1 worker ${(one.ms / 1000).toFixed(1)} s (${rate(one).toFixed(0)} entries/s), 4 workers ${(four.ms / 1000).toFixed(1)} s (${rate(four).toFixed(0)} entries/s). The workers' process used ${(one.cpuMs / one.ms).toFixed(2)} cores with 1 worker and ${(four.cpuMs / four.ms).toFixed(2)} with 4: the 2 cores (load average ${load.toFixed(1)}, shared with other work) also run DynamoDB Local (one JVM answering every query) and s3rver, so 4 workers have little idle capacity to use`,
     },
     {
       id: 'parallel-export.chunk-pace',
