@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -7,18 +7,15 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { type ExportJob, JOB_ABANDONED_AFTER_MS } from '../domain/export.js';
-import type { ChunkResult, ExportPlan } from '../domain/export-plan.js';
 import type { ExportJobStore } from '../ports/export-store.js';
 import { CONTROL_KEYS } from './table-definitions.js';
 
 const { partition: PK, sort: SK, ttl: TTL } = CONTROL_KEYS;
-const PREFIX = 'export#';
-/** A parallel export's chunk records: outside the `export#` range, so `latest()` never sees them. */
-const CHUNK_PREFIX = 'exportchunk#';
-const chunkKey = (jobId: string, index: number): string =>
-  `${CHUNK_PREFIX}${jobId}#${String(index).padStart(5, '0')}`;
+/** Job items' sort key prefix (`export#<jobId>`). */
+export const EXPORT_JOB_PREFIX = 'export#';
+const PREFIX = EXPORT_JOB_PREFIX;
 /** Job records are kept a week (DynamoDB TTL), long after their zips expired. */
-const KEEP_SECONDS = 7 * 86400;
+export const EXPORT_JOB_KEEP_SECONDS = 7 * 86400;
 
 /** The tenant's export slot: names the one job that may run (sk outside the `export#` range). */
 const SLOT = 'export-slot';
@@ -52,7 +49,7 @@ export class DynamoDbExportJobStore implements ExportJobStore {
                   Item: {
                     [PK]: `tenant#${job.tenant}`,
                     [SK]: `${PREFIX}${job.jobId}`,
-                    [TTL]: Math.floor(job.createdAt / 1000) + KEEP_SECONDS,
+                    [TTL]: Math.floor(job.createdAt / 1000) + EXPORT_JOB_KEEP_SECONDS,
                     ...job,
                   },
                   ConditionExpression: 'attribute_not_exists(#pk)',
@@ -67,7 +64,7 @@ export class DynamoDbExportJobStore implements ExportJobStore {
                     [SK]: SLOT,
                     jobId: job.jobId,
                     since: job.createdAt,
-                    [TTL]: Math.floor(job.createdAt / 1000) + KEEP_SECONDS,
+                    [TTL]: Math.floor(job.createdAt / 1000) + EXPORT_JOB_KEEP_SECONDS,
                   },
                   ConditionExpression: 'attribute_not_exists(#pk) OR since < :abandoned OR jobId = :finished',
                   ExpressionAttributeNames: { '#pk': PK },
@@ -184,117 +181,6 @@ export class DynamoDbExportJobStore implements ExportJobStore {
         },
       }),
     );
-  }
-
-  async plan(tenant: string, jobId: string): Promise<ExportPlan | undefined> {
-    const { Item } = await this.#doc.send(
-      new GetCommand({
-        TableName: this.#table,
-        Key: { [PK]: `tenant#${tenant}`, [SK]: `${PREFIX}${jobId}` },
-        ProjectionExpression: '#plan',
-        ExpressionAttributeNames: { '#plan': 'plan' },
-        ConsistentRead: true,
-      }),
-    );
-    return typeof Item?.plan === 'string' ? (JSON.parse(Item.plan) as ExportPlan) : undefined;
-  }
-
-  async savePlan(tenant: string, jobId: string, plan: ExportPlan, now: number): Promise<ExportPlan> {
-    try {
-      await this.#doc.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: { [PK]: `tenant#${tenant}`, [SK]: `${PREFIX}${jobId}` },
-          UpdateExpression: 'SET #plan = :plan, chunkCount = :chunks, updatedAt = :now',
-          ConditionExpression: '#status = :running AND attribute_not_exists(#plan)',
-          ExpressionAttributeNames: { '#status': 'status', '#plan': 'plan' },
-          ExpressionAttributeValues: {
-            ':plan': JSON.stringify(plan),
-            ':chunks': plan.mode === 'parallel' ? plan.chunks.length : 1,
-            ':running': 'running',
-            ':now': now,
-          },
-        }),
-      );
-      return plan;
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const held = await this.plan(tenant, jobId);
-      if (!held) throw new Error(`export job ${jobId} is no longer running`);
-      return held;
-    }
-  }
-
-  async recordChunk(tenant: string, jobId: string, result: ChunkResult, now: number): Promise<boolean> {
-    const pk = `tenant#${tenant}`;
-    try {
-      await this.#doc.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            {
-              Update: {
-                TableName: this.#table,
-                Key: { [PK]: pk, [SK]: `${PREFIX}${jobId}` },
-                // A set of chunk indexes: a chunk recorded twice (a retry) counts once.
-                UpdateExpression: 'ADD chunksDone :chunk SET updatedAt = :now',
-                ConditionExpression: '#status = :running',
-                ExpressionAttributeNames: { '#status': 'status' },
-                ExpressionAttributeValues: {
-                  ':chunk': new Set([result.index]),
-                  ':running': 'running',
-                  ':now': now,
-                },
-              },
-            },
-            {
-              Put: {
-                TableName: this.#table,
-                Item: {
-                  [PK]: pk,
-                  [SK]: chunkKey(jobId, result.index),
-                  [TTL]: Math.floor(now / 1000) + KEEP_SECONDS,
-                  ...result,
-                },
-              },
-            },
-          ],
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof TransactionCanceledException) return false;
-      throw error;
-    }
-  }
-
-  async chunkResults(tenant: string, jobId: string): Promise<ChunkResult[]> {
-    const results: ChunkResult[] = [];
-    let exclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const output = await this.#doc.send(
-        new QueryCommand({
-          TableName: this.#table,
-          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-          ExpressionAttributeNames: { '#pk': PK, '#sk': SK },
-          ExpressionAttributeValues: { ':pk': `tenant#${tenant}`, ':prefix': `${CHUNK_PREFIX}${jobId}#` },
-          ConsistentRead: true,
-          ExclusiveStartKey: exclusiveStartKey,
-        }),
-      );
-      for (const item of output.Items ?? []) {
-        results.push({
-          index: Number(item.index),
-          etag: String(item.etag),
-          crc32: Number(item.crc32),
-          textBytes: Number(item.textBytes),
-          deflateBytes: Number(item.deflateBytes),
-          headerBytes: Number(item.headerBytes),
-          entries: Number(item.entries),
-        });
-      }
-      exclusiveStartKey = output.LastEvaluatedKey;
-    } while (exclusiveStartKey);
-    return results.sort((a, b) => a.index - b.index);
   }
 }
 

@@ -1,12 +1,9 @@
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
   type S3Client,
-  UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
@@ -112,60 +109,5 @@ export class S3ExportStore implements ExportObjectStore {
       if (error instanceof Error && (error.name === 'NotFound' || error.name === 'NoSuchKey')) return false;
       throw error;
     }
-  }
-
-  async createMultipart(key: string): Promise<string> {
-    const { UploadId } = await this.#s3.send(
-      new CreateMultipartUploadCommand({
-        Bucket: this.#bucket,
-        Key: key,
-        ContentType: EXPORT_CONTENT_TYPE,
-        ContentDisposition: EXPORT_CONTENT_DISPOSITION,
-      }),
-    );
-    if (!UploadId) throw new Error('S3 returned no upload id');
-    return UploadId;
-  }
-
-  async uploadPart(
-    key: string,
-    uploadId: string,
-    partNumber: number,
-    body: Readable | Buffer,
-    length: number,
-  ): Promise<string> {
-    const { ETag } = await this.#s3.send(
-      new UploadPartCommand({
-        Bucket: this.#bucket,
-        Key: key,
-        UploadId: uploadId,
-        PartNumber: partNumber,
-        Body: body,
-        ContentLength: length,
-      }),
-    );
-    if (!ETag) throw new Error(`S3 returned no ETag for part ${partNumber}`);
-    return ETag;
-  }
-
-  async completeMultipart(
-    key: string,
-    uploadId: string,
-    parts: readonly { readonly partNumber: number; readonly etag: string }[],
-  ): Promise<void> {
-    await this.#s3.send(
-      new CompleteMultipartUploadCommand({
-        Bucket: this.#bucket,
-        Key: key,
-        UploadId: uploadId,
-        MultipartUpload: {
-          Parts: parts.map(({ partNumber, etag }) => ({ PartNumber: partNumber, ETag: etag })),
-        },
-      }),
-    );
-  }
-
-  abortMultipart(key: string, uploadId: string): Promise<void> {
-    return this.#abortQuietly(key, uploadId);
   }
 }

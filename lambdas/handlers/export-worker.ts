@@ -1,8 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { isExportId } from '../domain/export.js';
-import { exportDependencies } from '../http/download-responses.js';
 import { log } from '../http/log.js';
-import { parallelExportDependencies } from '../parallel-export-services.js';
+import { parallelExportDependencies, singleExportDependencies } from '../parallel-export-services.js';
 import { getServices } from '../services.js';
 import { runExportJob } from '../use-cases/download-audit-trail.js';
 import { abortExport, finishExport, planExport } from '../use-cases/parallel-export.js';
@@ -64,7 +63,7 @@ export const handler = async (
         0,
         context.getRemainingTimeInMillis() - services.config.DOWNLOAD_BUDGET_MARGIN_MS,
       );
-      const job = await runExportJob(exportDependencies(services), { tenant, jobId }, budgetMs);
+      const job = await runExportJob(singleExportDependencies(services), { tenant, jobId }, budgetMs);
       log.info('export job finished', {
         tenant,
         jobId,

@@ -22,6 +22,14 @@ export interface ExportObjectStore {
   presignDownload(key: string, expiresInSeconds: number): Promise<string>;
   /** True when the object at `key` still exists (exports expire by bucket lifecycle). */
   exists(key: string): Promise<boolean>;
+}
+
+/**
+ * The parts of an export written by separate workers (a parallel export job): one multipart upload
+ * that several processes fill. Apart from {@link ExportObjectStore} so that only the export job's
+ * functions carry it.
+ */
+export interface ExportPartStore {
   /**
    * Starts a multipart upload to `key` whose parts are written by separate workers (a parallel
    * export), with the export's content type and disposition; returns its upload id.
@@ -69,6 +77,10 @@ export interface ExportJobStore {
   ): Promise<void>;
   /** Marks a running job failed. */
   fail(tenant: string, jobId: string, message: string, now: number): Promise<void>;
+}
+
+/** A parallel export job's plan and chunk records, beside the job in the control table. */
+export interface ExportPlanStore {
   /** The plan of the tenant's job, once its plan step stored one. */
   plan(tenant: string, jobId: string): Promise<ExportPlan | undefined>;
   /**

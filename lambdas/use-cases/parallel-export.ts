@@ -35,7 +35,7 @@ import {
 } from '../domain/zip-format.js';
 import type { CounterStore } from '../ports/counter-store.js';
 import type { EventStore, PageResult } from '../ports/event-store.js';
-import type { ExportJobStore, ExportObjectStore } from '../ports/export-store.js';
+import type { ExportJobStore, ExportPartStore, ExportPlanStore } from '../ports/export-store.js';
 
 /** How parallel exports are sized and written. */
 export interface ParallelExportSettings {
@@ -59,8 +59,9 @@ export interface ZipTrailingFile {
 export interface ParallelExportDependencies {
   readonly events: EventStore;
   readonly counters: CounterStore;
-  readonly objects: ExportObjectStore;
+  readonly parts: ExportPartStore;
   readonly jobs: ExportJobStore;
+  readonly plans: ExportPlanStore;
   readonly clock: () => number;
   readonly settings: ParallelExportSettings;
   /**
@@ -105,7 +106,7 @@ export const planExport = async (
   const { tenant, jobId } = message;
   const job = await deps.jobs.get(tenant, jobId);
   if (job?.status !== 'running') return undefined;
-  const existing = await deps.jobs.plan(tenant, jobId);
+  const existing = await deps.plans.plan(tenant, jobId);
   if (existing) return existing;
   const now = deps.clock();
   const sample = await deps.events.queryPage({
@@ -117,7 +118,7 @@ export const planExport = async (
     limit: SAMPLE_ENTRIES,
   });
   const newest = sample.records[0];
-  const single = () => deps.jobs.savePlan(tenant, jobId, { mode: 'single' }, now);
+  const single = () => deps.plans.savePlan(tenant, jobId, { mode: 'single' }, now);
   if (!newest) return single();
   const sampleText = Buffer.from(exportLines(sample.records, true), 'utf8');
   const compressedBytesPerEntry =
@@ -133,7 +134,7 @@ export const planExport = async (
   const chunks = planChunks(await countedSpans(deps.counters, tenant, newest.id, target), newest.id, target);
   if (chunks.length < 2) return single();
   const objectKey = exportObjectKey(tenant, jobId);
-  const uploadId = await deps.objects.createMultipart(objectKey);
+  const uploadId = await deps.parts.createMultipart(objectKey);
   const plan: ExportPlan = {
     mode: 'parallel',
     uploadId,
@@ -143,10 +144,10 @@ export const planExport = async (
     forceZip64: deps.settings.forceZip64,
     chunks,
   };
-  const held = await deps.jobs.savePlan(tenant, jobId, plan, now);
+  const held = await deps.plans.savePlan(tenant, jobId, plan, now);
   // A simultaneous plan step won: its upload holds, this one is discarded.
   if (held.mode !== 'parallel' || held.uploadId !== uploadId)
-    await deps.objects.abortMultipart(objectKey, uploadId);
+    await deps.parts.abortMultipart(objectKey, uploadId);
   return held;
 };
 
@@ -181,10 +182,10 @@ const countedSpans = async (
 
 /** The running job's parallel plan; throws when there is none (a step out of order). */
 const parallelPlanOf = async (
-  deps: Pick<ParallelExportDependencies, 'jobs'>,
+  deps: Pick<ParallelExportDependencies, 'plans'>,
   message: ExportStepMessage,
 ): Promise<Extract<ExportPlan, { mode: 'parallel' }>> => {
-  const plan = await deps.jobs.plan(message.tenant, message.jobId);
+  const plan = await deps.plans.plan(message.tenant, message.jobId);
   if (plan?.mode !== 'parallel')
     throw new ExportPlanError(`export job ${message.jobId} has no parallel plan`);
   return plan;
@@ -275,7 +276,7 @@ export const runExportChunk = async (
       await appendFile(file, deflatePadding(deps.settings.minPartBytes - size));
       size = (await stat(file)).size;
     }
-    const etag = await deps.objects.uploadPart(
+    const etag = await deps.parts.uploadPart(
       plan.objectKey,
       plan.uploadId,
       partNumberOf(chunk.index),
@@ -291,7 +292,7 @@ export const runExportChunk = async (
       headerBytes: header.length,
       entries,
     };
-    return (await deps.jobs.recordChunk(tenant, jobId, result, deps.clock())) ? result : undefined;
+    return (await deps.plans.recordChunk(tenant, jobId, result, deps.clock())) ? result : undefined;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -310,7 +311,7 @@ export const finishExport = async (
   const job = await deps.jobs.get(tenant, jobId);
   if (job?.status !== 'running') return job;
   const plan = await parallelPlanOf(deps, message);
-  const results = await deps.jobs.chunkResults(tenant, jobId);
+  const results = await deps.plans.chunkResults(tenant, jobId);
   if (results.length !== plan.chunks.length || results.some((result, index) => result.index !== index))
     throw new ExportPlanError(
       `export job ${jobId}: ${results.length} of ${plan.chunks.length} chunks stored`,
@@ -371,14 +372,14 @@ export const finishExport = async (
   const directory = centralDirectory(records, offset, plan.forceZip64);
   const lastPart = Buffer.concat([tail, descriptor, ...trailing, directory]);
   const lastPartNumber = partNumberOf(plan.chunks.length);
-  const etag = await deps.objects.uploadPart(
+  const etag = await deps.parts.uploadPart(
     plan.objectKey,
     plan.uploadId,
     lastPartNumber,
     lastPart,
     lastPart.length,
   );
-  await deps.objects.completeMultipart(plan.objectKey, plan.uploadId, [
+  await deps.parts.completeMultipart(plan.objectKey, plan.uploadId, [
     ...results.map((result) => ({ partNumber: partNumberOf(result.index), etag: result.etag })),
     { partNumber: lastPartNumber, etag },
   ]);
@@ -404,7 +405,7 @@ export const EXPORT_FAILED_MESSAGE = 'The export could not be completed; downloa
  * then aborts its multipart upload, discarding every part stored. Safe to repeat.
  */
 export const abortExport = async (
-  deps: Pick<ParallelExportDependencies, 'jobs' | 'objects' | 'clock'>,
+  deps: Pick<ParallelExportDependencies, 'jobs' | 'plans' | 'parts' | 'clock'>,
   message: ExportStepMessage,
 ): Promise<void> => {
   const { tenant, jobId } = message;
@@ -415,7 +416,7 @@ export const abortExport = async (
       if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
     });
   }
-  const plan = await deps.jobs.plan(tenant, jobId);
+  const plan = await deps.plans.plan(tenant, jobId);
   if (plan?.mode === 'parallel' && (await deps.jobs.get(tenant, jobId))?.status !== 'completed')
-    await deps.objects.abortMultipart(plan.objectKey, plan.uploadId);
+    await deps.parts.abortMultipart(plan.objectKey, plan.uploadId);
 };
