@@ -15,7 +15,8 @@ export interface LocalExportSettings {
 
 /**
  * The local stand-in for asynchronous Lambda invocation: runs `lambdas/handlers/<kind>-worker.ts`
- * in this process, in the background, with the same time budget a Lambda would have.
+ * in this process, in the background, with the same time budget a Lambda would have. Export jobs
+ * run the export state machine's steps instead ({@link runExportMachine}), as Step Functions would.
  */
 export class InProcessJobLauncher implements JobLauncher {
   readonly #budgetMs: number;
