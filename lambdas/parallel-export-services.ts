@@ -5,10 +5,13 @@ import { getExportJobStore, getExportPlanStore, type Services } from './services
 import type { ExportJobDependencies } from './use-cases/download-audit-trail.js';
 import type { ParallelExportDependencies } from './use-cases/parallel-export.js';
 
+const noBucket = () =>
+  new ServiceUnavailableError('Exports are not available: no export bucket is configured');
+
 /** What the steps of a parallel export job need (the export worker's steps and the chunk handler). */
 export const parallelExportDependencies = (services: Services): ParallelExportDependencies => {
   const parts = getExportPartStore(services.config);
-  if (!parts) throw new ServiceUnavailableError('Exports are not available: no export bucket is configured');
+  if (!parts) throw noBucket();
   const { config } = services;
   return {
     events: services.events,
@@ -33,7 +36,6 @@ export const parallelExportDependencies = (services: Services): ParallelExportDe
  */
 export const singleExportDependencies = (services: Services): ExportJobDependencies => {
   const objects = getExportObjectStore(services.config);
-  if (!objects)
-    throw new ServiceUnavailableError('Exports are not available: no export bucket is configured');
+  if (!objects) throw noBucket();
   return { events: services.events, objects, jobs: getExportJobStore(services), clock: services.clock };
 };

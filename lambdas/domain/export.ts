@@ -56,6 +56,23 @@ export async function* exportDocument(pages: AsyncIterable<readonly AuditRecord[
   yield Buffer.from(exportDocumentTail(entries), 'utf8');
 }
 
+/** A small file added to an export's zip after the JSON document. */
+export interface ZipTrailingFile {
+  readonly name: string;
+  readonly content: Buffer;
+}
+
+/**
+ * The seam for files beside the document (a later verifiable-log checkpoint): given what the
+ * export holds, the files to add after it. Both export paths take one; none is passed today.
+ */
+export type TrailingFiles = (contents: {
+  readonly tenant: string;
+  /** The newest id in the export; 0 for an empty one. */
+  readonly snapshotMaxId: number;
+  readonly entries: number;
+}) => Promise<readonly ZipTrailingFile[]>;
+
 /** Export and job ids: "exp_" + time (base 36, sortable) + 48 random bits. */
 const EXPORT_ID_PATTERN = /^exp_[0-9a-z]{9}[0-9a-f]{12}$/;
 

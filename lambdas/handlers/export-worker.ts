@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import { isExportId } from '../domain/export.js';
+import { type ExportJob, isExportId } from '../domain/export.js';
 import { log } from '../http/log.js';
 import { parallelExportDependencies, singleExportDependencies } from '../parallel-export-services.js';
 import { getServices } from '../services.js';
@@ -25,6 +25,14 @@ export interface PlanOutput {
 
 const STEPS: readonly string[] = ['plan', 'whole', 'finish', 'abort'];
 
+const finished = (job: ExportJob | undefined) =>
+  log.info('export job finished', {
+    tenant: job?.tenant,
+    jobId: job?.jobId,
+    status: job?.status,
+    entries: job?.entries,
+  });
+
 /**
  * The export job's coordinating steps (run by the export state machine; in-process locally):
  * - `plan`: fix the snapshot and cut it into chunks (or choose the single-worker path);
@@ -41,10 +49,9 @@ export const handler = async (
     !STEPS.includes(String(message?.step)) ||
     typeof message.tenant !== 'string' ||
     !isExportId(String(message.jobId))
-  ) {
-    log.error('export worker: malformed step message');
+  )
+    // Thrown, so Lambda logs it and the state machine sees the step fail.
     throw new Error('malformed export step message');
-  }
   const services = await getServices();
   const { tenant, jobId } = message;
   switch (message.step) {
@@ -63,23 +70,11 @@ export const handler = async (
         0,
         context.getRemainingTimeInMillis() - services.config.DOWNLOAD_BUDGET_MARGIN_MS,
       );
-      const job = await runExportJob(singleExportDependencies(services), { tenant, jobId }, budgetMs);
-      log.info('export job finished', {
-        tenant,
-        jobId,
-        status: job?.status ?? 'unknown',
-        entries: job?.entries,
-      });
+      finished(await runExportJob(singleExportDependencies(services), { tenant, jobId }, budgetMs));
       return undefined;
     }
     case 'finish': {
-      const job = await finishExport(parallelExportDependencies(services), { tenant, jobId });
-      log.info('export job finished', {
-        tenant,
-        jobId,
-        status: job?.status ?? 'unknown',
-        entries: job?.entries,
-      });
+      finished(await finishExport(parallelExportDependencies(services), { tenant, jobId }));
       return undefined;
     }
     case 'abort':

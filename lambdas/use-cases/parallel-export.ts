@@ -12,6 +12,7 @@ import {
   exportDocumentTail,
   exportLines,
   exportObjectKey,
+  type TrailingFiles,
 } from '../domain/export.js';
 import {
   type ChunkResult,
@@ -49,12 +50,6 @@ export interface ParallelExportSettings {
   readonly scratchDir: string;
 }
 
-/** A small file added to the zip after the JSON document (the seam for a later checkpoint file). */
-export interface ZipTrailingFile {
-  readonly name: string;
-  readonly content: Buffer;
-}
-
 /** What the steps of a parallel export need. */
 export interface ParallelExportDependencies {
   readonly events: EventStore;
@@ -68,11 +63,7 @@ export interface ParallelExportDependencies {
    * Files to add after the document, given what the export holds; none today. A later checkpoint
    * (signed tree head at `snapshotMaxId`) plugs in here without touching the chunk path.
    */
-  readonly trailingFiles?: (contents: {
-    readonly tenant: string;
-    readonly snapshotMaxId: number;
-    readonly entries: number;
-  }) => Promise<readonly ZipTrailingFile[]>;
+  readonly trailingFiles?: TrailingFiles;
 }
 
 /** An export job's step message (from the state machine, or the local driver). */
