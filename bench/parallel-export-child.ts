@@ -11,12 +11,9 @@ import { loadConfig } from '../lambdas/config.js';
 import { newExportId } from '../lambdas/domain/export.js';
 import { parallelExportDependencies } from '../lambdas/parallel-export-services.js';
 import { buildServices, getExportJobStore } from '../lambdas/services.js';
-import {
-  abortExport,
-  finishExport,
-  planExport,
-  runExportChunk,
-} from '../lambdas/use-cases/parallel-export.js';
+import { abortExport, finishExport } from '../lambdas/use-cases/finish-export.js';
+import { planExport } from '../lambdas/use-cases/plan-export.js';
+import { runExportChunk } from '../lambdas/use-cases/run-export-chunk.js';
 
 const [tenant, concurrencyText, chunkEntriesText, minPartText] = process.argv.slice(2);
 const concurrency = Number(concurrencyText);

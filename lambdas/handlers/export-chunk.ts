@@ -3,7 +3,7 @@ import { MAX_EXPORT_CHUNKS } from '../domain/export-plan.js';
 import { log } from '../http/log.js';
 import { parallelExportDependencies } from '../parallel-export-services.js';
 import { getServices } from '../services.js';
-import { runExportChunk } from '../use-cases/parallel-export.js';
+import { runExportChunk } from '../use-cases/run-export-chunk.js';
 
 /** One chunk of a parallel export job, as the export state machine's Map sends it. */
 export interface ExportChunkMessage {

@@ -4,7 +4,8 @@ import { log } from '../http/log.js';
 import { parallelExportDependencies, singleExportDependencies } from '../parallel-export-services.js';
 import { getServices } from '../services.js';
 import { runExportJob } from '../use-cases/download-audit-trail.js';
-import { abortExport, finishExport, planExport } from '../use-cases/parallel-export.js';
+import { abortExport, finishExport } from '../use-cases/finish-export.js';
+import { planExport } from '../use-cases/plan-export.js';
 
 /** The steps of an export job this function runs, as the export state machine sends them. */
 export type ExportWorkerStep = 'plan' | 'whole' | 'finish' | 'abort';

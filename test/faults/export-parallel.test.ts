@@ -77,7 +77,8 @@ describe('fault: parallel export chunks fail', () => {
     await Promise.all(
       ['killed', 'part-fails', 'twice', 'for-good'].map((tenant, index) => seed(tenant, index + 20)),
     );
-  });
+    // Seeding thousands of entries takes long on a loaded machine; the tests themselves do not.
+  }, 180_000);
   afterAll(async () => {
     for (const name of [
       'EXPORT_MIN_PART_BYTES',

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parallelExportDependencies } from '../../lambdas/parallel-export-services.js';
-import { finishExport, planExport, runExportChunk } from '../../lambdas/use-cases/parallel-export.js';
+import { finishExport } from '../../lambdas/use-cases/finish-export.js';
+import { planExport } from '../../lambdas/use-cases/plan-export.js';
+import { runExportChunk } from '../../lambdas/use-cases/run-export-chunk.js';
 import { demoEvents } from '../../local/demo-data.js';
 import { bulkSeed } from '../helpers/bulk-seed.js';
 import {
@@ -49,10 +51,9 @@ describe('parallel export jobs', () => {
       EXPORT_RETRY_INTERVAL_MS: '10',
     });
     service = await startTestService();
-    await seed('acme', 3000, 1);
-    await seed('initech', 2500, 2);
-    await seed('zip64', 1800, 3);
-  });
+    await Promise.all([seed('acme', 3000, 1), seed('initech', 2500, 2), seed('zip64', 1800, 3)]);
+    // Seeding thousands of entries takes long on a loaded machine; the tests themselves do not.
+  }, 180_000);
   afterAll(async () => {
     for (const name of [
       'DOWNLOAD_REQUEST_BUDGET_MS',
