@@ -6,8 +6,12 @@ import { DAY_MS, dayOf, HOUR_MS } from '../domain/time.js';
 import type { CounterStore } from '../ports/counter-store.js';
 import { DEFLATE_LEVEL, type ExportStepMessage, type ParallelExportDependencies } from './parallel-export.js';
 
-/** Entries read to estimate how well the tenant's entries compress. */
-const SAMPLE_ENTRIES = 1000;
+/**
+ * Entries read to estimate how well the tenant's entries compress: one page. On the demo data 250
+ * entries deflate to 28.0 bytes each, 20,000 to 24.6, so chunks come out at ~2.6 rather than 3
+ * minimum parts: still far above S3's minimum.
+ */
+const SAMPLE_ENTRIES = 250;
 
 /**
  * Step 1: fixes the snapshot (the newest id now), estimates the compressed size of an entry from
