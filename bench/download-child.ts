@@ -18,6 +18,7 @@ import {
 } from '../lambdas/domain/export.js';
 import { MAX_ID } from '../lambdas/domain/ids.js';
 import type { AuditRecord } from '../lambdas/domain/record.js';
+import { installExportLauncher } from '../lambdas/export-services.js';
 import { downloadDependencies } from '../lambdas/http/download-responses.js';
 import { installJobLauncher } from '../lambdas/job-services.js';
 import { getS3Client } from '../lambdas/object-services.js';
@@ -32,7 +33,12 @@ if ((mode !== 'streaming' && mode !== 'baseline') || !tenant) {
 
 const services = buildServices(loadConfig(process.env));
 // As in the local stack (the export runs within this process's budget, so no job starts).
-installJobLauncher(new InProcessJobLauncher({ budgetMs: services.config.LOCAL_WORKER_BUDGET_MS }));
+const launcher = new InProcessJobLauncher({
+  budgetMs: services.config.LOCAL_WORKER_BUDGET_MS,
+  exports: { concurrency: 1, retry: { retries: 0, intervalMs: 0, backoffRate: 1 } },
+});
+installJobLauncher(launcher);
+installExportLauncher(launcher);
 const started = Date.now();
 let result: { entries: number; mode: string; bytes: number };
 

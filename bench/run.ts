@@ -15,6 +15,7 @@ import { downloadBench } from './download.js';
 import { fetchBench } from './fetch.js';
 import { type BenchContext, type BenchModule, type Measurement, trackCapacity } from './harness.js';
 import { ingestBench } from './ingest.js';
+import { parallelExportBench } from './parallel-export.js';
 import { purgeBench } from './purge.js';
 
 /** Every bench module, in report order. Add new ones here. */
@@ -24,6 +25,7 @@ const MODULES: Record<string, BenchModule> = {
   dialects: dialectsBench,
   purge: purgeBench,
   download: downloadBench,
+  'parallel-export': parallelExportBench,
   ingest: ingestBench,
 };
 

@@ -21,6 +21,9 @@ export const CONTEXT_KEYS = {
   webAclArn: 'a regional WAFv2 web ACL to associate with the stage',
   alarmTopicArn: 'an existing SNS topic every alarm notifies',
   consoleFrameAncestors: 'origins (space- or comma-separated) allowed to frame the console embed mode',
+  exportParallelism: 'export chunks run at once by the export state machine (1-40)',
+  unauthenticatedRetentionDays:
+    'days the #unauthenticated partition (calls without a usable credential) keeps entries',
   corsAllowOrigins: 'origins (space- or comma-separated, scheme://host[:port]) whose pages may call the API',
 } as const;
 
@@ -117,6 +120,11 @@ export const settingsFromContext = (app: App): AppSettings => {
   if (logDays !== undefined) props.logRetention = logRetention(logDays);
   const webAcl = read('webAclArn');
   if (webAcl !== undefined) props.webAclArn = text('webAclArn', webAcl, /^arn:aws[a-z-]*:wafv2:[^\s]+$/);
+  const parallelism = read('exportParallelism');
+  if (parallelism !== undefined) props.exportParallelism = number('exportParallelism', parallelism);
+  const unauthenticatedDays = read('unauthenticatedRetentionDays');
+  if (unauthenticatedDays !== undefined)
+    props.unauthenticatedRetentionDays = number('unauthenticatedRetentionDays', unauthenticatedDays);
   const frameAncestors = read('consoleFrameAncestors');
   if (frameAncestors !== undefined) props.consoleFrameAncestors = origins(frameAncestors);
   const cors = read('corsAllowOrigins');

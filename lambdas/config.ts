@@ -61,7 +61,8 @@ const schema = z.object({
   /** `lambda` in AWS (asynchronous invocation of the worker functions below); `in-process` locally. */
   JOB_LAUNCHER: z._default(z.enum(['lambda', 'in-process']), 'lambda'),
   PURGE_WORKER_FUNCTION: z.optional(z.string()),
-  EXPORT_WORKER_FUNCTION: z.optional(z.string()),
+  /** The export state machine (Step Functions) that runs export jobs, with `JOB_LAUNCHER=lambda`. */
+  EXPORT_STATE_MACHINE_ARN: z.optional(z.string()),
   /** A worker's time budget when run in-process (locally); in AWS it is the function's timeout. */
   LOCAL_WORKER_BUDGET_MS: integer(1000, Number.MAX_SAFE_INTEGER, 900_000),
   /** At most this long is spent purging inside a request before the rest goes to the purge worker. */
@@ -92,6 +93,22 @@ const schema = z.object({
    * CORS off, no `Access-Control-*` header on any answer. The construct's `corsAllowOrigins`.
    */
   CORS_ALLOW_ORIGINS: originList,
+  /**
+   * Parallel export jobs: S3's smallest multipart part. Chunks are sized for three times this; a
+   * smaller value is for tests on the S3 emulator only (S3 rejects parts under 5 MiB).
+   */
+  EXPORT_MIN_PART_BYTES: integer(1, 5_368_709_120, 5_242_880),
+  /** Most entries in one export chunk: about two minutes at the measured ~13.5k entries/s. */
+  EXPORT_CHUNK_MAX_ENTRIES: integer(1, 50_000_000, 1_500_000),
+  /** Write ZIP64 records in parallel exports even when the sizes do not need them (tests). */
+  EXPORT_FORCE_ZIP64: z.pipe(
+    z._default(z.enum(['true', 'false']), 'false'),
+    z.transform((value) => value === 'true'),
+  ),
+  /** Chunks run at once by the local (in-process) export driver; in AWS the state machine's Map sets it. */
+  EXPORT_CONCURRENCY: integer(1, 40, 4),
+  /** The local export driver's first retry delay (the state machine's is 2 s, doubling). */
+  EXPORT_RETRY_INTERVAL_MS: integer(0, 60_000, 2000),
 });
 
 export type ServiceConfig = z.infer<typeof schema>;

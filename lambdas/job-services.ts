@@ -24,7 +24,8 @@ export const getJobLauncher = (services: Pick<Services, 'config' | 'doc'>): JobL
     );
   launcher ??= new LambdaJobLauncher({
     region: config.AWS_REGION,
-    functions: { purge: config.PURGE_WORKER_FUNCTION, export: config.EXPORT_WORKER_FUNCTION },
+    // Export jobs start the export state machine instead (`export-services.ts`).
+    functions: { purge: config.PURGE_WORKER_FUNCTION, export: undefined },
     credentials: services.doc.config.credentials,
   });
   return launcher;

@@ -1,11 +1,12 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createS3Client } from './adapters/aws-clients.js';
 import { S3ArchiveStore } from './adapters/s3-archive-store.js';
+import { S3ExportPartStore } from './adapters/s3-export-part-store.js';
 import { S3ExportStore } from './adapters/s3-export-store.js';
 import { S3LargeResponseStore } from './adapters/s3-response-store.js';
 import type { ServiceConfig } from './config.js';
 import type { ArchiveStore } from './ports/archive-store.js';
-import type { ExportObjectStore } from './ports/export-store.js';
+import type { ExportObjectStore, ExportPartStore } from './ports/export-store.js';
 import type { LargeResponseStore } from './ports/response-store.js';
 
 /**
@@ -18,6 +19,7 @@ let s3: S3Client | undefined;
 let archives: { store: ArchiveStore | undefined } | undefined;
 let exportObjects: { store: ExportObjectStore | undefined } | undefined;
 let largeResponses: LargeResponseStore | undefined;
+let exportParts: { store: ExportPartStore | undefined } | undefined;
 
 /** The container's S3 client. */
 export const getS3Client = (config: ServiceConfig): S3Client => {
@@ -49,6 +51,16 @@ export const getExportObjectStore = (config: ServiceConfig): ExportObjectStore |
       : undefined,
   };
   return exportObjects.store;
+};
+
+/** Parallel exports' multipart uploads; undefined when no EXPORTS_BUCKET is configured. */
+export const getExportPartStore = (config: ServiceConfig): ExportPartStore | undefined => {
+  exportParts ??= {
+    store: config.EXPORTS_BUCKET
+      ? new S3ExportPartStore(getS3Client(config), { bucket: config.EXPORTS_BUCKET })
+      : undefined,
+  };
+  return exportParts.store;
 };
 
 /** Parks oversized api-key pages in the exports bucket (303 with `allowRedirect=true`). */

@@ -3,6 +3,7 @@ import { createDynamoDbDocumentClient } from './adapters/aws-clients.js';
 import { DynamoDbCounterStore } from './adapters/dynamodb-counter-store.js';
 import { DynamoDbEventStore } from './adapters/dynamodb-event-store.js';
 import { DynamoDbExportJobStore } from './adapters/dynamodb-export-job-store.js';
+import { DynamoDbExportPlanStore } from './adapters/dynamodb-export-plan-store.js';
 import { DynamoDbIdempotencyStore } from './adapters/dynamodb-idempotency-store.js';
 import { DynamoDbKoreAppStore } from './adapters/dynamodb-kore-app-store.js';
 import { DynamoDbPurgeStore } from './adapters/dynamodb-purge-store.js';
@@ -12,7 +13,7 @@ import { loadConfig, type ServiceConfig } from './config.js';
 import type { TokenStore } from './ports/control-store.js';
 import type { CounterStore } from './ports/counter-store.js';
 import type { EventStore } from './ports/event-store.js';
-import type { ExportJobStore } from './ports/export-store.js';
+import type { ExportJobStore, ExportPlanStore } from './ports/export-store.js';
 import type { IdempotencyStore } from './ports/idempotency-store.js';
 import type { KoreAppStore } from './ports/kore-app-store.js';
 import type { PurgeStore } from './ports/purge-store.js';
@@ -79,6 +80,7 @@ const tablesOf = ({ config }: Pick<Services, 'config'>) => ({
 let tenants: TenantStore | undefined;
 let purges: PurgeStore | undefined;
 let exportJobs: ExportJobStore | undefined;
+let exportPlans: ExportPlanStore | undefined;
 let idempotency: IdempotencyStore | undefined;
 
 /** The container's tenant settings (retention and archiving: purges and the token tools). */
@@ -101,6 +103,12 @@ export const getPurgeStore = (services: Pick<Services, 'doc' | 'config'>): Purge
 export const getExportJobStore = (services: Pick<Services, 'doc' | 'config'>): ExportJobStore => {
   exportJobs ??= new DynamoDbExportJobStore(services.doc, tablesOf(services));
   return exportJobs;
+};
+
+/** The container's store of parallel export plans and chunk records (the export job's steps only). */
+export const getExportPlanStore = (services: Pick<Services, 'doc' | 'config'>): ExportPlanStore => {
+  exportPlans ??= new DynamoDbExportPlanStore(services.doc, tablesOf(services));
+  return exportPlans;
 };
 
 /** The container's Idempotency-Key store (HTTP ingest). */

@@ -26,9 +26,12 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as sfnTasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { CONTROL_KEYS, EVENTS_KEYS } from '../lambdas/adapters/table-definitions.js';
+import { CHUNK_RETRY } from '../lambdas/domain/export-plan.js';
 import { parseOrigins } from '../lambdas/http/console-page.js';
 import { AUTHORIZER_HANDLER, FALLBACK_HANDLER, ROUTES } from '../lambdas/routes.js';
 import { BUNDLING, HANDLERS_DIR, handlerNames, NODE_OPTIONS, ROOT } from './bundling.js';
@@ -94,6 +97,13 @@ export interface AuditTrailProps {
    * @default { purge: 2, export: 4 }
    */
   readonly workerConcurrency?: { readonly purge: number; readonly export: number } | false;
+  /**
+   * Chunks of one parallel export job compressed at once (the export state machine's Map
+   * MaxConcurrency, at most 40 for an inline Map); also the export-chunk function's reserved
+   * concurrency unless `workerConcurrency` is `false`.
+   * @default 10
+   */
+  readonly exportParallelism?: number;
   /**
    * Retention of the function and access logs.
    * @default logs.RetentionDays.THREE_MONTHS
@@ -218,6 +228,8 @@ export class AuditTrail extends Construct {
   readonly alarms: readonly cloudwatch.Alarm[];
   /** Every function, by handler name. */
   readonly functions: ReadonlyMap<string, nodejs.NodejsFunction>;
+  /** Runs export jobs: plan, chunks in parallel, finish (or abort). */
+  readonly exportStateMachine: sfn.StateMachine;
 
   constructor(scope: Construct, id: string, props: AuditTrailProps = {}) {
     super(scope, id);
@@ -234,6 +246,9 @@ export class AuditTrail extends Construct {
           `corsAllowOrigins: "${origin}" is not an origin (scheme://host[:port], no path, no wildcard)`,
         );
     }
+    const exportParallelism = props.exportParallelism ?? 10;
+    if (!Number.isInteger(exportParallelism) || exportParallelism < 1 || exportParallelism > 40)
+      throw new Error(`exportParallelism must be an integer from 1 to 40, not ${exportParallelism}`);
 
     // ---- Data -------------------------------------------------------------------------------
     this.dataKey = new kms.Key(this, 'DataKey', {
@@ -434,7 +449,9 @@ export class AuditTrail extends Construct {
           ? {
               reservedConcurrentExecutions: name.startsWith('purge')
                 ? workerConcurrency.purge
-                : workerConcurrency.export,
+                : name === 'export-chunk'
+                  ? exportParallelism
+                  : workerConcurrency.export,
             }
           : {}),
         bundling: {
@@ -464,6 +481,25 @@ export class AuditTrail extends Construct {
 
     const retention = functions.get('purge-scheduler');
     if (retention) this.scheduleRetention(retention);
+
+    // ---- Export jobs: a state machine runs plan → chunks (in parallel) → finish -------------------
+    const fnNamed = (name: string): nodejs.NodejsFunction => {
+      const fn = functions.get(name);
+      if (!fn) throw new Error(`No function for handler ${name}`);
+      return fn;
+    };
+    this.exportStateMachine = this.createExportStateMachine(
+      fnNamed('export-worker'),
+      fnNamed('export-chunk'),
+      exportParallelism,
+      logRetention,
+      removalPolicy,
+    );
+    for (const [name, fn] of functions) {
+      if (!needsOf(name).startsExports) continue;
+      fn.addEnvironment('EXPORT_STATE_MACHINE_ARN', this.exportStateMachine.stateMachineArn);
+      this.exportStateMachine.grantStartExecution(fn);
+    }
 
     // ---- API ----------------------------------------------------------------------------------
     this.api = this.createApi(stageName, throttling, logRetention, removalPolicy, props.webAclArn);
@@ -505,8 +541,117 @@ export class AuditTrail extends Construct {
         }),
       );
     }
+    alarms.push(
+      new cloudwatch.Alarm(this, 'ExportFailedAlarm', {
+        alarmDescription: 'An export job failed for good (a step kept failing); its download answers failed',
+        metric: this.exportStateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    );
     this.alarms = alarms;
     if (props.alarmTopic) this.addAlarmTopic(props.alarmTopic);
+  }
+
+  /**
+   * The export state machine (docs/download.md, "Parallel export jobs"):
+   * Plan → single: ExportWhole (the single-worker export) | parallel: ExportChunks (inline Map over
+   * the chunk indexes, `parallelism` at once, each chunk retried) → Finish. A step that fails for
+   * good goes to Abort (job failed, multipart upload aborted) and the execution fails.
+   */
+  private createExportStateMachine(
+    worker: lambda.IFunction,
+    chunk: lambda.IFunction,
+    parallelism: number,
+    logRetention: logs.RetentionDays,
+    removalPolicy: RemovalPolicy,
+  ): sfn.StateMachine {
+    const job = { tenant: sfn.JsonPath.stringAt('$.tenant'), jobId: sfn.JsonPath.stringAt('$.jobId') };
+    // A throttled invocation (reserved concurrency reached by other exports) waits its turn.
+    const throttled: sfn.RetryProps = {
+      errors: ['Lambda.TooManyRequestsException'],
+      maxAttempts: 12,
+      interval: Duration.seconds(5),
+      backoffRate: 1.5,
+      maxDelay: Duration.seconds(60),
+      jitterStrategy: sfn.JitterType.FULL,
+    };
+    const failing: sfn.RetryProps = {
+      errors: [sfn.Errors.ALL],
+      maxAttempts: CHUNK_RETRY.retries,
+      interval: Duration.seconds(CHUNK_RETRY.intervalSeconds),
+      backoffRate: CHUNK_RETRY.backoffRate,
+    };
+    const step = (id: string, name: string, resultPath: string, retries: sfn.RetryProps[]) => {
+      const task = new sfnTasks.LambdaInvoke(this, id, {
+        lambdaFunction: worker,
+        payload: sfn.TaskInput.fromObject({ step: name, ...job }),
+        payloadResponseOnly: true,
+        resultPath,
+      });
+      for (const retry of retries) task.addRetry(retry);
+      return task;
+    };
+    const plan = step('ExportPlan', 'plan', '$.plan', [throttled, failing]);
+    // The single-worker export records its own failure on the job; retrying would start it over.
+    const whole = step('ExportWhole', 'whole', sfn.JsonPath.DISCARD, [throttled]);
+    const finish = step('ExportFinish', 'finish', sfn.JsonPath.DISCARD, [throttled, failing]);
+    const abort = step('ExportAbort', 'abort', sfn.JsonPath.DISCARD, [throttled, failing]);
+    const chunkTask = new sfnTasks.LambdaInvoke(this, 'ExportChunk', {
+      lambdaFunction: chunk,
+      payloadResponseOnly: true,
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    chunkTask.addRetry(throttled);
+    chunkTask.addRetry(failing);
+    const chunks = new sfn.Map(this, 'ExportChunks', {
+      itemsPath: '$.plan.chunks',
+      itemSelector: { ...job, index: sfn.JsonPath.numberAt('$$.Map.Item.Value') },
+      maxConcurrency: parallelism,
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    chunks.itemProcessor(chunkTask);
+    const done = new sfn.Succeed(this, 'ExportDone');
+    abort.next(
+      new sfn.Fail(this, 'ExportFailed', {
+        error: 'ExportFailed',
+        cause: 'A step failed for good: the job is marked failed and its multipart upload aborted',
+      }),
+    );
+    for (const state of [plan, whole, chunks, finish]) state.addCatch(abort, { resultPath: '$.error' });
+    const definition = plan.next(
+      new sfn.Choice(this, 'ExportHow')
+        .when(sfn.Condition.stringEquals('$.plan.mode', 'parallel'), chunks.next(finish).next(done))
+        .when(sfn.Condition.stringEquals('$.plan.mode', 'single'), whole.next(done))
+        .otherwise(done),
+    );
+    const logGroup = new logs.LogGroup(this, 'ExportStateMachineLogs', {
+      retention: logRetention,
+      removalPolicy,
+    });
+    const machine = new sfn.StateMachine(this, 'ExportStateMachine', {
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      comment: 'Audit Trail export jobs: plan, compress chunks in parallel into one multipart upload, finish',
+      timeout: Duration.hours(12),
+      tracingEnabled: true,
+      // Every state transition is logged; execution data (tenant ids) stays out of the logs.
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+    });
+    Validations.of(machine.role).acknowledge(
+      ...[worker, chunk].map((fn) => ({
+        id: `AwsSolutions-IAM5[Resource::<${logicalIdOf(fn)}.Arn>:*]`,
+        reason:
+          'LambdaInvoke grants the function and its versions/aliases (ARN:*); only these two export functions are invocable.',
+      })),
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'X-Ray tracing (xray:PutTraceSegments, …) and CloudWatch Logs delivery (logs:CreateLogDelivery, …) support no resource-level permissions.',
+      },
+    );
+    return machine;
   }
 
   /** Makes every alarm notify `topic` when it fires and when it recovers. */

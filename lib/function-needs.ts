@@ -20,7 +20,7 @@ export type FunctionRole =
   | 'authorizer'
   /** Answers routes nobody serves (404/405 in the dialect's shape). */
   | 'fallback'
-  /** A long-running job launched asynchronously by an API function. */
+  /** A long-running job launched asynchronously by an API function, or a step of the export state machine. */
   | 'worker'
   /** Consumes the ingest queue fed by the EventBridge bus. */
   | 'queue'
@@ -38,6 +38,8 @@ export interface FunctionNeeds {
   readonly cursorKey?: boolean;
   /** Worker handlers this function launches asynchronously (a worker may name itself). */
   readonly invokes?: readonly string[];
+  /** Starts export jobs: executions of the export state machine (`export-services.ts`). */
+  readonly startsExports?: boolean;
 }
 
 // Every API handler records its own request in the audit trail (an event plus its rollup counters in
@@ -77,12 +79,21 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
   },
   'archives-list': { ...apiHandler, archive: 'read' },
   'archives-get': { ...apiHandler, archive: 'read' },
-  'download-json': { ...apiHandler, exports: 'readWrite', invokes: ['export-worker'] },
+  // Hands an export that outgrows its request to the export state machine.
+  'download-json': { ...apiHandler, exports: 'readWrite', startsExports: true },
+  // The export state machine's plan, single-worker, finish and abort steps.
   'export-worker': {
     role: 'worker',
     events: 'read',
     control: 'readWrite',
     exports: 'readWrite',
+  },
+  // One chunk of a parallel export: reads its entries, stores its part (UploadPart) and its record.
+  'export-chunk': {
+    role: 'worker',
+    events: 'read',
+    control: 'readWrite',
+    exports: 'write',
   },
   // 202 while the export runs, then 303 to a presigned GET of the zip (signing needs read access).
   'download-job-status': { ...apiHandler, exports: 'read' },

@@ -3,6 +3,8 @@ import type { Server } from 'node:http';
 import { InProcessJobLauncher } from '../lambdas/adapters/in-process-job-launcher.js';
 import { installConsoleAssets } from '../lambdas/console-assets.js';
 import { getCursorKey } from '../lambdas/cursor-key.js';
+import { CHUNK_RETRY } from '../lambdas/domain/export-plan.js';
+import { installExportLauncher } from '../lambdas/export-services.js';
 import { installJobLauncher } from '../lambdas/job-services.js';
 import { type ObjectServices, objectServices } from '../lambdas/object-services.js';
 import { type FeatureStores, featureStores, getServices, type Services } from '../lambdas/services.js';
@@ -73,10 +75,23 @@ export const startLocalService = async (
   // The very services the handlers use (built once from process.env), so jobs and clients are shared.
   const services = await getServices();
   // Workers run in this process, in the background (JOB_LAUNCHER=in-process).
-  const jobs = new InProcessJobLauncher({ budgetMs: services.config.LOCAL_WORKER_BUDGET_MS });
+  // Export jobs run the export state machine's steps in this process, with its retry policy.
+  const { config } = services;
+  const jobs = new InProcessJobLauncher({
+    budgetMs: config.LOCAL_WORKER_BUDGET_MS,
+    exports: {
+      concurrency: config.EXPORT_CONCURRENCY,
+      retry: {
+        retries: CHUNK_RETRY.retries,
+        intervalMs: config.EXPORT_RETRY_INTERVAL_MS,
+        backoffRate: CHUNK_RETRY.backoffRate,
+      },
+    },
+  });
   installJobLauncher(jobs);
   // The console's browser code, built by esbuild from console/src on its first request.
   installConsoleAssets(buildConsoleAssets);
+  installExportLauncher(jobs);
   const { server, url } = await startGateway(options.port);
   return {
     url,

@@ -11,9 +11,11 @@ import type { ExportJobStore } from '../ports/export-store.js';
 import { CONTROL_KEYS } from './table-definitions.js';
 
 const { partition: PK, sort: SK, ttl: TTL } = CONTROL_KEYS;
-const PREFIX = 'export#';
+/** Job items' sort key prefix (`export#<jobId>`). */
+export const EXPORT_JOB_PREFIX = 'export#';
+const PREFIX = EXPORT_JOB_PREFIX;
 /** Job records are kept a week (DynamoDB TTL), long after their zips expired. */
-const KEEP_SECONDS = 7 * 86400;
+export const EXPORT_JOB_KEEP_SECONDS = 7 * 86400;
 
 /** The tenant's export slot: names the one job that may run (sk outside the `export#` range). */
 const SLOT = 'export-slot';
@@ -47,7 +49,7 @@ export class DynamoDbExportJobStore implements ExportJobStore {
                   Item: {
                     [PK]: `tenant#${job.tenant}`,
                     [SK]: `${PREFIX}${job.jobId}`,
-                    [TTL]: Math.floor(job.createdAt / 1000) + KEEP_SECONDS,
+                    [TTL]: Math.floor(job.createdAt / 1000) + EXPORT_JOB_KEEP_SECONDS,
                     ...job,
                   },
                   ConditionExpression: 'attribute_not_exists(#pk)',
@@ -62,7 +64,7 @@ export class DynamoDbExportJobStore implements ExportJobStore {
                     [SK]: SLOT,
                     jobId: job.jobId,
                     since: job.createdAt,
-                    [TTL]: Math.floor(job.createdAt / 1000) + KEEP_SECONDS,
+                    [TTL]: Math.floor(job.createdAt / 1000) + EXPORT_JOB_KEEP_SECONDS,
                   },
                   ConditionExpression: 'attribute_not_exists(#pk) OR since < :abandoned OR jobId = :finished',
                   ExpressionAttributeNames: { '#pk': PK },
@@ -192,6 +194,8 @@ const toJob = (item: Record<string, unknown>): ExportJob => {
   const entries = optionalNumber(item.entries);
   const bytes = optionalNumber(item.bytes);
   const snapshotMaxId = optionalNumber(item.snapshotMaxId);
+  const chunks = optionalNumber(item.chunkCount);
+  const done = item.chunksDone instanceof Set ? item.chunksDone.size : 0;
   return {
     tenant: String(item.tenant),
     jobId: String(item.jobId),
@@ -203,5 +207,6 @@ const toJob = (item: Record<string, unknown>): ExportJob => {
     ...(entries !== undefined ? { entries } : {}),
     ...(bytes !== undefined ? { bytes } : {}),
     ...(snapshotMaxId !== undefined ? { snapshotMaxId } : {}),
+    ...(chunks !== undefined && chunks > 1 ? { progress: { chunksDone: done, chunks } } : {}),
   };
 };

@@ -19,24 +19,59 @@ export const DOWNLOAD_ACTION = 'audit_trail_downloaded';
 /** How an export reached the caller. */
 export type ExportMode = 'inline' | 's3' | 'job';
 
+/** The document's first bytes, before any entry. */
+export const EXPORT_DOCUMENT_HEAD = '{"audit_trail":[';
+
+/** The document's last bytes, after `entries` entries. */
+export const exportDocumentTail = (entries: number): string => (entries === 0 ? ']}\n' : '\n]}\n');
+
+/**
+ * The text of `records` as they appear in the document: one entry a line, each preceded by ",\n"
+ * except the document's very first, preceded by "\n". `firstInDocument` says whether `records[0]`
+ * is that first entry. Both export paths write the document through this, so a parallel export's
+ * chunks concatenate to exactly what the single-worker export writes.
+ */
+export const exportLines = (records: readonly AuditRecord[], firstInDocument: boolean): string => {
+  const lines: string[] = [];
+  let first = firstInDocument;
+  for (const record of records) {
+    lines.push(`${first ? '\n' : ',\n'}${JSON.stringify(toCanaryEntry(record))}`);
+    first = false;
+  }
+  return lines.join('');
+};
+
 /**
  * The JSON document as a stream of UTF-8 chunks, one chunk per page of records, so the export
  * never holds more than a page of it.
  */
 export async function* exportDocument(pages: AsyncIterable<readonly AuditRecord[]>): AsyncGenerator<Buffer> {
-  yield Buffer.from('{"audit_trail":[', 'utf8');
-  let first = true;
+  yield Buffer.from(EXPORT_DOCUMENT_HEAD, 'utf8');
+  let entries = 0;
   for await (const records of pages) {
     if (records.length === 0) continue;
-    const lines: string[] = [];
-    for (const record of records) {
-      lines.push(`${first ? '\n' : ',\n'}${JSON.stringify(toCanaryEntry(record))}`);
-      first = false;
-    }
-    yield Buffer.from(lines.join(''), 'utf8');
+    yield Buffer.from(exportLines(records, entries === 0), 'utf8');
+    entries += records.length;
   }
-  yield Buffer.from(first ? ']}\n' : '\n]}\n', 'utf8');
+  yield Buffer.from(exportDocumentTail(entries), 'utf8');
 }
+
+/** A small file added to an export's zip after the JSON document. */
+export interface ZipTrailingFile {
+  readonly name: string;
+  readonly content: Buffer;
+}
+
+/**
+ * The seam for files beside the document (a later verifiable-log checkpoint): given what the
+ * export holds, the files to add after it. Both export paths take one; none is passed today.
+ */
+export type TrailingFiles = (contents: {
+  readonly tenant: string;
+  /** The newest id in the export; 0 for an empty one. */
+  readonly snapshotMaxId: number;
+  readonly entries: number;
+}) => Promise<readonly ZipTrailingFile[]>;
 
 /** Export and job ids: "exp_" + time (base 36, sortable) + 48 random bits. */
 const EXPORT_ID_PATTERN = /^exp_[0-9a-z]{9}[0-9a-f]{12}$/;
@@ -66,11 +101,14 @@ export interface ExportJob {
   readonly snapshotMaxId?: number;
   /** Why it failed (safe to show). */
   readonly message?: string;
+  /** A parallel export's progress: chunks stored so far, of how many. */
+  readonly progress?: { readonly chunksDone: number; readonly chunks: number };
 }
 
 /**
- * A running job whose worker has not reported for this long is taken as lost (a Lambda worker
- * lives at most 15 minutes); a new download then starts a new export.
+ * A running job whose workers have not reported for this long is taken as lost (a Lambda worker
+ * lives at most 15 minutes, and a parallel export's chunks each report when done); a new
+ * download then starts a new export.
  */
 export const JOB_ABANDONED_AFTER_MS = 16 * 60_000;
 

@@ -1,34 +1,86 @@
 import type { Context } from 'aws-lambda';
-import { isExportId } from '../domain/export.js';
-import { exportDependencies } from '../http/download-responses.js';
+import { type ExportJob, isExportId } from '../domain/export.js';
 import { log } from '../http/log.js';
-import type { JobMessage } from '../ports/job-launcher.js';
+import { parallelExportDependencies, singleExportDependencies } from '../parallel-export-services.js';
 import { getServices } from '../services.js';
 import { runExportJob } from '../use-cases/download-audit-trail.js';
+import { abortExport, finishExport } from '../use-cases/finish-export.js';
+import { planExport } from '../use-cases/plan-export.js';
 
-/**
- * The export worker (asynchronous invocation; in-process locally): makes an export job's zip in
- * S3 within the function's remaining time, then marks the job completed or failed.
- */
-export const handler = async (message: JobMessage, context: Context): Promise<void> => {
-  if (
-    message?.kind !== 'export' ||
-    typeof message.tenant !== 'string' ||
-    !isExportId(String(message.jobId))
-  ) {
-    log.error('export worker: malformed job message');
-    return;
-  }
-  const services = await getServices();
-  const budgetMs = Math.max(
-    0,
-    context.getRemainingTimeInMillis() - services.config.DOWNLOAD_BUDGET_MARGIN_MS,
-  );
-  const job = await runExportJob(exportDependencies(services), message, budgetMs);
+/** The steps of an export job this function runs, as the export state machine sends them. */
+export type ExportWorkerStep = 'plan' | 'whole' | 'finish' | 'abort';
+
+/** A step's message. */
+export interface ExportWorkerMessage {
+  readonly step: ExportWorkerStep;
+  readonly tenant: string;
+  readonly jobId: string;
+}
+
+/** What the plan step answers the state machine: how to go on, and the chunks to map over. */
+export interface PlanOutput {
+  readonly mode: 'single' | 'parallel' | 'skip';
+  /** Chunk indexes (the chunks' ranges stay in the job's stored plan). */
+  readonly chunks: number[];
+}
+
+const STEPS: readonly string[] = ['plan', 'whole', 'finish', 'abort'];
+
+const finished = (job: ExportJob | undefined) =>
   log.info('export job finished', {
-    tenant: message.tenant,
-    jobId: message.jobId,
-    status: job?.status ?? 'unknown',
+    tenant: job?.tenant,
+    jobId: job?.jobId,
+    status: job?.status,
     entries: job?.entries,
   });
+
+/**
+ * The export job's coordinating steps (run by the export state machine; in-process locally):
+ * - `plan`: fix the snapshot and cut it into chunks (or choose the single-worker path);
+ * - `whole`: the single-worker export (yazl) of a job too small to split, within this function's time;
+ * - `finish`: after every chunk (`export-chunk`) is stored, write the zip's end and complete it;
+ * - `abort`: after a step failed for good, mark the job failed and abort its multipart upload.
+ * A failing step throws, so the state machine retries it or moves to `abort`.
+ */
+export const handler = async (
+  message: ExportWorkerMessage,
+  context: Context,
+): Promise<PlanOutput | undefined> => {
+  if (
+    !STEPS.includes(String(message?.step)) ||
+    typeof message.tenant !== 'string' ||
+    !isExportId(String(message.jobId))
+  )
+    // Thrown, so Lambda logs it and the state machine sees the step fail.
+    throw new Error('malformed export step message');
+  const services = await getServices();
+  const { tenant, jobId } = message;
+  switch (message.step) {
+    case 'plan': {
+      const plan = await planExport(parallelExportDependencies(services), { tenant, jobId });
+      const output: PlanOutput = !plan
+        ? { mode: 'skip', chunks: [] }
+        : plan.mode === 'single'
+          ? { mode: 'single', chunks: [] }
+          : { mode: 'parallel', chunks: plan.chunks.map((chunk) => chunk.index) };
+      log.info('export job planned', { tenant, jobId, mode: output.mode, chunks: output.chunks.length });
+      return output;
+    }
+    case 'whole': {
+      const budgetMs = Math.max(
+        0,
+        context.getRemainingTimeInMillis() - services.config.DOWNLOAD_BUDGET_MARGIN_MS,
+      );
+      finished(await runExportJob(singleExportDependencies(services), { tenant, jobId }, budgetMs));
+      return undefined;
+    }
+    case 'finish': {
+      finished(await finishExport(parallelExportDependencies(services), { tenant, jobId }));
+      return undefined;
+    }
+    case 'abort':
+      await abortExport(parallelExportDependencies(services), { tenant, jobId });
+      log.warn('export job failed', { tenant, jobId });
+      return undefined;
+  }
 };

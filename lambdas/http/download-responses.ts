@@ -1,7 +1,7 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { ServiceUnavailableError } from '../domain/errors.js';
 import { EXPORT_CONTENT_DISPOSITION, EXPORT_CONTENT_TYPE, type ExportJob } from '../domain/export.js';
-import { getJobLauncher } from '../job-services.js';
+import { getExportLauncher } from '../export-services.js';
 import { getExportObjectStore } from '../object-services.js';
 import type { ExportObjectStore } from '../ports/export-store.js';
 import { getExportJobStore, type Services } from '../services.js';
@@ -27,7 +27,7 @@ export const exportDependencies = (services: Services): Omit<DownloadDependencie
 /** What a download needs: the above, and the launcher that hands a large export to a job. */
 export const downloadDependencies = (services: Services): DownloadDependencies => ({
   ...exportDependencies(services),
-  launcher: getJobLauncher(services),
+  launcher: getExportLauncher(services),
 });
 
 const exportObjectsOf = (store: ExportObjectStore | undefined): ExportObjectStore => {
@@ -72,6 +72,8 @@ export const pendingResponse = (job: ExportJob, location: string): APIGatewayPro
         'The export is being prepared. Repeat this request (or poll the Location URL) until it answers 303.',
       job_id: job.jobId,
       status: job.status,
+      // A parallel export's progress: chunks stored of the total.
+      ...(job.progress ? { chunks: { done: job.progress.chunksDone, total: job.progress.chunks } } : {}),
     },
     { location, 'retry-after': String(JOB_POLL_SECONDS) },
   );

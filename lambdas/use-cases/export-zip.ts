@@ -1,7 +1,7 @@
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import yazl from 'yazl';
-import { EXPORT_JSON_NAME, exportDocument } from '../domain/export.js';
+import { EXPORT_JSON_NAME, exportDocument, type TrailingFiles } from '../domain/export.js';
 import { MAX_ID } from '../domain/ids.js';
 import type { AuditRecord } from '../domain/record.js';
 import type { EventStore, PageResult } from '../ports/event-store.js';
@@ -36,6 +36,8 @@ export interface ZipExportOptions {
    * projects a finish past the deadline, instead of finding out at the deadline.
    */
   readonly expectedEntries?: number;
+  /** Files to add after the document once it is read (the seam for a later checkpoint); none by default. */
+  readonly trailingFiles?: TrailingFiles;
 }
 
 export type ZipExportResult =
@@ -110,7 +112,21 @@ export const exportZip = async (options: ZipExportOptions): Promise<ZipExportRes
   source.once('error', (error) => zipped.destroy(error));
   zip.once('error', (error: Error) => zipped.destroy(error));
   zip.addReadStream(source, EXPORT_JSON_NAME, { mtime: new Date(started), compressionLevel: 6 });
-  zip.end();
+  const { trailingFiles } = options;
+  if (!trailingFiles) zip.end();
+  else {
+    // Only once the document is read is its snapshot known; the files follow it in the zip.
+    source.once('end', () => {
+      trailingFiles({ tenant: options.tenant, snapshotMaxId, entries }).then(
+        (files) => {
+          for (const file of files)
+            zip.addBuffer(file.content, file.name, { mtime: new Date(started), compressionLevel: 6 });
+          zip.end();
+        },
+        (error: unknown) => zipped.destroy(asError(error)),
+      );
+    });
+  }
   try {
     await pipeline(zipped, sink);
     if (sink.upload) {

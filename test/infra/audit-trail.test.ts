@@ -205,22 +205,23 @@ describe('functions', () => {
     const groups = full.template.findResources('AWS::Logs::LogGroup', {
       Properties: { RetentionInDays: Match.anyValue() },
     });
-    // One per function plus the API access logs.
-    expect(Object.keys(groups)).toHaveLength(functionIds(full).size + 1);
+    // One per function plus the API access logs and the export state machine's.
+    expect(Object.keys(groups)).toHaveLength(functionIds(full).size + 2);
   });
 
-  it('reserves concurrency for the purge and export workers only', () => {
+  it('reserves concurrency for the purge and export workers and the export chunks only', () => {
     // Prepare
     const ids = functionIds(full);
     // Assess
     for (const [name, id] of ids) {
       const reserved = full.json.Resources[id]?.Properties.ReservedConcurrentExecutions;
       if (name === 'purge-worker' || name === 'export-worker') expect(reserved).toBeGreaterThan(0);
+      else if (name === 'export-chunk') expect(reserved).toBe(10);
       else expect(reserved).toBeUndefined();
     }
   });
 
-  it('tells the purge and download functions which worker to launch', () => {
+  it('tells the purge functions which worker to launch, and the download function which state machine', () => {
     // Prepare
     const ids = functionIds(full);
     const env = (name: string) =>
@@ -230,7 +231,9 @@ describe('functions', () => {
     expect(env('purge-worker').PURGE_WORKER_FUNCTION).toBe('AuditTrail-purge-worker');
     // The retention scheduler purges the #unauthenticated partition after this many days.
     expect(env('purge-scheduler').UNAUTHENTICATED_RETENTION_DAYS).toBe('30');
-    expect(env('download-json').EXPORT_WORKER_FUNCTION).toBe('AuditTrail-export-worker');
+    expect(env('download-json').EXPORT_STATE_MACHINE_ARN).toEqual({
+      Ref: logicalIdOfType(full, 'AWS::StepFunctions::StateMachine', 'ExportStateMachine'),
+    });
     expect(propertiesOf(full, ids.get('purge-worker')).FunctionName).toBe('AuditTrail-purge-worker');
     expect(propertiesOf(full, ids.get('export-worker')).FunctionName).toBe('AuditTrail-export-worker');
     expect(env('canary-fetch')).toMatchObject({
@@ -378,7 +381,7 @@ describe('API routes', () => {
 });
 
 describe('least privilege', () => {
-  it('never grants a wildcard action, and a wildcard resource only to X-Ray', () => {
+  it('never grants a wildcard action, and a wildcard resource only to X-Ray and log delivery', () => {
     // Prepare
     const statements = Object.values(full.template.findResources('AWS::IAM::Policy')).flatMap(
       (policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement,
@@ -388,7 +391,13 @@ describe('least privilege', () => {
     for (const statement of statements) {
       for (const action of asArray(statement.Action)) expect(action).not.toContain('*');
       if (statement.Resource === '*') {
-        expect(asArray(statement.Action).every((action) => action.startsWith('xray:'))).toBe(true);
+        // X-Ray, and the state machine's CloudWatch Logs delivery: neither has resource-level permissions.
+        const unscoped = (action: string) =>
+          action.startsWith('xray:') ||
+          /^logs:(Create|Get|Update|Delete)LogDelivery$|^logs:(ListLogDeliveries|PutResourcePolicy|DescribeResourcePolicies|DescribeLogGroups)$/.test(
+            action,
+          );
+        expect(asArray(statement.Action).filter((action) => !unscoped(action))).toEqual([]);
       }
     }
   });
@@ -599,5 +608,103 @@ describe('ingest and retention', () => {
     expect(metrics).toContain('ApproximateNumberOfMessagesVisible');
     expect(metrics.filter((m) => m === 'Errors')).toHaveLength(functionIds(full).size);
     expect(metrics.filter((m) => m === 'Throttles')).toHaveLength(functionIds(full).size);
+  });
+});
+
+describe('export state machine', () => {
+  const definitionOf = (s: Synthesized): Json => {
+    const id = logicalIdOfType(s, 'AWS::StepFunctions::StateMachine', 'ExportStateMachine');
+    const body = propertiesOf(s, id).DefinitionString as { 'Fn::Join': [string, unknown[]] };
+    // The definition is a join of literal JSON and function ARNs; the ARNs become placeholders.
+    const text = body['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : 'ARN')).join('');
+    return JSON.parse(text) as Json;
+  };
+
+  it('plans, maps the chunks at most exportParallelism at once with retries, then finishes; failures abort', () => {
+    // Act
+    const definition = definitionOf(full) as {
+      StartAt: string;
+      States: Record<string, Json & { Retry?: Json[]; Catch?: Json[]; Next?: string }>;
+    };
+    const states = definition.States;
+    const map = states.ExportChunks as Json & {
+      MaxConcurrency: number;
+      ItemsPath: string;
+      ItemProcessor: { States: Record<string, { Retry: Json[] }> };
+    };
+
+    // Assess
+    expect(definition.StartAt).toBe('ExportPlan');
+    expect(map.ItemsPath).toBe('$.plan.chunks');
+    expect(map.MaxConcurrency).toBe(10);
+    expect(map.ItemProcessor.States.ExportChunk?.Retry).toContainEqual(
+      expect.objectContaining({
+        ErrorEquals: ['States.ALL'],
+        MaxAttempts: 3,
+        IntervalSeconds: 2,
+        BackoffRate: 2,
+      }),
+    );
+    expect(map.Next).toBe('ExportFinish');
+    for (const name of ['ExportPlan', 'ExportWhole', 'ExportChunks', 'ExportFinish'])
+      expect(states[name]?.Catch).toEqual([
+        expect.objectContaining({ ErrorEquals: ['States.ALL'], Next: 'ExportAbort' }),
+      ]);
+    expect(states.ExportAbort?.Next).toBe('ExportFailed');
+  });
+
+  it('logs every transition without execution data and traces with X-Ray', () => {
+    // Assess
+    full.template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: false }),
+    });
+  });
+
+  it('lets only the functions that start exports start it, and invokes only the two export functions', () => {
+    // Prepare
+    const machine = logicalIdOfType(full, 'AWS::StepFunctions::StateMachine', 'ExportStateMachine');
+    const ids = functionIds(full);
+    const policies = Object.values(full.template.findResources('AWS::IAM::Policy'));
+    const machineRole = (propertiesOf(full, machine).RoleArn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+    const machineStatements = policies
+      .filter((policy) => JSON.stringify(policy.Properties.Roles).includes(`"${machineRole}"`))
+      .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+
+    // Act
+    const starters = [...ids.keys()].filter((name) =>
+      statementsOf(full, name).some((statement) =>
+        asArray(statement.Action).includes('states:StartExecution'),
+      ),
+    );
+    const invoked = [...ids.entries()]
+      .filter(([, id]) => actionsOn(machineStatements, id).includes('lambda:InvokeFunction'))
+      .map(([name]) => name);
+
+    // Assess
+    expect(starters).toEqual(
+      Object.entries(FUNCTION_NEEDS)
+        .filter(([, needs]) => needs.startsExports)
+        .map(([name]) => name),
+    );
+    expect(invoked.sort()).toEqual(['export-chunk', 'export-worker']);
+  });
+
+  it('alarms when an export job fails for good', () => {
+    // Assess
+    full.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ExecutionsFailed',
+      Namespace: 'AWS/States',
+    });
+  });
+
+  it('refuses an exportParallelism an inline Map cannot run', () => {
+    // Act
+    const build = () =>
+      new AuditTrailStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'AuditTrail', {
+        auditTrail: { exportParallelism: 41 },
+      });
+    // Assess
+    expect(build).toThrow('exportParallelism must be an integer from 1 to 40');
   });
 });

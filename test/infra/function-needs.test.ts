@@ -23,7 +23,7 @@ const bundledCode = async (name: string): Promise<string> => {
 
 describe('function needs match the code', () => {
   it.each(handlerNames())(
-    '%s is granted exactly the secret, buckets and invocations its code uses',
+    '%s is granted exactly the secret, buckets, invocations and executions its code uses',
     async (name) => {
       // Prepare
       const needs = needsOf(name);
@@ -35,13 +35,15 @@ describe('function needs match the code', () => {
       expect({
         cursorKey: /\bvar readCursorKey\d* = /.test(code),
         archiveBucket: /\bvar S3ArchiveStore\d* = class\b/.test(code),
-        exportsBucket: /\bvar (S3ExportStore|S3LargeResponseStore)\d* = class\b/.test(code),
+        exportsBucket: /\bvar (S3ExportStore|S3ExportPartStore|S3LargeResponseStore)\d* = class\b/.test(code),
         launchesJobs: /\bvar LambdaJobLauncher\d* = class\b/.test(code),
+        startsExports: /\bvar StepFunctionsExportLauncher\d* = class\b/.test(code),
       }).toEqual({
         cursorKey: needs.cursorKey === true,
         archiveBucket: needs.archive !== undefined,
         exportsBucket: needs.exports !== undefined,
         launchesJobs: (needs.invokes ?? []).length > 0,
+        startsExports: needs.startsExports === true,
       });
     },
   );

@@ -60,6 +60,34 @@ const memoryUpload = (fail?: Error) => {
 };
 
 describe('exportZip', () => {
+  it('adds trailing files after the document once its snapshot is known (the seam for later files)', async () => {
+    // Prepare
+    const seen: unknown[] = [];
+
+    // Act
+    const result = await exportZip({
+      events: storeOf(600),
+      tenant: 'acme',
+      clock: Date.now,
+      deadline: Date.now() + 60_000,
+      inlineMaxBytes: 10_000_000,
+      startUpload: () => memoryUpload().upload,
+      trailingFiles: async (contents) => {
+        seen.push(contents);
+        return [{ name: 'checkpoint.txt', content: Buffer.from(`up to ${contents.snapshotMaxId}\n`) }];
+      },
+    });
+
+    // Assess
+    expect(result.kind).toBe('inline');
+    if (result.kind !== 'inline') return;
+    expect(seen).toEqual([{ tenant: 'acme', snapshotMaxId: result.snapshotMaxId, entries: 600 }]);
+    const zip = inspectZip(result.zip, 'checkpoint.txt');
+    expect(zip.testOk).toBe(true);
+    expect(zip.names).toEqual(['canary_audit_trail.json', 'checkpoint.txt']);
+    expect(zip.text).toBe(`up to ${result.snapshotMaxId}\n`);
+  });
+
   it('keeps a small zip in memory and moves a larger one to the upload, byte for byte the same zip', async () => {
     // Prepare
     const target = memoryUpload();
