@@ -13,14 +13,19 @@ export interface paths {
         };
         /**
          * Fetch Audit Trail logs (seeds 000, 001)
-         * @description Newest first. `limit` cannot be used with a cursor.
+         * @description Newest first. `limit` cannot be used with a cursor. Limits: `limit` 1–1000 entries per page (default 100); the stage throttle.
          */
         get: operations["canaryFetch"];
         put?: never;
         post?: never;
         delete?: never;
-        options?: never;
-        head?: never;
+        /** Allowed methods; CORS preflight when CORS is on */
+        options: operations["canaryFetchOptions"];
+        /**
+         * Fetch Audit Trail logs (seeds 000, 001): headers only
+         * @description The GET answer without its body: same status and headers.
+         */
+        head: operations["canaryFetchHead"];
         patch?: never;
         trace?: never;
     };
@@ -33,10 +38,14 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Record events (scope ingest) */
+        /**
+         * Record events (scope ingest)
+         * @description Limits: a JSON body (`Content-Type: application/json`, else 415) of at most 1 MB (1,048,576 bytes, else 413) holding 1–100 events; the stage throttle.
+         */
         post: operations["ingestEvents"];
         delete?: never;
-        options?: never;
+        /** Allowed methods; CORS preflight when CORS is on */
+        options: operations["ingestEventsOptions"];
         head?: never;
         patch?: never;
         trace?: never;
@@ -50,10 +59,14 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Purge Audit Trail logs up to and including an id (seed 001) */
+        /**
+         * Purge Audit Trail logs up to and including an id (seed 001)
+         * @description Limits: purges for up to 20 s inside the request, then continues as a job (202); one running purge per tenant (409); the stage throttle.
+         */
         post: operations["canaryPurge"];
         delete?: never;
-        options?: never;
+        /** Allowed methods; CORS preflight when CORS is on */
+        options: operations["canaryPurgeOptions"];
         head?: never;
         patch?: never;
         trace?: never;
@@ -65,13 +78,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A purge job's progress */
+        /**
+         * A purge job's progress
+         * @description Limits: the stage throttle.
+         */
         get: operations["purgeJob"];
         put?: never;
         post?: never;
         delete?: never;
-        options?: never;
-        head?: never;
+        /** Allowed methods; CORS preflight when CORS is on */
+        options: operations["purgeJobOptions"];
+        /**
+         * A purge job's progress: headers only
+         * @description The GET answer without its body: same status and headers.
+         */
+        head: operations["purgeJobHead"];
         patch?: never;
         trace?: never;
     };
@@ -82,13 +103,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List the tenant's archives of purged entries */
+        /**
+         * List the tenant's archives of purged entries
+         * @description Limits: the stage throttle.
+         */
         get: operations["listArchives"];
         put?: never;
         post?: never;
         delete?: never;
-        options?: never;
-        head?: never;
+        /** Allowed methods; CORS preflight when CORS is on */
+        options: operations["listArchivesOptions"];
+        /**
+         * List the tenant's archives of purged entries: headers only
+         * @description The GET answer without its body: same status and headers.
+         */
+        head: operations["listArchivesHead"];
         patch?: never;
         trace?: never;
     };
@@ -99,13 +128,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Fetch one archive (303 to a presigned GET) */
+        /**
+         * Fetch one archive (303 to a presigned GET)
+         * @description Limits: presigned URLs live at most 5 minutes; the stage throttle.
+         */
         get: operations["getArchive"];
         put?: never;
         post?: never;
         delete?: never;
-        options?: never;
-        head?: never;
+        /** Allowed methods; CORS preflight when CORS is on */
+        options: operations["getArchiveOptions"];
+        /**
+         * Fetch one archive (303 to a presigned GET): headers only
+         * @description The GET answer without its body: same status and headers.
+         */
+        head: operations["getArchiveHead"];
         patch?: never;
         trace?: never;
     };
@@ -116,13 +153,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Download every entry as canary_audit_trail.json.zip (seed 001) */
+        /**
+         * Download every entry as canary_audit_trail.json.zip (seed 001)
+         * @description Limits: zips up to 4 MiB inline, larger ones through S3 (303, URL valid ≤ 5 minutes), longer exports as a job (202); the stage throttle.
+         */
         get: operations["canaryDownload"];
         put?: never;
         post?: never;
         delete?: never;
-        options?: never;
-        head?: never;
+        /** Allowed methods; CORS preflight when CORS is on */
+        options: operations["canaryDownloadOptions"];
+        /**
+         * Download every entry as canary_audit_trail.json.zip (seed 001): headers only
+         * @description The GET answer without its body: same status and headers.
+         */
+        head: operations["canaryDownloadHead"];
         patch?: never;
         trace?: never;
     };
@@ -133,13 +178,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** An export job's status (303 once ready) */
+        /**
+         * An export job's status (303 once ready)
+         * @description Limits: the stage throttle.
+         */
         get: operations["downloadJob"];
         put?: never;
         post?: never;
         delete?: never;
-        options?: never;
-        head?: never;
+        /** Allowed methods; CORS preflight when CORS is on */
+        options: operations["downloadJobOptions"];
+        /**
+         * An export job's status (303 once ready): headers only
+         * @description The GET answer without its body: same status and headers.
+         */
+        head: operations["downloadJobHead"];
         patch?: never;
         trace?: never;
     };
@@ -152,14 +205,19 @@ export interface paths {
         };
         /**
          * Get Admin Console Audit Logs (seed 002)
-         * @description Oldest first. `total` is exact; page `offset` starts `offset × size` entries into the range.
+         * @description Oldest first. `total` is exact; page `offset` starts `offset × size` entries into the range. Limits: `size` 1–100 records per page (default 50); the stage throttle.
          */
         get: operations["koreAuditLogs"];
         put?: never;
         post?: never;
         delete?: never;
-        options?: never;
-        head?: never;
+        /** Allowed methods; CORS preflight when CORS is on */
+        options: operations["koreAuditLogsOptions"];
+        /**
+         * Get Admin Console Audit Logs (seed 002): headers only
+         * @description The GET answer without its body: same status and headers.
+         */
+        head: operations["koreAuditLogsHead"];
         patch?: never;
         trace?: never;
     };
@@ -172,9 +230,51 @@ export interface paths {
         };
         /**
          * Get Audit Trail logs (seed 003)
-         * @description Oldest first, every entry of the tenant in the range (entries that are not API calls leave out the request fields).
+         * @description An API request log: oldest first, the tenant's entries in the range that record an API call (the service's own `api_request` records and ingested events with `request`), selected by an index that holds only those, so pages are exact and nothing is read and dropped. Console and kore admin actions are not listed (read them through canary or kore). `meta.service` is `Audit trail` exactly for the service's own records. `filter[userApiKey._id]` selects the calls of one of this service's API keys (`tok_…`, or a kore app id); any other id selects none. Tokens narrowed to one actor are refused (403). Limits: `page[size]` 1–30000 (default 30000); a page body over 1 MB is a 413, or a 303 with `allowRedirect=true`; the stage throttle.
          */
         get: operations["apiKeyAuditTrail"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        /** Allowed methods; CORS preflight when CORS is on */
+        options: operations["apiKeyAuditTrailOptions"];
+        /**
+         * Get Audit Trail logs (seed 003): headers only
+         * @description The GET answer without its body: same status and headers.
+         */
+        head: operations["apiKeyAuditTrailHead"];
+        patch?: never;
+        trace?: never;
+    };
+    "/console": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit trail console (a web page)
+         * @description Sign in with a token (kept in the tab's sessionStorage), filter, scroll, open and download the trail. `embed=1` is the mode a product frames for its own customers: the token comes by `postMessage` from an origin in CONSOLE_FRAME_ANCESTORS (`{type: 'audit-trail:token', token}`) or in the URL fragment (`#token=…`), never in the query string. Served with a strict Content-Security-Policy (no inline script or style; `frame-ancestors` is the configured list in embed mode, else `'none'`).
+         */
+        get: operations["console"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/console/{asset}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The console's browser code and styles */
+        get: operations["consoleAsset"];
         put?: never;
         post?: never;
         delete?: never;
@@ -190,13 +290,21 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** This document */
+        /**
+         * This document
+         * @description Limits: the stage throttle.
+         */
         get: operations["openApi"];
         put?: never;
         post?: never;
         delete?: never;
-        options?: never;
-        head?: never;
+        /** Allowed methods; CORS preflight when CORS is on */
+        options: operations["openApiOptions"];
+        /**
+         * This document: headers only
+         * @description The GET answer without its body: same status and headers.
+         */
+        head: operations["openApiHead"];
         patch?: never;
         trace?: never;
     };
@@ -304,33 +412,34 @@ export interface components {
             auditlogs: components["schemas"]["KoreEntry"][];
             moreAvailable: boolean;
         };
+        /** @description One API call (an entry that records a request); console and kore admin actions are never listed here. */
         ApiKeyEntry: {
             /** @description Id of Audit Trail */
             id: string;
             /**
-             * @description URI of request (entries recording an API call)
+             * @description URI of request
              * @example /api/v1/reconciliations
              */
-            uri?: string;
+            uri: string;
             /**
              * @description Http method of request
              * @example GET
              */
-            method?: string;
+            method: string;
             /** @example 123.45.6.78 */
             sourceIp?: string;
             meta: {
                 /** @example 400 */
-                status?: string;
+                status: string;
                 /** @example Reconciliations */
-                service?: string;
+                service: string;
                 /**
                  * @example {
                  *       "filter[modifiedBefore]": "2021-01-01",
                  *       "page[size]": "500"
                  *     }
                  */
-                queryParameters?: {
+                queryParameters: {
                     [key: string]: string;
                 };
                 /** @example Error message */
@@ -376,6 +485,7 @@ export interface components {
                 user_browser_agent?: string;
                 user_browser_language?: string;
                 flock_id?: string;
+                /** @description Any JSON value: at most 16 KB serialised, 32 levels deep, finite numbers, well-formed strings and keys. */
                 additional_information?: unknown;
             } & {
                 [key: string]: unknown;
@@ -408,18 +518,120 @@ export interface components {
         Job: {
             [key: string]: unknown;
         };
+        /** @description An export job: `status` is `running` (202), `completed` (303 from the status URL) or `failed` (200, with the reason in `message`). A parallel export job also reports its progress in `chunks`. */
+        ExportJob: {
+            /** @enum {string} */
+            result: "success";
+            message?: string;
+            job_id: string;
+            /** @enum {string} */
+            status: "running" | "completed" | "failed";
+            /** @description A parallel export's progress: chunks of the snapshot compressed and stored so far, of how many (absent for an export made by one worker). */
+            chunks?: {
+                done: number;
+                total: number;
+            };
+        } & {
+            [key: string]: unknown;
+        };
         /** @description The tenant's archive objects. */
         ArchiveList: {
             [key: string]: unknown;
         };
         OpenApiDocument: {
+            openapi: string;
+            paths: Record<string, never>;
+        } & {
             [key: string]: unknown;
         };
     };
-    responses: never;
+    responses: {
+        /** @description Throttled: by API Gateway (the stage limit, default 100 requests/s, bursts of 200) or by the store. Retry after `Retry-After` seconds. */
+        CanaryTooManyRequests: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["CanaryError"];
+            };
+        };
+        /** @description A storage service failed or is not configured; nothing was left half-done. Retry after `Retry-After` seconds. */
+        CanaryServiceUnavailable: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["CanaryError"];
+            };
+        };
+        /** @description Throttled: by API Gateway (the stage limit, default 100 requests/s, bursts of 200) or by the store. Retry after `Retry-After` seconds. */
+        KoreTooManyRequests: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["KoreError"];
+            };
+        };
+        /** @description A storage service failed or is not configured; nothing was left half-done. Retry after `Retry-After` seconds. */
+        KoreServiceUnavailable: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["KoreError"];
+            };
+        };
+        /** @description Throttled: by API Gateway (the stage limit, default 100 requests/s, bursts of 200) or by the store. Retry after `Retry-After` seconds. */
+        ApiKeyTooManyRequests: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ApiKeyError"];
+            };
+        };
+        /** @description A storage service failed or is not configured; nothing was left half-done. Retry after `Retry-After` seconds. */
+        ApiKeyServiceUnavailable: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ApiKeyError"];
+            };
+        };
+        /** @description The methods this path answers. A CORS preflight from an allowed origin (CORS on) also gets `Access-Control-Allow-Origin`, `-Allow-Methods`, `-Allow-Headers` and `-Max-Age`; from any other origin, none. */
+        Options: {
+            headers: {
+                Allow: components["headers"]["Allow"];
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
+    };
     parameters: never;
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description Seconds to wait before retrying (or, on a 202, before asking again). */
+        RetryAfter: number;
+        /** @description The job's status URL, absolute: built from the request's host and full path (stage or base path included). */
+        JobLocation: string;
+        /** @description Where the resource is: a presigned S3 GET, valid for at most 5 minutes. */
+        PresignedLocation: string;
+        /**
+         * @description The methods the path answers (HEAD wherever GET, and OPTIONS).
+         * @example GET, HEAD, OPTIONS
+         */
+        Allow: string;
+        /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key (nothing was written). */
+        IdempotentReplayed: "true";
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -434,15 +646,30 @@ export interface operations {
                  * @example Europe/London
                  */
                 tz?: string;
-                /** @description Entries per page, 1–1000 (default 100). */
+                /** @description Entries per page, 1–1000 (default 100). A canonical decimal (no sign, no leading zeros). */
                 limit?: number;
                 /** @description The `cursor.next` or `cursor.prev` of a page. */
                 cursor?: string;
                 /**
-                 * @description Only entries of this action type.
+                 * @description Only entries of this action type (the action index). Not with `user_filter`, nor with a token narrowed to one actor.
                  * @example user_login
                  */
                 action_filter?: string;
+                /**
+                 * @description Only entries of this actor: their `user`, else their API key id (the actor index, a key condition). Not with `action_filter`. A token narrowed to one actor always reads that actor's entries; another actor here selects none.
+                 * @example alice@example.com
+                 */
+                user_filter?: string;
+                /**
+                 * @description Only entries at or after this UTC day (`yyyy-mm-dd`, from its start) or millisecond (`yyyy-mm-ddThh:mm:ss.sssZ`): an id range, a key condition.
+                 * @example 2026-11-01
+                 */
+                from?: string;
+                /**
+                 * @description Only entries at or before this UTC day (to its end) or millisecond. Not before `from`.
+                 * @example 2026-11-30T23:59:59.999Z
+                 */
+                to?: string;
             };
             header?: never;
             path?: never;
@@ -486,22 +713,86 @@ export interface operations {
                     "application/json": components["schemas"]["CanaryError"];
                 };
             };
-            /** @description The store is throttling; retry later. */
-            429: {
+            429: components["responses"]["CanaryTooManyRequests"];
+            503: components["responses"]["CanaryServiceUnavailable"];
+        };
+    };
+    canaryFetchOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["Options"];
+            429: components["responses"]["CanaryTooManyRequests"];
+        };
+    };
+    canaryFetchHead: {
+        parameters: {
+            query?: {
+                /** @description A valid auth token (or send it as `x-api-key` or `Authorization: Bearer`). */
+                auth_token?: string;
+                /**
+                 * @description IANA (pytz) time zone name for `timestamp_std`.
+                 * @example Europe/London
+                 */
+                tz?: string;
+                /** @description Entries per page, 1–1000 (default 100). A canonical decimal (no sign, no leading zeros). */
+                limit?: number;
+                /** @description The `cursor.next` or `cursor.prev` of a page. */
+                cursor?: string;
+                /**
+                 * @description Only entries of this action type.
+                 * @example user_login
+                 */
+                action_filter?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of entries. */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["CanaryError"];
-                };
+                content?: never;
             };
+            /** @description A parameter is malformed or out of range. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No credentials, or unknown ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The token lacks the scope this endpoint needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            429: components["responses"]["CanaryTooManyRequests"];
+            503: components["responses"]["CanaryServiceUnavailable"];
         };
     };
     ingestEvents: {
         parameters: {
             query?: never;
             header?: {
-                /** @description A retried request with the same key returns the first response and writes nothing twice (24 h). */
+                /** @description A retried request with the same key returns the first response (201, `Idempotent-Replayed: true`) and writes nothing twice (24 h); the same key with another body is a 409. 1–128 printable ASCII characters. */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -513,25 +804,17 @@ export interface operations {
             };
         };
         responses: {
-            /** @description A replay of an idempotent request. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["IngestResponse"];
-                };
-            };
-            /** @description The ids assigned, in order. */
+            /** @description The ids assigned, in order. A replay (same Idempotency-Key, same body) answers the same 201 with the same ids and `Idempotent-Replayed: true`, writing nothing. */
             201: {
                 headers: {
+                    "Idempotent-Replayed": components["headers"]["IdempotentReplayed"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["IngestResponse"];
                 };
             };
-            /** @description A parameter is malformed or out of range. */
+            /** @description The body, a header or an event is invalid; nothing of the batch was written. The message names the event and field (`events[3].user must be well-formed Unicode …`). Besides the per-field limits, every string (object keys included, at any depth) must be well-formed Unicode (no unpaired UTF-16 surrogate), every number in `additional_information` finite, `additional_information` at most 32 levels deep and 16 KB as JSON, query parameter names at most 1 KB and `query_parameters` at most 16 KB as JSON (docs/ingest.md). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -567,7 +850,7 @@ export interface operations {
                     "application/json": components["schemas"]["CanaryError"];
                 };
             };
-            /** @description The request body is too large. */
+            /** @description The request body is over 1 MB (1,048,576 bytes); over 10 MB API Gateway refuses it before the service sees it, with the same status and error shape. */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -576,8 +859,8 @@ export interface operations {
                     "application/json": components["schemas"]["CanaryError"];
                 };
             };
-            /** @description The store is throttling; retry later. */
-            429: {
+            /** @description The body is not JSON (`Content-Type` must be `application/json` or `application/*+json`). */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -585,15 +868,21 @@ export interface operations {
                     "application/json": components["schemas"]["CanaryError"];
                 };
             };
-            /** @description The store did not confirm the write (some events may be stored): retry with the same Idempotency-Key, which stores nothing twice. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CanaryError"];
-                };
-            };
+            429: components["responses"]["CanaryTooManyRequests"];
+            503: components["responses"]["CanaryServiceUnavailable"];
+        };
+    };
+    ingestEventsOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["Options"];
+            429: components["responses"]["CanaryTooManyRequests"];
         };
     };
     canaryPurge: {
@@ -601,7 +890,7 @@ export interface operations {
             query?: {
                 /** @description A valid auth token (or send it as `x-api-key` or `Authorization: Bearer`). */
                 auth_token?: string;
-                /** @description Delete entries with id ≤ this (form field or query parameter). */
+                /** @description Delete entries with id ≤ this (form field or query parameter). A canonical decimal (no sign, no leading zeros). */
                 id?: number;
             };
             header?: never;
@@ -611,7 +900,9 @@ export interface operations {
         requestBody?: {
             content: {
                 "application/x-www-form-urlencoded": {
+                    /** @description The token, as a form field (seed 001); or in the query, `x-api-key` or `Authorization: Bearer`. */
                     auth_token?: string;
+                    /** @description Delete entries with id ≤ this (or the `id` query parameter). A canonical decimal (no sign, no leading zeros). */
                     id?: number;
                 };
             };
@@ -626,16 +917,18 @@ export interface operations {
                     "application/json": components["schemas"]["PurgeResponse"];
                 };
             };
-            /** @description The purge continues as a job. */
+            /** @description The purge continues as a job: `Location` is its status (GET …/purge/{job}), `Retry-After` when to look. */
             202: {
                 headers: {
+                    Location: components["headers"]["JobLocation"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["PurgeAccepted"];
                 };
             };
-            /** @description A parameter is malformed or out of range. */
+            /** @description `id` is missing, not a canonical decimal, or out of range; or the Host header is not a host. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -671,8 +964,8 @@ export interface operations {
                     "application/json": components["schemas"]["CanaryError"];
                 };
             };
-            /** @description The store is throttling; retry later. */
-            429: {
+            /** @description The request body is over 10 MB (API Gateway). */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -680,6 +973,30 @@ export interface operations {
                     "application/json": components["schemas"]["CanaryError"];
                 };
             };
+            /** @description A body that is not a form (`application/x-www-form-urlencoded`): its fields would be ignored. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanaryError"];
+                };
+            };
+            429: components["responses"]["CanaryTooManyRequests"];
+            503: components["responses"]["CanaryServiceUnavailable"];
+        };
+    };
+    canaryPurgeOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["Options"];
+            429: components["responses"]["CanaryTooManyRequests"];
         };
     };
     purgeJob: {
@@ -706,15 +1023,6 @@ export interface operations {
                     "application/json": components["schemas"]["Job"];
                 };
             };
-            /** @description A parameter is malformed or out of range. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CanaryError"];
-                };
-            };
             /** @description No credentials, or unknown ones. */
             401: {
                 headers: {
@@ -733,7 +1041,7 @@ export interface operations {
                     "application/json": components["schemas"]["CanaryError"];
                 };
             };
-            /** @description No such resource for this tenant (other tenants' resources look absent). */
+            /** @description No such job for this tenant: unknown, malformed, or another tenant's. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -742,6 +1050,71 @@ export interface operations {
                     "application/json": components["schemas"]["CanaryError"];
                 };
             };
+            429: components["responses"]["CanaryTooManyRequests"];
+            503: components["responses"]["CanaryServiceUnavailable"];
+        };
+    };
+    purgeJobOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The job id a 202 answered with. */
+                job: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["Options"];
+            429: components["responses"]["CanaryTooManyRequests"];
+        };
+    };
+    purgeJobHead: {
+        parameters: {
+            query?: {
+                /** @description A valid auth token (or send it as `x-api-key` or `Authorization: Bearer`). */
+                auth_token?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The job id a 202 answered with. */
+                job: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No credentials, or unknown ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The token lacks the scope this endpoint needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such job for this tenant: unknown, malformed, or another tenant's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            429: components["responses"]["CanaryTooManyRequests"];
+            503: components["responses"]["CanaryServiceUnavailable"];
         };
     };
     listArchives: {
@@ -765,15 +1138,6 @@ export interface operations {
                     "application/json": components["schemas"]["ArchiveList"];
                 };
             };
-            /** @description A parameter is malformed or out of range. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CanaryError"];
-                };
-            };
             /** @description No credentials, or unknown ones. */
             401: {
                 headers: {
@@ -792,6 +1156,58 @@ export interface operations {
                     "application/json": components["schemas"]["CanaryError"];
                 };
             };
+            429: components["responses"]["CanaryTooManyRequests"];
+            503: components["responses"]["CanaryServiceUnavailable"];
+        };
+    };
+    listArchivesOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["Options"];
+            429: components["responses"]["CanaryTooManyRequests"];
+        };
+    };
+    listArchivesHead: {
+        parameters: {
+            query?: {
+                /** @description A valid auth token (or send it as `x-api-key` or `Authorization: Bearer`). */
+                auth_token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The archives. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No credentials, or unknown ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The token lacks the scope this endpoint needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            429: components["responses"]["CanaryTooManyRequests"];
+            503: components["responses"]["CanaryServiceUnavailable"];
         };
     };
     getArchive: {
@@ -812,23 +1228,13 @@ export interface operations {
             /** @description See `Location`. */
             303: {
                 headers: {
-                    /** @description Where the resource is: a presigned S3 GET, valid for at most 5 minutes. */
-                    Location?: string;
+                    Location: components["headers"]["PresignedLocation"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
                         [key: string]: unknown;
                     };
-                };
-            };
-            /** @description A parameter is malformed or out of range. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CanaryError"];
                 };
             };
             /** @description No credentials, or unknown ones. */
@@ -849,7 +1255,7 @@ export interface operations {
                     "application/json": components["schemas"]["CanaryError"];
                 };
             };
-            /** @description No such resource for this tenant (other tenants' resources look absent). */
+            /** @description No such archive for this tenant: unknown, malformed (not an archive key), or another tenant's. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -858,6 +1264,72 @@ export interface operations {
                     "application/json": components["schemas"]["CanaryError"];
                 };
             };
+            429: components["responses"]["CanaryTooManyRequests"];
+            503: components["responses"]["CanaryServiceUnavailable"];
+        };
+    };
+    getArchiveOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An archive key from the list. */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["Options"];
+            429: components["responses"]["CanaryTooManyRequests"];
+        };
+    };
+    getArchiveHead: {
+        parameters: {
+            query?: {
+                /** @description A valid auth token (or send it as `x-api-key` or `Authorization: Bearer`). */
+                auth_token?: string;
+            };
+            header?: never;
+            path: {
+                /** @description An archive key from the list. */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description See `Location`. */
+            303: {
+                headers: {
+                    Location: components["headers"]["PresignedLocation"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No credentials, or unknown ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The token lacks the scope this endpoint needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such archive for this tenant: unknown, malformed (not an archive key), or another tenant's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            429: components["responses"]["CanaryTooManyRequests"];
+            503: components["responses"]["CanaryServiceUnavailable"];
         };
     };
     canaryDownload: {
@@ -883,22 +1355,21 @@ export interface operations {
                     "application/x-zip-compressed": string;
                 };
             };
-            /** @description The export continues as a job; `Location` is its status. */
+            /** @description The export continues as a job: `Location` is its status (GET …/download/jobs/{job}); repeat this request or poll it after `Retry-After` seconds until it answers 303. */
             202: {
                 headers: {
-                    /** @description Where the resource is: a presigned S3 GET, valid for at most 5 minutes. */
-                    Location?: string;
+                    Location: components["headers"]["JobLocation"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Job"];
+                    "application/json": components["schemas"]["ExportJob"];
                 };
             };
             /** @description The zip is on S3: `Location` is a presigned GET. */
             303: {
                 headers: {
-                    /** @description Where the resource is: a presigned S3 GET, valid for at most 5 minutes. */
-                    Location?: string;
+                    Location: components["headers"]["PresignedLocation"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -907,7 +1378,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A parameter is malformed or out of range. */
+            /** @description The Host header is not a host (the job URL is built from it). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -934,24 +1405,84 @@ export interface operations {
                     "application/json": components["schemas"]["CanaryError"];
                 };
             };
-            /** @description The store is throttling; retry later. */
-            429: {
+            429: components["responses"]["CanaryTooManyRequests"];
+            503: components["responses"]["CanaryServiceUnavailable"];
+        };
+    };
+    canaryDownloadOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["Options"];
+            429: components["responses"]["CanaryTooManyRequests"];
+        };
+    };
+    canaryDownloadHead: {
+        parameters: {
+            query?: {
+                /** @description A valid auth token (or send it as `x-api-key` or `Authorization: Bearer`). */
+                auth_token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The zip, inline. */
+            200: {
+                headers: {
+                    /** @description attachment; filename="canary_audit_trail.json.zip" */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The export continues as a job: `Location` is its status (GET …/download/jobs/{job}); repeat this request or poll it after `Retry-After` seconds until it answers 303. */
+            202: {
+                headers: {
+                    Location: components["headers"]["JobLocation"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The zip is on S3: `Location` is a presigned GET. */
+            303: {
+                headers: {
+                    Location: components["headers"]["PresignedLocation"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The Host header is not a host (the job URL is built from it). */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["CanaryError"];
-                };
+                content?: never;
             };
-            /** @description The export could not be stored (an S3 failure; the upload was cancelled, nothing half-written remains) or no export bucket is configured: download again. */
-            503: {
+            /** @description No credentials, or unknown ones. */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["CanaryError"];
-                };
+                content?: never;
             };
+            /** @description The token lacks the scope this endpoint needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            429: components["responses"]["CanaryTooManyRequests"];
+            503: components["responses"]["CanaryServiceUnavailable"];
         };
     };
     downloadJob: {
@@ -975,23 +1506,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Job"];
+                    "application/json": components["schemas"]["ExportJob"];
                 };
             };
-            /** @description Still running. */
+            /** @description Still running: ask again at `Location` after `Retry-After` seconds. */
             202: {
                 headers: {
+                    Location: components["headers"]["JobLocation"];
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Job"];
+                    "application/json": components["schemas"]["ExportJob"];
                 };
             };
             /** @description Ready: `Location` is a presigned GET. */
             303: {
                 headers: {
-                    /** @description Where the resource is: a presigned S3 GET, valid for at most 5 minutes. */
-                    Location?: string;
+                    Location: components["headers"]["PresignedLocation"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1000,7 +1532,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description A parameter is malformed or out of range. */
+            /** @description The Host header is not a host (the job URL is built from it). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1027,7 +1559,7 @@ export interface operations {
                     "application/json": components["schemas"]["CanaryError"];
                 };
             };
-            /** @description No such resource for this tenant (other tenants' resources look absent). */
+            /** @description No such job for this tenant: unknown, malformed, expired, or another tenant's. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1036,27 +1568,107 @@ export interface operations {
                     "application/json": components["schemas"]["CanaryError"];
                 };
             };
-            /** @description No export bucket is configured. */
-            503: {
+            429: components["responses"]["CanaryTooManyRequests"];
+            503: components["responses"]["CanaryServiceUnavailable"];
+        };
+    };
+    downloadJobOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The job id. */
+                job: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["Options"];
+            429: components["responses"]["CanaryTooManyRequests"];
+        };
+    };
+    downloadJobHead: {
+        parameters: {
+            query?: {
+                /** @description A valid auth token (or send it as `x-api-key` or `Authorization: Bearer`). */
+                auth_token?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The job id. */
+                job: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job. */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["CanaryError"];
-                };
+                content?: never;
             };
+            /** @description Still running: ask again at `Location` after `Retry-After` seconds. */
+            202: {
+                headers: {
+                    Location: components["headers"]["JobLocation"];
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Ready: `Location` is a presigned GET. */
+            303: {
+                headers: {
+                    Location: components["headers"]["PresignedLocation"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The Host header is not a host (the job URL is built from it). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No credentials, or unknown ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The token lacks the scope this endpoint needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such job for this tenant: unknown, malformed, expired, or another tenant's. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            429: components["responses"]["CanaryTooManyRequests"];
+            503: components["responses"]["CanaryServiceUnavailable"];
         };
     };
     koreAuditLogs: {
         parameters: {
             query?: {
                 /**
-                 * @description Records per page, up to 100 (default 50).
+                 * @description Records per page, up to 100 (default 50). A canonical decimal (no sign, no leading zeros).
                  * @example 50
                  */
                 size?: number;
                 /**
-                 * @description Page number, from 0.
+                 * @description Page number, from 0. A canonical decimal (no sign, no leading zeros).
                  * @example 0
                  */
                 offset?: number;
@@ -1097,7 +1709,7 @@ export interface operations {
                     "application/json": components["schemas"]["KoreError"];
                 };
             };
-            /** @description Missing, malformed, expired or wrongly signed JWT. */
+            /** @description No JWT in `auth` (tokens sent any other way are not seen), or one that is malformed, expired, lives longer than 24 h, is issued in the future or is not signed by a registered app (one answer for all of these). */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1115,15 +1727,85 @@ export interface operations {
                     "application/json": components["schemas"]["KoreError"];
                 };
             };
-            /** @description Throttled. */
-            429: {
+            429: components["responses"]["KoreTooManyRequests"];
+            503: components["responses"]["KoreServiceUnavailable"];
+        };
+    };
+    koreAuditLogsOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["Options"];
+            429: components["responses"]["KoreTooManyRequests"];
+        };
+    };
+    koreAuditLogsHead: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Records per page, up to 100 (default 50). A canonical decimal (no sign, no leading zeros).
+                 * @example 50
+                 */
+                size?: number;
+                /**
+                 * @description Page number, from 0. A canonical decimal (no sign, no leading zeros).
+                 * @example 0
+                 */
+                offset?: number;
+                /**
+                 * @description yyyy-mm-dd or yyyy-mm-ddThh:mm:ss.sssZ (UTC). Either order with toDate.
+                 * @example 2021-07-07T11:11:18.464Z
+                 */
+                fromDate?: string;
+                /**
+                 * @description yyyy-mm-dd (the whole day) or yyyy-mm-ddThh:mm:ss.sssZ (UTC).
+                 * @example 2021-06-30T11:11:18.469Z
+                 */
+                toDate?: string;
+                /** @description An AuditLogId: only entries after it. */
+                fetchAfter?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of audit logs. */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["KoreError"];
-                };
+                content?: never;
             };
+            /** @description A parameter is malformed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No JWT in `auth` (tokens sent any other way are not seen), or one that is malformed, expired, lives longer than 24 h, is issued in the future or is not signed by a registered app (one answer for all of these). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The app lacks the read scope. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            429: components["responses"]["KoreTooManyRequests"];
+            503: components["responses"]["KoreServiceUnavailable"];
         };
     };
     apiKeyAuditTrail: {
@@ -1140,12 +1822,12 @@ export interface operations {
                  */
                 "filter[endDate]"?: string;
                 /**
-                 * @description Only entries of this API key (or user).
+                 * @description Only the API calls of this API key (or user). A credential here is refused (400): links repeat this filter.
                  * @example 5e94d5b63f557b001420bbe3
                  */
                 "filter[userApiKey._id]"?: string;
                 /**
-                 * @description Items per page; default and maximum 30000.
+                 * @description Items per page; default and maximum 30000. A canonical decimal (no sign, no leading zeros).
                  * @example 12000
                  */
                 "page[size]"?: number;
@@ -1175,8 +1857,7 @@ export interface operations {
             /** @description The page is over 1 MB: it is at `Location` (presigned, 5 minutes). */
             303: {
                 headers: {
-                    /** @description Where the resource is: a presigned S3 GET, valid for at most 5 minutes. */
-                    Location?: string;
+                    Location: components["headers"]["PresignedLocation"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1192,7 +1873,7 @@ export interface operations {
                     "application/json": components["schemas"]["ApiKeyBadRequest"];
                 };
             };
-            /** @description Missing, unknown or revoked key. */
+            /** @description No `x-api-key` (credentials sent any other way are not seen), or an unknown or revoked key. */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1219,13 +1900,165 @@ export interface operations {
                     "application/json": components["schemas"]["ApiKeyPayloadTooLarge"];
                 };
             };
-            /** @description Throttled. */
-            429: {
+            429: components["responses"]["ApiKeyTooManyRequests"];
+            503: components["responses"]["ApiKeyServiceUnavailable"];
+        };
+    };
+    apiKeyAuditTrailOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["Options"];
+            429: components["responses"]["ApiKeyTooManyRequests"];
+        };
+    };
+    apiKeyAuditTrailHead: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Start date (inclusive), YYYY-MM-DD.
+                 * @example 2023-11-01
+                 */
+                "filter[startDate]"?: string;
+                /**
+                 * @description End date (inclusive), YYYY-MM-DD.
+                 * @example 2023-12-01
+                 */
+                "filter[endDate]"?: string;
+                /**
+                 * @description Only entries of this API key (or user).
+                 * @example 5e94d5b63f557b001420bbe3
+                 */
+                "filter[userApiKey._id]"?: string;
+                /**
+                 * @description Items per page; default and maximum 30000. A canonical decimal (no sign, no leading zeros).
+                 * @example 12000
+                 */
+                "page[size]"?: number;
+                /** @description From `links.next`. */
+                "page[cursor]"?: string;
+                /**
+                 * @description Answer 303 to the page on S3 instead of 413 when it is over 1 MB.
+                 * @example true
+                 */
+                allowRedirect?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of audit trail items. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The page is over 1 MB: it is at `Location` (presigned, 5 minutes). */
+            303: {
+                headers: {
+                    Location: components["headers"]["PresignedLocation"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description One error per bad parameter. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No `x-api-key` (credentials sent any other way are not seen), or an unknown or revoked key. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The key lacks the read scope. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The page is over 1 MB and allowRedirect is not true. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            429: components["responses"]["ApiKeyTooManyRequests"];
+            503: components["responses"]["ApiKeyServiceUnavailable"];
+        };
+    };
+    console: {
+        parameters: {
+            query?: {
+                /** @description `1`: embed mode (may be framed by the configured origins; no sign-in form, download or user/action filters). */
+                embed?: "0" | "1";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page (an HTML shell loading `/console/app.js` and `/console/app.css`). */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ApiKeyError"];
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    consoleAsset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                asset: "app.js" | "app.css";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The asset (with an `ETag`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/javascript": string;
+                    "text/css": string;
+                };
+            };
+            /** @description Unchanged since the `If-None-Match` ETag. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such asset. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanaryError"];
                 };
             };
         };
@@ -1248,6 +2081,39 @@ export interface operations {
                     "application/json": components["schemas"]["OpenApiDocument"];
                 };
             };
+            429: components["responses"]["CanaryTooManyRequests"];
+        };
+    };
+    openApiOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["Options"];
+            429: components["responses"]["CanaryTooManyRequests"];
+        };
+    };
+    openApiHead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The OpenAPI 3.1 description of every endpoint. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            429: components["responses"]["CanaryTooManyRequests"];
         };
     };
 }
