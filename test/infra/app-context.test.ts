@@ -71,8 +71,8 @@ describe('App: CDK context', () => {
       Object.values(defaults.findResources('AWS::Lambda::Function'))
         .map((fn) => (fn as { Properties: Record<string, unknown> }).Properties.ReservedConcurrentExecutions)
         .filter((reserved) => reserved !== undefined)
-        .sort(),
-    ).toEqual([2, 4]);
+        .sort((a, b) => Number(a) - Number(b)),
+    ).toEqual([2, 4, 10]);
   });
 
   it('reads worker concurrency and numbers from cdk.json values as well as -c strings', () => {

@@ -261,8 +261,13 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
-        options?: never;
-        head?: never;
+        /** Allowed methods; CORS preflight when CORS is on */
+        options: operations["consoleOptions"];
+        /**
+         * The GET answer without its body
+         * @description The GET answer without its body: same status and headers.
+         */
+        head: operations["consoleHead"];
         patch?: never;
         trace?: never;
     };
@@ -278,8 +283,13 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
-        options?: never;
-        head?: never;
+        /** Allowed methods; CORS preflight when CORS is on */
+        options: operations["consoleAssetOptions"];
+        /**
+         * The GET answer without its body
+         * @description The GET answer without its body: same status and headers.
+         */
+        head: operations["consoleAssetHead"];
         patch?: never;
         trace?: never;
     };
@@ -2022,6 +2032,45 @@ export interface operations {
                     "text/html": string;
                 };
             };
+            429: components["responses"]["CanaryTooManyRequests"];
+        };
+    };
+    consoleOptions: {
+        parameters: {
+            query?: {
+                /** @description `1`: embed mode (may be framed by the configured origins; no sign-in form, download or user/action filters). */
+                embed?: "0" | "1";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["Options"];
+            429: components["responses"]["CanaryTooManyRequests"];
+        };
+    };
+    consoleHead: {
+        parameters: {
+            query?: {
+                /** @description `1`: embed mode (may be framed by the configured origins; no sign-in form, download or user/action filters). */
+                embed?: "0" | "1";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page (an HTML shell loading `/console/app.js` and `/console/app.css`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            429: components["responses"]["CanaryTooManyRequests"];
         };
     };
     consoleAsset: {
@@ -2061,6 +2110,57 @@ export interface operations {
                     "application/json": components["schemas"]["CanaryError"];
                 };
             };
+            429: components["responses"]["CanaryTooManyRequests"];
+        };
+    };
+    consoleAssetOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                asset: "app.js" | "app.css";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["Options"];
+            429: components["responses"]["CanaryTooManyRequests"];
+        };
+    };
+    consoleAssetHead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                asset: "app.js" | "app.css";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The asset (with an `ETag`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unchanged since the `If-None-Match` ETag. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such asset. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            429: components["responses"]["CanaryTooManyRequests"];
         };
     };
     openApi: {
