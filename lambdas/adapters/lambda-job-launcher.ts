@@ -1,8 +1,8 @@
-import { Sha256 } from '@smithy/core/checksum';
-import { SignatureV4 } from '@smithy/signature-v4';
+import type { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import type { JobKind, JobLauncher, JobMessage } from '../ports/job-launcher.js';
-import { type BackoffPolicy, backoffDelay } from './backoff.js';
+import type { BackoffPolicy } from './backoff.js';
+import { type AttemptOutcome, awsSigner, signedPost, withRetries } from './signed-aws-post.js';
 
 /** Where and how the launcher invokes: the region's Lambda endpoint unless `endpoint` is given. */
 export interface LambdaJobLauncherOptions {
@@ -33,12 +33,7 @@ export class LambdaJobLauncher implements JobLauncher {
   constructor(options: LambdaJobLauncherOptions) {
     this.#options = options;
     this.#endpoint = options.endpoint ?? `https://lambda.${options.region}.amazonaws.com`;
-    this.#signer = new SignatureV4({
-      service: 'lambda',
-      region: options.region,
-      credentials: options.credentials,
-      sha256: Sha256,
-    });
+    this.#signer = awsSigner('lambda', options.region, options.credentials);
   }
 
   async launch(message: JobMessage): Promise<void> {
@@ -47,44 +42,27 @@ export class LambdaJobLauncher implements JobLauncher {
     const url = new URL(
       `${this.#endpoint}/2015-03-31/functions/${encodeURIComponent(functionName)}/invocations`,
     );
-    const backoff = this.#options.backoff ?? LAUNCH_BACKOFF;
-    for (let attempt = 1; ; attempt += 1) {
-      const outcome = await this.#invoke(url, message);
-      if (outcome.kind === 'accepted') return;
-      if (outcome.kind === 'rejected' || attempt >= backoff.maxAttempts)
-        throw new Error(`Could not start the ${message.kind} worker (${functionName}): ${outcome.reason}`);
-      await backoffDelay(backoff, attempt);
-    }
+    const body = JSON.stringify(message);
+    await withRetries(
+      this.#options.backoff ?? LAUNCH_BACKOFF,
+      () => this.#invoke(url, body),
+      (reason) => `Could not start the ${message.kind} worker (${functionName}): ${reason}`,
+    );
   }
 
-  async #invoke(
-    url: URL,
-    message: JobMessage,
-  ): Promise<{ kind: 'accepted' } | { kind: 'retry' | 'rejected'; reason: string }> {
-    const body = JSON.stringify(message);
-    // Signed on every attempt: the signature covers the time, and the credentials may have rotated.
-    const signed = await this.#signer.sign({
-      method: 'POST',
-      protocol: url.protocol,
-      hostname: url.hostname,
-      ...(url.port ? { port: Number(url.port) } : {}),
-      path: url.pathname,
-      query: {},
-      headers: { host: url.host, 'content-type': 'application/json', 'x-amz-invocation-type': 'Event' },
+  #invoke(url: URL, body: string): Promise<AttemptOutcome> {
+    return signedPost(
+      this.#signer,
+      url,
+      { 'content-type': 'application/json', 'x-amz-invocation-type': 'Event' },
       body,
-    });
-    // fetch sets Host itself (to the same value the signature covers).
-    const { host: _host, ...headers } = signed.headers;
-    let response: Response;
-    try {
-      response = await fetch(url, { method: 'POST', headers, body });
-    } catch (error) {
-      return { kind: 'retry', reason: error instanceof Error ? error.message : String(error) };
-    }
-    // The body is small either way; reading it frees the connection.
-    await response.arrayBuffer().catch(() => undefined);
-    if (response.status === 202) return { kind: 'accepted' };
-    const reason = `${response.status} ${response.headers.get('x-amzn-errortype') ?? response.statusText}`;
-    return { kind: response.status === 429 || response.status >= 500 ? 'retry' : 'rejected', reason };
+      async (response) => {
+        // The body is small either way; reading it frees the connection.
+        await response.arrayBuffer().catch(() => undefined);
+        if (response.status === 202) return { kind: 'accepted' };
+        const reason = `${response.status} ${response.headers.get('x-amzn-errortype') ?? response.statusText}`;
+        return { kind: response.status === 429 || response.status >= 500 ? 'retry' : 'rejected', reason };
+      },
+    );
   }
 }
