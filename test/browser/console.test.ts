@@ -248,7 +248,12 @@ if (browserTestsSkipped()) {
       await page.getByLabel('Time zone').fill('Asia/Tokyo');
       await page.getByRole('button', { name: 'Apply' }).click();
       await page.getByRole('columnheader', { name: 'Time (Asia/Tokyo)' }).waitFor();
-      await rows(page).first().waitFor();
+      // Wait for the filtered rows themselves: the previous filter's rows can still be on screen.
+      await page.waitForFunction(() => {
+        const doc = (globalThis as unknown as { document: PageDocument }).document;
+        const cells = Array.from(doc.querySelectorAll('tbody tr td:nth-child(2)'));
+        return cells.length > 0 && cells.every((cell) => cell.textContent?.startsWith('2026-11-18'));
+      });
       await scrollToEnd(page);
       const times = await column(page, 2);
       await page.screenshot({ path: join(SCREENSHOTS, 'console-filtered.png') });
