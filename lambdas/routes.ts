@@ -34,7 +34,11 @@ export const ROUTES: readonly Route[] = [
  * decodes it, and text responses (`isBase64Encoded: false`) pass through unchanged. The CDK
  * construct declares exactly these and the local gateway encodes bodies as they say.
  */
-export const BINARY_MEDIA_TYPES: readonly string[] = ['application/zip', 'application/x-zip-compressed', '*/*'];
+export const BINARY_MEDIA_TYPES: readonly string[] = [
+  'application/zip',
+  'application/x-zip-compressed',
+  '*/*',
+];
 
 /**
  * Whether API Gateway hands a request body with this Content-Type to Lambda base64-encoded: its

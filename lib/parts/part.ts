@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AspectPriority, Aspects, CfnResource, type IAspect, Names, Stack } from 'aws-cdk-lib';
+import { AspectPriority, Aspects, CfnElement, CfnResource, type IAspect, Names, Stack } from 'aws-cdk-lib';
 import { CfnDeployment } from 'aws-cdk-lib/aws-apigateway';
 import { Construct, type IConstruct } from 'constructs';
 
@@ -20,16 +20,16 @@ export class Part extends Construct {
 }
 
 /** Resources given their logical id by {@link keepEmbeddedUniqueId}, which the aspect leaves alone. */
-const pinned = new WeakSet<CfnResource>();
+const pinned = new WeakSet<CfnElement>();
 
 /**
- * Gives every CloudFormation resource its {@link keptLogicalId}. API Gateway deployments are left
+ * Gives every CloudFormation element (resources, the API's URL output) its {@link keptLogicalId}. API Gateway deployments are left
  * alone: CDK names them by a hash of the API, so they are replaced whenever the API changes anyway.
  * Two resources that would share an id fail synthesis (CDK refuses a duplicate logical id).
  */
 const keepLogicalIds: IAspect = {
   visit: (node) => {
-    if (CfnResource.isCfnResource(node) && !(node instanceof CfnDeployment) && !pinned.has(node))
+    if (CfnElement.isCfnElement(node) && !(node instanceof CfnDeployment) && !pinned.has(node))
       node.overrideLogicalId(keptLogicalId(node));
   },
 };
@@ -70,7 +70,7 @@ const pathWithoutParts = (construct: IConstruct, from: IConstruct | undefined): 
 };
 
 /** The logical id `resource` keeps: the one it would have without the parts in its path. */
-export const keptLogicalId = (resource: CfnResource): string =>
+export const keptLogicalId = (resource: CfnElement): string =>
   makeUniqueId(pathWithoutParts(resource, Stack.of(resource)));
 
 /** The logical id of an L2 construct's CloudFormation resource, as the template will have it. */
