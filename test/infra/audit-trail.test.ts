@@ -297,7 +297,8 @@ describe('functions', () => {
 
 describe('API routes', () => {
   const integrationTarget = (s: Synthesized, method: apigateway.Method): string => {
-    const id = s.stack.getLogicalId(method.node.defaultChild as apigateway.CfnMethod);
+    // The id the template has (overrides included), not the one the construct path alone would give.
+    const id = s.stack.resolve((method.node.defaultChild as apigateway.CfnMethod).logicalId) as string;
     const uri = JSON.stringify((propertiesOf(s, id).Integration as Json).Uri);
     const target = [...functionIds(s)].find(([, fnId]) => uri.includes(`"${fnId}"`));
     return target?.[0] ?? 'none';
