@@ -6,7 +6,7 @@ import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import type { Construct } from 'constructs';
 import { AUTHORIZER_HANDLER, BINARY_MEDIA_TYPES, FALLBACK_HANDLER, ROUTES } from '../../lambdas/routes.js';
 import { DEFAULTS } from './defaults.js';
-import { keptUniqueName, Part } from './part.js';
+import { keepEmbeddedIds, keptUniqueName, Part } from './part.js';
 
 /** API Gateway stage throttling. */
 export interface ThrottlingLimits {
@@ -116,6 +116,7 @@ export class Api extends Part {
       },
       defaultMethodOptions: { authorizer, authorizationType: apigateway.AuthorizationType.CUSTOM },
     });
+    keepEmbeddedIds(authorizer, api);
     const cloudWatchRole = api.node.tryFindChild('CloudWatchRole');
     if (cloudWatchRole) {
       Validations.of(cloudWatchRole).acknowledge({

@@ -18,7 +18,7 @@ import {
   type TableAccess,
 } from '../function-needs.js';
 import { DEFAULTS } from './defaults.js';
-import { logicalIdOf, Part } from './part.js';
+import { keepEmbeddedIds, logicalIdOf, Part } from './part.js';
 import type { Storage } from './storage.js';
 
 /** Properties of {@link Functions}. */
@@ -240,6 +240,7 @@ export class Functions extends Part {
         reason:
           'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions.',
       });
+      keepEmbeddedIds(fn);
       functions.set(name, fn);
     }
     this.byName = functions;

@@ -1,11 +1,11 @@
-import { CfnResource, Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as eventsTargets from 'aws-cdk-lib/aws-events-targets';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { keepEmbeddedUniqueId, keptUniqueName, Part } from './part.js';
+import { keepEmbeddedIds, keptUniqueName, Part } from './part.js';
 
 /** Properties of {@link Ingest}. */
 export interface IngestProps {
@@ -50,16 +50,9 @@ export class Ingest extends Part {
       eventPattern: { account: [Stack.of(this).account] },
       targets: [new eventsTargets.SqsQueue(this.ingestQueue)],
     });
-    const consumer = props.queueConsumer;
-    if (consumer) {
-      consumer.addEventSource(
-        new SqsEventSource(this.ingestQueue, { batchSize: 10, reportBatchItemFailures: true }),
-      );
-      for (const mapping of consumer.node.children) {
-        if (!(mapping instanceof lambda.EventSourceMapping)) continue;
-        const cfn = mapping.node.defaultChild;
-        if (CfnResource.isCfnResource(cfn)) keepEmbeddedUniqueId(cfn, this.ingestQueue);
-      }
-    }
+    keepEmbeddedIds(this.ingestQueue);
+    props.queueConsumer?.addEventSource(
+      new SqsEventSource(this.ingestQueue, { batchSize: 10, reportBatchItemFailures: true }),
+    );
   }
 }

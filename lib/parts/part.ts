@@ -19,9 +19,6 @@ export class Part extends Construct {
   }
 }
 
-/** Resources given their logical id by {@link keepEmbeddedUniqueId}, which the aspect leaves alone. */
-const pinned = new WeakSet<CfnElement>();
-
 /**
  * Gives every CloudFormation element (resources, the API's URL output) its {@link keptLogicalId}. API Gateway deployments are left
  * alone: CDK names them by a hash of the API, so they are replaced whenever the API changes anyway.
@@ -29,7 +26,7 @@ const pinned = new WeakSet<CfnElement>();
  */
 const keepLogicalIds: IAspect = {
   visit: (node) => {
-    if (CfnElement.isCfnElement(node) && !(node instanceof CfnDeployment) && !pinned.has(node))
+    if (CfnElement.isCfnElement(node) && !(node instanceof CfnDeployment))
       node.overrideLogicalId(keptLogicalId(node));
   },
 };
@@ -69,9 +66,35 @@ const pathWithoutParts = (construct: IConstruct, from: IConstruct | undefined): 
     .map((scope) => scope.node.id);
 };
 
-/** The logical id `resource` keeps: the one it would have without the parts in its path. */
-export const keptLogicalId = (resource: CfnElement): string =>
-  makeUniqueId(pathWithoutParts(resource, Stack.of(resource)));
+/** Per stack, the constructs registered with {@link keepEmbeddedIds}. */
+const embeddable = new WeakMap<Stack, IConstruct[]>();
+
+/**
+ * Registers constructs whose `Names.nodeUniqueId` CDK embeds in the construct ids of others: the
+ * API's in its Lambda permissions, a function's in the fallback's API-wide permission, the
+ * authorizer's in its permission, the queue's in the event source mapping (which must keep its id:
+ * Lambda refuses a second mapping of the same queue to the same function, so one created under a
+ * new id before the old is deleted would fail the deployment). Their embedded ids count as they
+ * would without parts.
+ */
+export const keepEmbeddedIds = (...constructs: IConstruct[]): void => {
+  for (const construct of constructs) {
+    const stack = Stack.of(construct);
+    embeddable.set(stack, [...(embeddable.get(stack) ?? []), construct]);
+  }
+};
+
+/** The logical id `element` keeps: the one it would have without the parts in its path. */
+export const keptLogicalId = (element: CfnElement): string => {
+  const stack = Stack.of(element);
+  let path = pathWithoutParts(element, stack);
+  for (const construct of embeddable.get(stack) ?? []) {
+    const current = Names.nodeUniqueId(construct.node);
+    const kept = makeUniqueId(pathWithoutParts(construct, undefined));
+    if (current !== kept) path = path.map((id) => id.split(current).join(kept));
+  }
+  return makeUniqueId(path);
+};
 
 /** The logical id of an L2 construct's CloudFormation resource, as the template will have it. */
 export const logicalIdOf = (construct: IConstruct): string => {
@@ -87,18 +110,3 @@ export const logicalIdOf = (construct: IConstruct): string => {
  */
 export const keptUniqueName = (scope: IConstruct, id: string): string =>
   makeUniqueId([...pathWithoutParts(scope, undefined), id]);
-
-/**
- * Keeps the logical id of a resource whose construct id embeds another construct's
- * `Names.nodeUniqueId` (CDK names an SQS event source mapping `SqsEventSource:<queue's id>`): the
- * embedded id is replaced by the one `embedded` had without parts, as if neither were in a part.
- * Lambda refuses a second mapping of the same queue to the same function, so a mapping created
- * under a new logical id (before the old one is deleted) would fail the deployment.
- */
-export const keepEmbeddedUniqueId = (resource: CfnResource, embedded: IConstruct): void => {
-  const current = Names.nodeUniqueId(embedded.node);
-  const kept = makeUniqueId(pathWithoutParts(embedded, undefined));
-  const path = pathWithoutParts(resource, Stack.of(resource)).map((id) => id.split(current).join(kept));
-  resource.overrideLogicalId(makeUniqueId(path));
-  pinned.add(resource);
-};
