@@ -12,6 +12,7 @@ import { allocateIds, isEncodableTimestamp, lastIdAt } from '../domain/ids.js';
 import { jsonValueProblem } from '../domain/json-values.js';
 import { type AuditRecord, type EventDraft, sealRecord } from '../domain/record.js';
 import { COUNTER_SHARDS, counterDeltas } from '../domain/rollups.js';
+import type { DeletionMarker, DeletionPlan, EntryDeletion, PurgeTarget } from '../ports/entry-deletion.js';
 import type {
   AppendOptions,
   AppendResult,
@@ -21,7 +22,23 @@ import type {
   PageQuery,
   PageResult,
 } from '../ports/event-store.js';
-import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
+import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF, isThrottle } from './backoff.js';
+import { batchWriteAll } from './dynamodb-batch-write.js';
+import {
+  type CounterItemDelta,
+  counterItemDeltas,
+  counterUpdate,
+  type TransactItem,
+} from './dynamodb-counters.js';
+import {
+  actionPartition,
+  actorPartition,
+  apiCallPartition,
+  dedupeItemKey,
+  eventKey,
+  eventsPartition,
+  purgeCountedKey,
+} from './dynamodb-keys.js';
 import {
   itemBytes,
   itemToRecord,
@@ -52,15 +69,14 @@ interface PendingDraft {
   readonly bytes: number;
 }
 
-type TransactItem = NonNullable<
-  ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']
->[number];
+/** Counter decrement chunks applied at once when deleting (they touch distinct items). */
+const COUNT_CONCURRENCY = 4;
 
 /**
  * The events table, written with TransactWriteItems so that every entry and the rollup counters
  * that count it (and its dedupe key, when given) land together or not at all.
  */
-export class DynamoDbEventStore implements EventStore {
+export class DynamoDbEventStore implements EventStore, EntryDeletion {
   readonly #doc: DynamoDBDocumentClient;
   readonly #eventsTable: string;
   readonly #controlTable: string;
@@ -122,12 +138,12 @@ export class DynamoDbEventStore implements EventStore {
 
   async findDeduplicated(tenant: string, dedupeKeys: readonly string[]): Promise<(number | undefined)[]> {
     const found = new Map<string, number>();
-    const pkOf = (key: string) => `dedupe#${tenant}#${key}`;
+    const pkOf = (key: string) => dedupeItemKey(tenant, key)[CONTROL_KEYS.partition];
     const unique = [...new Set(dedupeKeys)];
     for (let start = 0; start < unique.length; start += 100) {
       let keys: Record<string, unknown>[] | undefined = unique
         .slice(start, start + 100)
-        .map((key) => ({ [CONTROL_KEYS.partition]: pkOf(key), [CONTROL_KEYS.sort]: 'dedupe' }));
+        .map((key) => dedupeItemKey(tenant, key));
       for (let attempt = 1; keys && keys.length > 0; attempt += 1) {
         const output: BatchGetCommandOutput = await this.#doc.send(
           new BatchGetCommand({
@@ -268,8 +284,7 @@ export class DynamoDbEventStore implements EventStore {
         Put: {
           TableName: this.#controlTable,
           Item: {
-            [CONTROL_KEYS.partition]: `dedupe#${tenant}#${dedupeKey}`,
-            [CONTROL_KEYS.sort]: 'dedupe',
+            ...dedupeItemKey(tenant, dedupeKey),
             // The id the draft was stored under, so a retry can answer it (findDeduplicated).
             id: (records[position] as AuditRecord).id,
             // Long enough to outlive any redelivery (SQS keeps messages at most 14 days).
@@ -281,17 +296,8 @@ export class DynamoDbEventStore implements EventStore {
       });
     });
     const shard = Math.floor(this.#random() * COUNTER_SHARDS);
-    for (const { key, delta } of counterDeltas(records, 1, shard).values()) {
-      items.push({
-        Update: {
-          TableName: this.#controlTable,
-          Key: { [CONTROL_KEYS.partition]: key.pk, [CONTROL_KEYS.sort]: key.sk },
-          UpdateExpression: 'ADD #n :delta',
-          ExpressionAttributeNames: { '#n': 'n' },
-          ExpressionAttributeValues: { ':delta': delta },
-        },
-      });
-    }
+    for (const change of counterItemDeltas(records, 1, shard))
+      items.push(counterUpdate(this.#controlTable, change));
     return items;
   }
 
@@ -308,6 +314,7 @@ export class DynamoDbEventStore implements EventStore {
           Limit: query.limit - records.length,
           ExclusiveStartKey: exclusiveStartKey,
           ReturnConsumedCapacity: 'TOTAL',
+          ...(query.consistent ? { ConsistentRead: true } : {}),
         }),
       );
       for (const item of output.Items ?? []) records.push(itemToRecord(item));
@@ -343,6 +350,97 @@ export class DynamoDbEventStore implements EventStore {
     return { count, lastId, itemsRead };
   }
 
+  planDeletion(records: readonly PurgeTarget[]): DeletionPlan {
+    // Readers add every shard up, so the decrements may land on any one of them.
+    const shard = Math.floor(this.#random() * COUNTER_SHARDS);
+    return {
+      ids: records.map((record) => record.id),
+      counters: counterItemDeltas(records, -1, shard).map(({ key, delta }) => ({
+        pk: key[CONTROL_KEYS.partition],
+        sk: key[CONTROL_KEYS.sort],
+        delta,
+      })),
+    };
+  }
+
+  /**
+   * Counter decrements in marked transactions of ≤ 99 counters (each chunk lands exactly once)
+   * alongside BatchWriteItem deletes of the listed ids (idempotent, one call at a time): counting
+   * and deleting are independent, so they run side by side.
+   */
+  async deleteEntries(tenant: string, plan: DeletionPlan, marker: DeletionMarker): Promise<void> {
+    const chunks: CounterItemDelta[][] = [];
+    for (let start = 0; start < plan.counters.length; start += MAX_TRANSACTION_ITEMS - 1) {
+      chunks.push(
+        plan.counters.slice(start, start + MAX_TRANSACTION_ITEMS - 1).map(({ pk, sk, delta }) => ({
+          key: { [CONTROL_KEYS.partition]: pk, [CONTROL_KEYS.sort]: sk },
+          delta,
+        })),
+      );
+    }
+    let next = 0;
+    const countAll = async (): Promise<void> => {
+      await Promise.all(
+        Array.from({ length: Math.min(COUNT_CONCURRENCY, chunks.length) }, async () => {
+          while (next < chunks.length) {
+            const index = next++;
+            await this.#countChunk(tenant, marker, chunks[index] ?? [], index);
+          }
+        }),
+      );
+    };
+    const deleteAll = () =>
+      batchWriteAll(
+        this.#doc,
+        this.#eventsTable,
+        plan.ids.map((id) => ({ DeleteRequest: { Key: eventKey(tenant, id) } })),
+        { backoff: this.#backoff, random: this.#random },
+      );
+    const [countedAll, deletedAll] = await Promise.allSettled([countAll(), deleteAll()]);
+    if (countedAll.status === 'rejected') throw countedAll.reason;
+    if (deletedAll.status === 'rejected') throw deletedAll.reason;
+  }
+
+  /**
+   * Applies one chunk of counter decrements together with the chunk's marker item, which must not
+   * exist yet: a chunk replayed after a crash (or a lost answer) is refused, never applied twice.
+   */
+  async #countChunk(
+    tenant: string,
+    marker: DeletionMarker,
+    chunk: readonly CounterItemDelta[],
+    index: number,
+  ): Promise<void> {
+    const items: TransactItem[] = chunk.map((change) => counterUpdate(this.#controlTable, change));
+    items.push({
+      Put: {
+        TableName: this.#controlTable,
+        Item: {
+          ...purgeCountedKey(tenant, marker.jobId, marker.segment, index),
+          // Only needed until the segment is done; left to expire.
+          [CONTROL_KEYS.ttl]: Math.floor(this.#clock() / 1000) + 30 * 86400,
+        },
+        ConditionExpression: 'attribute_not_exists(#pk)',
+        ExpressionAttributeNames: { '#pk': CONTROL_KEYS.partition },
+      },
+    });
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.#doc.send(new TransactWriteCommand({ TransactItems: items }));
+        return;
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException) && !isThrottle(error)) throw error;
+        const reasons =
+          error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []) : [];
+        // Applied before (by an earlier attempt or runner): nothing more to do.
+        if (reasons[items.length - 1]?.Code === 'ConditionalCheckFailed') return;
+        // Counter items are shared with concurrent ingest: conflicts are retried after a pause.
+        if (attempt >= this.#backoff.maxAttempts) throw error;
+        await backoffDelay(this.#backoff, attempt, this.#random);
+      }
+    }
+  }
+
   /** The table, index, key condition and order of an id-range query, shared by pages and counts. */
   #rangeQuery(query: PageQuery | CountQuery) {
     const { partitionName, partitionValue, indexName } = this.#partition(query);
@@ -363,29 +461,33 @@ export class DynamoDbEventStore implements EventStore {
   } {
     switch (query.selector.kind) {
       case 'all':
-        return { partitionName: EVENTS_KEYS.partition, partitionValue: query.tenant, indexName: undefined };
+        return {
+          partitionName: EVENTS_KEYS.partition,
+          partitionValue: eventsPartition(query.tenant),
+          indexName: undefined,
+        };
       case 'action':
         return {
           partitionName: EVENTS_KEYS.actionKey,
-          partitionValue: `${query.tenant}#${query.selector.action}`,
+          partitionValue: actionPartition(query.tenant, query.selector.action),
           indexName: EVENTS_KEYS.actionIndex,
         };
       case 'actor':
         return {
           partitionName: EVENTS_KEYS.actorKey,
-          partitionValue: `${query.tenant}#${query.selector.actor}`,
+          partitionValue: actorPartition(query.tenant, query.selector.actor),
           indexName: EVENTS_KEYS.actorIndex,
         };
       case 'apiCalls':
         return query.selector.actor === undefined
           ? {
               partitionName: EVENTS_KEYS.apiCallKey,
-              partitionValue: query.tenant,
+              partitionValue: apiCallPartition(query.tenant),
               indexName: EVENTS_KEYS.apiCallIndex,
             }
           : {
               partitionName: EVENTS_KEYS.actorKey,
-              partitionValue: `${query.tenant}#${query.selector.actor}`,
+              partitionValue: actorPartition(query.tenant, query.selector.actor),
               indexName: EVENTS_KEYS.actorIndex,
             };
     }
@@ -435,15 +537,3 @@ const storableBytes = (tenant: string, draft: EventDraft, index: number, now: nu
   }
   return bytes;
 };
-
-const THROTTLE_NAMES = new Set([
-  'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-  'RequestLimitExceeded',
-  'TransactionConflictException',
-  'TransactionInProgressException',
-]);
-
-/** Throttling that survived the SDK's own retries; worth another, slower try. */
-export const isThrottle = (error: unknown): boolean =>
-  error instanceof Error && THROTTLE_NAMES.has(error.name);
