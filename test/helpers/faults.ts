@@ -17,7 +17,7 @@ type Handler = (args: { input: object }) => Promise<{ output: object }>;
  * A client whose middleware stack can take a fault (DynamoDB document client or S3 client). Method
  * syntax on purpose: it lets both clients' differently typed stacks fit this one shape.
  */
-interface MiddlewareClient {
+export interface MiddlewareClient {
   readonly middlewareStack: {
     add(
       middleware: (next: Handler, context: { commandName?: string }) => Handler,
