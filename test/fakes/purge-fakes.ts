@@ -116,7 +116,7 @@ export class InMemoryPurgeJobStore implements PurgeJobStore {
     leaseUntil: number,
   ): Promise<PurgeJob | undefined> {
     const job = this.jobs.get(key(tenant, jobId));
-    if (!job || job.status !== 'running') return undefined;
+    if (job?.status !== 'running') return undefined;
     if (job.leaseUntil !== undefined && job.leaseUntil >= now && job.runner !== runner) return undefined;
     const taken = { ...job, runner, leaseUntil };
     this.jobs.set(key(tenant, jobId), taken);
@@ -137,8 +137,7 @@ export class InMemoryPurgeJobStore implements PurgeJobStore {
     return this.#faults.at('beginSegment', async () => {
       const stored = this.jobs.get(key(job.tenant, job.jobId));
       if (
-        !stored ||
-        stored.status !== 'running' ||
+        stored?.status !== 'running' ||
         stored.runner !== runner ||
         stored.checkpoint !== job.checkpoint ||
         stored.pending !== undefined
@@ -167,12 +166,7 @@ export class InMemoryPurgeJobStore implements PurgeJobStore {
   ): Promise<FinishOutcome> {
     return this.#faults.at('finishSegment', async () => {
       const stored = this.jobs.get(key(job.tenant, job.jobId));
-      if (
-        !stored ||
-        stored.status !== 'running' ||
-        stored.runner !== runner ||
-        stored.pending !== segment.checkpoint
-      ) {
+      if (stored?.status !== 'running' || stored.runner !== runner || stored.pending !== segment.checkpoint) {
         return { kind: 'lost', job: stored ? strip(stored) : undefined } as const;
       }
       const deleted = segment.plan.ids.length;
@@ -197,7 +191,7 @@ export class InMemoryPurgeJobStore implements PurgeJobStore {
   complete(job: PurgeJob, runner: string, now: number): Promise<PurgeJob | undefined> {
     return this.#faults.at('complete', async () => {
       const stored = this.jobs.get(key(job.tenant, job.jobId));
-      if (!stored || stored.status !== 'running' || stored.runner !== runner || stored.pending !== undefined)
+      if (stored?.status !== 'running' || stored.runner !== runner || stored.pending !== undefined)
         return undefined;
       const { runner: _runner, leaseUntil: _lease, ...rest } = stored;
       this.jobs.set(key(job.tenant, job.jobId), {
