@@ -1,5 +1,7 @@
+import { DynamoDbEntryDeletion } from './adapters/dynamodb-entry-deletion.js';
 import { getArchiveStore } from './object-services.js';
 import type { ArchiveStore } from './ports/archive-store.js';
+import type { EntryDeletion } from './ports/entry-deletion.js';
 import { getPurgeStore, getTenantStore, type Services } from './services.js';
 import { type PurgeDependencies, purgeDependencies } from './use-cases/purge-entries.js';
 
@@ -8,6 +10,17 @@ import { type PurgeDependencies, purgeDependencies } from './use-cases/purge-ent
  * worker and the retention scheduler share it. The deployment's settings are read here, never by
  * the use case.
  */
+let deletion: EntryDeletion | undefined;
+
+/** The container's deleting side of the event store (purge functions only). */
+const getEntryDeletion = (services: Services): EntryDeletion => {
+  deletion ??= new DynamoDbEntryDeletion(services.doc, {
+    eventsTable: services.config.EVENTS_TABLE,
+    controlTable: services.config.CONTROL_TABLE,
+  });
+  return deletion;
+};
+
 export const purgeDependenciesOf = (
   services: Services,
   archives: ArchiveStore | undefined = getArchiveStore(services.config),
@@ -18,6 +31,7 @@ export const purgeDependenciesOf = (
       archives,
       tenants: getTenantStore(services),
       events: services.events,
+      deletion: getEntryDeletion(services),
       clock: services.clock,
     },
     {

@@ -12,7 +12,6 @@ import { DynamoDbTokenStore } from './adapters/dynamodb-token-store.js';
 import { loadConfig, type ServiceConfig } from './config.js';
 import type { TokenStore } from './ports/control-store.js';
 import type { CounterStore } from './ports/counter-store.js';
-import type { EntryDeletion } from './ports/entry-deletion.js';
 import type { EventStore } from './ports/event-store.js';
 import type { ExportJobStore, ExportPlanStore } from './ports/export-store.js';
 import type { IdempotencyStore } from './ports/idempotency-store.js';
@@ -36,8 +35,7 @@ import { Authenticator } from './use-cases/authenticate.js';
 export interface Services {
   readonly config: ServiceConfig;
   readonly doc: DynamoDBDocumentClient;
-  /** Entries: written, read, and deleted (purges) with their counters. */
-  readonly events: EventStore & EntryDeletion;
+  readonly events: EventStore;
   readonly counters: CounterStore;
   readonly tokens: TokenStore;
   readonly koreApps: KoreAppStore;

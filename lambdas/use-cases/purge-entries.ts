@@ -19,8 +19,8 @@ import type { EventStore } from '../ports/event-store.js';
 import type { FinishOutcome, PurgeJobStore, PurgeSegment, StartOutcome } from '../ports/purge-job-store.js';
 import type { TenantStore } from '../ports/tenant-store.js';
 
-/** What purging needs of the event store: reading ranges, recording the purge, deleting entries. */
-export type PurgeEventStore = Pick<EventStore, 'append' | 'queryPage'> & EntryDeletion;
+/** What purging reads and writes through the event store: ranges of entries, its own record. */
+export type PurgeEventStore = Pick<EventStore, 'append' | 'queryPage'>;
 
 /** What purging needs from the outside world. */
 export interface PurgeDependencies {
@@ -29,6 +29,8 @@ export interface PurgeDependencies {
   readonly archives: ArchiveStore | undefined;
   readonly tenants: TenantStore;
   readonly events: PurgeEventStore;
+  /** Deleting entries with their counters (the event store's deleting side). */
+  readonly deletion: EntryDeletion;
   readonly clock: () => number;
   /** Entries per archive part (and per read from the store). */
   readonly partEntries: number;
@@ -191,7 +193,7 @@ const applySegment = async (
   leaseUntil: number,
 ): Promise<FinishOutcome> => {
   try {
-    await deps.events.deleteEntries(job.tenant, segment.plan, {
+    await deps.deletion.deleteEntries(job.tenant, segment.plan, {
       jobId: job.jobId,
       segment: segment.checkpoint,
     });
@@ -250,7 +252,7 @@ export const runPurge = async (
       position += batch.length;
       const checkpoint = position >= records.length ? through : (batch[batch.length - 1] as PurgeTarget).id;
       const leaseUntil = deps.clock() + deps.leaseMs;
-      const segment: PurgeSegment = { plan: deps.events.planDeletion(batch), checkpoint };
+      const segment: PurgeSegment = { plan: deps.deletion.planDeletion(batch), checkpoint };
       const recorded = await deps.purges.beginSegment(job, runner, segment, leaseUntil);
       if (recorded.kind === 'lost') return 'lost';
       const outcome = await applySegment(deps, recorded.job, runner, segment, leaseUntil);
@@ -413,7 +415,7 @@ export interface PurgeSettings {
 
 /** Purge dependencies from the stores and the settings. */
 export const purgeDependencies = (
-  stores: Pick<PurgeDependencies, 'purges' | 'archives' | 'tenants' | 'events' | 'clock'>,
+  stores: Pick<PurgeDependencies, 'purges' | 'archives' | 'tenants' | 'events' | 'deletion' | 'clock'>,
   settings: PurgeSettings,
 ): PurgeDependencies => ({
   ...stores,

@@ -3,7 +3,12 @@ import { idFor } from '../../lambdas/domain/ids.js';
 import type { PurgeJob } from '../../lambdas/domain/purge.js';
 import { purgeJobId, purgeRunOf } from '../../lambdas/domain/purge.js';
 import { type AuditRecord, type EventDraft, sealRecord } from '../../lambdas/domain/record.js';
-import type { DeletionMarker, DeletionPlan, PurgeTarget } from '../../lambdas/ports/entry-deletion.js';
+import type {
+  DeletionMarker,
+  DeletionPlan,
+  EntryDeletion,
+  PurgeTarget,
+} from '../../lambdas/ports/entry-deletion.js';
 import type { AppendOptions, AppendResult, PageQuery, PageResult } from '../../lambdas/ports/event-store.js';
 import type {
   BeginOutcome,
@@ -223,7 +228,7 @@ const strip = (job: PurgeJob & { runner?: string; leaseUntil?: number }): PurgeJ
  * A tenant's entries and a count of them per tenant (standing in for the rollup counters), with
  * the deletion contract: a plan's decrements land once per marker, however often it is run.
  */
-export class InMemoryPurgeEventStore implements PurgeEventStore {
+export class InMemoryPurgeEventStore implements PurgeEventStore, EntryDeletion {
   readonly entries = new Map<string, AuditRecord[]>();
   /** Entries counted per tenant (the rollup total). */
   readonly counted = new Map<string, number>();

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { DynamoDbEventStore } from '../../lambdas/adapters/dynamodb-event-store.js';
+import { DynamoDbEntryDeletion } from '../../lambdas/adapters/dynamodb-entry-deletion.js';
 import { TooManyRequestsError } from '../../lambdas/domain/errors.js';
 import { PURGE_ACTION } from '../../lambdas/domain/purge.js';
 import { purgeDependenciesOf } from '../../lambdas/purge-services.js';
@@ -79,7 +79,7 @@ describe('fault: BatchWriteItem leaves UnprocessedItems', () => {
   });
 
   it('purge: stops with "will resume" when deletes stay unprocessed past the retry budget, and the resumed purge is exact', async () => {
-    // Prepare: an event store with a short retry budget, and a table that takes no deletes at all.
+    // Prepare: deletes with a short retry budget, and a table that takes no deletes at all.
     const tenant = 'unprocessed-stuck';
     const token = await service.token(tenant, ['purge', 'download']);
     await seed(service.services, tenant, demoEvents({ count: 200, days: 3, now: NOW, seed: 22 }));
@@ -88,7 +88,7 @@ describe('fault: BatchWriteItem leaves UnprocessedItems', () => {
     const { doc, config } = service.services;
     const deps = {
       ...purgeDependenciesOf(service.services, service.objects.archives),
-      events: new DynamoDbEventStore(doc, {
+      deletion: new DynamoDbEntryDeletion(doc, {
         eventsTable: config.EVENTS_TABLE,
         controlTable: config.CONTROL_TABLE,
         backoff: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5 },

@@ -1,7 +1,7 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createDynamoDbDocumentClient, createS3Client } from '../../lambdas/adapters/aws-clients.js';
-import { DynamoDbEventStore } from '../../lambdas/adapters/dynamodb-event-store.js';
+import { DynamoDbEntryDeletion } from '../../lambdas/adapters/dynamodb-entry-deletion.js';
 import { DynamoDbPurgeJobStore } from '../../lambdas/adapters/dynamodb-purge-job-store.js';
 import { S3ArchiveStore } from '../../lambdas/adapters/s3-archive-store.js';
 import { PURGE_ACTION } from '../../lambdas/domain/purge.js';
@@ -125,7 +125,7 @@ describe('fault: a crash mid-purge', () => {
       await crashThenResume(tenant, (deps) => ({
         ...deps,
         purges: new DynamoDbPurgeJobStore(crashing, { controlTable: config.CONTROL_TABLE }),
-        events: new DynamoDbEventStore(crashing, {
+        deletion: new DynamoDbEntryDeletion(crashing, {
           eventsTable: config.EVENTS_TABLE,
           controlTable: config.CONTROL_TABLE,
         }),

@@ -41,7 +41,7 @@ const setUp = (entries: number, settings: { partEntries?: number; faults?: Fault
   const tenants = new InMemoryPurgeTenantStore();
   const seeded = events.seed(TENANT, drafts(entries), NOW - 10_000);
   const deps: PurgeDependencies = purgeDependencies(
-    { purges: jobs, archives: undefined, tenants, events, clock },
+    { purges: jobs, archives: undefined, tenants, events, deletion: events, clock },
     { partEntries: settings.partEntries ?? 100, leaseSeconds: 60 },
   );
   return {
