@@ -5,6 +5,7 @@ import {
   paginateQuery,
   TransactWriteCommand,
   UpdateCommand,
+  type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { type PurgeJob, purgeJobId, purgeRunOf } from '../domain/purge.js';
 import type { CounterChange } from '../ports/entry-deletion.js';
@@ -16,6 +17,7 @@ import type {
   StartOutcome,
 } from '../ports/purge-job-store.js';
 import {
+  type ControlKey,
   purgeIntentKey,
   purgeJobKey,
   purgeLaterRunsPrefix,
@@ -82,14 +84,38 @@ export class DynamoDbPurgeJobStore implements PurgeJobStore {
   }
 
   async get(tenant: string, jobId: string): Promise<PurgeJob | undefined> {
-    const { Item } = await this.#doc.send(
-      new GetCommand({
-        TableName: this.#controlTable,
-        Key: purgeJobKey(tenant, jobId),
-        ConsistentRead: true,
-      }),
-    );
-    return Item ? fromItem(tenant, Item) : undefined;
+    const item = await this.#read(purgeJobKey(tenant, jobId));
+    return item ? fromItem(tenant, item) : undefined;
+  }
+
+  /** One control-table item, read strongly consistent. */
+  async #read(key: ControlKey): Promise<Record<string, unknown> | undefined> {
+    return (
+      await this.#doc.send(new GetCommand({ TableName: this.#controlTable, Key: key, ConsistentRead: true }))
+    ).Item;
+  }
+
+  /**
+   * A conditional update of the job item: its new attributes (`ReturnValues` ALL_NEW), or
+   * undefined when the condition failed.
+   */
+  async #update(
+    job: { readonly tenant: string; readonly jobId: string },
+    input: Omit<UpdateCommandInput, 'TableName' | 'Key'>,
+  ): Promise<Record<string, unknown> | undefined> {
+    try {
+      const { Attributes } = await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#controlTable,
+          Key: purgeJobKey(job.tenant, job.jobId),
+          ...input,
+        }),
+      );
+      return Attributes ?? {};
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      throw error;
+    }
   }
 
   async latest(tenant: string, throughId: number): Promise<PurgeJob | undefined> {
@@ -119,10 +145,8 @@ export class DynamoDbPurgeJobStore implements PurgeJobStore {
   }
 
   async active(tenant: string): Promise<PurgeJob | undefined> {
-    const { Item } = await this.#doc.send(
-      new GetCommand({ TableName: this.#controlTable, Key: purgeLockKey(tenant), ConsistentRead: true }),
-    );
-    return typeof Item?.jobId === 'string' ? this.get(tenant, Item.jobId) : undefined;
+    const lock = await this.#read(purgeLockKey(tenant));
+    return typeof lock?.jobId === 'string' ? this.get(tenant, lock.jobId) : undefined;
   }
 
   async acquire(
@@ -132,45 +156,34 @@ export class DynamoDbPurgeJobStore implements PurgeJobStore {
     now: number,
     leaseUntil: number,
   ): Promise<PurgeJob | undefined> {
-    try {
-      const { Attributes } = await this.#doc.send(
-        new UpdateCommand({
-          TableName: this.#controlTable,
-          Key: purgeJobKey(tenant, jobId),
-          UpdateExpression: 'SET runner = :runner, leaseUntil = :lease',
-          ConditionExpression:
-            '#status = :running AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now OR runner = :runner)',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':runner': runner,
-            ':lease': leaseUntil,
-            ':now': now,
-            ':running': 'running',
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return Attributes ? fromItem(tenant, Attributes) : undefined;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return undefined;
-      throw error;
-    }
+    const taken = await this.#update(
+      { tenant, jobId },
+      {
+        UpdateExpression: 'SET runner = :runner, leaseUntil = :lease',
+        ConditionExpression:
+          '#status = :running AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now OR runner = :runner)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':runner': runner,
+          ':lease': leaseUntil,
+          ':now': now,
+          ':running': 'running',
+        },
+        ReturnValues: 'ALL_NEW',
+      },
+    );
+    return taken ? fromItem(tenant, taken) : undefined;
   }
 
   async release(tenant: string, jobId: string, runner: string): Promise<void> {
-    try {
-      await this.#doc.send(
-        new UpdateCommand({
-          TableName: this.#controlTable,
-          Key: purgeJobKey(tenant, jobId),
-          UpdateExpression: 'SET leaseUntil = :zero',
-          ConditionExpression: 'runner = :runner',
-          ExpressionAttributeValues: { ':runner': runner, ':zero': 0 },
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+    await this.#update(
+      { tenant, jobId },
+      {
+        UpdateExpression: 'SET leaseUntil = :zero',
+        ConditionExpression: 'runner = :runner',
+        ExpressionAttributeValues: { ':runner': runner, ':zero': 0 },
+      },
+    );
   }
 
   async beginSegment(
@@ -222,20 +235,8 @@ export class DynamoDbPurgeJobStore implements PurgeJobStore {
   }
 
   async pendingSegment(job: PurgeJob): Promise<PurgeSegment> {
-    const { Item } = await this.#doc.send(
-      new GetCommand({
-        TableName: this.#controlTable,
-        Key: purgeIntentKey(job.tenant, job.jobId),
-        ConsistentRead: true,
-      }),
-    );
-    const { Item: jobItem } = await this.#doc.send(
-      new GetCommand({
-        TableName: this.#controlTable,
-        Key: purgeJobKey(job.tenant, job.jobId),
-        ConsistentRead: true,
-      }),
-    );
+    const Item = await this.#read(purgeIntentKey(job.tenant, job.jobId));
+    const jobItem = await this.#read(purgeJobKey(job.tenant, job.jobId));
     if (!Item || !jobItem || jobItem.pending !== Item.target)
       throw new Error('purge segment intent is missing');
     return {
@@ -258,29 +259,21 @@ export class DynamoDbPurgeJobStore implements PurgeJobStore {
     leaseUntil: number,
   ): Promise<FinishOutcome> {
     const deleted = segment.plan.ids.length;
-    try {
-      await this.#doc.send(
-        new UpdateCommand({
-          TableName: this.#controlTable,
-          Key: purgeJobKey(job.tenant, job.jobId),
-          UpdateExpression:
-            'SET #checkpoint = :target, updatedAt = :now, leaseUntil = :lease ADD deleted :n REMOVE pending',
-          ConditionExpression: '#status = :running AND runner = :runner AND pending = :target',
-          ExpressionAttributeNames: { '#checkpoint': 'checkpoint', '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':target': segment.checkpoint,
-            ':now': this.#clock(),
-            ':lease': leaseUntil,
-            ':n': deleted,
-            ':running': 'running',
-            ':runner': runner,
-          },
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      return { kind: 'lost', job: await this.get(job.tenant, job.jobId) };
-    }
+    const finished = await this.#update(job, {
+      UpdateExpression:
+        'SET #checkpoint = :target, updatedAt = :now, leaseUntil = :lease ADD deleted :n REMOVE pending',
+      ConditionExpression: '#status = :running AND runner = :runner AND pending = :target',
+      ExpressionAttributeNames: { '#checkpoint': 'checkpoint', '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':target': segment.checkpoint,
+        ':now': this.#clock(),
+        ':lease': leaseUntil,
+        ':n': deleted,
+        ':running': 'running',
+        ':runner': runner,
+      },
+    });
+    if (!finished) return { kind: 'lost', job: await this.get(job.tenant, job.jobId) };
     const { pending: _done, ...rest } = job;
     return {
       kind: 'deleted',
@@ -337,32 +330,15 @@ export class DynamoDbPurgeJobStore implements PurgeJobStore {
   }
 
   async markRecorded(tenant: string, jobId: string, now: number): Promise<void> {
-    await this.#doc.send(
-      new UpdateCommand({
-        TableName: this.#controlTable,
-        Key: purgeJobKey(tenant, jobId),
-        UpdateExpression: 'SET recordedAt = :now',
-        ExpressionAttributeValues: { ':now': now },
-      }),
+    await this.#update(
+      { tenant, jobId },
+      { UpdateExpression: 'SET recordedAt = :now', ExpressionAttributeValues: { ':now': now } },
     );
   }
 }
 
-const toItem = (job: PurgeJob): Record<string, unknown> => ({
-  tenant: job.tenant,
-  jobId: job.jobId,
-  throughId: job.throughId,
-  status: job.status,
-  deleted: job.deleted,
-  checkpoint: job.checkpoint,
-  archive: job.archive,
-  startedBy: job.startedBy,
-  startedByName: job.startedByName,
-  startedAt: job.startedAt,
-  updatedAt: job.updatedAt,
-  ...(job.finishedAt !== undefined ? { finishedAt: job.finishedAt } : {}),
-  ...(job.recordedAt !== undefined ? { recordedAt: job.recordedAt } : {}),
-});
+/** A new job's item (undefined optional fields are left out by the document client). */
+const toItem = ({ pending: _pending, ...job }: PurgeJob): Record<string, unknown> => job;
 
 const fromItem = (tenant: string, item: Record<string, unknown>): PurgeJob => ({
   tenant,
