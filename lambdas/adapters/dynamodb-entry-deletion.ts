@@ -10,6 +10,7 @@ import {
   counterUpdate,
   type TransactItem,
 } from './dynamodb-counters.js';
+import type { DynamoDbEventStoreOptions } from './dynamodb-event-store.js';
 import { eventKey, purgeCountedKey } from './dynamodb-keys.js';
 import { CONTROL_KEYS } from './table-definitions.js';
 
@@ -18,13 +19,8 @@ const MAX_TRANSACTION_ITEMS = 100;
 /** Counter decrement chunks applied at once (they touch distinct items, so they do not conflict). */
 const COUNT_CONCURRENCY = 4;
 
-export interface DynamoDbEntryDeletionOptions {
-  readonly eventsTable: string;
-  readonly controlTable: string;
-  readonly clock?: () => number;
-  readonly random?: () => number;
-  readonly backoff?: BackoffPolicy;
-}
+/** The event store's own options: the same tables, clock, randomness and retry budget. */
+export type DynamoDbEntryDeletionOptions = DynamoDbEventStoreOptions;
 
 /**
  * The event store's deleting side: entries of the events table and their rollup counters in the
