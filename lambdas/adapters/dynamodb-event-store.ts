@@ -21,7 +21,15 @@ import type {
   PageQuery,
   PageResult,
 } from '../ports/event-store.js';
-import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
+import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF, isThrottle } from './backoff.js';
+import { counterItemDeltas, counterUpdate, type TransactItem } from './dynamodb-counters.js';
+import {
+  actionPartition,
+  actorPartition,
+  apiCallPartition,
+  dedupeItemKey,
+  eventsPartition,
+} from './dynamodb-keys.js';
 import {
   itemBytes,
   itemToRecord,
@@ -51,10 +59,6 @@ interface PendingDraft {
   /** The size of its entry item, measured before anything was written. */
   readonly bytes: number;
 }
-
-type TransactItem = NonNullable<
-  ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']
->[number];
 
 /**
  * The events table, written with TransactWriteItems so that every entry and the rollup counters
@@ -122,12 +126,12 @@ export class DynamoDbEventStore implements EventStore {
 
   async findDeduplicated(tenant: string, dedupeKeys: readonly string[]): Promise<(number | undefined)[]> {
     const found = new Map<string, number>();
-    const pkOf = (key: string) => `dedupe#${tenant}#${key}`;
+    const pkOf = (key: string) => dedupeItemKey(tenant, key)[CONTROL_KEYS.partition];
     const unique = [...new Set(dedupeKeys)];
     for (let start = 0; start < unique.length; start += 100) {
       let keys: Record<string, unknown>[] | undefined = unique
         .slice(start, start + 100)
-        .map((key) => ({ [CONTROL_KEYS.partition]: pkOf(key), [CONTROL_KEYS.sort]: 'dedupe' }));
+        .map((key) => dedupeItemKey(tenant, key));
       for (let attempt = 1; keys && keys.length > 0; attempt += 1) {
         const output: BatchGetCommandOutput = await this.#doc.send(
           new BatchGetCommand({
@@ -268,8 +272,7 @@ export class DynamoDbEventStore implements EventStore {
         Put: {
           TableName: this.#controlTable,
           Item: {
-            [CONTROL_KEYS.partition]: `dedupe#${tenant}#${dedupeKey}`,
-            [CONTROL_KEYS.sort]: 'dedupe',
+            ...dedupeItemKey(tenant, dedupeKey),
             // The id the draft was stored under, so a retry can answer it (findDeduplicated).
             id: (records[position] as AuditRecord).id,
             // Long enough to outlive any redelivery (SQS keeps messages at most 14 days).
@@ -281,17 +284,8 @@ export class DynamoDbEventStore implements EventStore {
       });
     });
     const shard = Math.floor(this.#random() * COUNTER_SHARDS);
-    for (const { key, delta } of counterDeltas(records, 1, shard).values()) {
-      items.push({
-        Update: {
-          TableName: this.#controlTable,
-          Key: { [CONTROL_KEYS.partition]: key.pk, [CONTROL_KEYS.sort]: key.sk },
-          UpdateExpression: 'ADD #n :delta',
-          ExpressionAttributeNames: { '#n': 'n' },
-          ExpressionAttributeValues: { ':delta': delta },
-        },
-      });
-    }
+    for (const change of counterItemDeltas(records, 1, shard))
+      items.push(counterUpdate(this.#controlTable, change));
     return items;
   }
 
@@ -308,6 +302,7 @@ export class DynamoDbEventStore implements EventStore {
           Limit: query.limit - records.length,
           ExclusiveStartKey: exclusiveStartKey,
           ReturnConsumedCapacity: 'TOTAL',
+          ...(query.consistent ? { ConsistentRead: true } : {}),
         }),
       );
       for (const item of output.Items ?? []) records.push(itemToRecord(item));
@@ -363,29 +358,33 @@ export class DynamoDbEventStore implements EventStore {
   } {
     switch (query.selector.kind) {
       case 'all':
-        return { partitionName: EVENTS_KEYS.partition, partitionValue: query.tenant, indexName: undefined };
+        return {
+          partitionName: EVENTS_KEYS.partition,
+          partitionValue: eventsPartition(query.tenant),
+          indexName: undefined,
+        };
       case 'action':
         return {
           partitionName: EVENTS_KEYS.actionKey,
-          partitionValue: `${query.tenant}#${query.selector.action}`,
+          partitionValue: actionPartition(query.tenant, query.selector.action),
           indexName: EVENTS_KEYS.actionIndex,
         };
       case 'actor':
         return {
           partitionName: EVENTS_KEYS.actorKey,
-          partitionValue: `${query.tenant}#${query.selector.actor}`,
+          partitionValue: actorPartition(query.tenant, query.selector.actor),
           indexName: EVENTS_KEYS.actorIndex,
         };
       case 'apiCalls':
         return query.selector.actor === undefined
           ? {
               partitionName: EVENTS_KEYS.apiCallKey,
-              partitionValue: query.tenant,
+              partitionValue: apiCallPartition(query.tenant),
               indexName: EVENTS_KEYS.apiCallIndex,
             }
           : {
               partitionName: EVENTS_KEYS.actorKey,
-              partitionValue: `${query.tenant}#${query.selector.actor}`,
+              partitionValue: actorPartition(query.tenant, query.selector.actor),
               indexName: EVENTS_KEYS.actorIndex,
             };
     }
@@ -435,15 +434,3 @@ const storableBytes = (tenant: string, draft: EventDraft, index: number, now: nu
   }
   return bytes;
 };
-
-const THROTTLE_NAMES = new Set([
-  'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-  'RequestLimitExceeded',
-  'TransactionConflictException',
-  'TransactionInProgressException',
-]);
-
-/** Throttling that survived the SDK's own retries; worth another, slower try. */
-export const isThrottle = (error: unknown): boolean =>
-  error instanceof Error && THROTTLE_NAMES.has(error.name);
