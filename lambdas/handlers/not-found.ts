@@ -1,6 +1,10 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { withRequestLog } from '../adapters/log.js';
+import { environmentConfig } from '../composition/environment.js';
+import { httpDependencies } from '../composition/http.js';
 import { MethodNotAllowedError, NotFoundError } from '../domain/errors.js';
+import type { DependenciesProvider, HttpDependencies } from '../http/context.js';
 import { allowedOrigin, cors, corsOrigins, preflightHeaders } from '../http/cors.js';
 import { dialectOfPath, errorResponse } from '../http/dialects.js';
 import { headWithoutBody } from '../http/head.js';
@@ -17,13 +21,17 @@ export { dialectOfPath } from '../http/dialects.js';
  * `Access-Control-Request-Method`) from an allowed origin also gets the `Access-Control-*`
  * answer; from any other origin, or with CORS off, it gets none, so the browser refuses.
  */
-const options = async (event: APIGatewayProxyEvent, methods: string[]): Promise<APIGatewayProxyResult> => {
+const options = async (
+  event: APIGatewayProxyEvent,
+  methods: string[],
+  origins: () => Promise<readonly string[]>,
+): Promise<APIGatewayProxyResult> => {
   const headers: Record<string, string> = {
     allow: methods.join(', '),
     'cache-control': 'no-store',
     'x-content-type-options': 'nosniff',
   };
-  const origin = allowedOrigin(event, await corsOrigins());
+  const origin = allowedOrigin(event, await corsOrigins(origins));
   if (origin !== undefined && lowerCaseHeaders(event)['access-control-request-method'] !== undefined)
     Object.assign(headers, preflightHeaders(event, origin, methods));
   return { statusCode: 204, headers, body: '' };
@@ -34,21 +42,27 @@ const options = async (event: APIGatewayProxyEvent, methods: string[]): Promise<
  * (with `Allow`) when the path exists under other methods, else 404, in the dialect's error shape
  * rather than API Gateway's own.
  */
-export const handler = middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
-  .use(headWithoutBody())
-  .use(cors())
-  .use(selfAudit())
-  .use(redactErrorAnswers())
-  .handler(async (event) => {
-    const dialect = dialectOfPath(event.path);
-    const methods = methodsAt(event.path);
-    if (methods.length > 0) {
-      if (event.httpMethod === 'OPTIONS') return options(event, methods);
-      const response = errorResponse(
-        dialect,
-        new MethodNotAllowedError(`${event.httpMethod} is not allowed here; use ${methods.join(', ')}`),
-      );
-      return { ...response, headers: { ...response.headers, allow: methods.join(', ') } };
-    }
-    return errorResponse(dialect, new NotFoundError(`No endpoint at ${event.path.slice(0, 200)}`));
-  });
+export const makeHandler = (dependencies: DependenciesProvider<HttpDependencies>) => {
+  const resolve = async () => dependencies();
+  const origins = async () => (await resolve()).corsAllowOrigins;
+  return middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+    .use(headWithoutBody())
+    .use(cors(origins))
+    .use(selfAudit(resolve))
+    .use(redactErrorAnswers())
+    .handler(async (event) => {
+      const dialect = dialectOfPath(event.path);
+      const methods = methodsAt(event.path);
+      if (methods.length > 0) {
+        if (event.httpMethod === 'OPTIONS') return options(event, methods, origins);
+        const response = errorResponse(
+          dialect,
+          new MethodNotAllowedError(`${event.httpMethod} is not allowed here; use ${methods.join(', ')}`),
+        );
+        return { ...response, headers: { ...response.headers, allow: methods.join(', ') } };
+      }
+      return errorResponse(dialect, new NotFoundError(`No endpoint at ${event.path.slice(0, 200)}`));
+    });
+};
+
+export const handler = withRequestLog(makeHandler(() => httpDependencies(environmentConfig())));

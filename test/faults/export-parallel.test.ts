@@ -1,6 +1,6 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { getExportPlanStore } from '../../lambdas/services.js';
+import { exportPlanStore } from '../../lambdas/composition/dynamodb.js';
 import { demoEvents } from '../../local/demo-data.js';
 import { bulkSeed } from '../helpers/bulk-seed.js';
 import { awsError, injectFault } from '../helpers/faults.js';
@@ -192,7 +192,7 @@ describe('fault: parallel export chunks fail', () => {
     } finally {
       removeTrace();
     }
-    const plan = await getExportPlanStore(service.services).plan(tenant, job.jobId);
+    const plan = await exportPlanStore(service.services.config).plan(tenant, job.jobId);
     const created = plan?.mode === 'parallel' ? [plan.uploadId] : [];
     const status = await service.get(`/api/v1/audit_trail/download/jobs/${job.jobId}`, { auth_token: token });
     const left = await service.objects.s3.send(

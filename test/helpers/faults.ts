@@ -1,7 +1,7 @@
 import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { Services } from '../../lambdas/composition/dynamodb.js';
 import type { AuditRecord } from '../../lambdas/domain/record.js';
 import { counterDeltas } from '../../lambdas/domain/rollups.js';
-import type { Services } from '../../lambdas/services.js';
 
 /**
  * Fault injection for the fault suite (test/faults). Faults go on the real SDK clients as a

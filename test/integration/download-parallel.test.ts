@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { parallelExportDependencies } from '../../lambdas/parallel-export-services.js';
+import { parallelExportDependencies } from '../../lambdas/composition/export-jobs.js';
 import { finishExport } from '../../lambdas/use-cases/finish-export.js';
 import { planExport } from '../../lambdas/use-cases/plan-export.js';
 import { runExportChunk } from '../../lambdas/use-cases/run-export-chunk.js';
@@ -119,7 +119,7 @@ describe('parallel export jobs', () => {
     // Prepare: plan a job and store two of its chunks, as workers part-way through would.
     const token = await service.token('zip64', ['download']);
     const job = await createExportJob(service, 'zip64');
-    const deps = parallelExportDependencies(service.services);
+    const deps = parallelExportDependencies(service.services.config);
     const plan = await planExport(deps, job);
     await runExportChunk(deps, { ...job, chunk: { index: 1 } });
     await runExportChunk(deps, { ...job, chunk: { index: 1 } });
@@ -141,7 +141,7 @@ describe('parallel export jobs', () => {
     // Prepare
     const reference = await singleWorkerZip(service, 'zip64');
     const job = await createExportJob(service, 'zip64');
-    const base = parallelExportDependencies(service.services);
+    const base = parallelExportDependencies(service.services.config);
     const deps = { ...base, settings: { ...base.settings, forceZip64: true } };
 
     // Act
