@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { InProcessJobLauncher } from '../lambdas/adapters/in-process-job-launcher.js';
+import type { ServiceConfig } from '../lambdas/composition/config.js';
 import { cursorKey } from '../lambdas/composition/cursor-key.js';
 import {
   coreServices,
@@ -72,11 +73,14 @@ export const startLocalService = async (
     port: number;
     /** Origins allowed to call the API from a browser (CORS); default: the `CORS_ALLOW_ORIGINS` variable, else none (CORS off). */
     corsAllowOrigins?: readonly string[];
+    /** Settings (as environment variables spell them) over the environment's and the defaults. */
+    settings?: Readonly<Partial<Record<keyof ServiceConfig, string>>>;
   },
 ): Promise<LocalService> => {
   await createResources(emulators, options.names);
   const env = serviceEnvironment(emulators, options.names, options.cursorKey);
   if (options.corsAllowOrigins !== undefined) env.CORS_ALLOW_ORIGINS = options.corsAllowOrigins.join(',');
+  for (const [name, value] of Object.entries(options.settings ?? {})) if (value !== undefined) env[name] = value;
   Object.assign(process.env, env);
   // The very services the handlers use (the composition root's for this environment), so jobs and
   // clients are shared.

@@ -6,15 +6,18 @@ import { purgeDependencies, runPurge, startPurge } from '../../lambdas/use-cases
 import { demoEvents } from '../../local/demo-data.js';
 import { bulkSeed } from '../helpers/bulk-seed.js';
 import { partialBatchWrites, rollupMismatches, storedItems, type WriteRequests } from '../helpers/faults.js';
-import { startTestService, type TestService } from '../helpers/local-service.js';
+import { startTestService, type TestConfig, type TestService } from '../helpers/local-service.js';
 import { allEntries, archivedLines, form, linesOf, seed, since } from '../helpers/purge-fixtures.js';
 
 const PURGE = '/api/v1/audit_trail/purge';
 const NOW = Date.UTC(2026, 10, 1);
 
-// Several parts, each of several BatchWriteItem calls.
-process.env.PURGE_PART_ENTRIES = '100';
-process.env.PURGE_REQUEST_BUDGET_MS = '25000';
+/** This file's service settings (see startTestService). */
+const CONFIG: TestConfig = {
+  // Several parts, each of several BatchWriteItem calls.
+  PURGE_PART_ENTRIES: '100',
+  PURGE_REQUEST_BUDGET_MS: '25000',
+};
 
 /**
  * Fault (b): BatchWriteItem answers part of its requests as `UnprocessedItems` (what DynamoDB does
@@ -30,7 +33,7 @@ describe('fault: BatchWriteItem leaves UnprocessedItems', () => {
   let admit: (requests: WriteRequests) => number = (requests) => requests.length;
 
   beforeAll(async () => {
-    service = await startTestService();
+    service = await startTestService({ config: CONFIG });
     // The real emulator applies the admitted requests; the others come back as UnprocessedItems.
     removeFault = partialBatchWrites(
       service.services.doc,

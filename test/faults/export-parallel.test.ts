@@ -67,26 +67,20 @@ describe('fault: parallel export chunks fail', () => {
   const partNumberOf = (input: Record<string, unknown>) => Number(input.PartNumber);
 
   beforeAll(async () => {
-    Object.assign(process.env, {
-      EXPORT_MIN_PART_BYTES: '16384',
-      EXPORT_CHUNK_MAX_ENTRIES: '600',
-      EXPORT_CONCURRENCY: '3',
-      EXPORT_RETRY_INTERVAL_MS: '10',
+    service = await startTestService({
+      config: {
+        EXPORT_MIN_PART_BYTES: '16384',
+        EXPORT_CHUNK_MAX_ENTRIES: '600',
+        EXPORT_CONCURRENCY: '3',
+        EXPORT_RETRY_INTERVAL_MS: '10',
+      },
     });
-    service = await startTestService();
     await Promise.all(
       ['killed', 'part-fails', 'twice', 'for-good'].map((tenant, index) => seed(tenant, index + 20)),
     );
     // Seeding thousands of entries takes long on a loaded machine; the tests themselves do not.
   }, 180_000);
   afterAll(async () => {
-    for (const name of [
-      'EXPORT_MIN_PART_BYTES',
-      'EXPORT_CHUNK_MAX_ENTRIES',
-      'EXPORT_CONCURRENCY',
-      'EXPORT_RETRY_INTERVAL_MS',
-    ])
-      delete process.env[name];
     await service.jobs.idle();
     await service.stop();
   });

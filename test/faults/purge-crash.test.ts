@@ -12,7 +12,7 @@ import {
 } from '../../lambdas/use-cases/purge-entries.js';
 import { demoEvents } from '../../local/demo-data.js';
 import { awsError, injectFault, rollupMismatches } from '../helpers/faults.js';
-import { startTestService, type TestService } from '../helpers/local-service.js';
+import { startTestService, type TestConfig, type TestService } from '../helpers/local-service.js';
 import {
   allEntries,
   archivedLines,
@@ -26,10 +26,13 @@ import {
 const PURGE = '/api/v1/audit_trail/purge';
 const NOW = Date.UTC(2026, 10, 1);
 
-// Small parts: 160 entries make 3 segments, 8 BatchWriteItem calls and 6 counter chunks (the crash cases count on these).
-process.env.PURGE_PART_ENTRIES = '60';
-// Purges here finish within the request (the 202 path is in test/integration/purge-jobs.test.ts).
-process.env.PURGE_REQUEST_BUDGET_MS = '25000';
+/** This file's service settings (see startTestService). */
+const CONFIG: TestConfig = {
+  // Small parts: 160 entries make 3 segments, 8 BatchWriteItem calls and 6 counter chunks (the crash cases count on these).
+  PURGE_PART_ENTRIES: '60',
+  // Purges here finish within the request (the 202 path is in test/integration/purge-jobs.test.ts).
+  PURGE_REQUEST_BUDGET_MS: '25000',
+};
 
 /**
  * Fault (e): the purge process dies mid-purge. Invariant: the resumed purge finishes; every entry
@@ -42,7 +45,7 @@ describe('fault: a crash mid-purge', () => {
   const clients: { destroy(): void }[] = [];
 
   beforeAll(async () => {
-    service = await startTestService();
+    service = await startTestService({ config: CONFIG });
   });
   afterAll(async () => {
     for (const client of clients) client.destroy();

@@ -43,26 +43,19 @@ describe('parallel export jobs', () => {
     );
 
   beforeAll(async () => {
-    Object.assign(process.env, {
-      DOWNLOAD_REQUEST_BUDGET_MS: '0',
-      EXPORT_MIN_PART_BYTES: '16384',
-      EXPORT_CHUNK_MAX_ENTRIES: '700',
-      EXPORT_CONCURRENCY: '3',
-      EXPORT_RETRY_INTERVAL_MS: '10',
+    service = await startTestService({
+      config: {
+        DOWNLOAD_REQUEST_BUDGET_MS: '0',
+        EXPORT_MIN_PART_BYTES: '16384',
+        EXPORT_CHUNK_MAX_ENTRIES: '700',
+        EXPORT_CONCURRENCY: '3',
+        EXPORT_RETRY_INTERVAL_MS: '10',
+      },
     });
-    service = await startTestService();
     await Promise.all([seed('acme', 3000, 1), seed('initech', 2500, 2), seed('zip64', 1800, 3)]);
     // Seeding thousands of entries takes long on a loaded machine; the tests themselves do not.
   }, 180_000);
   afterAll(async () => {
-    for (const name of [
-      'DOWNLOAD_REQUEST_BUDGET_MS',
-      'EXPORT_MIN_PART_BYTES',
-      'EXPORT_CHUNK_MAX_ENTRIES',
-      'EXPORT_CONCURRENCY',
-      'EXPORT_RETRY_INTERVAL_MS',
-    ])
-      delete process.env[name];
     await service.jobs.idle();
     await service.stop();
   });

@@ -6,7 +6,7 @@ import { DAY_MS } from '../../lambdas/domain/time.js';
 import { handler as retention } from '../../lambdas/handlers/purge-scheduler.js';
 import { purgeDependencies, startPurge } from '../../lambdas/use-cases/purge-entries.js';
 import { demoEvents } from '../../local/demo-data.js';
-import { startTestService, type TestService } from '../helpers/local-service.js';
+import { startTestService, type TestConfig, type TestService } from '../helpers/local-service.js';
 import {
   allEntries,
   archivedLines,
@@ -21,9 +21,12 @@ const PURGE = '/api/v1/audit_trail/purge';
 const ARCHIVES = '/api/v1/audit_trail/archives';
 const NOW = Date.UTC(2026, 10, 1);
 
-// No time budget in requests: every purge does one batch, answers 202 and goes on in the worker.
-process.env.PURGE_REQUEST_BUDGET_MS = '0';
-process.env.PURGE_PART_ENTRIES = '50';
+/** This file's service settings (see startTestService). */
+const CONFIG: TestConfig = {
+  // No time budget in requests: every purge does one batch, answers 202 and goes on in the worker.
+  PURGE_REQUEST_BUDGET_MS: '0',
+  PURGE_PART_ENTRIES: '50',
+};
 
 const lambdaContext = (budgetMs: number): Context => {
   const deadline = Date.now() + budgetMs;
@@ -42,7 +45,7 @@ describe('purge jobs, archives and retention', () => {
   };
 
   beforeAll(async () => {
-    service = await startTestService();
+    service = await startTestService({ config: CONFIG });
   });
   afterAll(async () => {
     await idle();
