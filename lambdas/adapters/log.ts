@@ -20,24 +20,10 @@ interface LogContext {
 
 const invocation = new AsyncLocalStorage<LogContext>();
 
-/** Where lines go: stdout, unless a test captures them (`captureLogs` in test/helpers/logs.ts). */
-let sink: (line: string) => void = (line) => {
-  process.stdout.write(line);
-};
-
-/** Sends log lines to `capture` instead of stdout; returns the function that restores stdout. */
-export const redirectLogs = (capture: (line: string) => void): (() => void) => {
-  const previous = sink;
-  sink = capture;
-  return () => {
-    sink = previous;
-  };
-};
-
 const write = (level: Level, message: string, fields: Fields = {}) => {
   if (level === 'debug' && process.env.LOG_LEVEL !== 'debug') return;
   if (process.env.LOG_LEVEL === 'silent') return;
-  sink(
+  process.stdout.write(
     `${JSON.stringify({ level, message, timestamp: new Date().toISOString(), ...invocation.getStore(), ...fields })}\n`,
   );
 };
@@ -58,10 +44,7 @@ export const withRequestLog =
     handler: (event: E, context: C) => Promise<R>,
   ) =>
   (event: E, context?: C): Promise<R> =>
-    invocation.run(
-      {
-        ...(context?.awsRequestId ? { requestId: context.awsRequestId } : {}),
-        ...(context?.functionName ? { functionName: context.functionName } : {}),
-      },
-      () => handler(event, context as C),
+    // JSON.stringify leaves out the fields a test's bare context does not have.
+    invocation.run({ requestId: context?.awsRequestId, functionName: context?.functionName }, () =>
+      handler(event, context as C),
     );

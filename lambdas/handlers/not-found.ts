@@ -1,15 +1,16 @@
-import middy from '@middy/core';
+import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { withRequestLog } from '../adapters/log.js';
 import { environmentConfig } from '../composition/environment.js';
 import { httpDependencies } from '../composition/http.js';
-import { MethodNotAllowedError, NotFoundError } from '../domain/errors.js';
+import { isAuditTrailError, MethodNotAllowedError, NotFoundError } from '../domain/errors.js';
 import type { DependenciesProvider, HttpDependencies } from '../http/context.js';
 import { allowedOrigin, cors, corsOrigins, preflightHeaders } from '../http/cors.js';
 import { dialectOfPath, errorResponse } from '../http/dialects.js';
 import { headWithoutBody } from '../http/head.js';
 import { redactErrorAnswers } from '../http/redact-answers.js';
 import { lowerCaseHeaders } from '../http/request.js';
+import { requestState } from '../http/request-state.js';
 import { selfAudit } from '../http/self-audit.js';
 import { methodsAt } from '../routes.js';
 
@@ -38,6 +39,23 @@ const options = async (
 };
 
 /**
+ * The 404 or 405 in the error shape of the path's dialect, a 405 naming the methods the path does
+ * serve (`Allow`); the message shown is kept for the self-audit record.
+ */
+const pathErrors: MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> = {
+  onError: async (request) => {
+    const { error, event } = request;
+    if (!isAuditTrailError(error)) return;
+    requestState(request).shownError = error.message;
+    const response = errorResponse(dialectOfPath(event.path), error);
+    request.response =
+      error.statusCode === 405
+        ? { ...response, headers: { ...response.headers, allow: methodsAt(event.path).join(', ') } }
+        : response;
+  },
+};
+
+/**
  * Answers requests no route serves: OPTIONS on a known path (204, `Allow`, CORS preflight); 405
  * (with `Allow`) when the path exists under other methods, else 404, in the dialect's error shape
  * rather than API Gateway's own.
@@ -50,18 +68,12 @@ export const makeHandler = (dependencies: DependenciesProvider<HttpDependencies>
     .use(cors(origins))
     .use(selfAudit(resolve))
     .use(redactErrorAnswers())
+    .use(pathErrors)
     .handler(async (event) => {
-      const dialect = dialectOfPath(event.path);
       const methods = methodsAt(event.path);
-      if (methods.length > 0) {
-        if (event.httpMethod === 'OPTIONS') return options(event, methods, origins);
-        const response = errorResponse(
-          dialect,
-          new MethodNotAllowedError(`${event.httpMethod} is not allowed here; use ${methods.join(', ')}`),
-        );
-        return { ...response, headers: { ...response.headers, allow: methods.join(', ') } };
-      }
-      return errorResponse(dialect, new NotFoundError(`No endpoint at ${event.path.slice(0, 200)}`));
+      if (methods.length === 0) throw new NotFoundError(`No endpoint at ${event.path.slice(0, 200)}`);
+      if (event.httpMethod === 'OPTIONS') return options(event, methods, origins);
+      throw new MethodNotAllowedError(`${event.httpMethod} is not allowed here; use ${methods.join(', ')}`);
     });
 };
 

@@ -104,24 +104,14 @@ export const redactQueryParameters = (
 type AnyRequest = Request<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>;
 
 /**
- * The error message the caller was shown: as the dialect error mapping recorded it; for an error
- * answer an endpoint built itself (the fallback's 404 and 405), read from that answer.
+ * The error message the caller was shown, as the dialect error mapping recorded it; a thrown error
+ * it did not map (the answer was set already) is filed by its kind like an unexpected one.
  */
 const errorMessageOf = (request: AnyRequest, state: RequestState, status: number): string | undefined => {
   if (status < 400) return undefined;
   if (state.shownError !== undefined) return state.shownError;
   const { error } = request;
   if (error) return isAuditTrailError(error) ? error.message : 'Internal error';
-  try {
-    const body = JSON.parse(request.response?.body ?? '') as {
-      message?: unknown;
-      errors?: { msg?: unknown }[];
-    };
-    if (typeof body.message === 'string') return body.message;
-    if (typeof body.errors?.[0]?.msg === 'string') return body.errors[0].msg;
-  } catch {
-    // Not JSON: the status alone says what happened.
-  }
   return undefined;
 };
 

@@ -5,6 +5,7 @@ import { demoEvents } from '../../local/demo-data.js';
 import { bulkSeed } from '../helpers/bulk-seed.js';
 import { awsError, injectFault } from '../helpers/faults.js';
 import { startTestService, type TestService } from '../helpers/local-service.js';
+import { captureLogs } from '../helpers/logs.js';
 import {
   EXPORT_JSON_NAME,
   runExportJobLocally,
@@ -181,10 +182,13 @@ describe('fault: parallel export chunks fail', () => {
 
     // Act
     let job: Awaited<ReturnType<typeof runExportJobLocally>>;
+    const logs = captureLogs();
     try {
       job = await runExportJobLocally(service, tenant);
+      await service.jobs.idle();
     } finally {
       removeTrace();
+      logs.restore();
     }
     const plan = await exportPlanStore(service.services.config).plan(tenant, job.jobId);
     const created = plan?.mode === 'parallel' ? [plan.uploadId] : [];
@@ -196,7 +200,16 @@ describe('fault: parallel export chunks fail', () => {
       }),
     );
 
-    // Assess: the first attempt and 3 retries, then the job failed and its upload was aborted.
+    // Assess: the first attempt and 3 retries, then the job failed and its upload was aborted;
+    // the one error line says so, naming the job and the error's kind only.
+    expect(logs.entries().filter((entry) => entry.level === 'error')).toEqual([
+      expect.objectContaining({
+        message: 'background job failed',
+        kind: 'export',
+        jobId: job.jobId,
+        error: 'InternalError',
+      }),
+    ]);
     expect(partsSent.get(2)).toBe(4);
     expect(job.status).toBe('failed');
     expect(created).toHaveLength(1);
