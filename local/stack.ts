@@ -80,7 +80,8 @@ export const startLocalService = async (
   await createResources(emulators, options.names);
   const env = serviceEnvironment(emulators, options.names, options.cursorKey);
   if (options.corsAllowOrigins !== undefined) env.CORS_ALLOW_ORIGINS = options.corsAllowOrigins.join(',');
-  for (const [name, value] of Object.entries(options.settings ?? {})) if (value !== undefined) env[name] = value;
+  for (const [name, value] of Object.entries(options.settings ?? {}))
+    if (value !== undefined) env[name] = value;
   Object.assign(process.env, env);
   // The very services the handlers use (the composition root's for this environment), so jobs and
   // clients are shared.
