@@ -1,15 +1,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { AwsCredentialIdentityProvider } from '@smithy/types';
 
 /** Where the AWS clients point: real AWS (no endpoints) or the local emulators. */
 export interface AwsClientSettings {
   readonly region: string;
   readonly dynamoDbEndpoint?: string;
   readonly s3Endpoint?: string;
-  /** Credentials for real AWS (ignored with an emulator endpoint); default: the SDK's default chain. */
-  readonly credentials?: AwsCredentialIdentityProvider;
 }
 
 // Emulator credentials (DynamoDB Local accepts any; s3rver wants its own); real AWS uses the default chain.
@@ -23,9 +20,7 @@ export const createDynamoDbDocumentClient = (settings: AwsClientSettings): Dynam
     maxAttempts: 6,
     ...(settings.dynamoDbEndpoint
       ? { endpoint: settings.dynamoDbEndpoint, credentials: emulatorCredentials }
-      : settings.credentials
-        ? { credentials: settings.credentials }
-        : {}),
+      : {}),
   });
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true },
@@ -45,7 +40,5 @@ export const createS3Client = (settings: AwsClientSettings): S3Client =>
           requestChecksumCalculation: 'WHEN_REQUIRED',
           responseChecksumValidation: 'WHEN_REQUIRED',
         }
-      : settings.credentials
-        ? { credentials: settings.credentials }
-        : {}),
+      : {}),
   });

@@ -1,7 +1,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { rememberSecret } from '../domain/redaction.js';
 import type { ServiceConfig } from './config.js';
-import { awsCredentials } from './credentials.js';
 
 /** Reads the cursor-signing key: CURSOR_KEY locally, the Secrets Manager secret in AWS. */
 export const readCursorKey = async (config: ServiceConfig): Promise<Uint8Array> => {
@@ -10,7 +9,7 @@ export const readCursorKey = async (config: ServiceConfig): Promise<Uint8Array> 
   }
   let encoded = config.CURSOR_KEY;
   if (!encoded && config.CURSOR_KEY_SECRET_ARN) {
-    const client = new SecretsManagerClient({ region: config.AWS_REGION, credentials: awsCredentials() });
+    const client = new SecretsManagerClient({ region: config.AWS_REGION });
     const secret = await client.send(new GetSecretValueCommand({ SecretId: config.CURSOR_KEY_SECRET_ARN }));
     encoded = secret.SecretString;
   }

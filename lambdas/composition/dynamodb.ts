@@ -19,7 +19,6 @@ import type { PurgeStore } from '../ports/purge-store.js';
 import type { TenantStore } from '../ports/tenant-store.js';
 import { Authenticator } from '../use-cases/authenticate.js';
 import type { ServiceConfig } from './config.js';
-import { awsCredentials } from './credentials.js';
 import { perConfig } from './memo.js';
 
 /**
@@ -56,9 +55,7 @@ const tablesOf = (config: ServiceConfig) => ({
 export const coreServices = /* @__PURE__ */ perConfig((config): Services => {
   const doc = createDynamoDbDocumentClient({
     region: config.AWS_REGION,
-    ...(config.DYNAMODB_ENDPOINT
-      ? { dynamoDbEndpoint: config.DYNAMODB_ENDPOINT }
-      : { credentials: awsCredentials() }),
+    ...(config.DYNAMODB_ENDPOINT ? { dynamoDbEndpoint: config.DYNAMODB_ENDPOINT } : {}),
   });
   const tables = tablesOf(config);
   const tokens = new DynamoDbTokenStore(doc, tables);

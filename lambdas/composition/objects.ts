@@ -8,7 +8,6 @@ import type { ArchiveStore } from '../ports/archive-store.js';
 import type { ExportObjectStore, ExportPartStore } from '../ports/export-store.js';
 import type { LargeResponseStore } from '../ports/response-store.js';
 import type { ServiceConfig } from './config.js';
-import { awsCredentials } from './credentials.js';
 import { perConfig } from './memo.js';
 
 /**
@@ -22,7 +21,7 @@ export const s3Client = /* @__PURE__ */ perConfig(
   (config): S3Client =>
     createS3Client({
       region: config.AWS_REGION,
-      ...(config.S3_ENDPOINT ? { s3Endpoint: config.S3_ENDPOINT } : { credentials: awsCredentials() }),
+      ...(config.S3_ENDPOINT ? { s3Endpoint: config.S3_ENDPOINT } : {}),
     }),
 );
 
