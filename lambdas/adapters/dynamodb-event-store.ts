@@ -7,7 +7,7 @@ import {
   QueryCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { TooManyRequestsError, UnstorableEventError } from '../domain/errors.js';
+import { PartiallyWrittenError, TooManyRequestsError, UnstorableEventError } from '../domain/errors.js';
 import { allocateIds, isEncodableTimestamp, lastIdAt } from '../domain/ids.js';
 import { jsonValueProblem } from '../domain/json-values.js';
 import { type AuditRecord, type EventDraft, sealRecord } from '../domain/record.js';
@@ -115,8 +115,8 @@ export class DynamoDbEventStore implements EventStore {
         // Earlier chunks are stored for good: say exactly which, so nothing is lost silently.
         if (written === 0 || !(error instanceof TooManyRequestsError)) throw error;
         const ids = results.flatMap((record) => (record ? [record.id] : []));
-        throw new TooManyRequestsError(
-          `The audit store is busy: only the first ${written} of ${drafts.length} events were written (ids ${ids.join(', ')}); the others were not. Retry with the same Idempotency-Key to complete the request without duplicates.`,
+        throw new PartiallyWrittenError(
+          `The audit store is busy: only the first ${written} of ${drafts.length} events were written (ids ${ids.join(', ')}); the others were not.`,
           { cause: error },
         );
       }

@@ -7,8 +7,8 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { EXPORT_CONTENT_DISPOSITION, EXPORT_CONTENT_TYPE } from '../domain/export.js';
-import { log } from '../http/log.js';
 import type { ExportPartStore } from '../ports/export-store.js';
+import { log } from './log.js';
 
 /**
  * A parallel export's multipart upload in the exports bucket: created by the plan step, one part

@@ -108,6 +108,13 @@ export class TooManyRequestsError extends AuditTrailError {
   }
 }
 
+/**
+ * 429 after part of a batch was stored for good: the store was busy before the rest was written.
+ * The message says which events were stored; what the caller should do next is its transport's
+ * to say (an HTTP caller retries with the same Idempotency-Key; a queue redelivers).
+ */
+export class PartiallyWrittenError extends TooManyRequestsError {}
+
 /** 503: a dependency (e.g. the export bucket) failed; nothing was left half-done and the caller may retry. */
 export class ServiceUnavailableError extends AuditTrailError {
   readonly statusCode = 503;

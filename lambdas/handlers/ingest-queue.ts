@@ -1,11 +1,13 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { log, withRequestLog } from '../adapters/log.js';
+import { environmentConfig } from '../composition/environment.js';
+import { type IngestQueueDependencies, ingestQueueDependencies } from '../composition/ingest-queue.js';
 import { BadRequestError, isAuditTrailError, UnstorableEventError } from '../domain/errors.js';
 import { isWellFormed, parseEvents } from '../domain/event-schema.js';
 import { createRedactor } from '../domain/redaction.js';
 import { isValidTenant } from '../domain/tokens.js';
 import * as z from '../domain/zod.js';
-import { log } from '../http/log.js';
-import { getServices, getTenantStore, type Services } from '../services.js';
+import type { DependenciesProvider } from '../http/context.js';
 import { registerTenant } from '../use-cases/register-tenant.js';
 
 /**
@@ -48,12 +50,12 @@ const parseMessage = (record: SQSRecord) => {
 /** Tenants this container has registered already (registering is idempotent; this saves the write). */
 const registered = new Set<string>();
 
-const processMessage = async (services: Services, record: SQSRecord): Promise<void> => {
+const processMessage = async (services: IngestQueueDependencies, record: SQSRecord): Promise<void> => {
   const { eventId, tenant, drafts } = parseMessage(record);
   // Events can name a tenant no token was ever issued for: it must still get retention.
-  if (!registered.has(`${services.config.CONTROL_TABLE}/${tenant}`)) {
-    await registerTenant(getTenantStore(services), tenant, services.clock());
-    registered.add(`${services.config.CONTROL_TABLE}/${tenant}`);
+  if (!registered.has(`${services.registry}/${tenant}`)) {
+    await registerTenant(services.tenants, tenant, services.clock());
+    registered.add(`${services.registry}/${tenant}`);
   }
   // The EventBridge event id and position: a redelivered message (or a bus retry) is stored once.
   const dedupeKeys = drafts.map((_, index) => `eb#${eventId}#${index}`);
@@ -77,28 +79,32 @@ const processMessage = async (services: Services, record: SQSRecord): Promise<vo
  * those. A poison message (invalid JSON or events) is reported as failed too, so it reaches the
  * dead-letter queue after the queue's maxReceiveCount instead of being dropped silently.
  */
-export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
-  const services = await getServices();
-  const failures: SQSBatchResponse['batchItemFailures'] = [];
-  await Promise.all(
-    event.Records.map(async (record) => {
-      try {
-        await processMessage(services, record);
-      } catch (error) {
-        failures.push({ itemIdentifier: record.messageId });
-        // The message id and what was wrong (field names, never the events' content).
-        log.warn('ingest message failed', {
-          messageId: record.messageId,
-          receiveCount: record.attributes?.ApproximateReceiveCount,
-          // A field name is the producer's: one shaped like a credential is redacted like in records.
-          error: isAuditTrailError(error)
-            ? createRedactor().text(error.message)
-            : error instanceof Error
-              ? error.name
-              : 'unknown',
-        });
-      }
-    }),
-  );
-  return { batchItemFailures: failures };
-};
+export const makeHandler =
+  (dependencies: DependenciesProvider<IngestQueueDependencies>) =>
+  async (event: SQSEvent, _context?: unknown): Promise<SQSBatchResponse> => {
+    const services = await dependencies();
+    const failures: SQSBatchResponse['batchItemFailures'] = [];
+    await Promise.all(
+      event.Records.map(async (record) => {
+        try {
+          await processMessage(services, record);
+        } catch (error) {
+          failures.push({ itemIdentifier: record.messageId });
+          // The message id and what was wrong (field names, never the events' content).
+          log.warn('ingest message failed', {
+            messageId: record.messageId,
+            receiveCount: record.attributes?.ApproximateReceiveCount,
+            // A field name is the producer's: one shaped like a credential is redacted like in records.
+            error: isAuditTrailError(error)
+              ? createRedactor().text(error.message)
+              : error instanceof Error
+                ? error.name
+                : 'unknown',
+          });
+        }
+      }),
+    );
+    return { batchItemFailures: failures };
+  };
+
+export const handler = withRequestLog(makeHandler(() => ingestQueueDependencies(environmentConfig())));

@@ -1,6 +1,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { rememberSecret } from '../domain/redaction.js';
 import type { ServiceConfig } from './config.js';
-import { rememberSecret } from './domain/redaction.js';
 
 /** Reads the cursor-signing key: CURSOR_KEY locally, the Secrets Manager secret in AWS. */
 export const readCursorKey = async (config: ServiceConfig): Promise<Uint8Array> => {
@@ -21,16 +21,21 @@ export const readCursorKey = async (config: ServiceConfig): Promise<Uint8Array> 
   return key;
 };
 
-let cursorKey: Promise<Uint8Array> | undefined;
+const keys = new WeakMap<ServiceConfig, Promise<Uint8Array>>();
 
 /**
- * The container's cursor-signing key, read once. Only the endpoints that issue or read cursors
- * import this module, so only their bundles carry the Secrets Manager client.
+ * The cursor-signing key of `config`, read once (a failed read is tried again on the next call).
+ * Only the endpoints that issue or read cursors import this module, so only their bundles carry
+ * the Secrets Manager client.
  */
-export const getCursorKey = (config: ServiceConfig): Promise<Uint8Array> => {
-  cursorKey ??= readCursorKey(config).catch((error: unknown) => {
-    cursorKey = undefined;
-    throw error;
-  });
-  return cursorKey;
+export const cursorKey = (config: ServiceConfig): Promise<Uint8Array> => {
+  let key = keys.get(config);
+  if (!key) {
+    key = readCursorKey(config).catch((error: unknown) => {
+      keys.delete(config);
+      throw error;
+    });
+    keys.set(config, key);
+  }
+  return key;
 };

@@ -1,4 +1,4 @@
-import * as z from './domain/zod.js';
+import * as z from '../domain/zod.js';
 
 /** An integer setting from the environment (a string), within bounds. */
 const boundedInteger = (min: number, max: number) =>
@@ -112,6 +112,9 @@ const schema = z.object({
 });
 
 export type ServiceConfig = z.infer<typeof schema>;
+
+/** Every setting's name (the environment variables the configuration reads). */
+export const CONFIG_KEYS: readonly string[] = Object.keys(schema.shape);
 
 /** Validates `env`; throws one readable error naming every problem. */
 export const loadConfig = (env: Readonly<Record<string, string | undefined>>): ServiceConfig => {
