@@ -1,4 +1,5 @@
 import { StepFunctionsExportLauncher } from './adapters/step-functions-export-launcher.js';
+import { ConfigurationError } from './domain/errors.js';
 import type { JobLauncher } from './ports/job-launcher.js';
 import type { Services } from './services.js';
 
@@ -21,7 +22,7 @@ export const installExportLauncher = (installed: JobLauncher): void => {
 export const getExportLauncher = (services: Pick<Services, 'config' | 'doc'>): JobLauncher => {
   const { config } = services;
   if (!launcher && config.JOB_LAUNCHER === 'in-process')
-    throw new Error(
+    throw new ConfigurationError(
       'JOB_LAUNCHER=in-process: only the local stack (local/stack.ts) can run exports in-process',
     );
   launcher ??= new StepFunctionsExportLauncher({

@@ -1,4 +1,5 @@
 import { LambdaJobLauncher } from './adapters/lambda-job-launcher.js';
+import { ConfigurationError } from './domain/errors.js';
 import type { JobLauncher } from './ports/job-launcher.js';
 import type { Services } from './services.js';
 
@@ -19,7 +20,7 @@ export const installJobLauncher = (installed: JobLauncher): void => {
 export const getJobLauncher = (services: Pick<Services, 'config' | 'doc'>): JobLauncher => {
   const { config } = services;
   if (!launcher && config.JOB_LAUNCHER === 'in-process')
-    throw new Error(
+    throw new ConfigurationError(
       'JOB_LAUNCHER=in-process: only the local stack (local/stack.ts) can run workers in-process',
     );
   launcher ??= new LambdaJobLauncher({

@@ -6,6 +6,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { InvariantError } from '../domain/errors.js';
 import { type ExportJob, JOB_ABANDONED_AFTER_MS } from '../domain/export.js';
 import type { ExportJobStore } from '../ports/export-store.js';
 import { CONTROL_KEYS } from './table-definitions.js';
@@ -85,7 +86,7 @@ export class DynamoDbExportJobStore implements ExportJobStore {
         finishedHolder = holder?.jobId ?? (await this.#slotJobId(job.tenant)) ?? '';
       }
     }
-    throw new Error(`could not start an export job for tenant ${job.tenant}`);
+    throw new InvariantError(`could not start an export job for tenant ${job.tenant}`);
   }
 
   /** The job named by the tenant's slot, read consistently (it may have been created just now). */

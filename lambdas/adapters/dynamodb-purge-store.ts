@@ -7,7 +7,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { TooManyRequestsError } from '../domain/errors.js';
+import { InvariantError, TooManyRequestsError } from '../domain/errors.js';
 import { type PurgeJob, purgeJobId, purgeRunOf } from '../domain/purge.js';
 import type { AuditRecord } from '../domain/record.js';
 import { COUNTER_SHARDS, counterDeltas } from '../domain/rollups.js';
@@ -296,7 +296,7 @@ export class DynamoDbPurgeStore implements PurgeStore {
       }),
     );
     if (!Item || !jobItem || jobItem.pending !== Item.target)
-      throw new Error('purge segment intent is missing');
+      throw new InvariantError('purge segment intent is missing');
     const intent: Intent = {
       ids: (Item.ids as number[]).map(Number),
       deltas: (Item.deltas as Intent['deltas']).map((d) => ({ pk: d.pk, sk: d.sk, delta: Number(d.delta) })),

@@ -5,6 +5,7 @@ import {
   QueryCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { ConflictError } from '../domain/errors.js';
 import { CONTROL_KEYS } from './table-definitions.js';
 
 const { partition: PK, sort: SK } = CONTROL_KEYS;
@@ -49,7 +50,8 @@ export class TenantIndexedItems {
         }),
       );
     } catch (error) {
-      if (error instanceof TransactionCanceledException) throw new Error(duplicateMessage, { cause: error });
+      if (error instanceof TransactionCanceledException)
+        throw new ConflictError(duplicateMessage, { cause: error });
       throw error;
     }
   }

@@ -1,3 +1,4 @@
+import { InvariantError } from '../domain/errors.js';
 import { isExportId } from '../domain/export.js';
 import { MAX_EXPORT_CHUNKS } from '../domain/export-plan.js';
 import { log } from '../http/log.js';
@@ -29,7 +30,7 @@ export const handler = async (
     message.index >= MAX_EXPORT_CHUNKS
   ) {
     log.error('export chunk: malformed message');
-    throw new Error('malformed export chunk message');
+    throw new InvariantError('malformed export chunk message');
   }
   const services = await getServices();
   const { tenant, jobId, index } = message;

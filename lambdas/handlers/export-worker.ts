@@ -1,4 +1,5 @@
 import type { Context } from 'aws-lambda';
+import { InvariantError } from '../domain/errors.js';
 import { type ExportJob, isExportId } from '../domain/export.js';
 import { log } from '../http/log.js';
 import { parallelExportDependencies, singleExportDependencies } from '../parallel-export-services.js';
@@ -52,7 +53,7 @@ export const handler = async (
     !isExportId(String(message.jobId))
   )
     // Thrown, so Lambda logs it and the state machine sees the step fail.
-    throw new Error('malformed export step message');
+    throw new InvariantError('malformed export step message');
   const services = await getServices();
   const { tenant, jobId } = message;
   switch (message.step) {

@@ -1,4 +1,5 @@
 import type { Context } from 'aws-lambda';
+import { InvariantError } from '../domain/errors.js';
 import { log } from '../http/log.js';
 import { getJobLauncher } from '../job-services.js';
 import type { JobMessage } from '../ports/job-launcher.js';
@@ -11,7 +12,7 @@ import { runDeadline, runPurge } from '../use-cases/purge-entries.js';
  * completes, or until its own time runs out, when it hands the rest to a fresh invocation.
  */
 export const handler = async (message: JobMessage, context: Context): Promise<{ status: string }> => {
-  if (message.kind !== 'purge') throw new Error(`purge-worker cannot run ${message.kind} jobs`);
+  if (message.kind !== 'purge') throw new InvariantError(`purge-worker cannot run ${message.kind} jobs`);
   const services = await getServices();
   const deadline = runDeadline(services.clock(), context.getRemainingTimeInMillis());
   const run = await runPurge(purgeDependenciesOf(services), message.tenant, message.jobId, deadline);

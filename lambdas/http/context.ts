@@ -1,4 +1,5 @@
 import type { Context } from 'aws-lambda';
+import { InvariantError } from '../domain/errors.js';
 import type { Principal } from '../domain/scopes.js';
 import type { Services } from '../services.js';
 import type { Dialect } from './dialects.js';
@@ -17,6 +18,6 @@ export interface RequestContext extends Context {
 
 /** The principal of an authenticated request (the middleware guarantees one). */
 export const principalOf = (context: RequestContext): Principal => {
-  if (!context.principal) throw new Error('authenticate() middleware missing from this handler');
+  if (!context.principal) throw new InvariantError('authenticate() middleware missing from this handler');
   return context.principal;
 };
