@@ -1,0 +1,58 @@
+import { afterAll, beforeAll } from '@jest/globals';
+import { DynamoDbCounterStore } from '../../lambdas/adapters/dynamodb-counter-store.js';
+import { DynamoDbEventStore } from '../../lambdas/adapters/dynamodb-event-store.js';
+import { DynamoDbExportJobStore } from '../../lambdas/adapters/dynamodb-export-job-store.js';
+import { DynamoDbIdempotencyStore } from '../../lambdas/adapters/dynamodb-idempotency-store.js';
+import { inMemoryAuditStore } from '../fakes/in-memory-audit-store.js';
+import { InMemoryExportJobStore } from '../fakes/in-memory-export-stores.js';
+import { InMemoryIdempotencyStore } from '../fakes/in-memory-idempotency-store.js';
+import { createLocalTables, type LocalTables } from './dynamodb-local.js';
+import { describeEventStoreContract } from './event-store.contract.js';
+import { describeExportJobStoreContract } from './export-job-store.contract.js';
+import { describeIdempotencyStoreContract } from './idempotency-store.contract.js';
+
+/**
+ * Each port's contract, run once against the in-memory fake (test/fakes) the use-case specs use
+ * and once against the DynamoDB adapter on DynamoDB Local: a fake that drifts fails here.
+ */
+
+let local: LocalTables;
+beforeAll(async () => {
+  local = await createLocalTables();
+});
+afterAll(async () => {
+  await local.dispose();
+});
+
+/** A clock a test moves by hand, starting at a fixed instant. */
+const manualClock = () => {
+  let now = Date.UTC(2026, 2, 10, 12);
+  return { clock: () => now, advance: (ms: number) => void (now += ms) };
+};
+
+describeEventStoreContract('in memory', () => inMemoryAuditStore());
+describeEventStoreContract('DynamoDB', () => ({
+  events: new DynamoDbEventStore(local.doc, {
+    eventsTable: local.eventsTable,
+    controlTable: local.controlTable,
+  }),
+  counters: new DynamoDbCounterStore(local.doc, { controlTable: local.controlTable }),
+}));
+
+describeIdempotencyStoreContract('in memory', () => {
+  const { clock, advance } = manualClock();
+  return { store: new InMemoryIdempotencyStore({ clock }), advance };
+});
+describeIdempotencyStoreContract('DynamoDB', () => {
+  const { clock, advance } = manualClock();
+  return {
+    store: new DynamoDbIdempotencyStore(local.doc, { controlTable: local.controlTable, clock }),
+    advance,
+  };
+});
+
+describeExportJobStoreContract('in memory', () => new InMemoryExportJobStore());
+describeExportJobStoreContract(
+  'DynamoDB',
+  () => new DynamoDbExportJobStore(local.doc, { controlTable: local.controlTable }),
+);
