@@ -27,7 +27,12 @@ afterAll(async () => {
 /** A clock a test moves by hand, starting at a fixed instant. */
 const manualClock = () => {
   let now = Date.UTC(2026, 2, 10, 12);
-  return { clock: () => now, advance: (ms: number) => void (now += ms) };
+  return {
+    clock: () => now,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
 };
 
 describeEventStoreContract('in memory', () => inMemoryAuditStore());
