@@ -232,6 +232,32 @@ export const describeEventStoreContract = (name: string, stores: () => AuditStor
           `api_request@${at(4)}`,
         ]);
       });
+      it("reads one key's API calls from its actor partition: every entry of that actor, with or without a request", async () => {
+        // Prepare: what a download records (an api_key, no request, no user) is in the key's partition.
+        const { events } = stores();
+        const tenant = freshTenant();
+        await events.append(tenant, [
+          apiCall(at(1), 'tok_000000000000000a'),
+          {
+            timestamp: at(2),
+            action_type: 'audit_trail_downloaded',
+            api_key: { id: 'tok_000000000000000a', name: 'K' },
+          },
+        ]);
+
+        // Act
+        const byKey = await events.queryPage(
+          page(tenant, { selector: { kind: 'apiCalls', actor: 'tok_000000000000000a' } }),
+        );
+        const all = await events.queryPage(page(tenant, { selector: { kind: 'apiCalls' } }));
+
+        // Assess
+        expect(byKey.records.map((record) => record.action_type)).toEqual([
+          'api_request',
+          'audit_trail_downloaded',
+        ]);
+        expect(all.records.map((record) => record.action_type)).toEqual(['api_request']);
+      });
     });
 
     describe('countEntries', () => {
