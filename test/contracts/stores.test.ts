@@ -3,9 +3,23 @@ import { DynamoDbCounterStore } from '../../lambdas/adapters/dynamodb-counter-st
 import { DynamoDbEventStore } from '../../lambdas/adapters/dynamodb-event-store.js';
 import { DynamoDbExportJobStore } from '../../lambdas/adapters/dynamodb-export-job-store.js';
 import { DynamoDbIdempotencyStore } from '../../lambdas/adapters/dynamodb-idempotency-store.js';
+import { DynamoDbKoreAppStore } from '../../lambdas/adapters/dynamodb-kore-app-store.js';
+import { DynamoDbTenantStore } from '../../lambdas/adapters/dynamodb-tenant-store.js';
+import { DynamoDbTokenStore } from '../../lambdas/adapters/dynamodb-token-store.js';
 import { inMemoryAuditStore } from '../fakes/in-memory-audit-store.js';
+import {
+  InMemoryKoreAppStore,
+  InMemoryTenantStore,
+  InMemoryTokenStore,
+} from '../fakes/in-memory-control-stores.js';
 import { InMemoryExportJobStore } from '../fakes/in-memory-export-stores.js';
 import { InMemoryIdempotencyStore } from '../fakes/in-memory-idempotency-store.js';
+import {
+  CONTRACT_TENANT_DEFAULTS,
+  describeKoreAppStoreContract,
+  describeTenantStoreContract,
+  describeTokenStoreContract,
+} from './control-stores.contract.js';
 import { createLocalTables, type LocalTables } from './dynamodb-local.js';
 import { describeEventStoreContract } from './event-store.contract.js';
 import { describeExportJobStoreContract } from './export-job-store.contract.js';
@@ -60,4 +74,23 @@ describeExportJobStoreContract('in memory', () => new InMemoryExportJobStore());
 describeExportJobStoreContract(
   'DynamoDB',
   () => new DynamoDbExportJobStore(local.doc, { controlTable: local.controlTable }),
+);
+
+const DEFAULTS = CONTRACT_TENANT_DEFAULTS;
+describeTenantStoreContract('in memory', () => new InMemoryTenantStore(DEFAULTS));
+describeTenantStoreContract(
+  'DynamoDB',
+  () => new DynamoDbTenantStore(local.doc, { controlTable: local.controlTable, defaults: DEFAULTS }),
+);
+
+describeTokenStoreContract('in memory', () => new InMemoryTokenStore());
+describeTokenStoreContract(
+  'DynamoDB',
+  () => new DynamoDbTokenStore(local.doc, { controlTable: local.controlTable }),
+);
+
+describeKoreAppStoreContract('in memory', () => new InMemoryKoreAppStore());
+describeKoreAppStoreContract(
+  'DynamoDB',
+  () => new DynamoDbKoreAppStore(local.doc, { controlTable: local.controlTable }),
 );
