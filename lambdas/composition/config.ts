@@ -1,3 +1,4 @@
+import { ConfigurationError } from '../domain/errors.js';
 import * as z from '../domain/zod.js';
 
 /** An integer setting from the environment (a string), within bounds. */
@@ -121,7 +122,7 @@ export const loadConfig = (env: Readonly<Record<string, string | undefined>>): S
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new Error(`Invalid configuration: ${problems.join('; ')}`);
+    throw new ConfigurationError(`Invalid configuration: ${problems.join('; ')}`);
   }
   return parsed.data;
 };

@@ -1,4 +1,5 @@
 import { StepFunctionsExportLauncher } from '../adapters/step-functions-export-launcher.js';
+import { ConfigurationError } from '../domain/errors.js';
 import type { JobLauncher } from '../ports/job-launcher.js';
 import type { ServiceConfig } from './config.js';
 import { awsCredentials } from './credentials.js';
@@ -32,7 +33,7 @@ const stateMachineLauncher = /* @__PURE__ */ perConfig(
 export const exportLauncher = (config: ServiceConfig): JobLauncher => {
   if (installed) return installed;
   if (config.JOB_LAUNCHER === 'in-process')
-    throw new Error(
+    throw new ConfigurationError(
       'JOB_LAUNCHER=in-process: only the local stack (local/stack.ts) can run exports in-process',
     );
   return stateMachineLauncher(config);

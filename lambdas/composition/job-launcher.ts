@@ -1,4 +1,5 @@
 import { LambdaJobLauncher } from '../adapters/lambda-job-launcher.js';
+import { ConfigurationError } from '../domain/errors.js';
 import type { JobLauncher } from '../ports/job-launcher.js';
 import type { ServiceConfig } from './config.js';
 import { awsCredentials } from './credentials.js';
@@ -31,7 +32,7 @@ const lambdaLauncher = /* @__PURE__ */ perConfig(
 export const jobLauncher = (config: ServiceConfig): JobLauncher => {
   if (installed) return installed;
   if (config.JOB_LAUNCHER === 'in-process')
-    throw new Error(
+    throw new ConfigurationError(
       'JOB_LAUNCHER=in-process: only the local stack (local/stack.ts) can run workers in-process',
     );
   return lambdaLauncher(config);

@@ -137,3 +137,25 @@ export class InternalError extends AuditTrailError {
   readonly statusCode = 500;
   override readonly name = 'InternalError';
 }
+
+/*
+ * Errors that are never the caller's to see. They are deliberately not AuditTrailErrors: the HTTP
+ * layer logs them (name and stack) and answers a bare 500, the queue consumer reports the message
+ * as failed, and a job step fails, exactly as for any unexpected error. They exist so that logs
+ * and tests can tell these failures apart by type instead of by message.
+ */
+
+/** The deployment's configuration is missing or invalid (an environment variable, a bucket, a key). */
+export class ConfigurationError extends Error {
+  override readonly name = 'ConfigurationError';
+}
+
+/** A condition the code relies on did not hold: a bug, a miswired handler, or a store that broke its contract. */
+export class InvariantError extends Error {
+  override readonly name = 'InvariantError';
+}
+
+/** A service this one depends on refused a request or kept failing past the retries. */
+export class DependencyError extends Error {
+  override readonly name = 'DependencyError';
+}

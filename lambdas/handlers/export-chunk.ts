@@ -1,6 +1,7 @@
 import { log, withRequestLog } from '../adapters/log.js';
 import { environmentConfig } from '../composition/environment.js';
 import { parallelExportDependencies } from '../composition/export-jobs.js';
+import { InvariantError } from '../domain/errors.js';
 import { isExportId } from '../domain/export.js';
 import { MAX_EXPORT_CHUNKS } from '../domain/export-plan.js';
 import type { DependenciesProvider } from '../http/context.js';
@@ -33,7 +34,7 @@ export const makeHandler =
       message.index >= MAX_EXPORT_CHUNKS
     ) {
       log.error('export chunk: malformed message');
-      throw new Error('malformed export chunk message');
+      throw new InvariantError('malformed export chunk message');
     }
     const { tenant, jobId, index } = message;
     const result = await runExportChunk(await dependencies(), {

@@ -2,6 +2,7 @@ import type { Context } from 'aws-lambda';
 import { log, withRequestLog } from '../adapters/log.js';
 import { environmentConfig } from '../composition/environment.js';
 import { type ExportWorkerDependencies, exportWorkerDependencies } from '../composition/export-jobs.js';
+import { InvariantError } from '../domain/errors.js';
 import { type ExportJob, isExportId } from '../domain/export.js';
 import type { DependenciesProvider } from '../http/context.js';
 import { runExportJob } from '../use-cases/download-audit-trail.js';
@@ -52,7 +53,7 @@ export const makeHandler =
       !isExportId(String(message.jobId))
     )
       // Thrown, so Lambda logs it and the state machine sees the step fail.
-      throw new Error('malformed export step message');
+      throw new InvariantError('malformed export step message');
     const deps = await dependencies();
     const { tenant, jobId } = message;
     switch (message.step) {

@@ -2,6 +2,7 @@ import type { Context } from 'aws-lambda';
 import { log, withRequestLog } from '../adapters/log.js';
 import { environmentConfig } from '../composition/environment.js';
 import { type PurgeWorkerDependencies, purgeWorkerDependencies } from '../composition/purge.js';
+import { InvariantError } from '../domain/errors.js';
 import type { DependenciesProvider } from '../http/context.js';
 import type { JobMessage } from '../ports/job-launcher.js';
 import { runDeadline, runPurge } from '../use-cases/purge-entries.js';
@@ -13,7 +14,7 @@ import { runDeadline, runPurge } from '../use-cases/purge-entries.js';
 export const makeHandler =
   (dependencies: DependenciesProvider<PurgeWorkerDependencies>) =>
   async (message: JobMessage, context: Context): Promise<{ status: string }> => {
-    if (message.kind !== 'purge') throw new Error(`purge-worker cannot run ${message.kind} jobs`);
+    if (message.kind !== 'purge') throw new InvariantError(`purge-worker cannot run ${message.kind} jobs`);
     const deps = await dependencies();
     const deadline = runDeadline(deps.purge.clock(), context.getRemainingTimeInMillis());
     const run = await runPurge(deps.purge, message.tenant, message.jobId, deadline);

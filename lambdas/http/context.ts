@@ -1,4 +1,5 @@
 import type { Context } from 'aws-lambda';
+import { InvariantError } from '../domain/errors.js';
 import type { Principal } from '../domain/scopes.js';
 import type { EventStore } from '../ports/event-store.js';
 import type { Authenticator } from '../use-cases/authenticate.js';
@@ -30,6 +31,6 @@ export interface RequestContext extends Context {
 
 /** The principal of an authenticated request (the middleware guarantees one). */
 export const principalOf = (context: RequestContext): Principal => {
-  if (!context.principal) throw new Error('authenticate() middleware missing from this handler');
+  if (!context.principal) throw new InvariantError('authenticate() middleware missing from this handler');
   return context.principal;
 };

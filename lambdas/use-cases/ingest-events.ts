@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
-import { ConflictError, isAuditTrailError, ServiceUnavailableError } from '../domain/errors.js';
+import {
+  ConflictError,
+  InvariantError,
+  isAuditTrailError,
+  ServiceUnavailableError,
+} from '../domain/errors.js';
 import type { EventDraft } from '../domain/record.js';
 import type { EventStore } from '../ports/event-store.js';
 import type { IdempotencyStore, StoredResponse } from '../ports/idempotency-store.js';
@@ -98,7 +103,7 @@ const appendConfirmed = async <T>(append: Promise<T>, withKey: boolean): Promise
 };
 
 const requireId = (id: number | undefined): number => {
-  if (id === undefined) throw new Error('an appended draft has no id');
+  if (id === undefined) throw new InvariantError('an appended draft has no id');
   return id;
 };
 
