@@ -19,13 +19,12 @@ import type { IdempotencyStore } from '../ports/idempotency-store.js';
 import type { KoreAppStore } from '../ports/kore-app-store.js';
 import type { PurgeJobStore } from '../ports/purge-job-store.js';
 import type { TenantStore } from '../ports/tenant-store.js';
-import { Authenticator } from '../use-cases/authenticate.js';
 import type { ServiceConfig } from './config.js';
 import { perConfig } from './memo.js';
 
 /**
  * The DynamoDB side of the composition root: the stores every handler uses (authentication and
- * self-audit included), and one builder per store that only some features use. Each builder is
+ * self-audit included; the authenticators are built in `http.ts` and `kore-jwt.ts`), and one builder per store that only some features use. Each builder is
  * memoised per configuration and is its own export, so a bundle holds only the adapters its
  * handler's dependencies name.
  */
@@ -36,7 +35,6 @@ export interface Services {
   readonly counters: CounterStore;
   readonly tokens: TokenStore;
   readonly koreApps: KoreAppStore;
-  readonly authenticator: Authenticator;
   readonly clock: () => number;
 }
 
@@ -60,16 +58,13 @@ export const coreServices = /* @__PURE__ */ perConfig((config): Services => {
     ...(config.DYNAMODB_ENDPOINT ? { dynamoDbEndpoint: config.DYNAMODB_ENDPOINT } : {}),
   });
   const tables = tablesOf(config);
-  const tokens = new DynamoDbTokenStore(doc, tables);
-  const koreApps = new DynamoDbKoreAppStore(doc, tables);
   return {
     config,
     doc,
     events: new DynamoDbEventStore(doc, tables),
     counters: new DynamoDbCounterStore(doc, tables),
-    tokens,
-    koreApps,
-    authenticator: new Authenticator(tokens, { cacheSeconds: config.AUTH_CACHE_SECONDS, koreApps }),
+    tokens: new DynamoDbTokenStore(doc, tables),
+    koreApps: new DynamoDbKoreAppStore(doc, tables),
     clock: Date.now,
   };
 });
