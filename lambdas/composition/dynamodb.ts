@@ -23,8 +23,8 @@ import type { ServiceConfig } from './config.js';
 import { perConfig } from './memo.js';
 
 /**
- * The DynamoDB side of the composition root: the stores every handler uses (authentication and
- * self-audit included; the authenticators are built in `http.ts` and `kore-jwt.ts`), and one builder per store that only some features use. Each builder is
+ * The DynamoDB side of the composition root: the stores every handler uses (self-audit writes
+ * events and counters), and one builder per store that only some features use. Each builder is
  * memoised per configuration and is its own export, so a bundle holds only the adapters its
  * handler's dependencies name.
  */
@@ -33,13 +33,13 @@ export interface Services {
   readonly doc: DynamoDBDocumentClient;
   readonly events: EventStore;
   readonly counters: CounterStore;
-  readonly tokens: TokenStore;
-  readonly koreApps: KoreAppStore;
   readonly clock: () => number;
 }
 
 /** The stores only some features use. */
 export interface FeatureStores {
+  readonly tokens: TokenStore;
+  readonly koreApps: KoreAppStore;
   readonly tenants: TenantStore;
   readonly purges: PurgeJobStore;
   readonly exportJobs: ExportJobStore;
@@ -63,11 +63,19 @@ export const coreServices = /* @__PURE__ */ perConfig((config): Services => {
     doc,
     events: new DynamoDbEventStore(doc, tables),
     counters: new DynamoDbCounterStore(doc, tables),
-    tokens: new DynamoDbTokenStore(doc, tables),
-    koreApps: new DynamoDbKoreAppStore(doc, tables),
     clock: Date.now,
   };
 });
+
+/** API tokens (the authenticators of HTTP functions and the token tools). */
+export const tokenStore = /* @__PURE__ */ perConfig(
+  (config): TokenStore => new DynamoDbTokenStore(coreServices(config).doc, tablesOf(config)),
+);
+
+/** Registered kore apps (the kore JWT verifier and the kore-app tools). */
+export const koreAppStore = /* @__PURE__ */ perConfig(
+  (config): KoreAppStore => new DynamoDbKoreAppStore(coreServices(config).doc, tablesOf(config)),
+);
 
 /** Tenant settings (retention and archiving: purges and the token tools). */
 export const tenantStore = /* @__PURE__ */ perConfig(
@@ -106,6 +114,8 @@ export const idempotencyStore = /* @__PURE__ */ perConfig(
 
 /** Every feature store of `config`, for tools and tests that reach into all of them. */
 export const featureStores = (config: ServiceConfig): FeatureStores => ({
+  tokens: tokenStore(config),
+  koreApps: koreAppStore(config),
   tenants: tenantStore(config),
   purges: purgeStore(config),
   exportJobs: exportJobStore(config),

@@ -3,7 +3,7 @@ import type { PurgeJobStore } from '../ports/purge-job-store.js';
 import { Authenticator } from '../use-cases/authenticate.js';
 import type { IngestDependencies } from '../use-cases/ingest-events.js';
 import type { ServiceConfig } from './config.js';
-import { coreServices, idempotencyStore, purgeStore } from './dynamodb.js';
+import { coreServices, idempotencyStore, purgeStore, tokenStore } from './dynamodb.js';
 import { perConfig } from './memo.js';
 
 /**
@@ -21,7 +21,7 @@ import { perConfig } from './memo.js';
  */
 export const tokenAuthenticator = /* @__PURE__ */ perConfig(
   (config: ServiceConfig): Authenticator =>
-    new Authenticator(coreServices(config).tokens, { cacheSeconds: config.AUTH_CACHE_SECONDS }),
+    new Authenticator(tokenStore(config), { cacheSeconds: config.AUTH_CACHE_SECONDS }),
 );
 
 /** The middleware chain's dependencies around `authenticator`. */

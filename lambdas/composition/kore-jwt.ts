@@ -3,7 +3,7 @@ import { Authenticator } from '../use-cases/authenticate.js';
 import { KoreJwtVerifier } from '../use-cases/kore-jwt.js';
 import type { RangeDependencies } from '../use-cases/range-counts.js';
 import type { ServiceConfig } from './config.js';
-import { coreServices } from './dynamodb.js';
+import { coreServices, koreAppStore, tokenStore } from './dynamodb.js';
 import { httpDependenciesWith } from './http.js';
 import { perConfig } from './memo.js';
 
@@ -16,10 +16,9 @@ import { perConfig } from './memo.js';
 
 /** The resolver of tokens and kore JWTs. */
 export const jwtAuthenticator = /* @__PURE__ */ perConfig((config: ServiceConfig): Authenticator => {
-  const { tokens, koreApps } = coreServices(config);
-  return new Authenticator(tokens, {
+  return new Authenticator(tokenStore(config), {
     cacheSeconds: config.AUTH_CACHE_SECONDS,
-    jwt: new KoreJwtVerifier(koreApps, { cacheSeconds: config.AUTH_CACHE_SECONDS }),
+    jwt: new KoreJwtVerifier(koreAppStore(config), { cacheSeconds: config.AUTH_CACHE_SECONDS }),
   });
 });
 
