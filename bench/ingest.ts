@@ -3,6 +3,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { batchWriteAll } from '../lambdas/adapters/dynamodb-batch-write.js';
 import { recordToItem } from '../lambdas/adapters/dynamodb-records.js';
+import { tokenAuthenticator } from '../lambdas/composition/http.js';
 import { allocateIds } from '../lambdas/domain/ids.js';
 import { type EventDraft, sealRecord } from '../lambdas/domain/record.js';
 import { handler as ingestHandler } from '../lambdas/handlers/ingest-events.js';
@@ -159,7 +160,8 @@ export const ingestBench: BenchModule = async (context) => {
 
   // Self-audit latency: the same trivial endpoint with and without the middleware, sequentially.
   const endpoint = async () => jsonResponse(200, { result: 'success' });
-  const { authenticator, events } = service.services;
+  const { events } = service.services;
+  const authenticator = tokenAuthenticator(service.services.config);
   const httpDependencies = async () => ({ authenticator, events, corsAllowOrigins: [] });
   const chain = (audited: boolean) => {
     const base = middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, RequestContext>();
