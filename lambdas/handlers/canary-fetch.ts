@@ -1,7 +1,6 @@
 import { type CanaryFetchDependencies, canaryFetchDependencies } from '../composition/browse.js';
 import { environmentConfig } from '../composition/environment.js';
 import { toCanaryEntry } from '../domain/canary-view.js';
-import { parseKoreDate } from '../domain/date-range.js';
 import { BadRequestError } from '../domain/errors.js';
 import { firstIdAt, lastIdAt } from '../domain/ids.js';
 import { isKnownTimeZone } from '../domain/time.js';
@@ -9,25 +8,13 @@ import * as z from '../domain/zod.js';
 import { type DependenciesProvider, principalOf } from '../http/context.js';
 import { jsonResponse } from '../http/dialects.js';
 import { httpHandler } from '../http/http-handler.js';
-import { integerParameter } from '../http/parameters.js';
+import { dateParameter, integerParameter } from '../http/parameters.js';
 import type { PagedSelector } from '../ports/event-store.js';
 import { browsePages } from '../use-cases/browse-pages.js';
 
 const LIMIT_MESSAGE = 'limit must be an integer between 1 and 1000';
 
 const DATE_MESSAGE = 'must be a date (yyyy-mm-dd, a whole UTC day) or a UTC time (yyyy-mm-ddThh:mm:ss.sssZ)';
-/** `from`/`to`: a UTC day or millisecond, as kore's dates (an inclusive id range: a key condition). */
-const rangeEdge = (field: string) =>
-  z.optional(
-    z.pipe(
-      z.string(),
-      z.transform((text, context) => {
-        const span = parseKoreDate(text.trim());
-        if (!span) context.issues.push({ code: 'custom', message: `${field} ${DATE_MESSAGE}`, input: text });
-        return span ?? { start: 0, end: 0 };
-      }),
-    ),
-  );
 
 /**
  * `GET /api/v1/audit_trail/fetch` (seeds 000 and 001), plus this service's `user_filter` (the
@@ -49,8 +36,8 @@ const parameters = z.object({
       .string()
       .check(z.minLength(1, 'user_filter must not be empty'), z.maxLength(256, 'user_filter is too long')),
   ),
-  from: rangeEdge('from'),
-  to: rangeEdge('to'),
+  from: dateParameter('from', DATE_MESSAGE),
+  to: dateParameter('to', DATE_MESSAGE),
   tz: z.optional(
     z.string().check(
       z.refine(isKnownTimeZone, {

@@ -1,6 +1,6 @@
 import { environmentConfig } from '../composition/environment.js';
 import { type KoreAuditLogsDependencies, koreAuditLogsDependencies } from '../composition/kore-jwt.js';
-import { koreSpan, parseKoreDate } from '../domain/date-range.js';
+import { koreSpan } from '../domain/date-range.js';
 import { BadRequestError } from '../domain/errors.js';
 import { firstIdAt, lastIdAt, MAX_ID } from '../domain/ids.js';
 import { toKoreEntry } from '../domain/kore-view.js';
@@ -8,21 +8,10 @@ import * as z from '../domain/zod.js';
 import { type DependenciesProvider, principalOf } from '../http/context.js';
 import { jsonResponse } from '../http/dialects.js';
 import { httpHandler } from '../http/http-handler.js';
-import { integerParameter } from '../http/parameters.js';
+import { dateParameter, integerParameter } from '../http/parameters.js';
 import { koreAuditLogs } from '../use-cases/kore-auditlogs.js';
 
 const DATE_MESSAGE = 'must be a date as yyyy-mm-dd or yyyy-mm-ddThh:mm:ss.sssZ (UTC)';
-const koreDate = (field: string) =>
-  z.optional(
-    z.pipe(
-      z.string(),
-      z.transform((text, context) => {
-        const span = parseKoreDate(text.trim());
-        if (!span) context.issues.push({ code: 'custom', message: `${field} ${DATE_MESSAGE}`, input: text });
-        return span ?? { start: 0, end: 0 };
-      }),
-    ),
-  );
 
 const SIZE_MESSAGE = 'size must be an integer between 1 and 100';
 /** Pages beyond this start past the last id this service can allocate at any size. */
@@ -35,8 +24,8 @@ const parameters = z.object({
   offset: z.optional(
     integerParameter(0, MAX_OFFSET, `offset must be a page number: an integer from 0 to ${MAX_OFFSET}`),
   ),
-  fromDate: koreDate('fromDate'),
-  toDate: koreDate('toDate'),
+  fromDate: dateParameter('fromDate', DATE_MESSAGE),
+  toDate: dateParameter('toDate', DATE_MESSAGE),
   fetchAfter: z.optional(integerParameter(0, MAX_ID, FETCH_AFTER_MESSAGE)),
 });
 
