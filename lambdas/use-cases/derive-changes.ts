@@ -66,7 +66,9 @@ export const deriveChanges = async (
           members: chunk.map((record) => record.eventId),
         };
         await step.apply(chunk, entry);
-        chunk.forEach((record, index) => holdings[s]?.set(record.eventId, { members: entry.members, index }));
+        for (const [index, record] of chunk.entries()) {
+          holdings[s]?.set(record.eventId, { members: entry.members, index });
+        }
         appliedUpTo[s] = end;
       }
       position = end;

@@ -38,7 +38,13 @@ class World {
       name,
       packer: (): ChunkPacker => {
         let size = 0;
-        return { add: () => (size < limit ? ((size += 1), true) : false) };
+        return {
+          add: () => {
+            if (size >= limit) return false;
+            size += 1;
+            return true;
+          },
+        };
       },
       apply: async (chunk: readonly ChangeRecord[], entry: JournalEntry) => {
         if (this.dead) throw new Crash();
