@@ -3,6 +3,7 @@ import {
   DynamoDBStreamsClient,
   ExpiredIteratorException,
   GetRecordsCommand,
+  type GetRecordsCommandOutput,
   GetShardIteratorCommand,
   type Shard,
   TrimmedDataAccessException,
@@ -118,7 +119,7 @@ export const startStreamConsumer = (options: LocalStreamConsumerOptions): LocalS
       state.closed = true;
       return false;
     }
-    let output: Awaited<ReturnType<typeof client.send<GetRecordsCommand>>>;
+    let output: GetRecordsCommandOutput;
     try {
       output = await client.send(new GetRecordsCommand({ ShardIterator: state.iterator, Limit: batchSize }));
     } catch (error) {
