@@ -1,5 +1,5 @@
 import { getArchiveStore } from './object-services.js';
-import { getPurgeStore, getTenantStore, type Services } from './services.js';
+import { getIdempotencyStore, getPurgeStore, getTenantStore, type Services } from './services.js';
 import { type PurgeDependencies, purgeDependencies } from './use-cases/purge-entries.js';
 
 /**
@@ -8,6 +8,11 @@ import { type PurgeDependencies, purgeDependencies } from './use-cases/purge-ent
  */
 export const purgeDependenciesOf = (services: Services): PurgeDependencies =>
   purgeDependencies(
-    { ...services, purges: getPurgeStore(services), tenants: getTenantStore(services) },
+    {
+      ...services,
+      purges: getPurgeStore(services),
+      tenants: getTenantStore(services),
+      idempotency: getIdempotencyStore(services),
+    },
     getArchiveStore(services.config),
   );

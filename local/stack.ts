@@ -1,16 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { InProcessJobLauncher } from '../lambdas/adapters/in-process-job-launcher.js';
 import { installConsoleAssets } from '../lambdas/console-assets.js';
 import { getCursorKey } from '../lambdas/cursor-key.js';
 import { CHUNK_RETRY } from '../lambdas/domain/export-plan.js';
 import { installExportLauncher } from '../lambdas/export-services.js';
+import { derivationDependenciesFor } from '../lambdas/handlers/derive-stream.js';
+import { log } from '../lambdas/http/log.js';
 import { installJobLauncher } from '../lambdas/job-services.js';
 import { type ObjectServices, objectServices } from '../lambdas/object-services.js';
 import { type FeatureStores, featureStores, getServices, type Services } from '../lambdas/services.js';
+import { deriveChanges } from '../lambdas/use-cases/derive-changes.js';
 import { buildConsoleAssets } from '../lib/console-bundle.js';
 import { createResources, type Emulators, type ResourceNames } from './emulators.js';
 import { startGateway } from './gateway.js';
+import { type LocalStreamConsumer, startStreamConsumer } from './stream-consumer.js';
 
 /** The environment the handlers read, for a deployment on the emulators. */
 export const serviceEnvironment = (
@@ -51,6 +57,10 @@ export interface LocalService {
   readonly jobs: InProcessJobLauncher;
   readonly cursorKey: Uint8Array;
   readonly env: Record<string, string>;
+  /** The events table's stream consumer, deriving rollup counters as Lambda would on AWS. */
+  readonly derivation: LocalStreamConsumer;
+  /** Resolves once everything written so far has been derived (counters caught up). */
+  settle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -92,16 +102,67 @@ export const startLocalService = async (
   // The console's browser code, built by esbuild from console/src on its first request.
   installConsoleAssets(buildConsoleAssets);
   installExportLauncher(jobs);
+  const derivation = await startDerivation(emulators.dynamoDbEndpoint, options.names, services);
   const { server, url } = await startGateway(options.port);
   return {
+    derivation,
+    settle: () => derivation.settle(),
     url,
     services: { ...services, ...featureStores(services) },
     objects: objectServices(services.config),
     jobs,
     cursorKey: await getCursorKey(services.config),
     env,
-    stop: () => closeServer(server),
+    stop: async () => {
+      await closeServer(server);
+      await derivation.stop();
+    },
   };
+};
+
+/**
+ * Runs the stream consumer in this process, as the deployed stack's Lambda event source mapping
+ * does: same handler code, same batch semantics, checkpoints kept in the control table so a
+ * restarted stack on persisted data resumes where it stopped.
+ */
+const startDerivation = async (
+  endpoint: string,
+  names: ResourceNames,
+  services: Services,
+): Promise<LocalStreamConsumer> => {
+  const dynamo = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: names.eventsTable }));
+  dynamo.destroy();
+  const streamArn = Table?.LatestStreamArn;
+  if (!streamArn) throw new Error(`the events table ${names.eventsTable} has no stream`);
+  const deps = derivationDependenciesFor(services.doc, names.controlTable);
+  const checkpointKey = (shardId: string) => ({ pk: `streampos#${shardId}`, sk: 'streampos' });
+  return startStreamConsumer({
+    endpoint,
+    streamArn,
+    handle: async (records) => {
+      const outcome = await deriveChanges(deps, records);
+      return outcome.resumeAt !== undefined ? { resumeAt: outcome.resumeAt } : {};
+    },
+    checkpoints: {
+      load: async (shardId) => {
+        const output = await services.doc.send(
+          new GetCommand({ TableName: names.controlTable, Key: checkpointKey(shardId), ConsistentRead: true }),
+        );
+        return typeof output.Item?.position === 'string' ? output.Item.position : undefined;
+      },
+      save: async (shardId, position) => {
+        await services.doc.send(
+          new PutCommand({ TableName: names.controlTable, Item: { ...checkpointKey(shardId), position } }),
+        );
+      },
+    },
+    onError: (error) => log.error('local derivation batch failed; retrying', { error: String(error) }),
+  });
 };
 
 const closeServer = (server: Server): Promise<void> =>

@@ -108,6 +108,19 @@ export class TooManyRequestsError extends AuditTrailError {
   }
 }
 
+/**
+ * 429: the store took some of a batch's events and then gave up on the rest. `written` names the
+ * ids that are stored for good, so a caller (or its retry with the same idempotency key) knows.
+ */
+export class PartlyWrittenError extends TooManyRequestsError {
+  readonly written: readonly number[];
+
+  constructor(message: string, options: RetryableErrorOptions & { written: readonly number[] }) {
+    super(`The audit store is busy: ${message}.`, options);
+    this.written = options.written;
+  }
+}
+
 /** 503: a dependency (e.g. the export bucket) failed; nothing was left half-done and the caller may retry. */
 export class ServiceUnavailableError extends AuditTrailError {
   readonly statusCode = 503;

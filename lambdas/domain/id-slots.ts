@@ -34,10 +34,15 @@ export interface SlotReservation {
   readonly until: number;
 }
 
-/** Where an entry's id comes from. */
-export type IdAssignment =
-  | { readonly kind: 'slot'; readonly id: number; readonly timestamp: number }
-  | { readonly kind: 'conditional'; readonly timestamp: number };
+/**
+ * An entry's id and timestamp. A conditional id is only a candidate: it must be written with a
+ * condition, and replaced by another candidate if that id is taken.
+ */
+export interface IdAssignment {
+  readonly id: number;
+  readonly timestamp: number;
+  readonly conditional: boolean;
+}
 
 /** A random sequence of the conditional space for `timestamp`. */
 export const conditionalIdFor = (timestamp: number, random: () => number = Math.random): number =>
@@ -81,22 +86,29 @@ export class SlotIdAllocator {
    * "now": such an entry may move forward by whole milliseconds when `now` is full, so its
    * timestamp is returned with its id.
    */
-  assign(timestamps: readonly (number | undefined)[], now: number): IdAssignment[] {
+  assign(
+    timestamps: readonly (number | undefined)[],
+    now: number,
+    random: () => number = Math.random,
+  ): IdAssignment[] {
     this.#forgetBefore(now - SLOT_MEMORY_MS);
     let nextNow = now;
+    const conditional = (timestamp: number): IdAssignment => ({
+      id: conditionalIdFor(timestamp, random),
+      timestamp,
+      conditional: true,
+    });
     return timestamps.map((given) => {
       if (given !== undefined) {
         const id = this.#take(given);
-        return id === undefined
-          ? { kind: 'conditional', timestamp: given }
-          : { kind: 'slot', id, timestamp: given };
+        return id === undefined ? conditional(given) : { id, timestamp: given, conditional: false };
       }
       // "Now" fills the current millisecond, then the next ones: a server-stamped batch spreads
       // over a few milliseconds rather than falling back to conditional writes.
       for (;;) {
-        if (!this.#covers(nextNow)) return { kind: 'conditional', timestamp: now };
+        if (!this.#covers(nextNow)) return conditional(now);
         const id = this.#take(nextNow);
-        if (id !== undefined) return { kind: 'slot', id, timestamp: nextNow };
+        if (id !== undefined) return { id, timestamp: nextNow, conditional: false };
         nextNow += 1;
       }
     });
@@ -122,7 +134,8 @@ export class SlotIdAllocator {
   }
 
   #forgetBefore(floor: number): void {
-    if (floor <= this.#floor) return;
+    // Sweeping the memory costs a pass over it: once a second is plenty.
+    if (floor < this.#floor + 1000) return;
     this.#floor = floor;
     for (const timestamp of this.#used.keys()) if (timestamp < floor) this.#used.delete(timestamp);
   }

@@ -14,8 +14,10 @@ import {
 import type { EventDraft } from '../domain/record.js';
 import type { ArchiveStore } from '../ports/archive-store.js';
 import type { EventStore } from '../ports/event-store.js';
+import { type IdempotencyStore, internalIdempotencyKey } from '../ports/idempotency-store.js';
 import type { PurgeStore, PurgeTarget, StartOutcome } from '../ports/purge-store.js';
 import type { TenantStore } from '../ports/tenant-store.js';
+import { appendOnce } from './ingest-events.js';
 
 /** What purging needs from the outside world. */
 export interface PurgeDependencies {
@@ -24,6 +26,8 @@ export interface PurgeDependencies {
   readonly archives: ArchiveStore | undefined;
   readonly tenants: TenantStore;
   readonly events: EventStore;
+  /** Where the purge's own record is claimed, so a resumed job records it once. */
+  readonly idempotency: IdempotencyStore;
   readonly clock: () => number;
   /** Entries per archive part (and per read from the store). */
   readonly partEntries: number;
@@ -314,7 +318,11 @@ const recordPurge = async (deps: PurgeDependencies, job: PurgeJob): Promise<void
       started_by: job.startedBy,
     },
   };
-  await deps.events.append(job.tenant, [draft], { dedupeKeys: [`purge#${job.jobId}`] });
+  // Claimed under the job's id: a run that crashed after writing the record writes the same one.
+  await appendOnce(deps, job.tenant, [draft], {
+    key: internalIdempotencyKey('purge', job.jobId),
+    bodyHash: job.jobId,
+  });
   await deps.purges.markRecorded(job.tenant, job.jobId, deps.clock());
 };
 
@@ -354,6 +362,7 @@ export interface PurgeServices {
   readonly purges: PurgeStore;
   readonly tenants: TenantStore;
   readonly events: EventStore;
+  readonly idempotency: IdempotencyStore;
   readonly clock: () => number;
   readonly config: { readonly PURGE_PART_ENTRIES: number; readonly PURGE_LEASE_SECONDS: number };
 }
@@ -366,6 +375,7 @@ export const purgeDependencies = (
   archives,
   tenants: services.tenants,
   events: services.events,
+  idempotency: services.idempotency,
   clock: services.clock,
   partEntries: services.config.PURGE_PART_ENTRIES,
   leaseMs: services.config.PURGE_LEASE_SECONDS * 1000,
