@@ -151,7 +151,11 @@ const startDerivation = async (
     checkpoints: {
       load: async (shardId) => {
         const output = await services.doc.send(
-          new GetCommand({ TableName: names.controlTable, Key: checkpointKey(shardId), ConsistentRead: true }),
+          new GetCommand({
+            TableName: names.controlTable,
+            Key: checkpointKey(shardId),
+            ConsistentRead: true,
+          }),
         );
         return typeof output.Item?.position === 'string' ? output.Item.position : undefined;
       },

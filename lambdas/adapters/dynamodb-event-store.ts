@@ -22,10 +22,16 @@ import type {
   PageResult,
 } from '../ports/event-store.js';
 import type { IdSource } from '../ports/id-source.js';
-import { DynamoDbIdSlotStore } from './dynamodb-id-slots.js';
-import { SlotIdSource } from './slot-id-source.js';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
-import { itemBytes, itemToRecord, MAX_ITEM_BYTES, MAX_PARTITION_KEY_BYTES, recordToItem } from './dynamodb-records.js';
+import { DynamoDbIdSlotStore } from './dynamodb-id-slots.js';
+import {
+  itemBytes,
+  itemToRecord,
+  MAX_ITEM_BYTES,
+  MAX_PARTITION_KEY_BYTES,
+  recordToItem,
+} from './dynamodb-records.js';
+import { SlotIdSource } from './slot-id-source.js';
 import { EVENTS_KEYS } from './table-definitions.js';
 
 /**
@@ -106,7 +112,11 @@ export class DynamoDbEventStore implements EventStore {
     return assignments.map((assignment) => assignment.id);
   }
 
-  async append(tenant: string, drafts: readonly EventDraft[], options: AppendOptions = {}): Promise<AppendResult> {
+  async append(
+    tenant: string,
+    drafts: readonly EventDraft[],
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
     if (options.ids && options.ids.length !== drafts.length) {
       throw new RangeError('ids must have one id per draft');
     }
@@ -135,7 +145,10 @@ export class DynamoDbEventStore implements EventStore {
           for (const record of batch) written.add(record.id);
         }),
         ...conditional.map((index) => async () => {
-          records[index] = await this.#conditionalPut(records[index] as AuditRecord, drafts[index] as EventDraft);
+          records[index] = await this.#conditionalPut(
+            records[index] as AuditRecord,
+            drafts[index] as EventDraft,
+          );
           written.add((records[index] as AuditRecord).id);
         }),
       ],

@@ -1,10 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  type DynamoDBDocumentClient,
-  paginateQuery,
-  PutCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, paginateQuery, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { SLOT_COUNT, type SlotReservation } from '../domain/id-slots.js';
 import type { IdSlotStore } from '../ports/id-slots.js';
 import { CONTROL_KEYS } from './table-definitions.js';
@@ -69,8 +64,7 @@ export class DynamoDbIdSlotStore implements IdSlotStore {
               from,
               until,
             },
-            ConditionExpression:
-              previous === undefined ? 'attribute_not_exists(#pk)' : '#until = :previous',
+            ConditionExpression: previous === undefined ? 'attribute_not_exists(#pk)' : '#until = :previous',
             ExpressionAttributeNames:
               previous === undefined ? { '#pk': CONTROL_KEYS.partition } : { '#until': 'until' },
             ...(previous === undefined ? {} : { ExpressionAttributeValues: { ':previous': previous } }),
@@ -84,12 +78,19 @@ export class DynamoDbIdSlotStore implements IdSlotStore {
     return undefined;
   }
 
-  async renew(writer: string, reservation: SlotReservation, until: number): Promise<SlotReservation | undefined> {
+  async renew(
+    writer: string,
+    reservation: SlotReservation,
+    until: number,
+  ): Promise<SlotReservation | undefined> {
     try {
       await this.#doc.send(
         new UpdateCommand({
           TableName: this.#table,
-          Key: { [CONTROL_KEYS.partition]: SLOTS_PARTITION, [CONTROL_KEYS.sort]: slotSortKey(reservation.slot) },
+          Key: {
+            [CONTROL_KEYS.partition]: SLOTS_PARTITION,
+            [CONTROL_KEYS.sort]: slotSortKey(reservation.slot),
+          },
           UpdateExpression: 'SET #until = :until',
           ConditionExpression: '#writer = :writer AND #until = :current AND #from = :from',
           ExpressionAttributeNames: { '#until': 'until', '#writer': 'writer', '#from': 'from' },

@@ -98,7 +98,9 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
           TableName: this.#table,
           Key: this.#key(tenant, key),
           UpdateExpression: 'SET #ids = :ids',
-          ConditionExpression: options.replace ? '#claim = :claim' : '#claim = :claim AND attribute_not_exists(#ids)',
+          ConditionExpression: options.replace
+            ? '#claim = :claim'
+            : '#claim = :claim AND attribute_not_exists(#ids)',
           ExpressionAttributeNames: { '#ids': 'ids', '#claim': 'claimId' },
           ExpressionAttributeValues: { ':ids': [...ids], ':claim': claimId },
         }),

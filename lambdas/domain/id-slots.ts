@@ -15,10 +15,14 @@ import { idFor, SEQUENCES_PER_MS } from './ids.js';
  *
  * Timestamps outside the range (events back-dated further than the writer's memory, or stamped
  * beyond the reservation) and overflows (more than `SLOT_WIDTH` entries with the same client
- * timestamp) take the conditional sequences instead, one conditional put each.
+ * timestamp) take the conditional half of the sequences instead, one conditional put each.
+ *
+ * The split (128 slots of 4, 512 conditional) weighs: 128 writers at once before any has to
+ * write conditionally; 4,000 server-stamped ids per second per writer (a batch spreads over the
+ * next milliseconds); and room for bursts of events sharing one client timestamp.
  */
-export const SLOT_WIDTH = 8;
-export const SLOT_COUNT = 112;
+export const SLOT_WIDTH = 4;
+export const SLOT_COUNT = 128;
 /** The first sequence of the conditional space; slots use the sequences below it. */
 export const CONDITIONAL_SEQUENCE_START = SLOT_WIDTH * SLOT_COUNT;
 
@@ -93,11 +97,17 @@ export class SlotIdAllocator {
   ): IdAssignment[] {
     this.#forgetBefore(now - SLOT_MEMORY_MS);
     let nextNow = now;
-    const conditional = (timestamp: number): IdAssignment => ({
-      id: conditionalIdFor(timestamp, random),
-      timestamp,
-      conditional: true,
-    });
+    // Conditional candidates of one millisecond are consecutive from a random start, so the
+    // entries of one call never collide with each other.
+    const nextCandidate = new Map<number, number>();
+    const conditional = (timestamp: number): IdAssignment => {
+      const sequence = nextCandidate.get(timestamp) ?? conditionalIdFor(timestamp, random) % SEQUENCES_PER_MS;
+      nextCandidate.set(
+        timestamp,
+        sequence + 1 < SEQUENCES_PER_MS ? sequence + 1 : CONDITIONAL_SEQUENCE_START,
+      );
+      return { id: idFor(timestamp, sequence), timestamp, conditional: true };
+    };
     return timestamps.map((given) => {
       if (given !== undefined) {
         const id = this.#take(given);
@@ -105,6 +115,9 @@ export class SlotIdAllocator {
       }
       // "Now" fills the current millisecond, then the next ones: a server-stamped batch spreads
       // over a few milliseconds rather than falling back to conditional writes.
+      // A fresh reservation starts after the millisecond it was taken in: move on to the next.
+      const from = this.#reservation?.from;
+      if (from !== undefined && nextNow <= from) nextNow = from + 1;
       for (;;) {
         if (!this.#covers(nextNow)) return conditional(now);
         const id = this.#take(nextNow);

@@ -10,7 +10,10 @@ import { type DeriveDependencies, deriveChanges } from '../use-cases/derive-chan
 let dependencies: DeriveDependencies | undefined;
 
 /** The journal and the derivation steps, in order, on the control table. */
-export const derivationDependenciesFor = (doc: DynamoDBDocumentClient, controlTable: string): DeriveDependencies => {
+export const derivationDependenciesFor = (
+  doc: DynamoDBDocumentClient,
+  controlTable: string,
+): DeriveDependencies => {
   const steps: DerivationStep[] = [new DynamoDbCounterStep(doc, { controlTable })];
   return { journal: new DynamoDbDerivationJournal(doc, { controlTable }), steps };
 };

@@ -51,4 +51,5 @@ export interface IdempotencyStore {
  * job's record). The NUL separator cannot occur in an HTTP header, so no Idempotency-Key a caller
  * sends can name the same claim.
  */
-export const internalIdempotencyKey = (kind: 'eventbridge' | 'purge', id: string): string => `${kind}\u0000${id}`;
+export const internalIdempotencyKey = (kind: 'eventbridge' | 'purge', id: string): string =>
+  `${kind}\u0000${id}`;
