@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { bulkWrite } from '../local/bulk-write.js';
 import { demoEvents } from '../local/demo-data.js';
-import { bulkSeed } from '../test/helpers/bulk-seed.js';
 import type { BenchModule, Measurement } from './harness.js';
 
 const run = promisify(execFile);
@@ -33,8 +33,8 @@ export const downloadBench: BenchModule = async (context) => {
   const tables = { eventsTable: config.EVENTS_TABLE, controlTable: config.CONTROL_TABLE };
   const small = context.tenant('download-small');
   const big = context.tenant('download-big');
-  await bulkSeed(doc, tables, small, demoEvents({ count: smallSize, days: 30, now, seed: 11 }));
-  await bulkSeed(doc, tables, big, demoEvents({ count: bigSize, days: 30, now, seed: 12 }));
+  await bulkWrite(doc, tables, small, demoEvents({ count: smallSize, days: 30, now, seed: 11 }));
+  await bulkWrite(doc, tables, big, demoEvents({ count: bigSize, days: 30, now, seed: 12 }));
 
   const child = async (mode: 'streaming' | 'baseline', tenant: string): Promise<ChildResult> => {
     const { stdout } = await run(

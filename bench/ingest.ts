@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { BatchWriteCommand, type BatchWriteCommandOutput } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { batchWriteAll } from '../lambdas/adapters/dynamodb-batch-write.js';
 import { recordToItem } from '../lambdas/adapters/dynamodb-records.js';
 import { allocateIds } from '../lambdas/domain/ids.js';
 import { type EventDraft, sealRecord } from '../lambdas/domain/record.js';
@@ -108,21 +108,13 @@ export const ingestBench: BenchModule = async (context) => {
       const [id] = allocateIds(timestamp, 1);
       return recordToItem(sealRecord(rawTenant, id as number, timestamp, draft));
     });
-  const rawWrite = (items: Record<string, unknown>[]) => {
-    const rawBatches: Record<string, unknown>[][] = [];
-    for (let start = 0; start < items.length; start += 25) rawBatches.push(items.slice(start, start + 25));
-    return runConcurrently(rawBatches, concurrency, async (batch) => {
-      let requests: BatchWriteCommandOutput['UnprocessedItems'] = {
-        [config.EVENTS_TABLE]: batch.map((Item) => ({ PutRequest: { Item } })),
-      };
-      while (requests && Object.keys(requests).length > 0) {
-        const output: BatchWriteCommandOutput = await doc.send(
-          new BatchWriteCommand({ RequestItems: requests }),
-        );
-        requests = output.UnprocessedItems;
-      }
-    });
-  };
+  const rawWrite = (items: Record<string, unknown>[]) =>
+    batchWriteAll(
+      doc,
+      config.EVENTS_TABLE,
+      items.map((Item) => ({ PutRequest: { Item } })),
+      { concurrency },
+    );
 
   // Warm both paths up first (untimed, 400 events each): otherwise whichever runs first pays for
   // the emulator's JIT warm-up alone. Then alternate the two in rounds, so a change of background

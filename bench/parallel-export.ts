@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { promisify } from 'node:util';
+import { bulkWrite } from '../local/bulk-write.js';
 import { demoEvents } from '../local/demo-data.js';
-import { bulkSeed } from '../test/helpers/bulk-seed.js';
 import type { BenchModule, Measurement } from './harness.js';
 
 const run = promisify(execFile);
@@ -42,8 +42,8 @@ export const parallelExportBench: BenchModule = async (context) => {
   const tables = { eventsTable: config.EVENTS_TABLE, controlTable: config.CONTROL_TABLE };
   const small = context.tenant('parallel-small');
   const big = context.tenant('parallel-big');
-  await bulkSeed(doc, tables, small, demoEvents({ count: smallSize, days: 30, now, seed: 31 }));
-  await bulkSeed(doc, tables, big, demoEvents({ count: bigSize, days: 30, now, seed: 32 }));
+  await bulkWrite(doc, tables, small, demoEvents({ count: smallSize, days: 30, now, seed: 31 }));
+  await bulkWrite(doc, tables, big, demoEvents({ count: bigSize, days: 30, now, seed: 32 }));
 
   const child = async (tenant: string, concurrency: number): Promise<ChildResult> => {
     const { stdout } = await run(

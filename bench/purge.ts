@@ -1,6 +1,8 @@
-import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { batchWriteAll } from '../lambdas/adapters/dynamodb-batch-write.js';
+import { eventKey } from '../lambdas/adapters/dynamodb-keys.js';
 import { MAX_ID } from '../lambdas/domain/ids.js';
-import { purgeDependencies, runPurge, startPurge } from '../lambdas/use-cases/purge-entries.js';
+import { purgeDependenciesOf } from '../lambdas/purge-services.js';
+import { runPurge, startPurge } from '../lambdas/use-cases/purge-entries.js';
 import { bulkWrite } from '../local/bulk-write.js';
 import { demoEvents } from '../local/demo-data.js';
 import type { BenchModule } from './harness.js';
@@ -145,21 +147,15 @@ const measureRound = async (
   const runRaw = () =>
     context.measureCapacity(async () => {
       const started = performance.now();
-      for (let start = 0; start < rawKeys.length; start += 25) {
-        let requests = rawKeys.slice(start, start + 25).map((Key) => ({ DeleteRequest: { Key } }));
-        for (let attempt = 0; requests.length > 0; attempt += 1) {
-          const output = await doc.send(
-            new BatchWriteCommand({ RequestItems: { [config.EVENTS_TABLE]: requests } }),
-          );
-          requests = (output.UnprocessedItems?.[config.EVENTS_TABLE] ?? []) as typeof requests;
-          if (requests.length > 0)
-            await new Promise((done) => setTimeout(done, Math.random() * 2 ** attempt * 10));
-        }
-      }
+      await batchWriteAll(
+        doc,
+        config.EVENTS_TABLE,
+        rawKeys.map(({ tenant, id }) => ({ DeleteRequest: { Key: eventKey(tenant, id) } })),
+      );
       return performance.now() - started;
     });
 
-  const deps = purgeDependencies(service.services, service.objects.archives);
+  const deps = purgeDependenciesOf(service.services, service.objects.archives);
   const lastIds = new Map<string, number>();
   for (const tenant of [plain, archived]) lastIds.set(tenant, (await keysOf(tenant)).at(-1)?.id ?? 0);
   const runPurgeOf = (tenant: string) =>

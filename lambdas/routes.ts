@@ -25,6 +25,39 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/console/{asset}', handler: 'console' },
 ];
 
+/**
+ * The API's binary media types. Downloads are zips returned base64-encoded by Lambda proxy
+ * integrations; API Gateway decodes them to bytes only when the request's Accept header or the
+ * response's Content-Type is a binary media type, and clients send anything from "*\/*" to
+ * "text/html,…", so every type is binary. API Gateway then base64-encodes every request body
+ * (`isBase64Encoded: true`), whatever its Content-Type; `bodyText()` (lambdas/http/request.ts)
+ * decodes it, and text responses (`isBase64Encoded: false`) pass through unchanged. The CDK
+ * construct declares exactly these and the local gateway encodes bodies as they say.
+ */
+export const BINARY_MEDIA_TYPES: readonly string[] = [
+  'application/zip',
+  'application/x-zip-compressed',
+  '*/*',
+];
+
+/**
+ * Whether API Gateway hands a request body with this Content-Type to Lambda base64-encoded: its
+ * media type (parameters dropped) matches one of `binaryMediaTypes`, where `*\/*` matches every
+ * body, with or without a Content-Type, and `type/*` every subtype.
+ */
+export const isBinaryMediaType = (
+  contentType: string | undefined,
+  binaryMediaTypes: readonly string[] = BINARY_MEDIA_TYPES,
+): boolean => {
+  const mediaType = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  return binaryMediaTypes.some((pattern) => {
+    const wanted = pattern.toLowerCase();
+    if (wanted === '*/*') return true;
+    if (wanted.endsWith('/*')) return mediaType.startsWith(wanted.slice(0, -1));
+    return mediaType === wanted;
+  });
+};
+
 /** The authorizer's handler file. */
 export const AUTHORIZER_HANDLER = 'authorizer';
 /** Answers every method and path no route serves (404/405 in the dialect's shape). */

@@ -6,7 +6,7 @@ import { DynamoDbExportJobStore } from './adapters/dynamodb-export-job-store.js'
 import { DynamoDbExportPlanStore } from './adapters/dynamodb-export-plan-store.js';
 import { DynamoDbIdempotencyStore } from './adapters/dynamodb-idempotency-store.js';
 import { DynamoDbKoreAppStore } from './adapters/dynamodb-kore-app-store.js';
-import { DynamoDbPurgeStore } from './adapters/dynamodb-purge-store.js';
+import { DynamoDbPurgeJobStore } from './adapters/dynamodb-purge-job-store.js';
 import { DynamoDbTenantStore } from './adapters/dynamodb-tenant-store.js';
 import { DynamoDbTokenStore } from './adapters/dynamodb-token-store.js';
 import { loadConfig, type ServiceConfig } from './config.js';
@@ -16,7 +16,7 @@ import type { EventStore } from './ports/event-store.js';
 import type { ExportJobStore, ExportPlanStore } from './ports/export-store.js';
 import type { IdempotencyStore } from './ports/idempotency-store.js';
 import type { KoreAppStore } from './ports/kore-app-store.js';
-import type { PurgeStore } from './ports/purge-store.js';
+import type { PurgeJobStore } from './ports/purge-job-store.js';
 import type { TenantStore } from './ports/tenant-store.js';
 import { Authenticator } from './use-cases/authenticate.js';
 
@@ -46,7 +46,7 @@ export interface Services {
 /** The stores only some features use, each built by its getter below on first use. */
 export interface FeatureStores {
   readonly tenants: TenantStore;
-  readonly purges: PurgeStore;
+  readonly purges: PurgeJobStore;
   readonly exportJobs: ExportJobStore;
   readonly idempotency: IdempotencyStore;
 }
@@ -78,7 +78,7 @@ const tablesOf = ({ config }: Pick<Services, 'config'>) => ({
 });
 
 let tenants: TenantStore | undefined;
-let purges: PurgeStore | undefined;
+let purges: PurgeJobStore | undefined;
 let exportJobs: ExportJobStore | undefined;
 let exportPlans: ExportPlanStore | undefined;
 let idempotency: IdempotencyStore | undefined;
@@ -94,8 +94,8 @@ export const getTenantStore = (services: Pick<Services, 'doc' | 'config'>): Tena
 };
 
 /** The container's purge job store (purge endpoints, worker and scheduler). */
-export const getPurgeStore = (services: Pick<Services, 'doc' | 'config'>): PurgeStore => {
-  purges ??= new DynamoDbPurgeStore(services.doc, tablesOf(services));
+export const getPurgeStore = (services: Pick<Services, 'doc' | 'config'>): PurgeJobStore => {
+  purges ??= new DynamoDbPurgeJobStore(services.doc, { controlTable: services.config.CONTROL_TABLE });
   return purges;
 };
 

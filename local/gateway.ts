@@ -9,18 +9,47 @@ import type {
 } from 'aws-lambda';
 import { PayloadTooLargeError } from '../lambdas/domain/errors.js';
 import { dialectOfPath, errorResponse } from '../lambdas/http/dialects.js';
-import { AUTHORIZER_HANDLER, FALLBACK_HANDLER, findRoute } from '../lambdas/routes.js';
+import {
+  AUTHORIZER_HANDLER,
+  BINARY_MEDIA_TYPES,
+  FALLBACK_HANDLER,
+  findRoute,
+  isBinaryMediaType,
+} from '../lambdas/routes.js';
 
 /** API Gateway's largest request payload. */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 /** API Gateway's integration timeout: the budget a request handler gets. */
 const REQUEST_BUDGET_MS = 29_000;
-const BINARY_TYPES = [
-  'application/zip',
-  'application/x-zip-compressed',
-  'application/octet-stream',
-  'application/gzip',
-];
+
+/** How the gateway is served. */
+export interface GatewayOptions {
+  /**
+   * The loopback address to listen on.
+   * @default '127.0.0.1'
+   */
+  readonly host?: string;
+  /**
+   * The binary media types the API declares, which decide whether a request body reaches the
+   * handler base64-encoded (as `isBinaryMediaType` says). Tests pass `[]` to send bodies as text.
+   * @default BINARY_MEDIA_TYPES, what the CDK construct declares: every body is base64-encoded
+   */
+  readonly binaryMediaTypes?: readonly string[];
+}
+
+/**
+ * The body as API Gateway's REST proxy event carries it: null when empty, base64 with
+ * `isBase64Encoded` when its Content-Type is one of `binaryMediaTypes`, else UTF-8 text.
+ */
+export const proxyBody = (
+  body: Buffer,
+  contentType: string | undefined,
+  binaryMediaTypes: readonly string[] = BINARY_MEDIA_TYPES,
+): Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded'> => {
+  if (body.length === 0) return { body: null, isBase64Encoded: false };
+  const isBinary = isBinaryMediaType(contentType, binaryMediaTypes);
+  return { body: body.toString(isBinary ? 'base64' : 'utf8'), isBase64Encoded: isBinary };
+};
 
 type LambdaHandler<E, R> = (event: E, context: Context) => Promise<R>;
 const handlers = new Map<string, Promise<LambdaHandler<unknown, unknown>>>();
@@ -74,6 +103,7 @@ const proxyEvent = (
   body: Buffer,
   resource: string,
   pathParameters: Record<string, string>,
+  binaryMediaTypes: readonly string[],
 ): APIGatewayProxyEvent => {
   // Maps, then Object.fromEntries: names like "__proto__" or "constructor" stay plain own keys.
   const headerValues = new Map<string, string[]>();
@@ -96,8 +126,6 @@ const proxyEvent = (
   const multiValueHeaders = Object.fromEntries(headerValues);
   const query = Object.fromEntries([...queryValues].map(([name, values]) => [name, last(values)]));
   const multiQuery = Object.fromEntries(queryValues);
-  const contentType = (request.headers['content-type'] ?? '').toLowerCase();
-  const isBinary = body.length > 0 && BINARY_TYPES.some((type) => contentType.startsWith(type));
   return {
     resource,
     path: url.pathname,
@@ -108,8 +136,7 @@ const proxyEvent = (
     multiValueQueryStringParameters: Object.keys(multiQuery).length > 0 ? multiQuery : null,
     pathParameters: Object.keys(pathParameters).length > 0 ? pathParameters : null,
     stageVariables: null,
-    body: body.length > 0 ? body.toString(isBinary ? 'base64' : 'utf8') : null,
-    isBase64Encoded: isBinary,
+    ...proxyBody(body, request.headers['content-type'], binaryMediaTypes),
     requestContext: {
       accountId: '000000000000',
       apiId: 'local',
@@ -159,7 +186,11 @@ const send = (response: ServerResponse, result: APIGatewayProxyResult) => {
  * Serves the handlers over HTTP the way API Gateway does: each request becomes a REST proxy event,
  * the real authorizer runs first and its context reaches the handler.
  */
-export const handleRequest = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+export const handleRequest = async (
+  request: IncomingMessage,
+  response: ServerResponse,
+  binaryMediaTypes: readonly string[] = BINARY_MEDIA_TYPES,
+): Promise<void> => {
   const url = new URL(request.url ?? '/', 'http://127.0.0.1');
   const method = request.method ?? 'GET';
   // HEAD is served by the GET route (as the construct wires it); OPTIONS by the fallback.
@@ -182,13 +213,20 @@ export const handleRequest = async (request: IncomingMessage, response: ServerRe
     send(
       response,
       await fallback(
-        proxyEvent(request, url, body, '/{proxy+}', {}),
+        proxyEvent(request, url, body, '/{proxy+}', {}, binaryMediaTypes),
         lambdaContext(FALLBACK_HANDLER, REQUEST_BUDGET_MS),
       ),
     );
     return;
   }
-  const event = proxyEvent(request, url, body, route.candidate.path, route.parameters ?? {});
+  const event = proxyEvent(
+    request,
+    url,
+    body,
+    route.candidate.path,
+    route.parameters ?? {},
+    binaryMediaTypes,
+  );
   const authorizer = await loadHandler<APIGatewayRequestAuthorizerEvent, APIGatewayAuthorizerResult>(
     AUTHORIZER_HANDLER,
   );
@@ -215,10 +253,14 @@ export const handleRequest = async (request: IncomingMessage, response: ServerRe
 };
 
 /** Starts the gateway on `host:port` (port 0 picks a free one). */
-export const startGateway = (port: number, host = '127.0.0.1'): Promise<{ server: Server; url: string }> =>
+export const startGateway = (
+  port: number,
+  options: GatewayOptions = {},
+): Promise<{ server: Server; url: string }> =>
   new Promise((resolve, reject) => {
+    const host = options.host ?? '127.0.0.1';
     const server = createServer((request, response) => {
-      handleRequest(request, response).catch((error: unknown) => {
+      handleRequest(request, response, options.binaryMediaTypes).catch((error: unknown) => {
         // What API Gateway answers when an integration fails: no details leak.
         process.stderr.write(
           `gateway: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,

@@ -1,23 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
-  BatchWriteCommand,
-  type BatchWriteCommandOutput,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  paginateQuery,
   QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { backoffDelay, DEFAULT_BACKOFF } from '../lambdas/adapters/backoff.js';
-import { itemToRecord, recordToItem } from '../lambdas/adapters/dynamodb-records.js';
+import { counterItemDeltas, counterUpdate } from '../lambdas/adapters/dynamodb-counters.js';
+import { eventsPartition, seedMarkerKey } from '../lambdas/adapters/dynamodb-keys.js';
+import { itemToRecord } from '../lambdas/adapters/dynamodb-records.js';
 import { CONTROL_KEYS, EVENTS_KEYS } from '../lambdas/adapters/table-definitions.js';
-import { firstIdAt, idFor, lastIdAt, SEQUENCES_PER_MS } from '../lambdas/domain/ids.js';
-import { type AuditRecord, type EventDraft, sealRecord } from '../lambdas/domain/record.js';
-import { COUNTER_SHARDS, counterDeltas } from '../lambdas/domain/rollups.js';
+import { firstIdAt, lastIdAt } from '../lambdas/domain/ids.js';
+import type { AuditRecord, EventDraft } from '../lambdas/domain/record.js';
+import { COUNTER_SHARDS } from '../lambdas/domain/rollups.js';
 import { hourOf } from '../lambdas/domain/time.js';
+import { sealSequential, writeRecords } from '../local/bulk-write.js';
 
 export interface SeedTables {
   readonly eventsTable: string;
@@ -68,10 +69,7 @@ const byHour = <T>(items: readonly T[], timestampOf: (item: T) => number): Map<n
   return hours;
 };
 
-const markerKey = (tenant: string) => ({
-  [CONTROL_KEYS.partition]: `seed#${tenant}`,
-  [CONTROL_KEYS.sort]: 'run',
-});
+const markerKey = seedMarkerKey;
 
 /**
  * Bulk seeding: BatchWriteItem for entries, then the rollup counters of each hour in one
@@ -133,7 +131,11 @@ export class BulkSeeder {
         TableName: this.#tables.eventsTable,
         KeyConditionExpression: '#pk = :pk AND #id BETWEEN :min AND :max',
         ExpressionAttributeNames: { '#pk': EVENTS_KEYS.partition, '#id': EVENTS_KEYS.sort },
-        ExpressionAttributeValues: { ':pk': this.#tenant, ':min': firstIdAt(from), ':max': lastIdAt(to) },
+        ExpressionAttributeValues: {
+          ':pk': eventsPartition(this.#tenant),
+          ':min': firstIdAt(from),
+          ':max': lastIdAt(to),
+        },
         Limit: 1,
         ConsistentRead: true,
       }),
@@ -191,48 +193,15 @@ export class BulkSeeder {
 
   /** Seals one hour's drafts with ids 0, 1, … of each millisecond. */
   sealHour(drafts: readonly EventDraft[]): AuditRecord[] {
-    const sequences = new Map<number, number>();
-    return drafts.map((draft) => {
-      const timestamp = draft.timestamp as number;
-      const sequence = sequences.get(timestamp) ?? 0;
-      if (sequence >= SEQUENCES_PER_MS) throw new RangeError('too many seed events in one millisecond');
-      sequences.set(timestamp, sequence + 1);
-      return sealRecord(this.#tenant, idFor(timestamp, sequence), timestamp, draft);
-    });
+    return sealSequential(this.#tenant, drafts);
   }
 
   /**
    * BatchWriteItem, 25 entries a call, `concurrency` calls at once, unprocessed items retried;
    * `onStored` hears of each call's entries once they are all stored.
    */
-  async writeEntries(
-    records: readonly AuditRecord[],
-    onStored: (count: number) => void = () => undefined,
-  ): Promise<void> {
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: this.#concurrency }, async () => {
-        while (next < records.length) {
-          const batch = records.slice(next, next + 25);
-          next += 25;
-          let requests: BatchWriteCommandOutput['UnprocessedItems'] = {
-            [this.#tables.eventsTable]: batch.map((record) => ({
-              PutRequest: { Item: recordToItem(record) },
-            })),
-          };
-          for (let attempt = 1; requests && Object.keys(requests).length > 0; attempt += 1) {
-            if (attempt > DEFAULT_BACKOFF.maxAttempts)
-              throw new Error('The table kept answering with unprocessed items; stopped.');
-            if (attempt > 1) await backoffDelay(DEFAULT_BACKOFF, attempt - 1);
-            const output: BatchWriteCommandOutput = await this.#doc.send(
-              new BatchWriteCommand({ RequestItems: requests }),
-            );
-            requests = output.UnprocessedItems;
-          }
-          onStored(batch.length);
-        }
-      }),
-    );
+  writeEntries(records: readonly AuditRecord[], onStored?: (count: number) => void): Promise<void> {
+    return writeRecords(this.#doc, this.#tables.eventsTable, records, this.#concurrency, onStored);
   }
 
   /** Releases the tenant: the run is complete (or was found unsafe before writing anything). */
@@ -277,25 +246,21 @@ export class BulkSeeder {
       return 0;
     }
     const records: AuditRecord[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.#doc.send(
-        new QueryCommand({
-          TableName: this.#tables.eventsTable,
-          KeyConditionExpression: '#pk = :pk AND #id BETWEEN :min AND :max',
-          ExpressionAttributeNames: { '#pk': EVENTS_KEYS.partition, '#id': EVENTS_KEYS.sort },
-          ExpressionAttributeValues: {
-            ':pk': this.#tenant,
-            ':min': firstIdAt(item.countedTo + 1),
-            ':max': lastIdAt(item.to),
-          },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const entry of page.Items ?? []) records.push(itemToRecord(entry));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+    const pages = paginateQuery(
+      { client: this.#doc },
+      {
+        TableName: this.#tables.eventsTable,
+        KeyConditionExpression: '#pk = :pk AND #id BETWEEN :min AND :max',
+        ExpressionAttributeNames: { '#pk': EVENTS_KEYS.partition, '#id': EVENTS_KEYS.sort },
+        ExpressionAttributeValues: {
+          ':pk': eventsPartition(this.#tenant),
+          ':min': firstIdAt(item.countedTo + 1),
+          ':max': lastIdAt(item.to),
+        },
+        ConsistentRead: true,
+      },
+    );
+    for await (const page of pages) for (const entry of page.Items ?? []) records.push(itemToRecord(entry));
     const counted = new Set(item.countedHours ?? []);
     const group = [...byHour(records, (record) => record.timestamp)]
       .filter(([hour]) => !counted.has(hour))
@@ -345,15 +310,9 @@ export class BulkSeeder {
 
   async #countHour(runId: string, hour: number, records: readonly AuditRecord[]): Promise<void> {
     const shard = Math.floor(Math.random() * COUNTER_SHARDS);
-    const updates = [...counterDeltas(records, 1, shard).values()].map(({ key, delta }) => ({
-      Update: {
-        TableName: this.#tables.controlTable,
-        Key: { [CONTROL_KEYS.partition]: key.pk, [CONTROL_KEYS.sort]: key.sk },
-        UpdateExpression: 'ADD #n :delta',
-        ExpressionAttributeNames: { '#n': 'n' },
-        ExpressionAttributeValues: { ':delta': delta },
-      },
-    }));
+    const updates = counterItemDeltas(records, 1, shard).map((change) =>
+      counterUpdate(this.#tables.controlTable, change),
+    );
     if (updates.length > 99)
       throw new RangeError(
         `an hour of seed data touches ${updates.length} counters, more than one transaction holds`,

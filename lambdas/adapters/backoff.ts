@@ -16,3 +16,15 @@ export const backoffDelay = (
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(attempt, 20));
   return new Promise((resolve) => setTimeout(resolve, Math.floor(random() * ceiling)));
 };
+
+const THROTTLE_NAMES = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'TransactionConflictException',
+  'TransactionInProgressException',
+]);
+
+/** Throttling that survived the SDK's own retries; worth another, slower try. */
+export const isThrottle = (error: unknown): boolean =>
+  error instanceof Error && THROTTLE_NAMES.has(error.name);

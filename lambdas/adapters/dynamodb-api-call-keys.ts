@@ -5,7 +5,7 @@ import {
   type DynamoDBClient,
   UpdateTableCommand,
 } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, paginateScan, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { EVENTS_KEYS } from './table-definitions.js';
 
 /** Sends a conditional update; false when its item is gone (purged meanwhile) or changed. */
@@ -37,22 +37,21 @@ export const migrateApiCallKeys = async (
 ): Promise<ApiCallKeysMigration> => {
   let scanned = 0;
   let indexed = 0;
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await doc.send(
-      new ScanCommand({
-        TableName: eventsTable,
-        ProjectionExpression: '#t, #id, #request.#uri, #apiCall',
-        ExpressionAttributeNames: {
-          '#t': EVENTS_KEYS.partition,
-          '#id': EVENTS_KEYS.sort,
-          '#request': 'request',
-          '#uri': 'uri',
-          '#apiCall': EVENTS_KEYS.apiCallKey,
-        },
-        ExclusiveStartKey: startKey,
-      }),
-    );
+  const pages = paginateScan(
+    { client: doc },
+    {
+      TableName: eventsTable,
+      ProjectionExpression: '#t, #id, #request.#uri, #apiCall',
+      ExpressionAttributeNames: {
+        '#t': EVENTS_KEYS.partition,
+        '#id': EVENTS_KEYS.sort,
+        '#request': 'request',
+        '#uri': 'uri',
+        '#apiCall': EVENTS_KEYS.apiCallKey,
+      },
+    },
+  );
+  for await (const page of pages) {
     for (const item of page.Items ?? []) {
       scanned += 1;
       const key = {
@@ -81,8 +80,7 @@ export const migrateApiCallKeys = async (
         indexed += 1;
       }
     }
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
+  }
   return { scanned, indexed };
 };
 

@@ -14,8 +14,8 @@ import type {
   DerivationStep,
   JournalEntry,
 } from '../ports/derivation.js';
-import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
-import { isThrottle } from './dynamodb-event-store.js';
+import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF, isThrottle } from './backoff.js';
+import { counterItemDeltas, counterUpdate } from './dynamodb-counters.js';
 import { CONTROL_KEYS, EVENTS_KEYS } from './table-definitions.js';
 
 /** Journal entries outlive the stream's own 24-hour retention: no delivery can reach past them. */
@@ -132,15 +132,7 @@ export class DynamoDbCounterStep implements DerivationStep {
       return fields ? [fields] : [];
     });
     const shard = Math.floor(this.#random() * COUNTER_SHARDS);
-    const updates = [...counterDeltas(counted, 1, shard).values()].map(({ key, delta }) => ({
-      Update: {
-        TableName: this.#table,
-        Key: { [CONTROL_KEYS.partition]: key.pk, [CONTROL_KEYS.sort]: key.sk },
-        UpdateExpression: 'ADD #n :delta',
-        ExpressionAttributeNames: { '#n': 'n' },
-        ExpressionAttributeValues: { ':delta': delta },
-      },
-    }));
+    const updates = counterItemDeltas(counted, 1, shard).map((delta) => counterUpdate(this.#table, delta));
     const journalPut = {
       Put: {
         TableName: this.#table,

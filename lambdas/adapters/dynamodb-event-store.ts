@@ -23,7 +23,14 @@ import type {
 } from '../ports/event-store.js';
 import type { IdSource } from '../ports/id-source.js';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
+import { batchWriteAll } from './dynamodb-batch-write.js';
 import { DynamoDbIdSlotStore } from './dynamodb-id-slots.js';
+import {
+  actionPartition,
+  actorPartition,
+  apiCallPartition,
+  eventsPartition,
+} from './dynamodb-keys.js';
 import {
   itemBytes,
   itemToRecord,
@@ -176,22 +183,14 @@ export class DynamoDbEventStore implements EventStore {
     }
   }
 
-  /** One BatchWriteItem call, its unprocessed items retried within the backoff budget. */
+  /** One BatchWriteItem call (25 entries), what it leaves unprocessed retried within the budget. */
   async #batchWrite(records: readonly AuditRecord[]): Promise<void> {
-    let requests: BatchWriteCommandOutput['UnprocessedItems'] = {
-      [this.#eventsTable]: records.map((record) => ({ PutRequest: { Item: recordToItem(record) } })),
-    };
-    for (let attempt = 1; ; attempt += 1) {
-      const output: BatchWriteCommandOutput = await this.#doc.send(
-        new BatchWriteCommand({ RequestItems: requests }),
-      );
-      requests = output.UnprocessedItems;
-      if (!requests || Object.keys(requests).length === 0) return;
-      if (attempt >= this.#backoff.maxAttempts) {
-        throw new TooManyRequestsError('The audit store is busy; some events were not written. Retry later.');
-      }
-      await backoffDelay(this.#backoff, attempt, this.#random);
-    }
+    await batchWriteAll(
+      this.#doc,
+      this.#eventsTable,
+      records.map((record) => ({ PutRequest: { Item: recordToItem(record) } })),
+      { backoff: this.#backoff, random: this.#random },
+    );
   }
 
   /**
@@ -244,6 +243,7 @@ export class DynamoDbEventStore implements EventStore {
           Limit: query.limit - records.length,
           ExclusiveStartKey: exclusiveStartKey,
           ReturnConsumedCapacity: 'TOTAL',
+          ...(query.consistent ? { ConsistentRead: true } : {}),
         }),
       );
       for (const item of output.Items ?? []) records.push(itemToRecord(item));
@@ -299,29 +299,33 @@ export class DynamoDbEventStore implements EventStore {
   } {
     switch (query.selector.kind) {
       case 'all':
-        return { partitionName: EVENTS_KEYS.partition, partitionValue: query.tenant, indexName: undefined };
+        return {
+          partitionName: EVENTS_KEYS.partition,
+          partitionValue: eventsPartition(query.tenant),
+          indexName: undefined,
+        };
       case 'action':
         return {
           partitionName: EVENTS_KEYS.actionKey,
-          partitionValue: `${query.tenant}#${query.selector.action}`,
+          partitionValue: actionPartition(query.tenant, query.selector.action),
           indexName: EVENTS_KEYS.actionIndex,
         };
       case 'actor':
         return {
           partitionName: EVENTS_KEYS.actorKey,
-          partitionValue: `${query.tenant}#${query.selector.actor}`,
+          partitionValue: actorPartition(query.tenant, query.selector.actor),
           indexName: EVENTS_KEYS.actorIndex,
         };
       case 'apiCalls':
         return query.selector.actor === undefined
           ? {
               partitionName: EVENTS_KEYS.apiCallKey,
-              partitionValue: query.tenant,
+              partitionValue: apiCallPartition(query.tenant),
               indexName: EVENTS_KEYS.apiCallIndex,
             }
           : {
               partitionName: EVENTS_KEYS.actorKey,
-              partitionValue: `${query.tenant}#${query.selector.actor}`,
+              partitionValue: actorPartition(query.tenant, query.selector.actor),
               indexName: EVENTS_KEYS.actorIndex,
             };
     }
@@ -371,15 +375,3 @@ const storableBytes = (tenant: string, draft: EventDraft, index: number, now: nu
   }
   return bytes;
 };
-
-const THROTTLE_NAMES = new Set([
-  'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-  'RequestLimitExceeded',
-  'TransactionConflictException',
-  'TransactionInProgressException',
-]);
-
-/** Throttling that survived the SDK's own retries; worth another, slower try. */
-export const isThrottle = (error: unknown): boolean =>
-  error instanceof Error && THROTTLE_NAMES.has(error.name);

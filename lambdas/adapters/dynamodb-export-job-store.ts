@@ -1,24 +1,13 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type ExportJob, JOB_ABANDONED_AFTER_MS } from '../domain/export.js';
 import type { ExportJobStore } from '../ports/export-store.js';
+import { EXPORT_JOB_PREFIX, exportJobKey, exportSlotKey, tenantPartition } from './dynamodb-keys.js';
+import { putLockedJob } from './dynamodb-tenant-lock.js';
 import { CONTROL_KEYS } from './table-definitions.js';
 
 const { partition: PK, sort: SK, ttl: TTL } = CONTROL_KEYS;
-/** Job items' sort key prefix (`export#<jobId>`). */
-export const EXPORT_JOB_PREFIX = 'export#';
-const PREFIX = EXPORT_JOB_PREFIX;
 /** Job records are kept a week (DynamoDB TTL), long after their zips expired. */
 export const EXPORT_JOB_KEEP_SECONDS = 7 * 86400;
-
-/** The tenant's export slot: names the one job that may run (sk outside the `export#` range). */
-const SLOT = 'export-slot';
 
 /**
  * Export jobs in the control table, under their tenant: pk `tenant#<tenant>`, sk
@@ -38,52 +27,22 @@ export class DynamoDbExportJobStore implements ExportJobStore {
   async create(job: ExportJob): Promise<ExportJob> {
     // The slot is taken when it is free, abandoned, or held by a job found finished (or gone).
     let finishedHolder = '';
+    const expiresAt = Math.floor(job.createdAt / 1000) + EXPORT_JOB_KEEP_SECONDS;
     for (let attempt = 1; attempt <= 3; attempt += 1) {
-      try {
-        await this.#doc.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Put: {
-                  TableName: this.#table,
-                  Item: {
-                    [PK]: `tenant#${job.tenant}`,
-                    [SK]: `${PREFIX}${job.jobId}`,
-                    [TTL]: Math.floor(job.createdAt / 1000) + EXPORT_JOB_KEEP_SECONDS,
-                    ...job,
-                  },
-                  ConditionExpression: 'attribute_not_exists(#pk)',
-                  ExpressionAttributeNames: { '#pk': PK },
-                },
-              },
-              {
-                Put: {
-                  TableName: this.#table,
-                  Item: {
-                    [PK]: `tenant#${job.tenant}`,
-                    [SK]: SLOT,
-                    jobId: job.jobId,
-                    since: job.createdAt,
-                    [TTL]: Math.floor(job.createdAt / 1000) + EXPORT_JOB_KEEP_SECONDS,
-                  },
-                  ConditionExpression: 'attribute_not_exists(#pk) OR since < :abandoned OR jobId = :finished',
-                  ExpressionAttributeNames: { '#pk': PK },
-                  ExpressionAttributeValues: {
-                    ':abandoned': job.createdAt - JOB_ABANDONED_AFTER_MS,
-                    ':finished': finishedHolder,
-                  },
-                },
-              },
-            ],
-          }),
-        );
-        return job;
-      } catch (error) {
-        if (!(error instanceof TransactionCanceledException)) throw error;
-        const holder = await this.#slotHolder(job.tenant);
-        if (holder?.status === 'running') return holder;
-        finishedHolder = holder?.jobId ?? (await this.#slotJobId(job.tenant)) ?? '';
-      }
+      const started = await putLockedJob(this.#doc, {
+        table: this.#table,
+        job: { key: exportJobKey(job.tenant, job.jobId), attributes: { [TTL]: expiresAt, ...job } },
+        lock: {
+          key: exportSlotKey(job.tenant),
+          attributes: { jobId: job.jobId, since: job.createdAt, [TTL]: expiresAt },
+          takeOverWhen: 'since < :abandoned OR jobId = :finished',
+          values: { ':abandoned': job.createdAt - JOB_ABANDONED_AFTER_MS, ':finished': finishedHolder },
+        },
+      });
+      if (started) return job;
+      const holder = await this.#slotHolder(job.tenant);
+      if (holder?.status === 'running') return holder;
+      finishedHolder = holder?.jobId ?? (await this.#slotJobId(job.tenant)) ?? '';
     }
     throw new Error(`could not start an export job for tenant ${job.tenant}`);
   }
@@ -95,7 +54,7 @@ export class DynamoDbExportJobStore implements ExportJobStore {
     const { Item } = await this.#doc.send(
       new GetCommand({
         TableName: this.#table,
-        Key: { [PK]: `tenant#${tenant}`, [SK]: `${PREFIX}${jobId}` },
+        Key: exportJobKey(tenant, jobId),
         ConsistentRead: true,
       }),
     );
@@ -106,7 +65,7 @@ export class DynamoDbExportJobStore implements ExportJobStore {
     const { Item } = await this.#doc.send(
       new GetCommand({
         TableName: this.#table,
-        Key: { [PK]: `tenant#${tenant}`, [SK]: SLOT },
+        Key: exportSlotKey(tenant),
         ConsistentRead: true,
       }),
     );
@@ -117,7 +76,7 @@ export class DynamoDbExportJobStore implements ExportJobStore {
     const { Item } = await this.#doc.send(
       new GetCommand({
         TableName: this.#table,
-        Key: { [PK]: `tenant#${tenant}`, [SK]: `${PREFIX}${jobId}` },
+        Key: exportJobKey(tenant, jobId),
       }),
     );
     return Item ? toJob(Item) : undefined;
@@ -129,7 +88,7 @@ export class DynamoDbExportJobStore implements ExportJobStore {
         TableName: this.#table,
         KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
         ExpressionAttributeNames: { '#pk': PK, '#sk': SK },
-        ExpressionAttributeValues: { ':pk': `tenant#${tenant}`, ':prefix': PREFIX },
+        ExpressionAttributeValues: { ':pk': tenantPartition(tenant), ':prefix': EXPORT_JOB_PREFIX },
         ScanIndexForward: false,
         Limit: 1,
       }),
@@ -147,7 +106,7 @@ export class DynamoDbExportJobStore implements ExportJobStore {
     await this.#doc.send(
       new UpdateCommand({
         TableName: this.#table,
-        Key: { [PK]: `tenant#${tenant}`, [SK]: `${PREFIX}${jobId}` },
+        Key: exportJobKey(tenant, jobId),
         UpdateExpression:
           'SET #status = :completed, updatedAt = :now, objectKey = :key, entries = :entries, #bytes = :bytes, snapshotMaxId = :max',
         ConditionExpression: '#status = :running',
@@ -169,7 +128,7 @@ export class DynamoDbExportJobStore implements ExportJobStore {
     await this.#doc.send(
       new UpdateCommand({
         TableName: this.#table,
-        Key: { [PK]: `tenant#${tenant}`, [SK]: `${PREFIX}${jobId}` },
+        Key: exportJobKey(tenant, jobId),
         UpdateExpression: 'SET #status = :failed, updatedAt = :now, message = :message',
         ConditionExpression: '#status = :running',
         ExpressionAttributeNames: { '#status': 'status' },

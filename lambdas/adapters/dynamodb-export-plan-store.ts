@@ -2,22 +2,17 @@ import { ConditionalCheckFailedException, TransactionCanceledException } from '@
 import {
   type DynamoDBDocumentClient,
   GetCommand,
-  QueryCommand,
+  paginateQuery,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { ChunkResult, ExportPlan } from '../domain/export-plan.js';
 import type { ExportPlanStore } from '../ports/export-store.js';
-import { EXPORT_JOB_KEEP_SECONDS, EXPORT_JOB_PREFIX } from './dynamodb-export-job-store.js';
+import { EXPORT_JOB_KEEP_SECONDS } from './dynamodb-export-job-store.js';
+import { exportChunkKey, exportChunkPrefix, exportJobKey, tenantPartition } from './dynamodb-keys.js';
 import { CONTROL_KEYS } from './table-definitions.js';
 
 const { partition: PK, sort: SK, ttl: TTL } = CONTROL_KEYS;
-const PREFIX = EXPORT_JOB_PREFIX;
-const KEEP_SECONDS = EXPORT_JOB_KEEP_SECONDS;
-/** A parallel export's chunk records: outside the `export#` range, so the job store's `latest()` never sees them. */
-const CHUNK_PREFIX = 'exportchunk#';
-const chunkKey = (jobId: string, index: number): string =>
-  `${CHUNK_PREFIX}${jobId}#${String(index).padStart(5, '0')}`;
 
 /**
  * A parallel export job's plan (an attribute of the job item, with its chunk count) and its chunk
@@ -37,7 +32,7 @@ export class DynamoDbExportPlanStore implements ExportPlanStore {
     const { Item } = await this.#doc.send(
       new GetCommand({
         TableName: this.#table,
-        Key: { [PK]: `tenant#${tenant}`, [SK]: `${PREFIX}${jobId}` },
+        Key: exportJobKey(tenant, jobId),
         ProjectionExpression: '#plan',
         ExpressionAttributeNames: { '#plan': 'plan' },
         ConsistentRead: true,
@@ -51,7 +46,7 @@ export class DynamoDbExportPlanStore implements ExportPlanStore {
       await this.#doc.send(
         new UpdateCommand({
           TableName: this.#table,
-          Key: { [PK]: `tenant#${tenant}`, [SK]: `${PREFIX}${jobId}` },
+          Key: exportJobKey(tenant, jobId),
           UpdateExpression: 'SET #plan = :plan, chunkCount = :chunks, updatedAt = :now',
           ConditionExpression: '#status = :running AND attribute_not_exists(#plan)',
           ExpressionAttributeNames: { '#status': 'status', '#plan': 'plan' },
@@ -73,7 +68,6 @@ export class DynamoDbExportPlanStore implements ExportPlanStore {
   }
 
   async recordChunk(tenant: string, jobId: string, result: ChunkResult, now: number): Promise<boolean> {
-    const pk = `tenant#${tenant}`;
     try {
       await this.#doc.send(
         new TransactWriteCommand({
@@ -81,7 +75,7 @@ export class DynamoDbExportPlanStore implements ExportPlanStore {
             {
               Update: {
                 TableName: this.#table,
-                Key: { [PK]: pk, [SK]: `${PREFIX}${jobId}` },
+                Key: exportJobKey(tenant, jobId),
                 // A set of chunk indexes: a chunk recorded twice (a retry) counts once.
                 UpdateExpression: 'ADD chunksDone :chunk SET updatedAt = :now',
                 ConditionExpression: '#status = :running',
@@ -97,9 +91,8 @@ export class DynamoDbExportPlanStore implements ExportPlanStore {
               Put: {
                 TableName: this.#table,
                 Item: {
-                  [PK]: pk,
-                  [SK]: chunkKey(jobId, result.index),
-                  [TTL]: Math.floor(now / 1000) + KEEP_SECONDS,
+                  ...exportChunkKey(tenant, jobId, result.index),
+                  [TTL]: Math.floor(now / 1000) + EXPORT_JOB_KEEP_SECONDS,
                   ...result,
                 },
               },
@@ -116,19 +109,18 @@ export class DynamoDbExportPlanStore implements ExportPlanStore {
 
   async chunkResults(tenant: string, jobId: string): Promise<ChunkResult[]> {
     const results: ChunkResult[] = [];
-    let exclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const output = await this.#doc.send(
-        new QueryCommand({
-          TableName: this.#table,
-          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-          ExpressionAttributeNames: { '#pk': PK, '#sk': SK },
-          ExpressionAttributeValues: { ':pk': `tenant#${tenant}`, ':prefix': `${CHUNK_PREFIX}${jobId}#` },
-          ConsistentRead: true,
-          ExclusiveStartKey: exclusiveStartKey,
-        }),
-      );
-      for (const item of output.Items ?? []) {
+    const pages = paginateQuery(
+      { client: this.#doc },
+      {
+        TableName: this.#table,
+        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+        ExpressionAttributeNames: { '#pk': PK, '#sk': SK },
+        ExpressionAttributeValues: { ':pk': tenantPartition(tenant), ':prefix': exportChunkPrefix(jobId) },
+        ConsistentRead: true,
+      },
+    );
+    for await (const page of pages) {
+      for (const item of page.Items ?? []) {
         results.push({
           index: Number(item.index),
           etag: String(item.etag),
@@ -139,8 +131,7 @@ export class DynamoDbExportPlanStore implements ExportPlanStore {
           entries: Number(item.entries),
         });
       }
-      exclusiveStartKey = output.LastEvaluatedKey;
-    } while (exclusiveStartKey);
+    }
     return results.sort((a, b) => a.index - b.index);
   }
 }

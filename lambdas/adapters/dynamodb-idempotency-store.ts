@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { IdempotencyClaim, IdempotencyStore, StoredResponse } from '../ports/idempotency-store.js';
+import { idempotencyItemKey } from './dynamodb-keys.js';
 import { CONTROL_KEYS } from './table-definitions.js';
 
 /** How long an idempotency key is remembered after its first use. */
@@ -34,7 +35,7 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
 
   #key(tenant: string, key: string) {
     const digest = createHash('sha256').update(key, 'utf8').digest('hex');
-    return { [CONTROL_KEYS.partition]: `idem#${tenant}#${digest}`, [CONTROL_KEYS.sort]: 'idem' };
+    return idempotencyItemKey(tenant, digest);
   }
 
   async claim(

@@ -1,5 +1,6 @@
 import type { AuditRecord } from '../domain/record.js';
 import { actorOf } from '../domain/record.js';
+import { actionPartition, actorPartition, apiCallPartition } from './dynamodb-keys.js';
 import { EVENTS_KEYS } from './table-definitions.js';
 
 /**
@@ -16,10 +17,10 @@ export const recordToItem = (record: AuditRecord): Record<string, unknown> => {
   return {
     ...rest,
     ...(request !== undefined ? { request: requestToItem(request) } : {}),
-    [EVENTS_KEYS.actionKey]: `${record.tenant}#${record.action_type}`,
-    ...(actor !== undefined ? { [EVENTS_KEYS.actorKey]: `${record.tenant}#${actor}` } : {}),
+    [EVENTS_KEYS.actionKey]: actionPartition(record.tenant, record.action_type),
+    ...(actor !== undefined ? { [EVENTS_KEYS.actorKey]: actorPartition(record.tenant, actor) } : {}),
     // Only entries that record an API call are in the api-key dialect's listing index (sparse).
-    ...(request !== undefined ? { [EVENTS_KEYS.apiCallKey]: record.tenant } : {}),
+    ...(request !== undefined ? { [EVENTS_KEYS.apiCallKey]: apiCallPartition(record.tenant) } : {}),
     ...(additional_information !== undefined
       ? { additional_information_json: JSON.stringify(additional_information) }
       : {}),

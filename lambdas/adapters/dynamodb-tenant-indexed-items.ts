@@ -2,9 +2,15 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
-  QueryCommand,
+  paginateQuery,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
+import {
+  credentialLookupKey,
+  credentialPrefix,
+  credentialTenantKey,
+  tenantPartition,
+} from './dynamodb-keys.js';
 import { CONTROL_KEYS } from './table-definitions.js';
 
 const { partition: PK, sort: SK } = CONTROL_KEYS;
@@ -65,20 +71,19 @@ export class TenantIndexedItems {
   /** Every item of `tenant`, oldest first (by `createdAt`). */
   async list(tenant: string): Promise<Item[]> {
     const items: Item[] = [];
-    let exclusiveStartKey: Item | undefined;
-    do {
-      const output = await this.#doc.send(
-        new QueryCommand({
-          TableName: this.#table,
-          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-          ExpressionAttributeNames: { '#pk': PK, '#sk': SK },
-          ExpressionAttributeValues: { ':pk': `tenant#${tenant}`, ':prefix': `${this.#kind}#` },
-          ExclusiveStartKey: exclusiveStartKey,
-        }),
-      );
-      items.push(...(output.Items ?? []));
-      exclusiveStartKey = output.LastEvaluatedKey;
-    } while (exclusiveStartKey);
+    const pages = paginateQuery(
+      { client: this.#doc },
+      {
+        TableName: this.#table,
+        KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+        ExpressionAttributeNames: { '#pk': PK, '#sk': SK },
+        ExpressionAttributeValues: {
+          ':pk': tenantPartition(tenant),
+          ':prefix': credentialPrefix(this.#kind),
+        },
+      },
+    );
+    for await (const page of pages) items.push(...(page.Items ?? []));
     return items.sort((a, b) => Number(a.createdAt) - Number(b.createdAt));
   }
 
@@ -102,10 +107,10 @@ export class TenantIndexedItems {
   }
 
   #lookupKey(lookup: string): Item {
-    return { [PK]: `${this.#kind}#${lookup}`, [SK]: this.#kind };
+    return credentialLookupKey(this.#kind, lookup);
   }
 
   #tenantKey(tenant: string, id: string): Item {
-    return { [PK]: `tenant#${tenant}`, [SK]: `${this.#kind}#${id}` };
+    return credentialTenantKey(this.#kind, tenant, id);
   }
 }

@@ -1,10 +1,9 @@
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, paginateQuery, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { DEFAULT_TENANT_SETTINGS, type TenantSettings, type TenantStore } from '../ports/tenant-store.js';
+import { TENANTS_PARTITION, tenantSettingsKey } from './dynamodb-keys.js';
 import { CONTROL_KEYS } from './table-definitions.js';
 
 const { partition: PK, sort: SK } = CONTROL_KEYS;
-/** Every tenant is one item in this partition, so the scheduler lists them with a Query. */
-const TENANTS_PARTITION = 'tenants';
 
 /** Tenants and their settings in the control table. */
 export class DynamoDbTenantStore implements TenantStore {
@@ -29,7 +28,7 @@ export class DynamoDbTenantStore implements TenantStore {
 
   async settings(tenant: string): Promise<TenantSettings> {
     const { Item } = await this.#doc.send(
-      new GetCommand({ TableName: this.#table, Key: { [PK]: TENANTS_PARTITION, [SK]: tenant } }),
+      new GetCommand({ TableName: this.#table, Key: tenantSettingsKey(tenant) }),
     );
     return {
       retentionDays:
@@ -55,7 +54,7 @@ export class DynamoDbTenantStore implements TenantStore {
     await this.#doc.send(
       new UpdateCommand({
         TableName: this.#table,
-        Key: { [PK]: TENANTS_PARTITION, [SK]: tenant },
+        Key: tenantSettingsKey(tenant),
         UpdateExpression: `SET ${sets.join(', ')}`,
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
@@ -65,20 +64,16 @@ export class DynamoDbTenantStore implements TenantStore {
 
   async list(): Promise<string[]> {
     const tenants: string[] = [];
-    let exclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const output = await this.#doc.send(
-        new QueryCommand({
-          TableName: this.#table,
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': PK },
-          ExpressionAttributeValues: { ':pk': TENANTS_PARTITION },
-          ExclusiveStartKey: exclusiveStartKey,
-        }),
-      );
-      for (const item of output.Items ?? []) tenants.push(String(item[SK]));
-      exclusiveStartKey = output.LastEvaluatedKey;
-    } while (exclusiveStartKey);
+    const pages = paginateQuery(
+      { client: this.#doc },
+      {
+        TableName: this.#table,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': PK },
+        ExpressionAttributeValues: { ':pk': TENANTS_PARTITION },
+      },
+    );
+    for await (const page of pages) for (const item of page.Items ?? []) tenants.push(String(item[SK]));
     return tenants;
   }
 }

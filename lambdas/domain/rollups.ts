@@ -11,62 +11,55 @@ import { dayOf, hourOf } from './time.js';
  */
 export const COUNTER_SHARDS = 8;
 
-/** A counter's identity: its item key in the control table, shard included. */
-export interface CounterKey {
-  readonly pk: string;
-  readonly sk: string;
-}
-
 /** Which subset of a tenant's entries a counter counts. */
 export type CounterScope =
   | { readonly kind: 'all' }
   | { readonly kind: 'action'; readonly action: string }
   | { readonly kind: 'actor'; readonly actor: string };
 
-export const counterPartition = (tenant: string, scope: CounterScope): string => {
-  switch (scope.kind) {
-    case 'all':
-      return `count#${tenant}#all`;
-    case 'action':
-      return `count#${tenant}#a#${scope.action}`;
-    case 'actor':
-      return `count#${tenant}#u#${scope.actor}`;
-  }
-};
+/** The time bucket a counter counts: all time, one UTC day or one UTC hour (day/hour numbers). */
+export type CounterBucket =
+  | { readonly unit: 'total' }
+  | { readonly unit: 'day'; readonly index: number }
+  | { readonly unit: 'hour'; readonly index: number };
 
-const pad = (value: number): string => String(value).padStart(8, '0');
-export const totalPrefix = 't#';
-export const dayPrefix = (day: number): string => `d#${pad(day)}#`;
-export const hourPrefix = (hour: number): string => `h#${pad(hour)}#`;
+/** A counter's identity, shard included (its storage key is the adapters' business). */
+export interface CounterId {
+  readonly tenant: string;
+  readonly scope: CounterScope;
+  readonly bucket: CounterBucket;
+  readonly shard: number;
+}
+
+const scopeId = (scope: CounterScope): string =>
+  scope.kind === 'all' ? 'all' : scope.kind === 'action' ? `a:${scope.action}` : `u:${scope.actor}`;
 
 /**
  * The counter increments that writing (delta = +1) or deleting (delta = −1) `records` implies,
- * aggregated so each counter item appears once.
+ * aggregated so each counter appears once (map keys identify counters within one call).
  */
 export const counterDeltas = (
   records: readonly Pick<AuditRecord, 'tenant' | 'timestamp' | 'action_type' | 'user' | 'api_key'>[],
   delta: 1 | -1,
   shard: number,
-): Map<string, { key: CounterKey; delta: number }> => {
-  const deltas = new Map<string, { key: CounterKey; delta: number }>();
-  const add = (pk: string, prefix: string) => {
-    const sk = `${prefix}${shard}`;
-    const id = `${pk}|${sk}`;
+): Map<string, { counter: CounterId; delta: number }> => {
+  const deltas = new Map<string, { counter: CounterId; delta: number }>();
+  const add = (tenant: string, scope: CounterScope, bucket: CounterBucket) => {
+    const id = `${tenant}\u0000${scopeId(scope)}\u0000${bucket.unit}${bucket.unit === 'total' ? '' : bucket.index}`;
     const existing = deltas.get(id);
     if (existing) existing.delta += delta;
-    else deltas.set(id, { key: { pk, sk }, delta });
+    else deltas.set(id, { counter: { tenant, scope, bucket, shard }, delta });
   };
   for (const record of records) {
-    const hour = hourPrefix(hourOf(record.timestamp));
-    const day = dayPrefix(dayOf(record.timestamp));
+    const hour: CounterBucket = { unit: 'hour', index: hourOf(record.timestamp) };
+    const day: CounterBucket = { unit: 'day', index: dayOf(record.timestamp) };
     for (const scope of [{ kind: 'all' } as const, { kind: 'action', action: record.action_type } as const]) {
-      const pk = counterPartition(record.tenant, scope);
-      add(pk, totalPrefix);
-      add(pk, day);
-      add(pk, hour);
+      add(record.tenant, scope, { unit: 'total' });
+      add(record.tenant, scope, day);
+      add(record.tenant, scope, hour);
     }
     const actor = actorOf(record);
-    if (actor !== undefined) add(counterPartition(record.tenant, { kind: 'actor', actor }), hour);
+    if (actor !== undefined) add(record.tenant, { kind: 'actor', actor }, hour);
   }
   return deltas;
 };

@@ -28,6 +28,11 @@ export interface PageQuery {
   readonly maxId: number;
   readonly newestFirst: boolean;
   readonly limit: number;
+  /**
+   * Read what every earlier write left (strongly consistent; selector `all` only): what a purge
+   * resuming after a crash reads, so it never sees entries it already deleted.
+   */
+  readonly consistent?: boolean;
 }
 
 /** What a page query returned, with how many items the store read to serve it. */
@@ -40,7 +45,7 @@ export interface PageResult {
 }
 
 /** A count query: like a page query, but only counting (at most `limit`, when given). */
-export interface CountQuery extends Omit<PageQuery, 'limit'> {
+export interface CountQuery extends Omit<PageQuery, 'limit' | 'consistent'> {
   readonly limit?: number;
 }
 

@@ -4,7 +4,7 @@ import type { EventStore } from '../ports/event-store.js';
 import type { IdempotencyStore, StoredResponse } from '../ports/idempotency-store.js';
 
 export interface IngestDependencies {
-  readonly events: EventStore;
+  readonly events: Pick<EventStore, 'append' | 'reserveIds'>;
   readonly idempotency: IdempotencyStore;
 }
 

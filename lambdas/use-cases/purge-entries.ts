@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { TooManyRequestsError } from '../domain/errors.js';
 import { lastIdAt } from '../domain/ids.js';
 import {
   type ArchiveManifest,
@@ -11,23 +12,29 @@ import {
   retentionThroughId,
   withPart,
 } from '../domain/purge.js';
-import type { EventDraft } from '../domain/record.js';
+import type { AuditRecord, EventDraft } from '../domain/record.js';
 import type { ArchiveStore } from '../ports/archive-store.js';
+import type { EntryDeletion, PurgeTarget } from '../ports/entry-deletion.js';
 import type { EventStore } from '../ports/event-store.js';
 import { type IdempotencyStore, internalIdempotencyKey } from '../ports/idempotency-store.js';
-import type { PurgeStore, PurgeTarget, StartOutcome } from '../ports/purge-store.js';
+import type { FinishOutcome, PurgeJobStore, PurgeSegment, StartOutcome } from '../ports/purge-job-store.js';
 import type { TenantStore } from '../ports/tenant-store.js';
 import { appendOnce } from './ingest-events.js';
 
+/** What purging reads and writes through the event store: ranges of entries, its own record. */
+export type PurgeEventStore = Pick<EventStore, 'append' | 'reserveIds' | 'queryPage'>;
+
 /** What purging needs from the outside world. */
 export interface PurgeDependencies {
-  readonly purges: PurgeStore;
+  readonly purges: PurgeJobStore;
   /** Absent when no archive bucket is configured: then nothing can be archived. */
   readonly archives: ArchiveStore | undefined;
   readonly tenants: TenantStore;
-  readonly events: EventStore;
+  readonly events: PurgeEventStore;
   /** Where the purge's own record is claimed, so a resumed job records it once. */
   readonly idempotency: IdempotencyStore;
+  /** Deleting entries with their counters (the event store's deleting side). */
+  readonly deletion: EntryDeletion;
   readonly clock: () => number;
   /** Entries per archive part (and per read from the store). */
   readonly partEntries: number;
@@ -72,7 +79,7 @@ export const startPurge = async (
   const latest = await deps.purges.latest(tenant, throughId);
   if (latest) {
     if (latest.status !== 'completed') return { kind: 'existing', job: latest };
-    const left = await deps.purges.readRange(tenant, -1, throughId, 1);
+    const left = await readRange(deps, tenant, -1, throughId, 1);
     if (left.length === 0) return { kind: 'existing', job: latest };
   }
   const run = latest ? purgeRunOf(latest.jobId) + 1 : 1;
@@ -141,7 +148,7 @@ export const purgeThrough = async (
     deleted += run?.deleted ?? 0;
     last = { run, job: run?.job ?? started.job };
     if (run?.outcome !== 'completed' || deps.clock() >= deadline) break;
-    const left = await deps.purges.readRange(request.tenant, -1, behindThrough, 1);
+    const left = await readRange(deps, request.tenant, -1, behindThrough, 1);
     if (left.length === 0) break;
   }
   if (!last) throw new Error('a purge request ran no job');
@@ -153,6 +160,55 @@ export const purgeThrough = async (
  * segment's intent item (its ids and counter decrements) stays far below DynamoDB's 400 KB.
  */
 export const SEGMENT_ENTRIES = 1000;
+
+/**
+ * Entries with afterId < id ≤ throughId, oldest first, at most `limit`. Strongly consistent: a
+ * resumed purge must not see entries it already deleted, or it would decrement their counters
+ * again.
+ */
+const readRange = async (
+  deps: PurgeDependencies,
+  tenant: string,
+  afterId: number,
+  throughId: number,
+  limit: number,
+): Promise<AuditRecord[]> =>
+  (
+    await deps.events.queryPage({
+      tenant,
+      selector: { kind: 'all' },
+      minId: afterId + 1,
+      maxId: throughId,
+      newestFirst: false,
+      limit,
+      consistent: true,
+    })
+  ).records;
+
+/**
+ * Deletes a segment the job recorded as pending (its entries and their counter decrements, each
+ * exactly once however often it is run), then moves the job's checkpoint past it.
+ */
+const applySegment = async (
+  deps: PurgeDependencies,
+  job: PurgeJob,
+  runner: string,
+  segment: PurgeSegment,
+  leaseUntil: number,
+): Promise<FinishOutcome> => {
+  try {
+    await deps.deletion.deleteEntries(job.tenant, segment.plan, {
+      jobId: job.jobId,
+      segment: segment.checkpoint,
+    });
+  } catch (error) {
+    if (!(error instanceof TooManyRequestsError)) throw error;
+    throw new TooManyRequestsError('The audit store is busy; the purge will resume where it stopped.', {
+      cause: error,
+    });
+  }
+  return deps.purges.finishSegment(job, runner, segment, leaseUntil);
+};
 
 /**
  * Runs a purge job until it completes, its time budget (`deadline`, epoch ms) runs out, or another
@@ -199,13 +255,11 @@ export const runPurge = async (
       const batch = records.slice(position, position + SEGMENT_ENTRIES);
       position += batch.length;
       const checkpoint = position >= records.length ? through : (batch[batch.length - 1] as PurgeTarget).id;
-      const outcome = await deps.purges.deleteSegment(
-        job,
-        runner,
-        batch,
-        checkpoint,
-        deps.clock() + deps.leaseMs,
-      );
+      const leaseUntil = deps.clock() + deps.leaseMs;
+      const segment: PurgeSegment = { plan: deps.deletion.planDeletion(batch), checkpoint };
+      const recorded = await deps.purges.beginSegment(job, runner, segment, leaseUntil);
+      if (recorded.kind === 'lost') return 'lost';
+      const outcome = await applySegment(deps, recorded.job, runner, segment, leaseUntil);
       if (outcome.kind === 'lost') return 'lost';
       job = outcome.job;
       deleted += outcome.deleted;
@@ -217,7 +271,9 @@ export const runPurge = async (
   try {
     if (job.pending !== undefined) {
       // A segment a crashed runner left half done is finished first, from its recorded intent.
-      const outcome = await deps.purges.resumeSegment(job, runner, deps.clock() + deps.leaseMs);
+      const leaseUntil = deps.clock() + deps.leaseMs;
+      const segment = await deps.purges.pendingSegment(job);
+      const outcome = await applySegment(deps, job, runner, segment, leaseUntil);
       if (outcome.kind === 'lost') return await pause(deps, job, runner, deleted, 'lost');
       job = outcome.job;
       deleted += outcome.deleted;
@@ -248,7 +304,7 @@ export const runPurge = async (
     }
     // Entries are read a part at a time; the next read runs while the current entries are
     // archived and deleted (it only reads ids above them, which this run does not touch).
-    const read = (afterId: number) => deps.purges.readRange(tenant, afterId, job.throughId, deps.partEntries);
+    const read = (afterId: number) => readRange(deps, tenant, afterId, job.throughId, deps.partEntries);
     let next = read(job.checkpoint);
     for (;;) {
       if (outOfTime()) return await pause(deps, job, runner, deleted, 'paused');
@@ -350,35 +406,32 @@ export const applyRetention = async (
   }
   const settings = await deps.tenants.settings(tenant);
   const throughId = retentionThroughId(deps.clock(), settings.retentionDays);
-  const oldest = await deps.purges.readRange(tenant, -1, throughId, 1);
+  const oldest = await readRange(deps, tenant, -1, throughId, 1);
   if (oldest.length === 0) return { tenant, throughId, run: undefined, skipped: 'nothing-old-enough' };
   const started = await startPurge(deps, { tenant, throughId, requester: { kind: 'retention' } });
   if (started.kind === 'busy') return { tenant, throughId, run: undefined, skipped: 'busy' };
   return { tenant, throughId, run: await runPurge(deps, tenant, started.job.jobId, deadline) };
 };
 
-/** The parts of the service's composition root purging uses (kept structural: no import of services). */
-export interface PurgeServices {
-  readonly purges: PurgeStore;
-  readonly tenants: TenantStore;
-  readonly events: EventStore;
-  readonly idempotency: IdempotencyStore;
-  readonly clock: () => number;
-  readonly config: { readonly PURGE_PART_ENTRIES: number; readonly PURGE_LEASE_SECONDS: number };
+/** How purging is tuned (the deployment's configuration supplies it). */
+export interface PurgeSettings {
+  /** Entries per archive part (and per read from the store). */
+  readonly partEntries: number;
+  /** How long a runner holds a job before another may take over. */
+  readonly leaseSeconds: number;
 }
 
+/** Purge dependencies from the stores and the settings. */
 export const purgeDependencies = (
-  services: PurgeServices,
-  archives: ArchiveStore | undefined,
+  stores: Pick<
+    PurgeDependencies,
+    'purges' | 'archives' | 'tenants' | 'events' | 'idempotency' | 'deletion' | 'clock'
+  >,
+  settings: PurgeSettings,
 ): PurgeDependencies => ({
-  purges: services.purges,
-  archives,
-  tenants: services.tenants,
-  events: services.events,
-  idempotency: services.idempotency,
-  clock: services.clock,
-  partEntries: services.config.PURGE_PART_ENTRIES,
-  leaseMs: services.config.PURGE_LEASE_SECONDS * 1000,
+  ...stores,
+  partEntries: settings.partEntries,
+  leaseMs: settings.leaseSeconds * 1000,
 });
 
 /** The time a run may use: `remainingMs` less a margin to save the checkpoint and answer. */

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { DynamoDbPurgeStore } from '../../lambdas/adapters/dynamodb-purge-store.js';
+import { DynamoDbEntryDeletion } from '../../lambdas/adapters/dynamodb-entry-deletion.js';
 import { TooManyRequestsError } from '../../lambdas/domain/errors.js';
 import { PURGE_ACTION } from '../../lambdas/domain/purge.js';
-import { purgeDependencies, runPurge, startPurge } from '../../lambdas/use-cases/purge-entries.js';
+import { purgeDependenciesOf } from '../../lambdas/purge-services.js';
+import { runPurge, startPurge } from '../../lambdas/use-cases/purge-entries.js';
+import { bulkWrite } from '../../local/bulk-write.js';
 import { demoEvents } from '../../local/demo-data.js';
-import { bulkSeed } from '../helpers/bulk-seed.js';
 import { partialBatchWrites, rollupMismatches, storedItems, type WriteRequests } from '../helpers/faults.js';
 import { startTestService, type TestService } from '../helpers/local-service.js';
 import { allEntries, archivedLines, form, linesOf, seed, since } from '../helpers/purge-fixtures.js';
@@ -78,7 +79,7 @@ describe('fault: BatchWriteItem leaves UnprocessedItems', () => {
   });
 
   it('purge: stops with "will resume" when deletes stay unprocessed past the retry budget, and the resumed purge is exact', async () => {
-    // Prepare: a purge store with a short retry budget, and a table that takes no deletes at all.
+    // Prepare: deletes with a short retry budget, and a table that takes no deletes at all.
     const tenant = 'unprocessed-stuck';
     const token = await service.token(tenant, ['purge', 'download']);
     await seed(service.services, tenant, demoEvents({ count: 200, days: 3, now: NOW, seed: 22 }));
@@ -86,8 +87,8 @@ describe('fault: BatchWriteItem leaves UnprocessedItems', () => {
     const through = before[149]?.id ?? -1;
     const { doc, config } = service.services;
     const deps = {
-      ...purgeDependencies(service.services, service.objects.archives),
-      purges: new DynamoDbPurgeStore(doc, {
+      ...purgeDependenciesOf(service.services, service.objects.archives),
+      deletion: new DynamoDbEntryDeletion(doc, {
         eventsTable: config.EVENTS_TABLE,
         controlTable: config.CONTROL_TABLE,
         backoff: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5 },
@@ -149,9 +150,9 @@ describe('fault: BatchWriteItem leaves UnprocessedItems', () => {
       [Math.floor(requests.length / 2), 0, requests.length][calls++ % 3] ?? requests.length;
 
     // Act
-    let records: Awaited<ReturnType<typeof bulkSeed>>;
+    let records: Awaited<ReturnType<typeof bulkWrite>>;
     try {
-      records = await bulkSeed(
+      records = await bulkWrite(
         doc,
         { eventsTable: config.EVENTS_TABLE, controlTable: config.CONTROL_TABLE },
         tenant,

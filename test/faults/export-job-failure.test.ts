@@ -1,8 +1,8 @@
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { InProcessJobLauncher } from '../../lambdas/adapters/in-process-job-launcher.js';
+import { bulkWrite } from '../../local/bulk-write.js';
 import { demoEvents } from '../../local/demo-data.js';
-import { bulkSeed } from '../helpers/bulk-seed.js';
 import {
   DOWNLOAD,
   exportedEntries,
@@ -112,7 +112,7 @@ describe('fault: S3 fails while an export job uploads', () => {
   it('marks a job failed when S3 fails, and the next download starts a new job', async () => {
     // Prepare: fail every PutObject (a small zip is stored in one put) while the worker runs.
     const token = await service.token('hooli', ['download']);
-    await bulkSeed(
+    await bulkWrite(
       service.services.doc,
       {
         eventsTable: service.services.config.EVENTS_TABLE,

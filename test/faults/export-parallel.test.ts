@@ -1,8 +1,8 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { getExportPlanStore } from '../../lambdas/services.js';
+import { bulkWrite } from '../../local/bulk-write.js';
 import { demoEvents } from '../../local/demo-data.js';
-import { bulkSeed } from '../helpers/bulk-seed.js';
 import { awsError, injectFault } from '../helpers/faults.js';
 import { startTestService, type TestService } from '../helpers/local-service.js';
 import {
@@ -28,7 +28,7 @@ describe('fault: parallel export chunks fail', () => {
 
   const seed = async (tenant: string, seedNumber: number) => {
     const { doc, config } = service.services;
-    await bulkSeed(
+    await bulkWrite(
       doc,
       { eventsTable: config.EVENTS_TABLE, controlTable: config.CONTROL_TABLE },
       tenant,

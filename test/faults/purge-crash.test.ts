@@ -1,15 +1,12 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createDynamoDbDocumentClient, createS3Client } from '../../lambdas/adapters/aws-clients.js';
-import { DynamoDbPurgeStore } from '../../lambdas/adapters/dynamodb-purge-store.js';
+import { DynamoDbEntryDeletion } from '../../lambdas/adapters/dynamodb-entry-deletion.js';
+import { DynamoDbPurgeJobStore } from '../../lambdas/adapters/dynamodb-purge-job-store.js';
 import { S3ArchiveStore } from '../../lambdas/adapters/s3-archive-store.js';
 import { PURGE_ACTION } from '../../lambdas/domain/purge.js';
-import {
-  type PurgeDependencies,
-  purgeDependencies,
-  runPurge,
-  startPurge,
-} from '../../lambdas/use-cases/purge-entries.js';
+import { purgeDependenciesOf } from '../../lambdas/purge-services.js';
+import { type PurgeDependencies, runPurge, startPurge } from '../../lambdas/use-cases/purge-entries.js';
 import { demoEvents } from '../../local/demo-data.js';
 import { awsError, injectFault, rollupMismatches } from '../helpers/faults.js';
 import { startTestService, type TestService } from '../helpers/local-service.js';
@@ -62,7 +59,7 @@ describe('fault: a crash mid-purge', () => {
     await seed(service.services, tenant, demoEvents({ count: 200, days: 3, now: NOW, seed: 11 }));
     const before = await allEntries(service.services, tenant);
     const through = before[159]?.id ?? -1;
-    const deps = crashing(purgeDependencies(service.services, service.objects.archives));
+    const deps = crashing(purgeDependenciesOf(service.services, service.objects.archives));
     const started = await startPurge(deps, {
       tenant,
       throughId: through,
@@ -127,7 +124,8 @@ describe('fault: a crash mid-purge', () => {
       const { config } = service.services;
       await crashThenResume(tenant, (deps) => ({
         ...deps,
-        purges: new DynamoDbPurgeStore(crashing, {
+        purges: new DynamoDbPurgeJobStore(crashing, { controlTable: config.CONTROL_TABLE }),
+        deletion: new DynamoDbEntryDeletion(crashing, {
           eventsTable: config.EVENTS_TABLE,
           controlTable: config.CONTROL_TABLE,
         }),

@@ -2,6 +2,7 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DynamoDbEventStore } from '../../lambdas/adapters/dynamodb-event-store.js';
+import { EXPORT_JOB_PREFIX, tenantPartition } from '../../lambdas/adapters/dynamodb-keys.js';
 import { InProcessJobLauncher } from '../../lambdas/adapters/in-process-job-launcher.js';
 import { timestampOfId } from '../../lambdas/domain/ids.js';
 import { PURGE_ACTION, purgeJobId } from '../../lambdas/domain/purge.js';
@@ -185,7 +186,7 @@ describe('fault: conditional-check races', () => {
       new QueryCommand({
         TableName: service.services.config.CONTROL_TABLE,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': `tenant#${tenant}`, ':prefix': 'export#' },
+        ExpressionAttributeValues: { ':pk': tenantPartition(tenant), ':prefix': EXPORT_JOB_PREFIX },
         ConsistentRead: true,
       }),
     );

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { EventDraft } from '../../lambdas/domain/record.js';
-import { bulkSeed } from './bulk-seed.js';
+import { bulkWrite } from '../../local/bulk-write.js';
 import type { TestService } from './local-service.js';
 import { inspectZip } from './zip.js';
 
@@ -76,7 +76,7 @@ export const seedIncompressible = async (
     action_type: 'blob_stored',
     additional_information: { blob },
   }));
-  await bulkSeed(
+  await bulkWrite(
     doc,
     { eventsTable: config.EVENTS_TABLE, controlTable: config.CONTROL_TABLE },
     tenant,

@@ -1,6 +1,7 @@
-import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { paginateQuery, paginateScan } from '@aws-sdk/lib-dynamodb';
+import { counterItemDeltas } from '../../lambdas/adapters/dynamodb-counters.js';
+import { eventsPartition, tenantCounterPrefix } from '../../lambdas/adapters/dynamodb-keys.js';
 import type { AuditRecord } from '../../lambdas/domain/record.js';
-import { counterDeltas } from '../../lambdas/domain/rollups.js';
 import type { Services } from '../../lambdas/services.js';
 
 /**
@@ -16,7 +17,7 @@ type Handler = (args: { input: object }) => Promise<{ output: object }>;
  * A client whose middleware stack can take a fault (DynamoDB document client or S3 client). Method
  * syntax on purpose: it lets both clients' differently typed stacks fit this one shape.
  */
-interface MiddlewareClient {
+export interface MiddlewareClient {
   readonly middlewareStack: {
     add(
       middleware: (next: Handler, context: { commandName?: string }) => Handler,
@@ -64,20 +65,16 @@ export const awsError = (name: string, message = 'injected fault', fault: 'clien
 /** Every item of the tenant's partition in the events table, read with strongly consistent queries. */
 export const storedItems = async (services: Services, tenant: string): Promise<Record<string, unknown>[]> => {
   const items: Record<string, unknown>[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const output = await services.doc.send(
-      new QueryCommand({
-        TableName: services.config.EVENTS_TABLE,
-        KeyConditionExpression: 'tenant = :t',
-        ExpressionAttributeValues: { ':t': tenant },
-        ExclusiveStartKey: startKey,
-        ConsistentRead: true,
-      }),
-    );
-    items.push(...(output.Items ?? []));
-    startKey = output.LastEvaluatedKey;
-  } while (startKey);
+  const pages = paginateQuery(
+    { client: services.doc },
+    {
+      TableName: services.config.EVENTS_TABLE,
+      KeyConditionExpression: 'tenant = :t',
+      ExpressionAttributeValues: { ':t': eventsPartition(tenant) },
+      ConsistentRead: true,
+    },
+  );
+  for await (const page of pages) items.push(...(page.Items ?? []));
   return items;
 };
 
@@ -90,26 +87,24 @@ export const rollupMismatches = async (services: Services, tenant: string): Prom
   const items = await storedItems(services, tenant);
   const implied = new Map<string, number>();
   const withoutShard = (pk: string, sk: string) => `${pk}|${sk.replace(/\d+$/, '')}`;
-  for (const { key, delta } of counterDeltas(items as unknown as AuditRecord[], 1, 0).values())
+  for (const { key, delta } of counterItemDeltas(items as unknown as AuditRecord[], 1, 0))
     implied.set(withoutShard(key.pk, key.sk), delta);
   const stored = new Map<string, number>();
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const output = await services.doc.send(
-      new ScanCommand({
-        TableName: services.config.CONTROL_TABLE,
-        FilterExpression: 'begins_with(pk, :prefix)',
-        ExpressionAttributeValues: { ':prefix': `count#${tenant}#` },
-        ExclusiveStartKey: startKey,
-        ConsistentRead: true,
-      }),
-    );
-    for (const item of output.Items ?? []) {
+  const pages = paginateScan(
+    { client: services.doc },
+    {
+      TableName: services.config.CONTROL_TABLE,
+      FilterExpression: 'begins_with(pk, :prefix)',
+      ExpressionAttributeValues: { ':prefix': tenantCounterPrefix(tenant) },
+      ConsistentRead: true,
+    },
+  );
+  for await (const page of pages) {
+    for (const item of page.Items ?? []) {
       const id = withoutShard(String(item.pk), String(item.sk));
       stored.set(id, (stored.get(id) ?? 0) + Number(item.n));
     }
-    startKey = output.LastEvaluatedKey;
-  } while (startKey);
+  }
   const problems: string[] = [];
   for (const id of new Set([...implied.keys(), ...stored.keys()])) {
     const [counted, real] = [stored.get(id) ?? 0, implied.get(id) ?? 0];

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { App, Validations } from 'aws-cdk-lib';
@@ -157,6 +157,53 @@ describe('cdk-nag AwsSolutions', () => {
   });
 });
 
+/**
+ * The logical ids CloudFormation knows the replacement-sensitive resources by, recorded from the
+ * template before lib/audit-trail.ts was split into parts (lib/parts/). A resource whose logical id
+ * changes is created anew and the old one deleted (or orphaned when retained): an empty table, a
+ * new bucket, lost queue messages, a new API URL, a worker whose fixed name collides with the old
+ * one. So every entry must keep its id and type, and every resource of these types must be listed.
+ *
+ * To change the list deliberately (a new table, queue, log group…, or a migration that really
+ * means to replace one): edit the JSON by hand, `"<LogicalId>": "<AWS::Type>"`, and say in the
+ * commit why CloudFormation may create or replace it. Never regenerate it from a new template.
+ */
+const PINNED: Record<string, string> = JSON.parse(
+  readFileSync(fileURLToPath(new URL('fixtures/stateful-logical-ids.json', import.meta.url)), 'utf8'),
+);
+const PINNED_TYPES = new Set(Object.values(PINNED).filter((type) => type !== 'AWS::Lambda::Function'));
+/** Functions with a fixed FunctionName (the workers) cannot be replaced under a new id either. */
+const isPinnable = (resource: { Type: string; Properties: Json }): boolean =>
+  PINNED_TYPES.has(resource.Type) ||
+  (resource.Type === 'AWS::Lambda::Function' && resource.Properties.FunctionName !== undefined);
+
+describe('logical ids', () => {
+  it('keeps the logical id and type of every stateful or fixed-name resource', () => {
+    // Act
+    const kept = Object.fromEntries(
+      Object.keys(PINNED).map((id) => [id, real.json.Resources[id]?.Type ?? 'missing']),
+    );
+    // Assess
+    expect(kept).toEqual(PINNED);
+  });
+
+  it('lists every stateful or fixed-name resource of the template (a new one is pinned on purpose)', () => {
+    // Act
+    const unlisted = Object.entries(full.json.Resources)
+      .filter(([id, resource]) => isPinnable(resource) && !(id in PINNED))
+      .map(([id, resource]) => `${id}: ${resource.Type}`);
+    // Assess
+    expect(unlisted).toEqual([]);
+  });
+
+  it('keeps the event bus name producers put events on', () => {
+    // Act
+    const bus = Object.values(real.json.Resources).find((r) => r.Type === 'AWS::Events::EventBus');
+    // Assess
+    expect(bus?.Properties.Name).toBe('AuditTrailEventBusCE17BFB1');
+  });
+});
+
 describe('functions', () => {
   it('deploys exactly one function per handler file in lambdas/handlers', () => {
     // Prepare
@@ -250,7 +297,8 @@ describe('functions', () => {
 
 describe('API routes', () => {
   const integrationTarget = (s: Synthesized, method: apigateway.Method): string => {
-    const id = s.stack.getLogicalId(method.node.defaultChild as apigateway.CfnMethod);
+    // The id the template has (overrides included), not the one the construct path alone would give.
+    const id = s.stack.resolve((method.node.defaultChild as apigateway.CfnMethod).logicalId) as string;
     const uri = JSON.stringify((propertiesOf(s, id).Integration as Json).Uri);
     const target = [...functionIds(s)].find(([, fnId]) => uri.includes(`"${fnId}"`));
     return target?.[0] ?? 'none';

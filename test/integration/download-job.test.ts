@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { InProcessJobLauncher } from '../../lambdas/adapters/in-process-job-launcher.js';
 import { newExportId } from '../../lambdas/domain/export.js';
+import { bulkWrite } from '../../local/bulk-write.js';
 import { demoEvents } from '../../local/demo-data.js';
-import { bulkSeed } from '../helpers/bulk-seed.js';
 import {
   DOWNLOAD,
   exportedEntries,
@@ -28,8 +28,8 @@ describe('GET /api/v1/audit_trail/download/json (export jobs)', () => {
     if (!(jobs instanceof InProcessJobLauncher)) throw new Error('expected the in-process job launcher');
     launcher = jobs;
     const tables = { eventsTable: config.EVENTS_TABLE, controlTable: config.CONTROL_TABLE };
-    await bulkSeed(doc, tables, 'acme', demoEvents({ count: 3000, days: 5, now: NOW }));
-    await bulkSeed(doc, tables, 'globex', demoEvents({ count: 50, days: 5, now: NOW, seed: 9 }));
+    await bulkWrite(doc, tables, 'acme', demoEvents({ count: 3000, days: 5, now: NOW }));
+    await bulkWrite(doc, tables, 'globex', demoEvents({ count: 50, days: 5, now: NOW, seed: 9 }));
     token = await service.token('acme', ['download', 'read']);
   });
   afterAll(async () => {

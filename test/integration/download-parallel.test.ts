@@ -3,8 +3,8 @@ import { parallelExportDependencies } from '../../lambdas/parallel-export-servic
 import { finishExport } from '../../lambdas/use-cases/finish-export.js';
 import { planExport } from '../../lambdas/use-cases/plan-export.js';
 import { runExportChunk } from '../../lambdas/use-cases/run-export-chunk.js';
+import { bulkWrite } from '../../local/bulk-write.js';
 import { demoEvents } from '../../local/demo-data.js';
-import { bulkSeed } from '../helpers/bulk-seed.js';
 import {
   DOWNLOAD,
   exportedEntries,
@@ -32,7 +32,7 @@ const NOW = Date.UTC(2026, 10, 1);
 describe('parallel export jobs', () => {
   let service: TestService;
   const seed = (tenant: string, count: number, seedNumber: number) =>
-    bulkSeed(
+    bulkWrite(
       service.services.doc,
       {
         eventsTable: service.services.config.EVENTS_TABLE,

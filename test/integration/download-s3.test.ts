@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { bulkWrite } from '../../local/bulk-write.js';
 import { demoEvents } from '../../local/demo-data.js';
-import { bulkSeed } from '../helpers/bulk-seed.js';
 import { DOWNLOAD, exportedEntries, fetchAll, getWithToken } from '../helpers/downloads.js';
 import { startTestService, type TestService } from '../helpers/local-service.js';
 
@@ -25,8 +25,8 @@ describe('GET /api/v1/audit_trail/download/json (through S3)', () => {
     // Prepare
     const { doc, config } = service.services;
     const tables = { eventsTable: config.EVENTS_TABLE, controlTable: config.CONTROL_TABLE };
-    await bulkSeed(doc, tables, 'acme', demoEvents({ count: 5000, days: 10, now: NOW }));
-    await bulkSeed(doc, tables, 'globex', demoEvents({ count: 100, days: 10, now: NOW, seed: 3 }));
+    await bulkWrite(doc, tables, 'acme', demoEvents({ count: 5000, days: 10, now: NOW }));
+    await bulkWrite(doc, tables, 'globex', demoEvents({ count: 100, days: 10, now: NOW, seed: 3 }));
     const token = await service.token('acme', ['download', 'read']);
 
     // Act

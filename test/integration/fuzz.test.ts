@@ -1,4 +1,4 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { paginateScan } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import fc from 'fast-check';
 import { dialectOfPath } from '../../lambdas/handlers/not-found.js';
@@ -341,14 +341,12 @@ describe('Fuzz: every route of every dialect', () => {
     // Assess: no item of either table holds any of the credentials, in any case.
     const stored: string[] = [];
     for (const table of [service.services.config.EVENTS_TABLE, service.services.config.CONTROL_TABLE]) {
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page = await service.services.doc.send(
-          new ScanCommand({ TableName: table, ExclusiveStartKey: startKey, ConsistentRead: true }),
-        );
+      for await (const page of paginateScan(
+        { client: service.services.doc },
+        { TableName: table, ConsistentRead: true },
+      )) {
         stored.push(JSON.stringify(page.Items ?? []).toLowerCase());
-        startKey = page.LastEvaluatedKey;
-      } while (startKey);
+      }
     }
     const everything = stored.join('');
     expect(calls.length).toBe(400);

@@ -1,9 +1,10 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { QueryCommand, ScanCommand, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { paginateQuery, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { counterItemDeltas } from '../../lambdas/adapters/dynamodb-counters.js';
+import { tenantCounterPrefix } from '../../lambdas/adapters/dynamodb-keys.js';
 import { timestampOfId } from '../../lambdas/domain/ids.js';
 import type { AuditRecord } from '../../lambdas/domain/record.js';
-import { counterDeltas } from '../../lambdas/domain/rollups.js';
 import { seededRandom } from '../../local/demo-data.js';
 import { startTestService, type TestService } from '../helpers/local-service.js';
 
@@ -83,20 +84,17 @@ describe('ingest under concurrency, client retries and injected throttling', () 
 
     // Assess
     const items: Record<string, unknown>[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const output = await service.services.doc.send(
-        new QueryCommand({
-          TableName: service.services.config.EVENTS_TABLE,
-          KeyConditionExpression: 'tenant = :t',
-          ExpressionAttributeValues: { ':t': TENANT },
-          ExclusiveStartKey: startKey,
-          ConsistentRead: true,
-        }),
-      );
+    for await (const output of paginateQuery(
+      { client: service.services.doc },
+      {
+        TableName: service.services.config.EVENTS_TABLE,
+        KeyConditionExpression: 'tenant = :t',
+        ExpressionAttributeValues: { ':t': TENANT },
+        ConsistentRead: true,
+      },
+    )) {
       items.push(...(output.Items ?? []));
-      startKey = output.LastEvaluatedKey;
-    } while (startKey);
+    }
     const events = items.filter((item) => item.action_type !== 'api_request');
     expect(injected).toBeGreaterThan(0);
     expect(events).toHaveLength(PRODUCERS * EVENTS_PER_PRODUCER);
@@ -116,27 +114,24 @@ describe('ingest under concurrency, client retries and injected throttling', () 
 
     // Every rollup counter (all shards added up) equals what the stored entries imply.
     const expected = new Map<string, number>();
-    for (const { key, delta } of counterDeltas(items as unknown as AuditRecord[], 1, 0).values()) {
+    for (const { key, delta } of counterItemDeltas(items as unknown as AuditRecord[], 1, 0)) {
       expected.set(`${key.pk}|${key.sk.replace(/\d+$/, '')}`, delta);
     }
     const actual = new Map<string, number>();
-    startKey = undefined;
-    do {
-      const output: ScanCommandOutput = await service.services.doc.send(
-        new ScanCommand({
-          TableName: service.services.config.CONTROL_TABLE,
-          ExclusiveStartKey: startKey,
-          ConsistentRead: true,
-        }),
-      );
+    for await (const output of paginateScan(
+      { client: service.services.doc },
+      {
+        TableName: service.services.config.CONTROL_TABLE,
+        ConsistentRead: true,
+      },
+    )) {
       for (const item of output.Items ?? []) {
         const pk = String(item.pk);
-        if (!pk.startsWith(`count#${TENANT}#`)) continue;
+        if (!pk.startsWith(tenantCounterPrefix(TENANT))) continue;
         const id = `${pk}|${String(item.sk).replace(/\d+$/, '')}`;
         actual.set(id, (actual.get(id) ?? 0) + Number(item.n));
       }
-      startKey = output.LastEvaluatedKey;
-    } while (startKey);
+    }
     expect(Object.fromEntries(actual)).toEqual(Object.fromEntries(expected));
     expect(await service.services.counters.total(TENANT, { kind: 'all' })).toBe(items.length);
   }, 600_000);

@@ -4,7 +4,8 @@ import { InProcessJobLauncher } from '../../lambdas/adapters/in-process-job-laun
 import { PURGE_ACTION, purgeJobId } from '../../lambdas/domain/purge.js';
 import { DAY_MS } from '../../lambdas/domain/time.js';
 import { handler as retention } from '../../lambdas/handlers/purge-scheduler.js';
-import { purgeDependencies, startPurge } from '../../lambdas/use-cases/purge-entries.js';
+import { purgeDependenciesOf } from '../../lambdas/purge-services.js';
+import { startPurge } from '../../lambdas/use-cases/purge-entries.js';
 import { demoEvents } from '../../local/demo-data.js';
 import { startTestService, type TestService } from '../helpers/local-service.js';
 import {
@@ -212,7 +213,7 @@ describe('purge jobs, archives and retention', () => {
     await seed(service.services, 'busy', demoEvents({ count: 100, days: 5, now: NOW, seed: 22 }));
     const entries = await allEntries(service.services, 'busy');
     const first = entries[49]?.id ?? -1;
-    await startPurge(purgeDependencies(service.services, service.objects.archives), {
+    await startPurge(purgeDependenciesOf(service.services, service.objects.archives), {
       tenant: 'busy',
       throughId: first,
       requester: { kind: 'token', tokenId: 'tok_x', tokenName: 'x' },

@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { QueryCommand, ScanCommand, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { paginateQuery, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { counterItemDeltas } from '../../lambdas/adapters/dynamodb-counters.js';
+import { tenantCounterPrefix } from '../../lambdas/adapters/dynamodb-keys.js';
 import { timestampOfId } from '../../lambdas/domain/ids.js';
 import type { AuditRecord } from '../../lambdas/domain/record.js';
-import { counterDeltas } from '../../lambdas/domain/rollups.js';
 import { DAY_MS } from '../../lambdas/domain/time.js';
 import { BulkSeeder } from '../../scripts/seed-bulk.js';
 import { windowEvents } from '../../scripts/seed-plan.js';
@@ -42,42 +43,36 @@ describe('Command: seed', () => {
 
   const entriesOf = async (tenant: string): Promise<Record<string, unknown>[]> => {
     const items: Record<string, unknown>[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const output = await service.services.doc.send(
-        new QueryCommand({
-          TableName: service.services.config.EVENTS_TABLE,
-          KeyConditionExpression: 'tenant = :t',
-          ExpressionAttributeValues: { ':t': tenant },
-          ExclusiveStartKey: startKey,
-          ConsistentRead: true,
-        }),
-      );
+    for await (const output of paginateQuery(
+      { client: service.services.doc },
+      {
+        TableName: service.services.config.EVENTS_TABLE,
+        KeyConditionExpression: 'tenant = :t',
+        ExpressionAttributeValues: { ':t': tenant },
+        ConsistentRead: true,
+      },
+    )) {
       items.push(...(output.Items ?? []));
-      startKey = output.LastEvaluatedKey;
-    } while (startKey);
+    }
     return items;
   };
 
   /** Every counter of `tenant`, shards added up, keyed like counterDeltas' keys without the shard. */
   const countersOf = async (tenant: string): Promise<Record<string, number>> => {
     const counters: Record<string, number> = {};
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const output: ScanCommandOutput = await service.services.doc.send(
-        new ScanCommand({
-          TableName: service.services.config.CONTROL_TABLE,
-          ExclusiveStartKey: startKey,
-          ConsistentRead: true,
-        }),
-      );
+    for await (const output of paginateScan(
+      { client: service.services.doc },
+      {
+        TableName: service.services.config.CONTROL_TABLE,
+        ConsistentRead: true,
+      },
+    )) {
       for (const item of output.Items ?? []) {
-        if (!String(item.pk).startsWith(`count#${tenant}#`)) continue;
+        if (!String(item.pk).startsWith(tenantCounterPrefix(tenant))) continue;
         const id = `${String(item.pk)}|${String(item.sk).replace(/\d+$/, '')}`;
         counters[id] = (counters[id] ?? 0) + Number(item.n);
       }
-      startKey = output.LastEvaluatedKey;
-    } while (startKey);
+    }
     return counters;
   };
 
@@ -85,7 +80,7 @@ describe('Command: seed', () => {
   const countedCounters = async (tenant: string): Promise<Record<string, number>> => {
     const expected: Record<string, number> = {};
     const entries = await entriesOf(tenant);
-    for (const { key, delta } of counterDeltas(entries as unknown as AuditRecord[], 1, 0).values())
+    for (const { key, delta } of counterItemDeltas(entries as unknown as AuditRecord[], 1, 0))
       expected[`${key.pk}|${key.sk.replace(/\d+$/, '')}`] = delta;
     return expected;
   };

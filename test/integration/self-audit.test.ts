@@ -1,4 +1,4 @@
-import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { paginateScan, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { itemToRecord } from '../../lambdas/adapters/dynamodb-records.js';
 import { UNAUTHENTICATED_TENANT } from '../../lambdas/http/self-audit.js';
@@ -41,14 +41,12 @@ describe('self-audit of every API call', () => {
 
   const scanAll = async (table: string): Promise<string> => {
     const items: unknown[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const output = await service.services.doc.send(
-        new ScanCommand({ TableName: table, ExclusiveStartKey: startKey, ConsistentRead: true }),
-      );
+    for await (const output of paginateScan(
+      { client: service.services.doc },
+      { TableName: table, ConsistentRead: true },
+    )) {
       items.push(...(output.Items ?? []));
-      startKey = output.LastEvaluatedKey;
-    } while (startKey);
+    }
     return JSON.stringify(items);
   };
 

@@ -1,4 +1,4 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { paginateScan } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { API_REQUEST_ACTION, type AuditRecord } from '../../lambdas/domain/record.js';
 import { registerKoreApp } from '../../lambdas/use-cases/manage-kore-apps.js';
@@ -180,14 +180,12 @@ describe('security: tenant isolation and credentials in answers', () => {
     // left out: verifying HS256 needs it, so the app registry keeps it.
     let stored = '';
     for (const table of [service.services.config.EVENTS_TABLE, service.services.config.CONTROL_TABLE]) {
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const output = await service.services.doc.send(
-          new ScanCommand({ TableName: table, ConsistentRead: true, ExclusiveStartKey: startKey }),
-        );
+      for await (const output of paginateScan(
+        { client: service.services.doc },
+        { TableName: table, ConsistentRead: true },
+      )) {
         stored += JSON.stringify(output.Items ?? []);
-        startKey = output.LastEvaluatedKey;
-      } while (startKey);
+      }
     }
     for (const credential of [unknown, forged, unsigned, attacker]) expect(stored).not.toContain(credential);
   });

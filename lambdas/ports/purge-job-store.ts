@@ -1,11 +1,5 @@
 import type { PurgeJob } from '../domain/purge.js';
-import type { AuditRecord } from '../domain/record.js';
-
-/** What deleting an entry needs to know of it: its key and the fields its counters are keyed by. */
-export type PurgeTarget = Pick<
-  AuditRecord,
-  'tenant' | 'id' | 'timestamp' | 'action_type' | 'user' | 'api_key'
->;
+import type { DeletionPlan } from './entry-deletion.js';
 
 /** Why a job could not be started. */
 export type StartOutcome =
@@ -13,17 +7,28 @@ export type StartOutcome =
   /** Another purge of the tenant is still running; one purge at a time keeps archives exact. */
   | { readonly kind: 'busy'; readonly active: PurgeJob };
 
-/** What deleting one segment did. */
-export type BatchOutcome =
+/** A segment of a job: what it deletes and the checkpoint the job moves to once it is deleted. */
+export interface PurgeSegment {
+  readonly plan: DeletionPlan;
+  readonly checkpoint: number;
+}
+
+/** The job moved on without us (another runner holds it): stop this run. */
+export type LostOutcome = { readonly kind: 'lost'; readonly job: PurgeJob | undefined };
+
+/** What recording a segment did. */
+export type BeginOutcome = { readonly kind: 'recorded'; readonly job: PurgeJob } | LostOutcome;
+
+/** What finishing a segment did. */
+export type FinishOutcome =
   | { readonly kind: 'deleted'; readonly job: PurgeJob; readonly deleted: number }
-  /** The job moved on without us (another runner holds it): stop this run. */
-  | { readonly kind: 'lost'; readonly job: PurgeJob | undefined };
+  | LostOutcome;
 
 /**
- * Purge jobs in the control table and the deletion of entries with their counters, in segments
- * whose every step is recorded on the job, so a crash at any point resumes with counters exact.
+ * Purge jobs: the tenant's one-at-a-time lock, each job's lease, and its progress in segments
+ * whose every step is recorded on the job, so a crash at any point resumes exactly.
  */
-export interface PurgeStore {
+export interface PurgeJobStore {
   /**
    * Creates the job and takes the tenant's purge lock, or returns the job if it exists already;
    * `busy` when another job of the tenant holds the lock.
@@ -47,22 +52,29 @@ export interface PurgeStore {
   ): Promise<PurgeJob | undefined>;
   /** Gives the lease back so a worker can take over at once. */
   release(tenant: string, jobId: string, runner: string): Promise<void>;
-  /** Entries with afterId < id ≤ throughId, oldest first, at most `limit` (strongly consistent). */
-  readRange(tenant: string, afterId: number, throughId: number, limit: number): Promise<AuditRecord[]>;
   /**
-   * Deletes `records` (ascending, all above the job's checkpoint, read under the tenant's purge
-   * lock) with their counter decrements and moves the checkpoint to `checkpoint`, as long as
-   * `runner` holds the job. A crash part-way leaves `pending` on the job; see resumeSegment.
+   * Records `segment` as the job's pending segment (its ids all above the job's checkpoint),
+   * as long as `runner` holds the job, its checkpoint is still `job.checkpoint` and no segment is
+   * pending: `recorded` with `pending` set on the job, else `lost`.
    */
-  deleteSegment(
+  beginSegment(
     job: PurgeJob,
     runner: string,
-    records: readonly PurgeTarget[],
-    checkpoint: number,
+    segment: PurgeSegment,
     leaseUntil: number,
-  ): Promise<BatchOutcome>;
-  /** Finishes the segment a crashed runner left half done (`job.pending` is set). */
-  resumeSegment(job: PurgeJob, runner: string, leaseUntil: number): Promise<BatchOutcome>;
+  ): Promise<BeginOutcome>;
+  /** The segment a crashed runner left pending (`job.pending` is set). */
+  pendingSegment(job: PurgeJob): Promise<PurgeSegment>;
+  /**
+   * Once the pending segment is deleted: moves the checkpoint to it, counts its entries as deleted
+   * and clears `pending`, as long as `runner` holds the job: `deleted`, else `lost`.
+   */
+  finishSegment(
+    job: PurgeJob,
+    runner: string,
+    segment: PurgeSegment,
+    leaseUntil: number,
+  ): Promise<FinishOutcome>;
   /** Marks the job completed (checkpoint = throughId) and frees the tenant's lock. */
   complete(job: PurgeJob, runner: string, now: number): Promise<PurgeJob | undefined>;
   /** Notes that the purge has been recorded in the tenant's audit trail. */

@@ -1,0 +1,146 @@
+import type { CounterBucket, CounterId, CounterScope } from '../domain/rollups.js';
+import { CONTROL_KEYS, EVENTS_KEYS } from './table-definitions.js';
+
+/**
+ * The key layout: every partition and sort key value the adapters, scripts and benches write or
+ * read is built here and nowhere else (attribute names are in `table-definitions.ts`). Changing a
+ * layout (hot-tenant sharding of the events partition, say) is a change to this file.
+ */
+
+const { partition: PK, sort: SK } = CONTROL_KEYS;
+
+/** A control-table item key. */
+export type ControlKey = Record<typeof PK | typeof SK, string>;
+
+const controlKey = (pk: string, sk: string): ControlKey => ({ [PK]: pk, [SK]: sk }) as ControlKey;
+
+// ---- events table ----
+
+/** The events-table partition of a tenant's entries. */
+export const eventsPartition = (tenant: string): string => tenant;
+
+/** The key of one entry. */
+export const eventKey = (tenant: string, id: number): Record<string, string | number> => ({
+  [EVENTS_KEYS.partition]: eventsPartition(tenant),
+  [EVENTS_KEYS.sort]: id,
+});
+
+/** `byAction` partition: a tenant's entries of one action type. */
+export const actionPartition = (tenant: string, action: string): string => `${tenant}#${action}`;
+
+/** `byActor` partition: a tenant's entries of one actor (user, else API key id). */
+export const actorPartition = (tenant: string, actor: string): string => `${tenant}#${actor}`;
+
+/** `byApiCall` partition: a tenant's entries that record an API call. */
+export const apiCallPartition = (tenant: string): string => tenant;
+
+// ---- control table: ingest ----
+
+/** The item remembering a dedupe key and the id its entry was stored under. */
+export const dedupeItemKey = (tenant: string, dedupeKey: string): ControlKey =>
+  controlKey(`dedupe#${tenant}#${dedupeKey}`, 'dedupe');
+
+/** An Idempotency-Key's claim (the key is stored as its digest). */
+export const idempotencyItemKey = (tenant: string, digest: string): ControlKey =>
+  controlKey(`idem#${tenant}#${digest}`, 'idem');
+
+// ---- control table: rollup counters ----
+
+const pad = (value: number): string => String(value).padStart(8, '0');
+
+/** The partition of one counter scope's items (all buckets, all shards). */
+export const counterPartition = (tenant: string, scope: CounterScope): string => {
+  switch (scope.kind) {
+    case 'all':
+      return `count#${tenant}#all`;
+    case 'action':
+      return `count#${tenant}#a#${scope.action}`;
+    case 'actor':
+      return `count#${tenant}#u#${scope.actor}`;
+  }
+};
+
+/** The sort key prefix of a bucket's shards; "~" after it sorts past every shard (digits). */
+export const counterBucketPrefix = (bucket: CounterBucket): string => {
+  switch (bucket.unit) {
+    case 'total':
+      return 't#';
+    case 'day':
+      return `d#${pad(bucket.index)}#`;
+    case 'hour':
+      return `h#${pad(bucket.index)}#`;
+  }
+};
+
+/** The bucket a counter item's sort key names (its day or hour number; 0 for the total). */
+export const counterBucketIndex = (sortKey: string): number => Number(sortKey.split('#')[1] ?? 0);
+
+/** A counter item's key: its scope's partition, its bucket and shard. */
+export const counterItemKey = (counter: CounterId): ControlKey =>
+  controlKey(
+    counterPartition(counter.tenant, counter.scope),
+    `${counterBucketPrefix(counter.bucket)}${counter.shard}`,
+  );
+
+/** Every counter partition of a tenant starts with this (checks and repairs scan by it). */
+export const tenantCounterPrefix = (tenant: string): string => `count#${tenant}#`;
+
+// ---- control table: tenants ----
+
+/** Every tenant is one item in this partition, so the scheduler lists them with a Query. */
+export const TENANTS_PARTITION = 'tenants';
+export const tenantSettingsKey = (tenant: string): ControlKey => controlKey(TENANTS_PARTITION, tenant);
+
+/** The partition of a tenant's own items: its credentials' tenant copies and its export jobs. */
+export const tenantPartition = (tenant: string): string => `tenant#${tenant}`;
+
+// ---- control table: credentials (tokens `token`, kore apps `koreapp`) ----
+
+/** A credential under its lookup value (what a request resolves). */
+export const credentialLookupKey = (kind: string, lookup: string): ControlKey =>
+  controlKey(`${kind}#${lookup}`, kind);
+
+/** A credential under its tenant (what listing and revoking read). */
+export const credentialTenantKey = (kind: string, tenant: string, id: string): ControlKey =>
+  controlKey(tenantPartition(tenant), `${kind}#${id}`);
+
+/** The sort key prefix of a tenant's credentials of one kind. */
+export const credentialPrefix = (kind: string): string => `${kind}#`;
+
+// ---- control table: export jobs and plans ----
+
+/** Export job items' sort key prefix (`export#<jobId>`): job ids sort by creation time. */
+export const EXPORT_JOB_PREFIX = 'export#';
+export const exportJobKey = (tenant: string, jobId: string): ControlKey =>
+  controlKey(tenantPartition(tenant), `${EXPORT_JOB_PREFIX}${jobId}`);
+
+/** The tenant's export slot: names the one job that may run (sk outside the `export#` range). */
+export const exportSlotKey = (tenant: string): ControlKey =>
+  controlKey(tenantPartition(tenant), 'export-slot');
+
+/** A parallel export's chunk records: outside the `export#` range, so `latest()` never sees them. */
+export const exportChunkPrefix = (jobId: string): string => `exportchunk#${jobId}#`;
+export const exportChunkKey = (tenant: string, jobId: string, index: number): ControlKey =>
+  controlKey(tenantPartition(tenant), `${exportChunkPrefix(jobId)}${String(index).padStart(5, '0')}`);
+
+// ---- control table: purge jobs ----
+
+/** The partition of a tenant's purge jobs, lock, segment intents and counted markers. */
+export const purgePartition = (tenant: string): string => `purge#${tenant}`;
+export const purgeJobKey = (tenant: string, jobId: string): ControlKey =>
+  controlKey(purgePartition(tenant), `job#${jobId}`);
+/** Later runs of job `jobId` are `job#<jobId>-<run>`; the "-" keeps `pj-12` from matching `pj-123`. */
+export const purgeLaterRunsPrefix = (jobId: string): string => `job#${jobId}-`;
+/** The tenant's purge lock: names the one running job. */
+export const purgeLockKey = (tenant: string): ControlKey => controlKey(purgePartition(tenant), 'active');
+/** The segment a job is deleting (its ids, counter decrements and the checkpoint after it). */
+export const purgeIntentKey = (tenant: string, jobId: string): ControlKey =>
+  controlKey(purgePartition(tenant), `intent#${jobId}`);
+/** Marks one chunk of a segment's counter decrements as applied. */
+export const purgeCountedKey = (tenant: string, jobId: string, segment: number, chunk: number): ControlKey =>
+  controlKey(purgePartition(tenant), `counted#${jobId}#${segment}#${chunk}`);
+
+// ---- control table: bulk seeding ----
+
+/** The marker a bulk seed of the tenant keeps while it runs. */
+export const seedMarkerKey = (tenant: string): ControlKey => controlKey(`seed#${tenant}`, 'run');
