@@ -8,7 +8,12 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import yazl from 'yazl';
 import { InProcessJobLauncher } from '../lambdas/adapters/in-process-job-launcher.js';
-import { loadConfig } from '../lambdas/config.js';
+import { loadConfig } from '../lambdas/composition/config.js';
+import { downloadDependencies } from '../lambdas/composition/downloads.js';
+import { coreServices } from '../lambdas/composition/dynamodb.js';
+import { installExportLauncher } from '../lambdas/composition/export-launcher.js';
+import { installJobLauncher } from '../lambdas/composition/job-launcher.js';
+import { s3Client } from '../lambdas/composition/objects.js';
 import { toCanaryEntry } from '../lambdas/domain/canary-view.js';
 import {
   EXPORT_CONTENT_TYPE,
@@ -18,11 +23,6 @@ import {
 } from '../lambdas/domain/export.js';
 import { MAX_ID } from '../lambdas/domain/ids.js';
 import type { AuditRecord } from '../lambdas/domain/record.js';
-import { installExportLauncher } from '../lambdas/export-services.js';
-import { downloadDependencies } from '../lambdas/http/download-responses.js';
-import { installJobLauncher } from '../lambdas/job-services.js';
-import { getS3Client } from '../lambdas/object-services.js';
-import { buildServices } from '../lambdas/services.js';
 import { downloadAuditTrail } from '../lambdas/use-cases/download-audit-trail.js';
 
 const [mode, tenant] = process.argv.slice(2);
@@ -31,7 +31,7 @@ if ((mode !== 'streaming' && mode !== 'baseline') || !tenant) {
   process.exit(2);
 }
 
-const services = buildServices(loadConfig(process.env));
+const services = coreServices(loadConfig(process.env));
 // As in the local stack (the export runs within this process's budget, so no job starts).
 const launcher = new InProcessJobLauncher({
   budgetMs: services.config.LOCAL_WORKER_BUDGET_MS,
@@ -43,7 +43,7 @@ const started = Date.now();
 let result: { entries: number; mode: string; bytes: number };
 
 if (mode === 'streaming') {
-  const outcome = await downloadAuditTrail(downloadDependencies(services), {
+  const outcome = await downloadAuditTrail(downloadDependencies(services.config), {
     tenant,
     tokenId: 'tok_bench',
     tokenName: 'bench',
@@ -81,7 +81,7 @@ if (mode === 'streaming') {
   const zip = Buffer.concat(chunks);
   let stored = 'inline';
   if (zip.length > services.config.DOWNLOAD_INLINE_MAX_BYTES) {
-    await getS3Client(services.config).send(
+    await s3Client(services.config).send(
       new PutObjectCommand({
         Bucket: services.config.EXPORTS_BUCKET,
         Key: exportObjectKey(tenant, newExportId(Date.now())),

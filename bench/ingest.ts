@@ -159,13 +159,15 @@ export const ingestBench: BenchModule = async (context) => {
 
   // Self-audit latency: the same trivial endpoint with and without the middleware, sequentially.
   const endpoint = async () => jsonResponse(200, { result: 'success' });
+  const { authenticator, events } = service.services;
+  const httpDependencies = async () => ({ authenticator, events, corsAllowOrigins: [] });
   const chain = (audited: boolean) => {
     const base = middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, RequestContext>();
-    if (audited) base.use(selfAudit());
+    if (audited) base.use(selfAudit(httpDependencies));
     return base
       .use(dialectErrors('canary'))
       .use(requestContext({ dialect: 'canary' }))
-      .use(authenticate({ scope: 'read' }))
+      .use(authenticate({ scope: 'read', authenticator: async () => authenticator }))
       .handler(endpoint);
   };
   const withAudit = chain(true);

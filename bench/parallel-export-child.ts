@@ -7,10 +7,10 @@
  *   node --import tsx bench/parallel-export-child.ts <tenant> <concurrency> <chunkEntries> <minPartBytes>
  */
 import { runExportMachine } from '../lambdas/adapters/in-process-export-machine.js';
-import { loadConfig } from '../lambdas/config.js';
+import { loadConfig } from '../lambdas/composition/config.js';
+import { coreServices, exportJobStore } from '../lambdas/composition/dynamodb.js';
+import { parallelExportDependencies } from '../lambdas/composition/export-jobs.js';
 import { newExportId } from '../lambdas/domain/export.js';
-import { parallelExportDependencies } from '../lambdas/parallel-export-services.js';
-import { buildServices, getExportJobStore } from '../lambdas/services.js';
 import { abortExport, finishExport } from '../lambdas/use-cases/finish-export.js';
 import { planExport } from '../lambdas/use-cases/plan-export.js';
 import { runExportChunk } from '../lambdas/use-cases/run-export-chunk.js';
@@ -24,10 +24,10 @@ if (!tenant || !(concurrency >= 1) || !(chunkEntries >= 1) || !(minPartBytes >= 
   process.exit(2);
 }
 
-const services = buildServices(loadConfig(process.env));
-const base = parallelExportDependencies(services);
+const services = coreServices(loadConfig(process.env));
+const base = parallelExportDependencies(services.config);
 const deps = { ...base, settings: { ...base.settings, maxChunkEntries: chunkEntries, minPartBytes } };
-const jobs = getExportJobStore(services);
+const jobs = exportJobStore(services.config);
 const now = Date.now();
 const jobId = newExportId(now);
 await jobs.create({ tenant, jobId, status: 'running', createdAt: now, updatedAt: now });

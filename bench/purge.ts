@@ -1,7 +1,7 @@
 import { batchWriteAll } from '../lambdas/adapters/dynamodb-batch-write.js';
 import { eventKey } from '../lambdas/adapters/dynamodb-keys.js';
+import { purgeDependencies } from '../lambdas/composition/purge.js';
 import { MAX_ID } from '../lambdas/domain/ids.js';
-import { purgeDependenciesOf } from '../lambdas/purge-services.js';
 import { runPurge, startPurge } from '../lambdas/use-cases/purge-entries.js';
 import { bulkWrite } from '../local/bulk-write.js';
 import { demoEvents } from '../local/demo-data.js';
@@ -155,7 +155,7 @@ const measureRound = async (
       return performance.now() - started;
     });
 
-  const deps = purgeDependenciesOf(service.services, service.objects.archives);
+  const deps = purgeDependencies(service.services.config);
   const lastIds = new Map<string, number>();
   for (const tenant of [plain, archived]) lastIds.set(tenant, (await keysOf(tenant)).at(-1)?.id ?? 0);
   const runPurgeOf = (tenant: string) =>

@@ -34,11 +34,11 @@ export interface FunctionNeeds {
   readonly control?: TableAccess;
   readonly exports?: BucketAccess;
   readonly archive?: BucketAccess;
-  /** Reads the cursor-signing secret: only the endpoints that issue or read cursors (`cursor-key.ts`). */
+  /** Reads the cursor-signing secret: only the endpoints that issue or read cursors (`composition/cursor-key.ts`). */
   readonly cursorKey?: boolean;
   /** Worker handlers this function launches asynchronously (a worker may name itself). */
   readonly invokes?: readonly string[];
-  /** Starts export jobs: executions of the export state machine (`export-services.ts`). */
+  /** Starts export jobs: executions of the export state machine (`composition/export-launcher.ts`). */
   readonly startsExports?: boolean;
 }
 

@@ -3,15 +3,22 @@ import type { Server } from 'node:http';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { InProcessJobLauncher } from '../lambdas/adapters/in-process-job-launcher.js';
+import { log } from '../lambdas/adapters/log.js';
+import type { ServiceConfig } from '../lambdas/composition/config.js';
+import { cursorKey } from '../lambdas/composition/cursor-key.js';
+import { derivationDependencies } from '../lambdas/composition/derivation.js';
+import {
+  coreServices,
+  type FeatureStores,
+  featureStores,
+  type Services,
+} from '../lambdas/composition/dynamodb.js';
+import { environmentConfig } from '../lambdas/composition/environment.js';
+import { installExportLauncher } from '../lambdas/composition/export-launcher.js';
+import { installJobLauncher } from '../lambdas/composition/job-launcher.js';
+import { type ObjectServices, objectServices } from '../lambdas/composition/objects.js';
 import { installConsoleAssets } from '../lambdas/console-assets.js';
-import { getCursorKey } from '../lambdas/cursor-key.js';
 import { CHUNK_RETRY } from '../lambdas/domain/export-plan.js';
-import { installExportLauncher } from '../lambdas/export-services.js';
-import { derivationDependenciesFor } from '../lambdas/handlers/derive-stream.js';
-import { log } from '../lambdas/http/log.js';
-import { installJobLauncher } from '../lambdas/job-services.js';
-import { type ObjectServices, objectServices } from '../lambdas/object-services.js';
-import { type FeatureStores, featureStores, getServices, type Services } from '../lambdas/services.js';
 import { deriveChanges } from '../lambdas/use-cases/derive-changes.js';
 import { buildConsoleAssets } from '../lib/console-bundle.js';
 import { createResources, type Emulators, type ResourceNames } from './emulators.js';
@@ -76,14 +83,19 @@ export const startLocalService = async (
     port: number;
     /** Origins allowed to call the API from a browser (CORS); default: the `CORS_ALLOW_ORIGINS` variable, else none (CORS off). */
     corsAllowOrigins?: readonly string[];
+    /** Settings (as environment variables spell them) over the environment's and the defaults. */
+    settings?: Readonly<Partial<Record<keyof ServiceConfig, string>>>;
   },
 ): Promise<LocalService> => {
   await createResources(emulators, options.names);
   const env = serviceEnvironment(emulators, options.names, options.cursorKey);
   if (options.corsAllowOrigins !== undefined) env.CORS_ALLOW_ORIGINS = options.corsAllowOrigins.join(',');
+  for (const [name, value] of Object.entries(options.settings ?? {}))
+    if (value !== undefined) env[name] = value;
   Object.assign(process.env, env);
-  // The very services the handlers use (built once from process.env), so jobs and clients are shared.
-  const services = await getServices();
+  // The very services the handlers use (the composition root's for this environment), so jobs and
+  // clients are shared.
+  const services = coreServices(environmentConfig());
   // Workers run in this process, in the background (JOB_LAUNCHER=in-process).
   // Export jobs run the export state machine's steps in this process, with its retry policy.
   const { config } = services;
@@ -108,10 +120,10 @@ export const startLocalService = async (
     derivation,
     settle: () => derivation.settle(),
     url,
-    services: { ...services, ...featureStores(services) },
+    services: { ...services, ...featureStores(services.config) },
     objects: objectServices(services.config),
     jobs,
-    cursorKey: await getCursorKey(services.config),
+    cursorKey: await cursorKey(services.config),
     env,
     stop: async () => {
       await closeServer(server);
@@ -139,7 +151,7 @@ const startDerivation = async (
   dynamo.destroy();
   const streamArn = Table?.LatestStreamArn;
   if (!streamArn) throw new Error(`the events table ${names.eventsTable} has no stream`);
-  const deps = derivationDependenciesFor(services.doc, names.controlTable);
+  const deps = derivationDependencies(services.config);
   const checkpointKey = (shardId: string) => ({ pk: `streampos#${shardId}`, sk: 'streampos' });
   return startStreamConsumer({
     endpoint,

@@ -13,10 +13,11 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import { coreServices, tenantStore } from '../lambdas/composition/dynamodb.js';
+import { environmentConfig } from '../lambdas/composition/environment.js';
 import { parseScopes } from '../lambdas/domain/scopes.js';
 import type { KoreAppStore } from '../lambdas/ports/kore-app-store.js';
 import type { TenantStore } from '../lambdas/ports/tenant-store.js';
-import { getServices, getTenantStore } from '../lambdas/services.js';
 import { registerKoreApp } from '../lambdas/use-cases/manage-kore-apps.js';
 import { tenantOption } from './tenant-option.js';
 
@@ -30,8 +31,8 @@ export interface KoreAppCommandOptions {
 
 /** The `kore-app` command with its `create`, `list` and `revoke` sub-commands. */
 export const koreAppCommand = (options: KoreAppCommandOptions = {}): Command => {
-  const store = options.store ?? (async () => (await getServices()).koreApps);
-  const tenants = options.tenants ?? (async () => getTenantStore(await getServices()));
+  const store = options.store ?? (async () => coreServices(environmentConfig()).koreApps);
+  const tenants = options.tenants ?? (async () => tenantStore(environmentConfig()));
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const command = new Command('kore-app').description(
     'Manage kore apps (JWT signing credentials of /api/public/auditlogs)',

@@ -7,7 +7,7 @@ import {
   PutCommand,
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { PartlyWrittenError, TooManyRequestsError, UnstorableEventError } from '../domain/errors.js';
+import { PartiallyWrittenError, TooManyRequestsError, UnstorableEventError } from '../domain/errors.js';
 import { conditionalIdFor, isSlotId } from '../domain/id-slots.js';
 import { isEncodableTimestamp, lastIdAt, timestampOfId } from '../domain/ids.js';
 import { jsonValueProblem } from '../domain/json-values.js';
@@ -25,12 +25,7 @@ import type { IdSource } from '../ports/id-source.js';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
 import { batchWriteAll } from './dynamodb-batch-write.js';
 import { DynamoDbIdSlotStore } from './dynamodb-id-slots.js';
-import {
-  actionPartition,
-  actorPartition,
-  apiCallPartition,
-  eventsPartition,
-} from './dynamodb-keys.js';
+import { actionPartition, actorPartition, apiCallPartition, eventsPartition } from './dynamodb-keys.js';
 import {
   itemBytes,
   itemToRecord,
@@ -167,9 +162,9 @@ export class DynamoDbEventStore implements EventStore {
       const cause = failures[0];
       if (stored.length === 0) throw cause;
       // Some entries are stored for good: say exactly which, so nothing is lost silently.
-      throw new PartlyWrittenError(
-        `only ${stored.length} of ${drafts.length} events were written (ids ${stored.join(', ')}); the others were not`,
-        { cause, written: stored },
+      throw new PartiallyWrittenError(
+        `The audit store is busy: only ${stored.length} of ${drafts.length} events were written (ids ${stored.join(', ')}); the others were not.`,
+        { cause },
       );
     }
     return records;

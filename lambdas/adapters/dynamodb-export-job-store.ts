@@ -1,4 +1,5 @@
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { InvariantError } from '../domain/errors.js';
 import { type ExportJob, JOB_ABANDONED_AFTER_MS } from '../domain/export.js';
 import type { ExportJobStore } from '../ports/export-store.js';
 import { EXPORT_JOB_PREFIX, exportJobKey, exportSlotKey, tenantPartition } from './dynamodb-keys.js';
@@ -44,7 +45,7 @@ export class DynamoDbExportJobStore implements ExportJobStore {
       if (holder?.status === 'running') return holder;
       finishedHolder = holder?.jobId ?? (await this.#slotJobId(job.tenant)) ?? '';
     }
-    throw new Error(`could not start an export job for tenant ${job.tenant}`);
+    throw new InvariantError(`could not start an export job for tenant ${job.tenant}`);
   }
 
   /** The job named by the tenant's slot, read consistently (it may have been created just now). */

@@ -6,6 +6,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { ConflictError } from '../domain/errors.js';
 import type { ChunkResult, ExportPlan } from '../domain/export-plan.js';
 import type { ExportPlanStore } from '../ports/export-store.js';
 import { EXPORT_JOB_KEEP_SECONDS } from './dynamodb-export-job-store.js';
@@ -62,7 +63,7 @@ export class DynamoDbExportPlanStore implements ExportPlanStore {
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       const held = await this.plan(tenant, jobId);
-      if (!held) throw new Error(`export job ${jobId} is no longer running`);
+      if (!held) throw new ConflictError(`export job ${jobId} is no longer running`);
       return held;
     }
   }

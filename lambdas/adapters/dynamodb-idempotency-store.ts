@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { InvariantError } from '../domain/errors.js';
 import type { IdempotencyClaim, IdempotencyStore, StoredResponse } from '../ports/idempotency-store.js';
 import { idempotencyItemKey } from './dynamodb-keys.js';
 import { CONTROL_KEYS } from './table-definitions.js';
@@ -83,7 +84,7 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
         ...(item.response ? { response: item.response as StoredResponse } : {}),
       };
     }
-    throw new Error('could not claim the idempotency key');
+    throw new InvariantError('could not claim the idempotency key');
   }
 
   async assignIds(

@@ -7,6 +7,7 @@ import {
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { InvariantError } from '../domain/errors.js';
 import { type PurgeJob, purgeJobId, purgeRunOf } from '../domain/purge.js';
 import type { CounterChange } from '../ports/entry-deletion.js';
 import type {
@@ -80,7 +81,7 @@ export class DynamoDbPurgeJobStore implements PurgeJobStore {
     if (existing) return { kind: 'existing', job: existing };
     const active = await this.active(job.tenant);
     if (active) return { kind: 'busy', active };
-    throw new Error(`could not start purge job ${job.jobId}`);
+    throw new InvariantError(`could not start purge job ${job.jobId}`);
   }
 
   async get(tenant: string, jobId: string): Promise<PurgeJob | undefined> {
@@ -238,7 +239,7 @@ export class DynamoDbPurgeJobStore implements PurgeJobStore {
     const Item = await this.#read(purgeIntentKey(job.tenant, job.jobId));
     const jobItem = await this.#read(purgeJobKey(job.tenant, job.jobId));
     if (!Item || !jobItem || jobItem.pending !== Item.target)
-      throw new Error('purge segment intent is missing');
+      throw new InvariantError('purge segment intent is missing');
     return {
       plan: {
         ids: (Item.ids as number[]).map(Number),

@@ -5,6 +5,7 @@ import {
   paginateQuery,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { ConflictError } from '../domain/errors.js';
 import {
   credentialLookupKey,
   credentialPrefix,
@@ -55,7 +56,8 @@ export class TenantIndexedItems {
         }),
       );
     } catch (error) {
-      if (error instanceof TransactionCanceledException) throw new Error(duplicateMessage, { cause: error });
+      if (error instanceof TransactionCanceledException)
+        throw new ConflictError(duplicateMessage, { cause: error });
       throw error;
     }
   }

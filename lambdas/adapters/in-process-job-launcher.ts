@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
-import { log } from '../http/log.js';
 import type { JobLauncher, JobMessage } from '../ports/job-launcher.js';
 import { type ExportTaskHandler, runExportMachine, type TaskRetry } from './in-process-export-machine.js';
+import { log } from './log.js';
 
 type Worker = (message: JobMessage, context: Context) => Promise<unknown>;
 type Task = (payload: Record<string, unknown>, context: Context) => Promise<unknown>;

@@ -1,5 +1,6 @@
 import type { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import { ConfigurationError } from '../domain/errors.js';
 import type { JobKind, JobLauncher, JobMessage } from '../ports/job-launcher.js';
 import type { BackoffPolicy } from './backoff.js';
 import { type AttemptOutcome, awsSigner, signedPost, withRetries } from './signed-aws-post.js';
@@ -38,7 +39,8 @@ export class LambdaJobLauncher implements JobLauncher {
 
   async launch(message: JobMessage): Promise<void> {
     const functionName = this.#options.functions[message.kind];
-    if (!functionName) throw new Error(`No worker function is configured for ${message.kind} jobs`);
+    if (!functionName)
+      throw new ConfigurationError(`No worker function is configured for ${message.kind} jobs`);
     const url = new URL(
       `${this.#endpoint}/2015-03-31/functions/${encodeURIComponent(functionName)}/invocations`,
     );

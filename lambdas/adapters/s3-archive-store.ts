@@ -9,6 +9,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { InvariantError } from '../domain/errors.js';
 import {
   type ArchiveManifest,
   type ArchivePart,
@@ -76,7 +77,7 @@ export class S3ArchiveStore implements ArchiveStore {
 
   async readPart(tenant: string, part: ArchivePart): Promise<AuditRecord[]> {
     const body = await this.#read(this.#objectKey(tenant, part.key));
-    if (!body) throw new Error(`archive part ${part.key} is missing`);
+    if (!body) throw new InvariantError(`archive part ${part.key} is missing`);
     const text = (await gunzipAsync(body)).toString('utf8');
     return text
       .split('\n')

@@ -6,9 +6,10 @@ import {
   type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { DependencyError } from '../domain/errors.js';
 import { EXPORT_CONTENT_DISPOSITION, EXPORT_CONTENT_TYPE } from '../domain/export.js';
-import { log } from '../http/log.js';
 import type { ExportPartStore } from '../ports/export-store.js';
+import { log } from './log.js';
 
 /**
  * A parallel export's multipart upload in the exports bucket: created by the plan step, one part
@@ -32,7 +33,7 @@ export class S3ExportPartStore implements ExportPartStore {
         ContentDisposition: EXPORT_CONTENT_DISPOSITION,
       }),
     );
-    if (!UploadId) throw new Error('S3 returned no upload id');
+    if (!UploadId) throw new DependencyError('S3 returned no upload id');
     return UploadId;
   }
 
@@ -53,7 +54,7 @@ export class S3ExportPartStore implements ExportPartStore {
         ContentLength: length,
       }),
     );
-    if (!ETag) throw new Error(`S3 returned no ETag for part ${partNumber}`);
+    if (!ETag) throw new DependencyError(`S3 returned no ETag for part ${partNumber}`);
     return ETag;
   }
 

@@ -9,8 +9,8 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ServiceUnavailableError } from '../domain/errors.js';
 import { EXPORT_CONTENT_DISPOSITION, EXPORT_CONTENT_TYPE } from '../domain/export.js';
-import { log } from '../http/log.js';
 import type { ExportObjectStore, ExportUpload } from '../ports/export-store.js';
+import { log } from './log.js';
 
 export interface S3ExportStoreOptions {
   readonly bucket: string;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { ConfigurationError } from '../domain/errors.js';
 import type { LargeResponseStore } from '../ports/response-store.js';
 
 /** Longest a presigned URL to a parked response may live. */
@@ -25,7 +26,8 @@ export class S3LargeResponseStore implements LargeResponseStore {
     options: { contentType: string; expiresInSeconds: number },
   ): Promise<string> {
     const bucket = this.#bucket;
-    if (!bucket) throw new Error('EXPORTS_BUCKET is not configured: large responses cannot be redirected');
+    if (!bucket)
+      throw new ConfigurationError('EXPORTS_BUCKET is not configured: large responses cannot be redirected');
     const key = `responses/${tenant}/${new Date().toISOString().slice(0, 10)}/${randomUUID()}.json`;
     await this.#s3.send(
       new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: options.contentType }),

@@ -1,6 +1,7 @@
 import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import { DependencyError } from '../domain/errors.js';
 import { type BackoffPolicy, backoffDelay } from './backoff.js';
 
 /**
@@ -62,7 +63,8 @@ export const withRetries = async (
   for (let tries = 1; ; tries += 1) {
     const outcome = await attempt();
     if (outcome.kind === 'accepted') return;
-    if (outcome.kind === 'rejected' || tries >= backoff.maxAttempts) throw new Error(failure(outcome.reason));
+    if (outcome.kind === 'rejected' || tries >= backoff.maxAttempts)
+      throw new DependencyError(failure(outcome.reason));
     await backoffDelay(backoff, tries);
   }
 };

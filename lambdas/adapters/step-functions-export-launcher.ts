@@ -1,5 +1,6 @@
 import type { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import { ConfigurationError } from '../domain/errors.js';
 import type { JobLauncher, JobMessage } from '../ports/job-launcher.js';
 import type { BackoffPolicy } from './backoff.js';
 import { type AttemptOutcome, awsSigner, signedPost, withRetries } from './signed-aws-post.js';
@@ -38,7 +39,7 @@ export class StepFunctionsExportLauncher implements JobLauncher {
   async launch(message: JobMessage): Promise<void> {
     const stateMachineArn = this.#options.stateMachineArn;
     if (message.kind !== 'export' || !stateMachineArn)
-      throw new Error(`No state machine is configured for ${message.kind} jobs`);
+      throw new ConfigurationError(`No state machine is configured for ${message.kind} jobs`);
     const body = JSON.stringify({
       stateMachineArn,
       name: message.jobId,

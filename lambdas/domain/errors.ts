@@ -109,17 +109,11 @@ export class TooManyRequestsError extends AuditTrailError {
 }
 
 /**
- * 429: the store took some of a batch's events and then gave up on the rest. `written` names the
- * ids that are stored for good, so a caller (or its retry with the same idempotency key) knows.
+ * 429 after part of a batch was stored for good: the store was busy before the rest was written.
+ * The message says which events were stored; what the caller should do next is its transport's
+ * to say (an HTTP caller retries with the same Idempotency-Key; a queue redelivers).
  */
-export class PartlyWrittenError extends TooManyRequestsError {
-  readonly written: readonly number[];
-
-  constructor(message: string, options: RetryableErrorOptions & { written: readonly number[] }) {
-    super(`The audit store is busy: ${message}.`, options);
-    this.written = options.written;
-  }
-}
+export class PartiallyWrittenError extends TooManyRequestsError {}
 
 /** 503: a dependency (e.g. the export bucket) failed; nothing was left half-done and the caller may retry. */
 export class ServiceUnavailableError extends AuditTrailError {
@@ -142,4 +136,26 @@ export const isAuditTrailError = (error: unknown): error is AuditTrailError =>
 export class InternalError extends AuditTrailError {
   readonly statusCode = 500;
   override readonly name = 'InternalError';
+}
+
+/*
+ * Errors that are never the caller's to see. They are deliberately not AuditTrailErrors: the HTTP
+ * layer logs them (name and stack) and answers a bare 500, the queue consumer reports the message
+ * as failed, and a job step fails, exactly as for any unexpected error. They exist so that logs
+ * and tests can tell these failures apart by type instead of by message.
+ */
+
+/** The deployment's configuration is missing or invalid (an environment variable, a bucket, a key). */
+export class ConfigurationError extends Error {
+  override readonly name = 'ConfigurationError';
+}
+
+/** A condition the code relies on did not hold: a bug, a miswired handler, or a store that broke its contract. */
+export class InvariantError extends Error {
+  override readonly name = 'InvariantError';
+}
+
+/** A service this one depends on refused a request or kept failing past the retries. */
+export class DependencyError extends Error {
+  override readonly name = 'DependencyError';
 }

@@ -1,3 +1,5 @@
+import { BadRequestError } from './errors.js';
+
 /** What a token may do. Every token belongs to one tenant and carries one or more scopes. */
 export const SCOPES = ['read', 'purge', 'download', 'ingest', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -25,8 +27,9 @@ export const parseScopes = (text: string): Scope[] => {
     .filter((name) => name.length > 0);
   const unknown = names.filter((name) => !(SCOPES as readonly string[]).includes(name));
   if (unknown.length > 0)
-    throw new Error(`Unknown scope(s): ${unknown.join(', ')}. Known: ${SCOPES.join(', ')}`);
-  if (names.length === 0) throw new Error(`At least one scope is needed. Known: ${SCOPES.join(', ')}`);
+    throw new BadRequestError(`Unknown scope(s): ${unknown.join(', ')}. Known: ${SCOPES.join(', ')}`);
+  if (names.length === 0)
+    throw new BadRequestError(`At least one scope is needed. Known: ${SCOPES.join(', ')}`);
   return [...new Set(names)] as Scope[];
 };
 

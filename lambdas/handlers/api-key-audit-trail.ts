@@ -1,4 +1,5 @@
-import { getCursorKey } from '../cursor-key.js';
+import { type ApiKeyAuditTrailDependencies, apiKeyAuditTrailDependencies } from '../composition/api-key.js';
+import { environmentConfig } from '../composition/environment.js';
 import { toApiKeyEntry } from '../domain/api-key-view.js';
 import { parseIsoDay } from '../domain/date-range.js';
 import { BadRequestError, PayloadTooLargeError } from '../domain/errors.js';
@@ -6,11 +7,10 @@ import { firstIdAt, lastIdAt, MAX_ID } from '../domain/ids.js';
 import { parseCanonicalInteger } from '../domain/integers.js';
 import { createRedactor, credentialCandidates } from '../domain/redaction.js';
 import { isReservedApiKeyId } from '../domain/reserved.js';
-import { principalOf } from '../http/context.js';
+import { type DependenciesProvider, principalOf } from '../http/context.js';
 import { jsonResponse } from '../http/dialects.js';
 import { httpHandler } from '../http/http-handler.js';
 import { lowerCaseHeaders } from '../http/request.js';
-import { getLargeResponseStore } from '../object-services.js';
 import { apiKeyPage } from '../use-cases/api-key-pages.js';
 
 /** `GET /api/v1/audit-trail` (seed 003). */
@@ -105,22 +105,15 @@ const link = (parameters: Record<string, string | undefined>): string => {
  * Tokens narrowed to one actor are refused (403): this dialect lists API calls, whose actor is an
  * API key, never the person a narrowed token is for.
  */
-export const handler = httpHandler({ dialect: 'apiKey', scope: 'read' }, async (event, context) => {
-  // The filter's own name looks like a credential's (`…ApiKey…`): leave it out of the candidates.
-  const { [USER]: _user, ...others } = context.query;
-  const parameters = parse(context.query, credentialCandidates(lowerCaseHeaders(event), others));
-  const { services } = context;
-  const tenant = principalOf(context).tenant;
-  const foreignKey = parameters.user !== undefined && !isReservedApiKeyId(parameters.user);
-  const filters = { [START]: context.query[START], [END]: context.query[END], [USER]: parameters.user };
-  const page = await apiKeyPage(
-    {
-      events: services.events,
-      cursorKey: await getCursorKey(services.config),
-      cursorTtlSeconds: services.config.CURSOR_TTL_SECONDS,
-      clock: services.clock,
-    },
-    {
+export const makeHandler = (dependencies: DependenciesProvider<ApiKeyAuditTrailDependencies>) =>
+  httpHandler({ dialect: 'apiKey', scope: 'read' }, dependencies, async (event, context, deps) => {
+    // The filter's own name looks like a credential's (`…ApiKey…`): leave it out of the candidates.
+    const { [USER]: _user, ...others } = context.query;
+    const parameters = parse(context.query, credentialCandidates(lowerCaseHeaders(event), others));
+    const tenant = principalOf(context).tenant;
+    const foreignKey = parameters.user !== undefined && !isReservedApiKeyId(parameters.user);
+    const filters = { [START]: context.query[START], [END]: context.query[END], [USER]: parameters.user };
+    const page = await apiKeyPage(await deps.pages(), {
       tenant,
       // Only entries that record an API call: an index holds exactly those (no filter, no over-read).
       // Only this service's key ids (tok_…, kore app ids) can have made one; any other id selects none.
@@ -131,27 +124,28 @@ export const handler = httpHandler({ dialect: 'apiKey', scope: 'read' }, async (
       pageSize: parameters.size,
       ...(parameters.cursor !== undefined ? { cursor: parameters.cursor } : {}),
       filters,
-    },
-  );
-  const linkParameters = {
-    ...filters,
-    [SIZE]: context.query[SIZE],
-    [REDIRECT]: context.query[REDIRECT],
-  };
-  const body = JSON.stringify({
-    data: page.records.map(toApiKeyEntry),
-    links: {
-      self: link({ ...linkParameters, [CURSOR]: parameters.cursor }),
-      next: page.next === null ? null : link({ ...linkParameters, [CURSOR]: page.next }),
-    },
+    });
+    const linkParameters = {
+      ...filters,
+      [SIZE]: context.query[SIZE],
+      [REDIRECT]: context.query[REDIRECT],
+    };
+    const body = JSON.stringify({
+      data: page.records.map(toApiKeyEntry),
+      links: {
+        self: link({ ...linkParameters, [CURSOR]: parameters.cursor }),
+        next: page.next === null ? null : link({ ...linkParameters, [CURSOR]: page.next }),
+      },
+    });
+    if (Buffer.byteLength(body, 'utf8') <= MAX_BODY_BYTES) {
+      return { ...jsonResponse(200, null), body };
+    }
+    if (!parameters.allowRedirect) throw new PayloadTooLargeError('Response size is greater than 1MB');
+    const url = await deps.largeResponses().stash(tenant, body, {
+      contentType: 'application/json; charset=utf-8',
+      expiresInSeconds: PRESIGN_SECONDS,
+    });
+    return jsonResponse(303, { data: { url } }, { location: url });
   });
-  if (Buffer.byteLength(body, 'utf8') <= MAX_BODY_BYTES) {
-    return { ...jsonResponse(200, null), body };
-  }
-  if (!parameters.allowRedirect) throw new PayloadTooLargeError('Response size is greater than 1MB');
-  const url = await getLargeResponseStore(services.config).stash(tenant, body, {
-    contentType: 'application/json; charset=utf-8',
-    expiresInSeconds: PRESIGN_SECONDS,
-  });
-  return jsonResponse(303, { data: { url } }, { location: url });
-});
+
+export const handler = makeHandler(() => apiKeyAuditTrailDependencies(environmentConfig()));

@@ -1,9 +1,10 @@
+import { type ArchivesDependencies, archivesDependencies } from '../composition/archives.js';
+import { environmentConfig } from '../composition/environment.js';
 import { NotFoundError } from '../domain/errors.js';
 import { parseArchiveKey } from '../domain/purge.js';
-import { principalOf } from '../http/context.js';
+import { type DependenciesProvider, principalOf } from '../http/context.js';
 import { jsonResponse } from '../http/dialects.js';
 import { httpHandler } from '../http/http-handler.js';
-import { getArchiveStore } from '../object-services.js';
 
 /**
  * `GET /api/v1/audit_trail/archives/{key}`: 303 to a presigned GET (at most 5 minutes, as an
@@ -11,15 +12,17 @@ import { getArchiveStore } from '../object-services.js';
  * pattern and the object key is built under the caller's own tenant, so no key reaches another
  * tenant's objects: theirs, and malformed keys, are 404s like unknown ones.
  */
-export const handler = httpHandler({ dialect: 'canary', scope: 'download' }, async (event, context) => {
-  const key = event.pathParameters?.key ?? '';
-  // A malformed key names no archive: 404 like an unknown one (as malformed job ids), no lookup.
-  const notFound = () => new NotFoundError(`No archive ${key.slice(0, 200)}`);
-  if (!parseArchiveKey(key)) throw notFound();
-  const { config } = context.services;
-  const archives = getArchiveStore(config);
-  const tenant = principalOf(context).tenant;
-  if (!archives || !(await archives.exists(tenant, key))) throw notFound();
-  const url = await archives.presign(tenant, key, key, config.ARCHIVE_URL_SECONDS);
-  return jsonResponse(303, { result: 'success', url }, { location: url });
-});
+export const makeHandler = (dependencies: DependenciesProvider<ArchivesDependencies>) =>
+  httpHandler({ dialect: 'canary', scope: 'download' }, dependencies, async (event, context, deps) => {
+    const key = event.pathParameters?.key ?? '';
+    // A malformed key names no archive: 404 like an unknown one (as malformed job ids), no lookup.
+    const notFound = () => new NotFoundError(`No archive ${key.slice(0, 200)}`);
+    if (!parseArchiveKey(key)) throw notFound();
+    const { archives } = deps;
+    const tenant = principalOf(context).tenant;
+    if (!archives || !(await archives.exists(tenant, key))) throw notFound();
+    const url = await archives.presign(tenant, key, key, deps.archiveUrlSeconds);
+    return jsonResponse(303, { result: 'success', url }, { location: url });
+  });
+
+export const handler = makeHandler(() => archivesDependencies(environmentConfig()));

@@ -1,11 +1,12 @@
-import { getCursorKey } from '../cursor-key.js';
+import { type CanaryFetchDependencies, canaryFetchDependencies } from '../composition/browse.js';
+import { environmentConfig } from '../composition/environment.js';
 import { toCanaryEntry } from '../domain/canary-view.js';
 import { parseKoreDate } from '../domain/date-range.js';
 import { BadRequestError } from '../domain/errors.js';
 import { firstIdAt, lastIdAt } from '../domain/ids.js';
 import { isKnownTimeZone } from '../domain/time.js';
 import * as z from '../domain/zod.js';
-import { principalOf } from '../http/context.js';
+import { type DependenciesProvider, principalOf } from '../http/context.js';
 import { jsonResponse } from '../http/dialects.js';
 import { httpHandler } from '../http/http-handler.js';
 import { integerParameter } from '../http/parameters.js';
@@ -73,56 +74,48 @@ const emptyPage = {
 /** Reads confined to `principal.actor` when the token is narrowed to one actor. */
 const ENDPOINT = { dialect: 'canary', scope: 'read', narrowsToActor: true } as const;
 
-export const handler = httpHandler(ENDPOINT, async (_event, context) => {
-  const parsed = parameters.safeParse(context.query);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new BadRequestError(issue?.message ?? 'Invalid parameters', {
-      field: String(issue?.path[0] ?? ''),
-    });
-  }
-  const { limit, cursor, action_filter, user_filter, from, to, tz } = parsed.data;
-  if (limit !== undefined && cursor !== undefined) {
-    throw new BadRequestError(
-      'limit cannot be used with a cursor: the cursor keeps the page size of its first page',
-      {
-        field: 'limit',
-      },
-    );
-  }
-  if (from && to && from.start > to.end)
-    throw new BadRequestError('to must not be before from', { field: 'to' });
-  const principal = principalOf(context);
-  // A token narrowed to one actor reads through the actor index only, whatever was asked.
-  const actor = principal.actor ?? user_filter;
-  if (actor !== undefined && action_filter !== undefined) {
-    throw new BadRequestError(
-      principal.actor !== undefined
-        ? "action_filter is not available to a token that reads one actor's entries: no index serves both"
-        : 'action_filter cannot be combined with user_filter: no index serves both',
-      { field: 'action_filter' },
-    );
-  }
-  if (principal.actor !== undefined && user_filter !== undefined && user_filter !== principal.actor) {
-    // Another actor's entries: none that this token may see.
-    return jsonResponse(200, emptyPage);
-  }
-  const selector: PagedSelector =
-    actor !== undefined
-      ? { kind: 'actor', actor }
-      : action_filter !== undefined
-        ? { kind: 'action', action: action_filter }
-        : { kind: 'all' };
-  const { services } = context;
-  const page = await browsePages(
-    {
-      events: services.events,
-      counters: services.counters,
-      cursorKey: await getCursorKey(services.config),
-      cursorTtlSeconds: services.config.CURSOR_TTL_SECONDS,
-      clock: services.clock,
-    },
-    {
+export const makeHandler = (dependencies: DependenciesProvider<CanaryFetchDependencies>) =>
+  httpHandler(ENDPOINT, dependencies, async (_event, context, deps) => {
+    const parsed = parameters.safeParse(context.query);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new BadRequestError(issue?.message ?? 'Invalid parameters', {
+        field: String(issue?.path[0] ?? ''),
+      });
+    }
+    const { limit, cursor, action_filter, user_filter, from, to, tz } = parsed.data;
+    if (limit !== undefined && cursor !== undefined) {
+      throw new BadRequestError(
+        'limit cannot be used with a cursor: the cursor keeps the page size of its first page',
+        {
+          field: 'limit',
+        },
+      );
+    }
+    if (from && to && from.start > to.end)
+      throw new BadRequestError('to must not be before from', { field: 'to' });
+    const principal = principalOf(context);
+    // A token narrowed to one actor reads through the actor index only, whatever was asked.
+    const actor = principal.actor ?? user_filter;
+    if (actor !== undefined && action_filter !== undefined) {
+      throw new BadRequestError(
+        principal.actor !== undefined
+          ? "action_filter is not available to a token that reads one actor's entries: no index serves both"
+          : 'action_filter cannot be combined with user_filter: no index serves both',
+        { field: 'action_filter' },
+      );
+    }
+    if (principal.actor !== undefined && user_filter !== undefined && user_filter !== principal.actor) {
+      // Another actor's entries: none that this token may see.
+      return jsonResponse(200, emptyPage);
+    }
+    const selector: PagedSelector =
+      actor !== undefined
+        ? { kind: 'actor', actor }
+        : action_filter !== undefined
+          ? { kind: 'action', action: action_filter }
+          : { kind: 'all' };
+    const page = await browsePages(await deps.browse(), {
       tenant: principal.tenant,
       selector,
       ...(from ? { minId: firstIdAt(from.start) } : {}),
@@ -131,13 +124,14 @@ export const handler = httpHandler(ENDPOINT, async (_event, context) => {
       ...(cursor !== undefined ? { cursor } : {}),
       binding: 'canary',
       cursorField: 'cursor',
-    },
-  );
-  return jsonResponse(200, {
-    audit_trail: page.records.map((record) => toCanaryEntry(record, tz)),
-    cursor: { next: page.next, prev: page.prev },
-    page_count: page.pageCount,
-    page_number: page.pageNumber,
-    result: 'success',
+    });
+    return jsonResponse(200, {
+      audit_trail: page.records.map((record) => toCanaryEntry(record, tz)),
+      cursor: { next: page.next, prev: page.prev },
+      page_count: page.pageCount,
+      page_number: page.pageNumber,
+      result: 'success',
+    });
   });
-});
+
+export const handler = makeHandler(() => canaryFetchDependencies(environmentConfig()));

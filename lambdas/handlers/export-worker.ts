@@ -1,8 +1,10 @@
 import type { Context } from 'aws-lambda';
+import { log, withRequestLog } from '../adapters/log.js';
+import { environmentConfig } from '../composition/environment.js';
+import { type ExportWorkerDependencies, exportWorkerDependencies } from '../composition/export-jobs.js';
+import { InvariantError } from '../domain/errors.js';
 import { type ExportJob, isExportId } from '../domain/export.js';
-import { log } from '../http/log.js';
-import { parallelExportDependencies, singleExportDependencies } from '../parallel-export-services.js';
-import { getServices } from '../services.js';
+import type { DependenciesProvider } from '../http/context.js';
 import { runExportJob } from '../use-cases/download-audit-trail.js';
 import { abortExport, finishExport } from '../use-cases/finish-export.js';
 import { planExport } from '../use-cases/plan-export.js';
@@ -42,45 +44,43 @@ const finished = (job: ExportJob | undefined) =>
  * - `abort`: after a step failed for good, mark the job failed and abort its multipart upload.
  * A failing step throws, so the state machine retries it or moves to `abort`.
  */
-export const handler = async (
-  message: ExportWorkerMessage,
-  context: Context,
-): Promise<PlanOutput | undefined> => {
-  if (
-    !STEPS.includes(String(message?.step)) ||
-    typeof message.tenant !== 'string' ||
-    !isExportId(String(message.jobId))
-  )
-    // Thrown, so Lambda logs it and the state machine sees the step fail.
-    throw new Error('malformed export step message');
-  const services = await getServices();
-  const { tenant, jobId } = message;
-  switch (message.step) {
-    case 'plan': {
-      const plan = await planExport(parallelExportDependencies(services), { tenant, jobId });
-      const output: PlanOutput = !plan
-        ? { mode: 'skip', chunks: [] }
-        : plan.mode === 'single'
-          ? { mode: 'single', chunks: [] }
-          : { mode: 'parallel', chunks: plan.chunks.map((chunk) => chunk.index) };
-      log.info('export job planned', { tenant, jobId, mode: output.mode, chunks: output.chunks.length });
-      return output;
+export const makeHandler =
+  (dependencies: DependenciesProvider<ExportWorkerDependencies>) =>
+  async (message: ExportWorkerMessage, context: Context): Promise<PlanOutput | undefined> => {
+    if (
+      !STEPS.includes(String(message?.step)) ||
+      typeof message.tenant !== 'string' ||
+      !isExportId(String(message.jobId))
+    )
+      // Thrown, so Lambda logs it and the state machine sees the step fail.
+      throw new InvariantError('malformed export step message');
+    const deps = await dependencies();
+    const { tenant, jobId } = message;
+    switch (message.step) {
+      case 'plan': {
+        const plan = await planExport(deps.parallel(), { tenant, jobId });
+        const output: PlanOutput = !plan
+          ? { mode: 'skip', chunks: [] }
+          : plan.mode === 'single'
+            ? { mode: 'single', chunks: [] }
+            : { mode: 'parallel', chunks: plan.chunks.map((chunk) => chunk.index) };
+        log.info('export job planned', { tenant, jobId, mode: output.mode, chunks: output.chunks.length });
+        return output;
+      }
+      case 'whole': {
+        const budgetMs = Math.max(0, context.getRemainingTimeInMillis() - deps.budgetMarginMs);
+        finished(await runExportJob(deps.single(), { tenant, jobId }, budgetMs));
+        return undefined;
+      }
+      case 'finish': {
+        finished(await finishExport(deps.parallel(), { tenant, jobId }));
+        return undefined;
+      }
+      case 'abort':
+        await abortExport(deps.parallel(), { tenant, jobId });
+        log.warn('export job failed', { tenant, jobId });
+        return undefined;
     }
-    case 'whole': {
-      const budgetMs = Math.max(
-        0,
-        context.getRemainingTimeInMillis() - services.config.DOWNLOAD_BUDGET_MARGIN_MS,
-      );
-      finished(await runExportJob(singleExportDependencies(services), { tenant, jobId }, budgetMs));
-      return undefined;
-    }
-    case 'finish': {
-      finished(await finishExport(parallelExportDependencies(services), { tenant, jobId }));
-      return undefined;
-    }
-    case 'abort':
-      await abortExport(parallelExportDependencies(services), { tenant, jobId });
-      log.warn('export job failed', { tenant, jobId });
-      return undefined;
-  }
-};
+  };
+
+export const handler = withRequestLog(makeHandler(() => exportWorkerDependencies(environmentConfig())));

@@ -1,13 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { log, withRequestLog } from '../adapters/log.js';
+import { environmentConfig } from '../composition/environment.js';
+import { type IngestQueueDependencies, ingestQueueDependencies } from '../composition/ingest-queue.js';
 import { BadRequestError, isAuditTrailError, UnstorableEventError } from '../domain/errors.js';
 import { isWellFormed, parseEvents } from '../domain/event-schema.js';
 import { createRedactor } from '../domain/redaction.js';
 import { isValidTenant } from '../domain/tokens.js';
 import * as z from '../domain/zod.js';
-import { log } from '../http/log.js';
+import type { DependenciesProvider } from '../http/context.js';
 import { internalIdempotencyKey } from '../ports/idempotency-store.js';
-import { getIdempotencyStore, getServices, getTenantStore, type Services } from '../services.js';
 import { appendOnce } from '../use-cases/ingest-events.js';
 import { registerTenant } from '../use-cases/register-tenant.js';
 
@@ -54,17 +56,17 @@ const EVENTBRIDGE_CLAIM_SECONDS = 15 * 86_400;
 /** Tenants this container has registered already (registering is idempotent; this saves the write). */
 const registered = new Set<string>();
 
-const processMessage = async (services: Services, record: SQSRecord): Promise<void> => {
+const processMessage = async (services: IngestQueueDependencies, record: SQSRecord): Promise<void> => {
   const { eventId, tenant, drafts } = parseMessage(record);
   // Events can name a tenant no token was ever issued for: it must still get retention.
-  if (!registered.has(`${services.config.CONTROL_TABLE}/${tenant}`)) {
-    await registerTenant(getTenantStore(services), tenant, services.clock());
-    registered.add(`${services.config.CONTROL_TABLE}/${tenant}`);
+  if (!registered.has(`${services.registry}/${tenant}`)) {
+    await registerTenant(services.tenants, tenant, services.clock());
+    registered.add(`${services.registry}/${tenant}`);
   }
   // Claimed under the EventBridge event id: a redelivered message (or a bus retry) is stored once.
   try {
     await appendOnce(
-      { events: services.events, idempotency: getIdempotencyStore(services) },
+      { events: services.events, idempotency: services.idempotency },
       tenant,
       drafts,
       {
@@ -93,28 +95,32 @@ const processMessage = async (services: Services, record: SQSRecord): Promise<vo
  * those. A poison message (invalid JSON or events) is reported as failed too, so it reaches the
  * dead-letter queue after the queue's maxReceiveCount instead of being dropped silently.
  */
-export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
-  const services = await getServices();
-  const failures: SQSBatchResponse['batchItemFailures'] = [];
-  await Promise.all(
-    event.Records.map(async (record) => {
-      try {
-        await processMessage(services, record);
-      } catch (error) {
-        failures.push({ itemIdentifier: record.messageId });
-        // The message id and what was wrong (field names, never the events' content).
-        log.warn('ingest message failed', {
-          messageId: record.messageId,
-          receiveCount: record.attributes?.ApproximateReceiveCount,
-          // A field name is the producer's: one shaped like a credential is redacted like in records.
-          error: isAuditTrailError(error)
-            ? createRedactor().text(error.message)
-            : error instanceof Error
-              ? error.name
-              : 'unknown',
-        });
-      }
-    }),
-  );
-  return { batchItemFailures: failures };
-};
+export const makeHandler =
+  (dependencies: DependenciesProvider<IngestQueueDependencies>) =>
+  async (event: SQSEvent, _context?: unknown): Promise<SQSBatchResponse> => {
+    const services = await dependencies();
+    const failures: SQSBatchResponse['batchItemFailures'] = [];
+    await Promise.all(
+      event.Records.map(async (record) => {
+        try {
+          await processMessage(services, record);
+        } catch (error) {
+          failures.push({ itemIdentifier: record.messageId });
+          // The message id and what was wrong (field names, never the events' content).
+          log.warn('ingest message failed', {
+            messageId: record.messageId,
+            receiveCount: record.attributes?.ApproximateReceiveCount,
+            // A field name is the producer's: one shaped like a credential is redacted like in records.
+            error: isAuditTrailError(error)
+              ? createRedactor().text(error.message)
+              : error instanceof Error
+                ? error.name
+                : 'unknown',
+          });
+        }
+      }),
+    );
+    return { batchItemFailures: failures };
+  };
+
+export const handler = withRequestLog(makeHandler(() => ingestQueueDependencies(environmentConfig())));

@@ -1,9 +1,11 @@
+import { environmentConfig } from '../composition/environment.js';
+import { type KoreAuditLogsDependencies, koreAuditLogsDependencies } from '../composition/http.js';
 import { koreSpan, parseKoreDate } from '../domain/date-range.js';
 import { BadRequestError } from '../domain/errors.js';
 import { firstIdAt, lastIdAt, MAX_ID } from '../domain/ids.js';
 import { toKoreEntry } from '../domain/kore-view.js';
 import * as z from '../domain/zod.js';
-import { principalOf } from '../http/context.js';
+import { type DependenciesProvider, principalOf } from '../http/context.js';
 import { jsonResponse } from '../http/dialects.js';
 import { httpHandler } from '../http/http-handler.js';
 import { integerParameter } from '../http/parameters.js';
@@ -44,34 +46,37 @@ const DEFAULT_SIZE = 50;
 /** Reads confined to `principal.actor` when the token is narrowed to one actor. */
 const ENDPOINT = { dialect: 'kore', scope: 'read', narrowsToActor: true } as const;
 
-export const handler = httpHandler(ENDPOINT, async (_event, context) => {
-  const parsed = parameters.safeParse(context.query);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new BadRequestError(issue?.message ?? 'Invalid parameters', {
-      field: String(issue?.path[0] ?? ''),
+export const makeHandler = (dependencies: DependenciesProvider<KoreAuditLogsDependencies>) =>
+  httpHandler(ENDPOINT, dependencies, async (_event, context, deps) => {
+    const parsed = parameters.safeParse(context.query);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new BadRequestError(issue?.message ?? 'Invalid parameters', {
+        field: String(issue?.path[0] ?? ''),
+      });
+    }
+    const { size, offset, fromDate, toDate, fetchAfter } = parsed.data;
+    const span = koreSpan(fromDate, toDate);
+    const minId = Math.max(
+      fromDate || toDate ? firstIdAt(span.start) : 0,
+      fetchAfter === undefined ? 0 : fetchAfter + 1,
+    );
+    const maxId = toDate || fromDate ? lastIdAt(span.end) : MAX_ID;
+    const principal = principalOf(context);
+    const page = await koreAuditLogs(deps.range, {
+      tenant: principal.tenant,
+      // A token narrowed to one actor reads through the actor index only.
+      ...(principal.actor !== undefined ? { selector: { kind: 'actor', actor: principal.actor } } : {}),
+      minId,
+      maxId,
+      size: size ?? DEFAULT_SIZE,
+      offset: offset ?? 0,
     });
-  }
-  const { size, offset, fromDate, toDate, fetchAfter } = parsed.data;
-  const span = koreSpan(fromDate, toDate);
-  const minId = Math.max(
-    fromDate || toDate ? firstIdAt(span.start) : 0,
-    fetchAfter === undefined ? 0 : fetchAfter + 1,
-  );
-  const maxId = toDate || fromDate ? lastIdAt(span.end) : MAX_ID;
-  const principal = principalOf(context);
-  const page = await koreAuditLogs(context.services, {
-    tenant: principal.tenant,
-    // A token narrowed to one actor reads through the actor index only.
-    ...(principal.actor !== undefined ? { selector: { kind: 'actor', actor: principal.actor } } : {}),
-    minId,
-    maxId,
-    size: size ?? DEFAULT_SIZE,
-    offset: offset ?? 0,
+    return jsonResponse(200, {
+      total: page.total,
+      auditlogs: page.records.map(toKoreEntry),
+      moreAvailable: page.moreAvailable,
+    });
   });
-  return jsonResponse(200, {
-    total: page.total,
-    auditlogs: page.records.map(toKoreEntry),
-    moreAvailable: page.moreAvailable,
-  });
-});
+
+export const handler = makeHandler(() => koreAuditLogsDependencies(environmentConfig()));

@@ -2,10 +2,12 @@ import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { UnauthorizedError } from '../domain/errors.js';
 import { type Principal, SCOPES, type Scope } from '../domain/scopes.js';
-import { extractCredential, requireScope, requireWholeTenant } from '../use-cases/authenticate.js';
+import { type Authenticator, requireScope, requireWholeTenant } from '../use-cases/authenticate.js';
 import type { RequestContext } from './context.js';
+import { extractCredential } from './credentials.js';
 import { CREDENTIAL_SOURCES, MISSING_CREDENTIAL_MESSAGE } from './dialects.js';
 import { lowerCaseHeaders } from './request.js';
+import { requestState } from './request-state.js';
 
 /** The principal the Lambda authorizer resolved, when it resolved one. */
 export const principalFromAuthorizer = (event: APIGatewayProxyEvent): Principal | undefined => {
@@ -38,6 +40,8 @@ export const principalFromAuthorizer = (event: APIGatewayProxyEvent): Principal 
 export const authenticate = (options: {
   scope: Scope;
   narrowsToActor?: boolean;
+  /** The resolver of credentials (the composition root's, per configuration). */
+  authenticator: () => Promise<Pick<Authenticator, 'authenticate'>>;
 }): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult, Error, RequestContext> => ({
   before: async (request) => {
     const { event, context } = request;
@@ -50,9 +54,11 @@ export const authenticate = (options: {
         CREDENTIAL_SOURCES[context.dialect],
       );
       if (!credential) throw new UnauthorizedError(MISSING_CREDENTIAL_MESSAGE[context.dialect]);
-      principal = await context.services.authenticator.authenticate(credential);
+      requestState(request).credential = credential;
+      principal = await (await options.authenticator()).authenticate(credential);
     }
     context.principal = principal;
+    requestState(request).principal = principal;
     requireScope(principal, options.scope);
     if (!options.narrowsToActor) requireWholeTenant(principal);
   },

@@ -1,3 +1,5 @@
+import { ConfigurationError } from '../domain/errors.js';
+
 /**
  * The console page (`GET /console`): its HTML shell and security headers. The shell holds no
  * inline script or style (the Content-Security-Policy forbids both); the browser code and styles
@@ -26,7 +28,9 @@ export const parseOrigins = (text: string | undefined, name: string): string[] =
   const origins = (text ?? '').split(/[\s,]+/).filter((origin) => origin.length > 0);
   const bad = origins.filter((origin) => !ORIGIN.test(origin));
   if (bad.length > 0)
-    throw new Error(`${name} must list origins like https://app.example.com; not: ${bad.join(' ')}`);
+    throw new ConfigurationError(
+      `${name} must list origins like https://app.example.com; not: ${bad.join(' ')}`,
+    );
   return [...new Set(origins)];
 };
 

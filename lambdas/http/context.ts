@@ -1,11 +1,25 @@
 import type { Context } from 'aws-lambda';
+import { InvariantError } from '../domain/errors.js';
 import type { Principal } from '../domain/scopes.js';
-import type { Services } from '../services.js';
+import type { EventStore } from '../ports/event-store.js';
+import type { Authenticator } from '../use-cases/authenticate.js';
 import type { Dialect } from './dialects.js';
+
+/** What the shared HTTP middleware chain needs; each endpoint's dependencies extend it. */
+export interface HttpDependencies {
+  /** Resolves credentials (the authenticate middleware; self-audit on unauthenticated endpoints). */
+  readonly authenticator: Pick<Authenticator, 'authenticate'>;
+  /** Where self-audit records go. */
+  readonly events: Pick<EventStore, 'append'>;
+  /** Origins whose browser pages may call the API (CORS); empty: CORS off. */
+  readonly corsAllowOrigins: readonly string[];
+}
+
+/** Hands a handler its dependencies (built by the composition root, once per configuration). */
+export type DependenciesProvider<D> = () => D | Promise<D>;
 
 /** The Lambda context as our middlewares leave it for handlers. */
 export interface RequestContext extends Context {
-  services: Services;
   dialect: Dialect;
   /** Set by the authenticate middleware; absent only on endpoints that need no credentials. */
   principal?: Principal;
@@ -17,6 +31,6 @@ export interface RequestContext extends Context {
 
 /** The principal of an authenticated request (the middleware guarantees one). */
 export const principalOf = (context: RequestContext): Principal => {
-  if (!context.principal) throw new Error('authenticate() middleware missing from this handler');
+  if (!context.principal) throw new InvariantError('authenticate() middleware missing from this handler');
   return context.principal;
 };

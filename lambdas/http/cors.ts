@@ -1,7 +1,6 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { getServices } from '../services.js';
-import { log } from './log.js';
+import { log } from '../adapters/log.js';
 import { lowerCaseHeaders } from './request.js';
 
 /** Request headers a browser page may send: every credential form, the body's type, idempotency. */
@@ -55,23 +54,26 @@ export const preflightHeaders = (
   };
 };
 
+/** Reads the configured allow-list of origins (the composition root's, per configuration). */
+export type CorsOrigins = () => Promise<readonly string[]>;
+
 /** The configured allow-list; empty (CORS off) when the configuration cannot be read. */
-export const corsOrigins = async (): Promise<readonly string[]> => {
+export const corsOrigins = async (origins: CorsOrigins): Promise<readonly string[]> => {
   try {
-    return (await getServices()).config.CORS_ALLOW_ORIGINS;
+    return await origins();
   } catch (error) {
     log.error('CORS configuration unreadable', { error: error instanceof Error ? error.name : 'unknown' });
     return [];
   }
 };
 
-const decorate = async (request: {
-  event: APIGatewayProxyEvent;
-  response: APIGatewayProxyResult | null | undefined;
-}) => {
+const decorate = async (
+  request: { event: APIGatewayProxyEvent; response: APIGatewayProxyResult | null | undefined },
+  origins: CorsOrigins,
+) => {
   // A preflight answer already carries its own (fuller) CORS headers.
   if (!request.response || request.response.headers?.['access-control-allow-origin'] !== undefined) return;
-  const origin = allowedOrigin(request.event, await corsOrigins());
+  const origin = allowedOrigin(request.event, await corsOrigins(origins));
   if (origin === undefined) return;
   request.response = {
     ...request.response,
@@ -85,7 +87,7 @@ const decorate = async (request: {
  * exposes the headers clients need (`Location`, `Retry-After`, …). Off by default: with an empty
  * list no answer carries an `Access-Control-*` header. Preflights are the fallback's (OPTIONS).
  */
-export const cors = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> => ({
-  after: decorate,
-  onError: decorate,
+export const cors = (origins: CorsOrigins): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> => ({
+  after: (request) => decorate(request, origins),
+  onError: (request) => decorate(request, origins),
 });

@@ -1,14 +1,16 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { log } from '../adapters/log.js';
 import {
   type AuditTrailError,
   InternalError,
   isAuditTrailError,
+  PartiallyWrittenError,
   ServiceUnavailableError,
   TooManyRequestsError,
 } from '../domain/errors.js';
 import { type Dialect, errorResponse } from './dialects.js';
-import { log } from './log.js';
+import { requestState } from './request-state.js';
 
 /** Error names AWS services use when they throttle a caller (DynamoDB, S3, Lambda, Secrets Manager). */
 const THROTTLING_NAMES = new Set([
@@ -41,6 +43,18 @@ export const awsErrorAsHttp = (error: unknown): AuditTrailError | undefined => {
   return undefined;
 };
 
+/** What an HTTP caller is told to do after a partial write: the store's error says what happened. */
+const RETRY_ADVICE = 'Retry with the same Idempotency-Key to complete the request without duplicates.';
+
+/** A domain error as an HTTP caller sees it: with the advice that only HTTP callers can follow. */
+export const withHttpAdvice = (error: AuditTrailError): AuditTrailError =>
+  error instanceof PartiallyWrittenError
+    ? new TooManyRequestsError(`${error.message} ${RETRY_ADVICE}`, {
+        cause: error,
+        retryAfterSeconds: error.retryAfterSeconds,
+      })
+    : error;
+
 /**
  * Turns thrown errors into the dialect's error body. Domain errors show their message; AWS
  * throttling and server faults become 429 and 503 with `Retry-After`; anything else is logged
@@ -53,9 +67,13 @@ export const dialectErrors = (
     if (request.response && request.response.statusCode < 500) return;
     const { error } = request;
     if (isAuditTrailError(error)) {
-      request.response = errorResponse(dialect, error);
+      const shown = withHttpAdvice(error);
+      requestState(request).shownError = shown.message;
+      request.response = errorResponse(dialect, shown);
       return;
     }
+    // Self-audit files anything but a domain error as an internal one, whatever the answer says.
+    requestState(request).shownError = 'Internal error';
     const classified = awsErrorAsHttp(error);
     if (classified) {
       log.warn('dependency failure', { error: error instanceof Error ? error.name : 'unknown' });

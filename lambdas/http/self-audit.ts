@@ -1,16 +1,17 @@
 import type { MiddlewareObj, Request } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { log } from '../adapters/log.js';
 import { isAuditTrailError } from '../domain/errors.js';
 import { API_REQUEST_ACTION, type EventDraft, SERVICE_CATEGORY } from '../domain/record.js';
 import { CREDENTIAL_NAME, createRedactor, REDACTED, type Redactor } from '../domain/redaction.js';
 import type { Principal } from '../domain/scopes.js';
 import { UNAUTHENTICATED_TENANT } from '../domain/tokens.js';
-import { getServices, type Services } from '../services.js';
-import { extractCredential } from '../use-cases/authenticate.js';
 import { principalFromAuthorizer } from './authenticate.js';
-import { log } from './log.js';
+import type { DependenciesProvider, HttpDependencies } from './context.js';
+import { extractCredential } from './credentials.js';
 import { requestRedactor } from './redact-answers.js';
 import { lowerCaseHeaders, queryParameters } from './request.js';
+import { type RequestState, requestState } from './request-state.js';
 
 export { UNAUTHENTICATED_TENANT } from '../domain/tokens.js';
 
@@ -102,37 +103,37 @@ export const redactQueryParameters = (
 
 type AnyRequest = Request<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>;
 
-/** The error message the caller was shown, read from the response when no error was thrown. */
-const errorMessageOf = (request: AnyRequest, status: number): string | undefined => {
+/**
+ * The error message the caller was shown, as the dialect error mapping recorded it; a thrown error
+ * it did not map (the answer was set already) is filed by its kind like an unexpected one.
+ */
+const errorMessageOf = (request: AnyRequest, state: RequestState, status: number): string | undefined => {
   if (status < 400) return undefined;
+  if (state.shownError !== undefined) return state.shownError;
   const { error } = request;
   if (error) return isAuditTrailError(error) ? error.message : 'Internal error';
-  try {
-    const body = JSON.parse(request.response?.body ?? '') as {
-      message?: unknown;
-      errors?: { msg?: unknown }[];
-    };
-    if (typeof body.message === 'string') return body.message;
-    if (typeof body.errors?.[0]?.msg === 'string') return body.errors[0].msg;
-  } catch {
-    // Not JSON: the status alone says what happened.
-  }
   return undefined;
 };
 
+/**
+ * Who made the call: the principal authentication resolved, or the authorizer's. On endpoints
+ * without authentication (the 404 fallback), the token the request carried in any form, so the
+ * call is filed under its tenant. A credential the authenticate middleware already failed to
+ * resolve is not looked up again.
+ */
 const principalOfRequest = async (
   request: AnyRequest,
-  services: Services,
-  credential: string | undefined,
+  state: RequestState,
+  dependencies: HttpDependencies,
+  query: Readonly<Record<string, string>>,
 ): Promise<Principal | undefined> => {
-  const fromContext = (request.context as { principal?: Principal }).principal;
-  if (fromContext) return fromContext;
+  if (state.principal) return state.principal;
   const fromAuthorizer = principalFromAuthorizer(request.event);
   if (fromAuthorizer) return fromAuthorizer;
-  if (credential === undefined) return undefined;
-  // Endpoints without authentication (the 404 fallback): file the call under the token's tenant.
+  const credential = extractCredential(lowerCaseHeaders(request.event), query)?.value;
+  if (credential === undefined || credential === state.credential?.value) return undefined;
   try {
-    return await services.authenticator.authenticate({
+    return await dependencies.authenticator.authenticate({
       kind: 'token',
       value: credential,
       source: 'x-api-key',
@@ -153,6 +154,8 @@ export const apiRequestDraft = (input: {
   principal: Principal | undefined;
   redactor: Redactor;
   error: string | undefined;
+  /** The query parameters, when an earlier middleware parsed them already. */
+  query?: Readonly<Record<string, string>>;
 }): EventDraft => {
   const { event, status, principal, redactor } = input;
   const limits = principal ? AUTHENTICATED_LIMITS : UNAUTHENTICATED_LIMITS;
@@ -172,27 +175,31 @@ export const apiRequestDraft = (input: {
       uri,
       method,
       status,
-      query_parameters: redactQueryParameters(queryParameters(event), redactor, limits),
+      query_parameters: redactQueryParameters(input.query ?? queryParameters(event), redactor, limits),
       ...(input.error !== undefined ? { error: text(input.error, limits.errorBytes) } : {}),
     },
   };
 };
 
-const record = async (request: AnyRequest): Promise<void> => {
+const record = async (
+  request: AnyRequest,
+  dependencies: DependenciesProvider<HttpDependencies>,
+): Promise<void> => {
   try {
     const status = request.response?.statusCode ?? 500;
-    const services = await getServices();
-    const query = queryParameters(request.event);
-    const credential = extractCredential(lowerCaseHeaders(request.event), query)?.value;
-    const principal = await principalOfRequest(request, services, credential);
+    const resolved = await dependencies();
+    const state = requestState(request);
+    const query = state.query ?? queryParameters(request.event);
+    const principal = await principalOfRequest(request, state, resolved, query);
     const draft = apiRequestDraft({
       event: request.event,
       status,
       principal,
       redactor: requestRedactor(request.event),
-      error: errorMessageOf(request, status),
+      error: errorMessageOf(request, state, status),
+      query,
     });
-    await services.events.append(principal?.tenant ?? UNAUTHENTICATED_TENANT, [draft]);
+    await resolved.events.append(principal?.tenant ?? UNAUTHENTICATED_TENANT, [draft]);
   } catch (error) {
     // Recording must never change the caller's answer. Log the failure's kind only: messages of
     // store errors can quote item values.
@@ -206,7 +213,9 @@ const record = async (request: AnyRequest): Promise<void> => {
  * ip, api key id and name. Use it outermost, so it sees the final status, errors included. Nothing
  * in the request can turn it off; headers and bodies are never recorded.
  */
-export const selfAudit = (): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context> => ({
-  after: async (request) => record(request),
-  onError: async (request) => record(request),
+export const selfAudit = (
+  dependencies: DependenciesProvider<HttpDependencies>,
+): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context> => ({
+  after: async (request) => record(request, dependencies),
+  onError: async (request) => record(request, dependencies),
 });

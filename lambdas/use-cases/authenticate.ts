@@ -7,16 +7,8 @@ import { hashToken, isWellFormedToken } from '../domain/tokens.js';
 import type { TokenStore } from '../ports/control-store.js';
 import type { KoreAppRecord, KoreAppStore } from '../ports/kore-app-store.js';
 
-/** Where a request may carry its credential. */
+/** Where a request may carry its credential (the HTTP layer finds it: `http/credentials.ts`). */
 export type CredentialSource = 'x-api-key' | 'authorization' | 'auth_token' | 'auth';
-
-/** Every source, in order of precedence. */
-export const ALL_CREDENTIAL_SOURCES: readonly CredentialSource[] = [
-  'x-api-key',
-  'authorization',
-  'auth_token',
-  'auth',
-];
 
 /** The credential a request carried, if any, and where it was found. */
 export type Credential =
@@ -38,8 +30,6 @@ export const JWT_MAX_LIFETIME_SECONDS = 24 * 3600;
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 const MAX_JWT_LENGTH = 8192;
 
-type Parameters = Readonly<Record<string, string | undefined>>;
-
 /** Verifies signatures of JWTs naming no app: random, never stored, so nothing verifies with it. */
 const UNKNOWN_APP_SECRET = new Uint8Array(randomBytes(32));
 
@@ -50,32 +40,6 @@ const UNKNOWN_APP_SECRET = new Uint8Array(randomBytes(32));
  */
 const isCanonicalBase64Url = (part: string): boolean =>
   Buffer.from(part, 'base64url').toString('base64url') === part;
-
-/**
- * Finds the caller's credential among `sources` (default: every form): a token as `x-api-key`
- * header, `Authorization: Bearer`, or `auth_token` in the query string or form body; or a kore JWT
- * in the `auth` header. A credential in a source left out is not seen. `headers` keys must be
- * lower case.
- */
-export const extractCredential = (
-  headers: Parameters,
-  query: Parameters,
-  form: Parameters = {},
-  sources: readonly CredentialSource[] = ALL_CREDENTIAL_SOURCES,
-): Credential | undefined => {
-  const apiKey = headers['x-api-key'];
-  if (apiKey && sources.includes('x-api-key'))
-    return { kind: 'token', value: apiKey.trim(), source: 'x-api-key' };
-  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(headers.authorization ?? '');
-  if (bearer?.[1] && sources.includes('authorization'))
-    return { kind: 'token', value: bearer[1], source: 'authorization' };
-  const authToken = query.auth_token ?? form.auth_token;
-  if (authToken && sources.includes('auth_token'))
-    return { kind: 'token', value: authToken.trim(), source: 'auth_token' };
-  const jwt = headers.auth?.trim().replace(/^Bearer\s+/i, '');
-  if (jwt && sources.includes('auth')) return { kind: 'jwt', value: jwt, source: 'auth' };
-  return undefined;
-};
 
 /** Resolves credentials to principals, remembering answers briefly (per container). */
 export class Authenticator {

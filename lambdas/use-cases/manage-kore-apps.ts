@@ -1,4 +1,4 @@
-import { BadRequestError } from '../domain/errors.js';
+import { BadRequestError, ConflictError } from '../domain/errors.js';
 import { generateKoreApp, isKoreAppId, isKoreSecret } from '../domain/kore-apps.js';
 import type { Scope } from '../domain/scopes.js';
 import { isValidTenant } from '../domain/tokens.js';
@@ -59,7 +59,7 @@ export const ensureKoreApp = async (
   const existing = await apps.findApp(request.appId);
   if (existing) {
     if (existing.tenant !== request.tenant)
-      throw new Error('This kore app already belongs to another tenant');
+      throw new ConflictError('This kore app already belongs to another tenant');
     if (existing.clientSecret === request.clientSecret) {
       await registerTenant(tenants, existing.tenant, existing.createdAt);
       return existing;

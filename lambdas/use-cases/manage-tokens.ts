@@ -1,4 +1,4 @@
-import { BadRequestError } from '../domain/errors.js';
+import { BadRequestError, ConflictError } from '../domain/errors.js';
 import { isValidActor, type Scope } from '../domain/scopes.js';
 import { generateToken, hashToken, isValidTenant, isWellFormedToken } from '../domain/tokens.js';
 import type { TokenRecord, TokenStore } from '../ports/control-store.js';
@@ -72,7 +72,8 @@ export const ensureToken = async (
 ): Promise<TokenRecord> => {
   const existing = await tokens.findTokenByHash(hashToken(request.token));
   if (existing) {
-    if (existing.tenant !== request.tenant) throw new Error('This token already belongs to another tenant');
+    if (existing.tenant !== request.tenant)
+      throw new ConflictError('This token already belongs to another tenant');
     await registerTenant(tenants, request.tenant, existing.createdAt);
     return existing;
   }

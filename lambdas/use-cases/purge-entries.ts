@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { TooManyRequestsError } from '../domain/errors.js';
+import { ConfigurationError, InvariantError, TooManyRequestsError } from '../domain/errors.js';
 import { lastIdAt } from '../domain/ids.js';
 import {
   type ArchiveManifest,
@@ -83,7 +83,7 @@ export const startPurge = async (
     if (left.length === 0) return { kind: 'existing', job: latest };
   }
   const run = latest ? purgeRunOf(latest.jobId) + 1 : 1;
-  if (run > MAX_PURGE_RUN) throw new Error(`purge of id ${throughId} was repeated too many times`);
+  if (run > MAX_PURGE_RUN) throw new InvariantError(`purge of id ${throughId} was repeated too many times`);
   const now = deps.clock();
   const settings = await deps.tenants.settings(tenant);
   const outcome = await deps.purges.start({
@@ -151,7 +151,7 @@ export const purgeThrough = async (
     const left = await readRange(deps, request.tenant, -1, behindThrough, 1);
     if (left.length === 0) break;
   }
-  if (!last) throw new Error('a purge request ran no job');
+  if (!last) throw new InvariantError('a purge request ran no job');
   return { kind: 'ran', ...last, deleted };
 };
 
@@ -336,7 +336,7 @@ export const runPurge = async (
 };
 
 const requireArchives = (deps: PurgeDependencies): ArchiveStore => {
-  if (!deps.archives) throw new Error('This job archives, but no archive bucket is configured');
+  if (!deps.archives) throw new ConfigurationError('This job archives, but no archive bucket is configured');
   return deps.archives;
 };
 

@@ -33,10 +33,9 @@ describe('Package: @audit-trail/client', () => {
     Array.from({ length: count }, (_, index) => ({ action_type: action, message: `${action} ${index}` }));
 
   beforeAll(async () => {
-    process.env.DOWNLOAD_REQUEST_BUDGET_MS = '0';
-    process.env.PURGE_REQUEST_BUDGET_MS = '0';
-    process.env.PURGE_PART_ENTRIES = '50';
-    service = await startTestService();
+    service = await startTestService({
+      config: { DOWNLOAD_REQUEST_BUDGET_MS: '0', PURGE_REQUEST_BUDGET_MS: '0', PURGE_PART_ENTRIES: '50' },
+    });
     token = await service.token('client-acme', ['admin']);
     const recording = recordingFetch(service.url);
     sent = recording.sent;
@@ -44,9 +43,6 @@ describe('Package: @audit-trail/client', () => {
     await client.ingest(events(7, 'client_paged'));
   });
   afterAll(async () => {
-    delete process.env.DOWNLOAD_REQUEST_BUDGET_MS;
-    delete process.env.PURGE_REQUEST_BUDGET_MS;
-    delete process.env.PURGE_PART_ENTRIES;
     await idle();
     await service.stop();
     rmSync(dir, { recursive: true, force: true });

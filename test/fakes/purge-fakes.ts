@@ -11,13 +11,17 @@ import type {
 } from '../../lambdas/ports/entry-deletion.js';
 import type { AppendOptions, AppendResult, PageQuery, PageResult } from '../../lambdas/ports/event-store.js';
 import type {
+  IdempotencyClaim,
+  IdempotencyStore,
+  StoredResponse,
+} from '../../lambdas/ports/idempotency-store.js';
+import type {
   BeginOutcome,
   FinishOutcome,
   PurgeJobStore,
   PurgeSegment,
   StartOutcome,
 } from '../../lambdas/ports/purge-job-store.js';
-import type { IdempotencyClaim, IdempotencyStore, StoredResponse } from '../../lambdas/ports/idempotency-store.js';
 import type { TenantSettings, TenantStore } from '../../lambdas/ports/tenant-store.js';
 import type { PurgeEventStore } from '../../lambdas/use-cases/purge-entries.js';
 
@@ -268,7 +272,11 @@ export class InMemoryPurgeEventStore implements PurgeEventStore, EntryDeletion {
     });
   }
 
-  async append(tenant: string, drafts: readonly EventDraft[], options?: AppendOptions): Promise<AppendResult> {
+  async append(
+    tenant: string,
+    drafts: readonly EventDraft[],
+    options?: AppendOptions,
+  ): Promise<AppendResult> {
     const ids = options?.ids ?? (await this.reserveIds(drafts));
     const existing = this.entries.get(tenant) ?? [];
     return drafts.map((draft, index) => {
@@ -347,7 +355,10 @@ export class InMemoryPurgeTenantStore implements TenantStore {
 
 /** Idempotency claims in memory, with the store's contract (first ids recorded win). */
 export class InMemoryIdempotencyStore implements IdempotencyStore {
-  readonly #claims = new Map<string, { claimId: string; bodyHash: string; ids?: readonly number[]; response?: StoredResponse }>();
+  readonly #claims = new Map<
+    string,
+    { claimId: string; bodyHash: string; ids?: readonly number[]; response?: StoredResponse }
+  >();
 
   async claim(tenant: string, key: string, bodyHash: string): Promise<IdempotencyClaim> {
     const found = this.#claims.get(`${tenant}\u0000${key}`);

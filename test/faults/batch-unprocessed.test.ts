@@ -1,21 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DynamoDbEntryDeletion } from '../../lambdas/adapters/dynamodb-entry-deletion.js';
+import { purgeDependencies } from '../../lambdas/composition/purge.js';
 import { TooManyRequestsError } from '../../lambdas/domain/errors.js';
 import { PURGE_ACTION } from '../../lambdas/domain/purge.js';
-import { purgeDependenciesOf } from '../../lambdas/purge-services.js';
 import { runPurge, startPurge } from '../../lambdas/use-cases/purge-entries.js';
 import { bulkWrite } from '../../local/bulk-write.js';
 import { demoEvents } from '../../local/demo-data.js';
 import { partialBatchWrites, rollupMismatches, storedItems, type WriteRequests } from '../helpers/faults.js';
-import { startTestService, type TestService } from '../helpers/local-service.js';
+import { startTestService, type TestConfig, type TestService } from '../helpers/local-service.js';
 import { allEntries, archivedLines, form, linesOf, seed, since } from '../helpers/purge-fixtures.js';
 
 const PURGE = '/api/v1/audit_trail/purge';
 const NOW = Date.UTC(2026, 10, 1);
 
-// Several parts, each of several BatchWriteItem calls.
-process.env.PURGE_PART_ENTRIES = '100';
-process.env.PURGE_REQUEST_BUDGET_MS = '25000';
+/** This file's service settings (see startTestService). */
+const CONFIG: TestConfig = {
+  // Several parts, each of several BatchWriteItem calls.
+  PURGE_PART_ENTRIES: '100',
+  PURGE_REQUEST_BUDGET_MS: '25000',
+};
 
 /**
  * Fault (b): BatchWriteItem answers part of its requests as `UnprocessedItems` (what DynamoDB does
@@ -31,7 +34,7 @@ describe('fault: BatchWriteItem leaves UnprocessedItems', () => {
   let admit: (requests: WriteRequests) => number = (requests) => requests.length;
 
   beforeAll(async () => {
-    service = await startTestService();
+    service = await startTestService({ config: CONFIG });
     // The real emulator applies the admitted requests; the others come back as UnprocessedItems.
     removeFault = partialBatchWrites(
       service.services.doc,
@@ -87,7 +90,7 @@ describe('fault: BatchWriteItem leaves UnprocessedItems', () => {
     const through = before[149]?.id ?? -1;
     const { doc, config } = service.services;
     const deps = {
-      ...purgeDependenciesOf(service.services, service.objects.archives),
+      ...purgeDependencies(service.services.config),
       deletion: new DynamoDbEntryDeletion(doc, {
         eventsTable: config.EVENTS_TABLE,
         controlTable: config.CONTROL_TABLE,

@@ -48,14 +48,12 @@ describe('fault: S3 fails while an export job uploads', () => {
 
   beforeAll(async () => {
     // No request may export anything itself: every download becomes a job.
-    process.env.DOWNLOAD_REQUEST_BUDGET_MS = '0';
-    service = await startTestService();
+    service = await startTestService({ config: { DOWNLOAD_REQUEST_BUDGET_MS: '0' } });
     const { jobs } = service;
     if (!(jobs instanceof InProcessJobLauncher)) throw new Error('expected the in-process job launcher');
     launcher = jobs;
   });
   afterAll(async () => {
-    delete process.env.DOWNLOAD_REQUEST_BUDGET_MS;
     await launcher.idle();
     await service.stop();
   });

@@ -1,10 +1,11 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { getExportPlanStore } from '../../lambdas/services.js';
+import { exportPlanStore } from '../../lambdas/composition/dynamodb.js';
 import { bulkWrite } from '../../local/bulk-write.js';
 import { demoEvents } from '../../local/demo-data.js';
 import { awsError, injectFault } from '../helpers/faults.js';
 import { startTestService, type TestService } from '../helpers/local-service.js';
+import { captureLogs } from '../helpers/logs.js';
 import {
   EXPORT_JSON_NAME,
   runExportJobLocally,
@@ -67,26 +68,20 @@ describe('fault: parallel export chunks fail', () => {
   const partNumberOf = (input: Record<string, unknown>) => Number(input.PartNumber);
 
   beforeAll(async () => {
-    Object.assign(process.env, {
-      EXPORT_MIN_PART_BYTES: '16384',
-      EXPORT_CHUNK_MAX_ENTRIES: '600',
-      EXPORT_CONCURRENCY: '3',
-      EXPORT_RETRY_INTERVAL_MS: '10',
+    service = await startTestService({
+      config: {
+        EXPORT_MIN_PART_BYTES: '16384',
+        EXPORT_CHUNK_MAX_ENTRIES: '600',
+        EXPORT_CONCURRENCY: '3',
+        EXPORT_RETRY_INTERVAL_MS: '10',
+      },
     });
-    service = await startTestService();
     await Promise.all(
       ['killed', 'part-fails', 'twice', 'for-good'].map((tenant, index) => seed(tenant, index + 20)),
     );
     // Seeding thousands of entries takes long on a loaded machine; the tests themselves do not.
   }, 180_000);
   afterAll(async () => {
-    for (const name of [
-      'EXPORT_MIN_PART_BYTES',
-      'EXPORT_CHUNK_MAX_ENTRIES',
-      'EXPORT_CONCURRENCY',
-      'EXPORT_RETRY_INTERVAL_MS',
-    ])
-      delete process.env[name];
     await service.jobs.idle();
     await service.stop();
   });
@@ -187,12 +182,15 @@ describe('fault: parallel export chunks fail', () => {
 
     // Act
     let job: Awaited<ReturnType<typeof runExportJobLocally>>;
+    const logs = captureLogs();
     try {
       job = await runExportJobLocally(service, tenant);
+      await service.jobs.idle();
     } finally {
       removeTrace();
+      logs.restore();
     }
-    const plan = await getExportPlanStore(service.services).plan(tenant, job.jobId);
+    const plan = await exportPlanStore(service.services.config).plan(tenant, job.jobId);
     const created = plan?.mode === 'parallel' ? [plan.uploadId] : [];
     const status = await service.get(`/api/v1/audit_trail/download/jobs/${job.jobId}`, { auth_token: token });
     const left = await service.objects.s3.send(
@@ -202,7 +200,16 @@ describe('fault: parallel export chunks fail', () => {
       }),
     );
 
-    // Assess: the first attempt and 3 retries, then the job failed and its upload was aborted.
+    // Assess: the first attempt and 3 retries, then the job failed and its upload was aborted;
+    // the one error line says so, naming the job and the error's kind only.
+    expect(logs.entries().filter((entry) => entry.level === 'error')).toEqual([
+      expect.objectContaining({
+        message: 'background job failed',
+        kind: 'export',
+        jobId: job.jobId,
+        error: 'InternalError',
+      }),
+    ]);
     expect(partsSent.get(2)).toBe(4);
     expect(job.status).toBe('failed');
     expect(created).toHaveLength(1);

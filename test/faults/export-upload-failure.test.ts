@@ -19,11 +19,9 @@ describe('fault: S3 fails mid-upload of a download served through S3', () => {
 
   beforeAll(async () => {
     // Every zip over 1 KiB goes through the export bucket.
-    process.env.DOWNLOAD_INLINE_MAX_BYTES = '1024';
-    service = await startTestService();
+    service = await startTestService({ config: { DOWNLOAD_INLINE_MAX_BYTES: '1024' } });
   });
   afterAll(async () => {
-    delete process.env.DOWNLOAD_INLINE_MAX_BYTES;
     await service.stop();
   });
 

@@ -4,12 +4,12 @@ import { createDynamoDbDocumentClient, createS3Client } from '../../lambdas/adap
 import { DynamoDbEntryDeletion } from '../../lambdas/adapters/dynamodb-entry-deletion.js';
 import { DynamoDbPurgeJobStore } from '../../lambdas/adapters/dynamodb-purge-job-store.js';
 import { S3ArchiveStore } from '../../lambdas/adapters/s3-archive-store.js';
+import { purgeDependencies } from '../../lambdas/composition/purge.js';
 import { PURGE_ACTION } from '../../lambdas/domain/purge.js';
-import { purgeDependenciesOf } from '../../lambdas/purge-services.js';
 import { type PurgeDependencies, runPurge, startPurge } from '../../lambdas/use-cases/purge-entries.js';
 import { demoEvents } from '../../local/demo-data.js';
 import { awsError, injectFault, rollupMismatches } from '../helpers/faults.js';
-import { startTestService, type TestService } from '../helpers/local-service.js';
+import { startTestService, type TestConfig, type TestService } from '../helpers/local-service.js';
 import {
   allEntries,
   archivedLines,
@@ -23,10 +23,13 @@ import {
 const PURGE = '/api/v1/audit_trail/purge';
 const NOW = Date.UTC(2026, 10, 1);
 
-// Small parts: 160 entries make 3 segments, 8 BatchWriteItem calls and 6 counter chunks (the crash cases count on these).
-process.env.PURGE_PART_ENTRIES = '60';
-// Purges here finish within the request (the 202 path is in test/integration/purge-jobs.test.ts).
-process.env.PURGE_REQUEST_BUDGET_MS = '25000';
+/** This file's service settings (see startTestService). */
+const CONFIG: TestConfig = {
+  // Small parts: 160 entries make 3 segments, 8 BatchWriteItem calls and 6 counter chunks (the crash cases count on these).
+  PURGE_PART_ENTRIES: '60',
+  // Purges here finish within the request (the 202 path is in test/integration/purge-jobs.test.ts).
+  PURGE_REQUEST_BUDGET_MS: '25000',
+};
 
 /**
  * Fault (e): the purge process dies mid-purge. Invariant: the resumed purge finishes; every entry
@@ -39,7 +42,7 @@ describe('fault: a crash mid-purge', () => {
   const clients: { destroy(): void }[] = [];
 
   beforeAll(async () => {
-    service = await startTestService();
+    service = await startTestService({ config: CONFIG });
   });
   afterAll(async () => {
     for (const client of clients) client.destroy();
@@ -59,7 +62,7 @@ describe('fault: a crash mid-purge', () => {
     await seed(service.services, tenant, demoEvents({ count: 200, days: 3, now: NOW, seed: 11 }));
     const before = await allEntries(service.services, tenant);
     const through = before[159]?.id ?? -1;
-    const deps = crashing(purgeDependenciesOf(service.services, service.objects.archives));
+    const deps = crashing(purgeDependencies(service.services.config));
     const started = await startPurge(deps, {
       tenant,
       throughId: through,

@@ -9,7 +9,7 @@ import { PURGE_ACTION, purgeJobId } from '../../lambdas/domain/purge.js';
 import { API_REQUEST_ACTION } from '../../lambdas/domain/record.js';
 import { demoEvents, seededRandom } from '../../local/demo-data.js';
 import { rollupMismatches, storedItems } from '../helpers/faults.js';
-import { startTestService, type TestService } from '../helpers/local-service.js';
+import { startTestService, type TestConfig, type TestService } from '../helpers/local-service.js';
 import { allEntries, archivedLines, form, linesOf, seed } from '../helpers/purge-fixtures.js';
 import { inspectZip } from '../helpers/zip.js';
 
@@ -17,10 +17,13 @@ const PURGE = '/api/v1/audit_trail/purge';
 const DOWNLOAD = '/api/v1/audit_trail/download/json';
 const NOW = Date.UTC(2026, 10, 1);
 
-process.env.PURGE_PART_ENTRIES = '100';
-process.env.PURGE_REQUEST_BUDGET_MS = '25000';
-// No download request exports anything itself: every first download has to start a job.
-process.env.DOWNLOAD_REQUEST_BUDGET_MS = '0';
+/** This file's service settings (see startTestService). */
+const CONFIG: TestConfig = {
+  PURGE_PART_ENTRIES: '100',
+  PURGE_REQUEST_BUDGET_MS: '25000',
+  // No download request exports anything itself: every first download has to start a job.
+  DOWNLOAD_REQUEST_BUDGET_MS: '0',
+};
 
 /**
  * Fault (c): conditional-check races. Invariant: exactly one writer wins each contested item (an
@@ -31,7 +34,7 @@ describe('fault: conditional-check races', () => {
   let service: TestService;
 
   beforeAll(async () => {
-    service = await startTestService();
+    service = await startTestService({ config: CONFIG });
   });
   afterAll(async () => {
     const { jobs } = service;

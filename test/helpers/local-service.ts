@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { ServiceConfig } from '../../lambdas/composition/config.js';
 import type { Scope } from '../../lambdas/domain/scopes.js';
 import { issueToken } from '../../lambdas/use-cases/manage-tokens.js';
 import { type LocalService, newCursorKey, startLocalService } from '../../local/stack.js';
@@ -27,13 +28,18 @@ export interface TestResponse {
   readonly bytes: Buffer;
 }
 
+/** Service settings for a test, named as the environment variables (`PURGE_PART_ENTRIES: '100'`). */
+export type TestConfig = Readonly<Partial<Record<keyof ServiceConfig, string>>>;
+
 /**
  * Starts the service for one test file: unique table and bucket names on the emulators that the
- * global setup started, the gateway on a free loopback port.
+ * global setup started, the gateway on a free loopback port. `config` sets what the test needs
+ * (a small purge part, no request budget, …) for this service only: never assign `process.env`.
  */
 export const startTestService = async (
   options: {
     corsAllowOrigins?: readonly string[];
+    config?: TestConfig;
     /**
      * Wait for the stream consumer to catch up before each request, for tests that assert exact
      * totals (rollup counters are derived behind the request path; see docs/architecture.md).
@@ -57,6 +63,7 @@ export const startTestService = async (
       cursorKey: newCursorKey(),
       port: 0,
       ...(options.corsAllowOrigins !== undefined ? { corsAllowOrigins: options.corsAllowOrigins } : {}),
+      ...(options.config !== undefined ? { settings: options.config } : {}),
     },
   );
   const request: TestService['request'] = async (method, path, init = {}) => {

@@ -1,8 +1,8 @@
 import { gunzipSync } from 'node:zlib';
+import type { Services } from '../../lambdas/composition/dynamodb.js';
 import { MAX_ID } from '../../lambdas/domain/ids.js';
 import { archiveLine } from '../../lambdas/domain/purge.js';
 import { API_REQUEST_ACTION, type AuditRecord, type EventDraft } from '../../lambdas/domain/record.js';
-import type { Services } from '../../lambdas/services.js';
 import type { TestService } from './local-service.js';
 
 /** Appends `drafts` for `tenant` in batches of 100. */

@@ -10,6 +10,7 @@ import type {
 import { build } from 'esbuild';
 import { handlerBuildOptions, ROOT } from '../../lib/bundling.js';
 import { writeConsoleAssetsSync } from '../../lib/console-bundle.js';
+import { captureLogs } from '../helpers/logs.js';
 
 /**
  * The deployed bundles (esbuild with the construct's options: minified ESM, `require` shim, SDK
@@ -50,10 +51,19 @@ describe('deployed bundles', () => {
       handler: (event: Partial<APIGatewayProxyEvent>, context: object) => Promise<APIGatewayProxyResult>;
     };
     // Act
-    const response = await handler({ path: '/api/v1/audit_trail/nope', httpMethod: 'GET', headers: {} }, {});
-    // Assess
+    const logs = captureLogs();
+    let response: APIGatewayProxyResult;
+    try {
+      response = await handler({ path: '/api/v1/audit_trail/nope', httpMethod: 'GET', headers: {} }, {});
+    } finally {
+      logs.restore();
+    }
+    // Assess: nothing reaches AWS here, so the call's self-audit record fails, and says so once.
     expect(response.statusCode).toBe(404);
     expect(JSON.parse(response.body)).toMatchObject({ result: 'error' });
+    expect(logs.entries().filter((entry) => entry.level === 'error')).toEqual([
+      expect.objectContaining({ message: 'self-audit record failed' }),
+    ]);
   });
 
   it('builds the AWS clients from the bundled SDK and lets an anonymous request through the authorizer', async () => {

@@ -21,8 +21,7 @@ describe('GET /api/v1/audit_trail/download/json (export jobs)', () => {
 
   beforeAll(async () => {
     // No request may export anything itself: every download becomes a job.
-    process.env.DOWNLOAD_REQUEST_BUDGET_MS = '0';
-    service = await startTestService();
+    service = await startTestService({ config: { DOWNLOAD_REQUEST_BUDGET_MS: '0' } });
     const { doc, config } = service.services;
     const { jobs } = service;
     if (!(jobs instanceof InProcessJobLauncher)) throw new Error('expected the in-process job launcher');
@@ -33,7 +32,6 @@ describe('GET /api/v1/audit_trail/download/json (export jobs)', () => {
     token = await service.token('acme', ['download', 'read']);
   });
   afterAll(async () => {
-    delete process.env.DOWNLOAD_REQUEST_BUDGET_MS;
     await launcher.idle();
     await service.stop();
   });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { parallelExportDependencies } from '../../lambdas/parallel-export-services.js';
+import { parallelExportDependencies } from '../../lambdas/composition/export-jobs.js';
 import { finishExport } from '../../lambdas/use-cases/finish-export.js';
 import { planExport } from '../../lambdas/use-cases/plan-export.js';
 import { runExportChunk } from '../../lambdas/use-cases/run-export-chunk.js';
@@ -43,26 +43,19 @@ describe('parallel export jobs', () => {
     );
 
   beforeAll(async () => {
-    Object.assign(process.env, {
-      DOWNLOAD_REQUEST_BUDGET_MS: '0',
-      EXPORT_MIN_PART_BYTES: '16384',
-      EXPORT_CHUNK_MAX_ENTRIES: '700',
-      EXPORT_CONCURRENCY: '3',
-      EXPORT_RETRY_INTERVAL_MS: '10',
+    service = await startTestService({
+      config: {
+        DOWNLOAD_REQUEST_BUDGET_MS: '0',
+        EXPORT_MIN_PART_BYTES: '16384',
+        EXPORT_CHUNK_MAX_ENTRIES: '700',
+        EXPORT_CONCURRENCY: '3',
+        EXPORT_RETRY_INTERVAL_MS: '10',
+      },
     });
-    service = await startTestService();
     await Promise.all([seed('acme', 3000, 1), seed('initech', 2500, 2), seed('zip64', 1800, 3)]);
     // Seeding thousands of entries takes long on a loaded machine; the tests themselves do not.
   }, 180_000);
   afterAll(async () => {
-    for (const name of [
-      'DOWNLOAD_REQUEST_BUDGET_MS',
-      'EXPORT_MIN_PART_BYTES',
-      'EXPORT_CHUNK_MAX_ENTRIES',
-      'EXPORT_CONCURRENCY',
-      'EXPORT_RETRY_INTERVAL_MS',
-    ])
-      delete process.env[name];
     await service.jobs.idle();
     await service.stop();
   });
@@ -119,7 +112,7 @@ describe('parallel export jobs', () => {
     // Prepare: plan a job and store two of its chunks, as workers part-way through would.
     const token = await service.token('zip64', ['download']);
     const job = await createExportJob(service, 'zip64');
-    const deps = parallelExportDependencies(service.services);
+    const deps = parallelExportDependencies(service.services.config);
     const plan = await planExport(deps, job);
     await runExportChunk(deps, { ...job, chunk: { index: 1 } });
     await runExportChunk(deps, { ...job, chunk: { index: 1 } });
@@ -141,7 +134,7 @@ describe('parallel export jobs', () => {
     // Prepare
     const reference = await singleWorkerZip(service, 'zip64');
     const job = await createExportJob(service, 'zip64');
-    const base = parallelExportDependencies(service.services);
+    const base = parallelExportDependencies(service.services.config);
     const deps = { ...base, settings: { ...base.settings, forceZip64: true } };
 
     // Act

@@ -40,9 +40,9 @@ describe('HTTP conformance', () => {
 
   beforeAll(async () => {
     // Every purge and download becomes a job, so their 202s can be checked.
-    process.env.PURGE_REQUEST_BUDGET_MS = '0';
-    process.env.DOWNLOAD_REQUEST_BUDGET_MS = '0';
-    service = await startTestService();
+    service = await startTestService({
+      config: { PURGE_REQUEST_BUDGET_MS: '0', DOWNLOAD_REQUEST_BUDGET_MS: '0' },
+    });
     token = await service.token('conf', ['admin']);
     const app = await registerKoreApp(
       service.services.koreApps,
@@ -56,8 +56,6 @@ describe('HTTP conformance', () => {
     const { jobs } = service;
     if (jobs instanceof InProcessJobLauncher) await jobs.idle();
     await service.stop();
-    delete process.env.PURGE_REQUEST_BUDGET_MS;
-    delete process.env.DOWNLOAD_REQUEST_BUDGET_MS;
   });
 
   describe('202 answers', () => {

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Context } from 'aws-lambda';
 import { InProcessJobLauncher } from '../../lambdas/adapters/in-process-job-launcher.js';
+import { purgeDependencies } from '../../lambdas/composition/purge.js';
 import { PURGE_ACTION, purgeJobId } from '../../lambdas/domain/purge.js';
 import { DAY_MS } from '../../lambdas/domain/time.js';
 import { handler as retention } from '../../lambdas/handlers/purge-scheduler.js';
-import { purgeDependenciesOf } from '../../lambdas/purge-services.js';
 import { startPurge } from '../../lambdas/use-cases/purge-entries.js';
 import { demoEvents } from '../../local/demo-data.js';
-import { startTestService, type TestService } from '../helpers/local-service.js';
+import { startTestService, type TestConfig, type TestService } from '../helpers/local-service.js';
 import {
   allEntries,
   archivedLines,
@@ -22,9 +22,12 @@ const PURGE = '/api/v1/audit_trail/purge';
 const ARCHIVES = '/api/v1/audit_trail/archives';
 const NOW = Date.UTC(2026, 10, 1);
 
-// No time budget in requests: every purge does one batch, answers 202 and goes on in the worker.
-process.env.PURGE_REQUEST_BUDGET_MS = '0';
-process.env.PURGE_PART_ENTRIES = '50';
+/** This file's service settings (see startTestService). */
+const CONFIG: TestConfig = {
+  // No time budget in requests: every purge does one batch, answers 202 and goes on in the worker.
+  PURGE_REQUEST_BUDGET_MS: '0',
+  PURGE_PART_ENTRIES: '50',
+};
 
 const lambdaContext = (budgetMs: number): Context => {
   const deadline = Date.now() + budgetMs;
@@ -43,7 +46,7 @@ describe('purge jobs, archives and retention', () => {
   };
 
   beforeAll(async () => {
-    service = await startTestService();
+    service = await startTestService({ config: CONFIG });
   });
   afterAll(async () => {
     await idle();
@@ -213,7 +216,7 @@ describe('purge jobs, archives and retention', () => {
     await seed(service.services, 'busy', demoEvents({ count: 100, days: 5, now: NOW, seed: 22 }));
     const entries = await allEntries(service.services, 'busy');
     const first = entries[49]?.id ?? -1;
-    await startPurge(purgeDependenciesOf(service.services, service.objects.archives), {
+    await startPurge(purgeDependencies(service.services.config), {
       tenant: 'busy',
       throughId: first,
       requester: { kind: 'token', tokenId: 'tok_x', tokenName: 'x' },

@@ -3,7 +3,7 @@ import { lastIdAt, timestampOfId } from '../../lambdas/domain/ids.js';
 import { PURGE_ACTION, purgeJobId } from '../../lambdas/domain/purge.js';
 import { handler as ingestQueue } from '../../lambdas/handlers/ingest-queue.js';
 import { demoEvents } from '../../local/demo-data.js';
-import { startTestService, type TestService } from '../helpers/local-service.js';
+import { startTestService, type TestConfig, type TestService } from '../helpers/local-service.js';
 import {
   allEntries,
   archivedLines,
@@ -18,7 +18,10 @@ const PURGE = '/api/v1/audit_trail/purge';
 const EVENTS = '/api/v1/audit_trail/events';
 const NOW = Date.UTC(2026, 10, 1);
 
-process.env.PURGE_REQUEST_BUDGET_MS = '25000';
+/** This file's service settings (see startTestService). */
+const CONFIG: TestConfig = {
+  PURGE_REQUEST_BUDGET_MS: '25000',
+};
 
 interface PurgeAnswer {
   result: string;
@@ -37,7 +40,7 @@ describe('POST purge: repeating a purge to the same id', () => {
   let service: TestService;
 
   beforeAll(async () => {
-    service = await startTestService();
+    service = await startTestService({ config: CONFIG });
   });
   afterAll(async () => service.stop());
 

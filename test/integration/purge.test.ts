@@ -3,7 +3,7 @@ import { PURGE_ACTION, purgeJobId } from '../../lambdas/domain/purge.js';
 import { type AuditRecord, hashRecord } from '../../lambdas/domain/record.js';
 import { UNAUTHENTICATED_TENANT } from '../../lambdas/http/self-audit.js';
 import { demoEvents } from '../../local/demo-data.js';
-import { startTestService, type TestService } from '../helpers/local-service.js';
+import { startTestService, type TestConfig, type TestService } from '../helpers/local-service.js';
 import {
   allEntries,
   archivedLines,
@@ -17,16 +17,19 @@ import {
 const PURGE = '/api/v1/audit_trail/purge';
 const NOW = Date.UTC(2026, 10, 1);
 
-// Small parts so that a few hundred entries span several parts, each of several batches.
-process.env.PURGE_PART_ENTRIES = '150';
-// Purges here finish within the request (the 202 path is in purge-jobs.test.ts).
-process.env.PURGE_REQUEST_BUDGET_MS = '25000';
+/** This file's service settings (see startTestService). */
+const CONFIG: TestConfig = {
+  // Small parts so that a few hundred entries span several parts, each of several batches.
+  PURGE_PART_ENTRIES: '150',
+  // Purges here finish within the request (the 202 path is in purge-jobs.test.ts).
+  PURGE_REQUEST_BUDGET_MS: '25000',
+};
 
 describe('POST /api/v1/audit_trail/purge', () => {
   let service: TestService;
 
   beforeAll(async () => {
-    service = await startTestService();
+    service = await startTestService({ config: CONFIG });
   });
   afterAll(async () => service.stop());
 

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { itemToRecord } from '../../lambdas/adapters/dynamodb-records.js';
 import { UNAUTHENTICATED_TENANT } from '../../lambdas/http/self-audit.js';
 import { startTestService, type TestService } from '../helpers/local-service.js';
+import { captureLogs } from '../helpers/logs.js';
 
 interface StoredItem {
   action_type?: string;
@@ -153,13 +154,23 @@ describe('self-audit of every API call', () => {
       },
       { step: 'initialize', name: 'selfAuditBroken' },
     );
+    const logs = captureLogs();
     try {
       // Act
       const response = await service.get('/api/v1/audit_trail/fetch', { limit: '1' }, { 'x-api-key': token });
 
-      // Assess
+      // Assess: the failure is logged once, with the request it belongs to, and only its kind.
       expect(response.status).toBe(200);
+      expect(logs.entries().filter((entry) => entry.level === 'error')).toEqual([
+        expect.objectContaining({
+          message: 'self-audit record failed',
+          error: 'InternalServerError',
+          functionName: 'canary-fetch',
+          requestId: expect.any(String),
+        }),
+      ]);
     } finally {
+      logs.restore();
       service.services.doc.middlewareStack.remove('selfAuditBroken');
     }
   });

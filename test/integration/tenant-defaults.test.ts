@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DynamoDbTenantStore } from '../../lambdas/adapters/dynamodb-tenant-store.js';
-import { loadConfig } from '../../lambdas/config.js';
+import { loadConfig } from '../../lambdas/composition/config.js';
 import { startTestService, type TestService } from '../helpers/local-service.js';
 
 describe('Tenant settings: deployment defaults', () => {

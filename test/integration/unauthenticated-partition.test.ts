@@ -2,7 +2,7 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Context } from 'aws-lambda';
 import { itemToRecord } from '../../lambdas/adapters/dynamodb-records.js';
-import { loadConfig } from '../../lambdas/config.js';
+import { loadConfig } from '../../lambdas/composition/config.js';
 import { MAX_ID } from '../../lambdas/domain/ids.js';
 import { PURGE_ACTION } from '../../lambdas/domain/purge.js';
 import { DAY_MS } from '../../lambdas/domain/time.js';

@@ -1,12 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { UnauthorizedError } from '../../lambdas/domain/errors.js';
+import { extractCredential } from '../../lambdas/http/credentials.js';
 import type { TokenRecord, TokenStore } from '../../lambdas/ports/control-store.js';
 import type { KoreAppRecord, KoreAppStore } from '../../lambdas/ports/kore-app-store.js';
-import {
-  Authenticator,
-  extractCredential,
-  JWT_MAX_LIFETIME_SECONDS,
-} from '../../lambdas/use-cases/authenticate.js';
+import { Authenticator, JWT_MAX_LIFETIME_SECONDS } from '../../lambdas/use-cases/authenticate.js';
 import { koreJwt } from '../helpers/kore-jwt.js';
 
 const APP: KoreAppRecord = {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { InvariantError } from '../errors.js';
 
 /**
  * RFC 9162 (Certificate Transparency 2.0) Merkle tree hashing, proofs and their verification.
@@ -264,7 +265,7 @@ export class CompactRange {
     // Each trailing 1 bit of the old size is a peak of the same width that the new node merges with.
     while ((index & 1) === 1) {
       const left = this.peaks.pop();
-      if (!left) throw new Error('compact range is inconsistent with its size');
+      if (!left) throw new InvariantError('compact range is inconsistent with its size');
       hash = nodeHash(left, hash);
       level += 1;
       index = Math.floor(index / 2);

@@ -1,4 +1,5 @@
-import * as z from './domain/zod.js';
+import { ConfigurationError } from '../domain/errors.js';
+import * as z from '../domain/zod.js';
 
 /** An integer setting from the environment (a string), within bounds. */
 const boundedInteger = (min: number, max: number) =>
@@ -113,12 +114,15 @@ const schema = z.object({
 
 export type ServiceConfig = z.infer<typeof schema>;
 
+/** Every setting's name (the environment variables the configuration reads). */
+export const CONFIG_KEYS: readonly string[] = Object.keys(schema.shape);
+
 /** Validates `env`; throws one readable error naming every problem. */
 export const loadConfig = (env: Readonly<Record<string, string | undefined>>): ServiceConfig => {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new Error(`Invalid configuration: ${problems.join('; ')}`);
+    throw new ConfigurationError(`Invalid configuration: ${problems.join('; ')}`);
   }
   return parsed.data;
 };

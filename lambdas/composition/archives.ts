@@ -1,0 +1,19 @@
+import type { HttpDependencies } from '../http/context.js';
+import type { ArchiveStore } from '../ports/archive-store.js';
+import type { ServiceConfig } from './config.js';
+import { httpDependencies } from './http.js';
+import { perConfig } from './memo.js';
+import { archiveStore } from './objects.js';
+
+/** The archive endpoints: purge archives, undefined when no archive bucket is configured. */
+export type ArchivesDependencies = HttpDependencies & {
+  readonly archives: ArchiveStore | undefined;
+  readonly archiveUrlSeconds: number;
+};
+export const archivesDependencies = /* @__PURE__ */ perConfig(
+  (config: ServiceConfig): ArchivesDependencies => ({
+    ...httpDependencies(config),
+    archives: archiveStore(config),
+    archiveUrlSeconds: config.ARCHIVE_URL_SECONDS,
+  }),
+);

@@ -1,0 +1,39 @@
+import type { HttpDependencies } from '../http/context.js';
+import type { ApiKeyPageDependencies } from '../use-cases/api-key-pages.js';
+import type { BrowseDependencies } from '../use-cases/browse-pages.js';
+import type { ServiceConfig } from './config.js';
+import { cursorKey } from './cursor-key.js';
+import { coreServices } from './dynamodb.js';
+import { httpDependencies } from './http.js';
+import { perConfig } from './memo.js';
+
+/**
+ * The canary dialect's paged reads (`GET /api/v1/audit_trail/fetch`). The cursor key is read on
+ * first use (Secrets Manager in AWS), inside the request, so a failed read is answered and
+ * recorded like any other failure.
+ */
+export type CanaryFetchDependencies = HttpDependencies & {
+  readonly browse: () => Promise<BrowseDependencies>;
+};
+export const canaryFetchDependencies = /* @__PURE__ */ perConfig(
+  (config: ServiceConfig): CanaryFetchDependencies => {
+    const { events, counters, clock } = coreServices(config);
+    return {
+      ...httpDependencies(config),
+      browse: async () => ({
+        events,
+        counters,
+        cursorKey: await cursorKey(config),
+        cursorTtlSeconds: config.CURSOR_TTL_SECONDS,
+        clock,
+      }),
+    };
+  },
+);
+
+/** The api-key dialect's pages, without the store that parks oversized ones (`api-key.ts` adds it). */
+export const apiKeyPageDependencies =
+  (config: ServiceConfig) => async (): Promise<ApiKeyPageDependencies> => {
+    const { events, clock } = coreServices(config);
+    return { events, cursorKey: await cursorKey(config), cursorTtlSeconds: config.CURSOR_TTL_SECONDS, clock };
+  };
