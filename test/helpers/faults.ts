@@ -2,6 +2,7 @@ import { paginateQuery, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { counterItemDeltas } from '../../lambdas/adapters/dynamodb-counters.js';
 import { eventsPartition, tenantCounterPrefix } from '../../lambdas/adapters/dynamodb-keys.js';
 import type { Services } from '../../lambdas/composition/dynamodb.js';
+import { settleDerivation } from './local-service.js';
 import type { AuditRecord } from '../../lambdas/domain/record.js';
 
 /**
@@ -84,6 +85,8 @@ export const storedItems = async (services: Services, tenant: string): Promise<R
  * `counter: stored ≠ implied` (empty when exact). Counters purged down to zero count as absent.
  */
 export const rollupMismatches = async (services: Services, tenant: string): Promise<string[]> => {
+  // Counters are exact once the stream consumer has derived every write made so far.
+  await settleDerivation();
   const items = await storedItems(services, tenant);
   const implied = new Map<string, number>();
   const withoutShard = (pk: string, sk: string) => `${pk}|${sk.replace(/\d+$/, '')}`;
