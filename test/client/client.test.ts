@@ -39,10 +39,14 @@ describe('Package: @audit-trail/client', () => {
     token = await service.token('client-acme', ['admin']);
     const recording = recordingFetch(service.url);
     sent = recording.sent;
-    client = createAuditTrailClient({ endpoint: service.url, token, fetch: recording.fetch });
+    // Page numbers, totals and kore offsets come from the rollup counters, derived behind each
+    // write (every call writes its own record): these walks read a caught-up trail.
+    const settled = async (request: Request): Promise<Response> => {
+      await service.settle();
+      return recording.fetch(request);
+    };
+    client = createAuditTrailClient({ endpoint: service.url, token, fetch: settled });
     await client.ingest(events(7, 'client_paged'));
-    // Page numbers and totals come from the rollup counters, derived behind the ingest.
-    await service.settle();
   });
   afterAll(async () => {
     await idle();
@@ -92,8 +96,6 @@ describe('Package: @audit-trail/client', () => {
 
       // Act
       const kore = [];
-      // kore's offsets are positions counted by the rollups: let them catch up with the calls above.
-      await service.settle();
       for await (const page of client.kore.pages({ jwt, size: 4 })) kore.push(page);
       const apiKey = [];
       for await (const page of client.apiKey.pages({ pageSize: 4 })) apiKey.push(page);
