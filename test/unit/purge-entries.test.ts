@@ -13,11 +13,11 @@ import {
 } from '../../lambdas/use-cases/purge-entries.js';
 import {
   Faults,
-  InMemoryIdempotencyStore,
   InMemoryPurgeEventStore,
   InMemoryPurgeJobStore,
   InMemoryPurgeTenantStore,
 } from '../fakes/purge-fakes.js';
+import { InMemoryIdempotencyStore } from '../fakes/in-memory-idempotency-store.js';
 
 const NOW = Date.UTC(2026, 10, 1);
 const TENANT = 'acme';
@@ -47,7 +47,7 @@ const setUp = (entries: number, settings: { partEntries?: number; faults?: Fault
       archives: undefined,
       tenants,
       events,
-      idempotency: new InMemoryIdempotencyStore(),
+      idempotency: new InMemoryIdempotencyStore({ clock }),
       deletion: events,
       clock,
     },
