@@ -174,7 +174,12 @@ export class InMemoryEventStore implements EventStore {
         if (attempt >= CONDITIONAL_ATTEMPTS) {
           throw new TooManyRequestsError('The audit store is busy; no free id was found. Retry later.');
         }
-        record = sealRecord(tenant, conditionalIdFor(record.timestamp, this.#random), record.timestamp, draft);
+        record = sealRecord(
+          tenant,
+          conditionalIdFor(record.timestamp, this.#random),
+          record.timestamp,
+          draft,
+        );
       }
       entries.set(record.id, record);
       added.push(record);

@@ -84,7 +84,9 @@ const fakeEvents = () => {
     append: async (tenant: string, drafts: readonly EventDraft[]) => {
       appended.push({ tenant, drafts });
       const now = Date.now();
-      return drafts.map((draft, index) => sealRecord(tenant, idFor(now, index), draft.timestamp ?? now, draft));
+      return drafts.map((draft, index) =>
+        sealRecord(tenant, idFor(now, index), draft.timestamp ?? now, draft),
+      );
     },
   };
 };

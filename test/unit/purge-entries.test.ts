@@ -11,13 +11,13 @@ import {
   SEGMENT_ENTRIES,
   startPurge,
 } from '../../lambdas/use-cases/purge-entries.js';
+import { InMemoryIdempotencyStore } from '../fakes/in-memory-idempotency-store.js';
 import {
   Faults,
   InMemoryPurgeEventStore,
   InMemoryPurgeJobStore,
   InMemoryPurgeTenantStore,
 } from '../fakes/purge-fakes.js';
-import { InMemoryIdempotencyStore } from '../fakes/in-memory-idempotency-store.js';
 
 const NOW = Date.UTC(2026, 10, 1);
 const TENANT = 'acme';
