@@ -2,8 +2,8 @@ import { paginateQuery, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { counterItemDeltas } from '../../lambdas/adapters/dynamodb-counters.js';
 import { eventsPartition, tenantCounterPrefix } from '../../lambdas/adapters/dynamodb-keys.js';
 import type { Services } from '../../lambdas/composition/dynamodb.js';
-import { settleDerivation } from './local-service.js';
 import type { AuditRecord } from '../../lambdas/domain/record.js';
+import { settleDerivation } from './local-service.js';
 
 /**
  * Fault injection for the fault suite (test/faults). Faults go on the real SDK clients as a
