@@ -1,10 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { PartiallyWrittenError, TooManyRequestsError, UnstorableEventError } from '../domain/errors.js';
 import { conditionalIdFor, isSlotId } from '../domain/id-slots.js';
 import { isEncodableTimestamp, lastIdAt, timestampOfId } from '../domain/ids.js';
