@@ -55,11 +55,18 @@ export class Alarms extends Part {
   constructor(scope: Construct, id: string, props: AlarmsProps) {
     super(scope, id);
     const period = Duration.minutes(5);
-    const alarm = (alarmId: string, alarmDescription: string, metric: cloudwatch.IMetric, threshold = 1) =>
+    const alarm = (
+      alarmId: string,
+      alarmDescription: string,
+      metric: cloudwatch.IMetric,
+      threshold = 1,
+      comparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    ) =>
       new cloudwatch.Alarm(this, alarmId, {
         alarmDescription,
         metric,
         threshold,
+        comparisonOperator,
         evaluationPeriods: 1,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
@@ -107,6 +114,7 @@ export class Alarms extends Part {
           `The events stream consumer is behind: a delivery's oldest record was over ${threshold.toSeconds()} s old, so counters lag the events that much`,
           stream.fn.metric('IteratorAge', { period, statistic: 'Maximum' }),
           threshold.toMilliseconds(),
+          cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         ),
         alarm(
           'StreamDeadLetterAlarm',
