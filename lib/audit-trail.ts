@@ -155,7 +155,7 @@ const checkProps = (props: AuditTrailProps): void => {
   // Lambda's limits for a DynamoDB stream mapping; refused here with the prop's name, not at deploy.
   const stream = props.streamConsumer ?? {};
   const seconds = (duration: Duration | undefined) =>
-    duration === undefined || duration.isUnresolved() ? undefined : duration.toSeconds();
+    duration === undefined || duration.isUnresolved() ? undefined : duration.toSeconds({ integral: false });
   within('batchSize', stream.batchSize, 1, 10_000);
   within('maxBatchingWindow', seconds(stream.maxBatchingWindow), 0, 300, ' of seconds');
   within('retryAttempts', stream.retryAttempts, 0, 10_000);
