@@ -912,6 +912,34 @@ describe('events stream and its consumer', () => {
     expect(handler).toContain(`'${DERIVATION_STOPPED}'`);
   });
 
+  it('creates no mapping, stream DLQ or stream alarms for a handler set without derive-stream', () => {
+    // Prepare
+    const dir = mkdtempSync(join(scratch, 'audit-trail-no-stream-'));
+    for (const name of Object.keys(FUNCTION_NEEDS).filter((name) => name !== 'derive-stream'))
+      writeFileSync(join(dir, `${name}.ts`), '');
+    try {
+      // Act
+      const template = Template.fromStack(
+        new AuditTrailStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'AuditTrail', {
+          auditTrail: { handlersDir: dir },
+        }),
+      );
+      // Assess
+      const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping'));
+      expect(mappings.map((mapping) => JSON.stringify(mapping.Properties.EventSourceArn))).toEqual([
+        expect.stringContaining('IngestQueue'),
+      ]);
+      expect(Object.keys(template.findResources('AWS::SQS::Queue')).join()).not.toContain('Stream');
+      const metrics = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
+        (alarm) => alarm.Properties.MetricName,
+      );
+      expect(metrics).not.toContain('IteratorAge');
+      expect(metrics).not.toContain('DerivationStopped');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('takes its settings from the streamConsumer prop and sends its alarms to the alarm topic', () => {
     // Prepare
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
