@@ -153,6 +153,10 @@ export class DynamoDbEventStore implements EventStore {
     if (failures.length > 0) {
       const stored = records.filter((record) => written.has(record.id)).map((record) => record.id);
       const cause = failures[0];
+      // Only refusals the store classified (throttling past the budget) say for sure that the
+      // rest was not written; any other failure leaves its batch's outcome unknown.
+      const unknown = failures.find((failure) => !(failure instanceof TooManyRequestsError));
+      if (unknown !== undefined) throw unknown;
       if (stored.length === 0) throw cause;
       // Some entries are stored for good: say exactly which, so nothing is lost silently.
       throw new PartiallyWrittenError(
