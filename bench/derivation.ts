@@ -103,7 +103,8 @@ export const derivationBench: BenchModule = async (context) => {
       {
         id: 'derivation.hottest-counter-writes',
         issue: 16,
-        description: 'Writes to the hottest counter item per 1,000 events (grows with consumer chunks, not events)',
+        description:
+          'Writes to the hottest counter item per 1,000 events (grows with consumer chunks, not events)',
         value: (hottest / total) * 1000,
         unit: 'writes/1000 events',
         details: `${total} events of one tenant in one hour, ${requests.length} requests of ${perRequest}: ${chunks} consumer chunks wrote this tenant's counters (${(total / Math.max(1, chunks)).toFixed(1)} events a chunk, each chunk one write per counter item on one of ${COUNTER_SHARDS} shards), the hottest item written ${hottest} times; the previous design wrote the counters in every request's transaction: at least ${previousHottest} writes to the hottest item here (${((previousHottest / total) * 1000).toFixed(1)} per 1,000 events), and ${1000 / COUNTER_SHARDS} per 1,000 for one-event requests`,

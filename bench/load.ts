@@ -22,6 +22,8 @@ const duration = Math.min(120, Math.max(1, Number(values.duration)));
 const connections = Math.min(200, Math.max(1, Number(values.connections)));
 const ingestRequests = Math.min(20_000, Math.max(1, Number(values['ingest-requests'])));
 const EVENTS_PER_REQUEST = 10;
+/** Pause between two reads of the derived counter while measuring the catch-up lag. */
+const POLL_MS = 10;
 
 interface Summary {
   readonly name: string;
@@ -43,6 +45,46 @@ const run = async (name: string, options: autocannon.Options): Promise<Summary> 
     p50: result.latency.p50,
     p99: result.latency.p99,
     throughput: result.requests.average,
+  };
+};
+
+const percentile = (sorted: readonly number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
+
+/**
+ * Per acknowledged entry, the time from its acknowledgement to the first counter read that counts
+ * it: the k-th entry acknowledged is taken as counted once the counter reaches k (the horizontal
+ * distance between the acknowledged and counted curves; exact for a consumer that counts in
+ * acknowledgement order, and the usual measure otherwise). An entry counted before its answer
+ * arrived has lag 0.
+ */
+const catchUpLag = (
+  acks: readonly { at: number; entries: number }[],
+  samples: readonly { at: number; counted: number }[],
+) => {
+  const lags: number[] = [];
+  const sortedAcks = [...acks].sort((a, b) => a.at - b.at);
+  let sample = 0;
+  let k = 0;
+  for (const ack of sortedAcks) {
+    for (let n = 0; n < ack.entries; n += 1) {
+      k += 1;
+      while (sample < samples.length && (samples[sample]?.counted ?? 0) < k) sample += 1;
+      const counted = samples[sample];
+      if (!counted)
+        return { events: lags.length, p50: Number.NaN, p99: Number.NaN, max: Number.NaN, readMs: 0 };
+      lags.push(Math.max(0, counted.at - ack.at));
+    }
+  }
+  lags.sort((a, b) => a - b);
+  const gaps = samples.slice(1).map((s, i) => s.at - (samples[i]?.at ?? s.at) - POLL_MS);
+  gaps.sort((a, b) => a - b);
+  return {
+    events: lags.length,
+    p50: percentile(lags, 50),
+    p99: percentile(lags, 99),
+    max: lags.at(-1) ?? 0,
+    readMs: Math.max(0, percentile(gaps, 50)),
   };
 };
 
@@ -76,7 +118,26 @@ const main = async () => {
     });
 
     let acknowledged = 0;
-    const before = await service.services.counters.total('load', { kind: 'action', action: 'load_test' });
+    const loadTestCount = () =>
+      service.services.counters.total('load', { kind: 'action', action: 'load_test' });
+    await service.settle();
+    const before = await loadTestCount();
+    // Catch-up lag: when each acknowledgement arrived (and how many entries it acknowledged), and
+    // what the derived counter said over time, polled until it has counted every acknowledged entry.
+    const acks: { at: number; entries: number }[] = [];
+    const samples: { at: number; counted: number }[] = [];
+    let ingesting = true;
+    const poller = (async () => {
+      const deadline = () => !ingesting && performance.now() > ingestEnded + 60_000;
+      while (ingesting || (samples.at(-1)?.counted ?? 0) < acknowledged) {
+        if (deadline()) break;
+        const counted = (await loadTestCount()) - before;
+        // The count holds at the latest when the read returns: a lag measured to here is an upper bound.
+        samples.push({ at: performance.now(), counted });
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      }
+    })();
+    let ingestEnded = Number.POSITIVE_INFINITY;
     const body = JSON.stringify({
       events: Array.from({ length: EVENTS_PER_REQUEST }, (_, n) => ({
         action_type: 'load_test',
@@ -96,14 +157,21 @@ const main = async () => {
       requests: [
         {
           onResponse: (status: number, responseBody: string) => {
-            if (status >= 200 && status < 300)
-              acknowledged += (JSON.parse(responseBody) as { ids: unknown[] }).ids.length;
+            if (status >= 200 && status < 300) {
+              const entries = (JSON.parse(responseBody) as { ids: unknown[] }).ids.length;
+              acknowledged += entries;
+              acks.push({ at: performance.now(), entries });
+            }
           },
         },
       ],
     });
-    const stored =
-      (await service.services.counters.total('load', { kind: 'action', action: 'load_test' })) - before;
+    ingestEnded = performance.now();
+    ingesting = false;
+    await poller;
+    await service.settle();
+    const stored = (await loadTestCount()) - before;
+    const lag = catchUpLag(acks, samples);
     const page = await service.services.events.queryPage({
       tenant: 'load',
       selector: { kind: 'action', action: 'load_test' },
@@ -126,13 +194,16 @@ const main = async () => {
       '',
       `Ingest: ${acknowledged} events acknowledged, ${page.records.length} stored, counter says ${stored}.`,
       '',
+      `Catch-up lag (acknowledgement → counted by the stream consumer, per event): p50 ${lag.p50.toFixed(0)} ms, p99 ${lag.p99.toFixed(0)} ms, max ${lag.max.toFixed(0)} ms, over ${lag.events} events; the counter was polled every ${POLL_MS} ms (${samples.length} reads, median read ${lag.readMs.toFixed(0)} ms), so each figure is an upper bound by at most one poll. Until then a reader's counts (canary \`page_count\`, kore \`total\`, rollups) may miss entries already listed.`,
+      '',
     ];
     process.stdout.write(lines.join('\n'));
     writeFileSync('bench/LOAD.md', lines.join('\n'));
     failed =
       summaries.some((s) => s.non2xx > 0 || s.errors > 0) ||
       page.records.length !== acknowledged ||
-      stored !== acknowledged;
+      stored !== acknowledged ||
+      lag.events !== acknowledged;
     await service.stop();
   } finally {
     await emulators.stop();
