@@ -138,6 +138,9 @@ const main = async () => {
       }
     })();
     let ingestEnded = Number.POSITIVE_INFINITY;
+    const { stats } = service.derivation;
+    const consumerBefore = { handled: stats.handled, batches: stats.batches };
+    const ingestStarted = performance.now();
     const body = JSON.stringify({
       events: Array.from({ length: EVENTS_PER_REQUEST }, (_, n) => ({
         action_type: 'load_test',
@@ -170,6 +173,9 @@ const main = async () => {
     ingesting = false;
     await poller;
     await service.settle();
+    const caughtUp = performance.now();
+    const derived = stats.handled - consumerBefore.handled;
+    const derivedBatches = stats.batches - consumerBefore.batches;
     const stored = (await loadTestCount()) - before;
     const lag = catchUpLag(acks, samples);
     const page = await service.services.events.queryPage({
@@ -195,6 +201,8 @@ const main = async () => {
       `Ingest: ${acknowledged} events acknowledged, ${page.records.length} stored, counter says ${stored}.`,
       '',
       `Catch-up lag (acknowledgement → counted by the stream consumer, per event): p50 ${lag.p50.toFixed(0)} ms, p99 ${lag.p99.toFixed(0)} ms, max ${lag.max.toFixed(0)} ms, over ${lag.events} events; the counter was polled every ${POLL_MS} ms (${samples.length} reads, median read ${lag.readMs.toFixed(0)} ms), so each figure is an upper bound by at most one poll. Until then a reader's counts (canary \`page_count\`, kore \`total\`, rollups) may miss entries already listed.`,
+      '',
+      `Stream consumer (in process, one shard at a time): ${derived} records (entries and self-audit records) in ${derivedBatches} batches, ${(derived / Math.max(1, derivedBatches)).toFixed(0)} a batch, ${((derived * 1000) / (caughtUp - ingestStarted)).toFixed(0)} records/s from the first request to caught up ${((caughtUp - ingestEnded) / 1000).toFixed(1)} s after the last answer; ingest acknowledged ${((acknowledged * 1000) / (ingestEnded - ingestStarted)).toFixed(0)} events/s. The lag grows while the consumer derives slower than ingest writes, and shrinks once the load stops.`,
       '',
     ];
     process.stdout.write(lines.join('\n'));
