@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { streamCheckpointKey } from '../lambdas/adapters/dynamodb-keys.js';
 import { InProcessJobLauncher } from '../lambdas/adapters/in-process-job-launcher.js';
 import { log } from '../lambdas/adapters/log.js';
 import type { ServiceConfig } from '../lambdas/composition/config.js';
@@ -152,7 +153,6 @@ const startDerivation = async (
   const streamArn = Table?.LatestStreamArn;
   if (!streamArn) throw new Error(`the events table ${names.eventsTable} has no stream`);
   const deps = derivationDependencies(services.config);
-  const checkpointKey = (shardId: string) => ({ pk: `streampos#${shardId}`, sk: 'streampos' });
   return startStreamConsumer({
     endpoint,
     streamArn,
@@ -165,7 +165,7 @@ const startDerivation = async (
         const output = await services.doc.send(
           new GetCommand({
             TableName: names.controlTable,
-            Key: checkpointKey(shardId),
+            Key: streamCheckpointKey(shardId),
             ConsistentRead: true,
           }),
         );
@@ -173,7 +173,10 @@ const startDerivation = async (
       },
       save: async (shardId, position) => {
         await services.doc.send(
-          new PutCommand({ TableName: names.controlTable, Item: { ...checkpointKey(shardId), position } }),
+          new PutCommand({
+            TableName: names.controlTable,
+            Item: { ...streamCheckpointKey(shardId), position },
+          }),
         );
       },
     },

@@ -16,15 +16,11 @@ import type {
 } from '../ports/derivation.js';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF, isThrottle } from './backoff.js';
 import { counterItemDeltas, counterUpdate } from './dynamodb-counters.js';
+import { journalKey } from './dynamodb-keys.js';
 import { CONTROL_KEYS, EVENTS_KEYS } from './table-definitions.js';
 
 /** Journal entries outlive the stream's own 24-hour retention: no delivery can reach past them. */
 const JOURNAL_LIFETIME_SECONDS = 2 * 86_400;
-
-const journalKey = (step: string, eventId: string) => ({
-  [CONTROL_KEYS.partition]: `journal#${step}#${eventId}`,
-  [CONTROL_KEYS.sort]: 'journal',
-});
 
 const journalItem = (entry: JournalEntry, now: number): Record<string, unknown> => ({
   ...journalKey(entry.step, entry.key),

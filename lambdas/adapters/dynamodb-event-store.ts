@@ -1,12 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  BatchWriteCommand,
-  type BatchWriteCommandOutput,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { PartiallyWrittenError, TooManyRequestsError, UnstorableEventError } from '../domain/errors.js';
 import { conditionalIdFor, isSlotId } from '../domain/id-slots.js';
 import { isEncodableTimestamp, lastIdAt, timestampOfId } from '../domain/ids.js';
@@ -22,7 +15,7 @@ import type {
   PageResult,
 } from '../ports/event-store.js';
 import type { IdSource } from '../ports/id-source.js';
-import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF } from './backoff.js';
+import { type BackoffPolicy, DEFAULT_BACKOFF } from './backoff.js';
 import { batchWriteAll } from './dynamodb-batch-write.js';
 import { DynamoDbIdSlotStore } from './dynamodb-id-slots.js';
 import { actionPartition, actorPartition, apiCallPartition, eventsPartition } from './dynamodb-keys.js';
@@ -126,7 +119,7 @@ export class DynamoDbEventStore implements EventStore {
     // Every draft is measured before the first write: a draft the store cannot take fails the
     // whole batch here, not after other entries were written.
     const now = this.#clock();
-    drafts.forEach((draft, index) => storableBytes(tenant, draft, index, now));
+    for (const [index, draft] of drafts.entries()) storableBytes(tenant, draft, index, now);
     const ids = options.ids ?? (await this.reserveIds(drafts));
     const records = drafts.map((draft, index) => {
       const id = ids[index] as number;

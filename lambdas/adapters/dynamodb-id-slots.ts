@@ -2,11 +2,8 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand, paginateQuery, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { SLOT_COUNT, type SlotReservation } from '../domain/id-slots.js';
 import type { IdSlotStore } from '../ports/id-slots.js';
+import { ID_SLOTS_PARTITION, idSlotKey } from './dynamodb-keys.js';
 import { CONTROL_KEYS } from './table-definitions.js';
-
-/** All slots live in one partition: a writer reads them in one query when it starts. */
-const SLOTS_PARTITION = 'idslots';
-const slotSortKey = (slot: number) => `slot#${String(slot).padStart(4, '0')}`;
 
 /**
  * Slot reservations in the control table. Every hand-over is a conditional write on the slot's
@@ -34,7 +31,7 @@ export class DynamoDbIdSlotStore implements IdSlotStore {
         TableName: this.#table,
         KeyConditionExpression: '#pk = :pk',
         ExpressionAttributeNames: { '#pk': CONTROL_KEYS.partition },
-        ExpressionAttributeValues: { ':pk': SLOTS_PARTITION },
+        ExpressionAttributeValues: { ':pk': ID_SLOTS_PARTITION },
         ConsistentRead: true,
       },
     )) {
@@ -57,8 +54,7 @@ export class DynamoDbIdSlotStore implements IdSlotStore {
           new PutCommand({
             TableName: this.#table,
             Item: {
-              [CONTROL_KEYS.partition]: SLOTS_PARTITION,
-              [CONTROL_KEYS.sort]: slotSortKey(slot),
+              ...idSlotKey(slot),
               slot,
               writer,
               from,
@@ -87,10 +83,7 @@ export class DynamoDbIdSlotStore implements IdSlotStore {
       await this.#doc.send(
         new UpdateCommand({
           TableName: this.#table,
-          Key: {
-            [CONTROL_KEYS.partition]: SLOTS_PARTITION,
-            [CONTROL_KEYS.sort]: slotSortKey(reservation.slot),
-          },
+          Key: idSlotKey(reservation.slot),
           UpdateExpression: 'SET #until = :until',
           ConditionExpression: '#writer = :writer AND #until = :current AND #from = :from',
           ExpressionAttributeNames: { '#until': 'until', '#writer': 'writer', '#from': 'from' },

@@ -1,5 +1,6 @@
 import { DynamoDbCounterStep, DynamoDbDerivationJournal } from '../adapters/dynamodb-derivation.js';
-import type { DerivationStep } from '../ports/derivation.js';
+import { changeRecordOf, type RawStreamRecord } from '../adapters/stream-records.js';
+import type { ChangeRecord, DerivationStep } from '../ports/derivation.js';
 import type { DeriveDependencies } from '../use-cases/derive-changes.js';
 import type { ServiceConfig } from './config.js';
 import { coreServices } from './dynamodb.js';
@@ -16,4 +17,16 @@ export const derivationDependencies = /* @__PURE__ */ perConfig(
     const steps: DerivationStep[] = [new DynamoDbCounterStep(doc, { controlTable })];
     return { journal: new DynamoDbDerivationJournal(doc, { controlTable }), steps };
   },
+);
+
+/** The stream consumer's: the derivation, and how a Lambda stream record becomes a change. */
+export interface DeriveStreamDependencies {
+  readonly derivation: DeriveDependencies;
+  readonly decode: (raw: RawStreamRecord) => ChangeRecord;
+}
+export const deriveStreamDependencies = /* @__PURE__ */ perConfig(
+  (config: ServiceConfig): DeriveStreamDependencies => ({
+    derivation: derivationDependencies(config),
+    decode: changeRecordOf,
+  }),
 );

@@ -1,10 +1,9 @@
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { log, withRequestLog } from '../adapters/log.js';
-import { changeRecordOf, type RawStreamRecord } from '../adapters/stream-records.js';
-import { derivationDependencies } from '../composition/derivation.js';
+import { type DeriveStreamDependencies, deriveStreamDependencies } from '../composition/derivation.js';
 import { environmentConfig } from '../composition/environment.js';
 import type { DependenciesProvider } from '../http/context.js';
-import { type DeriveDependencies, deriveChanges } from '../use-cases/derive-changes.js';
+import { deriveChanges } from '../use-cases/derive-changes.js';
 
 /**
  * The events table's stream consumer (ReportBatchItemFailures, BisectBatchOnFunctionError): runs
@@ -12,10 +11,12 @@ import { type DeriveDependencies, deriveChanges } from '../use-cases/derive-chan
  * there. Each record's effects are applied exactly once however often it is delivered.
  */
 export const makeHandler =
-  (dependencies: DependenciesProvider<DeriveDependencies>) =>
+  (dependencies: DependenciesProvider<DeriveStreamDependencies>) =>
   async (event: DynamoDBStreamEvent, _context?: unknown): Promise<DynamoDBBatchResponse> => {
-    const records = event.Records.map((record) => changeRecordOf(record as RawStreamRecord));
-    const outcome = await deriveChanges(await dependencies(), records);
+    const { derivation, decode } = await dependencies();
+    // Lambda's stream records are the Streams API's JSON; the composition root decodes them.
+    const records = event.Records.map((record) => decode(record as Parameters<typeof decode>[0]));
+    const outcome = await deriveChanges(derivation, records);
     if (outcome.resumeAt === undefined) return { batchItemFailures: [] };
     log.error('derivation stopped; the batch resumes at the failed record', {
       resumeAt: outcome.resumeAt,
@@ -25,4 +26,4 @@ export const makeHandler =
     return { batchItemFailures: [{ itemIdentifier: outcome.resumeAt }] };
   };
 
-export const handler = withRequestLog(makeHandler(() => derivationDependencies(environmentConfig())));
+export const handler = withRequestLog(makeHandler(() => deriveStreamDependencies(environmentConfig())));

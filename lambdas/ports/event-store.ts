@@ -76,7 +76,12 @@ export type AppendResult = AuditRecord[];
  * counters) is built from the table's stream, behind the request path.
  */
 export interface EventStore {
-  /** Allocates ids and writes the drafts. Drafts without a timestamp get "now". */
+  /**
+   * Writes the drafts under `options.ids`, or ids it reserves. Drafts without a timestamp get
+   * "now". Returns the stored records in draft order: a conditional id (outside any writer's slot)
+   * that another entry holds is replaced by a fresh one of the same millisecond, so a record's id
+   * can differ from the one given.
+   */
   append(tenant: string, drafts: readonly EventDraft[], options?: AppendOptions): Promise<AppendResult>;
   /**
    * Ids for `drafts` that no other writer can use, to be passed to `append` (the timestamp of an

@@ -6,7 +6,7 @@ export interface StoredResponse {
 
 /** What a claim on an idempotency key found. */
 export interface IdempotencyClaim {
-  /** Identifies this use of the key; part of the dedupe keys of the events it writes. */
+  /** Identifies this use of the key: only its holder records ids and completes it. */
   readonly claimId: string;
   /** SHA-256 of the request body that first used the key. */
   readonly bodyHash: string;

@@ -11,11 +11,6 @@ import type {
 } from '../../lambdas/ports/entry-deletion.js';
 import type { AppendOptions, AppendResult, PageQuery, PageResult } from '../../lambdas/ports/event-store.js';
 import type {
-  IdempotencyClaim,
-  IdempotencyStore,
-  StoredResponse,
-} from '../../lambdas/ports/idempotency-store.js';
-import type {
   BeginOutcome,
   FinishOutcome,
   PurgeJobStore,
@@ -29,7 +24,8 @@ import type { PurgeEventStore } from '../../lambdas/use-cases/purge-entries.js';
  * In-memory fakes of the ports purging uses (`PurgeJobStore`, the event store's `EntryDeletion`
  * with the reads and appends purging needs, `TenantStore`), with the same contracts as the
  * DynamoDB adapters: every conditional step of a segment is checked the same way, so the use case
- * can be tested for crashes and lost leases without a table.
+ * can be tested for crashes and lost leases without a table. (Idempotency claims, for the purge
+ * record, come from the shared fake in in-memory-idempotency-store.ts.)
  */
 
 /** A crash injected at a named step: the step throws before (or after) it took effect. */
@@ -350,40 +346,5 @@ export class InMemoryPurgeTenantStore implements TenantStore {
 
   async list(): Promise<string[]> {
     return [...this.#settings.keys()];
-  }
-}
-
-/** Idempotency claims in memory, with the store's contract (first ids recorded win). */
-export class InMemoryIdempotencyStore implements IdempotencyStore {
-  readonly #claims = new Map<
-    string,
-    { claimId: string; bodyHash: string; ids?: readonly number[]; response?: StoredResponse }
-  >();
-
-  async claim(tenant: string, key: string, bodyHash: string): Promise<IdempotencyClaim> {
-    const found = this.#claims.get(`${tenant}\u0000${key}`);
-    if (found) return { ...found, created: false };
-    const claim = { claimId: `claim-${this.#claims.size + 1}`, bodyHash };
-    this.#claims.set(`${tenant}\u0000${key}`, claim);
-    return { ...claim, created: true };
-  }
-
-  async assignIds(
-    tenant: string,
-    key: string,
-    claimId: string,
-    ids: readonly number[],
-    options: { readonly replace?: boolean } = {},
-  ): Promise<readonly number[]> {
-    const claim = this.#claims.get(`${tenant}\u0000${key}`);
-    if (!claim || claim.claimId !== claimId) return ids;
-    if (claim.ids && !options.replace) return claim.ids;
-    claim.ids = ids;
-    return ids;
-  }
-
-  async complete(tenant: string, key: string, claimId: string, response: StoredResponse): Promise<void> {
-    const claim = this.#claims.get(`${tenant}\u0000${key}`);
-    if (claim?.claimId === claimId) claim.response = response;
   }
 }

@@ -31,6 +31,17 @@ export interface TestResponse {
 /** Service settings for a test, named as the environment variables (`PURGE_PART_ENTRIES: '100'`). */
 export type TestConfig = Readonly<Partial<Record<keyof ServiceConfig, string>>>;
 
+/** The services this test process started, so a check can wait for all their consumers. */
+const running = new Set<LocalService>();
+
+/**
+ * Waits until every running service's stream consumer has derived everything written so far:
+ * rollup counters are exact from then on (checks that compare counters with entries call it).
+ */
+export const settleDerivation = async (): Promise<void> => {
+  await Promise.all([...running].map((service) => service.settle()));
+};
+
 /**
  * Starts the service for one test file: unique table and bucket names on the emulators that the
  * global setup started, the gateway on a free loopback port. `config` sets what the test needs
@@ -86,6 +97,8 @@ export const startTestService = async (
     if (problem) throw new Error(`Response does not match the OpenAPI description: ${problem}`);
     return { status: response.status, headers: response.headers, body, text, bytes };
   };
+  running.add(service);
+  const stop = service.stop;
   // Entries seeded straight into the store count once the stream consumer has derived them; the
   // tests' own handle on the store waits for that, so a seeded trail reads as caught up. (The
   // handlers' store is a different object and does not wait: requests see the real lag.)
@@ -103,6 +116,10 @@ export const startTestService = async (
   return {
     ...service,
     services: { ...service.services, events: settlingEvents },
+    stop: async () => {
+      running.delete(service);
+      await stop();
+    },
     token: async (tenant, scopes) =>
       (await issueToken(service.services.tokens, { tenant, scopes }, service.services.tenants)).token,
     request,

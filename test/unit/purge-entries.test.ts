@@ -11,9 +11,9 @@ import {
   SEGMENT_ENTRIES,
   startPurge,
 } from '../../lambdas/use-cases/purge-entries.js';
+import { InMemoryIdempotencyStore } from '../fakes/in-memory-idempotency-store.js';
 import {
   Faults,
-  InMemoryIdempotencyStore,
   InMemoryPurgeEventStore,
   InMemoryPurgeJobStore,
   InMemoryPurgeTenantStore,
@@ -47,7 +47,7 @@ const setUp = (entries: number, settings: { partEntries?: number; faults?: Fault
       archives: undefined,
       tenants,
       events,
-      idempotency: new InMemoryIdempotencyStore(),
+      idempotency: new InMemoryIdempotencyStore({ clock }),
       deletion: events,
       clock,
     },
