@@ -87,7 +87,7 @@ const median = (values: number[]): number => {
 export const ingestBench: BenchModule = async (context) => {
   const { service, quick } = context;
   const { doc, config } = service.services;
-  const total = quick ? 2_000 : 10_000;
+  const total = quick ? 4_000 : 10_000;
   const concurrency = 8;
   const drafts: EventDraft[] = demoEvents({ count: total, days: 1, now: Date.now(), seed: 4 }).map(
     ({ timestamp: _now, ...draft }) => draft,
@@ -145,7 +145,9 @@ export const ingestBench: BenchModule = async (context) => {
     warmUp.slice(300),
   ]);
   await rawWrite(rawItems(warmUp, total));
-  const rounds = quick ? 2 : 4;
+  // Rounds of 1,000 events a side (10 requests, so all 8 workers stay busy): the more, shorter
+  // rounds, the less a burst of background load on the shared machine weighs on one side.
+  const rounds = total / 1_000;
   const perRound = Math.ceil(batches.length / rounds);
   let handlerSeconds = 0;
   let rawSeconds = 0;
