@@ -25,7 +25,10 @@ export interface BenchContext {
   tenant(name: string): string;
   /** Writes `drafts` for `tenant` through the event store, `concurrency` batches at a time. */
   seed(tenant: string, drafts: readonly EventDraft[], concurrency?: number): Promise<void>;
-  /** Sums the read/write capacity DynamoDB reports for everything `work` sends. */
+  /**
+   * Sums the read/write capacity DynamoDB reports for everything `work` sends (and only that: the
+   * stream consumer's background writes are not counted; measurements do not nest).
+   */
   measureCapacity<T>(work: () => Promise<T>): Promise<{ result: T; readUnits: number; writeUnits: number }>;
 }
 
