@@ -4,6 +4,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { batchWriteAll } from '../lambdas/adapters/dynamodb-batch-write.js';
 import { WRITE_CONCURRENCY } from '../lambdas/adapters/dynamodb-event-store.js';
 import { recordToItem } from '../lambdas/adapters/dynamodb-records.js';
+import { tokenAuthenticator } from '../lambdas/composition/http.js';
 import { allocateIds } from '../lambdas/domain/ids.js';
 import { type EventDraft, sealRecord } from '../lambdas/domain/record.js';
 import { handler as ingestHandler } from '../lambdas/handlers/ingest-events.js';
@@ -196,7 +197,8 @@ export const ingestBench: BenchModule = async (context) => {
 
   // Self-audit latency: the same trivial endpoint with and without the middleware, sequentially.
   const endpoint = async () => jsonResponse(200, { result: 'success' });
-  const { authenticator, events } = service.services;
+  const { events } = service.services;
+  const authenticator = tokenAuthenticator(service.services.config);
   const httpDependencies = async () => ({ authenticator, events, corsAllowOrigins: [] });
   const chain = (audited: boolean) => {
     const base = middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, RequestContext>();

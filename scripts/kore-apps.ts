@@ -13,7 +13,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { coreServices, tenantStore } from '../lambdas/composition/dynamodb.js';
+import { koreAppStore, tenantStore } from '../lambdas/composition/dynamodb.js';
 import { environmentConfig } from '../lambdas/composition/environment.js';
 import { parseScopes } from '../lambdas/domain/scopes.js';
 import type { KoreAppStore } from '../lambdas/ports/kore-app-store.js';
@@ -31,7 +31,7 @@ export interface KoreAppCommandOptions {
 
 /** The `kore-app` command with its `create`, `list` and `revoke` sub-commands. */
 export const koreAppCommand = (options: KoreAppCommandOptions = {}): Command => {
-  const store = options.store ?? (async () => coreServices(environmentConfig()).koreApps);
+  const store = options.store ?? (async () => koreAppStore(environmentConfig()));
   const tenants = options.tenants ?? (async () => tenantStore(environmentConfig()));
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
   const command = new Command('kore-app').description(

@@ -19,13 +19,12 @@ import type { IdempotencyStore } from '../ports/idempotency-store.js';
 import type { KoreAppStore } from '../ports/kore-app-store.js';
 import type { PurgeJobStore } from '../ports/purge-job-store.js';
 import type { TenantStore } from '../ports/tenant-store.js';
-import { Authenticator } from '../use-cases/authenticate.js';
 import type { ServiceConfig } from './config.js';
 import { perConfig } from './memo.js';
 
 /**
- * The DynamoDB side of the composition root: the stores every handler uses (authentication and
- * self-audit included), and one builder per store that only some features use. Each builder is
+ * The DynamoDB side of the composition root: the stores every handler uses (self-audit writes
+ * events and counters), and one builder per store that only some features use. Each builder is
  * memoised per configuration and is its own export, so a bundle holds only the adapters its
  * handler's dependencies name.
  */
@@ -34,14 +33,13 @@ export interface Services {
   readonly doc: DynamoDBDocumentClient;
   readonly events: EventStore;
   readonly counters: CounterStore;
-  readonly tokens: TokenStore;
-  readonly koreApps: KoreAppStore;
-  readonly authenticator: Authenticator;
   readonly clock: () => number;
 }
 
 /** The stores only some features use. */
 export interface FeatureStores {
+  readonly tokens: TokenStore;
+  readonly koreApps: KoreAppStore;
   readonly tenants: TenantStore;
   readonly purges: PurgeJobStore;
   readonly exportJobs: ExportJobStore;
@@ -60,19 +58,24 @@ export const coreServices = /* @__PURE__ */ perConfig((config): Services => {
     ...(config.DYNAMODB_ENDPOINT ? { dynamoDbEndpoint: config.DYNAMODB_ENDPOINT } : {}),
   });
   const tables = tablesOf(config);
-  const tokens = new DynamoDbTokenStore(doc, tables);
-  const koreApps = new DynamoDbKoreAppStore(doc, tables);
   return {
     config,
     doc,
     events: new DynamoDbEventStore(doc, tables),
     counters: new DynamoDbCounterStore(doc, tables),
-    tokens,
-    koreApps,
-    authenticator: new Authenticator(tokens, { cacheSeconds: config.AUTH_CACHE_SECONDS, koreApps }),
     clock: Date.now,
   };
 });
+
+/** API tokens (the authenticators of HTTP functions and the token tools). */
+export const tokenStore = /* @__PURE__ */ perConfig(
+  (config): TokenStore => new DynamoDbTokenStore(coreServices(config).doc, tablesOf(config)),
+);
+
+/** Registered kore apps (the kore JWT verifier and the kore-app tools). */
+export const koreAppStore = /* @__PURE__ */ perConfig(
+  (config): KoreAppStore => new DynamoDbKoreAppStore(coreServices(config).doc, tablesOf(config)),
+);
 
 /** Tenant settings (retention and archiving: purges and the token tools). */
 export const tenantStore = /* @__PURE__ */ perConfig(
@@ -111,6 +114,8 @@ export const idempotencyStore = /* @__PURE__ */ perConfig(
 
 /** Every feature store of `config`, for tools and tests that reach into all of them. */
 export const featureStores = (config: ServiceConfig): FeatureStores => ({
+  tokens: tokenStore(config),
+  koreApps: koreAppStore(config),
   tenants: tenantStore(config),
   purges: purgeStore(config),
   exportJobs: exportJobStore(config),

@@ -1,31 +1,42 @@
 import type { HttpDependencies } from '../http/context.js';
 import type { PurgeJobStore } from '../ports/purge-job-store.js';
-import type { Authenticator } from '../use-cases/authenticate.js';
+import { Authenticator } from '../use-cases/authenticate.js';
 import type { IngestDependencies } from '../use-cases/ingest-events.js';
-import type { RangeDependencies } from '../use-cases/range-counts.js';
 import type { ServiceConfig } from './config.js';
-import { coreServices, idempotencyStore, purgeStore } from './dynamodb.js';
+import { coreServices, idempotencyStore, purgeStore, tokenStore } from './dynamodb.js';
 import { perConfig } from './memo.js';
 
 /**
  * The dependencies of the endpoints that need DynamoDB only, and of the shared HTTP middleware
  * chain. Endpoints that also need S3, Secrets Manager or a launcher have their own module
  * (`browse.ts`, `archives.ts`, `downloads.ts`, `purge.ts`), so their clients stay out of these
- * bundles.
+ * bundles; the two whose routes take kore JWTs (the kore endpoint, the authorizer) are in
+ * `kore-jwt.ts`, so jose stays out of every other bundle.
  */
 
-/** What every HTTP endpoint's middleware chain needs (the 404 fallback needs nothing more). */
-export const httpDependencies = /* @__PURE__ */ perConfig((config: ServiceConfig): HttpDependencies => {
-  const { authenticator, events } = coreServices(config);
-  return { authenticator, events, corsAllowOrigins: config.CORS_ALLOW_ORIGINS };
+/**
+ * The resolver of tokens for every function whose routes take no JWT: it has no JWT verifier, so
+ * jose stays out of those bundles (the kore endpoint and the authorizer get theirs from
+ * `kore-jwt.ts`).
+ */
+export const tokenAuthenticator = /* @__PURE__ */ perConfig(
+  (config: ServiceConfig): Authenticator =>
+    new Authenticator(tokenStore(config), { cacheSeconds: config.AUTH_CACHE_SECONDS }),
+);
+
+/** The middleware chain's dependencies around `authenticator`. */
+export const httpDependenciesWith = (
+  config: ServiceConfig,
+  authenticator: HttpDependencies['authenticator'],
+): HttpDependencies => ({
+  authenticator,
+  events: coreServices(config).events,
+  corsAllowOrigins: config.CORS_ALLOW_ORIGINS,
 });
 
-/** The Lambda authorizer's: the resolver of credentials. */
-export interface AuthorizerDependencies {
-  readonly authenticator: Pick<Authenticator, 'authenticate'>;
-}
-export const authorizerDependencies = /* @__PURE__ */ perConfig(
-  (config: ServiceConfig): AuthorizerDependencies => ({ authenticator: coreServices(config).authenticator }),
+/** What every HTTP endpoint's middleware chain needs (the 404 fallback needs nothing more). */
+export const httpDependencies = /* @__PURE__ */ perConfig(
+  (config: ServiceConfig): HttpDependencies => httpDependenciesWith(config, tokenAuthenticator(config)),
 );
 
 /** `POST /api/v1/audit_trail` (HTTP ingest). */
@@ -44,13 +55,4 @@ export const purgeStatusDependencies = /* @__PURE__ */ perConfig(
     ...httpDependencies(config),
     purges: purgeStore(config),
   }),
-);
-
-/** The kore dialect's `GET /api/v1/auditlogs`. */
-export type KoreAuditLogsDependencies = HttpDependencies & { readonly range: RangeDependencies };
-export const koreAuditLogsDependencies = /* @__PURE__ */ perConfig(
-  (config: ServiceConfig): KoreAuditLogsDependencies => {
-    const { events, counters } = coreServices(config);
-    return { ...httpDependencies(config), range: { events, counters } };
-  },
 );

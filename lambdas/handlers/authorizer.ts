@@ -1,7 +1,7 @@
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { log, withRequestLog } from '../adapters/log.js';
 import { environmentConfig } from '../composition/environment.js';
-import { type AuthorizerDependencies, authorizerDependencies } from '../composition/http.js';
+import { type AuthorizerDependencies, authorizerDependencies } from '../composition/kore-jwt.js';
 import { isAuditTrailError } from '../domain/errors.js';
 import type { DependenciesProvider } from '../http/context.js';
 import { extractCredential } from '../http/credentials.js';

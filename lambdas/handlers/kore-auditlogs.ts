@@ -1,5 +1,5 @@
 import { environmentConfig } from '../composition/environment.js';
-import { type KoreAuditLogsDependencies, koreAuditLogsDependencies } from '../composition/http.js';
+import { type KoreAuditLogsDependencies, koreAuditLogsDependencies } from '../composition/kore-jwt.js';
 import { koreSpan, parseKoreDate } from '../domain/date-range.js';
 import { BadRequestError } from '../domain/errors.js';
 import { firstIdAt, lastIdAt, MAX_ID } from '../domain/ids.js';

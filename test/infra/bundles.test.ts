@@ -45,6 +45,32 @@ afterAll(() => {
 });
 
 describe('deployed bundles', () => {
+  it('holds jose only in the functions that see kore JWTs (the kore endpoint and the authorizer)', async () => {
+    // Prepare
+    const inputsOf = async (name: string): Promise<string[]> => {
+      const { metafile } = await build({
+        ...handlerBuildOptions(name, join(OUT, `meta-${name}`, 'index.mjs')),
+        metafile: true,
+      });
+      return Object.keys(metafile?.inputs ?? {});
+    };
+    const usesJose = async (name: string) =>
+      (await inputsOf(name)).some((input) => input.includes('node_modules/jose/'));
+
+    // Act
+    const names = ['kore-auditlogs', 'authorizer', 'canary-fetch', 'download-json', 'export-worker'];
+    const answers = await Promise.all(names.map(async (name) => [name, await usesJose(name)] as const));
+
+    // Assess
+    expect(Object.fromEntries(answers)).toEqual({
+      'kore-auditlogs': true,
+      authorizer: true,
+      'canary-fetch': false,
+      'download-json': false,
+      'export-worker': false,
+    });
+  });
+
   it('answers an unknown path with a 404 in the canary error shape from the bundled fallback', async () => {
     // Prepare
     const { handler } = (await import(await bundle('not-found'))) as {

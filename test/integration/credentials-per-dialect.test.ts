@@ -52,12 +52,23 @@ describe('credentials per dialect', () => {
     expect(response.body).toEqual({ message: 'Invalid token', name: 'Unauthorized', status: 401 });
   });
 
-  it('canary refuses a kore JWT (its endpoints take tokens)', async () => {
-    // Act
-    const response = await service.get('/api/v1/audit_trail/fetch', {}, { auth: jwt });
+  it('canary refuses a kore JWT (its endpoints take tokens), wherever it is sent', async () => {
+    // Act: its functions hold no JWT verifier, so the answers must be the token answers.
+    const inAuth = await service.get('/api/v1/audit_trail/fetch', {}, { auth: jwt });
+    const asApiKey = await service.get('/api/v1/audit_trail/fetch', {}, { 'x-api-key': jwt });
+    const asBearer = await service.get(
+      '/api/v1/audit_trail/download/json',
+      {},
+      { authorization: `Bearer ${jwt}` },
+    );
 
     // Assess
-    expect(response.status).toBe(401);
+    expect([inAuth.status, asApiKey.status, asBearer.status]).toEqual([401, 401, 401]);
+    expect(inAuth.text).toBe(
+      '{"result":"error","message":"No credentials were provided: pass auth_token, x-api-key or Authorization: Bearer"}',
+    );
+    for (const response of [asApiKey, asBearer])
+      expect(response.text).toBe('{"result":"error","message":"The credentials provided are not valid"}');
   });
 
   it('answers each dialect through its own credentials, even when others are sent alongside', async () => {

@@ -3,7 +3,8 @@ import { UnauthorizedError } from '../../lambdas/domain/errors.js';
 import { extractCredential } from '../../lambdas/http/credentials.js';
 import type { TokenRecord, TokenStore } from '../../lambdas/ports/control-store.js';
 import type { KoreAppRecord, KoreAppStore } from '../../lambdas/ports/kore-app-store.js';
-import { Authenticator, JWT_MAX_LIFETIME_SECONDS } from '../../lambdas/use-cases/authenticate.js';
+import { Authenticator } from '../../lambdas/use-cases/authenticate.js';
+import { JWT_MAX_LIFETIME_SECONDS, KoreJwtVerifier } from '../../lambdas/use-cases/kore-jwt.js';
 import { koreJwt } from '../helpers/kore-jwt.js';
 
 const APP: KoreAppRecord = {
@@ -39,6 +40,13 @@ const stores = () => {
   return { tokens, koreApps, lookups };
 };
 
+/** An Authenticator that takes kore JWTs, as the kore endpoint's and the authorizer's are built. */
+const withJwt = (
+  tokens: TokenStore,
+  koreApps: KoreAppStore,
+  options: { cacheSeconds: number; clock?: () => number },
+) => new Authenticator(tokens, { ...options, jwt: new KoreJwtVerifier(koreApps, options) });
+
 describe('extractCredential', () => {
   it('keeps the token forms, in their order of precedence', () => {
     expect(
@@ -72,7 +80,7 @@ describe('Authenticator with kore JWTs', () => {
   it("resolves a valid JWT to its app's tenant and scopes", async () => {
     // Prepare
     const { tokens, koreApps } = stores();
-    const authenticator = new Authenticator(tokens, { cacheSeconds: 0, koreApps });
+    const authenticator = withJwt(tokens, koreApps, { cacheSeconds: 0 });
     const jwt = await koreJwt(APP.appId, APP.clientSecret);
 
     // Act
@@ -92,7 +100,7 @@ describe('Authenticator with kore JWTs', () => {
     const { tokens, koreApps } = stores();
     const now = Date.now();
     const jwt = await koreJwt(APP.appId, APP.clientSecret, { expiresIn: Math.floor(now / 1000) + 10 });
-    const at = (time: number) => new Authenticator(tokens, { cacheSeconds: 0, koreApps, clock: () => time });
+    const at = (time: number) => withJwt(tokens, koreApps, { cacheSeconds: 0, clock: () => time });
 
     // Act
     const withinSkew = at(now + 50_000).authenticate({ kind: 'jwt', value: jwt, source: 'auth' });
@@ -106,7 +114,7 @@ describe('Authenticator with kore JWTs', () => {
   it('refuses alg none and other algorithms before looking the app up', async () => {
     // Prepare
     const { tokens, koreApps, lookups } = stores();
-    const authenticator = new Authenticator(tokens, { cacheSeconds: 0, koreApps });
+    const authenticator = withJwt(tokens, koreApps, { cacheSeconds: 0 });
     const hs384 = await koreJwt(APP.appId, APP.clientSecret, { alg: 'HS384' });
     const none = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ appId: APP.appId })).toString('base64url')}.`;
 
@@ -122,7 +130,7 @@ describe('Authenticator with kore JWTs', () => {
   it('never echoes the JWT in its messages', async () => {
     // Prepare
     const { tokens, koreApps } = stores();
-    const authenticator = new Authenticator(tokens, { cacheSeconds: 0, koreApps });
+    const authenticator = withJwt(tokens, koreApps, { cacheSeconds: 0 });
     const jwt = await koreJwt(APP.appId, 'w'.repeat(43));
 
     // Act
@@ -138,7 +146,7 @@ describe('Authenticator with kore JWTs', () => {
   it('refuses a JWT living longer than 24 hours, by exp from now or from iat', async () => {
     // Prepare
     const { tokens, koreApps } = stores();
-    const authenticator = new Authenticator(tokens, { cacheSeconds: 0, koreApps });
+    const authenticator = withJwt(tokens, koreApps, { cacheSeconds: 0 });
     const now = Math.floor(Date.now() / 1000);
     const year9999 = await koreJwt(APP.appId, APP.clientSecret, { expiresIn: 253_402_300_799 });
     const noIat = await koreJwt(APP.appId, APP.clientSecret, {
@@ -165,7 +173,7 @@ describe('Authenticator with kore JWTs', () => {
   it('refuses an iat in the future beyond the clock skew', async () => {
     // Prepare
     const { tokens, koreApps } = stores();
-    const authenticator = new Authenticator(tokens, { cacheSeconds: 0, koreApps });
+    const authenticator = withJwt(tokens, koreApps, { cacheSeconds: 0 });
     const now = Math.floor(Date.now() / 1000);
     const later = await koreJwt(APP.appId, APP.clientSecret, { issuedAt: now + 600, expiresIn: now + 900 });
     const withinSkew = await koreJwt(APP.appId, APP.clientSecret, {
@@ -185,7 +193,7 @@ describe('Authenticator with kore JWTs', () => {
   it('refuses a signature spelled in non-canonical base64url', async () => {
     // Prepare: a 32-byte HMAC is 43 characters; the last carries 4 bits of data and 2 unused ones.
     const { tokens, koreApps } = stores();
-    const authenticator = new Authenticator(tokens, { cacheSeconds: 0, koreApps });
+    const authenticator = withJwt(tokens, koreApps, { cacheSeconds: 0 });
     const jwt = await koreJwt(APP.appId, APP.clientSecret);
     const [header, payload, signature] = jwt.split('.') as [string, string, string];
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
@@ -207,7 +215,7 @@ describe('Authenticator with kore JWTs', () => {
   it('answers an unknown app exactly as a wrong signature, so app ids cannot be probed', async () => {
     // Prepare
     const { tokens, koreApps } = stores();
-    const authenticator = new Authenticator(tokens, { cacheSeconds: 0, koreApps });
+    const authenticator = withJwt(tokens, koreApps, { cacheSeconds: 0 });
     const unknownApp = await koreJwt('cs-00000000-0000-4000-8000-000000000000', APP.clientSecret);
     const wrongSecret = await koreJwt(APP.appId, 'w'.repeat(43));
     const expiredUnknown = await koreJwt('cs-00000000-0000-4000-8000-000000000000', APP.clientSecret, {
@@ -231,7 +239,7 @@ describe('Authenticator with kore JWTs', () => {
   it('remembers app lookups for the cache time', async () => {
     // Prepare
     const { tokens, koreApps, lookups } = stores();
-    const authenticator = new Authenticator(tokens, { cacheSeconds: 30, koreApps });
+    const authenticator = withJwt(tokens, koreApps, { cacheSeconds: 30 });
     const jwt = await koreJwt(APP.appId, APP.clientSecret);
 
     // Act
@@ -240,5 +248,26 @@ describe('Authenticator with kore JWTs', () => {
 
     // Assess
     expect(lookups.apps).toBe(1);
+  });
+
+  it('refuses every JWT, before any lookup, when it has no JWT verifier (functions whose routes take none)', async () => {
+    // Prepare
+    const { tokens, lookups } = stores();
+    const tokensOnly = new Authenticator(tokens, { cacheSeconds: 0 });
+    const valid = await koreJwt(APP.appId, APP.clientSecret);
+
+    // Act
+    const answers = await Promise.all(
+      [valid, 'a.b.c'].map((value) =>
+        tokensOnly.authenticate({ kind: 'jwt', value, source: 'auth' }).catch((e: unknown) => e),
+      ),
+    );
+
+    // Assess
+    for (const answer of answers) {
+      expect(answer).toBeInstanceOf(UnauthorizedError);
+      expect((answer as Error).message).toBe('The JWT in the auth header is not valid');
+    }
+    expect(lookups).toEqual({ tokens: 0, apps: 0 });
   });
 });
