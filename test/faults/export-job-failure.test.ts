@@ -112,13 +112,11 @@ describe('fault: S3 fails while an export job uploads', () => {
     const token = await service.token('hooli', ['download']);
     await bulkWrite(
       service.services.doc,
-      {
-        eventsTable: service.services.config.EVENTS_TABLE,
-        controlTable: service.services.config.CONTROL_TABLE,
-      },
+      { eventsTable: service.services.config.EVENTS_TABLE },
       'hooli',
       demoEvents({ count: 200, days: 1, now: NOW, seed: 5 }),
     );
+    await service.settle();
     const removeFault = injectFault(
       service.objects.s3,
       'failPuts',
