@@ -105,7 +105,7 @@ describe('fault: S3 fails while an export job uploads', () => {
         .filter((entry) => entry.action_type === 'blob_stored')
         .map((entry) => entry.additional_information?.blob),
     ).toEqual(blobs);
-  });
+  }, 120_000);
 
   it('marks a job failed when S3 fails, and the next download starts a new job', async () => {
     // Prepare: fail every PutObject (a small zip is stored in one put) while the worker runs.

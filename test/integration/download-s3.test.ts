@@ -72,5 +72,5 @@ describe('GET /api/v1/audit_trail/download/json (through S3)', () => {
         .filter((entry) => entry.id > (record?.id ?? Number.MAX_SAFE_INTEGER))
         .map((entry) => [entry.action_type, entry.message]),
     ).toEqual([['api_request', `GET ${DOWNLOAD} returned 303`]]);
-  });
+  }, 120_000);
 });
