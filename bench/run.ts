@@ -114,6 +114,8 @@ const main = async () => {
             }
           }),
         );
+        // Rollup counters are derived behind the writes: benches measure reads of a caught-up trail.
+        await service.settle();
       },
       measureCapacity: async (work) => {
         const tally = { reads: 0, writes: 0 };

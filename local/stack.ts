@@ -184,6 +184,19 @@ const startDerivation = async (
   });
 };
 
+/**
+ * The local stack's stream consumer on its own, for a command that writes into the stack's tables
+ * while no stack runs (`npm run seed` on .local/data): it counts what the command writes, with the
+ * same checkpoints `npm start` resumes from. `stop()` it once `settle()` has resolved.
+ */
+export const startLocalDerivation = (
+  emulators: Pick<Emulators, 'dynamoDbEndpoint' | 's3Endpoint'>,
+  names: ResourceNames,
+): Promise<LocalStreamConsumer> => {
+  const config = environmentConfig(serviceEnvironment(emulators, names, newCursorKey()));
+  return startDerivation(emulators.dynamoDbEndpoint, names, coreServices(config));
+};
+
 const closeServer = (server: Server): Promise<void> =>
   new Promise((resolve) => {
     server.closeAllConnections();
