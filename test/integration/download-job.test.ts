@@ -32,7 +32,8 @@ describe('GET /api/v1/audit_trail/download/json (export jobs)', () => {
     // Exports plan their chunks from the rollup counters, which the stream consumer derives.
     await service.settle();
     token = await service.token('acme', ['download', 'read']);
-  });
+    // Seeding 3,050 entries and deriving their counters takes seconds alone, longer on a busy machine.
+  }, 180_000);
   afterAll(async () => {
     await launcher.idle();
     await service.stop();
