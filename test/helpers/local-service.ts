@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ServiceConfig } from '../../lambdas/composition/config.js';
 import type { Scope } from '../../lambdas/domain/scopes.js';
 import { issueToken } from '../../lambdas/use-cases/manage-tokens.js';
@@ -120,19 +119,6 @@ export const startTestService = async (
     stop: async () => {
       running.delete(service);
       await stop();
-      // The emulator's stream reads slow down with every stream record it holds (local/stream-consumer.ts),
-      // so a finished test file takes its tables, and their streams, with it.
-      const client = new DynamoDBClient({
-        endpoint: dynamoDbEndpoint,
-        region: 'us-east-1',
-        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      });
-      await Promise.allSettled(
-        [`events-${suffix}`, `control-${suffix}`].map((TableName) =>
-          client.send(new DeleteTableCommand({ TableName })),
-        ),
-      );
-      client.destroy();
     },
     token: async (tenant, scopes) =>
       (await issueToken(service.services.tokens, { tenant, scopes }, service.services.tenants)).token,
