@@ -200,6 +200,37 @@ export const startEmulators = async (options: EmulatorOptions = {}): Promise<Emu
   }
 };
 
+/**
+ * DynamoDB Local alone, in memory, on a free loopback port (a test file's own emulator). `stop()`
+ * ends it; it is also killed if this Node process exits first.
+ */
+export const startDynamoDbLocal = async (): Promise<{ endpoint: string; stop(): Promise<void> }> => {
+  const port = await freePort();
+  const java = spawnDynamoDbLocal(port, undefined);
+  const kill = () => {
+    if (java.exitCode === null) java.kill('SIGKILL');
+  };
+  process.once('exit', kill);
+  const endpoint = `http://127.0.0.1:${port}`;
+  try {
+    await waitForDynamoDb(endpoint, java, java.output);
+  } catch (error) {
+    process.removeListener('exit', kill);
+    kill();
+    throw error;
+  }
+  return {
+    endpoint,
+    stop: async () => {
+      process.removeListener('exit', kill);
+      if (java.exitCode !== null) return;
+      const exited = new Promise((done) => java.once('exit', done));
+      java.kill('SIGKILL');
+      await exited;
+    },
+  };
+};
+
 /** Table and bucket names of one deployment of the service. */
 export interface ResourceNames {
   readonly eventsTable: string;

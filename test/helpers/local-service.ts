@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ServiceConfig } from '../../lambdas/composition/config.js';
 import type { Scope } from '../../lambdas/domain/scopes.js';
 import { issueToken } from '../../lambdas/use-cases/manage-tokens.js';
+import { startDynamoDbLocal } from '../../local/emulators.js';
 import { type LocalService, newCursorKey, startLocalService } from '../../local/stack.js';
 import { checkResponse } from './openapi-validator.js';
 
@@ -58,10 +59,14 @@ export const startTestService = async (
     settleBeforeRequests?: boolean;
   } = {},
 ): Promise<TestService> => {
-  const dynamoDbEndpoint = process.env.TEST_DYNAMODB_ENDPOINT;
   const s3Endpoint = process.env.TEST_S3_ENDPOINT;
-  if (!dynamoDbEndpoint || !s3Endpoint) throw new Error('The emulators are not running (jest globalSetup)');
+  if (!s3Endpoint) throw new Error('The emulators are not running (jest globalSetup)');
   const suffix = randomBytes(4).toString('hex');
+  // A DynamoDB Local of its own: the emulator's stream reads slow down with every stream record it
+  // has ever held, deleted tables included (scripts/probe-emulator-streams.ts), so a shared one
+  // makes each test file's stream consumer slower than the last.
+  const dynamoDb = await startDynamoDbLocal();
+  const dynamoDbEndpoint = dynamoDb.endpoint;
   const service = await startLocalService(
     { dynamoDbEndpoint, s3Endpoint },
     {
@@ -119,6 +124,7 @@ export const startTestService = async (
     stop: async () => {
       running.delete(service);
       await stop();
+      await dynamoDb.stop();
     },
     token: async (tenant, scopes) =>
       (await issueToken(service.services.tokens, { tenant, scopes }, service.services.tenants)).token,

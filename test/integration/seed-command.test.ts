@@ -36,7 +36,7 @@ describe('Command: seed', () => {
         ...process.env,
         EVENTS_TABLE: service.services.config.EVENTS_TABLE,
         CONTROL_TABLE: service.services.config.CONTROL_TABLE,
-        DYNAMODB_ENDPOINT: process.env.TEST_DYNAMODB_ENDPOINT,
+        DYNAMODB_ENDPOINT: service.env.DYNAMODB_ENDPOINT,
         AWS_REGION: 'us-east-1',
       },
     });
