@@ -81,7 +81,10 @@ export const startTestService = async (
       ...(options.corsAllowOrigins !== undefined ? { corsAllowOrigins: options.corsAllowOrigins } : {}),
       ...(options.config !== undefined ? { settings: options.config } : {}),
     },
-  );
+  ).catch(async (error: unknown) => {
+    await dynamoDb.stop();
+    throw error;
+  });
   const request: TestService['request'] = async (method, path, init = {}) => {
     if (options.settleBeforeRequests) await service.settle();
     const url = new URL(path, service.url);
