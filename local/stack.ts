@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamoDbLocalCredentials } from '../lambdas/adapters/aws-clients.js';
 import { streamCheckpointKey } from '../lambdas/adapters/dynamodb-keys.js';
 import { InProcessJobLauncher } from '../lambdas/adapters/in-process-job-launcher.js';
 import { log } from '../lambdas/adapters/log.js';
@@ -22,13 +23,13 @@ import { installConsoleAssets } from '../lambdas/console-assets.js';
 import { CHUNK_RETRY } from '../lambdas/domain/export-plan.js';
 import { deriveChanges } from '../lambdas/use-cases/derive-changes.js';
 import { buildConsoleAssets } from '../lib/console-bundle.js';
-import { createResources, type Emulators, type ResourceNames } from './emulators.js';
+import { createResources, type EmulatorEndpoints, type ResourceNames } from './emulators.js';
 import { startGateway } from './gateway.js';
 import { type LocalStreamConsumer, startStreamConsumer } from './stream-consumer.js';
 
 /** The environment the handlers read, for a deployment on the emulators. */
 export const serviceEnvironment = (
-  emulators: Pick<Emulators, 'dynamoDbEndpoint' | 's3Endpoint'>,
+  emulators: EmulatorEndpoints,
   names: ResourceNames,
   cursorKey: string,
 ): Record<string, string> => ({
@@ -38,6 +39,7 @@ export const serviceEnvironment = (
   ARCHIVE_BUCKET: names.archiveBucket,
   AWS_REGION: 'us-east-1',
   DYNAMODB_ENDPOINT: emulators.dynamoDbEndpoint,
+  ...(emulators.dynamoDbDatabase ? { DYNAMODB_LOCAL_DATABASE: emulators.dynamoDbDatabase } : {}),
   S3_ENDPOINT: emulators.s3Endpoint,
   CURSOR_KEY: cursorKey,
   // Local tokens may be revoked and reused at once; no authorizer cache.
@@ -77,7 +79,7 @@ export interface LocalService {
  * handlers read `process.env` once, as in Lambda) and serves them on `port` (0: any free port).
  */
 export const startLocalService = async (
-  emulators: Pick<Emulators, 'dynamoDbEndpoint' | 's3Endpoint'>,
+  emulators: EmulatorEndpoints,
   options: {
     names: ResourceNames;
     cursorKey: string;
@@ -115,7 +117,7 @@ export const startLocalService = async (
   // The console's browser code, built by esbuild from console/src on its first request.
   installConsoleAssets(buildConsoleAssets);
   installExportLauncher(jobs);
-  const derivation = await startDerivation(emulators.dynamoDbEndpoint, options.names, services);
+  const derivation = await startDerivation(emulators, options.names, services);
   const { server, url } = await startGateway(options.port);
   return {
     derivation,
@@ -139,15 +141,13 @@ export const startLocalService = async (
  * restarted stack on persisted data resumes where it stopped.
  */
 const startDerivation = async (
-  endpoint: string,
+  emulators: EmulatorEndpoints,
   names: ResourceNames,
   services: Services,
 ): Promise<LocalStreamConsumer> => {
-  const dynamo = new DynamoDBClient({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  const endpoint = emulators.dynamoDbEndpoint;
+  const credentials = dynamoDbLocalCredentials(emulators.dynamoDbDatabase);
+  const dynamo = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials });
   const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: names.eventsTable }));
   dynamo.destroy();
   const streamArn = Table?.LatestStreamArn;
@@ -155,6 +155,7 @@ const startDerivation = async (
   const deps = derivationDependencies(services.config);
   return startStreamConsumer({
     endpoint,
+    credentials,
     streamArn,
     handle: async (records) => {
       const outcome = await deriveChanges(deps, records);
@@ -190,11 +191,11 @@ const startDerivation = async (
  * same checkpoints `npm start` resumes from. `stop()` it once `settle()` has resolved.
  */
 export const startLocalDerivation = (
-  emulators: Pick<Emulators, 'dynamoDbEndpoint' | 's3Endpoint'>,
+  emulators: EmulatorEndpoints,
   names: ResourceNames,
 ): Promise<LocalStreamConsumer> => {
   const config = environmentConfig(serviceEnvironment(emulators, names, newCursorKey()));
-  return startDerivation(emulators.dynamoDbEndpoint, names, coreServices(config));
+  return startDerivation(emulators, names, coreServices(config));
 };
 
 const closeServer = (server: Server): Promise<void> =>
