@@ -23,9 +23,13 @@ export interface BenchContext {
   readonly quick: boolean;
   /** Unique tenant names per bench module and size. */
   tenant(name: string): string;
-  /** Writes `drafts` for `tenant` through the event store, `concurrency` batches at a time. */
+  /** Writes `drafts` for `tenant` through the event store, `concurrency` batches at a time, and waits
+   * until the stream consumer has derived their counters. */
   seed(tenant: string, drafts: readonly EventDraft[], concurrency?: number): Promise<void>;
-  /** Sums the read/write capacity DynamoDB reports for everything `work` sends. */
+  /**
+   * Sums the read/write capacity DynamoDB reports for everything `work` sends (and only that: the
+   * stream consumer's background writes are not counted; measurements do not nest).
+   */
   measureCapacity<T>(work: () => Promise<T>): Promise<{ result: T; readUnits: number; writeUnits: number }>;
 }
 

@@ -122,11 +122,13 @@ const measureRound = async (
   const raw = context.tenant('purge-raw');
   const plain = context.tenant('purge-plain');
   const archived = context.tenant('purge-archive');
-  // Seeded with BatchWriteItem plus counters (what purge reads and decrements is the same either
-  // way): several times faster than transactional appends, so rounds go to purging, not seeding.
-  const tables = { eventsTable: config.EVENTS_TABLE, controlTable: config.CONTROL_TABLE };
+  // Seeded with BatchWriteItem, counters derived by the stream consumer (what purge reads and
+  // decrements is the same either way): faster than appends, so rounds go to purging, not seeding.
+  const tables = { eventsTable: config.EVENTS_TABLE };
   for (const tenant of withArchive ? [raw, plain, archived] : [raw, plain])
     await bulkWrite(doc, tables, tenant, drafts);
+  // Purge decrements the counters the consumer has added: it must have caught up before purging.
+  await service.settle();
   await service.services.tenants.update(plain, { archive: false }, Date.now());
   await service.services.tenants.update(archived, { archive: true }, Date.now());
 

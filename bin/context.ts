@@ -1,7 +1,7 @@
-import { type App, RemovalPolicy } from 'aws-cdk-lib';
+import { type App, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import type { AuditTrailProps } from '../lib/audit-trail.js';
+import type { AuditTrailProps, StreamConsumerSettings } from '../lib/audit-trail.js';
 import { AuditTrailStack } from '../lib/audit-trail-stack.js';
 
 /**
@@ -25,6 +25,11 @@ export const CONTEXT_KEYS = {
   unauthenticatedRetentionDays:
     'days the #unauthenticated partition (calls without a usable credential) keeps entries',
   corsAllowOrigins: 'origins (space- or comma-separated, scheme://host[:port]) whose pages may call the API',
+  streamBatchSize: 'most events-stream records per derive-stream invocation (1-10000)',
+  streamBatchingWindowSeconds: 'seconds Lambda gathers events-stream records before invoking (0-300)',
+  streamRetryAttempts: 'retries of a failing events-stream batch before it goes to the stream DLQ (0-10000)',
+  streamMaxRecordAgeSeconds: 'seconds after which an events-stream record goes to the stream DLQ (60-604800)',
+  streamIteratorAgeAlarmSeconds: 'seconds of consumer lag (iterator age) that fire the alarm',
 } as const;
 
 export type ContextKey = keyof typeof CONTEXT_KEYS;
@@ -42,6 +47,13 @@ const number = (key: ContextKey, value: unknown): number => {
   const parsed = typeof value === 'number' ? value : Number(String(value).trim());
   if (String(value).trim() === '' || !Number.isFinite(parsed)) throw invalid(key, value);
   return parsed;
+};
+
+/** A duration given in seconds; the construct checks its range. */
+const seconds = (key: ContextKey, value: unknown): Duration => {
+  const parsed = number(key, value);
+  if (parsed < 0) throw invalid(key, value);
+  return Duration.seconds(parsed);
 };
 
 const boolean = (key: ContextKey, value: unknown): boolean => {
@@ -129,6 +141,19 @@ export const settingsFromContext = (app: App): AppSettings => {
   if (frameAncestors !== undefined) props.consoleFrameAncestors = origins(frameAncestors);
   const cors = read('corsAllowOrigins');
   if (cors !== undefined) props.corsAllowOrigins = origins(cors);
+  const stream: { -readonly [K in keyof StreamConsumerSettings]: StreamConsumerSettings[K] } = {};
+  const batchSize = read('streamBatchSize');
+  if (batchSize !== undefined) stream.batchSize = number('streamBatchSize', batchSize);
+  const window = read('streamBatchingWindowSeconds');
+  if (window !== undefined) stream.maxBatchingWindow = seconds('streamBatchingWindowSeconds', window);
+  const retries = read('streamRetryAttempts');
+  if (retries !== undefined) stream.retryAttempts = number('streamRetryAttempts', retries);
+  const recordAge = read('streamMaxRecordAgeSeconds');
+  if (recordAge !== undefined) stream.maxRecordAge = seconds('streamMaxRecordAgeSeconds', recordAge);
+  const iteratorAge = read('streamIteratorAgeAlarmSeconds');
+  if (iteratorAge !== undefined)
+    stream.iteratorAgeAlarmThreshold = seconds('streamIteratorAgeAlarmSeconds', iteratorAge);
+  if (Object.keys(stream).length > 0) props.streamConsumer = stream;
   const topic = read('alarmTopicArn');
   return {
     auditTrail: props,

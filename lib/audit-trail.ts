@@ -1,4 +1,4 @@
-import { type RemovalPolicy, Token } from 'aws-cdk-lib';
+import { type Duration, type RemovalPolicy, Token } from 'aws-cdk-lib';
 import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -17,11 +17,12 @@ import { Alarms } from './parts/alarms.js';
 import { Api, type ThrottlingLimits } from './parts/api.js';
 import { DEFAULTS } from './parts/defaults.js';
 import { Functions } from './parts/functions.js';
-import { Ingest } from './parts/ingest.js';
+import { Ingest, type StreamConsumerSettings } from './parts/ingest.js';
 import { Jobs } from './parts/jobs.js';
 import { Storage } from './parts/storage.js';
 
 export { THROTTLED_RETRY_AFTER_SECONDS, type ThrottlingLimits } from './parts/api.js';
+export type { StreamConsumerSettings } from './parts/ingest.js';
 
 /** Properties of {@link AuditTrail}. */
 export interface AuditTrailProps {
@@ -104,6 +105,13 @@ export interface AuditTrailProps {
    * @default - none: CORS off
    */
   readonly corsAllowOrigins?: readonly string[];
+  /**
+   * How the events table's stream feeds the derive-stream consumer that builds the counters
+   * (batch size and window, retries, record age), and when its iterator-age alarm fires.
+   * @default { batchSize: 500, maxBatchingWindow: Duration.seconds(1), retryAttempts: 10,
+   *   maxRecordAge: Duration.hours(6), iteratorAgeAlarmThreshold: Duration.seconds(60) }
+   */
+  readonly streamConsumer?: StreamConsumerSettings;
 }
 
 /** An origin as browsers send it (what `corsAllowOrigins` takes; lambdas/config.ts checks the same). */
@@ -119,6 +127,10 @@ const checkProps = (props: AuditTrailProps): void => {
   };
   const known = (value: number | undefined): value is number =>
     value !== undefined && !Token.isUnresolved(value);
+  const within = (name: string, value: number | undefined, min: number, max: number, unit = '') => {
+    if (known(value) && (!Number.isInteger(value) || value < min || value > max))
+      fail(`streamConsumer.${name} must be a whole number${unit} from ${min} to ${max}, not ${value}`);
+  };
   if (
     props.stageName !== undefined &&
     !Token.isUnresolved(props.stageName) &&
@@ -140,6 +152,15 @@ const checkProps = (props: AuditTrailProps): void => {
         `workerConcurrency.${worker} must be a whole number from 1 (or workerConcurrency: false), not ${reserved}`,
       );
   }
+  // Lambda's limits for a DynamoDB stream mapping; refused here with the prop's name, not at deploy.
+  const stream = props.streamConsumer ?? {};
+  const seconds = (duration: Duration | undefined) =>
+    duration === undefined || duration.isUnresolved() ? undefined : duration.toSeconds({ integral: false });
+  within('batchSize', stream.batchSize, 1, 10_000);
+  within('maxBatchingWindow', seconds(stream.maxBatchingWindow), 0, 300, ' of seconds');
+  within('retryAttempts', stream.retryAttempts, 0, 10_000);
+  within('maxRecordAge', seconds(stream.maxRecordAge), 60, 604_800, ' of seconds');
+  within('iteratorAgeAlarmThreshold', seconds(stream.iteratorAgeAlarmThreshold), 1, 86_400, ' of seconds');
 };
 
 /** The parts an {@link AuditTrail} is built from (lib/parts/), for wiring more onto them. */
@@ -154,7 +175,8 @@ export interface AuditTrailParts {
 
 /**
  * The whole Audit Trail service: REST API with a Lambda authorizer, one function per handler file,
- * the events and control tables, exports and archive buckets, the EventBridge ingest path, the
+ * the events table (with its stream and the consumer deriving the counters from it) and control
+ * table, exports and archive buckets, the EventBridge ingest path, the
  * daily retention schedule, the cursor-signing secret, and alarms. It composes the parts in
  * lib/parts/ (storage, functions, ingest, jobs, API, alarms); their ids stay out of the logical
  * ids (lib/parts/part.ts), so the template is the one this construct had before it had parts.
@@ -168,9 +190,14 @@ export class AuditTrail extends Construct {
   readonly eventBus: events.EventBus;
   readonly ingestQueue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
+  /** Where Lambda records events-stream batches the derive-stream consumer gave up on. */
+  readonly streamDeadLetterQueue?: sqs.Queue;
   readonly cursorKey: secretsmanager.Secret;
   readonly dataKey: kms.Key;
-  /** API 5xx, DLQ depth, and each function's errors and throttles. */
+  /**
+   * API 5xx, DLQ depths, each function's errors and throttles, failed exports, and the events
+   * stream consumer's iterator age and stopped batches.
+   */
   readonly alarms: readonly cloudwatch.Alarm[];
   /** Every function, by handler name. */
   readonly functions: ReadonlyMap<string, nodejs.NodejsFunction>;
@@ -210,7 +237,12 @@ export class AuditTrail extends Construct {
       removalPolicy,
     });
     const queueConsumer = functions.byName.get('ingest-queue');
-    const ingest = new Ingest(this, 'Ingest', { queueConsumer });
+    const streamFunction = functions.byName.get('derive-stream');
+    const ingest = new Ingest(this, 'Ingest', {
+      queueConsumer,
+      streamConsumer: streamFunction && { fn: streamFunction, eventsTable: storage.eventsTable },
+      streamSettings: props.streamConsumer,
+    });
     const retentionPurge = functions.byName.get('purge-scheduler');
     const jobs = new Jobs(this, 'Jobs', {
       exportWorker: functions.named('export-worker'),
@@ -236,6 +268,15 @@ export class AuditTrail extends Construct {
       deadLetterQueue: ingest.deadLetterQueue,
       functions: functions.byName,
       exportStateMachine: jobs.exportStateMachine,
+      streamConsumer:
+        streamFunction && ingest.streamDeadLetterQueue
+          ? {
+              fn: streamFunction,
+              logGroup: streamFunction.logGroup,
+              deadLetterQueue: ingest.streamDeadLetterQueue,
+              iteratorAgeThreshold: props.streamConsumer?.iteratorAgeAlarmThreshold,
+            }
+          : undefined,
       alarmTopic: props.alarmTopic,
     });
     this.parts = { storage, functions, ingest, jobs, api, alarms };
@@ -250,6 +291,7 @@ export class AuditTrail extends Construct {
     this.eventBus = ingest.eventBus;
     this.ingestQueue = ingest.ingestQueue;
     this.deadLetterQueue = ingest.deadLetterQueue;
+    this.streamDeadLetterQueue = ingest.streamDeadLetterQueue;
     this.exportStateMachine = jobs.exportStateMachine;
     this.api = api.restApi;
     this.alarms = alarms.all;

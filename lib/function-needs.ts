@@ -24,6 +24,11 @@ export type FunctionRole =
   | 'worker'
   /** Consumes the ingest queue fed by the EventBridge bus. */
   | 'queue'
+  /**
+   * Consumes the events table's DynamoDB stream (lib/parts/ingest.ts wires the event source
+   * mapping): granted reading that stream, and sending to the stream's on-failure queue.
+   */
+  | 'stream'
   /** Run daily by EventBridge Scheduler. */
   | 'schedule';
 
@@ -58,6 +63,9 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
   console: { role: 'api' },
   'ingest-events': apiHandler,
   'ingest-queue': { role: 'queue', events: 'readWrite', control: 'readWrite' },
+  // Derives the rollup counters from the events stream: journal and counter items in the control
+  // table (GetItem, PutItem, UpdateItem in TransactWriteItems); reads no event item and no bucket.
+  'derive-stream': { role: 'stream', control: 'readWrite' },
   // Purges write archive parts (listing and re-reading manifests, deleting parts a crashed run left
   // unlisted) and hand what does not finish in time to the worker.
   purge: { ...apiHandler, archive: 'readWriteDelete', invokes: ['purge-worker'] },

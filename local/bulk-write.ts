@@ -1,17 +1,14 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { backoffDelay, DEFAULT_BACKOFF } from '../lambdas/adapters/backoff.js';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { batchWriteAll } from '../lambdas/adapters/dynamodb-batch-write.js';
-import { counterItemDeltas, counterUpdate } from '../lambdas/adapters/dynamodb-counters.js';
 import { recordToItem } from '../lambdas/adapters/dynamodb-records.js';
 import { idFor, SEQUENCES_PER_MS } from '../lambdas/domain/ids.js';
 import { type AuditRecord, type EventDraft, sealRecord } from '../lambdas/domain/record.js';
 
 /**
  * The bulk loader: writes entries with BatchWriteItem (no condition, no transaction) for benches,
- * big test fixtures and the seed command (`scripts/seed-bulk.ts`, which adds the safety checks
- * and resumable counting a real table needs). Not for live tenants: it skips the per-entry
- * transaction that keeps ids unique and counters exact under concurrency.
+ * big test fixtures and the seed command (`scripts/seed-bulk.ts`, which adds the safety checks a
+ * real table needs). Not for live tenants: its ids are sequences 0, 1, … of each millisecond, not
+ * the event store's reserved slots, so they are unique only in a range no one else writes.
  */
 
 /** Seals drafts (each with a timestamp) with ids 0, 1, … of each millisecond. */
@@ -46,12 +43,15 @@ export const writeRecords = (
 
 /**
  * Writes drafts for a tenant that has no entries in their milliseconds yet (drafts without a
- * timestamp get "now"), then adds their rollup counters: many times faster than `events.append`
- * on DynamoDB Local. Never mix with other writers of the same tenant and milliseconds.
+ * timestamp get "now"): entries only, many times faster than `events.append` on DynamoDB Local.
+ * Their rollup counters are derived from the events table's stream like every other entry's, by
+ * the stream consumer: a caller that reads counts (canary `page_count`, kore `total`, deep pages)
+ * waits until the consumer has caught up first (`service.settle()` in tests and benches). Never mix
+ * with other writers of the same tenant and milliseconds.
  */
 export const bulkWrite = async (
   doc: DynamoDBDocumentClient,
-  tables: { eventsTable: string; controlTable: string },
+  tables: { eventsTable: string },
   tenant: string,
   drafts: readonly EventDraft[],
   concurrency = 8,
@@ -62,32 +62,5 @@ export const bulkWrite = async (
     drafts.map((draft) => (draft.timestamp === undefined ? { ...draft, timestamp: now } : draft)),
   );
   await writeRecords(doc, tables.eventsTable, records, concurrency);
-  // Counters go 100 to a transaction (DynamoDB's limit): far fewer round trips than one UpdateItem
-  // each. A cancelled transaction applied nothing, so it is simply sent again.
-  const deltas = counterItemDeltas(records, 1, 0);
-  const chunks: (typeof deltas)[] = [];
-  for (let start = 0; start < deltas.length; start += 100) chunks.push(deltas.slice(start, start + 100));
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < chunks.length) {
-        const chunk = chunks[next++] ?? [];
-        for (let attempt = 1; ; attempt += 1) {
-          try {
-            await doc.send(
-              new TransactWriteCommand({
-                TransactItems: chunk.map((change) => counterUpdate(tables.controlTable, change)),
-              }),
-            );
-            break;
-          } catch (error) {
-            if (!(error instanceof TransactionCanceledException) || attempt >= DEFAULT_BACKOFF.maxAttempts)
-              throw error;
-            await backoffDelay(DEFAULT_BACKOFF, attempt);
-          }
-        }
-      }
-    }),
-  );
   return records;
 };

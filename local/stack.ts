@@ -1,8 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamoDbLocalCredentials } from '../lambdas/adapters/aws-clients.js';
+import { streamCheckpointKey } from '../lambdas/adapters/dynamodb-keys.js';
 import { InProcessJobLauncher } from '../lambdas/adapters/in-process-job-launcher.js';
+import { log } from '../lambdas/adapters/log.js';
 import type { ServiceConfig } from '../lambdas/composition/config.js';
 import { cursorKey } from '../lambdas/composition/cursor-key.js';
+import { derivationDependencies } from '../lambdas/composition/derivation.js';
 import {
   coreServices,
   type FeatureStores,
@@ -15,13 +21,15 @@ import { installJobLauncher } from '../lambdas/composition/job-launcher.js';
 import { type ObjectServices, objectServices } from '../lambdas/composition/objects.js';
 import { installConsoleAssets } from '../lambdas/console-assets.js';
 import { CHUNK_RETRY } from '../lambdas/domain/export-plan.js';
+import { deriveChanges } from '../lambdas/use-cases/derive-changes.js';
 import { buildConsoleAssets } from '../lib/console-bundle.js';
-import { createResources, type Emulators, type ResourceNames } from './emulators.js';
+import { createResources, type EmulatorEndpoints, type ResourceNames } from './emulators.js';
 import { startGateway } from './gateway.js';
+import { type LocalStreamConsumer, startStreamConsumer } from './stream-consumer.js';
 
 /** The environment the handlers read, for a deployment on the emulators. */
 export const serviceEnvironment = (
-  emulators: Pick<Emulators, 'dynamoDbEndpoint' | 's3Endpoint'>,
+  emulators: EmulatorEndpoints,
   names: ResourceNames,
   cursorKey: string,
 ): Record<string, string> => ({
@@ -31,6 +39,7 @@ export const serviceEnvironment = (
   ARCHIVE_BUCKET: names.archiveBucket,
   AWS_REGION: 'us-east-1',
   DYNAMODB_ENDPOINT: emulators.dynamoDbEndpoint,
+  ...(emulators.dynamoDbDatabase ? { DYNAMODB_LOCAL_DATABASE: emulators.dynamoDbDatabase } : {}),
   S3_ENDPOINT: emulators.s3Endpoint,
   CURSOR_KEY: cursorKey,
   // Local tokens may be revoked and reused at once; no authorizer cache.
@@ -58,6 +67,10 @@ export interface LocalService {
   readonly jobs: InProcessJobLauncher;
   readonly cursorKey: Uint8Array;
   readonly env: Record<string, string>;
+  /** The events table's stream consumer, deriving rollup counters as Lambda would on AWS. */
+  readonly derivation: LocalStreamConsumer;
+  /** Resolves once everything written so far has been derived (counters caught up). */
+  settle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -66,7 +79,7 @@ export interface LocalService {
  * handlers read `process.env` once, as in Lambda) and serves them on `port` (0: any free port).
  */
 export const startLocalService = async (
-  emulators: Pick<Emulators, 'dynamoDbEndpoint' | 's3Endpoint'>,
+  emulators: EmulatorEndpoints,
   options: {
     names: ResourceNames;
     cursorKey: string;
@@ -104,16 +117,85 @@ export const startLocalService = async (
   // The console's browser code, built by esbuild from console/src on its first request.
   installConsoleAssets(buildConsoleAssets);
   installExportLauncher(jobs);
+  const derivation = await startDerivation(emulators, options.names, services);
   const { server, url } = await startGateway(options.port);
   return {
+    derivation,
+    settle: () => derivation.settle(),
     url,
     services: { ...services, ...featureStores(services.config) },
     objects: objectServices(services.config),
     jobs,
     cursorKey: await cursorKey(services.config),
     env,
-    stop: () => closeServer(server),
+    stop: async () => {
+      await closeServer(server);
+      await derivation.stop();
+    },
   };
+};
+
+/**
+ * Runs the stream consumer in this process, as the deployed stack's Lambda event source mapping
+ * does: same handler code, same batch semantics, checkpoints kept in the control table so a
+ * restarted stack on persisted data resumes where it stopped.
+ */
+const startDerivation = async (
+  emulators: EmulatorEndpoints,
+  names: ResourceNames,
+  services: Services,
+): Promise<LocalStreamConsumer> => {
+  const endpoint = emulators.dynamoDbEndpoint;
+  const credentials = dynamoDbLocalCredentials(emulators.dynamoDbDatabase);
+  const dynamo = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials });
+  const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: names.eventsTable }));
+  dynamo.destroy();
+  const streamArn = Table?.LatestStreamArn;
+  if (!streamArn) throw new Error(`the events table ${names.eventsTable} has no stream`);
+  const deps = derivationDependencies(services.config);
+  return startStreamConsumer({
+    endpoint,
+    credentials,
+    streamArn,
+    handle: async (records) => {
+      const outcome = await deriveChanges(deps, records);
+      return outcome.resumeAt !== undefined ? { resumeAt: outcome.resumeAt } : {};
+    },
+    checkpoints: {
+      load: async (shardId) => {
+        const output = await services.doc.send(
+          new GetCommand({
+            TableName: names.controlTable,
+            Key: streamCheckpointKey(shardId),
+            ConsistentRead: true,
+          }),
+        );
+        return typeof output.Item?.position === 'string' ? output.Item.position : undefined;
+      },
+      save: async (shardId, position) => {
+        await services.doc.send(
+          new PutCommand({
+            TableName: names.controlTable,
+            Item: { ...streamCheckpointKey(shardId), position },
+          }),
+        );
+      },
+    },
+    onError: (error) => log.error('local derivation batch failed; retrying', { error: String(error) }),
+  });
+};
+
+/**
+ * The local stack's stream consumer on its own, for a command that writes into the stack's tables
+ * while no stack runs (`npm run seed` on .local/data): it counts what the command writes, with the
+ * same checkpoints `npm start` resumes from. `stop()` it once `settle()` has resolved.
+ */
+export const startLocalDerivation = (
+  emulators: EmulatorEndpoints,
+  names: ResourceNames,
+): Promise<LocalStreamConsumer> => {
+  const config = environmentConfig(serviceEnvironment(emulators, names, newCursorKey()));
+  return startDerivation(emulators, names, coreServices(config));
 };
 
 const closeServer = (server: Server): Promise<void> =>

@@ -7,17 +7,12 @@ import {
   PutCommand,
   paginateQuery,
   QueryCommand,
-  TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { counterItemDeltas, counterUpdate } from '../lambdas/adapters/dynamodb-counters.js';
 import { eventsPartition, seedMarkerKey } from '../lambdas/adapters/dynamodb-keys.js';
-import { itemToRecord } from '../lambdas/adapters/dynamodb-records.js';
 import { CONTROL_KEYS, EVENTS_KEYS } from '../lambdas/adapters/table-definitions.js';
 import { firstIdAt, lastIdAt } from '../lambdas/domain/ids.js';
 import type { AuditRecord, EventDraft } from '../lambdas/domain/record.js';
-import { COUNTER_SHARDS } from '../lambdas/domain/rollups.js';
-import { hourOf } from '../lambdas/domain/time.js';
 import { sealSequential, writeRecords } from '../local/bulk-write.js';
 
 export interface SeedTables {
@@ -25,70 +20,53 @@ export interface SeedTables {
   readonly controlTable: string;
 }
 
-/** The marker a bulk seed keeps while it runs: which tenant, which time range, counted up to when. */
+/** The marker a seed keeps while it runs: which run, how it writes, which time range. */
 export interface SeedMarker {
   readonly runId: string;
   /**
-   * 'bulk' while entries are written without conditions; 'transactional' when the range had
-   * entries and the run writes through the event store (always counted): the marker then only
-   * keeps other seeds of the tenant out.
+   * 'bulk' while entries are written without conditions; 'store' when the range had entries and
+   * the run writes through the event store's append: the marker then only keeps other seeds of
+   * the tenant out.
    */
-  readonly mode: 'bulk' | 'transactional';
+  readonly mode: 'bulk' | 'store';
   /** The run's timestamps lie in [from, to]. */
   readonly from: number;
   readonly to: number;
-  /** Every entry with a timestamp ≤ countedTo is written and counted (from − 1 at first). */
-  readonly countedTo: number;
 }
 
-/** What a bulk write reports as it goes: entries stored, then entries counted. */
-export interface SeedProgress {
-  stored(count: number): void;
-  counted(count: number): void;
+/** A cut-off run's marker, released: its range and the entries it had stored there. */
+export interface ReleasedRun {
+  readonly mode: SeedMarker['mode'];
+  readonly from: number;
+  readonly to: number;
+  readonly stored: number;
 }
-
-const NO_PROGRESS: SeedProgress = { stored: () => undefined, counted: () => undefined };
 
 /** Thrown when a tenant's seed marker is already there: another seed runs, or one was cut off. */
 export class SeedMarkerExistsError extends Error {
   override readonly name = 'SeedMarkerExistsError';
 }
 
-/** Events written before their hours are counted: a few seconds of work. */
+/** Entries written between checks for a stop request. */
 const GROUP_EVENTS = 5_000;
-
-/** Items grouped by the UTC hour of their timestamp. */
-const byHour = <T>(items: readonly T[], timestampOf: (item: T) => number): Map<number, T[]> => {
-  const hours = new Map<number, T[]>();
-  for (const item of items) {
-    const hour = hourOf(timestampOf(item));
-    const list = hours.get(hour);
-    if (list) list.push(item);
-    else hours.set(hour, [item]);
-  }
-  return hours;
-};
 
 const markerKey = seedMarkerKey;
 
 /**
- * Bulk seeding: BatchWriteItem for entries, then the rollup counters of each hour in one
- * transaction, ~2.5× faster than conditional transactions on DynamoDB Local. It is only used
- * when it is safe:
+ * Bulk seeding: BatchWriteItem for entries, no conditions, no transactions. Like every other
+ * entry, the run's entries are counted by the events table's stream consumer, not here. It is
+ * only used when it is safe:
  *
  * - ids: BatchWriteItem cannot be conditional, so the run first claims the tenant (a marker item,
- *   put only if absent: no two bulk seeds of a tenant at once), then checks that the tenant has no
- *   entry at all in the run's time range; if it has one, the caller uses the transactional path
- *   instead. The run's ids are then sequences 0, 1, … of each millisecond, distinct by
+ *   put only if absent: no two seeds of a tenant at once), then checks that the tenant has no
+ *   entry at all in the run's time range; if it has one, the caller writes through the event
+ *   store instead. The run's ids are then sequences 0, 1, … of each millisecond, distinct by
  *   construction, and its range ends a minute before it started, so entries that live writers
  *   stamp with "now" cannot fall into it. (Writers that bring their own past timestamps, admin
  *   imports and EventBridge replays, must not import into the same range during the seed.)
- * - counters: the run goes through groups of consecutive hours (~5,000 events). Once a group's
- *   entries are all stored, each hour's counter deltas (≤ 3 + 3 × actions + actors updates, under
- *   100 for seed data) go in one idempotent transaction that also marks the hour counted in the
- *   marker; then the marker's `countedTo` moves past the group. A run cut off hard leaves at most
- *   one group past `countedTo`, some of its hours marked counted: `repair` counts exactly the
- *   entries of the others.
+ * - a run cut off hard leaves its marker: the next seed of the tenant is refused (it would mix
+ *   its entries into a range it did not check), until `release` (`--repair`) removes it. What the
+ *   cut-off run stored stays, and is counted by the consumer like any entry.
  */
 export class BulkSeeder {
   readonly #doc: DynamoDBDocumentClient;
@@ -109,7 +87,7 @@ export class BulkSeeder {
    * of the tenant in that range). Either way the claim stands until `finish`.
    */
   async begin(from: number, to: number): Promise<boolean> {
-    const marker: SeedMarker = { runId: randomUUID(), mode: 'bulk', from, to, countedTo: from - 1 };
+    const marker: SeedMarker = { runId: randomUUID(), mode: 'bulk', from, to };
     try {
       await this.#doc.send(
         new PutCommand({
@@ -122,7 +100,7 @@ export class BulkSeeder {
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       throw new SeedMarkerExistsError(
-        `Another seed of tenant ${this.#tenant} is running, or one was cut off: if none is running, run again with --repair to count what it wrote, then seed.`,
+        `Another seed of tenant ${this.#tenant} is running, or one was cut off: if none is running, run again with --repair to release the tenant, then seed.`,
       );
     }
     this.#marker = marker;
@@ -149,22 +127,21 @@ export class BulkSeeder {
         UpdateExpression: 'SET #mode = :mode',
         ConditionExpression: 'runId = :run',
         ExpressionAttributeNames: { '#mode': 'mode' },
-        ExpressionAttributeValues: { ':mode': 'transactional', ':run': marker.runId },
+        ExpressionAttributeValues: { ':mode': 'store', ':run': marker.runId },
       }),
     );
-    this.#marker = { ...marker, mode: 'transactional' };
+    this.#marker = { ...marker, mode: 'store' };
     return false;
   }
 
   /**
-   * Writes the drafts (timestamps within the claimed range, later than every earlier call's) in
-   * groups of consecutive hours (~GROUP_EVENTS events): all the group's entries, then each hour's
-   * counters in a transaction of its own that also records the hour as counted, then the marker's
-   * `countedTo` moves past the group.
+   * Writes the drafts (timestamps within the claimed range, none in a millisecond an earlier call
+   * wrote) in groups of ~GROUP_EVENTS entries, stopping between groups once `signal` is aborted;
+   * `onStored` hears of each BatchWriteItem's entries once stored.
    */
   async write(
     drafts: readonly EventDraft[],
-    progress: SeedProgress = NO_PROGRESS,
+    onStored: (count: number) => void = () => undefined,
     signal?: AbortSignal,
   ): Promise<void> {
     const marker = this.#requireMarker();
@@ -175,24 +152,15 @@ export class BulkSeeder {
       if (timestamp === undefined || timestamp < marker.from || timestamp > marker.to)
         throw new RangeError('a seed draft lies outside the claimed time range');
     }
-    const hours = [...byHour(drafts, (draft) => draft.timestamp as number)].sort(([a], [b]) => a - b);
-    for (let start = 0; start < hours.length; ) {
+    const records = this.seal(drafts);
+    for (let start = 0; start < records.length; start += GROUP_EVENTS) {
       if (signal?.aborted) return;
-      const group: [number, AuditRecord[]][] = [];
-      let events = 0;
-      for (; start < hours.length && (group.length === 0 || events < GROUP_EVENTS); start += 1) {
-        const [hour, hourDrafts] = hours[start] as [number, EventDraft[]];
-        group.push([hour, this.sealHour(hourDrafts)]);
-        events += hourDrafts.length;
-      }
-      const records = group.flatMap(([, hourRecords]) => hourRecords);
-      await this.writeEntries(records, (count) => progress.stored(count));
-      await this.#countGroup(group, (count) => progress.counted(count));
+      await this.writeEntries(records.slice(start, start + GROUP_EVENTS), onStored);
     }
   }
 
-  /** Seals one hour's drafts with ids 0, 1, … of each millisecond. */
-  sealHour(drafts: readonly EventDraft[]): AuditRecord[] {
+  /** Seals drafts with ids 0, 1, … of each millisecond. */
+  seal(drafts: readonly EventDraft[]): AuditRecord[] {
     return sealSequential(this.#tenant, drafts);
   }
 
@@ -204,7 +172,7 @@ export class BulkSeeder {
     return writeRecords(this.#doc, this.#tables.eventsTable, records, this.#concurrency, onStored);
   }
 
-  /** Releases the tenant: the run is complete (or was found unsafe before writing anything). */
+  /** Releases the tenant: the run is complete, stopped, or failed. */
   async finish(): Promise<void> {
     const marker = this.#requireMarker();
     await this.#doc.send(
@@ -219,11 +187,11 @@ export class BulkSeeder {
   }
 
   /**
-   * After a run was cut off: counts the entries written past the marker's `countedTo` (all of them
-   * the run's own: its range was empty and claimed), then releases the tenant. Answers how many
-   * entries it counted, or undefined when there was no marker.
+   * After a run was cut off: releases the tenant (the marker), and answers the run's range and how
+   * many entries the tenant has stored in it, or undefined when there was no marker. Nothing needs
+   * counting: the stream consumer counts those entries as it counts every other.
    */
-  async repair(): Promise<number | undefined> {
+  async release(): Promise<ReleasedRun | undefined> {
     const output = await this.#doc.send(
       new GetCommand({
         TableName: this.#tables.controlTable,
@@ -232,20 +200,9 @@ export class BulkSeeder {
       }),
     );
     if (!output.Item) return undefined;
-    const item = output.Item as unknown as SeedMarker & { countedHours?: Set<number> };
-    this.#marker = {
-      runId: item.runId,
-      mode: item.mode,
-      from: item.from,
-      to: item.to,
-      countedTo: item.countedTo,
-    };
-    if (item.mode === 'transactional') {
-      // Every transaction of such a run carried its entries' counters: nothing to count.
-      await this.finish();
-      return 0;
-    }
-    const records: AuditRecord[] = [];
+    const item = output.Item as unknown as SeedMarker;
+    this.#marker = { runId: item.runId, mode: item.mode, from: item.from, to: item.to };
+    let stored = 0;
     const pages = paginateQuery(
       { client: this.#doc },
       {
@@ -254,86 +211,16 @@ export class BulkSeeder {
         ExpressionAttributeNames: { '#pk': EVENTS_KEYS.partition, '#id': EVENTS_KEYS.sort },
         ExpressionAttributeValues: {
           ':pk': eventsPartition(this.#tenant),
-          ':min': firstIdAt(item.countedTo + 1),
+          ':min': firstIdAt(item.from),
           ':max': lastIdAt(item.to),
         },
+        Select: 'COUNT',
         ConsistentRead: true,
       },
     );
-    for await (const page of pages) for (const entry of page.Items ?? []) records.push(itemToRecord(entry));
-    const counted = new Set(item.countedHours ?? []);
-    const group = [...byHour(records, (record) => record.timestamp)]
-      .filter(([hour]) => !counted.has(hour))
-      .sort(([a], [b]) => a - b);
-    await this.#countGroup(group);
+    for await (const page of pages) stored += page.Count ?? 0;
     await this.finish();
-    return records.filter((record) => !counted.has(hourOf(record.timestamp))).length;
-  }
-
-  /**
-   * Counts a group of hours whose entries are all written: each hour's counter deltas in one
-   * transaction that also adds the hour to the marker's `countedHours` (a ClientRequestToken makes
-   * the SDK's own retries harmless), `concurrency` hours at once; then moves `countedTo` past the
-   * group and clears `countedHours`. Cut off in between, `repair` skips exactly the hours counted.
-   * `onCounted` hears of each hour's entries once they are counted.
-   */
-  async #countGroup(
-    group: readonly (readonly [number, readonly AuditRecord[]])[],
-    onCounted: (count: number) => void = () => undefined,
-  ): Promise<void> {
-    const marker = this.#requireMarker();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: this.#concurrency }, async () => {
-        for (let entry = group[next++]; entry; entry = group[next++]) {
-          const [hour, records] = entry;
-          await this.#countHour(marker.runId, hour, records);
-          onCounted(records.length);
-        }
-      }),
-    );
-    const countedTo = Math.max(
-      marker.countedTo,
-      ...group.flatMap(([, records]) => records.map((record) => record.timestamp)),
-    );
-    await this.#doc.send(
-      new UpdateCommand({
-        TableName: this.#tables.controlTable,
-        Key: markerKey(this.#tenant),
-        UpdateExpression: 'SET countedTo = :to REMOVE countedHours',
-        ConditionExpression: 'runId = :run',
-        ExpressionAttributeValues: { ':to': countedTo, ':run': marker.runId },
-      }),
-    );
-    this.#marker = { ...marker, countedTo };
-  }
-
-  async #countHour(runId: string, hour: number, records: readonly AuditRecord[]): Promise<void> {
-    const shard = Math.floor(Math.random() * COUNTER_SHARDS);
-    const updates = counterItemDeltas(records, 1, shard).map((change) =>
-      counterUpdate(this.#tables.controlTable, change),
-    );
-    if (updates.length > 99)
-      throw new RangeError(
-        `an hour of seed data touches ${updates.length} counters, more than one transaction holds`,
-      );
-    await this.#doc.send(
-      new TransactWriteCommand({
-        ClientRequestToken: randomUUID(),
-        TransactItems: [
-          ...updates,
-          {
-            Update: {
-              TableName: this.#tables.controlTable,
-              Key: markerKey(this.#tenant),
-              UpdateExpression: 'ADD countedHours :hour',
-              ConditionExpression: 'runId = :run',
-              ExpressionAttributeValues: { ':hour': new Set([hour]), ':run': runId },
-            },
-          },
-        ],
-      }),
-    );
+    return { mode: item.mode, from: item.from, to: item.to, stored };
   }
 
   #requireMarker(): SeedMarker {

@@ -6,21 +6,25 @@
  *
  * The run walks the D days oldest first, in time windows of ~20,000 events. When the tenant has
  * no entry in the run's range, it writes in bulk (scripts/seed-bulk.ts: the tenant claimed by a
- * marker, ids unique by construction, BatchWriteItem for entries, each hour's counters in one
- * idempotent transaction, `--repair` after a hard kill). Otherwise it goes through the event
- * store's transactions (entries and their counters together, conditional puts), each window
- * ordered by hour, action and actor so transactions share counters. Either way ids are unique and
- * counters exact; see docs/ingest.md for the rules and measured speeds.
+ * marker, ids unique by construction, BatchWriteItem for entries, `--repair` to release the tenant
+ * after a hard kill). Otherwise it goes through the event store's append (reserved ids, plain
+ * writes), safe next to existing entries. Either way the entries are counted like every other by
+ * the events table's stream consumer (docs/architecture.md, "The write path"): the seed watches the
+ * tenant's counters over the run's hours and ends once they hold every entry it stored; see
+ * docs/ingest.md for the rules and measured speeds.
  *
  * Target, first that applies:
  * 1. the service configuration's variables when EVENTS_TABLE and CONTROL_TABLE are set (with
  *    AWS_REGION, DYNAMODB_ENDPOINT: real AWS with the default credential chain when no endpoint
  *    is given);
  * 2. the running local stack (`npm start`, in memory or not), found in .local/endpoints.json: its
- *    own DynamoDB Local, next to the live service (the bulk path is safe next to live writers);
+ *    own DynamoDB Local, next to the live service (the bulk path is safe next to live writers),
+ *    whose stream consumer counts the entries;
  * 3. otherwise the local stack's tables (audit-events, audit-control) in a DynamoDB Local on
  *    .local/data started for the run. It claims .local/data first (local/data-lock.ts), so
- *    `npm start` cannot start on it meanwhile, and it refuses if something else holds it.
+ *    `npm start` cannot start on it meanwhile, and it refuses if something else holds it. No
+ *    stack runs there to count, so the seed runs the stack's stream consumer in this process
+ *    (checkpoints in the control table, where `npm start` resumes).
  *
  * Progress goes to stderr (entries stored, entries counted): a line at every 10 % and every 3 s;
  * the summary line to stdout.
@@ -28,13 +32,17 @@
 import { Command, InvalidArgumentError } from 'commander';
 import * as z from 'zod';
 import { createDynamoDbDocumentClient } from '../lambdas/adapters/aws-clients.js';
+import { DynamoDbCounterStore } from '../lambdas/adapters/dynamodb-counter-store.js';
 import { DynamoDbEventStore } from '../lambdas/adapters/dynamodb-event-store.js';
 import { DynamoDbTenantStore } from '../lambdas/adapters/dynamodb-tenant-store.js';
 import { validateServiceDrafts } from '../lambdas/domain/event-schema.js';
 import type { EventDraft } from '../lambdas/domain/record.js';
-import { DAY_MS } from '../lambdas/domain/time.js';
+import { DAY_MS, hourOf } from '../lambdas/domain/time.js';
+import type { CounterStore } from '../lambdas/ports/counter-store.js';
 import { registerTenant } from '../lambdas/use-cases/register-tenant.js';
 import { createResources, startEmulators } from '../local/emulators.js';
+import { startLocalDerivation } from '../local/stack.js';
+import type { LocalStreamConsumer } from '../local/stream-consumer.js';
 import { readLocalEndpoints } from './local-endpoints.js';
 import { BulkSeeder } from './seed-bulk.js';
 import { batchesOf, seedWindows, windowEvents } from './seed-plan.js';
@@ -42,15 +50,16 @@ import { tenantOption } from './tenant-option.js';
 
 /** Events generated and ordered at once: a stretch of time short enough to share counters. */
 const EVENTS_PER_WINDOW = 20_000;
-/** Events per append call on the transactional path; the store packs them into transactions. */
+/** Events per append call when writing through the event store. */
 const EVENTS_PER_BATCH = 400;
+/** Pause between reads of the counters while the stream consumer catches up. */
+const COUNT_POLL_MS = 250;
 /** The run's timestamps end this long before it starts. */
 const RANGE_MARGIN_MS = 60_000;
 
 /**
- * The transactional path, for a tenant that already has entries in the range: the event store's
- * append (conditional puts, each transaction with its counters), in batches ordered by hour,
- * action and actor so that transactions share counters.
+ * For a tenant that already has entries in the range: the event store's append (ids reserved, so
+ * nothing existing is overwritten), in batches ordered by hour, action and actor.
  */
 const appendAll = async (
   store: DynamoDbEventStore,
@@ -66,19 +75,18 @@ const appendAll = async (
     Array.from({ length: Math.min(concurrency, batches.length) }, async () => {
       for (let batch = batches[next++]; batch && !signal.aborted; batch = batches[next++]) {
         await store.append(tenant, batch);
-        // Each transaction carries its entries' counters: stored and counted at once.
         progress.stored(batch.length);
-        progress.counted(batch.length);
       }
     }),
   );
 };
 
 /**
- * Reports progress on stderr as the run goes: entries stored (each BatchWriteItem or transaction)
- * and entries counted (each hour's counter transaction; on the transactional path both at once).
- * The run is done when every entry is stored and counted, so the percentage and the time left are
- * over both. A line whenever another 10 % is done, and every 3 s in between (a stall shows too).
+ * Reports progress on stderr as the run goes: entries stored (each BatchWriteItem or append) and
+ * entries counted (what the stream consumer has added to the tenant's counters over the run's
+ * hours, never more than stored). The run is done when every entry is stored and counted, so the
+ * percentage and the time left are over both. A line whenever another 10 % is done, and every 3 s
+ * in between (a stall shows too).
  */
 class Progress {
   #stored = 0;
@@ -100,7 +108,7 @@ class Progress {
     return this.#stored;
   }
 
-  /** Entries whose rollup counters are written too (all of them, once the run ends). */
+  /** Entries the stream consumer has counted so far. */
   get countedSoFar(): number {
     return this.#counted;
   }
@@ -110,8 +118,11 @@ class Progress {
     this.#step();
   }
 
-  counted(count: number): void {
-    this.#counted += count;
+  /** The counters now hold `count` of the run's entries (capped at those stored). */
+  countedNow(count: number): void {
+    const counted = Math.min(this.#stored, Math.max(this.#counted, count));
+    if (counted === this.#counted) return;
+    this.#counted = counted;
     this.#step();
   }
 
@@ -155,6 +166,7 @@ const environment = z
     CONTROL_TABLE: z.string().min(3).optional(),
     AWS_REGION: z.string().min(1).default('us-east-1'),
     DYNAMODB_ENDPOINT: z.url().optional(),
+    DYNAMODB_LOCAL_DATABASE: z.string().min(1).optional(),
   })
   .parse(process.env);
 
@@ -171,7 +183,7 @@ const main = async () => {
     .option('--days <d>', 'spread over the last D days', positive(3650), 30)
     .option('--concurrency <c>', 'batches written at once', positive(256), 8)
     .option('--seed <s>', 'random seed (same seed, same events)', positive(2 ** 31), 42)
-    .option('--repair', 'count what a cut-off seed of the tenant wrote, and free the tenant')
+    .option('--repair', 'free the tenant from a cut-off seed (what it stored stays, and is counted)')
     .parse()
     .opts<{
       tenant: string;
@@ -183,8 +195,11 @@ const main = async () => {
     }>();
 
   let stopEmulators: (() => Promise<void>) | undefined;
+  /** The stream consumer this run starts itself (on .local/data, where no stack runs). */
+  let consumer: LocalStreamConsumer | undefined;
   let tables: { eventsTable: string; controlTable: string };
   let endpoint = environment.DYNAMODB_ENDPOINT;
+  let database = environment.DYNAMODB_LOCAL_DATABASE;
   const running = readLocalEndpoints();
   if (environment.EVENTS_TABLE || environment.CONTROL_TABLE) {
     if (!environment.EVENTS_TABLE || !environment.CONTROL_TABLE)
@@ -193,6 +208,7 @@ const main = async () => {
   } else if (running?.env.EVENTS_TABLE && running.env.CONTROL_TABLE && running.env.DYNAMODB_ENDPOINT) {
     // The stack's own DynamoDB Local: a second one on its data folder would corrupt it.
     endpoint = running.env.DYNAMODB_ENDPOINT;
+    database = running.env.DYNAMODB_LOCAL_DATABASE;
     tables = { eventsTable: running.env.EVENTS_TABLE, controlTable: running.env.CONTROL_TABLE };
     process.stderr.write(
       `seed: writing to the running local stack (${running.url}${running.inMemory ? ', in memory' : ''})\n`,
@@ -201,25 +217,31 @@ const main = async () => {
     const emulators = await startEmulators({ dataDir: '.local/data', owner: 'npm run seed' });
     stopEmulators = emulators.stop;
     endpoint = emulators.dynamoDbEndpoint;
-    tables = { eventsTable: 'audit-events', controlTable: 'audit-control' };
-    await createResources(emulators, {
-      ...tables,
+    const names = {
+      eventsTable: 'audit-events',
+      controlTable: 'audit-control',
       exportsBucket: 'audit-exports',
       archiveBucket: 'audit-archive',
-    });
+    };
+    tables = { eventsTable: names.eventsTable, controlTable: names.controlTable };
+    await createResources(emulators, names);
+    // No stack runs here to derive counters: this run counts with the stack's own consumer, which
+    // also catches up on anything earlier writes left uncounted.
+    if (!options.repair) consumer = await startLocalDerivation(emulators, names);
   }
   const doc = createDynamoDbDocumentClient({
     region: environment.AWS_REGION,
     ...(endpoint ? { dynamoDbEndpoint: endpoint } : {}),
+    ...(endpoint && database ? { dynamoDbDatabase: database } : {}),
   });
   try {
     const seeder = new BulkSeeder(doc, tables, options.tenant, options.concurrency);
     if (options.repair) {
-      const counted = await seeder.repair();
+      const released = await seeder.release();
       process.stdout.write(
-        counted === undefined
+        released === undefined
           ? `Tenant ${options.tenant} has no cut-off seed run: nothing to repair\n`
-          : `Counted the ${counted} entries a cut-off seed of tenant ${options.tenant} wrote past its last counted hour; the tenant is free to seed again\n`,
+          : `Released tenant ${options.tenant} from a cut-off seed run; the ${released.stored} entries the tenant has in its range stay, counted by the stream consumer; the tenant is free to seed again\n`,
       );
       return;
     }
@@ -245,30 +267,48 @@ const main = async () => {
     // stops half-way on an event the store cannot take (windows are generated again to write them).
     for (const window of windows) validateServiceDrafts(windowEvents(window, options.seed));
     const progress = new Progress(options.events, started);
+    const counters = new DynamoDbCounterStore(doc, { controlTable: tables.controlTable });
+    const counted = await runCounted(counters, options.tenant, from, to);
     const bulk = await seeder.begin(from, to);
     if (!bulk) {
       process.stderr.write(
-        `seed: tenant ${options.tenant} already has entries in the last ${options.days} days; writing through the event store's transactions (slower, safe next to existing entries)\n`,
+        `seed: tenant ${options.tenant} already has entries in the last ${options.days} days; writing through the event store (slower, safe next to existing entries)\n`,
       );
     }
-    try {
-      const store = new DynamoDbEventStore(doc, tables);
-      for (const window of windows) {
-        if (stop.signal.aborted) break;
-        const drafts = windowEvents(window, options.seed);
-        if (bulk) await seeder.write(drafts, progress, stop.signal);
-        else await appendAll(store, options.tenant, drafts, options.concurrency, progress, stop.signal);
+    let finished = false;
+    const watching = (async () => {
+      // The consumer counts behind the writes: follow it while writing, and until it holds them all.
+      while (!stop.signal.aborted) {
+        progress.countedNow(await counted());
+        if (finished && progress.countedSoFar >= progress.written) return;
+        await pause(COUNT_POLL_MS);
       }
-      await seeder.finish();
+    })();
+    try {
+      try {
+        const store = new DynamoDbEventStore(doc, tables);
+        for (const window of windows) {
+          if (stop.signal.aborted) break;
+          const drafts = windowEvents(window, options.seed);
+          if (bulk) await seeder.write(drafts, (count) => progress.stored(count), stop.signal);
+          else await appendAll(store, options.tenant, drafts, options.concurrency, progress, stop.signal);
+        }
+      } finally {
+        // Stored entries are counted by the consumer whatever happens next: the claim can go.
+        await seeder.finish();
+      }
+      finished = true;
+      if (!stop.signal.aborted)
+        process.stderr.write(
+          `seed: ${progress.written} events stored; waiting for the stream consumer to count them (Ctrl-C stops waiting, the counting goes on)\n`,
+        );
+      await watching;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      // Count what the interrupted group wrote (bulk), so counters are exact, and free the tenant.
-      const repaired = await seeder.repair().then(
-        () => true,
-        () => false,
-      );
+      stop.abort();
+      await watching.catch(() => undefined);
       throw new Error(
-        `${message}\n${repaired ? progress.written : progress.countedSoFar} of ${options.events} events were written and counted before this failure${repaired ? '' : '; the run could not count its last group or free the tenant: run again with --repair'}`,
+        `${message}\n${progress.written} of ${options.events} events were stored before this failure; the stream consumer counts them`,
         { cause: error },
       );
     } finally {
@@ -279,19 +319,48 @@ const main = async () => {
     const seconds = (Date.now() - started) / 1000;
     if (stop.signal.aborted) {
       process.stderr.write(
-        `seed: stopped: ${progress.written} of ${options.events} events written and counted\n`,
+        `seed: stopped: ${progress.written} of ${options.events} events stored, ${progress.countedSoFar} counted so far (${consumer ? 'the rest is counted before the seed exits' : 'the stream consumer counts the rest'})\n`,
       );
       process.exitCode = 130;
     } else {
       process.stdout.write(
-        `Seeded ${options.events} events for tenant ${options.tenant} over ${options.days} days in ${seconds.toFixed(1)} s (${Math.round(options.events / seconds)} events/s, ${bulk ? 'bulk' : 'transactional'})\n`,
+        `Seeded ${options.events} events for tenant ${options.tenant} over ${options.days} days in ${seconds.toFixed(1)} s (${Math.round(options.events / seconds)} events/s, ${bulk ? 'bulk' : 'event store'}), all counted\n`,
       );
     }
   } finally {
     doc.destroy();
+    if (consumer) {
+      // Whatever this run stored is counted before the data folder is handed back.
+      await consumer.settle();
+      await consumer.stop();
+    }
     await stopEmulators?.();
   }
 };
+
+/**
+ * How many of the run's entries the tenant's counters hold: the counts of every hour the run's
+ * range touches, less what they held before the run. The range was claimed and ends a minute
+ * before the run started, so only the run adds to it. (An entry another writer stamps into the
+ * range's last hour during the run, or one written just before the run and not yet counted, would
+ * be counted too; the figure never exceeds the entries stored.)
+ */
+const runCounted = async (
+  counters: CounterStore,
+  tenant: string,
+  from: number,
+  to: number,
+): Promise<() => Promise<number>> => {
+  const sum = async () =>
+    (await counters.bucketCounts(tenant, { kind: 'all' }, 'hour', hourOf(from), hourOf(to))).reduce(
+      (total, bucket) => total + bucket.count,
+      0,
+    );
+  const before = await sum();
+  return async () => (await sum()) - before;
+};
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 main().catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : String(error));

@@ -95,6 +95,16 @@ export const upgradeEventsTable = async (
   definition: CreateTableCommandInput,
 ): Promise<ApiCallKeysMigration | undefined> => {
   const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: definition.TableName }));
+  if (definition.StreamSpecification && !Table?.StreamSpecification?.StreamEnabled) {
+    // Tables made before derivation moved behind the stream: entries already there were counted
+    // when they were written; the stream carries everything from now on.
+    await dynamo.send(
+      new UpdateTableCommand({
+        TableName: definition.TableName,
+        StreamSpecification: definition.StreamSpecification,
+      }),
+    );
+  }
   const existing = new Set((Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
   const missing = (definition.GlobalSecondaryIndexes ?? []).filter((index) => !existing.has(index.IndexName));
   if (missing.length === 0) return undefined;

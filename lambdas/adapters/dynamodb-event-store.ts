@@ -1,17 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
-  type DynamoDBDocumentClient,
-  QueryCommand,
-  TransactWriteCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { PartiallyWrittenError, TooManyRequestsError, UnstorableEventError } from '../domain/errors.js';
-import { allocateIds, isEncodableTimestamp, lastIdAt } from '../domain/ids.js';
+import { conditionalIdFor, isSlotId } from '../domain/id-slots.js';
+import { isEncodableTimestamp, lastIdAt, timestampOfId } from '../domain/ids.js';
 import { jsonValueProblem } from '../domain/json-values.js';
 import { type AuditRecord, type EventDraft, sealRecord } from '../domain/record.js';
-import { COUNTER_SHARDS, counterDeltas } from '../domain/rollups.js';
 import type {
   AppendOptions,
   AppendResult,
@@ -21,15 +14,11 @@ import type {
   PageQuery,
   PageResult,
 } from '../ports/event-store.js';
-import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF, isThrottle } from './backoff.js';
-import { counterItemDeltas, counterUpdate, type TransactItem } from './dynamodb-counters.js';
-import {
-  actionPartition,
-  actorPartition,
-  apiCallPartition,
-  dedupeItemKey,
-  eventsPartition,
-} from './dynamodb-keys.js';
+import type { IdSource } from '../ports/id-source.js';
+import { type BackoffPolicy, DEFAULT_BACKOFF } from './backoff.js';
+import { batchWriteAll } from './dynamodb-batch-write.js';
+import { DynamoDbIdSlotStore } from './dynamodb-id-slots.js';
+import { actionPartition, actorPartition, apiCallPartition, eventsPartition } from './dynamodb-keys.js';
 import {
   itemBytes,
   itemToRecord,
@@ -37,37 +26,64 @@ import {
   MAX_PARTITION_KEY_BYTES,
   recordToItem,
 } from './dynamodb-records.js';
-import { CONTROL_KEYS, EVENTS_KEYS } from './table-definitions.js';
+import { SlotIdSource } from './slot-id-source.js';
+import { EVENTS_KEYS } from './table-definitions.js';
 
-/** DynamoDB's limit on actions in one TransactWriteItems call. */
-const MAX_TRANSACTION_ITEMS = 100;
-/** Kept under DynamoDB's 4 MB per transaction, with room for counters and keys. */
-const MAX_TRANSACTION_BYTES = 3_500_000;
+/**
+ * Runs `tasks` with at most `limit` at a time; every task runs even when others fail, their
+ * failures collected in `failures` (so a caller can say exactly what was written).
+ */
+const runConcurrently = async (
+  tasks: readonly (() => Promise<void>)[],
+  limit: number,
+  failures: unknown[],
+): Promise<void> => {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, tasks.length) }, async () => {
+      while (next < tasks.length) {
+        const task = tasks[next] as () => Promise<void>;
+        next += 1;
+        try {
+          await task();
+        } catch (error) {
+          failures.push(error);
+        }
+      }
+    }),
+  );
+};
+
+/** Entries per BatchWriteItem call (DynamoDB's limit). */
+const BATCH_WRITE_ITEMS = 25;
+/** BatchWriteItem calls one append keeps in flight (the bench's raw baseline matches it). */
+export const WRITE_CONCURRENCY = 4;
+/** Fresh candidates a conditional id gets before the write gives up. */
+const CONDITIONAL_ATTEMPTS = 8;
 
 export interface DynamoDbEventStoreOptions {
   readonly eventsTable: string;
   readonly controlTable: string;
+  /**
+   * Where entry ids come from; default: a slot this store reserves in the control table (one
+   * writer per store instance, so create the store once per container).
+   */
+  readonly ids?: IdSource;
   readonly clock?: () => number;
   readonly random?: () => number;
   readonly backoff?: BackoffPolicy;
 }
 
-interface PendingDraft {
-  readonly index: number;
-  readonly draft: EventDraft;
-  readonly dedupeKey: string | undefined;
-  /** The size of its entry item, measured before anything was written. */
-  readonly bytes: number;
-}
-
 /**
- * The events table, written with TransactWriteItems so that every entry and the rollup counters
- * that count it (and its dedupe key, when given) land together or not at all.
+ * The events table. Each entry is one plain write: entries with slot ids (nearly all) go in
+ * BatchWriteItem calls, since no other writer can hold their ids; the rest (timestamps outside
+ * the writer's reservation) are conditional puts. Rollup counters are not written here: they are
+ * derived from the table's stream (lambdas/use-cases/derive-changes.ts).
  */
 export class DynamoDbEventStore implements EventStore {
   readonly #doc: DynamoDBDocumentClient;
   readonly #eventsTable: string;
-  readonly #controlTable: string;
+  readonly #ids: IdSource;
   readonly #clock: () => number;
   readonly #random: () => number;
   readonly #backoff: BackoffPolicy;
@@ -75,10 +91,20 @@ export class DynamoDbEventStore implements EventStore {
   constructor(doc: DynamoDBDocumentClient, options: DynamoDbEventStoreOptions) {
     this.#doc = doc;
     this.#eventsTable = options.eventsTable;
-    this.#controlTable = options.controlTable;
+    this.#ids =
+      options.ids ??
+      new SlotIdSource(new DynamoDbIdSlotStore(doc, { controlTable: options.controlTable }), {
+        ...(options.clock ? { clock: options.clock } : {}),
+      });
     this.#clock = options.clock ?? Date.now;
     this.#random = options.random ?? Math.random;
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
+  }
+
+  async reserveIds(drafts: readonly EventDraft[]): Promise<number[]> {
+    this.#check(drafts);
+    const assignments = await this.#ids.assign(drafts.map((draft) => draft.timestamp));
+    return assignments.map((assignment) => assignment.id);
   }
 
   async append(
@@ -86,207 +112,114 @@ export class DynamoDbEventStore implements EventStore {
     drafts: readonly EventDraft[],
     options: AppendOptions = {},
   ): Promise<AppendResult> {
-    if (options.dedupeKeys && options.dedupeKeys.length !== drafts.length) {
-      throw new RangeError('dedupeKeys must have one key per draft');
+    if (options.ids && options.ids.length !== drafts.length) {
+      throw new RangeError('ids must have one id per draft');
     }
+    this.#check(drafts);
+    // Every draft is measured before the first write: a draft the store cannot take fails the
+    // whole batch here, not after other entries were written.
+    const now = this.#clock();
+    for (const [index, draft] of drafts.entries()) storableBytes(tenant, draft, index, now);
+    const ids = options.ids ?? (await this.reserveIds(drafts));
+    const records = drafts.map((draft, index) => {
+      const id = ids[index] as number;
+      return sealRecord(tenant, id, timestampOfId(id), draft);
+    });
+    const plain = records.filter((record) => isSlotId(record.id));
+    const conditional = records.flatMap((record, index) => (isSlotId(record.id) ? [] : [index]));
+    const written = new Set<number>();
+    const failures: unknown[] = [];
+    const batches: AuditRecord[][] = [];
+    for (let start = 0; start < plain.length; start += BATCH_WRITE_ITEMS) {
+      batches.push(plain.slice(start, start + BATCH_WRITE_ITEMS));
+    }
+    await runConcurrently(
+      [
+        ...batches.map((batch) => async () => {
+          await this.#batchWrite(batch);
+          for (const record of batch) written.add(record.id);
+        }),
+        ...conditional.map((index) => async () => {
+          records[index] = await this.#conditionalPut(
+            records[index] as AuditRecord,
+            drafts[index] as EventDraft,
+          );
+          written.add((records[index] as AuditRecord).id);
+        }),
+      ],
+      WRITE_CONCURRENCY,
+      failures,
+    );
+    if (failures.length > 0) {
+      const stored = records.filter((record) => written.has(record.id)).map((record) => record.id);
+      const cause = failures[0];
+      // Only refusals the store classified (throttling past the budget) say for sure that the
+      // rest was not written; any other failure leaves its batch's outcome unknown.
+      const unknown = failures.find((failure) => !(failure instanceof TooManyRequestsError));
+      if (unknown !== undefined) throw unknown;
+      if (stored.length === 0) throw cause;
+      // Some entries are stored for good: say exactly which, so nothing is lost silently.
+      throw new PartiallyWrittenError(
+        `The audit store is busy: only ${stored.length} of ${drafts.length} events were written (ids ${stored.join(', ')}); the others were not.`,
+        { cause },
+      );
+    }
+    return records;
+  }
+
+  #check(drafts: readonly EventDraft[]): void {
     for (const draft of drafts) {
       if (draft.timestamp !== undefined && !isEncodableTimestamp(draft.timestamp)) {
         throw new RangeError(`timestamp ${draft.timestamp} is outside the supported range`);
       }
     }
-    // Every draft is sealed and measured before the first transaction: a draft the store cannot
-    // take fails the whole batch here, not after earlier transactions were written.
-    const now = this.#clock();
-    const pending = drafts.map((draft, index) => ({
-      index,
-      draft,
-      dedupeKey: options.dedupeKeys?.[index],
-      bytes: storableBytes(tenant, draft, index, now),
-    }));
-    const results: AppendResult = new Array(drafts.length).fill(null);
-    let written = 0;
-    for (const chunk of this.#chunks(tenant, pending)) {
-      try {
-        for (const [index, record] of await this.#writeChunk(tenant, chunk)) {
-          results[index] = record;
-          written += 1;
-        }
-      } catch (error) {
-        // Earlier chunks are stored for good: say exactly which, so nothing is lost silently.
-        if (written === 0 || !(error instanceof TooManyRequestsError)) throw error;
-        const ids = results.flatMap((record) => (record ? [record.id] : []));
-        throw new PartiallyWrittenError(
-          `The audit store is busy: only the first ${written} of ${drafts.length} events were written (ids ${ids.join(', ')}); the others were not.`,
-          { cause: error },
-        );
-      }
-    }
-    return results;
   }
 
-  async findDeduplicated(tenant: string, dedupeKeys: readonly string[]): Promise<(number | undefined)[]> {
-    const found = new Map<string, number>();
-    const pkOf = (key: string) => dedupeItemKey(tenant, key)[CONTROL_KEYS.partition];
-    const unique = [...new Set(dedupeKeys)];
-    for (let start = 0; start < unique.length; start += 100) {
-      let keys: Record<string, unknown>[] | undefined = unique
-        .slice(start, start + 100)
-        .map((key) => dedupeItemKey(tenant, key));
-      for (let attempt = 1; keys && keys.length > 0; attempt += 1) {
-        const output: BatchGetCommandOutput = await this.#doc.send(
-          new BatchGetCommand({
-            RequestItems: { [this.#controlTable]: { Keys: keys, ConsistentRead: true } },
-          }),
-        );
-        for (const item of output.Responses?.[this.#controlTable] ?? []) {
-          if (typeof item.id === 'number') found.set(String(item[CONTROL_KEYS.partition]), item.id);
-        }
-        keys = output.UnprocessedKeys?.[this.#controlTable]?.Keys;
-        if (keys && keys.length > 0) {
-          if (attempt >= this.#backoff.maxAttempts)
-            throw new TooManyRequestsError('The audit store is busy. Retry later.');
-          await backoffDelay(this.#backoff, attempt, this.#random);
-        }
-      }
-    }
-    return dedupeKeys.map((key) => found.get(pkOf(key)));
+  /** One BatchWriteItem call (25 entries), what it leaves unprocessed retried within the budget. */
+  async #batchWrite(records: readonly AuditRecord[]): Promise<void> {
+    await batchWriteAll(
+      this.#doc,
+      this.#eventsTable,
+      records.map((record) => ({ PutRequest: { Item: recordToItem(record) } })),
+      { backoff: this.#backoff, random: this.#random },
+    );
   }
 
   /**
-   * Packs drafts into transactions that stay within DynamoDB's item and size limits. One pass:
-   * each draft's counter keys are added to the chunk's set, so packing 100 drafts costs 100
-   * counter computations, not one per draft per draft already in the chunk.
+   * Writes an entry whose id is a conditional candidate. An entry already there with the same
+   * hash is this one, written by an earlier attempt; any other means another writer took the id,
+   * and the entry gets a fresh candidate in the same millisecond.
    */
-  *#chunks(tenant: string, pending: PendingDraft[]): Generator<PendingDraft[]> {
-    let chunk: PendingDraft[] = [];
-    let bytes = 0;
-    let dedupeKeys = 0;
-    let counterKeys = new Set<string>();
-    const now = this.#clock();
-    for (const entry of pending) {
-      const size = entry.bytes + 200;
-      const keys = [
-        ...counterDeltas([{ ...entry.draft, tenant, timestamp: entry.draft.timestamp ?? now }], 1, 0).keys(),
-      ];
-      const newKeys = keys.filter((key) => !counterKeys.has(key));
-      const items =
-        chunk.length +
-        1 +
-        dedupeKeys +
-        (entry.dedupeKey !== undefined ? 1 : 0) +
-        counterKeys.size +
-        newKeys.length;
-      // Counter keys can move to the next hour between packing and writing; leave room for that.
-      if (chunk.length > 0 && (items > MAX_TRANSACTION_ITEMS - 8 || bytes + size > MAX_TRANSACTION_BYTES)) {
-        yield chunk;
-        chunk = [];
-        bytes = 0;
-        dedupeKeys = 0;
-        counterKeys = new Set();
-      }
-      chunk.push(entry);
-      bytes += size;
-      if (entry.dedupeKey !== undefined) dedupeKeys += 1;
-      for (const key of keys) counterKeys.add(key);
-    }
-    if (chunk.length > 0) yield chunk;
-  }
-
-  /** Writes one chunk, retrying id collisions, conflicts and throttling within the backoff budget. */
-  async #writeChunk(tenant: string, chunk: PendingDraft[]): Promise<Map<number, AuditRecord>> {
-    let remaining = chunk;
+  async #conditionalPut(record: AuditRecord, draft: EventDraft): Promise<AuditRecord> {
+    let candidate = record;
     for (let attempt = 1; ; attempt += 1) {
-      const records = this.#seal(tenant, remaining);
-      const transactItems = this.#transactItems(tenant, remaining, records);
       try {
         await this.#doc.send(
-          new TransactWriteCommand({ TransactItems: transactItems, ClientRequestToken: randomUUID() }),
+          new PutCommand({
+            TableName: this.#eventsTable,
+            Item: recordToItem(candidate),
+            ConditionExpression: 'attribute_not_exists(#id)',
+            ExpressionAttributeNames: { '#id': EVENTS_KEYS.sort },
+          }),
         );
-        return new Map(remaining.map((entry, position) => [entry.index, records[position] as AuditRecord]));
+        return candidate;
       } catch (error) {
-        if (!(error instanceof TransactionCanceledException) && !isThrottle(error)) throw error;
-        const reasons =
-          error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []) : [];
-        // A dedupe key that already exists means that draft was stored before: drop it, keep the rest.
-        const duplicates = new Set<number>();
-        remaining.forEach((entry, position) => {
-          const dedupePosition =
-            remaining.length + remaining.slice(0, position).filter((e) => e.dedupeKey).length;
-          if (entry.dedupeKey && reasons[dedupePosition]?.Code === 'ConditionalCheckFailed')
-            duplicates.add(entry.index);
-        });
-        remaining = remaining.filter((entry) => !duplicates.has(entry.index));
-        if (remaining.length === 0) return new Map();
-        if (attempt >= this.#backoff.maxAttempts) {
-          throw new TooManyRequestsError(
-            'The audit store is busy; no entries of this batch were written. Retry later.',
-            {
-              cause: error,
-            },
-          );
-        }
-        // Id collisions (ConditionalCheckFailed on an entry) are retried at once with fresh ids;
-        // conflicts and throttling wait first.
-        const onlyCollisions =
-          reasons.length > 0 &&
-          reasons.every((reason) => reason.Code === 'None' || reason.Code === 'ConditionalCheckFailed');
-        if (!onlyCollisions) await backoffDelay(this.#backoff, attempt, this.#random);
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
       }
+      const existing = await this.#doc.send(
+        new GetCommand({
+          TableName: this.#eventsTable,
+          Key: { [EVENTS_KEYS.partition]: candidate.tenant, [EVENTS_KEYS.sort]: candidate.id },
+          ConsistentRead: true,
+        }),
+      );
+      if (existing.Item?.hash === candidate.hash) return candidate;
+      if (attempt >= CONDITIONAL_ATTEMPTS) {
+        throw new TooManyRequestsError('The audit store is busy; no free id was found. Retry later.');
+      }
+      const id = conditionalIdFor(candidate.timestamp, this.#random);
+      candidate = sealRecord(candidate.tenant, id, candidate.timestamp, draft);
     }
-  }
-
-  #seal(tenant: string, drafts: PendingDraft[]): AuditRecord[] {
-    const now = this.#clock();
-    const byMillisecond = new Map<number, number[]>();
-    drafts.forEach(({ draft }, position) => {
-      const timestamp = draft.timestamp ?? now;
-      byMillisecond.set(timestamp, [...(byMillisecond.get(timestamp) ?? []), position]);
-    });
-    const records: AuditRecord[] = new Array(drafts.length);
-    for (const [timestamp, positions] of byMillisecond) {
-      const ids = allocateIds(timestamp, positions.length, this.#random);
-      positions.forEach((position, n) => {
-        records[position] = sealRecord(
-          tenant,
-          ids[n] as number,
-          timestamp,
-          (drafts[position] as PendingDraft).draft,
-        );
-      });
-    }
-    return records;
-  }
-
-  #transactItems(tenant: string, drafts: PendingDraft[], records: AuditRecord[]): TransactItem[] {
-    const items: TransactItem[] = records.map((record) => ({
-      Put: {
-        TableName: this.#eventsTable,
-        Item: recordToItem(record),
-        ConditionExpression: 'attribute_not_exists(#id)',
-        ExpressionAttributeNames: { '#id': EVENTS_KEYS.sort },
-      },
-    }));
-    drafts.forEach(({ dedupeKey }, position) => {
-      if (dedupeKey === undefined) return;
-      items.push({
-        Put: {
-          TableName: this.#controlTable,
-          Item: {
-            ...dedupeItemKey(tenant, dedupeKey),
-            // The id the draft was stored under, so a retry can answer it (findDeduplicated).
-            id: (records[position] as AuditRecord).id,
-            // Long enough to outlive any redelivery (SQS keeps messages at most 14 days).
-            [CONTROL_KEYS.ttl]: Math.floor(this.#clock() / 1000) + 15 * 86400,
-          },
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': CONTROL_KEYS.partition },
-        },
-      });
-    });
-    const shard = Math.floor(this.#random() * COUNTER_SHARDS);
-    for (const change of counterItemDeltas(records, 1, shard))
-      items.push(counterUpdate(this.#controlTable, change));
-    return items;
   }
 
   async queryPage(query: PageQuery): Promise<PageResult> {

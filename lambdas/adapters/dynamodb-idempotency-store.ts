@@ -39,7 +39,13 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
     return idempotencyItemKey(tenant, digest);
   }
 
-  async claim(tenant: string, key: string, bodyHash: string): Promise<IdempotencyClaim> {
+  async claim(
+    tenant: string,
+    key: string,
+    bodyHash: string,
+    options: { readonly lifetimeSeconds?: number } = {},
+  ): Promise<IdempotencyClaim> {
+    const lifetime = options.lifetimeSeconds ?? this.#ttlSeconds;
     // Two rounds suffice: a failed conditional put means a live claim exists, unless it expired
     // between our put and our read, in which case the second put succeeds or finds the new one.
     for (let round = 0; round < 3; round += 1) {
@@ -53,7 +59,7 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
               ...this.#key(tenant, key),
               claimId,
               bodyHash,
-              [CONTROL_KEYS.ttl]: nowSeconds + this.#ttlSeconds,
+              [CONTROL_KEYS.ttl]: nowSeconds + lifetime,
             },
             // A key is free when never used or when its previous use expired.
             ConditionExpression: 'attribute_not_exists(#pk) OR #expires <= :now',
@@ -74,10 +80,44 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
         claimId: String(item.claimId),
         bodyHash: String(item.bodyHash),
         created: false,
+        ...(Array.isArray(item.ids) ? { ids: item.ids as number[] } : {}),
         ...(item.response ? { response: item.response as StoredResponse } : {}),
       };
     }
     throw new InvariantError('could not claim the idempotency key');
+  }
+
+  async assignIds(
+    tenant: string,
+    key: string,
+    claimId: string,
+    ids: readonly number[],
+    options: { readonly replace?: boolean } = {},
+  ): Promise<readonly number[]> {
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: this.#key(tenant, key),
+          UpdateExpression: 'SET #ids = :ids',
+          ConditionExpression: options.replace
+            ? '#claim = :claim'
+            : '#claim = :claim AND attribute_not_exists(#ids)',
+          ExpressionAttributeNames: { '#ids': 'ids', '#claim': 'claimId' },
+          ExpressionAttributeValues: { ':ids': [...ids], ':claim': claimId },
+        }),
+      );
+      return ids;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+    const existing = await this.#doc.send(
+      new GetCommand({ TableName: this.#table, Key: this.#key(tenant, key), ConsistentRead: true }),
+    );
+    const stored = existing.Item?.ids;
+    if (existing.Item?.claimId === claimId && Array.isArray(stored)) return stored as number[];
+    // The claim expired and was taken by a new request meanwhile: this request's ids stand alone.
+    return ids;
   }
 
   async complete(tenant: string, key: string, claimId: string, response: StoredResponse): Promise<void> {

@@ -144,3 +144,19 @@ export const purgeCountedKey = (tenant: string, jobId: string, segment: number, 
 
 /** The marker a bulk seed of the tenant keeps while it runs. */
 export const seedMarkerKey = (tenant: string): ControlKey => controlKey(`seed#${tenant}`, 'run');
+
+// ---- control table: the write path ----
+
+/** Every id slot lives in this one partition, read in one query by a starting writer. */
+export const ID_SLOTS_PARTITION = 'idslots';
+/** One id slot's reservation. */
+export const idSlotKey = (slot: number): ControlKey =>
+  controlKey(ID_SLOTS_PARTITION, `slot#${String(slot).padStart(4, '0')}`);
+
+/** The journal entry a derivation step wrote for the chunk (or alias) starting at a stream record. */
+export const journalKey = (step: string, eventId: string): ControlKey =>
+  controlKey(`journal#${step}#${eventId}`, 'journal');
+
+/** Where the local stream consumer left a shard (Lambda's event source mapping keeps its own). */
+export const streamCheckpointKey = (shardId: string): ControlKey =>
+  controlKey(`streampos#${shardId}`, 'streampos');

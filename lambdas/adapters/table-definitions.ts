@@ -35,6 +35,9 @@ export const EVENTS_KEYS = {
 
 export const CONTROL_KEYS = { partition: 'pk', sort: 'sk', ttl: 'expiresAt' } as const;
 
+/** The events table's stream: new and old images. */
+export const EVENTS_STREAM = { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } as const;
+
 /** CreateTable input for the events table (used by the local stack and tests). */
 export const eventsTableDefinition = (tableName: string): CreateTableCommandInput => ({
   TableName: tableName,
@@ -46,6 +49,9 @@ export const eventsTableDefinition = (tableName: string): CreateTableCommandInpu
     { AttributeName: EVENTS_KEYS.actorKey, AttributeType: 'S' },
     { AttributeName: EVENTS_KEYS.apiCallKey, AttributeType: 'S' },
   ],
+  // Everything derived from entries (rollup counters, next the verifiable log) is built from this
+  // stream behind the request path; deletions carry the old image.
+  StreamSpecification: EVENTS_STREAM,
   KeySchema: [
     { AttributeName: EVENTS_KEYS.partition, KeyType: 'HASH' },
     { AttributeName: EVENTS_KEYS.sort, KeyType: 'RANGE' },

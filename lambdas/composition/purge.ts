@@ -3,7 +3,7 @@ import type { JobLauncher } from '../ports/job-launcher.js';
 import type { PurgeDependencies } from '../use-cases/purge-entries.js';
 import { retentionTenants } from '../use-cases/retention-tenants.js';
 import type { ServiceConfig } from './config.js';
-import { coreServices, entryDeletion, purgeStore, tenantStore } from './dynamodb.js';
+import { coreServices, entryDeletion, idempotencyStore, purgeStore, tenantStore } from './dynamodb.js';
 import { httpDependencies } from './http.js';
 import { jobLauncher } from './job-launcher.js';
 import { perConfig } from './memo.js';
@@ -17,6 +17,7 @@ export const purgeDependencies = /* @__PURE__ */ perConfig((config: ServiceConfi
     clock,
     purges: purgeStore(config),
     deletion: entryDeletion(config),
+    idempotency: idempotencyStore(config),
     tenants: tenantStore(config),
     archives: archiveStore(config),
     partEntries: config.PURGE_PART_ENTRIES,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { log, withRequestLog } from '../adapters/log.js';
 import { environmentConfig } from '../composition/environment.js';
@@ -8,6 +9,8 @@ import { createRedactor } from '../domain/redaction.js';
 import { isValidTenant } from '../domain/tokens.js';
 import * as z from '../domain/zod.js';
 import type { DependenciesProvider } from '../http/context.js';
+import { internalIdempotencyKey } from '../ports/idempotency-store.js';
+import { appendOnce } from '../use-cases/ingest-events.js';
 import { registerTenant } from '../use-cases/register-tenant.js';
 
 /**
@@ -47,6 +50,9 @@ const parseMessage = (record: SQSRecord) => {
   return { eventId: id, tenant: detail.tenant, drafts };
 };
 
+/** How long an EventBridge event's claim lives: past SQS's longest retention. */
+const EVENTBRIDGE_CLAIM_SECONDS = 15 * 86_400;
+
 /** Tenants this container has registered already (registering is idempotent; this saves the write). */
 const registered = new Set<string>();
 
@@ -57,10 +63,20 @@ const processMessage = async (services: IngestQueueDependencies, record: SQSReco
     await registerTenant(services.tenants, tenant, services.clock());
     registered.add(`${services.registry}/${tenant}`);
   }
-  // The EventBridge event id and position: a redelivered message (or a bus retry) is stored once.
-  const dedupeKeys = drafts.map((_, index) => `eb#${eventId}#${index}`);
+  // Claimed under the EventBridge event id: a redelivered message (or a bus retry) is stored once.
   try {
-    await services.events.append(tenant, drafts, { dedupeKeys });
+    await appendOnce(
+      { events: services.events, idempotency: services.idempotency },
+      tenant,
+      drafts,
+      {
+        key: internalIdempotencyKey('eventbridge', eventId),
+        bodyHash: createHash('sha256').update(JSON.stringify(drafts)).digest('hex'),
+      },
+      false,
+      // Longer than SQS keeps any message (14 days at most), so every redelivery finds the claim.
+      { lifetimeSeconds: EVENTBRIDGE_CLAIM_SECONDS },
+    );
   } catch (error) {
     // Refused before anything of the message was written; name the event as the producer sent it.
     if (error instanceof UnstorableEventError) {

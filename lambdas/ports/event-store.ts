@@ -61,25 +61,33 @@ export interface CountResult {
 /** Options for appending entries. */
 export interface AppendOptions {
   /**
-   * One key per draft: a draft whose key was already written is skipped, atomically with the
-   * entry itself, so a redelivered event is stored once. The key remembers the id it was stored
-   * under (see `findDeduplicated`).
+   * The ids to store the drafts under, from `reserveIds` (recorded with an idempotency claim
+   * before writing, so a retry writes the very same entries again: a plain overwrite with
+   * identical content, which changes nothing and leaves no stream record).
    */
-  readonly dedupeKeys?: readonly string[];
+  readonly ids?: readonly number[];
 }
 
-/** The result of appending drafts, in draft order; `null` for drafts skipped as duplicates. */
-export type AppendResult = (AuditRecord | null)[];
+/** The stored records, in draft order. */
+export type AppendResult = AuditRecord[];
 
-/** The store of audit entries. Implementations write entries and their rollup counters atomically. */
+/**
+ * The store of audit entries. Each entry is one plain write; what is derived from entries (rollup
+ * counters) is built from the table's stream, behind the request path.
+ */
 export interface EventStore {
-  /** Allocates ids and writes the drafts with their counters. Drafts without a timestamp get "now". */
+  /**
+   * Writes the drafts under `options.ids`, or ids it reserves. Drafts without a timestamp get
+   * "now". Returns the stored records in draft order: a conditional id (outside any writer's slot)
+   * that another entry holds is replaced by a fresh one of the same millisecond, so a record's id
+   * can differ from the one given.
+   */
   append(tenant: string, drafts: readonly EventDraft[], options?: AppendOptions): Promise<AppendResult>;
   /**
-   * The ids stored under dedupe keys by earlier appends, in key order (`undefined` for a key never
-   * written): how a retried request answers the ids its first attempt was given.
+   * Ids for `drafts` that no other writer can use, to be passed to `append` (the timestamp of an
+   * entry without one is its id's millisecond).
    */
-  findDeduplicated(tenant: string, dedupeKeys: readonly string[]): Promise<(number | undefined)[]>;
+  reserveIds(drafts: readonly EventDraft[]): Promise<number[]>;
   /** Reads one page of entries. */
   queryPage(query: PageQuery): Promise<PageResult>;
   /**

@@ -6,7 +6,7 @@ export interface StoredResponse {
 
 /** What a claim on an idempotency key found. */
 export interface IdempotencyClaim {
-  /** Identifies this use of the key; part of the dedupe keys of the events it writes. */
+  /** Identifies this use of the key: only its holder records ids and completes it. */
   readonly claimId: string;
   /** SHA-256 of the request body that first used the key. */
   readonly bodyHash: string;
@@ -14,6 +14,8 @@ export interface IdempotencyClaim {
   readonly response?: StoredResponse;
   /** True when this call created the claim (the first request with the key). */
   readonly created: boolean;
+  /** The entry ids the claim's request was given before it wrote anything, once it was. */
+  readonly ids?: readonly number[];
 }
 
 /**
@@ -22,7 +24,32 @@ export interface IdempotencyClaim {
  */
 export interface IdempotencyStore {
   /** Claims `key` for a request with `bodyHash`, or returns the live claim another request made. */
-  claim(tenant: string, key: string, bodyHash: string): Promise<IdempotencyClaim>;
+  claim(
+    tenant: string,
+    key: string,
+    bodyHash: string,
+    options?: { readonly lifetimeSeconds?: number },
+  ): Promise<IdempotencyClaim>;
+  /**
+   * Records the ids the request holding `claimId` will write its entries under, unless ids were
+   * recorded already (a concurrent duplicate got there first); returns the ids that count. With
+   * `replace`, overwrites them (an id had to change while writing).
+   */
+  assignIds(
+    tenant: string,
+    key: string,
+    claimId: string,
+    ids: readonly number[],
+    options?: { readonly replace?: boolean },
+  ): Promise<readonly number[]>;
   /** Stores the response of the request that holds `claimId`, for its retries. */
   complete(tenant: string, key: string, claimId: string, response: StoredResponse): Promise<void>;
 }
+
+/**
+ * The key under which the service itself makes a write idempotent (an EventBridge event, a purge
+ * job's record). The NUL separator cannot occur in an HTTP header, so no Idempotency-Key a caller
+ * sends can name the same claim.
+ */
+export const internalIdempotencyKey = (kind: 'eventbridge' | 'purge', id: string): string =>
+  `${kind}\u0000${id}`;

@@ -1,16 +1,10 @@
-import { createHash } from 'node:crypto';
-import {
-  ConflictError,
-  InvariantError,
-  isAuditTrailError,
-  ServiceUnavailableError,
-} from '../domain/errors.js';
+import { ConflictError, isAuditTrailError, ServiceUnavailableError } from '../domain/errors.js';
 import type { EventDraft } from '../domain/record.js';
 import type { EventStore } from '../ports/event-store.js';
 import type { IdempotencyStore, StoredResponse } from '../ports/idempotency-store.js';
 
 export interface IngestDependencies {
-  readonly events: EventStore;
+  readonly events: Pick<EventStore, 'append' | 'reserveIds'>;
   readonly idempotency: IdempotencyStore;
 }
 
@@ -31,11 +25,10 @@ export interface IngestResult {
 /**
  * Stores a producer's events and returns their ids in order.
  *
- * With an idempotency key, every draft is written with a dedupe key derived from the key's claim
- * and the draft's position, atomically with the entry and its counters. So a retry, a concurrent
- * duplicate or a retry after a crash between the write and the stored response all answer the
- * same ids and write nothing twice; and a retry after a partial failure (a later transaction of a
- * big request ran out of retries) writes exactly the missing drafts.
+ * With an idempotency key, the entries' ids are reserved and recorded with the key's claim before
+ * anything is written, so a retry, a concurrent duplicate or a retry after a crash writes the very
+ * same entries (a plain overwrite with identical content, which changes nothing) and answers the
+ * same ids: nothing is stored twice.
  */
 export const ingestEvents = async (
   deps: IngestDependencies,
@@ -43,10 +36,27 @@ export const ingestEvents = async (
 ): Promise<IngestResult> => {
   if (!request.idempotency) {
     const records = await appendConfirmed(deps.events.append(request.tenant, request.drafts), false);
-    return { ids: records.map((record) => requireId(record?.id)), replayed: false };
+    return { ids: records.map((record) => record.id), replayed: false };
   }
-  const { key, bodyHash } = request.idempotency;
-  const claim = await deps.idempotency.claim(request.tenant, key, bodyHash);
+  return appendOnce(deps, request.tenant, request.drafts, request.idempotency, true);
+};
+
+/**
+ * Appends `drafts` once per `key` (an HTTP Idempotency-Key, an EventBridge event id, a purge job):
+ * whatever the number of attempts, the drafts are stored under one set of ids, recorded with the
+ * claim before the first write. `withKey` says whether a caller's key is at stake (for the
+ * wording of an unconfirmed write).
+ */
+export const appendOnce = async (
+  deps: IngestDependencies,
+  tenant: string,
+  drafts: readonly EventDraft[],
+  idempotency: { readonly key: string; readonly bodyHash: string },
+  withKey = false,
+  claimOptions: { readonly lifetimeSeconds?: number } = {},
+): Promise<IngestResult> => {
+  const { key, bodyHash } = idempotency;
+  const claim = await deps.idempotency.claim(tenant, key, bodyHash, claimOptions);
   if (claim.bodyHash !== bodyHash) {
     throw new ConflictError(
       'This Idempotency-Key was already used with a different request body; use a new key for a new request',
@@ -55,31 +65,18 @@ export const ingestEvents = async (
   }
   const stored = storedIds(claim.response);
   if (stored) return { ids: stored, replayed: true };
-  const keyDigest = createHash('sha256').update(key, 'utf8').digest('hex').slice(0, 32);
-  const dedupeKeys = request.drafts.map((_, index) => `http#${keyDigest}#${claim.claimId}#${index}`);
-  const records = await appendConfirmed(
-    deps.events.append(request.tenant, request.drafts, { dedupeKeys }),
-    true,
-  );
-  let ids: (number | undefined)[] = records.map((record) => record?.id);
-  const skipped = ids.flatMap((id, index) => (id === undefined ? [index] : []));
-  if (skipped.length > 0) {
-    // Written by an earlier attempt with this key: answer the ids that attempt was given.
-    const earlier = await deps.events.findDeduplicated(
-      request.tenant,
-      skipped.map((index) => dedupeKeys[index] as string),
-    );
-    ids = [...ids];
-    skipped.forEach((index, n) => {
-      ids[index] = earlier[n];
-    });
+  const ids =
+    claim.ids ??
+    (await deps.idempotency.assignIds(tenant, key, claim.claimId, await deps.events.reserveIds(drafts)));
+  const records = await appendConfirmed(deps.events.append(tenant, drafts, { ids }), withKey);
+  const written = records.map((record) => record.id);
+  // A conditional id that another writer had taken was replaced while writing: a retry must
+  // write the replacement, not the taken id.
+  if (written.some((id, index) => id !== ids[index])) {
+    await deps.idempotency.assignIds(tenant, key, claim.claimId, written, { replace: true });
   }
-  const complete = ids.map(requireId);
-  await deps.idempotency.complete(request.tenant, key, claim.claimId, {
-    statusCode: 201,
-    body: { ids: complete },
-  });
-  return { ids: complete, replayed: !claim.created || skipped.length > 0 };
+  await deps.idempotency.complete(tenant, key, claim.claimId, { statusCode: 201, body: { ids: written } });
+  return { ids: written, replayed: !claim.created || claim.ids !== undefined };
 };
 
 /**
@@ -100,11 +97,6 @@ const appendConfirmed = async <T>(append: Promise<T>, withKey: boolean): Promise
       { cause: error },
     );
   }
-};
-
-const requireId = (id: number | undefined): number => {
-  if (id === undefined) throw new InvariantError('an appended draft has no id');
-  return id;
 };
 
 const storedIds = (response: StoredResponse | undefined): number[] | undefined => {

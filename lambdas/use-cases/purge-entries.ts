@@ -16,11 +16,13 @@ import type { AuditRecord, EventDraft } from '../domain/record.js';
 import type { ArchiveStore } from '../ports/archive-store.js';
 import type { EntryDeletion, PurgeTarget } from '../ports/entry-deletion.js';
 import type { EventStore } from '../ports/event-store.js';
+import { type IdempotencyStore, internalIdempotencyKey } from '../ports/idempotency-store.js';
 import type { FinishOutcome, PurgeJobStore, PurgeSegment, StartOutcome } from '../ports/purge-job-store.js';
 import type { TenantStore } from '../ports/tenant-store.js';
+import { appendOnce } from './ingest-events.js';
 
 /** What purging reads and writes through the event store: ranges of entries, its own record. */
-export type PurgeEventStore = Pick<EventStore, 'append' | 'queryPage'>;
+export type PurgeEventStore = Pick<EventStore, 'append' | 'reserveIds' | 'queryPage'>;
 
 /** What purging needs from the outside world. */
 export interface PurgeDependencies {
@@ -29,6 +31,8 @@ export interface PurgeDependencies {
   readonly archives: ArchiveStore | undefined;
   readonly tenants: TenantStore;
   readonly events: PurgeEventStore;
+  /** Where the purge's own record is claimed, so a resumed job records it once. */
+  readonly idempotency: IdempotencyStore;
   /** Deleting entries with their counters (the event store's deleting side). */
   readonly deletion: EntryDeletion;
   readonly clock: () => number;
@@ -370,7 +374,11 @@ const recordPurge = async (deps: PurgeDependencies, job: PurgeJob): Promise<void
       started_by: job.startedBy,
     },
   };
-  await deps.events.append(job.tenant, [draft], { dedupeKeys: [`purge#${job.jobId}`] });
+  // Claimed under the job's id: a run that crashed after writing the record writes the same one.
+  await appendOnce(deps, job.tenant, [draft], {
+    key: internalIdempotencyKey('purge', job.jobId),
+    bodyHash: job.jobId,
+  });
   await deps.purges.markRecorded(job.tenant, job.jobId, deps.clock());
 };
 
@@ -415,7 +423,10 @@ export interface PurgeSettings {
 
 /** Purge dependencies from the stores and the settings. */
 export const purgeDependencies = (
-  stores: Pick<PurgeDependencies, 'purges' | 'archives' | 'tenants' | 'events' | 'deletion' | 'clock'>,
+  stores: Pick<
+    PurgeDependencies,
+    'purges' | 'archives' | 'tenants' | 'events' | 'idempotency' | 'deletion' | 'clock'
+  >,
   settings: PurgeSettings,
 ): PurgeDependencies => ({
   ...stores,

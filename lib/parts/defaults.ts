@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 
 /** The defaults of the settings more than one part reads (documented on AuditTrailProps). */
@@ -12,4 +12,11 @@ export const DEFAULTS = {
   workerConcurrency: { purge: 2, export: 4 },
   exportParallelism: 10,
   logRetention: logs.RetentionDays.THREE_MONTHS,
+  streamConsumer: {
+    batchSize: 500,
+    maxBatchingWindow: Duration.seconds(1),
+    retryAttempts: 10,
+    maxRecordAge: Duration.hours(6),
+    iteratorAgeAlarmThreshold: Duration.seconds(60),
+  },
 } as const;

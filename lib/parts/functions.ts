@@ -89,6 +89,16 @@ const TABLE_WRITE = [
   'dynamodb:DeleteItem',
   'dynamodb:BatchWriteItem',
 ];
+/**
+ * What Lambda's poller needs, with the consumer's role, to read the events stream (the actions of
+ * AWSLambdaDynamoDBExecutionRole), on that one stream instead of `*`.
+ */
+export const STREAM_READ = [
+  'dynamodb:DescribeStream',
+  'dynamodb:GetRecords',
+  'dynamodb:GetShardIterator',
+  'dynamodb:ListStreams',
+];
 const KEY_DECRYPT = ['kms:Decrypt', 'kms:DescribeKey'];
 const KEY_ENCRYPT = ['kms:Encrypt', 'kms:GenerateDataKey'];
 
@@ -99,6 +109,8 @@ const TIMEOUTS: Record<FunctionRole, Duration> = {
   fallback: Duration.seconds(5),
   worker: Duration.minutes(15),
   queue: Duration.minutes(1),
+  // A batch of up to 500 stream records; a timeout only redelivers it (the derivation journal skips what was applied).
+  stream: Duration.minutes(2),
   schedule: Duration.minutes(15),
 };
 const MEMORY: Record<FunctionRole, number> = {
@@ -108,6 +120,7 @@ const MEMORY: Record<FunctionRole, number> = {
   fallback: 256,
   worker: 1536,
   queue: 1024,
+  stream: 1024,
   schedule: 1024,
 };
 
@@ -285,6 +298,13 @@ export class Functions extends Part {
       EVENTS_KEYS.apiCallIndex,
     ]);
     table(storage.controlTable, needs.control, []);
+    if (needs.role === 'stream') {
+      const streamArn = storage.eventsTable.tableStreamArn;
+      if (!streamArn) throw new Error('The events table has no stream for the stream consumer to read');
+      role.addToPolicy(new iam.PolicyStatement({ actions: STREAM_READ, resources: [streamArn] }));
+      // Stream records of a table under a customer-managed key are decrypted with the reader's role.
+      keyActions = [...keyActions, ...KEY_DECRYPT];
+    }
     const bucket = (bucketConstruct: typeof storage.exportsBucket, access: BucketAccess | undefined) => {
       if (!access) return;
       const reads = access !== 'write';

@@ -4,7 +4,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { CONTROL_KEYS, EVENTS_KEYS } from '../../lambdas/adapters/table-definitions.js';
+import { CONTROL_KEYS, EVENTS_KEYS, EVENTS_STREAM } from '../../lambdas/adapters/table-definitions.js';
 import { DEFAULTS } from './defaults.js';
 import { Part } from './part.js';
 
@@ -25,7 +25,11 @@ export interface StorageProps {
 export class Storage extends Part {
   /** Encrypts the tables and the exports and archive buckets. */
   readonly dataKey: kms.Key;
-  /** Audit entries, partitioned by tenant (lambdas/adapters/table-definitions.ts `EVENTS_KEYS`). */
+  /**
+   * Audit entries, partitioned by tenant (lambdas/adapters/table-definitions.ts `EVENTS_KEYS`), with
+   * a stream of new and old images (`EVENTS_STREAM`, as the local stack has it) that the
+   * derive-stream consumer builds the counters from.
+   */
   readonly eventsTable: dynamodb.Table;
   /** Tokens, tenant settings, jobs, idempotency and counters (`CONTROL_KEYS`). */
   readonly controlTable: dynamodb.Table;
@@ -51,6 +55,8 @@ export class Storage extends Part {
     this.eventsTable = new dynamodb.Table(this, 'EventsTable', {
       partitionKey: { name: EVENTS_KEYS.partition, type: dynamodb.AttributeType.STRING },
       sortKey: { name: EVENTS_KEYS.sort, type: dynamodb.AttributeType.NUMBER },
+      // Enabling a stream on the deployed table is an in-place update (no replacement, no interruption).
+      stream: dynamodb.StreamViewType[EVENTS_STREAM.StreamViewType],
       ...tableDefaults(this.dataKey, removalPolicy),
     });
     for (const [indexName, key] of [

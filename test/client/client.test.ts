@@ -39,7 +39,13 @@ describe('Package: @audit-trail/client', () => {
     token = await service.token('client-acme', ['admin']);
     const recording = recordingFetch(service.url);
     sent = recording.sent;
-    client = createAuditTrailClient({ endpoint: service.url, token, fetch: recording.fetch });
+    // Page numbers, totals and kore offsets come from the rollup counters, derived behind each
+    // write (every call writes its own record): these walks read a caught-up trail.
+    const settled = async (request: Request): Promise<Response> => {
+      await service.settle();
+      return recording.fetch(request);
+    };
+    client = createAuditTrailClient({ endpoint: service.url, token, fetch: settled });
     await client.ingest(events(7, 'client_paged'));
   });
   afterAll(async () => {

@@ -9,6 +9,8 @@ export interface LocalTables {
   readonly doc: DynamoDBDocumentClient;
   readonly eventsTable: string;
   readonly controlTable: string;
+  /** The events table's stream, which the rollup counters are derived from. */
+  readonly eventsStreamArn: string;
   /** Deletes the tables and closes the client. */
   dispose(): Promise<void>;
 }
@@ -20,12 +22,15 @@ export const createLocalTables = async (): Promise<LocalTables> => {
   const suffix = randomBytes(4).toString('hex');
   const eventsTable = `contract-events-${suffix}`;
   const controlTable = `contract-control-${suffix}`;
-  await doc.send(new CreateTableCommand(eventsTableDefinition(eventsTable)));
+  const created = await doc.send(new CreateTableCommand(eventsTableDefinition(eventsTable)));
   await doc.send(new CreateTableCommand(controlTableDefinition(controlTable)));
+  const eventsStreamArn = created.TableDescription?.LatestStreamArn;
+  if (!eventsStreamArn) throw new Error(`the events table ${eventsTable} has no stream`);
   return {
     doc,
     eventsTable,
     controlTable,
+    eventsStreamArn,
     dispose: async () => {
       for (const table of [eventsTable, controlTable])
         await doc.send(new DeleteTableCommand({ TableName: table }));

@@ -1,16 +1,22 @@
 import { describe, expect, it } from '@jest/globals';
 import { UnstorableEventError } from '../../lambdas/domain/errors.js';
-import { firstIdAt, lastIdAt, MAX_ID } from '../../lambdas/domain/ids.js';
+import { isSlotId } from '../../lambdas/domain/id-slots.js';
+import { firstIdAt, lastIdAt, MAX_ID, MAX_ID_TIMESTAMP_MS, timestampOfId } from '../../lambdas/domain/ids.js';
 import type { EventDraft } from '../../lambdas/domain/record.js';
 import { DAY_MS, dayOf, HOUR_MS, hourOf } from '../../lambdas/domain/time.js';
 import type { CounterStore } from '../../lambdas/ports/counter-store.js';
 import type { EventStore, PageQuery } from '../../lambdas/ports/event-store.js';
 import { freshTenant } from './dynamodb-local.js';
 
-/** An event store and the counter store that reads the counters its appends write. */
+/** An event store and the counter store that reads the counters derived from its entries. */
 export interface AuditStores {
   readonly events: EventStore;
   readonly counters: CounterStore;
+  /**
+   * Resolves once the counters count every entry written before the call (on DynamoDB, once the
+   * stream consumer has caught up; the in-memory store counts as it appends).
+   */
+  caughtUp(): Promise<void>;
 }
 
 /** 2026-03-10T00:00:00Z: a UTC midnight, so hours and days below are whole buckets. */
@@ -105,46 +111,98 @@ export const describeEventStoreContract = (name: string, stores: () => AuditStor
         expect((await events.queryPage(page(tenant))).records).toEqual([]);
       });
 
-      it('refuses dedupe keys that do not match the drafts one for one', async () => {
-        // Prepare
-        const { events } = stores();
-
-        // Act
-        const append = events.append(freshTenant(), [login(at(1))], { dedupeKeys: ['a', 'b'] });
-
-        // Assess
-        await expect(append).rejects.toBeInstanceOf(RangeError);
-      });
-
-      it('skips a draft whose dedupe key was written before, and remembers the id it was stored under', async () => {
+      it('refuses ids that do not match the drafts one for one, writing nothing', async () => {
         // Prepare
         const { events } = stores();
         const tenant = freshTenant();
-        const [first] = await events.append(tenant, [login(at(4))], { dedupeKeys: ['k1'] });
+        const ids = await events.reserveIds([login(at(1)), login(at(1))]);
 
         // Act
-        const again = await events.append(tenant, [login(at(4)), login(at(5))], { dedupeKeys: ['k1', 'k2'] });
-        const found = await events.findDeduplicated(tenant, ['k2', 'never', 'k1']);
+        const append = events.append(tenant, [login(at(1))], { ids });
 
         // Assess
-        expect(again[0]).toBeNull();
-        expect(again[1]?.timestamp).toBe(at(5));
-        expect(found).toEqual([again[1]?.id, undefined, first?.id]);
-        expect((await events.queryPage(page(tenant))).records).toHaveLength(2);
+        await expect(append).rejects.toBeInstanceOf(RangeError);
+        expect((await events.queryPage(page(tenant))).records).toEqual([]);
       });
 
-      it("keeps dedupe keys per tenant: another tenant's key does not skip a draft", async () => {
-        // Prepare
+      it('stores drafts under the ids given, at their milliseconds, and stores them once when written again', async () => {
+        // Prepare: a retry writes the very same drafts under the very same ids.
         const { events } = stores();
-        const [one, other] = [freshTenant(), freshTenant()];
-        await events.append(one, [login(at(4))], { dedupeKeys: ['shared'] });
+        const tenant = freshTenant();
+        const drafts = [login(at(4)), { action_type: 'user_logout', user: 'ana@example.com' }];
+        const ids = await events.reserveIds(drafts);
+        const first = await events.append(tenant, drafts, { ids });
 
         // Act
-        const [written] = await events.append(other, [login(at(4))], { dedupeKeys: ['shared'] });
+        const again = await events.append(tenant, drafts, { ids });
 
         // Assess
-        expect(written).not.toBeNull();
-        expect(await events.findDeduplicated(other, ['shared'])).toEqual([written?.id]);
+        expect(first.map((record) => record.id)).toEqual(ids);
+        expect(first.map((record) => record.timestamp)).toEqual(ids.map(timestampOfId));
+        expect(first[0]?.timestamp).toBe(at(4));
+        expect(again).toEqual(first);
+        expect((await events.queryPage(page(tenant))).records).toEqual(
+          [...first].sort((a, b) => a.id - b.id),
+        );
+      });
+
+      it('gives an entry a fresh id of the same millisecond when another entry holds the conditional id it was given', async () => {
+        // Prepare: a back-dated timestamp is outside any writer's slot, so its id is a candidate.
+        const { events } = stores();
+        const tenant = freshTenant();
+        const [taken] = await events.append(tenant, [login(at(6))]);
+        const id = taken?.id as number;
+
+        // Act
+        const [moved] = await events.append(tenant, [login(at(6), 'bob@example.com')], { ids: [id] });
+
+        // Assess
+        expect(isSlotId(id)).toBe(false);
+        expect(moved?.id).not.toBe(id);
+        expect(moved?.timestamp).toBe(at(6));
+        expect(moved?.id).toBeGreaterThanOrEqual(firstIdAt(at(6)));
+        expect(moved?.id).toBeLessThanOrEqual(lastIdAt(at(6)));
+        const read = await events.queryPage(page(tenant));
+        expect(read.records.map((record) => record.user).sort()).toEqual([
+          'ana@example.com',
+          'bob@example.com',
+        ]);
+      });
+    });
+
+    describe('reserveIds', () => {
+      it('gives every draft a distinct id in its own millisecond, and each draft without one an id of now', async () => {
+        // Prepare
+        const { events } = stores();
+        const sameInstant = Array.from({ length: 6 }, (_, n) => login(at(7), `user-${n}`));
+        const unstamped: EventDraft[] = Array.from({ length: 6 }, () => ({ action_type: 'user_login' }));
+        const before = Date.now();
+
+        // Act
+        const stamped = await events.reserveIds(sameInstant);
+        const first = await events.reserveIds(unstamped);
+        const second = await events.reserveIds(unstamped);
+        const after = Date.now();
+
+        // Assess
+        expect(new Set([...stamped, ...first, ...second]).size).toBe(18);
+        for (const id of stamped) expect(timestampOfId(id)).toBe(at(7));
+        for (const id of [...first, ...second]) {
+          // "Now" may move on a few milliseconds when the current one is full.
+          expect(timestampOfId(id)).toBeGreaterThanOrEqual(before);
+          expect(timestampOfId(id)).toBeLessThanOrEqual(after + 100);
+        }
+      });
+
+      it('refuses a timestamp outside the range ids can encode', async () => {
+        // Prepare
+        const { events } = stores();
+
+        // Act
+        const reserve = events.reserveIds([login(MAX_ID_TIMESTAMP_MS + 1)]);
+
+        // Assess
+        await expect(reserve).rejects.toBeInstanceOf(RangeError);
       });
     });
 
@@ -315,15 +373,34 @@ export const describeEventStoreContract = (name: string, stores: () => AuditStor
       });
     });
 
-    describe('rollup counters (written by append)', () => {
+    describe('rollup counters (derived from the entries, once caught up)', () => {
+      it('count an entry written again under the same ids (a retry) once', async () => {
+        // Prepare
+        const { events, counters, caughtUp } = stores();
+        const tenant = freshTenant();
+        // A back-dated entry (a conditional id) and one of now (a slot id, a plain overwrite).
+        const drafts = [login(at(1)), { action_type: 'user_logout' }, login(at(2))];
+        const ids = await events.reserveIds(drafts);
+        await events.append(tenant, drafts.slice(0, 2), { ids: ids.slice(0, 2) });
+
+        // Act: the retry writes every draft, the first two again.
+        await events.append(tenant, drafts, { ids });
+        await caughtUp();
+
+        // Assess
+        expect(await counters.total(tenant, { kind: 'all' })).toBe(3);
+        expect(await counters.total(tenant, { kind: 'action', action: 'user_login' })).toBe(2);
+      });
+
       it('count every entry and every action type all-time, exactly', async () => {
         // Prepare
-        const { events, counters } = stores();
+        const { events, counters, caughtUp } = stores();
         const tenant = freshTenant();
 
         // Act
         await events.append(tenant, [login(at(1)), login(at(2)), apiCall(at(3), 'tok_000000000000000a')]);
         await events.append(tenant, [login(at(30))]);
+        await caughtUp();
 
         // Assess
         expect(await counters.total(tenant, { kind: 'all' })).toBe(4);
@@ -334,11 +411,12 @@ export const describeEventStoreContract = (name: string, stores: () => AuditStor
 
       it('count per UTC day and hour, ascending, leaving out empty buckets and those outside the range', async () => {
         // Prepare
-        const { events, counters } = stores();
+        const { events, counters, caughtUp } = stores();
         const tenant = freshTenant();
         const day = dayOf(DAY0);
         const hour = hourOf(DAY0);
         await events.append(tenant, [login(at(0, 5)), login(at(0, 50)), login(at(2)), login(at(49))]);
+        await caughtUp();
 
         // Act
         const days = await counters.bucketCounts(tenant, { kind: 'all' }, 'day', day - 1, day + 1);
@@ -359,10 +437,11 @@ export const describeEventStoreContract = (name: string, stores: () => AuditStor
 
       it('count an actor by the hour only (actors have no all-time or daily counters)', async () => {
         // Prepare
-        const { events, counters } = stores();
+        const { events, counters, caughtUp } = stores();
         const tenant = freshTenant();
         const actor = { kind: 'actor', actor: 'ana@example.com' } as const;
         await events.append(tenant, [login(at(1)), login(at(1, 30)), login(at(2), 'bob@example.com')]);
+        await caughtUp();
 
         // Act
         const hours = await counters.bucketCounts(tenant, actor, 'hour', hourOf(DAY0), hourOf(DAY0) + 23);

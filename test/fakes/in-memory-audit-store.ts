@@ -3,8 +3,9 @@ import {
   counterItemKey,
   counterPartition,
 } from '../../lambdas/adapters/dynamodb-keys.js';
-import { UnstorableEventError } from '../../lambdas/domain/errors.js';
-import { allocateIds, isEncodableTimestamp } from '../../lambdas/domain/ids.js';
+import { InvariantError, TooManyRequestsError, UnstorableEventError } from '../../lambdas/domain/errors.js';
+import { conditionalIdFor, isSlotId, SLOT_COUNT, SlotIdAllocator } from '../../lambdas/domain/id-slots.js';
+import { isEncodableTimestamp, timestampOfId } from '../../lambdas/domain/ids.js';
 import { jsonValueProblem } from '../../lambdas/domain/json-values.js';
 import { type AuditRecord, actorOf, type EventDraft, sealRecord } from '../../lambdas/domain/record.js';
 import { type CounterScope, counterDeltas } from '../../lambdas/domain/rollups.js';
@@ -22,17 +23,27 @@ import type {
 
 /** Nesting a draft may have (as the DynamoDB event store allows). */
 const MAX_DRAFT_DEPTH = 40;
+/** Fresh candidates a conditional id gets before the write gives up (as the DynamoDB store). */
+const CONDITIONAL_ATTEMPTS = 8;
 
 /**
- * The state behind the in-memory event and counter stores: entries by tenant, the dedupe keys,
- * and the rollup counters, which `append` writes through the domain's own `counterDeltas` (one
- * shard), so the counters count exactly what the DynamoDB event store's transactions count.
+ * The state behind the in-memory event and counter stores: entries by tenant, the id slots the
+ * stores (writers) sharing it hold, and the rollup counters.
+ *
+ * The counters are those a reader sees once the stream consumer has caught up: on DynamoDB they
+ * are derived from the events table's stream behind the request path (lambdas/use-cases/
+ * derive-changes.ts), here `append` counts each newly stored entry at once, through the domain's
+ * own `counterDeltas` (one shard), so they count exactly what the counter step counts. Rewriting
+ * an entry that is already stored (a retry with the same ids) counts nothing, as an unchanged
+ * item leaves no stream record. The window in which DynamoDB's counters lag is not modelled:
+ * specs that depend on it belong on the emulator.
  */
 export class InMemoryAuditTables {
   readonly entries = new Map<string, Map<number, AuditRecord>>();
-  readonly dedupe = new Map<string, number>();
   /** Counter items as `pk|sk` → n, the control table's counter items with their shards summed. */
   readonly counterItems = new Map<string, number>();
+  /** Slots handed to the writers (event stores) over these tables, one each. */
+  #slotsTaken = 0;
 
   entriesOf(tenant: string): Map<number, AuditRecord> {
     let entries = this.entries.get(tenant);
@@ -49,6 +60,14 @@ export class InMemoryAuditTables {
       const id = `${key.pk}|${key.sk}`;
       this.counterItems.set(id, (this.counterItems.get(id) ?? 0) + by);
     }
+  }
+
+  /** A slot no other writer over these tables holds. */
+  takeSlot(): number {
+    if (this.#slotsTaken >= SLOT_COUNT) throw new RangeError(`more than ${SLOT_COUNT} writers on one table`);
+    const slot = this.#slotsTaken;
+    this.#slotsTaken += 1;
+    return slot;
   }
 }
 
@@ -74,15 +93,20 @@ export interface InMemoryEventStoreOptions {
 
 /**
  * An {@link EventStore} in memory with the DynamoDB event store's behaviour (the contract suite in
- * test/contracts holds both to it): ids allocated as `allocateIds` does, retried on collision;
- * a batch refused whole when one draft cannot be sealed (it does not model DynamoDB's item size
- * limits); dedupe keys that skip a draft written
- * before; key-condition reads in id order. `failNextAppend` injects a store failure.
+ * test/contracts holds both to it). Each store is one writer holding one id slot for good (the
+ * domain's `SlotIdAllocator`, as the DynamoDB store's reservation, without its renewals): ids of
+ * recent timestamps come from the slot, back-dated ones are conditional candidates, replaced by a
+ * fresh candidate when another entry holds them. Writing an id again with the same content (a
+ * retry) stores nothing new; a slot id holding other content means ids were not taken from
+ * `reserveIds`, which DynamoDB would silently overwrite: here it is an InvariantError. A batch is
+ * refused whole when one draft cannot be sealed (it does not model DynamoDB's item size limits);
+ * reads are key conditions in id order. `failNextAppend` injects a store failure.
  */
 export class InMemoryEventStore implements EventStore {
   readonly tables: InMemoryAuditTables;
   readonly #clock: () => number;
   readonly #random: () => number;
+  readonly #ids = new SlotIdAllocator();
   readonly #failures: unknown[] = [];
   /** Every query this store served, for tests that check how a use case reads. */
   readonly pageQueries: PageQuery[] = [];
@@ -92,6 +116,11 @@ export class InMemoryEventStore implements EventStore {
     this.tables = tables;
     this.#clock = options.clock ?? Date.now;
     this.#random = options.random ?? Math.random;
+    this.#ids.use({
+      slot: tables.takeSlot(),
+      from: Number.NEGATIVE_INFINITY,
+      until: Number.POSITIVE_INFINITY,
+    });
   }
 
   /** Makes the next `append` fail with `error` before writing anything. */
@@ -104,50 +133,60 @@ export class InMemoryEventStore implements EventStore {
     return [...this.tables.entriesOf(tenant).values()].sort((a, b) => a.id - b.id);
   }
 
+  async reserveIds(drafts: readonly EventDraft[]): Promise<number[]> {
+    checkTimestamps(drafts);
+    return this.#ids
+      .assign(
+        drafts.map((draft) => draft.timestamp),
+        this.#clock(),
+        this.#random,
+      )
+      .map((assignment) => assignment.id);
+  }
+
   async append(
     tenant: string,
     drafts: readonly EventDraft[],
     options: AppendOptions = {},
   ): Promise<AppendResult> {
     if (this.#failures.length > 0) throw this.#failures.shift();
-    if (options.dedupeKeys && options.dedupeKeys.length !== drafts.length) {
-      throw new RangeError('dedupeKeys must have one key per draft');
+    if (options.ids && options.ids.length !== drafts.length) {
+      throw new RangeError('ids must have one id per draft');
     }
-    for (const draft of drafts) {
-      if (draft.timestamp !== undefined && !isEncodableTimestamp(draft.timestamp)) {
-        throw new RangeError(`timestamp ${draft.timestamp} is outside the supported range`);
-      }
-    }
+    checkTimestamps(drafts);
     drafts.forEach((draft, index) => {
       const problem = jsonValueProblem(draft, MAX_DRAFT_DEPTH);
       if (problem) throw new UnstorableEventError(index, problem.message, { path: problem.path });
     });
-    const now = this.#clock();
+    const ids = options.ids ?? (await this.reserveIds(drafts));
     const entries = this.tables.entriesOf(tenant);
-    const results: AppendResult = [];
-    const written: AuditRecord[] = [];
-    drafts.forEach((draft, index) => {
-      const dedupeKey = options.dedupeKeys?.[index];
-      const dedupeId = dedupeKey === undefined ? undefined : `${tenant}#${dedupeKey}`;
-      if (dedupeId !== undefined && this.tables.dedupe.has(dedupeId)) {
-        results.push(null);
-        return;
+    const added: AuditRecord[] = [];
+    const records = drafts.map((draft, index) => {
+      let record = sealRecord(tenant, ids[index] as number, timestampOfId(ids[index] as number), draft);
+      for (let attempt = 1; ; attempt += 1) {
+        const existing = entries.get(record.id);
+        // The same entry written by an earlier attempt: an overwrite that changes nothing.
+        if (existing?.hash === record.hash) return record;
+        if (!existing) break;
+        if (isSlotId(record.id)) {
+          throw new InvariantError(`id ${record.id} holds another entry: ids must come from reserveIds`);
+        }
+        if (attempt >= CONDITIONAL_ATTEMPTS) {
+          throw new TooManyRequestsError('The audit store is busy; no free id was found. Retry later.');
+        }
+        record = sealRecord(
+          tenant,
+          conditionalIdFor(record.timestamp, this.#random),
+          record.timestamp,
+          draft,
+        );
       }
-      const timestamp = draft.timestamp ?? now;
-      let id = allocateIds(timestamp, 1, this.#random)[0] as number;
-      while (entries.has(id)) id = allocateIds(timestamp, 1, this.#random)[0] as number;
-      const record = sealRecord(tenant, id, timestamp, draft);
-      entries.set(id, record);
-      if (dedupeId !== undefined) this.tables.dedupe.set(dedupeId, id);
-      written.push(record);
-      results.push(record);
+      entries.set(record.id, record);
+      added.push(record);
+      return record;
     });
-    this.tables.addCounters(written, 1);
-    return results;
-  }
-
-  async findDeduplicated(tenant: string, dedupeKeys: readonly string[]): Promise<(number | undefined)[]> {
-    return dedupeKeys.map((key) => this.tables.dedupe.get(`${tenant}#${key}`));
+    this.tables.addCounters(added, 1);
+    return records;
   }
 
   #range(query: PageQuery | CountQuery): AuditRecord[] {
@@ -178,7 +217,10 @@ export class InMemoryEventStore implements EventStore {
   }
 }
 
-/** A {@link CounterStore} over the counters an {@link InMemoryEventStore} writes. */
+/**
+ * A {@link CounterStore} over the counters of an {@link InMemoryEventStore}: what the DynamoDB
+ * counter store reads once the stream consumer has caught up.
+ */
 export class InMemoryCounterStore implements CounterStore {
   readonly #tables: InMemoryAuditTables;
 
@@ -223,4 +265,12 @@ export const inMemoryAuditStore = (options: InMemoryEventStoreOptions = {}) => {
     events: new InMemoryEventStore(tables, options),
     counters: new InMemoryCounterStore(tables),
   };
+};
+
+const checkTimestamps = (drafts: readonly EventDraft[]): void => {
+  for (const draft of drafts) {
+    if (draft.timestamp !== undefined && !isEncodableTimestamp(draft.timestamp)) {
+      throw new RangeError(`timestamp ${draft.timestamp} is outside the supported range`);
+    }
+  }
 };

@@ -1,5 +1,5 @@
 import { TooManyRequestsError } from '../../lambdas/domain/errors.js';
-import { idFor } from '../../lambdas/domain/ids.js';
+import { idFor, timestampOfId } from '../../lambdas/domain/ids.js';
 import type { PurgeJob } from '../../lambdas/domain/purge.js';
 import { purgeJobId, purgeRunOf } from '../../lambdas/domain/purge.js';
 import { type AuditRecord, type EventDraft, sealRecord } from '../../lambdas/domain/record.js';
@@ -24,7 +24,8 @@ import type { PurgeEventStore } from '../../lambdas/use-cases/purge-entries.js';
  * In-memory fakes of the ports purging uses (`PurgeJobStore`, the event store's `EntryDeletion`
  * with the reads and appends purging needs, `TenantStore`), with the same contracts as the
  * DynamoDB adapters: every conditional step of a segment is checked the same way, so the use case
- * can be tested for crashes and lost leases without a table.
+ * can be tested for crashes and lost leases without a table. (Idempotency claims, for the purge
+ * record, come from the shared fake in in-memory-idempotency-store.ts.)
  */
 
 /** A crash injected at a named step: the step throws before (or after) it took effect. */
@@ -234,7 +235,6 @@ export class InMemoryPurgeEventStore implements PurgeEventStore, EntryDeletion {
   readonly counted = new Map<string, number>();
   /** Plans whose decrements have landed, by marker. */
   readonly #applied = new Set<string>();
-  readonly #dedupe = new Set<string>();
   readonly #faults: Faults;
   readonly #clock: () => number;
   readonly #sequences = new Map<number, number>();
@@ -259,18 +259,32 @@ export class InMemoryPurgeEventStore implements PurgeEventStore, EntryDeletion {
     return records;
   }
 
+  async reserveIds(drafts: readonly EventDraft[]): Promise<number[]> {
+    return drafts.map((draft) => {
+      const timestamp = draft.timestamp ?? this.#clock();
+      const sequence = this.#sequences.get(timestamp) ?? 0;
+      this.#sequences.set(timestamp, sequence + 1);
+      return idFor(timestamp, sequence);
+    });
+  }
+
   async append(
     tenant: string,
     drafts: readonly EventDraft[],
     options?: AppendOptions,
   ): Promise<AppendResult> {
+    const ids = options?.ids ?? (await this.reserveIds(drafts));
+    const existing = this.entries.get(tenant) ?? [];
     return drafts.map((draft, index) => {
-      const dedupeKey = options?.dedupeKeys?.[index];
-      if (dedupeKey !== undefined) {
-        if (this.#dedupe.has(`${tenant}\u0000${dedupeKey}`)) return null;
-        this.#dedupe.add(`${tenant}\u0000${dedupeKey}`);
+      const id = ids[index] as number;
+      const record = sealRecord(tenant, id, timestampOfId(id), draft);
+      // Writing an id again is an overwrite with the same content: stored and counted once.
+      if (!existing.some((entry) => entry.id === id)) {
+        existing.push(record);
+        this.entries.set(tenant, existing);
+        this.counted.set(tenant, (this.counted.get(tenant) ?? 0) + 1);
       }
-      return this.seed(tenant, [draft], draft.timestamp ?? this.#clock())[0] ?? null;
+      return record;
     });
   }
 

@@ -105,20 +105,18 @@ describe('fault: S3 fails while an export job uploads', () => {
         .filter((entry) => entry.action_type === 'blob_stored')
         .map((entry) => entry.additional_information?.blob),
     ).toEqual(blobs);
-  });
+  }, 120_000);
 
   it('marks a job failed when S3 fails, and the next download starts a new job', async () => {
     // Prepare: fail every PutObject (a small zip is stored in one put) while the worker runs.
     const token = await service.token('hooli', ['download']);
     await bulkWrite(
       service.services.doc,
-      {
-        eventsTable: service.services.config.EVENTS_TABLE,
-        controlTable: service.services.config.CONTROL_TABLE,
-      },
+      { eventsTable: service.services.config.EVENTS_TABLE },
       'hooli',
       demoEvents({ count: 200, days: 1, now: NOW, seed: 5 }),
     );
+    await service.settle();
     const removeFault = injectFault(
       service.objects.s3,
       'failPuts',

@@ -111,7 +111,10 @@ describe('fault: a crash mid-purge', () => {
       const tenant = `crash-${name.replace(/\W+/g, '-')}-${when}`.slice(0, 60);
       const crashing = createDynamoDbDocumentClient({
         region: 'us-east-1',
-        dynamoDbEndpoint: process.env.TEST_DYNAMODB_ENDPOINT ?? '',
+        dynamoDbEndpoint: service.env.DYNAMODB_ENDPOINT ?? '',
+        ...(service.env.DYNAMODB_LOCAL_DATABASE
+          ? { dynamoDbDatabase: service.env.DYNAMODB_LOCAL_DATABASE }
+          : {}),
       });
       clients.push(crashing);
       let calls = 0;

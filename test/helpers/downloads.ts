@@ -76,11 +76,8 @@ export const seedIncompressible = async (
     action_type: 'blob_stored',
     additional_information: { blob },
   }));
-  await bulkWrite(
-    doc,
-    { eventsTable: config.EVENTS_TABLE, controlTable: config.CONTROL_TABLE },
-    tenant,
-    drafts,
-  );
+  await bulkWrite(doc, { eventsTable: config.EVENTS_TABLE }, tenant, drafts);
+  // Exports plan their chunks from the rollup counters, which the stream consumer derives.
+  await service.settle();
   return blobs;
 };

@@ -3,6 +3,7 @@ import { counterItemDeltas } from '../../lambdas/adapters/dynamodb-counters.js';
 import { eventsPartition, tenantCounterPrefix } from '../../lambdas/adapters/dynamodb-keys.js';
 import type { Services } from '../../lambdas/composition/dynamodb.js';
 import type { AuditRecord } from '../../lambdas/domain/record.js';
+import { settleDerivation } from './local-service.js';
 
 /**
  * Fault injection for the fault suite (test/faults). Faults go on the real SDK clients as a
@@ -84,6 +85,8 @@ export const storedItems = async (services: Services, tenant: string): Promise<R
  * `counter: stored ≠ implied` (empty when exact). Counters purged down to zero count as absent.
  */
 export const rollupMismatches = async (services: Services, tenant: string): Promise<string[]> => {
+  // Counters are exact once the stream consumer has derived every write made so far.
+  await settleDerivation();
   const items = await storedItems(services, tenant);
   const implied = new Map<string, number>();
   const withoutShard = (pk: string, sk: string) => `${pk}|${sk.replace(/\d+$/, '')}`;

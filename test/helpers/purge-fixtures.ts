@@ -4,6 +4,7 @@ import { MAX_ID } from '../../lambdas/domain/ids.js';
 import { archiveLine } from '../../lambdas/domain/purge.js';
 import { API_REQUEST_ACTION, type AuditRecord, type EventDraft } from '../../lambdas/domain/record.js';
 import type { TestService } from './local-service.js';
+import { settleDerivation } from './local-service.js';
 
 /** Appends `drafts` for `tenant` in batches of 100. */
 export const seed = async (services: Services, tenant: string, drafts: readonly EventDraft[]) => {
@@ -30,6 +31,8 @@ export const allEntries = async (services: Services, tenant: string): Promise<Au
  * Returns the mismatches (empty when exact).
  */
 export const counterMismatches = async (services: Services, tenant: string): Promise<string[]> => {
+  // Counters are exact once the stream consumer has derived every write made so far.
+  await settleDerivation();
   const entries = await allEntries(services, tenant);
   const problems: string[] = [];
   const total = await services.counters.total(tenant, { kind: 'all' });

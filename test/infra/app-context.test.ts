@@ -1,4 +1,4 @@
-import { App } from 'aws-cdk-lib';
+import { App, Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { auditTrailApp, settingsFromContext } from '../../bin/context.js';
 import { AuditTrailStack } from '../../lib/audit-trail-stack.js';
@@ -28,6 +28,11 @@ describe('App: CDK context', () => {
       workerConcurrency: 'false',
       logRetentionDays: '30',
       alarmTopicArn: 'arn:aws:sns:eu-west-1:111122223333:ops',
+      streamBatchSize: '250',
+      streamBatchingWindowSeconds: '2',
+      streamRetryAttempts: '5',
+      streamMaxRecordAgeSeconds: '7200',
+      streamIteratorAgeAlarmSeconds: '120',
     });
   });
 
@@ -75,6 +80,33 @@ describe('App: CDK context', () => {
     ).toEqual([2, 4, 10]);
   });
 
+  it('feeds the events stream to its consumer and alarms on its lag as configured', () => {
+    // Assess
+    configured.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: 250,
+      MaximumBatchingWindowInSeconds: 2,
+      MaximumRetryAttempts: 5,
+      MaximumRecordAgeInSeconds: 7200,
+    });
+    configured.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'IteratorAge',
+      Threshold: 120_000,
+      AlarmActions: ['arn:aws:sns:eu-west-1:111122223333:ops'],
+    });
+    defaults.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: 500,
+      MaximumBatchingWindowInSeconds: 1,
+      MaximumRetryAttempts: 10,
+      MaximumRecordAgeInSeconds: 21_600,
+    });
+    defaults.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'IteratorAge',
+      Threshold: 60_000,
+    });
+  });
+
   it('reads worker concurrency and numbers from cdk.json values as well as -c strings', () => {
     // Prepare
     const app = new App({ context: { workerConcurrency: 'purge:1,export:3', defaultRetentionDays: 90 } });
@@ -102,6 +134,8 @@ describe('App: CDK context', () => {
     ['stage', 'v 1', /stage=v 1 is not valid/],
     ['webAclArn', 'my-acl', /webAclArn=my-acl is not valid/],
     ['alarmTopicArn', 'ops', /alarmTopicArn=ops is not valid/],
+    ['streamBatchSize', 'many', /streamBatchSize=many is not valid: expected most events-stream records/],
+    ['streamMaxRecordAgeSeconds', '-60', /streamMaxRecordAgeSeconds=-60 is not valid/],
   ])('refuses -c %s=%s, saying what it expects', (key, value, message) => {
     // Act + Assess
     expect(() => settingsFromContext(new App({ context: { [key]: value } }))).toThrow(message);
@@ -122,6 +156,23 @@ describe('Construct: AuditTrail props', () => {
       /workerConcurrency\.purge must be a whole number from 1/,
     ],
     [{ stageName: 'v/1' }, /stageName must be 1-128 letters/],
+    [
+      { streamConsumer: { batchSize: 0 } },
+      /streamConsumer\.batchSize must be a whole number from 1 to 10000, not 0/,
+    ],
+    [{ streamConsumer: { retryAttempts: 10_001 } }, /streamConsumer\.retryAttempts must be/],
+    [
+      { streamConsumer: { maxBatchingWindow: Duration.minutes(6) } },
+      /streamConsumer\.maxBatchingWindow must be a whole number of seconds from 0 to 300, not 360/,
+    ],
+    [
+      { streamConsumer: { maxRecordAge: Duration.seconds(30) } },
+      /streamConsumer\.maxRecordAge must be a whole number of seconds from 60 to 604800/,
+    ],
+    [
+      { streamConsumer: { iteratorAgeAlarmThreshold: Duration.millis(500) } },
+      /streamConsumer\.iteratorAgeAlarmThreshold must be/,
+    ],
   ])('refuses %j', (auditTrail, message) => {
     // Prepare
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });

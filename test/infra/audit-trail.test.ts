@@ -1,15 +1,19 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { App, Validations } from 'aws-cdk-lib';
+import { App, Duration, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { EVENTS_STREAM } from '../../lambdas/adapters/table-definitions.js';
 import { AUTHORIZER_HANDLER, FALLBACK_HANDLER, ROUTES } from '../../lambdas/routes.js';
 import { AuditTrailStack } from '../../lib/audit-trail-stack.js';
 import { handlerNames } from '../../lib/bundling.js';
 import { FUNCTION_NEEDS } from '../../lib/function-needs.js';
+import { DERIVATION_STOPPED } from '../../lib/parts/alarms.js';
+import { STREAM_READ } from '../../lib/parts/functions.js';
 
 /**
  * Template tests. Bundling is skipped through the CDK's own `aws:cdk:bundling-stacks` context (what
@@ -99,10 +103,16 @@ const logicalIdOfType = (s: Synthesized, type: string, hint: string): string => 
   return id;
 };
 
-/** Actions granted on resources mentioning `logicalId` (a table, bucket, key or function). */
+/** Whether `statement` is on the events table's stream (`Fn::GetAtt [table, StreamArn]`). */
+const onStream = (statement: Statement): boolean =>
+  JSON.stringify(statement.Resource).includes('"StreamArn"');
+
+/** Actions granted on resources mentioning `logicalId` (a table, bucket, key or function), streams apart. */
 const actionsOn = (statements: Statement[], logicalId: string): string[] =>
   statements
-    .filter((statement) => JSON.stringify(statement.Resource).includes(`"${logicalId}"`))
+    .filter(
+      (statement) => JSON.stringify(statement.Resource).includes(`"${logicalId}"`) && !onStream(statement),
+    )
     .flatMap((statement) => asArray(statement.Action))
     .sort();
 
@@ -496,6 +506,16 @@ describe('least privilege', () => {
         name,
         actions: bucketActions(needs.archive),
       });
+      // Only the stream consumer reads the events stream, and only that one stream.
+      expect({
+        name,
+        stream: statements
+          .filter(onStream)
+          .map((statement) => [statement.Resource, asArray(statement.Action)]),
+      }).toEqual({
+        name,
+        stream: needs.role === 'stream' ? [[{ 'Fn::GetAtt': [events, 'StreamArn'] }, [...STREAM_READ]]] : [],
+      });
       const invoked = [...ids.keys()].filter((target) =>
         statements.some(
           (statement) =>
@@ -754,5 +774,206 @@ describe('export state machine', () => {
       });
     // Assess
     expect(build).toThrow('exportParallelism must be an integer from 1 to 40');
+  });
+});
+
+describe('events stream and its consumer', () => {
+  const streamOf = (s: Synthesized) => ({
+    events: logicalIdOfType(s, 'AWS::DynamoDB::Table', 'EventsTable'),
+    dlq: logicalIdOfType(s, 'AWS::SQS::Queue', 'StreamDeadLetterQueue'),
+    fn: functionIds(s).get('derive-stream'),
+  });
+
+  it('streams new and old images of the events table, as the local stack does', () => {
+    // Prepare
+    const { events } = streamOf(real);
+    // Assess
+    expect(propertiesOf(real, events).StreamSpecification).toEqual({
+      StreamViewType: EVENTS_STREAM.StreamViewType,
+    });
+    expect(EVENTS_STREAM.StreamViewType).toBe('NEW_AND_OLD_IMAGES');
+  });
+
+  it('feeds the stream to derive-stream in shard order, with partial batch responses, bisection and a DLQ', () => {
+    // Prepare
+    const { events, dlq, fn } = streamOf(real);
+    // Act
+    const mappings = Object.values(
+      real.template.findResources('AWS::Lambda::EventSourceMapping', {
+        Properties: { FunctionName: { Ref: fn } },
+      }),
+    );
+    // Assess
+    expect(mappings).toHaveLength(1);
+    expect(mappings[0]?.Properties).toEqual({
+      FunctionName: { Ref: fn },
+      EventSourceArn: { 'Fn::GetAtt': [events, 'StreamArn'] },
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: 500,
+      MaximumBatchingWindowInSeconds: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 10,
+      MaximumRecordAgeInSeconds: 6 * 3600,
+      ParallelizationFactor: 1,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [dlq, 'Arn'] } } },
+    });
+  });
+
+  it('keeps the DLQ encrypted and TLS-only, and lets only the consumer send to it', () => {
+    // Prepare
+    const { dlq } = streamOf(full);
+    // Assess
+    expect(propertiesOf(full, dlq)).toMatchObject({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 1_209_600,
+    });
+    full.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: dlq }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 'sqs:*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+    const senders = [...functionIds(full).keys()].filter((name) =>
+      statementsOf(full, name).some(
+        (statement) =>
+          asArray(statement.Action).includes('sqs:SendMessage') &&
+          JSON.stringify(statement.Resource).includes(`"${dlq}"`),
+      ),
+    );
+    expect(senders).toEqual(['derive-stream']);
+  });
+
+  it('grants the consumer the control table, the stream and the key, and nothing of S3 or the event items', () => {
+    // Prepare
+    const statements = statementsOf(full, 'derive-stream');
+    const { events } = streamOf(full);
+    // Act
+    const actions = statements.flatMap((statement) => asArray(statement.Action));
+    // Assess
+    expect(actions.filter((action) => action.startsWith('s3:'))).toEqual([]);
+    expect(actionsOn(statements, events)).toEqual([]);
+    expect(actions.filter((action) => action.startsWith('kms:')).sort()).toEqual([
+      'kms:Decrypt',
+      'kms:DescribeKey',
+      'kms:Encrypt',
+      'kms:GenerateDataKey',
+    ]);
+    expect(Object.keys(FUNCTION_NEEDS['derive-stream'] ?? {}).sort()).toEqual(['control', 'role']);
+  });
+
+  it('alarms on iterator age over 60 s, on DLQ depth, and on batches the consumer stopped in', () => {
+    // Prepare
+    const { dlq, fn } = streamOf(real);
+    // Assess
+    real.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'IteratorAge',
+      Namespace: 'AWS/Lambda',
+      Statistic: 'Maximum',
+      Period: 300,
+      Threshold: 60_000,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: fn } }],
+    });
+    real.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlq, 'QueueName'] } }],
+      Threshold: 1,
+    });
+    real.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'DerivationStopped',
+      Namespace: 'AuditTrail',
+      Statistic: 'Sum',
+      Threshold: 1,
+    });
+    const logGroup = logicalIdOfType(real, 'AWS::Logs::LogGroup', 'DeriveStreamLogs');
+    real.template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      LogGroupName: { Ref: logGroup },
+      FilterPattern: `{ $.message = "${DERIVATION_STOPPED}" }`,
+      MetricTransformations: [
+        Match.objectLike({
+          MetricName: 'DerivationStopped',
+          MetricNamespace: 'AuditTrail',
+          MetricValue: '1',
+        }),
+      ],
+    });
+    // The filter counts the line the handler really logs.
+    const handler = readFileSync(
+      fileURLToPath(new URL('../../lambdas/handlers/derive-stream.ts', import.meta.url)),
+      'utf8',
+    );
+    expect(handler).toContain(`'${DERIVATION_STOPPED}'`);
+  });
+
+  it('creates no mapping, stream DLQ or stream alarms for a handler set without derive-stream', () => {
+    // Prepare
+    const dir = mkdtempSync(join(scratch, 'audit-trail-no-stream-'));
+    for (const name of Object.keys(FUNCTION_NEEDS).filter((name) => name !== 'derive-stream'))
+      writeFileSync(join(dir, `${name}.ts`), '');
+    try {
+      // Act
+      const template = Template.fromStack(
+        new AuditTrailStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'AuditTrail', {
+          auditTrail: { handlersDir: dir },
+        }),
+      );
+      // Assess
+      const mappings = Object.values(template.findResources('AWS::Lambda::EventSourceMapping'));
+      expect(mappings.map((mapping) => JSON.stringify(mapping.Properties.EventSourceArn))).toEqual([
+        expect.stringContaining('IngestQueue'),
+      ]);
+      expect(Object.keys(template.findResources('AWS::SQS::Queue')).join()).not.toContain('Stream');
+      const metrics = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map(
+        (alarm) => alarm.Properties.MetricName,
+      );
+      expect(metrics).not.toContain('IteratorAge');
+      expect(metrics).not.toContain('DerivationStopped');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('takes its settings from the streamConsumer prop and sends its alarms to the alarm topic', () => {
+    // Prepare
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const ops = 'arn:aws:sns:eu-west-1:111122223333:ops';
+    // Act
+    const stack = new AuditTrailStack(app, 'AuditTrail', {
+      auditTrail: {
+        streamConsumer: {
+          batchSize: 200,
+          maxBatchingWindow: Duration.seconds(5),
+          retryAttempts: 3,
+          maxRecordAge: Duration.hours(1),
+          iteratorAgeAlarmThreshold: Duration.minutes(5),
+        },
+      },
+    });
+    stack.auditTrail.addAlarmTopic(sns.Topic.fromTopicArn(stack, 'Ops', ops));
+    const template = Template.fromStack(stack);
+    // Assess
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 200,
+      MaximumBatchingWindowInSeconds: 5,
+      MaximumRetryAttempts: 3,
+      MaximumRecordAgeInSeconds: 3600,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'IteratorAge',
+      Threshold: 300_000,
+    });
+    for (const metric of ['IteratorAge', 'DerivationStopped'])
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: metric,
+        AlarmActions: [ops],
+        OKActions: [ops],
+      });
   });
 });

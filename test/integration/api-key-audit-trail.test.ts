@@ -164,8 +164,9 @@ describe('GET /api/v1/audit-trail (api-key)', () => {
     // Prepare
     const big = await service.token('ak-big', ['read']);
     const drafts = apiRequestEvents({ count: 4000, days: 2, now: Date.UTC(2024, 0, 2), seed: 9 });
-    const { EVENTS_TABLE: eventsTable, CONTROL_TABLE: controlTable } = service.services.config;
-    const seeded = await bulkWrite(service.services.doc, { eventsTable, controlTable }, 'ak-big', drafts);
+    const { EVENTS_TABLE: eventsTable } = service.services.config;
+    const seeded = await bulkWrite(service.services.doc, { eventsTable }, 'ak-big', drafts);
+    await service.settle();
     const seededIds = seeded.map((record) => record.id).sort((a, b) => a - b);
 
     // Act

@@ -25,7 +25,7 @@ describe('GET /api/v1/audit_trail/fetch', () => {
   let drafts: EventDraft[];
 
   beforeAll(async () => {
-    service = await startTestService();
+    service = await startTestService({ settleBeforeRequests: true });
     token = await service.token('acme', ['read']);
     drafts = demoEvents({ count: 600, days: 5, now: Date.UTC(2026, 10, 1) });
     for (let start = 0; start < drafts.length; start += 100) {
@@ -83,7 +83,9 @@ describe('GET /api/v1/audit_trail/fetch', () => {
   });
 
   it('walks every page to the end: each entry once, last next null', async () => {
-    // Prepare: earlier calls added their own api_request entries (self-audit) to the tenant.
+    // Prepare: earlier calls added their own api_request entries (self-audit) to the tenant,
+    // counted once the stream consumer has caught up.
+    await service.settle();
     const total = await service.services.counters.total('acme', { kind: 'all' });
 
     // Act

@@ -31,16 +31,17 @@ const NOW = Date.UTC(2026, 10, 1);
  */
 describe('parallel export jobs', () => {
   let service: TestService;
-  const seed = (tenant: string, count: number, seedNumber: number) =>
-    bulkWrite(
+  const seed = async (tenant: string, count: number, seedNumber: number) => {
+    const records = await bulkWrite(
       service.services.doc,
-      {
-        eventsTable: service.services.config.EVENTS_TABLE,
-        controlTable: service.services.config.CONTROL_TABLE,
-      },
+      { eventsTable: service.services.config.EVENTS_TABLE },
       tenant,
       demoEvents({ count, days: 5, now: NOW, seed: seedNumber }),
     );
+    // Exports plan their chunks from the rollup counters, which the stream consumer derives.
+    await service.settle();
+    return records;
+  };
 
   beforeAll(async () => {
     service = await startTestService({

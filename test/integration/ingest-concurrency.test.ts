@@ -20,13 +20,18 @@ describe('ingest under concurrency, client retries and injected throttling', () 
   beforeAll(async () => {
     service = await startTestService();
     token = await service.token(TENANT, ['ingest']);
-    // Faults on the real client, before it sends: the emulator stays underneath.
+    // Faults on the real client, before it sends: the emulator stays underneath. They hit the
+    // entries' writes (BatchWriteItem) and the stream consumer's counter transactions alike.
     const random = seededRandom(7);
     service.services.doc.middlewareStack.add(
       (next, context) => async (args) => {
-        if (context.commandName === 'TransactWriteItemsCommand' && random() < 0.05) {
+        const faulted = ['TransactWriteItemsCommand', 'BatchWriteItemCommand'].includes(
+          context.commandName ?? '',
+        );
+        if (faulted && random() < 0.05) {
           injected += 1;
-          if (random() < 0.5) {
+          // BatchWriteItem is throttled; a transaction (the consumer's) is throttled or conflicts.
+          if (context.commandName === 'BatchWriteItemCommand' || random() < 0.5) {
             const error = new Error('Rate of requests exceeds the allowed throughput.');
             error.name = 'ThrottlingException';
             throw error;
@@ -112,7 +117,9 @@ describe('ingest under concurrency, client retries and injected throttling', () 
       }
     }
 
-    // Every rollup counter (all shards added up) equals what the stored entries imply.
+    // Every rollup counter (all shards added up) equals what the stored entries imply, once the
+    // stream consumer has derived every write.
+    await service.settle();
     const expected = new Map<string, number>();
     for (const { key, delta } of counterItemDeltas(items as unknown as AuditRecord[], 1, 0)) {
       expected.set(`${key.pk}|${key.sk.replace(/\d+$/, '')}`, delta);

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DynamoDbIdempotencyStore } from '../../lambdas/adapters/dynamodb-idempotency-store.js';
@@ -295,12 +294,13 @@ describe('POST /api/v1/audit_trail/events', () => {
       const deps = { events: service.services.events, idempotency: service.services.idempotency };
       const claim = await deps.idempotency.claim('crash-tenant', 'crash-1', 'hash');
       const drafts = [{ action_type: 'x' }, { action_type: 'y' }];
-      const appended = await deps.events.append('crash-tenant', drafts, {
-        dedupeKeys: drafts.map(
-          (_, index) =>
-            `http#${createHash('sha256').update('crash-1').digest('hex').slice(0, 32)}#${claim.claimId}#${index}`,
-        ),
-      });
+      const ids = await deps.idempotency.assignIds(
+        'crash-tenant',
+        'crash-1',
+        claim.claimId,
+        await deps.events.reserveIds(drafts),
+      );
+      const appended = await deps.events.append('crash-tenant', drafts, { ids });
 
       // Act
       const retry = await ingestEvents(deps, {

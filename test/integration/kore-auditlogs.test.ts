@@ -67,7 +67,7 @@ describe('GET /api/public/auditlogs (kore)', () => {
     stored.filter((entry) => entry.timestamp >= start && entry.timestamp <= end).map((entry) => entry.id);
 
   beforeAll(async () => {
-    service = await startTestService();
+    service = await startTestService({ settleBeforeRequests: true });
     app = await registerKoreApp(
       service.services.koreApps,
       { tenant: 'kore-acme', scopes: ['read'] },

@@ -36,7 +36,8 @@ describe('Command: seed', () => {
         ...process.env,
         EVENTS_TABLE: service.services.config.EVENTS_TABLE,
         CONTROL_TABLE: service.services.config.CONTROL_TABLE,
-        DYNAMODB_ENDPOINT: process.env.TEST_DYNAMODB_ENDPOINT,
+        DYNAMODB_ENDPOINT: service.env.DYNAMODB_ENDPOINT,
+        DYNAMODB_LOCAL_DATABASE: service.env.DYNAMODB_LOCAL_DATABASE,
         AWS_REGION: 'us-east-1',
       },
     });
@@ -85,17 +86,22 @@ describe('Command: seed', () => {
     return expected;
   };
 
-  it('writes exactly N mixed events within D days, with unique ids and exact rollup counters', async () => {
+  it('writes exactly N mixed events within D days, with unique ids, and ends once the consumer counted them exactly', async () => {
     // Prepare
     const before = Date.now();
 
     // Act
     const { stdout } = await seed('--tenant', 'seeded', '--events', '600', '--days', '3');
     const after = Date.now();
+    // The seed waited for the stream consumer: its counters hold the run already.
+    const totalOnReturn = await service.services.counters.total('seeded', { kind: 'all' });
+    await service.settle();
 
     // Assess
     expect(stdout).toContain('Seeded 600 events for tenant seeded over 3 days');
     expect(stdout).toContain('bulk');
+    expect(stdout).toContain('all counted');
+    expect(totalOnReturn).toBe(600);
     const entries = await entriesOf('seeded');
     expect(entries).toHaveLength(600);
     const ids = entries.map((item) => item.id as number);
@@ -118,12 +124,12 @@ describe('Command: seed', () => {
       expect(item.request).toMatchObject({ method: 'GET', status: expect.any(Number) });
     }
     for (const item of kore) expect(String(item.user)).toMatch(/@example\.com$/);
-    // Counters, all shards added up, are exactly what counting the entries gives.
+    // Counters, all shards added up, are exactly what counting the entries gives: counted once.
     expect(await countersOf('seeded')).toEqual(await countedCounters('seeded'));
     expect(await service.services.counters.total('seeded', { kind: 'all' })).toBe(600);
   }, 120_000);
 
-  it('seeds a tenant that already has entries in the range through transactions, still exact', async () => {
+  it('seeds a tenant that already has entries in the range through the event store, still exact', async () => {
     // Prepare: an entry of the tenant inside the coming run's range.
     await service.services.events.append('lived-in', [
       { action_type: 'user_login', user: 'ana@example.com', timestamp: Date.now() - 3_600_000 },
@@ -131,21 +137,24 @@ describe('Command: seed', () => {
 
     // Act
     const { stdout, stderr } = await seed('--tenant', 'lived-in', '--events', '300', '--days', '2');
+    await service.settle();
 
     // Assess
     expect(stderr).toContain('already has entries');
-    expect(stdout).toContain('transactional');
+    expect(stdout).toContain('event store');
     const entries = await entriesOf('lived-in');
     expect(entries).toHaveLength(301);
     expect(new Set(entries.map((item) => item.id)).size).toBe(301);
     expect(await countersOf('lived-in')).toEqual(await countedCounters('lived-in'));
     // The claim that kept other seeds of the tenant out is released.
     const again = await seed('--tenant', 'lived-in', '--events', '5', '--days', '1');
+    await service.settle();
     expect(again.stdout).toContain('Seeded 5 events');
+    expect(await service.services.counters.total('lived-in', { kind: 'all' })).toBe(306);
   }, 120_000);
 
-  it('refuses to seed a tenant whose earlier seed was cut off, and --repair counts exactly what it wrote', async () => {
-    // Prepare: a bulk run that stored an hour of entries and was killed before counting them.
+  it('refuses to seed a tenant whose earlier seed was cut off; --repair releases it, and what the run stored is counted once', async () => {
+    // Prepare: a bulk run that stored 150 entries and was killed before releasing the tenant.
     const tables = {
       eventsTable: service.services.config.EVENTS_TABLE,
       controlTable: service.services.config.CONTROL_TABLE,
@@ -153,66 +162,32 @@ describe('Command: seed', () => {
     const cutOff = new BulkSeeder(service.services.doc, tables, 'cut-off');
     const to = Date.now() - 60_000;
     expect(await cutOff.begin(to - DAY_MS + 1, to)).toBe(true);
-    const drafts = windowEvents({ index: 0, count: 200, span: DAY_MS, to }, 9);
-    await cutOff.write(drafts.slice(0, 150));
-    const rest = drafts.slice(150);
-    await cutOff.writeEntries(cutOff.sealHour(rest));
+    await cutOff.write(windowEvents({ index: 0, count: 150, span: DAY_MS, to }, 9));
 
     // Act
     const refused = (await seed('--tenant', 'cut-off', '--events', '10', '--days', '1').catch(
       (error: unknown) => error,
     )) as { code?: number; stderr?: string };
+    await service.settle();
     const countedBeforeRepair = await countersOf('cut-off');
     const expectedBeforeRepair = await countedCounters('cut-off');
     const { stdout } = await seed('--tenant', 'cut-off', '--repair');
     const again = await seed('--tenant', 'cut-off', '--events', '10', '--days', '1');
+    const nothingLeft = await seed('--tenant', 'cut-off', '--repair');
+    await service.settle();
 
     // Assess
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/--repair/);
-    expect(expectedBeforeRepair[`count#cut-off#all|t#`]).toBe(200);
-    expect(countedBeforeRepair[`count#cut-off#all|t#`]).toBe(150);
-    expect(stdout).toContain('Counted the 50 entries');
-    expect(await entriesOf('cut-off')).toHaveLength(210);
+    // The refused run wrote nothing; the cut-off run's entries are counted by the consumer, once.
+    expect(countedBeforeRepair).toEqual(expectedBeforeRepair);
+    expect(countedBeforeRepair['count#cut-off#all|t#']).toBe(150);
+    expect(stdout).toContain('Released tenant cut-off from a cut-off seed run; the 150 entries');
     expect(again.stdout).toContain('Seeded 10 events');
+    expect(nothingLeft.stdout).toContain('nothing to repair');
+    expect(await entriesOf('cut-off')).toHaveLength(160);
     expect(await countersOf('cut-off')).toEqual(await countedCounters('cut-off'));
-  }, 120_000);
-
-  it('--repair after a run cut off while counting skips the hours already counted', async () => {
-    // Prepare: a group of several hours stored; counting fails after the first two hours.
-    const { doc, config } = service.services;
-    const tables = { eventsTable: config.EVENTS_TABLE, controlTable: config.CONTROL_TABLE };
-    const cutOff = new BulkSeeder(doc, tables, 'cut-counting', 1);
-    const to = Date.now() - 60_000;
-    expect(await cutOff.begin(to - DAY_MS + 1, to)).toBe(true);
-    let transactions = 0;
-    doc.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName === 'TransactWriteItemsCommand' && ++transactions > 2) {
-          throw new Error('connection reset');
-        }
-        return next(args);
-      },
-      { step: 'initialize', name: 'failThirdCount' },
-    );
-    try {
-      await expect(cutOff.write(windowEvents({ index: 0, count: 300, span: DAY_MS, to }, 5))).rejects.toThrow(
-        'connection reset',
-      );
-    } finally {
-      doc.middlewareStack.remove('failThirdCount');
-    }
-    const partly = await countersOf('cut-counting');
-
-    // Act
-    const { stdout } = await seed('--tenant', 'cut-counting', '--repair');
-
-    // Assess
-    expect(partly['count#cut-counting#all|t#']).toBeGreaterThan(0);
-    expect(partly['count#cut-counting#all|t#']).toBeLessThan(300);
-    expect(stdout).toContain(`Counted the ${300 - (partly['count#cut-counting#all|t#'] ?? 0)} entries`);
-    expect(await entriesOf('cut-counting')).toHaveLength(300);
-    expect(await countersOf('cut-counting')).toEqual(await countedCounters('cut-counting'));
+    expect(await service.services.counters.total('cut-off', { kind: 'all' })).toBe(160);
   }, 120_000);
 
   it.each([

@@ -145,7 +145,7 @@ describe('self-audit of every API call', () => {
     // Prepare: every write of the store fails.
     service.services.doc.middlewareStack.add(
       (next, context) => async (args) => {
-        if (context.commandName === 'TransactWriteItemsCommand') {
+        if (context.commandName === 'BatchWriteItemCommand') {
           const error = new Error('broken');
           error.name = 'InternalServerError';
           throw error;

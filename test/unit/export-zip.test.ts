@@ -29,8 +29,8 @@ const storeOf = (count: number, onQuery: () => void = () => undefined): EventSto
     countEntries: async () => {
       throw new Error('an export never counts entries');
     },
-    findDeduplicated: async () => {
-      throw new Error('an export never looks up dedupe keys');
+    reserveIds: async () => {
+      throw new Error('an export never writes entries');
     },
   };
 };

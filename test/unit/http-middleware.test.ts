@@ -3,7 +3,8 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { log, withRequestLog } from '../../lambdas/adapters/log.js';
 import { BadRequestError, PartiallyWrittenError, UnauthorizedError } from '../../lambdas/domain/errors.js';
-import type { EventDraft } from '../../lambdas/domain/record.js';
+import { idFor } from '../../lambdas/domain/ids.js';
+import { type EventDraft, sealRecord } from '../../lambdas/domain/record.js';
 import type { Principal } from '../../lambdas/domain/scopes.js';
 import { UNAUTHENTICATED_TENANT } from '../../lambdas/domain/tokens.js';
 import { authenticate } from '../../lambdas/http/authenticate.js';
@@ -82,7 +83,10 @@ const fakeEvents = () => {
     appended,
     append: async (tenant: string, drafts: readonly EventDraft[]) => {
       appended.push({ tenant, drafts });
-      return drafts.map(() => null);
+      const now = Date.now();
+      return drafts.map((draft, index) =>
+        sealRecord(tenant, idFor(now, index), draft.timestamp ?? now, draft),
+      );
     },
   };
 };

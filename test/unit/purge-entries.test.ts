@@ -11,6 +11,7 @@ import {
   SEGMENT_ENTRIES,
   startPurge,
 } from '../../lambdas/use-cases/purge-entries.js';
+import { InMemoryIdempotencyStore } from '../fakes/in-memory-idempotency-store.js';
 import {
   Faults,
   InMemoryPurgeEventStore,
@@ -41,7 +42,15 @@ const setUp = (entries: number, settings: { partEntries?: number; faults?: Fault
   const tenants = new InMemoryPurgeTenantStore();
   const seeded = events.seed(TENANT, drafts(entries), NOW - 10_000);
   const deps: PurgeDependencies = purgeDependencies(
-    { purges: jobs, archives: undefined, tenants, events, deletion: events, clock },
+    {
+      purges: jobs,
+      archives: undefined,
+      tenants,
+      events,
+      idempotency: new InMemoryIdempotencyStore({ clock }),
+      deletion: events,
+      clock,
+    },
     { partEntries: settings.partEntries ?? 100, leaseSeconds: 60 },
   );
   return {

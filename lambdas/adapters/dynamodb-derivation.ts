@@ -1,0 +1,155 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { AuditRecord } from '../domain/record.js';
+import { COUNTER_SHARDS, counterDeltas } from '../domain/rollups.js';
+import type {
+  ChangeRecord,
+  ChunkPacker,
+  DerivationJournal,
+  DerivationStep,
+  JournalEntry,
+} from '../ports/derivation.js';
+import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF, isThrottle } from './backoff.js';
+import { counterItemDeltas, counterUpdate } from './dynamodb-counters.js';
+import { journalKey } from './dynamodb-keys.js';
+import { CONTROL_KEYS, EVENTS_KEYS } from './table-definitions.js';
+
+/** Journal entries outlive the stream's own 24-hour retention: no delivery can reach past them. */
+const JOURNAL_LIFETIME_SECONDS = 2 * 86_400;
+
+const journalItem = (entry: JournalEntry, now: number): Record<string, unknown> => ({
+  ...journalKey(entry.step, entry.key),
+  members: [...entry.members],
+  [CONTROL_KEYS.ttl]: Math.floor(now / 1000) + JOURNAL_LIFETIME_SECONDS,
+});
+
+/** The derivation journal in the control table: one small item per applied chunk. */
+export class DynamoDbDerivationJournal implements DerivationJournal {
+  readonly #doc: DynamoDBDocumentClient;
+  readonly #table: string;
+  readonly #clock: () => number;
+
+  constructor(
+    doc: DynamoDBDocumentClient,
+    options: { readonly controlTable: string; readonly clock?: () => number },
+  ) {
+    this.#doc = doc;
+    this.#table = options.controlTable;
+    this.#clock = options.clock ?? Date.now;
+  }
+
+  async find(step: string, eventId: string): Promise<readonly string[] | undefined> {
+    const output = await this.#doc.send(
+      new GetCommand({ TableName: this.#table, Key: journalKey(step, eventId), ConsistentRead: true }),
+    );
+    const members = output.Item?.members;
+    return Array.isArray(members) ? (members as string[]) : undefined;
+  }
+
+  async alias(entry: JournalEntry): Promise<void> {
+    await this.#doc.send(new PutCommand({ TableName: this.#table, Item: journalItem(entry, this.#clock()) }));
+  }
+}
+
+/** Counter items one chunk may update, leaving room in the transaction for the journal entry. */
+const MAX_COUNTER_ITEMS = 90;
+
+/** The fields rollups count by, from a stream image of an entry; undefined for any other item. */
+const countedFields = (
+  image: Readonly<Record<string, unknown>> | undefined,
+): Pick<AuditRecord, 'tenant' | 'timestamp' | 'action_type' | 'user' | 'api_key'> | undefined => {
+  if (!image) return undefined;
+  const { tenant, timestamp, action_type, user, api_key } = image;
+  if (typeof tenant !== 'string' || typeof timestamp !== 'number' || typeof action_type !== 'string')
+    return undefined;
+  if (typeof image[EVENTS_KEYS.sort] !== 'number' || typeof image.hash !== 'string') return undefined;
+  return {
+    tenant,
+    timestamp,
+    action_type,
+    ...(typeof user === 'string' ? { user } : {}),
+    ...(api_key && typeof api_key === 'object' ? { api_key: api_key as AuditRecord['api_key'] } : {}),
+  };
+};
+
+/**
+ * The rollup counters, derived from the stream: each chunk's inserted entries are counted in one
+ * transaction with the chunk's journal entry, so each counter item is written once per chunk
+ * however many entries the chunk holds. Deletions are not counted here: purge decrements the
+ * counters itself, atomically with its deletes (see docs/architecture.md). Entries are never
+ * modified, so MODIFY records (a migration adding an index key) change no count.
+ */
+export class DynamoDbCounterStep implements DerivationStep {
+  readonly name = 'counters';
+  readonly #doc: DynamoDBDocumentClient;
+  readonly #table: string;
+  readonly #clock: () => number;
+  readonly #random: () => number;
+  readonly #backoff: BackoffPolicy;
+
+  constructor(
+    doc: DynamoDBDocumentClient,
+    options: {
+      readonly controlTable: string;
+      readonly clock?: () => number;
+      readonly random?: () => number;
+      readonly backoff?: BackoffPolicy;
+    },
+  ) {
+    this.#doc = doc;
+    this.#table = options.controlTable;
+    this.#clock = options.clock ?? Date.now;
+    this.#random = options.random ?? Math.random;
+    this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
+  }
+
+  packer(): ChunkPacker {
+    const keys = new Set<string>();
+    return {
+      add: (record) => {
+        const fields = record.kind === 'insert' ? countedFields(record.newImage) : undefined;
+        if (!fields) return true;
+        const added = [...counterDeltas([fields], 1, 0).keys()].filter((key) => !keys.has(key));
+        if (keys.size + added.length > MAX_COUNTER_ITEMS) return false;
+        for (const key of added) keys.add(key);
+        return true;
+      },
+    };
+  }
+
+  async apply(chunk: readonly ChangeRecord[], entry: JournalEntry): Promise<'applied' | 'duplicate'> {
+    const counted = chunk.flatMap((record) => {
+      const fields = record.kind === 'insert' ? countedFields(record.newImage) : undefined;
+      return fields ? [fields] : [];
+    });
+    const shard = Math.floor(this.#random() * COUNTER_SHARDS);
+    const updates = counterItemDeltas(counted, 1, shard).map((delta) => counterUpdate(this.#table, delta));
+    const journalPut = {
+      Put: {
+        TableName: this.#table,
+        Item: journalItem(entry, this.#clock()),
+        ConditionExpression: 'attribute_not_exists(#pk)',
+        ExpressionAttributeNames: { '#pk': CONTROL_KEYS.partition },
+      },
+    };
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.#doc.send(new TransactWriteCommand({ TransactItems: [journalPut, ...updates] }));
+        return 'applied';
+      } catch (error) {
+        const reasons =
+          error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []) : [];
+        if (reasons[0]?.Code === 'ConditionalCheckFailed') return 'duplicate';
+        const retryable =
+          isThrottle(error) || reasons.some((reason) => reason.Code === 'TransactionConflict');
+        if (!retryable || attempt >= this.#backoff.maxAttempts) throw error;
+        await backoffDelay(this.#backoff, attempt, this.#random);
+      }
+    }
+  }
+}

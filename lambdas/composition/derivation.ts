@@ -1,0 +1,32 @@
+import { DynamoDbCounterStep, DynamoDbDerivationJournal } from '../adapters/dynamodb-derivation.js';
+import { changeRecordOf, type RawStreamRecord } from '../adapters/stream-records.js';
+import type { ChangeRecord, DerivationStep } from '../ports/derivation.js';
+import type { DeriveDependencies } from '../use-cases/derive-changes.js';
+import type { ServiceConfig } from './config.js';
+import { coreServices } from './dynamodb.js';
+import { perConfig } from './memo.js';
+
+/**
+ * The events table's stream consumer: the journal and the derivation steps, in the order they run
+ * over each chunk (rollup counters; the verifiable log's sequencer goes after them).
+ */
+export const derivationDependencies = /* @__PURE__ */ perConfig(
+  (config: ServiceConfig): DeriveDependencies => {
+    const { doc } = coreServices(config);
+    const controlTable = config.CONTROL_TABLE;
+    const steps: DerivationStep[] = [new DynamoDbCounterStep(doc, { controlTable })];
+    return { journal: new DynamoDbDerivationJournal(doc, { controlTable }), steps };
+  },
+);
+
+/** The stream consumer's: the derivation, and how a Lambda stream record becomes a change. */
+export interface DeriveStreamDependencies {
+  readonly derivation: DeriveDependencies;
+  readonly decode: (raw: RawStreamRecord) => ChangeRecord;
+}
+export const deriveStreamDependencies = /* @__PURE__ */ perConfig(
+  (config: ServiceConfig): DeriveStreamDependencies => ({
+    derivation: derivationDependencies(config),
+    decode: changeRecordOf,
+  }),
+);

@@ -1,0 +1,63 @@
+/**
+ * Derivation: what is built from the events table's change stream behind the request path
+ * (rollup counters now; the verifiable log's sequencer next). See docs/architecture.md, "The write
+ * path".
+ */
+
+/** One change of the events table, as its stream delivers it (images already unmarshalled). */
+export interface ChangeRecord {
+  /** Unique per stream record; the journal's identity for it. */
+  readonly eventId: string;
+  /** The stream's sequence number: what a partial batch response names to resume from. */
+  readonly sequenceNumber: string;
+  readonly kind: 'insert' | 'modify' | 'remove';
+  readonly newImage?: Readonly<Record<string, unknown>>;
+  readonly oldImage?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The key and members of one applied chunk: a step writes it atomically with the chunk's effects,
+ * so "is this record's effect applied?" has an exact answer after any crash.
+ */
+export interface JournalEntry {
+  readonly step: string;
+  /** The event id of the chunk's first record. */
+  readonly key: string;
+  /** The event ids of the chunk's records, in stream order. */
+  readonly members: readonly string[];
+}
+
+/** Where steps record which chunks of the stream they applied. */
+export interface DerivationJournal {
+  /** The members of the entry of `step` keyed by `eventId`, if there is one. */
+  find(step: string, eventId: string): Promise<readonly string[] | undefined>;
+  /**
+   * Records that the members from `entry.key` on were applied as part of an earlier entry, so that
+   * a retry starting at `entry.key` (a bisected or resumed batch) finds them.
+   */
+  alias(entry: JournalEntry): Promise<void>;
+}
+
+/** Packs records into one chunk while they fit one atomic write. */
+export interface ChunkPacker {
+  add(record: ChangeRecord): boolean;
+}
+
+/** The most records in one chunk: what one journal entry lists. */
+export const MAX_CHUNK_RECORDS = 100;
+
+/** One thing derived from the stream. Steps run in order over the same chunks. */
+export interface DerivationStep {
+  /** Stable name: part of its journal keys. */
+  readonly name: string;
+  /**
+   * Starts packing a chunk: the packer's `add` answers false when a record would no longer fit in
+   * one atomic write of this step (the record is then not added).
+   */
+  packer(): ChunkPacker;
+  /**
+   * Applies the chunk's effects together with `entry`, atomically: both or neither. Resolves
+   * `'duplicate'` when `entry` already exists (another invocation applied the chunk first).
+   */
+  apply(chunk: readonly ChangeRecord[], entry: JournalEntry): Promise<'applied' | 'duplicate'>;
+}

@@ -1,0 +1,159 @@
+import {
+  type ChangeRecord,
+  type DerivationJournal,
+  type DerivationStep,
+  type JournalEntry,
+  MAX_CHUNK_RECORDS,
+} from '../ports/derivation.js';
+
+export interface DeriveDependencies {
+  readonly journal: DerivationJournal;
+  readonly steps: readonly DerivationStep[];
+}
+
+/** What became of a batch: everything applied, or where a retry must resume. */
+export interface DeriveOutcome {
+  /** The sequence number of the first record not applied by every step; none when all were. */
+  readonly resumeAt?: string;
+  /** Records each step skipped because an earlier delivery had applied them. */
+  readonly skipped: Readonly<Record<string, number>>;
+  readonly error?: unknown;
+}
+
+/** Where a step's knowledge of a record comes from: the journal entry that holds it. */
+interface Holding {
+  readonly members: readonly string[];
+  readonly index: number;
+}
+
+/**
+ * Applies one delivery of stream records (one shard's records, in order) to every step, exactly
+ * once per record whatever the delivery: a redelivered batch, a bisected half, or a batch resumed
+ * from a partial failure.
+ *
+ * Why this is exact: a stream shard is an ordered sequence and every delivery resumes at a record
+ * where an earlier one stopped, so the records a step applied form a prefix of what it was handed,
+ * tiled by journal entries, each written atomically with its effects. A step walks the journal
+ * from the delivery's first record, entry by entry, and skips what the entries hold; at the first
+ * miss, nothing later can have been applied. Wherever a delivery stops inside an entry (its last
+ * record, or a failure), an alias entry is written at the next record, so the next delivery, which
+ * starts there, finds it.
+ */
+export const deriveChanges = async (
+  deps: DeriveDependencies,
+  records: readonly ChangeRecord[],
+): Promise<DeriveOutcome> => {
+  const holdings = deps.steps.map(() => new Map<string, Holding>());
+  const appliedUpTo: number[] = [];
+  const skipped: Record<string, number> = {};
+  for (const [s, step] of deps.steps.entries()) {
+    const count = await appliedPrefix(deps.journal, step, records, holdings[s] as Map<string, Holding>);
+    appliedUpTo.push(count);
+    skipped[step.name] = count;
+  }
+
+  let position = Math.min(...appliedUpTo, records.length);
+  try {
+    while (position < records.length) {
+      const end = chunkEnd(deps.steps, records, position);
+      for (const [s, step] of deps.steps.entries()) {
+        const from = Math.max(position, appliedUpTo[s] as number);
+        if (from >= end) continue;
+        const chunk = records.slice(from, end);
+        const entry: JournalEntry = {
+          step: step.name,
+          key: (chunk[0] as ChangeRecord).eventId,
+          members: chunk.map((record) => record.eventId),
+        };
+        await step.apply(chunk, entry);
+        for (const [index, record] of chunk.entries()) {
+          holdings[s]?.set(record.eventId, { members: entry.members, index });
+        }
+        appliedUpTo[s] = end;
+      }
+      position = end;
+    }
+  } catch (error) {
+    await aliasAt(deps, holdings, records, position);
+    return { resumeAt: (records[position] as ChangeRecord).sequenceNumber, skipped, error };
+  }
+  await aliasAt(deps, holdings, records, records.length);
+  return { skipped };
+};
+
+/** How many leading records the journal says `step` applied already. */
+const appliedPrefix = async (
+  journal: DerivationJournal,
+  step: DerivationStep,
+  records: readonly ChangeRecord[],
+  holding: Map<string, Holding>,
+): Promise<number> => {
+  let position = 0;
+  while (position < records.length) {
+    const members = await journal.find(step.name, (records[position] as ChangeRecord).eventId);
+    if (!members) break;
+    let index = 0;
+    while (
+      position < records.length &&
+      index < members.length &&
+      (records[position] as ChangeRecord).eventId === members[index]
+    ) {
+      holding.set(members[index] as string, { members, index });
+      position += 1;
+      index += 1;
+    }
+    // An entry that does not continue the records (it should always) ends the walk: the records
+    // from here are treated as new only if they are not held, which the next lookup decides.
+    if (index === 0) break;
+  }
+  return position;
+};
+
+/** The end (exclusive) of the chunk starting at `start`: as long as every step can take it. */
+const chunkEnd = (
+  steps: readonly DerivationStep[],
+  records: readonly ChangeRecord[],
+  start: number,
+): number => {
+  const packers = steps.map((step) => step.packer());
+  let end = start;
+  while (end < records.length && end - start < MAX_CHUNK_RECORDS) {
+    const next = records[end] as ChangeRecord;
+    // A record too big for an empty chunk still goes alone: the step's write reports it.
+    if (!packers.every((packer) => packer.add(next)) && end > start) break;
+    end += 1;
+  }
+  return end;
+};
+
+/**
+ * Before a delivery stops at `position`, makes sure the next delivery (which starts there) finds,
+ * for each step, the entry holding the record at `position` under that record's own id.
+ */
+const aliasAt = async (
+  deps: DeriveDependencies,
+  holdings: readonly Map<string, Holding>[],
+  records: readonly ChangeRecord[],
+  position: number,
+): Promise<void> => {
+  for (const [s, step] of deps.steps.entries()) {
+    // Past the batch's end the next record's id is unknown here, but it is the member after the
+    // last record in that record's entry, when the entry goes on.
+    const last = records[position - 1];
+    const atRecord = records[position];
+    const held = atRecord
+      ? holdings[s]?.get(atRecord.eventId)
+      : last
+        ? nextHeld(holdings[s]?.get(last.eventId))
+        : undefined;
+    if (!held || held.index === 0) continue;
+    await deps.journal.alias({
+      step: step.name,
+      key: held.members[held.index] as string,
+      members: held.members.slice(held.index),
+    });
+  }
+};
+
+const nextHeld = (held: Holding | undefined): Holding | undefined =>
+  held && held.index + 1 < held.members.length ? { members: held.members, index: held.index + 1 } : undefined;
