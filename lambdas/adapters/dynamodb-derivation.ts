@@ -5,6 +5,7 @@ import {
   PutCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { parseShardPartition, type ShardPlans, shardsAt } from '../domain/hot-shards.js';
 import type { AuditRecord } from '../domain/record.js';
 import { COUNTER_SHARDS, counterDeltas } from '../domain/rollups.js';
 import type {
@@ -14,8 +15,9 @@ import type {
   DerivationStep,
   JournalEntry,
 } from '../ports/derivation.js';
+import type { ShardPlanSource } from '../ports/shard-plans.js';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF, isThrottle } from './backoff.js';
-import { counterItemDeltas, counterUpdate } from './dynamodb-counters.js';
+import { type CounterItemDelta, counterItemDeltas, counterUpdate } from './dynamodb-counters.js';
 import { journalKey } from './dynamodb-keys.js';
 import { CONTROL_KEYS, EVENTS_KEYS } from './table-definitions.js';
 
@@ -60,16 +62,17 @@ export class DynamoDbDerivationJournal implements DerivationJournal {
 const MAX_COUNTER_ITEMS = 90;
 
 /** The fields rollups count by, from a stream image of an entry; undefined for any other item. */
-const countedFields = (
-  image: Readonly<Record<string, unknown>> | undefined,
-): Pick<AuditRecord, 'tenant' | 'timestamp' | 'action_type' | 'user' | 'api_key'> | undefined => {
+type CountedFields = Pick<AuditRecord, 'tenant' | 'timestamp' | 'action_type' | 'user' | 'api_key'>;
+
+const countedFields = (image: Readonly<Record<string, unknown>> | undefined): CountedFields | undefined => {
   if (!image) return undefined;
   const { tenant, timestamp, action_type, user, api_key } = image;
   if (typeof tenant !== 'string' || typeof timestamp !== 'number' || typeof action_type !== 'string')
     return undefined;
   if (typeof image[EVENTS_KEYS.sort] !== 'number' || typeof image.hash !== 'string') return undefined;
   return {
-    tenant,
+    // A hot tenant's write shard names the tenant with its shard (`tenant~3`): counted as the tenant.
+    tenant: parseShardPartition(tenant).tenant,
     timestamp,
     action_type,
     ...(typeof user === 'string' ? { user } : {}),
@@ -91,6 +94,7 @@ export class DynamoDbCounterStep implements DerivationStep {
   readonly #clock: () => number;
   readonly #random: () => number;
   readonly #backoff: BackoffPolicy;
+  readonly #shardPlans: ShardPlanSource | undefined;
 
   constructor(
     doc: DynamoDBDocumentClient,
@@ -99,10 +103,13 @@ export class DynamoDbCounterStep implements DerivationStep {
       readonly clock?: () => number;
       readonly random?: () => number;
       readonly backoff?: BackoffPolicy;
+      /** Hot tenants' plans: their counters spread over k counter partitions. */
+      readonly shardPlans?: ShardPlanSource;
     },
   ) {
     this.#doc = doc;
     this.#table = options.controlTable;
+    this.#shardPlans = options.shardPlans;
     this.#clock = options.clock ?? Date.now;
     this.#random = options.random ?? Math.random;
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
@@ -122,13 +129,35 @@ export class DynamoDbCounterStep implements DerivationStep {
     };
   }
 
+  /**
+   * The chunk's counter updates, per tenant on one counter shard picked at random (readers add
+   * every shard up). A hot tenant's shards span its k counter partitions (8 shards each; k the
+   * least of the plans in effect for the chunk's entries, so readers, who read the partitions of
+   * every plan, always find them): no counter item or partition takes every chunk.
+   */
+  async #spread(counted: readonly CountedFields[]): Promise<CounterItemDelta[]> {
+    const byTenant = new Map<string, CountedFields[]>();
+    for (const fields of counted) {
+      const group = byTenant.get(fields.tenant);
+      if (group) group.push(fields);
+      else byTenant.set(fields.tenant, [fields]);
+    }
+    const deltas: CounterItemDelta[] = [];
+    for (const [tenant, records] of byTenant) {
+      const plans: ShardPlans = this.#shardPlans ? await this.#shardPlans.plans(tenant) : [];
+      const parts =
+        plans.length === 0 ? 1 : Math.min(...records.map((record) => shardsAt(plans, record.timestamp)));
+      deltas.push(...counterItemDeltas(records, 1, Math.floor(this.#random() * COUNTER_SHARDS * parts)));
+    }
+    return deltas;
+  }
+
   async apply(chunk: readonly ChangeRecord[], entry: JournalEntry): Promise<'applied' | 'duplicate'> {
     const counted = chunk.flatMap((record) => {
       const fields = record.kind === 'insert' ? countedFields(record.newImage) : undefined;
       return fields ? [fields] : [];
     });
-    const shard = Math.floor(this.#random() * COUNTER_SHARDS);
-    const updates = counterItemDeltas(counted, 1, shard).map((delta) => counterUpdate(this.#table, delta));
+    const updates = (await this.#spread(counted)).map((delta) => counterUpdate(this.#table, delta));
     const journalPut = {
       Put: {
         TableName: this.#table,

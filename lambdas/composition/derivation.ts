@@ -12,9 +12,9 @@ import { perConfig } from './memo.js';
  */
 export const derivationDependencies = /* @__PURE__ */ perConfig(
   (config: ServiceConfig): DeriveDependencies => {
-    const { doc } = coreServices(config);
+    const { doc, shardPlans } = coreServices(config);
     const controlTable = config.CONTROL_TABLE;
-    const steps: DerivationStep[] = [new DynamoDbCounterStep(doc, { controlTable })];
+    const steps: DerivationStep[] = [new DynamoDbCounterStep(doc, { controlTable, shardPlans })];
     return { journal: new DynamoDbDerivationJournal(doc, { controlTable }), steps };
   },
 );
