@@ -5,7 +5,7 @@ import {
   PutCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { parseShardPartition, type ShardPlans, shardsAt } from '../domain/hot-shards.js';
+import { parseShardPartition, type ShardPlanner, type ShardPlans, shardsAt } from '../domain/hot-shards.js';
 import type { AuditRecord } from '../domain/record.js';
 import { COUNTER_SHARDS, counterDeltas } from '../domain/rollups.js';
 import type {
@@ -15,10 +15,11 @@ import type {
   DerivationStep,
   JournalEntry,
 } from '../ports/derivation.js';
-import type { ShardPlanSource } from '../ports/shard-plans.js';
+import type { ShardPlanSource, ShardPlanStore } from '../ports/shard-plans.js';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF, isThrottle } from './backoff.js';
 import { type CounterItemDelta, counterItemDeltas, counterUpdate } from './dynamodb-counters.js';
 import { journalKey } from './dynamodb-keys.js';
+import { log } from './log.js';
 import { CONTROL_KEYS, EVENTS_KEYS } from './table-definitions.js';
 
 /** Journal entries outlive the stream's own 24-hour retention: no delivery can reach past them. */
@@ -95,6 +96,7 @@ export class DynamoDbCounterStep implements DerivationStep {
   readonly #random: () => number;
   readonly #backoff: BackoffPolicy;
   readonly #shardPlans: ShardPlanSource | undefined;
+  readonly #planShards: { readonly planner: ShardPlanner; readonly store: ShardPlanStore } | undefined;
 
   constructor(
     doc: DynamoDBDocumentClient,
@@ -105,11 +107,17 @@ export class DynamoDbCounterStep implements DerivationStep {
       readonly backoff?: BackoffPolicy;
       /** Hot tenants' plans: their counters spread over k counter partitions. */
       readonly shardPlans?: ShardPlanSource;
+      /**
+       * Measures each tenant's rate from the entries counted and records a plan when it needs
+       * more (or far fewer) write shards (lambdas/domain/hot-shards.ts).
+       */
+      readonly planShards?: { readonly planner: ShardPlanner; readonly store: ShardPlanStore };
     },
   ) {
     this.#doc = doc;
     this.#table = options.controlTable;
     this.#shardPlans = options.shardPlans;
+    this.#planShards = options.planShards;
     this.#clock = options.clock ?? Date.now;
     this.#random = options.random ?? Math.random;
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
@@ -152,6 +160,38 @@ export class DynamoDbCounterStep implements DerivationStep {
     return deltas;
   }
 
+  /**
+   * Feeds the applied chunk's inserts to the planner and records the plans it asks for. A plan
+   * that cannot be recorded now is asked for again at the next chunk: it never fails the chunk.
+   */
+  async #plan(chunk: readonly ChangeRecord[]): Promise<void> {
+    const planning = this.#planShards;
+    if (!planning) return;
+    const tenants = new Set<string>();
+    for (const record of chunk) {
+      const partition = record.kind === 'insert' ? record.newImage?.[EVENTS_KEYS.partition] : undefined;
+      const timestamp = record.newImage?.timestamp;
+      if (typeof partition !== 'string' || typeof timestamp !== 'number') continue;
+      const { tenant, shard } = parseShardPartition(partition);
+      planning.planner.observe(tenant, shard, timestamp);
+      tenants.add(tenant);
+    }
+    for (const tenant of tenants) {
+      try {
+        const now = this.#clock();
+        const plan = planning.planner.consider(tenant, await planning.store.plans(tenant), now);
+        if (plan && (await planning.store.record(tenant, plan))) {
+          log.info('write shards planned for a hot tenant', { tenant, from: plan.from, shards: plan.shards });
+        }
+      } catch (error) {
+        log.warn('could not record a write-shard plan; asked again at the next chunk', {
+          tenant,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }
+  }
+
   async apply(chunk: readonly ChangeRecord[], entry: JournalEntry): Promise<'applied' | 'duplicate'> {
     const counted = chunk.flatMap((record) => {
       const fields = record.kind === 'insert' ? countedFields(record.newImage) : undefined;
@@ -169,6 +209,7 @@ export class DynamoDbCounterStep implements DerivationStep {
     for (let attempt = 1; ; attempt += 1) {
       try {
         await this.#doc.send(new TransactWriteCommand({ TransactItems: [journalPut, ...updates] }));
+        await this.#plan(chunk);
         return 'applied';
       } catch (error) {
         const reasons =

@@ -123,6 +123,11 @@ const schema = z.object({
   /** Write shards forced for hot tenants, `tenant=k,…` (a floor under the measured plans; raise only). */
   HOT_TENANT_SHARDS: hotTenantShards,
   /**
+   * Write units a second one partition key is planned to carry: a tenant whose measured peak rate
+   * needs more gets write shards (DynamoDB's limit is 1,000; the headroom absorbs bursts).
+   */
+  HOT_TENANT_UNITS_PER_KEY: integer(1, 1000, 700),
+  /**
    * Parallel export jobs: S3's smallest multipart part. Chunks are sized for three times this; a
    * smaller value is for tests on the S3 emulator only (S3 rejects parts under 5 MiB).
    */

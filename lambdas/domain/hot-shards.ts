@@ -140,8 +140,8 @@ export const shardsNeeded = (ratePerSecond: number, settings: PlannerSettings = 
  * The plan to record now, if any, for a tenant whose peak rate over the last measurement window
  * was `ratePerSecond`. With hysteresis: k doubles (or more) as soon as the rate needs it; it is
  * halved (or more) only when the rate would fit in a quarter of today's shards, and no sooner than
- * `minPlanIntervalMs` after the last change; nothing is recorded while a recorded plan has yet to
- * take effect. The plan takes effect `PLAN_LEAD_MS` from `now`.
+ * `minPlanIntervalMs` after the last change; while a recorded plan has yet to take effect, only a
+ * larger one follows it. The plan takes effect `PLAN_LEAD_MS` from `now`.
  */
 export const choosePlan = (
   plans: ShardPlans,
@@ -150,10 +150,11 @@ export const choosePlan = (
   settings: PlannerSettings = DEFAULT_PLANNER,
 ): ShardPlan | undefined => {
   const last = plans.at(-1);
-  if (last && last.from > now) return undefined;
-  const current = shardsAt(plans, now);
   const needed = shardsNeeded(ratePerSecond, settings);
   const from = now + PLAN_LEAD_MS;
+  // A pending plan is only ever followed by a larger one (a tenant still ramping up).
+  if (last && last.from > now) return needed > last.shards ? { from, shards: needed } : undefined;
+  const current = shardsAt(plans, now);
   if (needed > current) return { from, shards: needed };
   const settled = last === undefined || now - last.from >= settings.minPlanIntervalMs;
   if (needed * 4 <= current && settled) return { from, shards: Math.max(1, current / 2, needed) };
@@ -195,6 +196,55 @@ export class RateMeter {
     }
     if (seconds.size === 0) this.#counts.delete(tenant);
     return peak;
+  }
+}
+
+/**
+ * What a stream consumer learns about tenants' load and turns into plans. One consumer reads one
+ * stream shard, which holds only some of a sharded tenant's partition keys: it scales the rate it
+ * sees by the tenant's shards over the shards it saw (`peak × k ÷ seen`), so each consumer's
+ * estimate is the tenant's whole rate. A tenant is considered at most once per `everyMs`.
+ */
+export class ShardPlanner {
+  readonly #meter: RateMeter;
+  readonly #settings: PlannerSettings;
+  readonly #everyMs: number;
+  readonly #seen = new Map<string, Map<number, number>>();
+  readonly #considered = new Map<string, number>();
+
+  constructor(
+    settings: PlannerSettings = DEFAULT_PLANNER,
+    options: { windowSeconds?: number; everyMs?: number } = {},
+  ) {
+    this.#settings = settings;
+    this.#meter = new RateMeter(options.windowSeconds ?? 60);
+    this.#everyMs = options.everyMs ?? 10_000;
+  }
+
+  /** Counts `count` entries of `tenant` stamped `time`, read from write shard `shard`. */
+  observe(tenant: string, shard: number, time: number, count = 1): void {
+    this.#meter.add(tenant, time, count);
+    let shards = this.#seen.get(tenant);
+    if (!shards) {
+      shards = new Map();
+      this.#seen.set(tenant, shards);
+    }
+    shards.set(shard, Math.max(shards.get(shard) ?? 0, time));
+  }
+
+  /** The tenant's estimated entries per second (its busiest second in the window). */
+  rate(tenant: string, plans: ShardPlans, now: number): number {
+    const peak = this.#meter.peak(tenant, now);
+    const seen = [...(this.#seen.get(tenant)?.values() ?? [])].filter((time) => now - time < 60_000).length;
+    return seen === 0 ? peak : (peak * Math.max(seen, shardsAt(plans, now))) / seen;
+  }
+
+  /** The plan to record for `tenant` now, if any (see `choosePlan`); undefined when considered recently. */
+  consider(tenant: string, plans: ShardPlans, now: number): ShardPlan | undefined {
+    const last = this.#considered.get(tenant);
+    if (last !== undefined && now - last < this.#everyMs) return undefined;
+    this.#considered.set(tenant, now);
+    return choosePlan(plans, this.rate(tenant, plans, now), now, this.#settings);
   }
 }
 

@@ -1,6 +1,7 @@
 import { paginateQuery } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { eventsPartition } from '../../lambdas/adapters/dynamodb-keys.js';
+import { PLAN_LEAD_MS } from '../../lambdas/domain/hot-shards.js';
 import { MAX_ID } from '../../lambdas/domain/ids.js';
 import type { EventDraft } from '../../lambdas/domain/record.js';
 import type { EntrySelector } from '../../lambdas/ports/event-store.js';
@@ -249,5 +250,48 @@ describe('a hot tenant on k write shards', () => {
     );
     expect(hot.filter((entry) => seeded.includes(entry.id))).toHaveLength(300);
     expect(await counterMismatches(service.services, HOT)).toEqual([]);
+  });
+});
+
+describe('write shards chosen from measured load', () => {
+  let service: TestService;
+
+  beforeAll(async () => {
+    // A key planned to carry 50 write units a second: a burst of a few hundred entries is "hot".
+    service = await startTestService({ config: { HOT_TENANT_UNITS_PER_KEY: '50' } });
+  });
+  afterAll(async () => service.stop());
+
+  it('records a plan for a tenant whose rate needs it, effective later; a quiet tenant stays at k = 1', async () => {
+    const before = Date.now();
+    const burst = demoEvents({ count: 400, days: 1, now: before, seed: 63 }).map(
+      ({ timestamp: _stamped, ...draft }) => draft,
+    );
+    await Promise.all(
+      [0, 100, 200, 300].map((start) =>
+        service.services.events.append('bursty', burst.slice(start, start + 100)),
+      ),
+    );
+    await service.services.events.append('quiet', burst.slice(0, 20));
+    await service.settle();
+
+    const plans = await service.services.shardPlans.plans('bursty');
+    expect(plans).toHaveLength(1);
+    const [plan] = plans;
+    // The first chunks' entries in one second over 50 units per key: a power of two above 1.
+    expect(plan?.shards).toBeGreaterThanOrEqual(2);
+    expect(Math.log2(plan?.shards ?? 0) % 1).toBe(0);
+    // Effective only after every writer's cache has seen it: nothing written so far moves.
+    expect(plan?.from).toBeGreaterThanOrEqual(before + PLAN_LEAD_MS);
+    expect(await service.services.shardPlans.plans('quiet')).toEqual([]);
+    const page = await service.services.events.queryPage({
+      tenant: 'bursty',
+      selector: { kind: 'all' },
+      minId: 0,
+      maxId: MAX_ID,
+      newestFirst: true,
+      limit: 1000,
+    });
+    expect(page.records).toHaveLength(400);
   });
 });

@@ -10,6 +10,7 @@ import {
   PLAN_LEAD_MS,
   parseShardPartition,
   RateMeter,
+  ShardPlanner,
   type ShardPlans,
   type ShardReadRequest,
   shardOf,
@@ -90,6 +91,8 @@ describe('choosePlan', () => {
   it('records nothing while a plan is pending, scales down only after the interval with room to spare', () => {
     const plans: ShardPlans = [{ from: NOW, shards: 16 }];
     expect(choosePlan(plans, 100, NOW - 1)).toBeUndefined();
+    // Pending, but a tenant still ramping up gets a larger plan after it.
+    expect(choosePlan(plans, 40_000, NOW - 1)).toEqual({ from: NOW - 1 + PLAN_LEAD_MS, shards: 64 });
     // 3,000/s still needs 8 (> 16 / 4): no change.
     expect(choosePlan(plans, 3_000, NOW + 2 * HOUR)).toBeUndefined();
     // 1,000/s needs 2: not yet (too soon after the last change), then halved.
@@ -110,6 +113,30 @@ describe('choosePlan', () => {
     expect(meter.peak('acme', NOW + 2000)).toBe(700);
     expect(meter.peak('acme', NOW + 60_500)).toBe(100);
     expect(meter.peak('acme', NOW + 200_000)).toBe(0);
+  });
+});
+
+describe('ShardPlanner', () => {
+  it("estimates a sharded tenant's whole rate from the shards one consumer sees", () => {
+    const planner = new ShardPlanner();
+    const plans: ShardPlans = [{ from: NOW - HOUR, shards: 16 }];
+    // This consumer's stream shard holds 4 of the 16 write shards: 2,500 of the tenant's 10,000/s.
+    for (const shard of [0, 5, 9, 13]) planner.observe('acme', shard, NOW, 625);
+    expect(planner.rate('acme', plans, NOW + 500)).toBe(10_000);
+    expect(planner.consider('acme', plans, NOW + 500)).toBeUndefined();
+  });
+
+  it('asks for a plan once the rate needs it, at most once per interval, never for a small tenant', () => {
+    const planner = new ShardPlanner(DEFAULT_PLANNER, { everyMs: 10_000 });
+    planner.observe('small', 0, NOW, 300);
+    expect(planner.consider('small', [], NOW + 100)).toBeUndefined();
+    planner.observe('big', 0, NOW, 5_000);
+    expect(planner.consider('big', [], NOW + 100)).toEqual({ from: NOW + 100 + PLAN_LEAD_MS, shards: 8 });
+    expect(planner.consider('big', [], NOW + 200)).toBeUndefined();
+    expect(planner.consider('big', [], NOW + 10_100)).toEqual({
+      from: NOW + 10_100 + PLAN_LEAD_MS,
+      shards: 8,
+    });
   });
 });
 
