@@ -11,6 +11,7 @@ import { itemBytes, recordToItem } from '../lambdas/adapters/dynamodb-records.js
 import { CONTROL_KEYS } from '../lambdas/adapters/table-definitions.js';
 import {
   choosePlan,
+  counterPartsFor,
   mergeShards,
   RateMeter,
   type ShardPlans,
@@ -18,11 +19,13 @@ import {
   shardsAt,
 } from '../lambdas/domain/hot-shards.js';
 import { SlotIdAllocator } from '../lambdas/domain/id-slots.js';
+import { ID_EPOCH_MS, MAX_ID } from '../lambdas/domain/ids.js';
 import { type AuditRecord, actorOf, type EventDraft, sealRecord } from '../lambdas/domain/record.js';
 import { COUNTER_SHARDS, counterDeltas } from '../lambdas/domain/rollups.js';
 import type { ChangeRecord } from '../lambdas/ports/derivation.js';
+import { browsePages } from '../lambdas/use-cases/browse-pages.js';
 import { demoEvents } from '../local/demo-data.js';
-import type { BenchModule, Measurement } from './harness.js';
+import type { BenchContext, BenchModule, Measurement } from './harness.js';
 
 /** The offered load: one tenant, this many events a second. */
 const RATE = 10_000;
@@ -114,7 +117,9 @@ const simulate = (
           position = end;
           chunks += 1;
           // The counter step's spread: one counter shard per chunk, over k counter partitions.
-          const parts = Math.min(...chunk.map((record) => shardsAt(plans, record.timestamp)));
+          const parts = counterPartsFor(
+            Math.min(...chunk.map((record) => shardsAt(plans, record.timestamp))),
+          );
           const shard = Math.floor(random() * COUNTER_SHARDS * parts);
           for (const { counter } of counterDeltas(chunk, 1, shard).values()) {
             const key = counterItemKey(counter);
@@ -230,11 +235,12 @@ export const hotTenantsBench: BenchModule = async (context) => {
     reads += result.reads;
     positions = result.positions;
   }
+  const measurements: Measurement[] = await storeReads(context);
   const meanUnits = records.reduce((sum, entry) => sum + entry.units, 0) / records.length;
   const run = `${seconds} simulated s, ${records.length} events of ${ACTORS} actors, mean ${meanUnits.toFixed(2)} WCU/event`;
   const where = (simulated: Simulated) =>
     `busiest: ${simulated.keyUnits.maxKey.split(':')[0]} key ${simulated.keyUnits.maxKey.split(':').slice(1).join(':')}`;
-  const measurements: Measurement[] = [
+  measurements.unshift(
     {
       id: 'hot-tenants.shards-chosen',
       issue: 16,
@@ -259,7 +265,7 @@ export const hotTenantsBench: BenchModule = async (context) => {
       value: sharded.counterUpdates.max,
       unit: 'updates/s',
       goal: { op: '<=', target: COUNTER_LIMIT },
-      details: `${sharded.chunks} consumer chunks (batches of ${STREAM_BATCH} per stream shard, the counter step's packer), counters over ${plan.shards} partitions × ${COUNTER_SHARDS} items (busiest ${sharded.counterUpdates.maxKey}), busiest counter partition ${sharded.controlUnits.max} WCU/s; unsharded baseline ${baseline.counterUpdates.max} updates/s (${baseline.chunks} chunks, ${COUNTER_SHARDS} items, busiest ${baseline.counterUpdates.maxKey}), its counter partition ${baseline.controlUnits.max} WCU/s`,
+      details: `${sharded.chunks} consumer chunks (batches of ${STREAM_BATCH} per stream shard, the counter step's packer), counters over ${counterPartsFor(plan.shards)} partitions × ${COUNTER_SHARDS} items (busiest ${sharded.counterUpdates.maxKey}), busiest counter partition ${sharded.controlUnits.max} WCU/s; unsharded baseline ${baseline.counterUpdates.max} updates/s (${baseline.chunks} chunks, ${COUNTER_SHARDS} items, busiest ${baseline.counterUpdates.maxKey}), its counter partition ${baseline.controlUnits.max} WCU/s`,
     },
     {
       id: 'hot-tenants.unsharded-max-key-wcu',
@@ -278,6 +284,104 @@ export const hotTenantsBench: BenchModule = async (context) => {
       goal: { op: '<=', target: 1.1 },
       details: `${pages} pages of 100 of action ${action} by cursor (simulated shards): ${read} read for ${returned}, ${(reads / pages).toFixed(1)} shard queries a page (unsharded: 1)`,
     },
-  ];
+  );
   return measurements;
+};
+
+/**
+ * The read side on DynamoDB Local: a tenant on 16 write shards beside a tenant on one holding the
+ * very same entries (same ids), a filtered page of 100 each (items read ÷ returned, and read
+ * capacity from ReturnConsumedCapacity), and the hot tenant's first page at two sizes.
+ */
+const storeReads = async (context: BenchContext): Promise<Measurement[]> => {
+  const { service, quick } = context;
+  const { events, counters, shardPlans } = service.services;
+  const shards = 16;
+  const sizes = quick ? [1_000, 10_000] : [5_000, 40_000];
+  const hot = sizes.map((size) => context.tenant(`hot-${size}`));
+  const cold = context.tenant('cold');
+  // Plans from the start of time for these new tenants (a real plan starts PLAN_LEAD_MS ahead).
+  for (const tenant of hot) await shardPlans.record(tenant, { from: ID_EPOCH_MS, shards });
+  const now = Date.now();
+  for (const [index, size] of sizes.entries()) {
+    const drafts = demoEvents({ count: size, days: 1, now, seed: 16 + index }).map(
+      ({ timestamp: _stamped, ...draft }) => draft,
+    );
+    const batches: EventDraft[][] = [];
+    for (let start = 0; start < drafts.length; start += 100) batches.push(drafts.slice(start, start + 100));
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (next < batches.length) {
+          const batch = batches[next++] as EventDraft[];
+          const ids = await events.reserveIds(batch);
+          await events.append(hot[index] as string, batch, { ids });
+          // The larger tenant's twin on one shard: the unsharded baseline of the same entries.
+          if (index === sizes.length - 1) await events.append(cold, batch, { ids });
+        }
+      }),
+    );
+  }
+  await service.settle();
+  const big = hot.at(-1) as string;
+  // Up to 5 full pages of one action, each resuming where the last one ended (the hot tenant from
+  // its shard positions, the one-shard tenant after the last id, as its cursors do).
+  const filtered = (tenant: string) =>
+    context.measureCapacity(async () => {
+      let itemsRead = 0;
+      let returned = 0;
+      let pages = 0;
+      let positions: readonly (number | undefined)[] | undefined;
+      let maxId = MAX_ID;
+      for (; pages < 5; pages += 1) {
+        const page = await events.queryPage({
+          tenant,
+          selector: { kind: 'action', action: 'user_login_failed' },
+          minId: 0,
+          maxId,
+          newestFirst: true,
+          limit: 100,
+          ...(positions ? { shardPositions: positions } : {}),
+        });
+        if (page.records.length < 100) break;
+        itemsRead += page.itemsRead;
+        returned += page.records.length;
+        positions = page.shardPositions;
+        if (!positions) maxId = (page.records.at(-1)?.id ?? 1) - 1;
+      }
+      return { itemsRead, returned, pages };
+    });
+  const sharded = await filtered(big);
+  const unsharded = await filtered(cold);
+  const firstPage = (tenant: string) =>
+    context.measureCapacity(() =>
+      browsePages(
+        { events, counters, cursorKey: service.cursorKey, cursorTtlSeconds: 3600, clock: Date.now },
+        { tenant, selector: { kind: 'all' }, pageSize: 100, binding: 'canary', cursorField: 'cursor' },
+      ),
+    );
+  const smallCost = await firstPage(hot[0] as string);
+  const bigCost = await firstPage(big);
+  const coldCost = await firstPage(cold);
+  const walked = sharded.result;
+  return [
+    {
+      id: 'hot-tenants.store-read-amplification',
+      issue: 16,
+      description: `Hot tenant on ${shards} shards (DynamoDB Local): filtered pages of 100, items read ÷ items returned`,
+      value: walked.itemsRead / Math.max(1, walked.returned),
+      unit: 'ratio',
+      goal: { op: '<=', target: 1.1 },
+      details: `${walked.pages} pages of one action on a ${sizes.at(-1)}-entry tenant: ${walked.itemsRead} read for ${walked.returned}; ${sharded.readUnits} RCU vs ${unsharded.readUnits} RCU for the same pages of the same entries on one shard (${unsharded.result.itemsRead} read for ${unsharded.result.returned}): each shard query rounds up to 4 KB on its own`,
+    },
+    {
+      id: 'hot-tenants.first-page-cost-ratio',
+      issue: 16,
+      description: `Hot tenant on ${shards} shards: first page read capacity, ${sizes.at(-1)} entries ÷ ${sizes[0]} entries`,
+      value: bigCost.readUnits / Math.max(0.5, smallCost.readUnits),
+      unit: 'ratio',
+      goal: { op: '<=', target: 1.5 },
+      details: `${bigCost.readUnits} RCU vs ${smallCost.readUnits} RCU (page of 100 with exact page_count: the merged page and ${counterPartsFor(shards)} counter partitions; DynamoDB Local charges nothing for an empty counter partition, AWS 1 RCU); the same ${sizes.at(-1)} entries on one shard: ${coldCost.readUnits} RCU`,
+    },
+  ];
 };

@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, paginateQuery } from '@aws-sdk/lib-dynamodb';
-import { maxShards } from '../domain/hot-shards.js';
+import { counterPartsFor, maxShards } from '../domain/hot-shards.js';
 import type { CounterScope } from '../domain/rollups.js';
 import type { BucketCount, CounterStore } from '../ports/counter-store.js';
 import type { ShardPlanSource } from '../ports/shard-plans.js';
@@ -8,7 +8,7 @@ import { CONTROL_KEYS } from './table-definitions.js';
 
 /**
  * Reads rollup counters from the control table, adding up their shards (and a hot tenant's
- * counter partitions: one per shard of its largest plan, `lambdas/domain/hot-shards.ts`).
+ * counter partitions: one per 4 write shards of its largest plan, `lambdas/domain/hot-shards.ts`).
  */
 export class DynamoDbCounterStore implements CounterStore {
   readonly #doc: DynamoDBDocumentClient;
@@ -24,9 +24,9 @@ export class DynamoDbCounterStore implements CounterStore {
     this.#shardPlans = options.shardPlans;
   }
 
-  /** The counter partitions of a tenant: 0 … k − 1 for its largest plan's k. */
+  /** The counter partitions of a tenant: one per 4 write shards of its largest plan. */
   async #parts(tenant: string): Promise<number[]> {
-    const parts = this.#shardPlans ? maxShards(await this.#shardPlans.plans(tenant)) : 1;
+    const parts = this.#shardPlans ? counterPartsFor(maxShards(await this.#shardPlans.plans(tenant))) : 1;
     return Array.from({ length: parts }, (_, part) => part);
   }
 

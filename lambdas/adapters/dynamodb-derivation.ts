@@ -5,7 +5,13 @@ import {
   PutCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { parseShardPartition, type ShardPlanner, type ShardPlans, shardsAt } from '../domain/hot-shards.js';
+import {
+  counterPartsFor,
+  parseShardPartition,
+  type ShardPlanner,
+  type ShardPlans,
+  shardsAt,
+} from '../domain/hot-shards.js';
 import type { AuditRecord } from '../domain/record.js';
 import { COUNTER_SHARDS, counterDeltas } from '../domain/rollups.js';
 import type {
@@ -139,9 +145,9 @@ export class DynamoDbCounterStep implements DerivationStep {
 
   /**
    * The chunk's counter updates, per tenant on one counter shard picked at random (readers add
-   * every shard up). A hot tenant's shards span its k counter partitions (8 shards each; k the
-   * least of the plans in effect for the chunk's entries, so readers, who read the partitions of
-   * every plan, always find them): no counter item or partition takes every chunk.
+   * every shard up). A hot tenant's shards span its counter partitions (8 shards each; one per 4
+   * write shards of the least of the plans in effect for the chunk's entries, so readers, who read
+   * the partitions of every plan, always find them): no counter item or partition takes every chunk.
    */
   async #spread(counted: readonly CountedFields[]): Promise<CounterItemDelta[]> {
     const byTenant = new Map<string, CountedFields[]>();
@@ -153,8 +159,9 @@ export class DynamoDbCounterStep implements DerivationStep {
     const deltas: CounterItemDelta[] = [];
     for (const [tenant, records] of byTenant) {
       const plans: ShardPlans = this.#shardPlans ? await this.#shardPlans.plans(tenant) : [];
-      const parts =
-        plans.length === 0 ? 1 : Math.min(...records.map((record) => shardsAt(plans, record.timestamp)));
+      const parts = counterPartsFor(
+        plans.length === 0 ? 1 : Math.min(...records.map((record) => shardsAt(plans, record.timestamp))),
+      );
       deltas.push(...counterItemDeltas(records, 1, Math.floor(this.#random() * COUNTER_SHARDS * parts)));
     }
     return deltas;

@@ -70,6 +70,17 @@ export const shardsOver = (plans: ShardPlans, fromTime: number, toTime: number):
 export const maxShards = (plans: ShardPlans): number =>
   plans.reduce((most, plan) => Math.max(most, plan.shards), 1);
 
+/**
+ * Write shards per counter partition. A hot tenant's counters are written once per consumer chunk
+ * (not per entry), so they need far fewer partitions than its entries: at 10,000 entries a second
+ * the counter partition of an unsharded tenant takes about 1,100 WCU/s (bench/hot-tenants.ts), so
+ * one counter partition per 4 write shards keeps each near 300, and a reader sums k ÷ 4 of them.
+ */
+export const SHARDS_PER_COUNTER_PART = 4;
+
+/** The counter partitions of a tenant on `shards` write shards. */
+export const counterPartsFor = (shards: number): number => Math.ceil(shards / SHARDS_PER_COUNTER_PART);
+
 /** A 32-bit mix of a 53-bit id (murmur3's finalizer over both halves). */
 const mix = (id: number): number => {
   const low = id >>> 0;
