@@ -294,7 +294,9 @@ export class DynamoDbEventStore implements EventStore {
   async #shardsOver(query: PageQuery | CountQuery): Promise<number> {
     if (query.minId > query.maxId) return 1;
     const plans = await this.#plans(query.tenant);
-    return plans.length === 0 ? 1 : shardsOver(plans, timestampOfId(query.minId), timestampOfId(query.maxId));
+    return plans.length === 0
+      ? 1
+      : shardsOver(plans, timestampOfId(query.minId), timestampOfId(query.maxId), this.#clock());
   }
 
   /**

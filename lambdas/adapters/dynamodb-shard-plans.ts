@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand, paginateQuery } from '@aws-sdk/lib-dynamodb';
-import { PLAN_CACHE_MS, type ShardPlan, type ShardPlans } from '../domain/hot-shards.js';
+import { PLAN_CACHE_MS, type ShardPlan, type ShardPlans, shardsAt } from '../domain/hot-shards.js';
 import { ID_EPOCH_MS } from '../domain/ids.js';
 import type { ShardPlanStore } from '../ports/shard-plans.js';
 import { shardPlanKey, shardPlanPartition } from './dynamodb-keys.js';
@@ -51,6 +51,9 @@ export class DynamoDbShardPlanStore implements ShardPlanStore {
   }
 
   async record(tenant: string, plan: ShardPlan): Promise<boolean> {
+    // A plan that leaves the layout as it is (below a configured floor) is not worth an item.
+    const floor = this.#forced.get(tenant) ?? 1;
+    if (Math.max(floor, plan.shards) === shardsAt(await this.plans(tenant), plan.from)) return false;
     try {
       await this.#doc.send(
         new PutCommand({

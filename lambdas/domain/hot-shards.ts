@@ -42,6 +42,12 @@ export const MAX_SHARDS = 64;
 export const PLAN_LEAD_MS = 7 * 60_000;
 /** How long a reader or writer may use plans it read from the store. */
 export const PLAN_CACHE_MS = 60_000;
+/**
+ * The furthest ahead of its writer's clock a slot id can be stamped (its reservation's 5-minute
+ * lease) plus a minute of clock skew: a reader at `now` finds no slot id later than this, so plans
+ * taking effect after it (recorded, pending) do not widen its reads yet. Under `PLAN_LEAD_MS`.
+ */
+export const WRITE_AHEAD_MS = 6 * 60_000;
 
 /** The number of shards in effect for an entry stamped `time` (epoch ms). */
 export const shardsAt = (plans: ShardPlans, time: number): number => {
@@ -55,11 +61,14 @@ export const shardsAt = (plans: ShardPlans, time: number): number => {
 
 /**
  * The number of shards a reader of entries stamped between `fromTime` and `toTime` (inclusive)
- * must query: the most of any plan in effect in that range. Shard numbers are a prefix
- * (0 … k − 1), so the shards of a smaller plan are among them.
+ * must query: the most of any plan in effect in that range (up to what can have been written by
+ * `now`, when given). Shard numbers are a prefix (0 … k − 1), so the shards of a smaller plan are
+ * among them.
  */
-export const shardsOver = (plans: ShardPlans, fromTime: number, toTime: number): number => {
-  let shards = shardsAt(plans, fromTime);
+export const shardsOver = (plans: ShardPlans, fromTime: number, toTime: number, now?: number): number => {
+  // Only conditional ids (shard 0) lie beyond `now + WRITE_AHEAD_MS`: later plans hold nothing yet.
+  if (now !== undefined) toTime = Math.min(toTime, now + WRITE_AHEAD_MS);
+  let shards = shardsAt(plans, Math.min(fromTime, toTime));
   for (const plan of plans) {
     if (plan.from > fromTime && plan.from <= toTime) shards = Math.max(shards, plan.shards);
   }

@@ -8,6 +8,9 @@ export interface ShardPlanSource {
 
 /** Plans are also recorded: appended only, each taking effect after every cache has seen it. */
 export interface ShardPlanStore extends ShardPlanSource {
-  /** Records `plan`; false when a plan with the same start was already recorded. */
+  /**
+   * Records `plan`; false when a plan with the same start was already recorded, or when it would
+   * not change the layout in effect at its start.
+   */
   record(tenant: string, plan: ShardPlan): Promise<boolean>;
 }

@@ -46,6 +46,14 @@ describe('shard plans', () => {
     expect(shardsOver(plans, NOW + HOUR, NOW + 4 * HOUR)).toBe(16);
   });
 
+  it('leave out plans that take effect after anything can have been written', () => {
+    // Recorded at NOW − 2 min, effective at NOW + 5 min: nothing written under it yet at NOW − 2 min.
+    const pending: ShardPlans = [{ from: NOW + 5 * 60_000, shards: 8 }];
+    expect(shardsOver(pending, 0, Number.MAX_SAFE_INTEGER, NOW - 2 * 60_000)).toBe(1);
+    // Once a slot id can be stamped in its range (WRITE_AHEAD_MS), readers include it.
+    expect(shardsOver(pending, 0, Number.MAX_SAFE_INTEGER, NOW)).toBe(8);
+  });
+
   it('name shard 0 by the tenant itself and the others reversibly', () => {
     expect(shardPartition('acme', 0)).toBe('acme');
     expect(shardPartition('acme', 7)).toBe('acme~7');
