@@ -1,5 +1,5 @@
 import { paginateQuery } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { eventsPartition } from '../../lambdas/adapters/dynamodb-keys.js';
 import { PLAN_LEAD_MS } from '../../lambdas/domain/hot-shards.js';
 import { MAX_ID } from '../../lambdas/domain/ids.js';
@@ -11,6 +11,9 @@ import { apiRequestEvents } from '../helpers/api-request-events.js';
 import { koreJwt } from '../helpers/kore-jwt.js';
 import { startTestService, type TestService } from '../helpers/local-service.js';
 import { allEntries, counterMismatches, form } from '../helpers/purge-fixtures.js';
+
+// Each test walks two tenants' pages through the store and the HTTP dialects: room on a busy machine.
+jest.setTimeout(180_000);
 
 /** The same entries (same ids, same content) stored for a tenant on 4 write shards and one on 1. */
 const HOT = 'hot-tenant';
@@ -102,7 +105,8 @@ describe('a hot tenant on k write shards', () => {
       seeded.push(...ids);
     }
     await service.settle();
-  });
+    // Two tenants' entries written and derived: room on a busy machine.
+  }, 180_000);
   afterAll(async () => service.stop());
 
   it('writes the hot tenant over all its shards and the cold one to its own partition only', async () => {
@@ -259,7 +263,7 @@ describe('write shards chosen from measured load', () => {
   beforeAll(async () => {
     // A key planned to carry 50 write units a second: a burst of a few hundred entries is "hot".
     service = await startTestService({ config: { HOT_TENANT_UNITS_PER_KEY: '50' } });
-  });
+  }, 120_000);
   afterAll(async () => service.stop());
 
   it('records a plan for a tenant whose rate needs it, effective later; a quiet tenant stays at k = 1', async () => {
