@@ -16,6 +16,7 @@ import { dialectsBench } from './dialects.js';
 import { downloadBench } from './download.js';
 import { fetchBench } from './fetch.js';
 import { type BenchContext, type BenchModule, type Measurement, trackCapacity } from './harness.js';
+import { hotTenantsBench } from './hot-tenants.js';
 import { ingestBench } from './ingest.js';
 import { parallelExportBench } from './parallel-export.js';
 import { purgeBench } from './purge.js';
@@ -30,6 +31,7 @@ const MODULES: Record<string, BenchModule> = {
   'parallel-export': parallelExportBench,
   ingest: ingestBench,
   derivation: derivationBench,
+  'hot-tenants': hotTenantsBench,
 };
 
 const { values } = parseArgs({

@@ -5,6 +5,13 @@ import {
   PutCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
+import {
+  counterPartsFor,
+  parseShardPartition,
+  type ShardPlanner,
+  type ShardPlans,
+  shardsAt,
+} from '../domain/hot-shards.js';
 import type { AuditRecord } from '../domain/record.js';
 import { COUNTER_SHARDS, counterDeltas } from '../domain/rollups.js';
 import type {
@@ -14,9 +21,11 @@ import type {
   DerivationStep,
   JournalEntry,
 } from '../ports/derivation.js';
+import type { ShardPlanSource, ShardPlanStore } from '../ports/shard-plans.js';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF, isThrottle } from './backoff.js';
-import { counterItemDeltas, counterUpdate } from './dynamodb-counters.js';
+import { type CounterItemDelta, counterItemDeltas, counterUpdate } from './dynamodb-counters.js';
 import { journalKey } from './dynamodb-keys.js';
+import { log } from './log.js';
 import { CONTROL_KEYS, EVENTS_KEYS } from './table-definitions.js';
 
 /** Journal entries outlive the stream's own 24-hour retention: no delivery can reach past them. */
@@ -60,16 +69,17 @@ export class DynamoDbDerivationJournal implements DerivationJournal {
 const MAX_COUNTER_ITEMS = 90;
 
 /** The fields rollups count by, from a stream image of an entry; undefined for any other item. */
-const countedFields = (
-  image: Readonly<Record<string, unknown>> | undefined,
-): Pick<AuditRecord, 'tenant' | 'timestamp' | 'action_type' | 'user' | 'api_key'> | undefined => {
+type CountedFields = Pick<AuditRecord, 'tenant' | 'timestamp' | 'action_type' | 'user' | 'api_key'>;
+
+const countedFields = (image: Readonly<Record<string, unknown>> | undefined): CountedFields | undefined => {
   if (!image) return undefined;
   const { tenant, timestamp, action_type, user, api_key } = image;
   if (typeof tenant !== 'string' || typeof timestamp !== 'number' || typeof action_type !== 'string')
     return undefined;
   if (typeof image[EVENTS_KEYS.sort] !== 'number' || typeof image.hash !== 'string') return undefined;
   return {
-    tenant,
+    // A hot tenant's write shard names the tenant with its shard (`tenant~3`): counted as the tenant.
+    tenant: parseShardPartition(tenant).tenant,
     timestamp,
     action_type,
     ...(typeof user === 'string' ? { user } : {}),
@@ -91,6 +101,8 @@ export class DynamoDbCounterStep implements DerivationStep {
   readonly #clock: () => number;
   readonly #random: () => number;
   readonly #backoff: BackoffPolicy;
+  readonly #shardPlans: ShardPlanSource | undefined;
+  readonly #planShards: { readonly planner: ShardPlanner; readonly store: ShardPlanStore } | undefined;
 
   constructor(
     doc: DynamoDBDocumentClient,
@@ -99,10 +111,19 @@ export class DynamoDbCounterStep implements DerivationStep {
       readonly clock?: () => number;
       readonly random?: () => number;
       readonly backoff?: BackoffPolicy;
+      /** Hot tenants' plans: their counters spread over k counter partitions. */
+      readonly shardPlans?: ShardPlanSource;
+      /**
+       * Measures each tenant's rate from the entries counted and records a plan when it needs
+       * more (or far fewer) write shards (lambdas/domain/hot-shards.ts).
+       */
+      readonly planShards?: { readonly planner: ShardPlanner; readonly store: ShardPlanStore };
     },
   ) {
     this.#doc = doc;
     this.#table = options.controlTable;
+    this.#shardPlans = options.shardPlans;
+    this.#planShards = options.planShards;
     this.#clock = options.clock ?? Date.now;
     this.#random = options.random ?? Math.random;
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
@@ -122,13 +143,68 @@ export class DynamoDbCounterStep implements DerivationStep {
     };
   }
 
+  /**
+   * The chunk's counter updates, per tenant on one counter shard picked at random (readers add
+   * every shard up). A hot tenant's shards span its counter partitions (8 shards each; one per 4
+   * write shards of the least of the plans in effect for the chunk's entries, so readers, who read
+   * the partitions of every plan, always find them): no counter item or partition takes every chunk.
+   */
+  async #spread(counted: readonly CountedFields[]): Promise<CounterItemDelta[]> {
+    const byTenant = new Map<string, CountedFields[]>();
+    for (const fields of counted) {
+      const group = byTenant.get(fields.tenant);
+      if (group) group.push(fields);
+      else byTenant.set(fields.tenant, [fields]);
+    }
+    const deltas: CounterItemDelta[] = [];
+    for (const [tenant, records] of byTenant) {
+      const plans: ShardPlans = this.#shardPlans ? await this.#shardPlans.plans(tenant) : [];
+      const parts = counterPartsFor(
+        plans.length === 0 ? 1 : Math.min(...records.map((record) => shardsAt(plans, record.timestamp))),
+      );
+      deltas.push(...counterItemDeltas(records, 1, Math.floor(this.#random() * COUNTER_SHARDS * parts)));
+    }
+    return deltas;
+  }
+
+  /**
+   * Feeds the applied chunk's inserts to the planner and records the plans it asks for. A plan
+   * that cannot be recorded now is asked for again at the next chunk: it never fails the chunk.
+   */
+  async #plan(chunk: readonly ChangeRecord[]): Promise<void> {
+    const planning = this.#planShards;
+    if (!planning) return;
+    const tenants = new Set<string>();
+    for (const record of chunk) {
+      const partition = record.kind === 'insert' ? record.newImage?.[EVENTS_KEYS.partition] : undefined;
+      const timestamp = record.newImage?.timestamp;
+      if (typeof partition !== 'string' || typeof timestamp !== 'number') continue;
+      const { tenant, shard } = parseShardPartition(partition);
+      planning.planner.observe(tenant, shard, timestamp);
+      tenants.add(tenant);
+    }
+    for (const tenant of tenants) {
+      try {
+        const now = this.#clock();
+        const plan = planning.planner.consider(tenant, await planning.store.plans(tenant), now);
+        if (plan && (await planning.store.record(tenant, plan))) {
+          log.info('write shards planned for a hot tenant', { tenant, from: plan.from, shards: plan.shards });
+        }
+      } catch (error) {
+        log.warn('could not record a write-shard plan; asked again at the next chunk', {
+          tenant,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+    }
+  }
+
   async apply(chunk: readonly ChangeRecord[], entry: JournalEntry): Promise<'applied' | 'duplicate'> {
     const counted = chunk.flatMap((record) => {
       const fields = record.kind === 'insert' ? countedFields(record.newImage) : undefined;
       return fields ? [fields] : [];
     });
-    const shard = Math.floor(this.#random() * COUNTER_SHARDS);
-    const updates = counterItemDeltas(counted, 1, shard).map((delta) => counterUpdate(this.#table, delta));
+    const updates = (await this.#spread(counted)).map((delta) => counterUpdate(this.#table, delta));
     const journalPut = {
       Put: {
         TableName: this.#table,
@@ -140,6 +216,7 @@ export class DynamoDbCounterStep implements DerivationStep {
     for (let attempt = 1; ; attempt += 1) {
       try {
         await this.#doc.send(new TransactWriteCommand({ TransactItems: [journalPut, ...updates] }));
+        await this.#plan(chunk);
         return 'applied';
       } catch (error) {
         const reasons =

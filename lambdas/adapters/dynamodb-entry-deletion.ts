@@ -1,7 +1,9 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { shardOf } from '../domain/hot-shards.js';
 import { COUNTER_SHARDS } from '../domain/rollups.js';
 import type { DeletionMarker, DeletionPlan, EntryDeletion, PurgeTarget } from '../ports/entry-deletion.js';
+import type { ShardPlanSource } from '../ports/shard-plans.js';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF, isThrottle } from './backoff.js';
 import { batchWriteAll } from './dynamodb-batch-write.js';
 import {
@@ -34,8 +36,10 @@ export class DynamoDbEntryDeletion implements EntryDeletion {
   readonly #clock: () => number;
   readonly #random: () => number;
   readonly #backoff: BackoffPolicy;
+  readonly #shardPlans: ShardPlanSource | undefined;
 
   constructor(doc: DynamoDBDocumentClient, options: DynamoDbEntryDeletionOptions) {
+    this.#shardPlans = options.shardPlans;
     this.#doc = doc;
     this.#eventsTable = options.eventsTable;
     this.#controlTable = options.controlTable;
@@ -83,13 +87,16 @@ export class DynamoDbEntryDeletion implements EntryDeletion {
         }),
       );
     };
-    const deleteAll = () =>
-      batchWriteAll(
+    // A hot tenant's entry lives in the write shard its id and the tenant's plans name.
+    const deleteAll = async () => {
+      const plans = this.#shardPlans ? await this.#shardPlans.plans(tenant) : [];
+      await batchWriteAll(
         this.#doc,
         this.#eventsTable,
-        plan.ids.map((id) => ({ DeleteRequest: { Key: eventKey(tenant, id) } })),
+        plan.ids.map((id) => ({ DeleteRequest: { Key: eventKey(tenant, id, shardOf(id, plans)) } })),
         { backoff: this.#backoff, random: this.#random },
       );
+    };
     const [countedAll, deletedAll] = await Promise.allSettled([countAll(), deleteAll()]);
     if (countedAll.status === 'rejected') throw countedAll.reason;
     if (deletedAll.status === 'rejected') throw deletedAll.reason;

@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { PartiallyWrittenError, TooManyRequestsError, UnstorableEventError } from '../domain/errors.js';
+import { mergeShards, type ShardPlans, shardOf, shardsOver } from '../domain/hot-shards.js';
 import { conditionalIdFor, isSlotId } from '../domain/id-slots.js';
 import { isEncodableTimestamp, lastIdAt, timestampOfId } from '../domain/ids.js';
 import { jsonValueProblem } from '../domain/json-values.js';
@@ -15,6 +16,7 @@ import type {
   PageResult,
 } from '../ports/event-store.js';
 import type { IdSource } from '../ports/id-source.js';
+import type { ShardPlanSource } from '../ports/shard-plans.js';
 import { type BackoffPolicy, DEFAULT_BACKOFF } from './backoff.js';
 import { batchWriteAll } from './dynamodb-batch-write.js';
 import { DynamoDbIdSlotStore } from './dynamodb-id-slots.js';
@@ -72,6 +74,8 @@ export interface DynamoDbEventStoreOptions {
   readonly clock?: () => number;
   readonly random?: () => number;
   readonly backoff?: BackoffPolicy;
+  /** Hot tenants' write-shard plans (lambdas/domain/hot-shards.ts); without: one shard for all. */
+  readonly shardPlans?: ShardPlanSource;
 }
 
 /**
@@ -87,10 +91,12 @@ export class DynamoDbEventStore implements EventStore {
   readonly #clock: () => number;
   readonly #random: () => number;
   readonly #backoff: BackoffPolicy;
+  readonly #shardPlans: ShardPlanSource | undefined;
 
   constructor(doc: DynamoDBDocumentClient, options: DynamoDbEventStoreOptions) {
     this.#doc = doc;
     this.#eventsTable = options.eventsTable;
+    this.#shardPlans = options.shardPlans;
     this.#ids =
       options.ids ??
       new SlotIdSource(new DynamoDbIdSlotStore(doc, { controlTable: options.controlTable }), {
@@ -121,6 +127,7 @@ export class DynamoDbEventStore implements EventStore {
     const now = this.#clock();
     for (const [index, draft] of drafts.entries()) storableBytes(tenant, draft, index, now);
     const ids = options.ids ?? (await this.reserveIds(drafts));
+    const plans = await this.#plans(tenant);
     const records = drafts.map((draft, index) => {
       const id = ids[index] as number;
       return sealRecord(tenant, id, timestampOfId(id), draft);
@@ -136,7 +143,7 @@ export class DynamoDbEventStore implements EventStore {
     await runConcurrently(
       [
         ...batches.map((batch) => async () => {
-          await this.#batchWrite(batch);
+          await this.#batchWrite(batch, plans);
           for (const record of batch) written.add(record.id);
         }),
         ...conditional.map((index) => async () => {
@@ -175,12 +182,20 @@ export class DynamoDbEventStore implements EventStore {
     }
   }
 
-  /** One BatchWriteItem call (25 entries), what it leaves unprocessed retried within the budget. */
-  async #batchWrite(records: readonly AuditRecord[]): Promise<void> {
+  /** The tenant's write-shard plans (none without a plan source). */
+  async #plans(tenant: string): Promise<ShardPlans> {
+    return this.#shardPlans ? await this.#shardPlans.plans(tenant) : [];
+  }
+
+  /**
+   * One BatchWriteItem call (25 entries, each in its write shard), what it leaves unprocessed
+   * retried within the budget.
+   */
+  async #batchWrite(records: readonly AuditRecord[], plans: ShardPlans): Promise<void> {
     await batchWriteAll(
       this.#doc,
       this.#eventsTable,
-      records.map((record) => ({ PutRequest: { Item: recordToItem(record) } })),
+      records.map((record) => ({ PutRequest: { Item: recordToItem(record, shardOf(record.id, plans)) } })),
       { backoff: this.#backoff, random: this.#random },
     );
   }
@@ -223,6 +238,8 @@ export class DynamoDbEventStore implements EventStore {
   }
 
   async queryPage(query: PageQuery): Promise<PageResult> {
+    const shards = await this.#shardsOver(query);
+    if (shards > 1) return this.#mergedPage(query, shards);
     const records: AuditRecord[] = [];
     let itemsRead = 0;
     let capacityUnits = 0;
@@ -247,6 +264,8 @@ export class DynamoDbEventStore implements EventStore {
   }
 
   async countEntries(query: CountQuery): Promise<CountResult> {
+    const shards = await this.#shardsOver(query);
+    if (shards > 1) return this.#mergedCount(query, shards);
     const limit = query.limit ?? Number.POSITIVE_INFINITY;
     let count = 0;
     let itemsRead = 0;
@@ -271,9 +290,141 @@ export class DynamoDbEventStore implements EventStore {
     return { count, lastId, itemsRead };
   }
 
+  /** How many write shards a query of this id range must read (1 for a tenant never sharded). */
+  async #shardsOver(query: PageQuery | CountQuery): Promise<number> {
+    if (query.minId > query.maxId) return 1;
+    const plans = await this.#plans(query.tenant);
+    return plans.length === 0
+      ? 1
+      : shardsOver(plans, timestampOfId(query.minId), timestampOfId(query.maxId), this.#clock());
+  }
+
+  /**
+   * Reads `limit` ids or fewer of one write shard within [minId, maxId], strictly after `after`
+   * and up to `bound` (in the query's order); pages past DynamoDB's 1 MB until it has an item or
+   * the range ends. `more` is DynamoDB's own: a LastEvaluatedKey was returned.
+   */
+  async #readShard(
+    query: PageQuery | CountQuery,
+    shard: number,
+    request: { after: number | undefined; bound: number | undefined; limit: number },
+    idsOnly: boolean,
+  ): Promise<{ items: Record<string, unknown>[]; more: boolean; itemsRead: number; capacityUnits: number }> {
+    let minId = query.minId;
+    let maxId = query.maxId;
+    const { after, bound } = request;
+    if (query.newestFirst) {
+      if (after !== undefined) maxId = Math.min(maxId, after - 1);
+      if (bound !== undefined) minId = Math.max(minId, bound);
+    } else {
+      if (after !== undefined) minId = Math.max(minId, after + 1);
+      if (bound !== undefined) maxId = Math.min(maxId, bound);
+    }
+    const items: Record<string, unknown>[] = [];
+    let itemsRead = 0;
+    let capacityUnits = 0;
+    if (minId > maxId) return { items, more: false, itemsRead, capacityUnits };
+    let exclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const output = await this.#doc.send(
+        new QueryCommand({
+          ...this.#rangeQuery({ ...query, minId, maxId }, shard),
+          Limit: request.limit,
+          ExclusiveStartKey: exclusiveStartKey,
+          ReturnConsumedCapacity: 'TOTAL',
+          ...(idsOnly ? { ProjectionExpression: '#id' } : {}),
+          ...('consistent' in query && query.consistent ? { ConsistentRead: true } : {}),
+        }),
+      );
+      items.push(...(output.Items ?? []));
+      itemsRead += output.ScannedCount ?? 0;
+      capacityUnits += output.ConsumedCapacity?.CapacityUnits ?? 0;
+      exclusiveStartKey = output.LastEvaluatedKey;
+    } while (exclusiveStartKey && items.length === 0);
+    return { items, more: exclusiveStartKey !== undefined, itemsRead, capacityUnits };
+  }
+
+  /** A hot tenant's page: its write shards merged in id order (lambdas/domain/hot-shards.ts). */
+  async #mergedPage(query: PageQuery, shards: number): Promise<PageResult> {
+    let itemsRead = 0;
+    let capacityUnits = 0;
+    const merged = await mergeShards<Record<string, unknown>>({
+      shards,
+      positions: query.shardPositions ?? [],
+      limit: query.limit,
+      newestFirst: query.newestFirst,
+      idOf: (item) => Number(item[EVENTS_KEYS.sort]),
+      read: async ({ shard, ...request }) => {
+        const result = await this.#readShard(query, shard, request, false);
+        itemsRead += result.itemsRead;
+        capacityUnits += result.capacityUnits;
+        return result;
+      },
+    });
+    return {
+      records: merged.items.map((item) => itemToRecord(item)),
+      itemsRead,
+      capacityUnits,
+      shardPositions: merged.positions,
+    };
+  }
+
+  /** A hot tenant's count: each shard's count added up, or the merged ids up to `limit`. */
+  async #mergedCount(query: CountQuery, shards: number): Promise<CountResult> {
+    let itemsRead = 0;
+    if (query.limit === undefined) {
+      const counts = await Promise.all(
+        Array.from({ length: shards }, (_, shard) =>
+          this.#countShard(query, shard).then((result) => {
+            itemsRead += result.itemsRead;
+            return result.count;
+          }),
+        ),
+      );
+      return { count: counts.reduce((sum, count) => sum + count, 0), lastId: undefined, itemsRead };
+    }
+    if (query.limit < 1) return { count: 0, lastId: undefined, itemsRead };
+    const merged = await mergeShards<Record<string, unknown>>({
+      shards,
+      positions: [],
+      limit: query.limit,
+      newestFirst: query.newestFirst,
+      idOf: (item) => Number(item[EVENTS_KEYS.sort]),
+      read: async ({ shard, ...request }) => {
+        const result = await this.#readShard(query, shard, request, true);
+        itemsRead += result.itemsRead;
+        return result;
+      },
+    });
+    const count = merged.items.length;
+    // As one partition's count: the last id only when the count stopped at the limit with more to come.
+    const lastId =
+      count >= query.limit && !merged.exhausted ? Number(merged.items.at(-1)?.[EVENTS_KEYS.sort]) : undefined;
+    return { count, lastId, itemsRead };
+  }
+
+  async #countShard(query: CountQuery, shard: number): Promise<{ count: number; itemsRead: number }> {
+    let count = 0;
+    let itemsRead = 0;
+    let exclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const output = await this.#doc.send(
+        new QueryCommand({
+          ...this.#rangeQuery(query, shard),
+          Select: 'COUNT',
+          ExclusiveStartKey: exclusiveStartKey,
+        }),
+      );
+      count += output.Count ?? 0;
+      itemsRead += output.ScannedCount ?? 0;
+      exclusiveStartKey = output.LastEvaluatedKey;
+    } while (exclusiveStartKey);
+    return { count, itemsRead };
+  }
+
   /** The table, index, key condition and order of an id-range query, shared by pages and counts. */
-  #rangeQuery(query: PageQuery | CountQuery) {
-    const { partitionName, partitionValue, indexName } = this.#partition(query);
+  #rangeQuery(query: PageQuery | CountQuery, shard = 0) {
+    const { partitionName, partitionValue, indexName } = this.#partition(query, shard);
     return {
       TableName: this.#eventsTable,
       IndexName: indexName,
@@ -284,7 +435,10 @@ export class DynamoDbEventStore implements EventStore {
     };
   }
 
-  #partition(query: Pick<PageQuery, 'tenant' | 'selector'>): {
+  #partition(
+    query: Pick<PageQuery, 'tenant' | 'selector'>,
+    shard: number,
+  ): {
     partitionName: string;
     partitionValue: string;
     indexName: string | undefined;
@@ -293,31 +447,31 @@ export class DynamoDbEventStore implements EventStore {
       case 'all':
         return {
           partitionName: EVENTS_KEYS.partition,
-          partitionValue: eventsPartition(query.tenant),
+          partitionValue: eventsPartition(query.tenant, shard),
           indexName: undefined,
         };
       case 'action':
         return {
           partitionName: EVENTS_KEYS.actionKey,
-          partitionValue: actionPartition(query.tenant, query.selector.action),
+          partitionValue: actionPartition(query.tenant, query.selector.action, shard),
           indexName: EVENTS_KEYS.actionIndex,
         };
       case 'actor':
         return {
           partitionName: EVENTS_KEYS.actorKey,
-          partitionValue: actorPartition(query.tenant, query.selector.actor),
+          partitionValue: actorPartition(query.tenant, query.selector.actor, shard),
           indexName: EVENTS_KEYS.actorIndex,
         };
       case 'apiCalls':
         return query.selector.actor === undefined
           ? {
               partitionName: EVENTS_KEYS.apiCallKey,
-              partitionValue: apiCallPartition(query.tenant),
+              partitionValue: apiCallPartition(query.tenant, shard),
               indexName: EVENTS_KEYS.apiCallIndex,
             }
           : {
               partitionName: EVENTS_KEYS.actorKey,
-              partitionValue: actorPartition(query.tenant, query.selector.actor),
+              partitionValue: actorPartition(query.tenant, query.selector.actor, shard),
               indexName: EVENTS_KEYS.actorIndex,
             };
     }

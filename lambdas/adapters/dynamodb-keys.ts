@@ -1,4 +1,5 @@
-import type { CounterBucket, CounterId, CounterScope } from '../domain/rollups.js';
+import { shardPartition } from '../domain/hot-shards.js';
+import { COUNTER_SHARDS, type CounterBucket, type CounterId, type CounterScope } from '../domain/rollups.js';
 import { CONTROL_KEYS, EVENTS_KEYS } from './table-definitions.js';
 
 /**
@@ -16,23 +17,29 @@ const controlKey = (pk: string, sk: string): ControlKey => ({ [PK]: pk, [SK]: sk
 
 // ---- events table ----
 
-/** The events-table partition of a tenant's entries. */
-export const eventsPartition = (tenant: string): string => tenant;
+// A hot tenant's write shard s > 0 puts `tenant~s` wherever the tenant's name starts a key
+// (lambdas/domain/hot-shards.ts); shard 0, every k = 1 tenant and all older entries keep the
+// tenant's own keys.
 
-/** The key of one entry. */
-export const eventKey = (tenant: string, id: number): Record<string, string | number> => ({
-  [EVENTS_KEYS.partition]: eventsPartition(tenant),
+/** The events-table partition of a tenant's entries (of write shard `shard`). */
+export const eventsPartition = (tenant: string, shard = 0): string => shardPartition(tenant, shard);
+
+/** The key of one entry (in write shard `shard`). */
+export const eventKey = (tenant: string, id: number, shard = 0): Record<string, string | number> => ({
+  [EVENTS_KEYS.partition]: eventsPartition(tenant, shard),
   [EVENTS_KEYS.sort]: id,
 });
 
-/** `byAction` partition: a tenant's entries of one action type. */
-export const actionPartition = (tenant: string, action: string): string => `${tenant}#${action}`;
+/** `byAction` partition: a tenant's entries of one action type (of write shard `shard`). */
+export const actionPartition = (tenant: string, action: string, shard = 0): string =>
+  `${shardPartition(tenant, shard)}#${action}`;
 
 /** `byActor` partition: a tenant's entries of one actor (user, else API key id). */
-export const actorPartition = (tenant: string, actor: string): string => `${tenant}#${actor}`;
+export const actorPartition = (tenant: string, actor: string, shard = 0): string =>
+  `${shardPartition(tenant, shard)}#${actor}`;
 
 /** `byApiCall` partition: a tenant's entries that record an API call. */
-export const apiCallPartition = (tenant: string): string => tenant;
+export const apiCallPartition = (tenant: string, shard = 0): string => shardPartition(tenant, shard);
 
 // ---- control table: ingest ----
 
@@ -48,17 +55,25 @@ export const idempotencyItemKey = (tenant: string, digest: string): ControlKey =
 
 const pad = (value: number): string => String(value).padStart(8, '0');
 
-/** The partition of one counter scope's items (all buckets, all shards). */
-export const counterPartition = (tenant: string, scope: CounterScope): string => {
+/**
+ * The partition of one counter scope's items (all buckets, the shards of counter partition
+ * `part`). A hot tenant's counters spread over `k` partitions (`p<part>#` after the tenant; the
+ * scope kinds `all`, `a#`, `u#` cannot be mistaken for it); part 0 is the scope's own.
+ */
+export const counterPartition = (tenant: string, scope: CounterScope, part = 0): string => {
+  const base = part === 0 ? `count#${tenant}#` : `count#${tenant}#p${part}#`;
   switch (scope.kind) {
     case 'all':
-      return `count#${tenant}#all`;
+      return `${base}all`;
     case 'action':
-      return `count#${tenant}#a#${scope.action}`;
+      return `${base}a#${scope.action}`;
     case 'actor':
-      return `count#${tenant}#u#${scope.actor}`;
+      return `${base}u#${scope.actor}`;
   }
 };
+
+/** The counter partition a counter shard lives in: shards 0–7 in part 0, 8–15 in part 1, … */
+export const counterPart = (shard: number): number => Math.floor(shard / COUNTER_SHARDS);
 
 /** The sort key prefix of a bucket's shards; "~" after it sorts past every shard (digits). */
 export const counterBucketPrefix = (bucket: CounterBucket): string => {
@@ -78,7 +93,7 @@ export const counterBucketIndex = (sortKey: string): number => Number(sortKey.sp
 /** A counter item's key: its scope's partition, its bucket and shard. */
 export const counterItemKey = (counter: CounterId): ControlKey =>
   controlKey(
-    counterPartition(counter.tenant, counter.scope),
+    counterPartition(counter.tenant, counter.scope, counterPart(counter.shard)),
     `${counterBucketPrefix(counter.bucket)}${counter.shard}`,
   );
 
@@ -156,6 +171,11 @@ export const idSlotKey = (slot: number): ControlKey =>
 /** The journal entry a derivation step wrote for the chunk (or alias) starting at a stream record. */
 export const journalKey = (step: string, eventId: string): ControlKey =>
   controlKey(`journal#${step}#${eventId}`, 'journal');
+
+/** A tenant's write-shard plans (lambdas/domain/hot-shards.ts), one item each, sorted by effect. */
+export const shardPlanPartition = (tenant: string): string => `shardplan#${tenant}`;
+export const shardPlanKey = (tenant: string, from: number): ControlKey =>
+  controlKey(shardPlanPartition(tenant), `from#${String(from).padStart(15, '0')}`);
 
 /** Where the local stream consumer left a shard (Lambda's event source mapping keeps its own). */
 export const streamCheckpointKey = (shardId: string): ControlKey =>

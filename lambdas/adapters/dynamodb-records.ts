@@ -1,6 +1,7 @@
+import { parseShardPartition } from '../domain/hot-shards.js';
 import type { AuditRecord } from '../domain/record.js';
 import { actorOf } from '../domain/record.js';
-import { actionPartition, actorPartition, apiCallPartition } from './dynamodb-keys.js';
+import { actionPartition, actorPartition, apiCallPartition, eventsPartition } from './dynamodb-keys.js';
 import { EVENTS_KEYS } from './table-definitions.js';
 
 /**
@@ -11,16 +12,18 @@ import { EVENTS_KEYS } from './table-definitions.js';
  * an empty attribute name while the SDK's marshaller refuses a map with a `constructor` key.
  * (Items written before hold them as a map; both read back.)
  */
-export const recordToItem = (record: AuditRecord): Record<string, unknown> => {
+export const recordToItem = (record: AuditRecord, shard = 0): Record<string, unknown> => {
   const { additional_information, request, ...rest } = record;
   const actor = actorOf(record);
   return {
     ...rest,
+    // A hot tenant's write shard (lambdas/domain/hot-shards.ts): its keys; shard 0 is the tenant's own.
+    ...(shard === 0 ? {} : { [EVENTS_KEYS.partition]: eventsPartition(record.tenant, shard) }),
     ...(request !== undefined ? { request: requestToItem(request) } : {}),
-    [EVENTS_KEYS.actionKey]: actionPartition(record.tenant, record.action_type),
-    ...(actor !== undefined ? { [EVENTS_KEYS.actorKey]: actorPartition(record.tenant, actor) } : {}),
+    [EVENTS_KEYS.actionKey]: actionPartition(record.tenant, record.action_type, shard),
+    ...(actor !== undefined ? { [EVENTS_KEYS.actorKey]: actorPartition(record.tenant, actor, shard) } : {}),
     // Only entries that record an API call are in the api-key dialect's listing index (sparse).
-    ...(request !== undefined ? { [EVENTS_KEYS.apiCallKey]: apiCallPartition(record.tenant) } : {}),
+    ...(request !== undefined ? { [EVENTS_KEYS.apiCallKey]: apiCallPartition(record.tenant, shard) } : {}),
     ...(additional_information !== undefined
       ? { additional_information_json: JSON.stringify(additional_information) }
       : {}),
@@ -36,8 +39,13 @@ export const itemToRecord = (item: Record<string, unknown>): AuditRecord => {
     request,
     ...rest
   } = item;
+  const partition = rest[EVENTS_KEYS.partition];
   return {
     ...(rest as unknown as AuditRecord),
+    // The partition key of a write shard names the tenant with its shard: the record has the tenant.
+    ...(typeof partition === 'string' && partition.includes('~')
+      ? { tenant: parseShardPartition(partition).tenant }
+      : {}),
     ...(request !== undefined ? { request: itemToRequest(request as Record<string, unknown>) } : {}),
     ...(typeof additional_information_json === 'string'
       ? { additional_information: JSON.parse(additional_information_json) as unknown }

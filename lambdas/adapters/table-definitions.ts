@@ -16,8 +16,9 @@ import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
  *   ingest refuses such ids as a `user` or `api_key.id`, so those partitions hold API calls only.
  *   Items written before byApiCall have no `apiCallKey`: `scripts/migrate-api-call-keys.ts` adds it.
  *
- * Write sharding for a hot tenant can later be added by suffixing `tenant` ("tenant#3") for ids
- * above a recorded switch-over id; readers then merge shards above it. No existing item changes.
+ * A hot tenant's write shard s > 0 suffixes the tenant in every key ("tenant~3", "tenant~3#action";
+ * lambdas/domain/hot-shards.ts, docs/architecture.md "Hot tenants"); shard 0 is the tenant's own
+ * key, so no existing item changes.
  *
  * control: generic `pk`/`sk` (strings) holding tokens, tenant settings, counters, jobs and
  * idempotency keys, with `expiresAt` (epoch seconds) as the TTL attribute.

@@ -32,6 +32,32 @@ const originList = z.pipe(
   }),
 );
 
+/**
+ * Hot tenants given write shards by configuration, `tenant=k` comma-separated (k 1–64): see
+ * docs/architecture.md, "Hot tenants". Empty (the default): shards come from measured load only.
+ */
+const hotTenantShards = z.pipe(
+  z._default(z.string(), ''),
+  z.transform((text, context) => {
+    const shards = new Map<string, number>();
+    for (const pair of text.split(',').map((entry) => entry.trim())) {
+      if (pair.length === 0) continue;
+      const match = /^([A-Za-z0-9._-]{3,64})=([1-9][0-9]?)$/.exec(pair);
+      const k = Number(match?.[2]);
+      if (!match || k > 64) {
+        context.issues.push({
+          code: 'custom',
+          message: `"${pair.slice(0, 100)}" is not tenant=k (a tenant name and 1 to 64 shards)`,
+          input: text,
+        });
+        continue;
+      }
+      shards.set(match[1] as string, k);
+    }
+    return shards as ReadonlyMap<string, number>;
+  }),
+);
+
 /** Service configuration, read once from the environment and validated. */
 const schema = z.object({
   EVENTS_TABLE: z.string().check(z.minLength(3, 'EVENTS_TABLE must name the events table')),
@@ -96,6 +122,13 @@ const schema = z.object({
    * CORS off, no `Access-Control-*` header on any answer. The construct's `corsAllowOrigins`.
    */
   CORS_ALLOW_ORIGINS: originList,
+  /** Write shards forced for hot tenants, `tenant=k,…` (a floor under the measured plans; raise only). */
+  HOT_TENANT_SHARDS: hotTenantShards,
+  /**
+   * Write units a second one partition key is planned to carry: a tenant whose measured peak rate
+   * needs more gets write shards (DynamoDB's limit is 1,000; the headroom absorbs bursts).
+   */
+  HOT_TENANT_UNITS_PER_KEY: integer(1, 1000, 700),
   /**
    * Parallel export jobs: S3's smallest multipart part. Chunks are sized for three times this; a
    * smaller value is for tests on the S3 emulator only (S3 rejects parts under 5 MiB).

@@ -1,5 +1,6 @@
 import { DynamoDbCounterStep, DynamoDbDerivationJournal } from '../adapters/dynamodb-derivation.js';
 import { changeRecordOf, type RawStreamRecord } from '../adapters/stream-records.js';
+import { DEFAULT_PLANNER, ShardPlanner } from '../domain/hot-shards.js';
 import type { ChangeRecord, DerivationStep } from '../ports/derivation.js';
 import type { DeriveDependencies } from '../use-cases/derive-changes.js';
 import type { ServiceConfig } from './config.js';
@@ -12,9 +13,15 @@ import { perConfig } from './memo.js';
  */
 export const derivationDependencies = /* @__PURE__ */ perConfig(
   (config: ServiceConfig): DeriveDependencies => {
-    const { doc } = coreServices(config);
+    const { doc, shardPlans } = coreServices(config);
     const controlTable = config.CONTROL_TABLE;
-    const steps: DerivationStep[] = [new DynamoDbCounterStep(doc, { controlTable })];
+    const planner = new ShardPlanner({
+      ...DEFAULT_PLANNER,
+      targetUnitsPerKey: config.HOT_TENANT_UNITS_PER_KEY,
+    });
+    const steps: DerivationStep[] = [
+      new DynamoDbCounterStep(doc, { controlTable, shardPlans, planShards: { planner, store: shardPlans } }),
+    ];
     return { journal: new DynamoDbDerivationJournal(doc, { controlTable }), steps };
   },
 );

@@ -8,6 +8,7 @@ import { DynamoDbExportPlanStore } from '../adapters/dynamodb-export-plan-store.
 import { DynamoDbIdempotencyStore } from '../adapters/dynamodb-idempotency-store.js';
 import { DynamoDbKoreAppStore } from '../adapters/dynamodb-kore-app-store.js';
 import { DynamoDbPurgeJobStore } from '../adapters/dynamodb-purge-job-store.js';
+import { DynamoDbShardPlanStore } from '../adapters/dynamodb-shard-plans.js';
 import { DynamoDbTenantStore } from '../adapters/dynamodb-tenant-store.js';
 import { DynamoDbTokenStore } from '../adapters/dynamodb-token-store.js';
 import type { TokenStore } from '../ports/control-store.js';
@@ -18,6 +19,7 @@ import type { ExportJobStore, ExportPlanStore } from '../ports/export-store.js';
 import type { IdempotencyStore } from '../ports/idempotency-store.js';
 import type { KoreAppStore } from '../ports/kore-app-store.js';
 import type { PurgeJobStore } from '../ports/purge-job-store.js';
+import type { ShardPlanStore } from '../ports/shard-plans.js';
 import type { TenantStore } from '../ports/tenant-store.js';
 import type { ServiceConfig } from './config.js';
 import { perConfig } from './memo.js';
@@ -33,6 +35,8 @@ export interface Services {
   readonly doc: DynamoDBDocumentClient;
   readonly events: EventStore;
   readonly counters: CounterStore;
+  /** Hot tenants' write-shard plans, read by the stores above (lambdas/domain/hot-shards.ts). */
+  readonly shardPlans: ShardPlanStore;
   readonly clock: () => number;
 }
 
@@ -59,11 +63,16 @@ export const coreServices = /* @__PURE__ */ perConfig((config): Services => {
     ...(config.DYNAMODB_LOCAL_DATABASE ? { dynamoDbDatabase: config.DYNAMODB_LOCAL_DATABASE } : {}),
   });
   const tables = tablesOf(config);
+  const shardPlans = new DynamoDbShardPlanStore(doc, {
+    controlTable: config.CONTROL_TABLE,
+    forced: config.HOT_TENANT_SHARDS,
+  });
   return {
     config,
     doc,
-    events: new DynamoDbEventStore(doc, tables),
-    counters: new DynamoDbCounterStore(doc, tables),
+    events: new DynamoDbEventStore(doc, { ...tables, shardPlans }),
+    counters: new DynamoDbCounterStore(doc, { ...tables, shardPlans }),
+    shardPlans,
     clock: Date.now,
   };
 });
@@ -94,7 +103,11 @@ export const purgeStore = /* @__PURE__ */ perConfig(
 
 /** The deleting side of the event store (purge functions only). */
 export const entryDeletion = /* @__PURE__ */ perConfig(
-  (config): EntryDeletion => new DynamoDbEntryDeletion(coreServices(config).doc, tablesOf(config)),
+  (config): EntryDeletion =>
+    new DynamoDbEntryDeletion(coreServices(config).doc, {
+      ...tablesOf(config),
+      shardPlans: coreServices(config).shardPlans,
+    }),
 );
 
 /** Export jobs (download endpoints and the export worker). */

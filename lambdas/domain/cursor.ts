@@ -20,9 +20,19 @@ export interface CursorState {
   readonly pageSize: number;
   /** Epoch ms after which the cursor is refused. */
   readonly expiresAt: number;
+  /**
+   * A hot tenant's pages merge its write shards (lambdas/domain/hot-shards.ts): where each shard
+   * resumes (an id; undefined: the start of the range). Absent for one shard, and in every cursor
+   * issued before sharding: each shard then resumes at `boundaryId`.
+   */
+  readonly shardPositions?: readonly (number | undefined)[];
 }
 
 const VERSION = 1;
+/** Cursors with shard positions (an 11th field); version 1 cursors stay valid and unchanged. */
+const SHARDED_VERSION = 2;
+/** Most shard positions a cursor carries (lambdas/domain/hot-shards.ts, MAX_SHARDS). */
+const MAX_SHARD_POSITIONS = 64;
 const MAX_CURSOR_LENGTH = 2048;
 
 /** A short, stable fingerprint of the filters a page was asked with. */
@@ -37,9 +47,11 @@ const sign = (payload: string, key: Uint8Array): Buffer => createHmac('sha256', 
 
 /** Seals `state` under `key`. */
 export const sealCursor = (state: CursorState, key: Uint8Array): string => {
+  const positions = state.shardPositions;
+  const sharded = positions !== undefined && positions.length > 0;
   const payload = Buffer.from(
     JSON.stringify([
-      VERSION,
+      sharded ? SHARDED_VERSION : VERSION,
       state.tenant,
       state.dialect,
       state.filters,
@@ -49,6 +61,8 @@ export const sealCursor = (state: CursorState, key: Uint8Array): string => {
       state.pageCount,
       state.pageSize,
       state.expiresAt,
+      // Positions as offsets from the boundary (short numbers), null for "the range's start".
+      ...(sharded ? [positions.map((id) => (id === undefined ? null : id - state.boundaryId))] : []),
     ]),
   ).toString('base64url');
   return `${payload}.${sign(payload, key).toString('base64url')}`;
@@ -93,8 +107,16 @@ export const openCursor = (text: string, key: Uint8Array, expected: CursorExpect
   } catch {
     throw malformed();
   }
-  if (!Array.isArray(fields) || fields.length !== 10 || fields[0] !== VERSION) throw malformed();
-  const [, tenant, dialect, filters, direction, boundaryId, page, pageCount, pageSize, expiresAt] = fields;
+  if (
+    !Array.isArray(fields) ||
+    !(
+      (fields.length === 10 && fields[0] === VERSION) ||
+      (fields.length === 11 && fields[0] === SHARDED_VERSION)
+    )
+  )
+    throw malformed();
+  const [, tenant, dialect, filters, direction, boundaryId, page, pageCount, pageSize, expiresAt, offsets] =
+    fields;
   if (
     typeof tenant !== 'string' ||
     typeof dialect !== 'string' ||
@@ -108,6 +130,8 @@ export const openCursor = (text: string, key: Uint8Array, expected: CursorExpect
   ) {
     throw malformed();
   }
+  const shardPositions = offsets === undefined ? undefined : positionsFrom(offsets, boundaryId);
+  if (shardPositions === null) throw malformed();
   if (tenant !== expected.tenant)
     throw new BadRequestError(`${field} was not issued to this account`, { field });
   if (dialect !== expected.dialect)
@@ -130,5 +154,23 @@ export const openCursor = (text: string, key: Uint8Array, expected: CursorExpect
     pageCount,
     pageSize,
     expiresAt,
+    ...(shardPositions ? { shardPositions } : {}),
   };
+};
+
+/** Shard positions from their offsets, or null when they are not a valid list of positions. */
+const positionsFrom = (offsets: unknown, boundaryId: number): (number | undefined)[] | null => {
+  if (!Array.isArray(offsets) || offsets.length === 0 || offsets.length > MAX_SHARD_POSITIONS) return null;
+  const positions: (number | undefined)[] = [];
+  for (const offset of offsets) {
+    if (offset === null) {
+      positions.push(undefined);
+      continue;
+    }
+    if (typeof offset !== 'number' || !Number.isSafeInteger(offset)) return null;
+    const id = boundaryId + offset;
+    if (!isSafeInteger(id, 0)) return null;
+    positions.push(id);
+  }
+  return positions;
 };

@@ -33,11 +33,18 @@ export interface PageQuery {
    * resuming after a crash reads, so it never sees entries it already deleted.
    */
   readonly consistent?: boolean;
+  /**
+   * A hot tenant's page resumes each write shard where the previous page left it (from a cursor;
+   * lambdas/domain/hot-shards.ts). Absent: every shard starts at the range's start.
+   */
+  readonly shardPositions?: readonly (number | undefined)[];
 }
 
 /** What a page query returned, with how many items the store read to serve it. */
 export interface PageResult {
   readonly records: AuditRecord[];
+  /** Where each write shard resumes after this page, when the page merged more than one. */
+  readonly shardPositions?: (number | undefined)[];
   /** Items the store examined (DynamoDB ScannedCount), for read-amplification checks. */
   readonly itemsRead: number;
   /** Read capacity units consumed. */
