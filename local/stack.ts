@@ -20,6 +20,7 @@ import { installJobLauncher } from '../lambdas/composition/job-launcher.js';
 import { type ObjectServices, objectServices } from '../lambdas/composition/objects.js';
 import { installConsoleAssets } from '../lambdas/console-assets.js';
 import { CHUNK_RETRY } from '../lambdas/domain/export-plan.js';
+import { encodeSignerKey } from '../lambdas/domain/tlog/note.js';
 import { deriveChanges } from '../lambdas/use-cases/derive-changes.js';
 import { buildConsoleAssets } from '../lib/console-bundle.js';
 import { createResources, type Emulators, type ResourceNames } from './emulators.js';
@@ -31,6 +32,7 @@ export const serviceEnvironment = (
   emulators: Pick<Emulators, 'dynamoDbEndpoint' | 's3Endpoint'>,
   names: ResourceNames,
   cursorKey: string,
+  tlogSigningKey: string = newTlogSigningKey(),
 ): Record<string, string> => ({
   EVENTS_TABLE: names.eventsTable,
   CONTROL_TABLE: names.controlTable,
@@ -40,6 +42,9 @@ export const serviceEnvironment = (
   DYNAMODB_ENDPOINT: emulators.dynamoDbEndpoint,
   S3_ENDPOINT: emulators.s3Endpoint,
   CURSOR_KEY: cursorKey,
+  // The verifiable log's checkpoint key (in AWS a KMS key): `npm start` keeps it in .local/data.
+  TLOG_ORIGIN: LOCAL_TLOG_ORIGIN,
+  TLOG_SIGNING_KEY: tlogSigningKey,
   // Local tokens may be revoked and reused at once; no authorizer cache.
   AUTH_CACHE_SECONDS: '0',
   // Jobs (long purges, big exports) run in this process instead of an async Lambda invocation.
@@ -50,6 +55,13 @@ export const serviceEnvironment = (
   // The console may follow a download's 303 to the emulator's presigned URL (its CSP connect-src).
   CONSOLE_DOWNLOAD_ORIGINS: new URL(emulators.s3Endpoint).origin,
 });
+
+/** The local stack's log origin (and signing key name). */
+export const LOCAL_TLOG_ORIGIN = 'audit-trail.local';
+
+/** A fresh Ed25519 checkpoint signing key, as a C2SP signer key named `origin`. */
+export const newTlogSigningKey = (origin: string = LOCAL_TLOG_ORIGIN): string =>
+  encodeSignerKey(origin, randomBytes(32));
 
 /** A fresh random cursor-signing key (base64, 32 bytes). */
 export const newCursorKey = (): string => randomBytes(32).toString('base64');
@@ -81,6 +93,8 @@ export const startLocalService = async (
   options: {
     names: ResourceNames;
     cursorKey: string;
+    /** The checkpoint signing key (C2SP signer key); a fresh one when absent. */
+    tlogSigningKey?: string;
     port: number;
     /** Origins allowed to call the API from a browser (CORS); default: the `CORS_ALLOW_ORIGINS` variable, else none (CORS off). */
     corsAllowOrigins?: readonly string[];
@@ -89,7 +103,7 @@ export const startLocalService = async (
   },
 ): Promise<LocalService> => {
   await createResources(emulators, options.names);
-  const env = serviceEnvironment(emulators, options.names, options.cursorKey);
+  const env = serviceEnvironment(emulators, options.names, options.cursorKey, options.tlogSigningKey);
   if (options.corsAllowOrigins !== undefined) env.CORS_ALLOW_ORIGINS = options.corsAllowOrigins.join(',');
   for (const [name, value] of Object.entries(options.settings ?? {}))
     if (value !== undefined) env[name] = value;

@@ -1,0 +1,39 @@
+import type { Hash } from '../domain/tlog/merkle.js';
+import type { TileReader } from '../domain/tlog/tiles.js';
+
+/**
+ * The verifiable log (tamper evidence): per tenant an append-only RFC 9162 Merkle tree over its
+ * entries, in the order the sequencer (a derivation step) fixed, stored as C2SP hash tiles, and the
+ * latest signed checkpoint. See docs/architecture.md, "The verifiable log".
+ */
+
+/** A tenant's tree as sequenced: how many leaves and their root. */
+export interface TreeHead {
+  readonly size: number;
+  readonly root: Hash;
+}
+
+/** A signed checkpoint as stored: its tree size and its C2SP signed-note text. */
+export interface StoredCheckpoint {
+  readonly size: number;
+  readonly note: string;
+}
+
+/** Reads a tenant's log. */
+export interface TlogReader {
+  head(tenant: string): Promise<TreeHead | undefined>;
+  /** The tenant's tiles (consistent reads). */
+  tiles(tenant: string): TileReader;
+  /**
+   * The leaf index the sequencer gave an entry, if it did. Advisory: a caller checks the leaf hash
+   * at that index against the entry (a crash between the index write and the commit can leave an
+   * index that a later commit gave to another entry, until the redelivery rewrites it).
+   */
+  leafIndexOf(tenant: string, entryId: number): Promise<number | undefined>;
+  latestCheckpoint(tenant: string): Promise<StoredCheckpoint | undefined>;
+}
+
+/** Stores a signed checkpoint unless a checkpoint of at least its size is stored already. */
+export interface CheckpointWriter {
+  saveCheckpoint(tenant: string, checkpoint: StoredCheckpoint): Promise<void>;
+}
