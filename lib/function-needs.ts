@@ -43,6 +43,11 @@ export interface FunctionNeeds {
   readonly cursorKey?: boolean;
   /** Worker handlers this function launches asynchronously (a worker may name itself). */
   readonly invokes?: readonly string[];
+  /**
+   * The checkpoint key (KMS, ECC_NIST_EDWARDS25519): `sign` signs checkpoints (the stream consumer),
+   * `public` reads its public half (the verifiable-log endpoints).
+   */
+  readonly tlogKey?: 'sign' | 'public';
   /** Starts export jobs: executions of the export state machine (`composition/export-launcher.ts`). */
   readonly startsExports?: boolean;
 }
@@ -64,8 +69,11 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
   'ingest-events': apiHandler,
   'ingest-queue': { role: 'queue', events: 'readWrite', control: 'readWrite' },
   // Derives the rollup counters from the events stream: journal and counter items in the control
-  // table (GetItem, PutItem, UpdateItem in TransactWriteItems); reads no event item and no bucket.
-  'derive-stream': { role: 'stream', control: 'readWrite' },
+  // table (GetItem, PutItem, UpdateItem in TransactWriteItems); reads no event item and no bucket;
+  // and the verifiable log (journal, heads, tiles, leaf indexes, checkpoints signed with the KMS key).
+  'derive-stream': { role: 'stream', control: 'readWrite', tlogKey: 'sign' },
+  // The verifiable log's checkpoint, key and proofs: reads the log's items and the key's public half.
+  tlog: { ...apiHandler, tlogKey: 'public' },
   // Purges write archive parts (listing and re-reading manifests, deleting parts a crashed run left
   // unlisted) and hand what does not finish in time to the worker.
   purge: { ...apiHandler, archive: 'readWriteDelete', invokes: ['purge-worker'] },
