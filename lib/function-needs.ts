@@ -96,13 +96,15 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
   'archives-list': { ...apiHandler, archive: 'read' },
   'archives-get': { ...apiHandler, archive: 'read' },
   // Hands an export that outgrows its request to the export state machine.
-  'download-json': { ...apiHandler, exports: 'readWrite', startsExports: true },
+  // Its zips carry the verifiable log's proof file, which names the checkpoint key (its public half).
+  'download-json': { ...apiHandler, exports: 'readWrite', startsExports: true, tlogKey: 'public' },
   // The export state machine's plan, single-worker, finish and abort steps.
   'export-worker': {
     role: 'worker',
     events: 'read',
     control: 'readWrite',
     exports: 'readWrite',
+    tlogKey: 'public',
   },
   // One chunk of a parallel export: reads its entries, stores its part (UploadPart) and its record.
   'export-chunk': {

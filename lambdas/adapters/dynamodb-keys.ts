@@ -177,6 +177,16 @@ export const tlogTileKey = (tenant: string, level: number, index: number): Contr
 export const tlogCheckpointKey = (tenant: string): ControlKey =>
   controlKey(tlogPartition(tenant), 'checkpoint');
 
+/** A purge's signed receipt, in the tenant's tree partition (sorted by job id: oldest first). */
+export const tlogReceiptKey = (tenant: string, jobId: string): ControlKey =>
+  controlKey(tlogPartition(tenant), `receipt#${jobId}`);
+
+/** The partition and sort-key prefix of a tenant's purge receipts. */
+export const tlogReceiptPrefix = (tenant: string): { pk: string; prefix: string } => ({
+  pk: tlogPartition(tenant),
+  prefix: 'receipt#',
+});
+
 /** The leaf index the sequencer gave one entry (its own partition: entries spread evenly). */
 export const tlogLeafIndexKey = (tenant: string, entryId: number): ControlKey =>
   controlKey(`tlogleaf#${tenant}#${entryId}`, 'leaf');

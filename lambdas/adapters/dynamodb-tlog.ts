@@ -3,6 +3,7 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  QueryCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { InvariantError } from '../domain/errors.js';
@@ -11,7 +12,7 @@ import { entryLeafHash } from '../domain/tlog/entry-leaf.js';
 import type { Hash } from '../domain/tlog/merkle.js';
 import { appendToTiles, type TileReader } from '../domain/tlog/tiles.js';
 import type { ChangeRecord, ChunkPacker, DerivationStep, JournalEntry } from '../ports/derivation.js';
-import type { CheckpointWriter, StoredCheckpoint, TlogReader, TreeHead } from '../ports/tlog.js';
+import type { CheckpointWriter, ReceiptWriter, StoredCheckpoint, TlogReader, TreeHead } from '../ports/tlog.js';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF, isThrottle } from './backoff.js';
 import { batchWriteAll } from './dynamodb-batch-write.js';
 import {
@@ -19,6 +20,8 @@ import {
   tlogCheckpointKey,
   tlogHeadKey,
   tlogLeafIndexKey,
+  tlogReceiptKey,
+  tlogReceiptPrefix,
   tlogTileKey,
 } from './dynamodb-keys.js';
 import { itemToRecord } from './dynamodb-records.js';
@@ -39,7 +42,7 @@ export const insertedEntry = (record: ChangeRecord): AuditRecord | undefined => 
 };
 
 /** The tenant's log in the control table: head, C2SP tiles, checkpoint and leaf indexes. */
-export class DynamoDbTlogStore implements TlogReader, CheckpointWriter {
+export class DynamoDbTlogStore implements TlogReader, CheckpointWriter, ReceiptWriter {
   readonly #doc: DynamoDBDocumentClient;
   readonly #table: string;
 
@@ -94,6 +97,33 @@ export class DynamoDbTlogStore implements TlogReader, CheckpointWriter {
     );
     const { size, note } = output.Item ?? {};
     return typeof size === 'number' && typeof note === 'string' ? { size, note } : undefined;
+  }
+
+  async receipts(tenant: string): Promise<string[]> {
+    const { pk, prefix } = tlogReceiptPrefix(tenant);
+    const receipts: string[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const output = await this.#doc.send(
+        new QueryCommand({
+          TableName: this.#table,
+          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+          ExpressionAttributeNames: { '#pk': CONTROL_KEYS.partition, '#sk': CONTROL_KEYS.sort },
+          ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of output.Items ?? []) if (typeof item.note === 'string') receipts.push(item.note);
+      start = output.LastEvaluatedKey;
+    } while (start);
+    return receipts;
+  }
+
+  async saveReceipt(tenant: string, jobId: string, receipt: string): Promise<void> {
+    await this.#doc.send(
+      new PutCommand({ TableName: this.#table, Item: { ...tlogReceiptKey(tenant, jobId), note: receipt } }),
+    );
   }
 
   async saveCheckpoint(tenant: string, checkpoint: StoredCheckpoint): Promise<void> {

@@ -120,6 +120,11 @@ const schema = z.object({
   ),
   /** The checkpoint signing key as a C2SP signer key (`PRIVATE+KEY+…`, Ed25519); locally generated. */
   TLOG_SIGNING_KEY: z.optional(z.string()),
+  /**
+   * How long a download waits for the sequencer to cover every exported entry before its proof
+   * file lists the rest as not yet covered (the stream consumer runs seconds behind the writes).
+   */
+  TLOG_EXPORT_WAIT_MS: integer(0, 60_000, 10_000),
   /** In AWS: the KMS key (ECC_NIST_EDWARDS25519, SIGN_VERIFY) that signs checkpoints. */
   TLOG_KMS_KEY_ID: z.optional(z.string()),
 });

@@ -31,9 +31,16 @@ export interface TlogReader {
    */
   leafIndexOf(tenant: string, entryId: number): Promise<number | undefined>;
   latestCheckpoint(tenant: string): Promise<StoredCheckpoint | undefined>;
+  /** The tenant's signed purge receipts (C2SP signed notes), oldest first. */
+  receipts(tenant: string): Promise<string[]>;
 }
 
 /** Stores a signed checkpoint unless a checkpoint of at least its size is stored already. */
 export interface CheckpointWriter {
   saveCheckpoint(tenant: string, checkpoint: StoredCheckpoint): Promise<void>;
+}
+
+/** Keeps a purge's signed receipt (once per purge job: a retry overwrites it with the same). */
+export interface ReceiptWriter {
+  saveReceipt(tenant: string, jobId: string, receipt: string): Promise<void>;
 }
