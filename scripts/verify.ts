@@ -39,7 +39,12 @@ const readZip = (bytes: Buffer): Promise<Map<string, Buffer>> =>
 const main = async (): Promise<number> => {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { key: { type: 'string' }, 'key-file': { type: 'string' } },
+    options: {
+      key: { type: 'string' },
+      'key-file': { type: 'string' },
+      // A signed checkpoint kept from before (a file): the download's log must extend it.
+      checkpoint: { type: 'string', multiple: true },
+    },
   });
   const [path] = positionals;
   if (!path) {
@@ -51,7 +56,9 @@ const main = async (): Promise<number> => {
   try {
     files = await readZip(bytes.subarray(0, 2).equals(Buffer.from([0x1f, 0x8b])) ? gunzipSync(bytes) : bytes);
   } catch (error) {
-    console.log(`NOT VERIFIED: ${path} is not a readable zip (${(error as Error).message}): it was damaged or altered`);
+    console.log(
+      `NOT VERIFIED: ${path} is not a readable zip (${(error as Error).message}): it was damaged or altered`,
+    );
     return 1;
   }
   const document = files.get(EXPORT_JSON_NAME);
@@ -71,17 +78,22 @@ const main = async (): Promise<number> => {
     document: document.toString('utf8'),
     proof: proof.toString('utf8'),
     trusted: [parseVerifierKey(key)],
+    earlier: (values.checkpoint ?? []).map((file) => readFileSync(file, 'utf8')),
   });
   if (verdict.ok) {
     console.log(
       `VERIFIED: ${verdict.entriesChecked} entries, every one in the signed log of ${verdict.treeSize} leaves` +
-        (verdict.purgedLeaves > 0 ? ` (${verdict.purgedLeaves} purged, each under a signed purge receipt)` : '') +
+        (verdict.purgedLeaves > 0
+          ? ` (${verdict.purgedLeaves} purged, each under a signed purge receipt)`
+          : '') +
         `, key ${parseVerifierKey(key).name}`,
     );
     return 0;
   }
   const first =
-    verdict.firstBadEntry !== undefined ? `first bad entry: ${verdict.firstBadEntry}` : 'no single entry to blame';
+    verdict.firstBadEntry !== undefined
+      ? `first bad entry: ${verdict.firstBadEntry}`
+      : 'no single entry to blame';
   console.log(`NOT VERIFIED (${first})`);
   for (const problem of verdict.problems.slice(0, 20)) console.log(`  - ${problem}`);
   if (verdict.problems.length > 20) console.log(`  … and ${verdict.problems.length - 20} more`);

@@ -12,7 +12,13 @@ import { entryLeafHash } from '../domain/tlog/entry-leaf.js';
 import type { Hash } from '../domain/tlog/merkle.js';
 import { appendToTiles, type TileReader } from '../domain/tlog/tiles.js';
 import type { ChangeRecord, ChunkPacker, DerivationStep, JournalEntry } from '../ports/derivation.js';
-import type { CheckpointWriter, ReceiptWriter, StoredCheckpoint, TlogReader, TreeHead } from '../ports/tlog.js';
+import type {
+  CheckpointWriter,
+  ReceiptWriter,
+  StoredCheckpoint,
+  TlogReader,
+  TreeHead,
+} from '../ports/tlog.js';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF, isThrottle } from './backoff.js';
 import { batchWriteAll } from './dynamodb-batch-write.js';
 import {

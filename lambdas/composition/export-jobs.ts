@@ -43,7 +43,13 @@ export const singleExportDependencies = (config: ServiceConfig): ExportJobDepend
   if (!objects) throw noBucket();
   const { events, clock } = coreServices(config);
   const trailingFiles = tlogExportFiles(config);
-  return { events, objects, jobs: exportJobStore(config), clock, ...(trailingFiles ? { trailingFiles } : {}) };
+  return {
+    events,
+    objects,
+    jobs: exportJobStore(config),
+    clock,
+    ...(trailingFiles ? { trailingFiles } : {}),
+  };
 };
 
 /** The export worker (the export state machine's steps): both kinds of export, built on use. */

@@ -1,8 +1,8 @@
 import { DynamoDbTlogStore } from '../adapters/dynamodb-tlog.js';
 import { KMSClient, kmsNoteSigner } from '../adapters/kms-note-signer.js';
 import { ConfigurationError } from '../domain/errors.js';
-import { type NoteSigner, parseSignerKey } from '../domain/tlog/note.js';
 import type { TrailingFiles } from '../domain/export.js';
+import { type NoteSigner, parseSignerKey } from '../domain/tlog/note.js';
 import type { CheckpointDependencies } from '../use-cases/checkpoint-log.js';
 import { tlogTrailingFiles } from '../use-cases/tlog-export-files.js';
 import type { ServiceConfig } from './config.js';
@@ -68,15 +68,17 @@ export const checkpointDependencies = /* @__PURE__ */ perConfig(
  * The proof file every download zip carries beside its document (`tlog-proof.json`), when
  * checkpoints are signed in this configuration.
  */
-export const tlogExportFiles = /* @__PURE__ */ perConfig((config: ServiceConfig): TrailingFiles | undefined => {
-  if (!hasCheckpointSigner(config)) return undefined;
-  const { events, clock } = coreServices(config);
-  return tlogTrailingFiles({
-    reader: tlogStore(config),
-    events,
-    verifier: async () => (await checkpointSigner(config)).verifier,
-    origin: config.TLOG_ORIGIN,
-    clock,
-    waitMs: config.TLOG_EXPORT_WAIT_MS,
-  });
-});
+export const tlogExportFiles = /* @__PURE__ */ perConfig(
+  (config: ServiceConfig): TrailingFiles | undefined => {
+    if (!hasCheckpointSigner(config)) return undefined;
+    const { events, clock } = coreServices(config);
+    return tlogTrailingFiles({
+      reader: tlogStore(config),
+      events,
+      verifier: async () => (await checkpointSigner(config)).verifier,
+      origin: config.TLOG_ORIGIN,
+      clock,
+      waitMs: config.TLOG_EXPORT_WAIT_MS,
+    });
+  },
+);

@@ -1,11 +1,11 @@
 import {
   downloadRecordDraft,
-  type TrailingFiles,
   type ExportJob,
   type ExportMode,
   exportObjectKey,
   newExportId,
   reuseDecision,
+  type TrailingFiles,
 } from '../domain/export.js';
 import type { CounterStore } from '../ports/counter-store.js';
 import type { EventStore } from '../ports/event-store.js';

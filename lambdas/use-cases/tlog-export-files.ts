@@ -91,7 +91,9 @@ export const tlogTrailingFiles =
         });
       }
       if ((file && file.unlogged.length === 0) || deps.clock() >= deadline) {
-        return file ? [{ name: TLOG_PROOF_FILE, content: Buffer.from(`${JSON.stringify(file)}\n`, 'utf8') }] : [];
+        return file
+          ? [{ name: TLOG_PROOF_FILE, content: Buffer.from(`${JSON.stringify(file)}\n`, 'utf8') }]
+          : [];
       }
       await sleep(POLL_MS);
     }

@@ -134,6 +134,11 @@ export const verifyDownload = (input: {
   readonly document: string;
   readonly proof: string;
   readonly trusted: readonly (NoteVerifier | string)[];
+  /**
+   * Signed checkpoints of this log the caller kept from before (from the API, or earlier
+   * downloads): the download's tree must extend each one, or its history was rewritten (a fork).
+   */
+  readonly earlier?: readonly string[];
 }): Verdict => {
   const found = new Found();
   const fail = (problem: string, entryId?: number): Verdict => {
@@ -148,7 +153,8 @@ export const verifyDownload = (input: {
   } catch {
     return fail(`${TLOG_PROOF_FILE} is not JSON`);
   }
-  if (file?.format !== TLOG_PROOF_FORMAT) return fail(`${TLOG_PROOF_FILE} is not a ${TLOG_PROOF_FORMAT} file`);
+  if (file?.format !== TLOG_PROOF_FORMAT)
+    return fail(`${TLOG_PROOF_FILE} is not a ${TLOG_PROOF_FORMAT} file`);
   let size: number;
   let root: Hash;
   try {
@@ -171,7 +177,30 @@ export const verifyDownload = (input: {
     range.append(leaf);
   }
   if (!sameHash(range.root(), root))
-    return fail('the leaves do not hash to the signed root: the log was altered (tree storage or proof file)');
+    return fail(
+      'the leaves do not hash to the signed root: the log was altered (tree storage or proof file)',
+    );
+  for (const [position, signed] of (input.earlier ?? []).entries()) {
+    let earlier: { size: number; root: Hash };
+    try {
+      earlier = openCheckpoint(signed, verifiers, String(file.origin));
+    } catch (error) {
+      found.add(`earlier checkpoint ${position} does not verify: ${(error as Error).message}`);
+      continue;
+    }
+    if (earlier.size > size) {
+      found.add(
+        `earlier checkpoint ${position} has ${earlier.size} leaves, more than this download's ${size}`,
+      );
+      continue;
+    }
+    const prefix = CompactRange.empty();
+    for (const leaf of leaves.slice(0, earlier.size)) prefix.append(leaf);
+    if (!sameHash(prefix.root(), earlier.root))
+      found.add(
+        `the log was forked: its first ${earlier.size} leaves are not those of the earlier checkpoint ${position}`,
+      );
+  }
 
   // 2. Each logged entry is its leaf; every leaf is accounted for.
   const claimed = new Map<number, number>();
@@ -235,12 +264,16 @@ export const verifyDownload = (input: {
   }
   const snapshot = Number(file.snapshot_max_id);
   const shown = new Set<number>();
+  let previousId = Number.POSITIVE_INFINITY;
   for (const [position, entry] of documentEntries.entries()) {
     const id = (entry as { id?: unknown } | null)?.id;
     if (typeof id !== 'number') {
       found.add(`document entry ${position} has no id`);
       continue;
     }
+    // The export lists entries newest first.
+    if (id >= previousId) found.add(`entry ${id} is out of order in the document: reordered`, id);
+    previousId = id;
     if (shown.has(id)) found.add(`entry ${id} appears twice in the document`, id);
     shown.add(id);
     const record = logged.get(id);

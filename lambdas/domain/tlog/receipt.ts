@@ -88,7 +88,11 @@ export const signReceipt = (receipt: PurgeReceipt, signers: readonly NoteSigner[
 };
 
 /** Opens a signed receipt: its signature by one of `verifiers`, its origin, and its fields. */
-export const openReceipt = (signed: string, verifiers: readonly NoteVerifier[], origin?: string): PurgeReceipt => {
+export const openReceipt = (
+  signed: string,
+  verifiers: readonly NoteVerifier[],
+  origin?: string,
+): PurgeReceipt => {
   const { text } = openNote(signed, verifiers);
   const lines = text.slice(0, -1).split('\n');
   const field = (position: number, name: string): string => {
