@@ -173,7 +173,8 @@ const TAMPERS: Record<string, Tamper> = {
   'tree: modify a leaf': async (world, random) => {
     const at = random.int(world.leaves.length);
     const leaf = new Uint8Array(world.leaves[at] as Hash);
-    leaf[random.int(32)] ^= 1 << random.int(8);
+    const byte = random.int(32);
+    leaf[byte] = (leaf[byte] ?? 0) ^ (1 << random.int(8));
     world.leaves[at] = leaf;
     return { zip: download(world) };
   },
