@@ -76,7 +76,8 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
   tlog: { ...apiHandler, tlogKey: 'public' },
   // Purges write archive parts (listing and re-reading manifests, deleting parts a crashed run left
   // unlisted) and hand what does not finish in time to the worker.
-  purge: { ...apiHandler, archive: 'readWriteDelete', invokes: ['purge-worker'] },
+  // Each purge segment signs a verifiable-log purge receipt (the checkpoint key) before deleting.
+  purge: { ...apiHandler, archive: 'readWriteDelete', invokes: ['purge-worker'], tlogKey: 'sign' },
   'purge-status': apiHandler,
   // Re-launches itself when a run pauses at its time budget.
   'purge-worker': {
@@ -85,6 +86,7 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
     control: 'readWrite',
     archive: 'readWriteDelete',
     invokes: ['purge-worker'],
+    tlogKey: 'sign',
   },
   'purge-scheduler': {
     role: 'schedule',
@@ -92,6 +94,7 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
     control: 'readWrite',
     archive: 'readWriteDelete',
     invokes: ['purge-worker'],
+    tlogKey: 'sign',
   },
   'archives-list': { ...apiHandler, archive: 'read' },
   'archives-get': { ...apiHandler, archive: 'read' },

@@ -177,9 +177,9 @@ export const tlogTileKey = (tenant: string, level: number, index: number): Contr
 export const tlogCheckpointKey = (tenant: string): ControlKey =>
   controlKey(tlogPartition(tenant), 'checkpoint');
 
-/** A purge's signed receipt, in the tenant's tree partition (sorted by job id: oldest first). */
-export const tlogReceiptKey = (tenant: string, jobId: string): ControlKey =>
-  controlKey(tlogPartition(tenant), `receipt#${jobId}`);
+/** A purge segment's signed receipt, in the tenant's tree partition (sorted: oldest first). */
+export const tlogReceiptKey = (tenant: string, receiptId: string): ControlKey =>
+  controlKey(tlogPartition(tenant), `receipt#${receiptId}`);
 
 /** The partition and sort-key prefix of a tenant's purge receipts. */
 export const tlogReceiptPrefix = (tenant: string): { pk: string; prefix: string } => ({

@@ -126,9 +126,12 @@ export class DynamoDbTlogStore implements TlogReader, CheckpointWriter, ReceiptW
     return receipts;
   }
 
-  async saveReceipt(tenant: string, jobId: string, receipt: string): Promise<void> {
+  async saveReceipt(tenant: string, receiptId: string, receipt: string): Promise<void> {
     await this.#doc.send(
-      new PutCommand({ TableName: this.#table, Item: { ...tlogReceiptKey(tenant, jobId), note: receipt } }),
+      new PutCommand({
+        TableName: this.#table,
+        Item: { ...tlogReceiptKey(tenant, receiptId), note: receipt },
+      }),
     );
   }
 

@@ -3,7 +3,8 @@ import { KMSClient, kmsNoteSigner } from '../adapters/kms-note-signer.js';
 import { ConfigurationError } from '../domain/errors.js';
 import type { TrailingFiles } from '../domain/export.js';
 import { type NoteSigner, parseSignerKey } from '../domain/tlog/note.js';
-import type { CheckpointDependencies } from '../use-cases/checkpoint-log.js';
+import type { PurgeReceipts } from '../ports/tlog.js';
+import { type CheckpointDependencies, purgeReceipts } from '../use-cases/checkpoint-log.js';
 import { tlogTrailingFiles } from '../use-cases/tlog-export-files.js';
 import type { ServiceConfig } from './config.js';
 import { coreServices } from './dynamodb.js';
@@ -81,4 +82,12 @@ export const tlogExportFiles = /* @__PURE__ */ perConfig(
       waitMs: config.TLOG_EXPORT_WAIT_MS,
     });
   },
+);
+
+/** The purge receipts every purge segment signs before deleting, when checkpoints are signed. */
+export const tlogPurgeReceipts = /* @__PURE__ */ perConfig(
+  (config: ServiceConfig): PurgeReceipts | undefined =>
+    hasCheckpointSigner(config)
+      ? purgeReceipts({ ...checkpointDependencies(config), writer: tlogStore(config) })
+      : undefined,
 );

@@ -1,3 +1,4 @@
+import type { AuditRecord } from '../domain/record.js';
 import type { Hash } from '../domain/tlog/merkle.js';
 import type { TileReader } from '../domain/tlog/tiles.js';
 
@@ -40,7 +41,18 @@ export interface CheckpointWriter {
   saveCheckpoint(tenant: string, checkpoint: StoredCheckpoint): Promise<void>;
 }
 
-/** Keeps a purge's signed receipt (once per purge job: a retry overwrites it with the same). */
+/** Keeps a purge segment's signed receipt (a retry overwrites it with one of the same entries). */
 export interface ReceiptWriter {
-  saveReceipt(tenant: string, jobId: string, receipt: string): Promise<void>;
+  /** `receiptId` names the purge job and segment; receipts list in its order. */
+  saveReceipt(tenant: string, receiptId: string, receipt: string): Promise<void>;
+}
+
+/** What a purge asks of the verifiable log: a signed receipt for each segment it deletes. */
+export interface PurgeReceipts {
+  /** Signs and keeps the receipt of a segment's entries; called before they are deleted. */
+  issue(
+    tenant: string,
+    segment: { readonly jobId: string; readonly lastId: number; readonly throughId: number },
+    records: readonly AuditRecord[],
+  ): Promise<void>;
 }

@@ -1,6 +1,7 @@
 import { signCheckpoint } from '../domain/tlog/checkpoint.js';
-import { tenantOrigin } from '../domain/tlog/entry-leaf.js';
+import { entryLeafHash, tenantOrigin } from '../domain/tlog/entry-leaf.js';
 import type { NoteSigner } from '../domain/tlog/note.js';
+import { signReceipt } from '../domain/tlog/receipt.js';
 import type {
   ChangeRecord,
   ChunkPacker,
@@ -8,7 +9,7 @@ import type {
   DerivationStep,
   JournalEntry,
 } from '../ports/derivation.js';
-import type { CheckpointWriter, TlogReader } from '../ports/tlog.js';
+import type { CheckpointWriter, PurgeReceipts, ReceiptWriter, TlogReader } from '../ports/tlog.js';
 
 export interface CheckpointDependencies {
   readonly reader: TlogReader;
@@ -79,3 +80,33 @@ export class CheckpointStep implements DerivationStep {
     return 'applied';
   }
 }
+
+/**
+ * Purge receipts: for each purge segment, a receipt naming its entries' leaf hashes, signed and
+ * kept before the entries are deleted (a segment re-run after a crash signs the same entries again
+ * under the same id). A verifier then accepts those leaves without their entries.
+ */
+export const purgeReceipts = (
+  deps: Pick<CheckpointDependencies, 'reader' | 'signer' | 'origin'> & { readonly writer: ReceiptWriter },
+): PurgeReceipts => ({
+  issue: async (tenant, segment, records) => {
+    if (records.length === 0) return;
+    const head = await deps.reader.head(tenant);
+    const note = await signReceipt(
+      {
+        origin: tenantOrigin(deps.origin, tenant),
+        jobId: segment.jobId,
+        segment: segment.lastId,
+        throughId: segment.throughId,
+        treeSize: head?.size ?? 0,
+        leaves: records.map(entryLeafHash),
+      },
+      [await deps.signer()],
+    );
+    await deps.writer.saveReceipt(
+      tenant,
+      `${segment.jobId}#${String(segment.lastId).padStart(20, '0')}`,
+      note,
+    );
+  },
+});

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import yauzl from 'yauzl';
 import yazl from 'yazl';
@@ -78,7 +79,7 @@ describe('downloads carry the verifiable log, and verify offline', () => {
 
   beforeAll(async () => {
     service = await startTestService();
-    token = await service.token('acme', ['read', 'download']);
+    token = await service.token('acme', ['read', 'download', 'purge']);
     await service.services.events.append(
       'acme',
       Array.from({ length: 120 }, (_, n) => ({
@@ -132,5 +133,42 @@ describe('downloads carry the verifiable log, and verify offline', () => {
     const stranger = 'audit-trail.local+00000000+AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
     const wrongKey = await verify(zip, stranger);
     expect(wrongKey.code).not.toBe(0);
+  });
+
+  it('keeps verifying after a purge: purged leaves stay in the tree, under signed receipts', async () => {
+    const files = await unzip(zip);
+    const document = JSON.parse(String(files.get(EXPORT_JSON_NAME))) as { audit_trail: { id: number }[] };
+    const oldestFirst = document.audit_trail.map((entry) => entry.id).sort((a, b) => a - b);
+    const through = oldestFirst[39] as number;
+    const purge = await service.request('POST', '/api/v1/audit_trail/purge', {
+      query: { auth_token: token, id: String(through) },
+    });
+    expect(purge.status).toBe(200);
+    await service.settle();
+    const answer = await fetch(new URL(`${DOWNLOAD}?auth_token=${token}`, service.url));
+    const after = Buffer.from(await answer.arrayBuffer());
+    const proof = JSON.parse(String((await unzip(after)).get(TLOG_PROOF_FILE))) as TlogProofFile;
+    expect(proof.receipts.length).toBeGreaterThan(0);
+    const verdict = await verify(after, key);
+    expect(verdict.output).toMatch(
+      /VERIFIED: \d+ entries, every one in the signed log of \d+ leaves \(40 purged/,
+    );
+    expect(verdict.code).toBe(0);
+  });
+
+  it('catches an entry deleted from the table behind the purge', async () => {
+    const files = await unzip(zip);
+    const document = JSON.parse(String(files.get(EXPORT_JSON_NAME))) as { audit_trail: { id: number }[] };
+    const victim = document.audit_trail[5]?.id as number;
+    await service.services.doc.send(
+      new DeleteCommand({
+        TableName: service.services.config.EVENTS_TABLE,
+        Key: { tenant: 'acme', id: victim },
+      }),
+    );
+    const answer = await fetch(new URL(`${DOWNLOAD}?auth_token=${token}`, service.url));
+    const verdict = await verify(Buffer.from(await answer.arrayBuffer()), key);
+    expect(verdict.code).toBe(1);
+    expect(verdict.output).toContain('an entry was deleted');
   });
 });

@@ -228,23 +228,26 @@ export const verifyDownload = (input: {
     }
     logged.set(record.id, record);
   }
-  const purged = new Set<number>();
+  const purgedHashes = new Set<string>();
   for (const [position, signed] of (Array.isArray(file.receipts) ? file.receipts : []).entries()) {
     try {
       const receipt = openReceipt(String(signed), verifiers, String(file.origin));
-      if (receipt.treeSize > size)
-        found.add(`purge receipt ${receipt.jobId} is for a tree larger than the checkpoint's`);
-      for (const leaf of receipt.leaves) purged.add(leaf);
+      for (const leaf of receipt.leaves) purgedHashes.add(hex(leaf));
     } catch (error) {
       found.add(`purge receipt ${position} does not verify: ${(error as Error).message}`);
     }
   }
+  let purged = 0;
   for (let index = 0; index < size; index += 1) {
-    if (claimed.has(index) && purged.has(index)) {
-      found.add(`leaf ${index} is both purged and present (entry ${claimed.get(index)})`, claimed.get(index));
-    } else if (!claimed.has(index) && !purged.has(index)) {
+    const isPurged = purgedHashes.has(hex(leaves[index] as Hash));
+    if (claimed.has(index) && isPurged) {
+      found.add(
+        `entry ${claimed.get(index)} (leaf ${index}) is present though a receipt says it was purged`,
+        claimed.get(index),
+      );
+    } else if (!claimed.has(index) && !isPurged) {
       found.add(`leaf ${index} has no entry and no purge receipt: an entry was deleted`);
-    }
+    } else if (isPurged) purged += 1;
   }
 
   // 3. The document shows exactly the logged entries up to its snapshot, as their logged form.
@@ -255,7 +258,7 @@ export const verifyDownload = (input: {
     documentEntries = parsed.audit_trail;
   } catch {
     found.add('the document is not the export JSON document');
-    return verdict(found, size, 0, purged.size);
+    return verdict(found, size, 0, purged);
   }
   const unlogged = new Map<number, AuditRecord>();
   for (const text of Array.isArray(file.unlogged) ? file.unlogged : []) {
@@ -294,7 +297,7 @@ export const verifyDownload = (input: {
     if (record.id <= snapshot && !shown.has(record.id))
       found.add(`entry ${record.id} is in the log but missing from the document: deleted`, record.id);
   }
-  return verdict(found, size, documentEntries.length, purged.size);
+  return verdict(found, size, documentEntries.length, purged);
 };
 
 const verdict = (found: Found, treeSize: number, entriesChecked: number, purgedLeaves = 0): Verdict => ({

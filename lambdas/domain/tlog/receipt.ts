@@ -2,72 +2,40 @@ import type { Hash } from './merkle.js';
 import { NoteError, type NoteSigner, type NoteVerifier, openNote, signNote } from './note.js';
 
 /**
- * A purge receipt: the log's signed statement that the entries at some leaves were purged (deleted
- * by the tenant's purge or retention), so a verifier accepts their absence. The tree itself never
- * shrinks: the purged leaves stay as hashes. A C2SP signed note by the checkpoint key, whose second
- * line ("purge receipt") can never be read as a checkpoint's size:
+ * A purge receipt: the log's signed statement that the entries with these leaf hashes were purged
+ * (deleted by the tenant's purge or retention), so a verifier accepts their leaves without entries.
+ * The tree itself never shrinks: purged leaves stay as hashes. One receipt per purge segment (at
+ * most 1,000 entries), signed before the segment's entries are deleted. Leaves are named by hash,
+ * not index, so an entry purged before the sequencer reached it is covered wherever its leaf lands.
+ * A C2SP signed note by the checkpoint key, whose second line ("purge receipt") can never be read
+ * as a checkpoint's size:
  *
  *   <origin>
  *   purge receipt
  *   job <job id>
+ *   segment <the segment's last entry id>
  *   through_id <the purge's newest id>
- *   count <entries purged>
- *   tree_size <tree size when the receipt was signed>
- *   root <base64 root of that tree>
- *   leaves <ranges of leaf indexes, "a-b" inclusive or "a", comma-separated>
+ *   count <entries in the segment>
+ *   tree_size <the tree's size when signed (informational)>
+ *   leaf <base64 leaf hash>          (count lines)
  */
 export interface PurgeReceipt {
   readonly origin: string;
   readonly jobId: string;
+  readonly segment: number;
   readonly throughId: number;
-  readonly count: number;
   readonly treeSize: number;
-  readonly root: Hash;
-  /** Purged leaf indexes, ascending. */
-  readonly leaves: readonly number[];
+  /** The purged entries' leaf hashes. */
+  readonly leaves: readonly Hash[];
 }
 
 const RECEIPT_LINE = 'purge receipt';
+const HEADER_LINES = 7;
 
-/** Leaf indexes (ascending) as ranges: [0,1,2,5] → "0-2,5"; none → "-". */
-export const encodeRanges = (indexes: readonly number[]): string => {
-  const parts: string[] = [];
-  let start: number | undefined;
-  let previous = -2;
-  for (const index of indexes) {
-    if (start !== undefined && index === previous + 1) {
-      previous = index;
-      continue;
-    }
-    if (start !== undefined) parts.push(start === previous ? `${start}` : `${start}-${previous}`);
-    start = index;
-    previous = index;
-  }
-  if (start !== undefined) parts.push(start === previous ? `${start}` : `${start}-${previous}`);
-  return parts.length > 0 ? parts.join(',') : '-';
-};
-
-const decimal = (text: string | undefined, what: string): number => {
-  if (text === undefined || !/^(0|[1-9][0-9]*)$/.test(text) || !Number.isSafeInteger(Number(text)))
+const decimal = (text: string, what: string): number => {
+  if (!/^(0|[1-9][0-9]*)$/.test(text) || !Number.isSafeInteger(Number(text)))
     throw new NoteError(`receipt ${what} is not a decimal count`);
   return Number(text);
-};
-
-/** Parses "0-2,5" back to [0,1,2,5]; refuses overlaps, descending ranges and anything else. */
-export const decodeRanges = (text: string, limit: number): number[] => {
-  if (text === '-') return [];
-  const indexes: number[] = [];
-  for (const part of text.split(',')) {
-    const [from, to, ...rest] = part.split('-');
-    if (rest.length > 0) throw new NoteError('receipt leaf range is malformed');
-    const start = decimal(from, 'leaf');
-    const end = to === undefined ? start : decimal(to, 'leaf');
-    const last = indexes[indexes.length - 1];
-    if (end < start || (last !== undefined && start <= last) || end >= limit)
-      throw new NoteError('receipt leaf ranges must ascend within the tree');
-    for (let index = start; index <= end; index += 1) indexes.push(index);
-  }
-  return indexes;
 };
 
 export const receiptText = (receipt: PurgeReceipt): string =>
@@ -75,11 +43,11 @@ export const receiptText = (receipt: PurgeReceipt): string =>
     receipt.origin,
     RECEIPT_LINE,
     `job ${receipt.jobId}`,
+    `segment ${receipt.segment}`,
     `through_id ${receipt.throughId}`,
-    `count ${receipt.count}`,
+    `count ${receipt.leaves.length}`,
     `tree_size ${receipt.treeSize}`,
-    `root ${Buffer.from(receipt.root).toString('base64')}`,
-    `leaves ${encodeRanges(receipt.leaves)}`,
+    ...receipt.leaves.map((leaf) => `leaf ${Buffer.from(leaf).toString('base64')}`),
   ].join('\n')}\n`;
 
 export const signReceipt = (receipt: PurgeReceipt, signers: readonly NoteSigner[]): Promise<string> => {
@@ -100,23 +68,23 @@ export const openReceipt = (
     if (!line.startsWith(`${name} `)) throw new NoteError(`receipt has no ${name} line`);
     return line.slice(name.length + 1);
   };
-  if (lines.length !== 8 || lines[1] !== RECEIPT_LINE) throw new NoteError('not a purge receipt');
+  if (lines.length < HEADER_LINES || lines[1] !== RECEIPT_LINE) throw new NoteError('not a purge receipt');
   const receiptOrigin = lines[0] ?? '';
   if (origin !== undefined && receiptOrigin !== origin)
     throw new NoteError(`receipt is of log "${receiptOrigin}", not "${origin}"`);
-  const treeSize = decimal(field(5, 'tree_size'), 'tree_size');
-  const root = Buffer.from(field(6, 'root'), 'base64');
-  if (root.length !== 32) throw new NoteError('receipt root is not a SHA-256 hash');
-  const leaves = decodeRanges(field(7, 'leaves'), treeSize);
-  const count = decimal(field(4, 'count'), 'count');
-  if (count !== leaves.length) throw new NoteError('receipt count does not match its leaves');
+  const count = decimal(field(5, 'count'), 'count');
+  if (lines.length !== HEADER_LINES + count) throw new NoteError('receipt count does not match its leaves');
+  const leaves = lines.slice(HEADER_LINES).map((_, offset) => {
+    const leaf = Buffer.from(field(HEADER_LINES + offset, 'leaf'), 'base64');
+    if (leaf.length !== 32) throw new NoteError('receipt leaf is not a SHA-256 hash');
+    return new Uint8Array(leaf);
+  });
   return {
     origin: receiptOrigin,
     jobId: field(2, 'job'),
-    throughId: decimal(field(3, 'through_id'), 'through_id'),
-    count,
-    treeSize,
-    root: new Uint8Array(root),
+    segment: decimal(field(3, 'segment'), 'segment'),
+    throughId: decimal(field(4, 'through_id'), 'through_id'),
+    treeSize: decimal(field(6, 'tree_size'), 'tree_size'),
     leaves,
   };
 };
