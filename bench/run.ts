@@ -19,6 +19,7 @@ import { type BenchContext, type BenchModule, type Measurement, trackCapacity } 
 import { ingestBench } from './ingest.js';
 import { parallelExportBench } from './parallel-export.js';
 import { purgeBench } from './purge.js';
+import { tlogBench } from './tlog.js';
 
 /** Every bench module, in report order. Add new ones here. */
 const MODULES: Record<string, BenchModule> = {
@@ -30,6 +31,7 @@ const MODULES: Record<string, BenchModule> = {
   'parallel-export': parallelExportBench,
   ingest: ingestBench,
   derivation: derivationBench,
+  tlog: tlogBench,
 };
 
 const { values } = parseArgs({
