@@ -10,7 +10,7 @@ import { InvariantError } from '../domain/errors.js';
 import type { AuditRecord } from '../domain/record.js';
 import { entryLeafHash } from '../domain/tlog/entry-leaf.js';
 import type { Hash } from '../domain/tlog/merkle.js';
-import { appendToTiles, type TileReader } from '../domain/tlog/tiles.js';
+import { appendToTiles, TILE_WIDTH, type Tile, type TileReader } from '../domain/tlog/tiles.js';
 import type { ChangeRecord, ChunkPacker, DerivationStep, JournalEntry } from '../ports/derivation.js';
 import type {
   CheckpointWriter,
@@ -160,6 +160,9 @@ export class DynamoDbTlogStore implements TlogReader, CheckpointWriter, ReceiptW
  */
 export const MAX_TENANTS_PER_CHUNK = 12;
 
+/** Tenants whose last append a consumer remembers (a bound on its memory). */
+const MAX_KNOWN_TENANTS = 10_000;
+
 /** What one tenant's part of a chunk appends. */
 interface TenantAppend {
   readonly tenant: string;
@@ -185,6 +188,8 @@ export class DynamoDbSequencerStep implements DerivationStep {
   readonly #clock: () => number;
   readonly #random: () => number;
   readonly #backoff: BackoffPolicy;
+  /** What this consumer last committed per tenant: its size and the tiles it wrote. */
+  readonly #known = new Map<string, { size: number; tiles: Map<string, Uint8Array> }>();
 
   constructor(
     doc: DynamoDBDocumentClient,
@@ -239,14 +244,22 @@ export class DynamoDbSequencerStep implements DerivationStep {
       },
     };
     for (let attempt = 1; ; attempt += 1) {
+      // The first attempt trusts what this consumer itself last committed for the tenant (its
+      // head and tiles): when another consumer appended since, the head condition fails and the
+      // retry reads the store.
+      const trusted = attempt === 1;
       const appends: TenantAppend[] = await Promise.all(
         [...byTenant].map(async ([tenant, part]) => ({
           tenant,
-          oldSize: (await this.#store.head(tenant))?.size ?? 0,
+          oldSize:
+            (trusted ? this.#known.get(tenant)?.size : undefined) ??
+            (await this.#store.head(tenant))?.size ??
+            0,
           ...part,
         })),
       );
-      const writes = await Promise.all(appends.map((append) => this.#appendWrites(append)));
+      const grown = await Promise.all(appends.map((append) => this.#appendWrites(append, trusted)));
+      const writes = grown.map((one) => one.writes);
       // The advisory entry-to-index items first: plain writes, rewritten by any retry.
       await batchWriteAll(
         this.#doc,
@@ -256,12 +269,14 @@ export class DynamoDbSequencerStep implements DerivationStep {
             PutRequest: { Item: { ...tlogLeafIndexKey(append.tenant, id), index: append.oldSize + offset } },
           })),
         ),
-        { backoff: this.#backoff, random: this.#random },
+        { backoff: this.#backoff, random: this.#random, concurrency: 4 },
       );
       try {
         await this.#doc.send(new TransactWriteCommand({ TransactItems: [journalPut, ...writes.flat()] }));
+        this.#remember(appends, grown, trusted);
         return 'applied';
       } catch (error) {
+        for (const tenant of byTenant.keys()) this.#known.delete(tenant);
         const reasons =
           error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []) : [];
         if (reasons[0]?.Code === 'ConditionalCheckFailed') return 'duplicate';
@@ -278,9 +293,40 @@ export class DynamoDbSequencerStep implements DerivationStep {
     }
   }
 
+  /** Keeps each tenant's new size and the tiles just written, for this consumer's next chunk. */
+  #remember(
+    appends: readonly TenantAppend[],
+    grown: readonly { readonly size: number; readonly tiles: readonly Tile[] }[],
+    trusted: boolean,
+  ): void {
+    if (this.#known.size > MAX_KNOWN_TENANTS) this.#known.clear();
+    for (const [position, append] of appends.entries()) {
+      const result = grown[position];
+      if (!result) continue;
+      const tiles = (trusted && this.#known.get(append.tenant)?.tiles) || new Map<string, Uint8Array>();
+      for (const tile of result.tiles) tiles.set(`${tile.level}/${tile.index}`, tile.hashes);
+      // Only the right edge is ever read again by an append: drop full tiles left behind.
+      for (const [key, hashes] of tiles)
+        if (hashes.length === TILE_WIDTH * 32 && tiles.size > 8) tiles.delete(key);
+      this.#known.set(append.tenant, { size: result.size, tiles });
+    }
+  }
+
+  /** Reads a tenant's tiles, from what this consumer last wrote when `trusted`, else from the store. */
+  #tiles(tenant: string, trusted: boolean): TileReader {
+    const stored = this.#store.tiles(tenant);
+    return async (level, index, minWidth) => {
+      const known = trusted ? this.#known.get(tenant)?.tiles.get(`${level}/${index}`) : undefined;
+      return known && known.length >= minWidth * 32 ? known : stored(level, index, minWidth);
+    };
+  }
+
   /** The head and tile puts of one tenant's append, the head conditioned on the size it was read at. */
-  async #appendWrites(append: TenantAppend): Promise<Record<string, unknown>[]> {
-    const grown = await appendToTiles(this.#store.tiles(append.tenant), append.oldSize, append.leaves);
+  async #appendWrites(
+    append: TenantAppend,
+    trusted: boolean,
+  ): Promise<{ writes: Record<string, unknown>[]; size: number; tiles: readonly Tile[] }> {
+    const grown = await appendToTiles(this.#tiles(append.tenant, trusted), append.oldSize, append.leaves);
     const head = {
       Put: {
         TableName: this.#table,
@@ -307,6 +353,6 @@ export class DynamoDbSequencerStep implements DerivationStep {
         },
       },
     }));
-    return [head, ...tiles];
+    return { writes: [head, ...tiles], size: grown.size, tiles: grown.tiles };
   }
 }
