@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -207,7 +208,16 @@ export const startLocalDerivation = (
   emulators: Pick<Emulators, 'dynamoDbEndpoint' | 's3Endpoint'>,
   names: ResourceNames,
 ): Promise<LocalStreamConsumer> => {
-  const config = environmentConfig(serviceEnvironment(emulators, names, newCursorKey()));
+  // Checkpoints signed here must be signed with the stack's own key (`npm start` keeps it in
+  // .local/), or a later download would carry a checkpoint its published key does not open.
+  // (Made here and kept there when this command runs first.)
+  const keyFile = '.local/tlog-signing.key';
+  if (!existsSync(keyFile)) {
+    mkdirSync('.local', { recursive: true });
+    writeFileSync(keyFile, `${newTlogSigningKey()}\n`, { mode: 0o600 });
+  }
+  const signingKey = readFileSync(keyFile, 'utf8').trim();
+  const config = environmentConfig(serviceEnvironment(emulators, names, newCursorKey(), signingKey));
   return startDerivation(emulators.dynamoDbEndpoint, names, coreServices(config));
 };
 
