@@ -20,6 +20,7 @@ import { hotTenantsBench } from './hot-tenants.js';
 import { ingestBench } from './ingest.js';
 import { parallelExportBench } from './parallel-export.js';
 import { purgeBench } from './purge.js';
+import { tlogBench } from './tlog.js';
 
 /** Every bench module, in report order. Add new ones here. */
 const MODULES: Record<string, BenchModule> = {
@@ -32,6 +33,7 @@ const MODULES: Record<string, BenchModule> = {
   ingest: ingestBench,
   derivation: derivationBench,
   'hot-tenants': hotTenantsBench,
+  tlog: tlogBench,
 };
 
 const { values } = parseArgs({

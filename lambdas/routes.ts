@@ -21,6 +21,10 @@ export const ROUTES: readonly Route[] = [
   { method: 'GET', path: '/api/v1/audit_trail/download/json', handler: 'download-json' },
   { method: 'GET', path: '/api/v1/audit_trail/download/jobs/{job}', handler: 'download-job-status' },
   { method: 'POST', path: '/api/v1/audit_trail/events', handler: 'ingest-events' },
+  { method: 'GET', path: '/api/v1/tlog/checkpoint', handler: 'tlog' },
+  { method: 'GET', path: '/api/v1/tlog/key', handler: 'tlog' },
+  { method: 'GET', path: '/api/v1/tlog/proof/inclusion', handler: 'tlog' },
+  { method: 'GET', path: '/api/v1/tlog/proof/consistency', handler: 'tlog' },
   { method: 'GET', path: '/console', handler: 'console' },
   { method: 'GET', path: '/console/{asset}', handler: 'console' },
 ];

@@ -43,6 +43,11 @@ export interface FunctionNeeds {
   readonly cursorKey?: boolean;
   /** Worker handlers this function launches asynchronously (a worker may name itself). */
   readonly invokes?: readonly string[];
+  /**
+   * The checkpoint key (KMS, ECC_NIST_EDWARDS25519): `sign` signs checkpoints (the stream consumer),
+   * `public` reads its public half (the verifiable-log endpoints).
+   */
+  readonly tlogKey?: 'sign' | 'public';
   /** Starts export jobs: executions of the export state machine (`composition/export-launcher.ts`). */
   readonly startsExports?: boolean;
 }
@@ -64,11 +69,15 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
   'ingest-events': apiHandler,
   'ingest-queue': { role: 'queue', events: 'readWrite', control: 'readWrite' },
   // Derives the rollup counters from the events stream: journal and counter items in the control
-  // table (GetItem, PutItem, UpdateItem in TransactWriteItems); reads no event item and no bucket.
-  'derive-stream': { role: 'stream', control: 'readWrite' },
+  // table (GetItem, PutItem, UpdateItem in TransactWriteItems); reads no event item and no bucket;
+  // and the verifiable log (journal, heads, tiles, leaf indexes, checkpoints signed with the KMS key).
+  'derive-stream': { role: 'stream', control: 'readWrite', tlogKey: 'sign' },
+  // The verifiable log's checkpoint, key and proofs: reads the log's items and the key's public half.
+  tlog: { ...apiHandler, tlogKey: 'public' },
   // Purges write archive parts (listing and re-reading manifests, deleting parts a crashed run left
   // unlisted) and hand what does not finish in time to the worker.
-  purge: { ...apiHandler, archive: 'readWriteDelete', invokes: ['purge-worker'] },
+  // Each purge segment signs a verifiable-log purge receipt (the checkpoint key) before deleting.
+  purge: { ...apiHandler, archive: 'readWriteDelete', invokes: ['purge-worker'], tlogKey: 'sign' },
   'purge-status': apiHandler,
   // Re-launches itself when a run pauses at its time budget.
   'purge-worker': {
@@ -77,6 +86,7 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
     control: 'readWrite',
     archive: 'readWriteDelete',
     invokes: ['purge-worker'],
+    tlogKey: 'sign',
   },
   'purge-scheduler': {
     role: 'schedule',
@@ -84,17 +94,20 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
     control: 'readWrite',
     archive: 'readWriteDelete',
     invokes: ['purge-worker'],
+    tlogKey: 'sign',
   },
   'archives-list': { ...apiHandler, archive: 'read' },
   'archives-get': { ...apiHandler, archive: 'read' },
   // Hands an export that outgrows its request to the export state machine.
-  'download-json': { ...apiHandler, exports: 'readWrite', startsExports: true },
+  // Its zips carry the verifiable log's proof file, which names the checkpoint key (its public half).
+  'download-json': { ...apiHandler, exports: 'readWrite', startsExports: true, tlogKey: 'public' },
   // The export state machine's plan, single-worker, finish and abort steps.
   'export-worker': {
     role: 'worker',
     events: 'read',
     control: 'readWrite',
     exports: 'readWrite',
+    tlogKey: 'public',
   },
   // One chunk of a parallel export: reads its entries, stores its part (UploadPart) and its record.
   'export-chunk': {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -21,6 +22,7 @@ import { installJobLauncher } from '../lambdas/composition/job-launcher.js';
 import { type ObjectServices, objectServices } from '../lambdas/composition/objects.js';
 import { installConsoleAssets } from '../lambdas/console-assets.js';
 import { CHUNK_RETRY } from '../lambdas/domain/export-plan.js';
+import { encodeSignerKey } from '../lambdas/domain/tlog/note.js';
 import { deriveChanges } from '../lambdas/use-cases/derive-changes.js';
 import { buildConsoleAssets } from '../lib/console-bundle.js';
 import { createResources, type EmulatorEndpoints, type ResourceNames } from './emulators.js';
@@ -32,6 +34,7 @@ export const serviceEnvironment = (
   emulators: EmulatorEndpoints,
   names: ResourceNames,
   cursorKey: string,
+  tlogSigningKey: string = newTlogSigningKey(),
 ): Record<string, string> => ({
   EVENTS_TABLE: names.eventsTable,
   CONTROL_TABLE: names.controlTable,
@@ -42,6 +45,9 @@ export const serviceEnvironment = (
   ...(emulators.dynamoDbDatabase ? { DYNAMODB_LOCAL_DATABASE: emulators.dynamoDbDatabase } : {}),
   S3_ENDPOINT: emulators.s3Endpoint,
   CURSOR_KEY: cursorKey,
+  // The verifiable log's checkpoint key (in AWS a KMS key): `npm start` keeps it in .local/data.
+  TLOG_ORIGIN: LOCAL_TLOG_ORIGIN,
+  TLOG_SIGNING_KEY: tlogSigningKey,
   // Local tokens may be revoked and reused at once; no authorizer cache.
   AUTH_CACHE_SECONDS: '0',
   // Jobs (long purges, big exports) run in this process instead of an async Lambda invocation.
@@ -52,6 +58,13 @@ export const serviceEnvironment = (
   // The console may follow a download's 303 to the emulator's presigned URL (its CSP connect-src).
   CONSOLE_DOWNLOAD_ORIGINS: new URL(emulators.s3Endpoint).origin,
 });
+
+/** The local stack's log origin (and signing key name). */
+export const LOCAL_TLOG_ORIGIN = 'audit-trail.local';
+
+/** A fresh Ed25519 checkpoint signing key, as a C2SP signer key named `origin`. */
+export const newTlogSigningKey = (origin: string = LOCAL_TLOG_ORIGIN): string =>
+  encodeSignerKey(origin, randomBytes(32));
 
 /** A fresh random cursor-signing key (base64, 32 bytes). */
 export const newCursorKey = (): string => randomBytes(32).toString('base64');
@@ -83,6 +96,8 @@ export const startLocalService = async (
   options: {
     names: ResourceNames;
     cursorKey: string;
+    /** The checkpoint signing key (C2SP signer key); a fresh one when absent. */
+    tlogSigningKey?: string;
     port: number;
     /** Origins allowed to call the API from a browser (CORS); default: the `CORS_ALLOW_ORIGINS` variable, else none (CORS off). */
     corsAllowOrigins?: readonly string[];
@@ -91,7 +106,7 @@ export const startLocalService = async (
   },
 ): Promise<LocalService> => {
   await createResources(emulators, options.names);
-  const env = serviceEnvironment(emulators, options.names, options.cursorKey);
+  const env = serviceEnvironment(emulators, options.names, options.cursorKey, options.tlogSigningKey);
   if (options.corsAllowOrigins !== undefined) env.CORS_ALLOW_ORIGINS = options.corsAllowOrigins.join(',');
   for (const [name, value] of Object.entries(options.settings ?? {}))
     if (value !== undefined) env[name] = value;
@@ -194,7 +209,16 @@ export const startLocalDerivation = (
   emulators: EmulatorEndpoints,
   names: ResourceNames,
 ): Promise<LocalStreamConsumer> => {
-  const config = environmentConfig(serviceEnvironment(emulators, names, newCursorKey()));
+  // Checkpoints signed here must be signed with the stack's own key (`npm start` keeps it in
+  // .local/), or a later download would carry a checkpoint its published key does not open.
+  // (Made here and kept there when this command runs first.)
+  const keyFile = '.local/tlog-signing.key';
+  if (!existsSync(keyFile)) {
+    mkdirSync('.local', { recursive: true });
+    writeFileSync(keyFile, `${newTlogSigningKey()}\n`, { mode: 0o600 });
+  }
+  const signingKey = readFileSync(keyFile, 'utf8').trim();
+  const config = environmentConfig(serviceEnvironment(emulators, names, newCursorKey(), signingKey));
   return startDerivation(emulators, names, coreServices(config));
 };
 

@@ -19,6 +19,7 @@ import { SignJWT } from 'jose';
 import * as z from 'zod';
 import { generateKoreApp, KORE_APP_ID_PATTERN, KORE_SECRET_PATTERN } from '../lambdas/domain/kore-apps.js';
 import { SCOPES } from '../lambdas/domain/scopes.js';
+import { parseSignerKey } from '../lambdas/domain/tlog/note.js';
 import { generateToken } from '../lambdas/domain/tokens.js';
 import { ensureKoreApp } from '../lambdas/use-cases/manage-kore-apps.js';
 import { ensureToken } from '../lambdas/use-cases/manage-tokens.js';
@@ -26,7 +27,7 @@ import { clearLocalEndpoints, readLocalEndpoints, writeLocalEndpoints } from '..
 import { DataDirectoryBusyError } from './data-lock.js';
 import { demoEvents } from './demo-data.js';
 import { JavaMissingError, startEmulators } from './emulators.js';
-import { newCursorKey, startLocalService } from './stack.js';
+import { newCursorKey, newTlogSigningKey, startLocalService } from './stack.js';
 
 const DATA_DIR = '.local/data';
 const DEMO_TENANT = 'demo';
@@ -116,6 +117,8 @@ const main = async () => {
         archiveBucket: 'audit-archive',
       },
       cursorKey: persisted('cursor.key', newCursorKey),
+      // Signs the tenants' log checkpoints; its public half is printed below and served by the API.
+      tlogSigningKey: persisted('tlog-signing.key', () => newTlogSigningKey()),
       port: PORT,
     });
   } catch (error) {
@@ -178,6 +181,7 @@ const main = async () => {
       `Demo kore app ${koreApp.appId} (${koreSecretAt}); a JWT valid 24 h:`,
       `  curl '${service.url}/api/public/auditlogs?size=5' --header 'auth: ${koreJwt}'`,
       `  curl --globoff '${service.url}/api/v1/audit-trail?page[size]=5' --header 'x-api-key: ${token}'`,
+      `Checkpoint verifier key (npm run verify -- <zip> --key <this>): ${parseSignerKey(service.env.TLOG_SIGNING_KEY ?? '').verifier.encoded}`,
       `OpenAPI: ${service.url}/openapi.json`,
       `Console: ${service.url}/console (sign in with the demo token)`,
       `Listening on ${service.url}`,

@@ -180,3 +180,33 @@ export const shardPlanKey = (tenant: string, from: number): ControlKey =>
 /** Where the local stream consumer left a shard (Lambda's event source mapping keeps its own). */
 export const streamCheckpointKey = (shardId: string): ControlKey =>
   controlKey(`streampos#${shardId}`, 'streampos');
+
+// ---- control table: the verifiable log ----
+
+/** The partition of a tenant's tree: its head, tiles and latest checkpoint. */
+const tlogPartition = (tenant: string): string => `tlog#${tenant}`;
+
+/** A tenant's tree head (size and root). */
+export const tlogHeadKey = (tenant: string): ControlKey => controlKey(tlogPartition(tenant), 'head');
+
+/** One hash tile of a tenant's tree (C2SP tile level and index), full or partial. */
+export const tlogTileKey = (tenant: string, level: number, index: number): ControlKey =>
+  controlKey(tlogPartition(tenant), `tile#${level}#${String(index).padStart(12, '0')}`);
+
+/** A tenant's latest signed checkpoint. */
+export const tlogCheckpointKey = (tenant: string): ControlKey =>
+  controlKey(tlogPartition(tenant), 'checkpoint');
+
+/** A purge segment's signed receipt, in the tenant's tree partition (sorted: oldest first). */
+export const tlogReceiptKey = (tenant: string, receiptId: string): ControlKey =>
+  controlKey(tlogPartition(tenant), `receipt#${receiptId}`);
+
+/** The partition and sort-key prefix of a tenant's purge receipts. */
+export const tlogReceiptPrefix = (tenant: string): { pk: string; prefix: string } => ({
+  pk: tlogPartition(tenant),
+  prefix: 'receipt#',
+});
+
+/** The leaf index the sequencer gave one entry (its own partition: entries spread evenly). */
+export const tlogLeafIndexKey = (tenant: string, entryId: number): ControlKey =>
+  controlKey(`tlogleaf#${tenant}#${entryId}`, 'leaf');

@@ -145,6 +145,23 @@ const schema = z.object({
   EXPORT_CONCURRENCY: integer(1, 40, 4),
   /** The local export driver's first retry delay (the state machine's is 2 s, doubling). */
   EXPORT_RETRY_INTERVAL_MS: integer(0, 60_000, 2000),
+  /**
+   * The verifiable log's name (C2SP origin; also the signing key's name): a tenant's log is
+   * `<TLOG_ORIGIN>/<tenant>`. One line, no spaces or `+`.
+   */
+  TLOG_ORIGIN: z._default(
+    z.string().check(z.regex(/^[^\s+]{1,200}$/, 'TLOG_ORIGIN must be one word without "+"')),
+    'audit-trail.local',
+  ),
+  /** The checkpoint signing key as a C2SP signer key (`PRIVATE+KEY+…`, Ed25519); locally generated. */
+  TLOG_SIGNING_KEY: z.optional(z.string()),
+  /**
+   * How long a download waits for the sequencer to cover every exported entry before its proof
+   * file lists the rest as not yet covered (the stream consumer runs seconds behind the writes).
+   */
+  TLOG_EXPORT_WAIT_MS: integer(0, 60_000, 10_000),
+  /** In AWS: the KMS key (ECC_NIST_EDWARDS25519, SIGN_VERIFY) that signs checkpoints. */
+  TLOG_KMS_KEY_ID: z.optional(z.string()),
 });
 
 export type ServiceConfig = z.infer<typeof schema>;

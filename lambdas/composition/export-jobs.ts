@@ -5,6 +5,7 @@ import type { ParallelExportDependencies } from '../use-cases/parallel-export.js
 import type { ServiceConfig } from './config.js';
 import { coreServices, exportJobStore, exportPlanStore } from './dynamodb.js';
 import { exportObjectStore, exportPartStore } from './objects.js';
+import { tlogExportFiles } from './tlog.js';
 
 const noBucket = () =>
   new ServiceUnavailableError('Exports are not available: no export bucket is configured');
@@ -14,7 +15,9 @@ export const parallelExportDependencies = (config: ServiceConfig): ParallelExpor
   const parts = exportPartStore(config);
   if (!parts) throw noBucket();
   const { events, counters, clock } = coreServices(config);
+  const trailingFiles = tlogExportFiles(config);
   return {
+    ...(trailingFiles ? { trailingFiles } : {}),
     events,
     counters,
     parts,
@@ -39,7 +42,14 @@ export const singleExportDependencies = (config: ServiceConfig): ExportJobDepend
   const objects = exportObjectStore(config);
   if (!objects) throw noBucket();
   const { events, clock } = coreServices(config);
-  return { events, objects, jobs: exportJobStore(config), clock };
+  const trailingFiles = tlogExportFiles(config);
+  return {
+    events,
+    objects,
+    jobs: exportJobStore(config),
+    clock,
+    ...(trailingFiles ? { trailingFiles } : {}),
+  };
 };
 
 /** The export worker (the export state machine's steps): both kinds of export, built on use. */

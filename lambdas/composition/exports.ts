@@ -6,6 +6,7 @@ import { coreServices, exportJobStore } from './dynamodb.js';
 import { httpDependencies } from './http.js';
 import { perConfig } from './memo.js';
 import { exportObjectStore } from './objects.js';
+import { tlogExportFiles } from './tlog.js';
 
 /**
  * What export jobs and their status need: no job launcher, so the functions that only run or
@@ -16,7 +17,9 @@ export const exportDependencies = (config: ServiceConfig): Omit<DownloadDependen
   if (!objects)
     throw new ServiceUnavailableError('Downloads are not available: no export bucket is configured');
   const { events, counters, clock } = coreServices(config);
+  const trailingFiles = tlogExportFiles(config);
   return {
+    ...(trailingFiles ? { trailingFiles } : {}),
     events,
     counters,
     objects,

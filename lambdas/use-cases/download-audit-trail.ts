@@ -5,6 +5,7 @@ import {
   exportObjectKey,
   newExportId,
   reuseDecision,
+  type TrailingFiles,
 } from '../domain/export.js';
 import type { CounterStore } from '../ports/counter-store.js';
 import type { EventStore } from '../ports/event-store.js';
@@ -23,6 +24,8 @@ export interface DownloadDependencies {
   readonly inlineMaxBytes: number;
   readonly urlTtlSeconds: number;
   readonly reuseSeconds: number;
+  /** Files added after the document (the verifiable log's proof file); none when absent. */
+  readonly trailingFiles?: TrailingFiles;
 }
 
 /** Who asks, for the audit entry that records the download. */
@@ -82,6 +85,7 @@ export const downloadAuditTrail = async (
       clock: deps.clock,
       deadline: started + request.budgetMs,
       expectedEntries: await deps.counters.total(tenant, { kind: 'all' }),
+      ...(deps.trailingFiles ? { trailingFiles: deps.trailingFiles } : {}),
     });
     if (result.kind === 'inline') {
       await record(deps, request, {
@@ -130,7 +134,10 @@ const record = (
   ]);
 
 /** What an export worker needs. */
-export type ExportJobDependencies = Pick<DownloadDependencies, 'events' | 'objects' | 'jobs' | 'clock'>;
+export type ExportJobDependencies = Pick<
+  DownloadDependencies,
+  'events' | 'objects' | 'jobs' | 'clock' | 'trailingFiles'
+>;
 
 /**
  * Runs an export job to completion within `budgetMs`, always into S3 (there is no response to
@@ -154,6 +161,7 @@ export const runExportJob = async (
       startUpload: () => deps.objects.startUpload(key),
       clock: deps.clock,
       deadline: started + budgetMs,
+      ...(deps.trailingFiles ? { trailingFiles: deps.trailingFiles } : {}),
     });
     const bytes = result.kind === 'stored' ? result.bytes : result.zip.length;
     await deps.jobs.complete(

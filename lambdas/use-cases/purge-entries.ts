@@ -19,6 +19,7 @@ import type { EventStore } from '../ports/event-store.js';
 import { type IdempotencyStore, internalIdempotencyKey } from '../ports/idempotency-store.js';
 import type { FinishOutcome, PurgeJobStore, PurgeSegment, StartOutcome } from '../ports/purge-job-store.js';
 import type { TenantStore } from '../ports/tenant-store.js';
+import type { PurgeReceipts } from '../ports/tlog.js';
 import { appendOnce } from './ingest-events.js';
 
 /** What purging reads and writes through the event store: ranges of entries, its own record. */
@@ -40,6 +41,8 @@ export interface PurgeDependencies {
   readonly partEntries: number;
   /** How long a runner holds a job before another may take over (a crashed runner never gives it back). */
   readonly leaseMs: number;
+  /** The verifiable log's purge receipts, signed before each segment is deleted; none when absent. */
+  readonly receipts?: PurgeReceipts;
 }
 
 /** Who asked for a purge: a token, or the retention scheduler. */
@@ -246,7 +249,7 @@ export const runPurge = async (
 
   /** Deletes `records` in segments; the last one moves the checkpoint to `through`. */
   const deleteAll = async (
-    records: readonly PurgeTarget[],
+    records: readonly AuditRecord[],
     through: number,
   ): Promise<'done' | 'paused' | 'lost'> => {
     let position = 0;
@@ -257,6 +260,7 @@ export const runPurge = async (
       const checkpoint = position >= records.length ? through : (batch[batch.length - 1] as PurgeTarget).id;
       const leaseUntil = deps.clock() + deps.leaseMs;
       const segment: PurgeSegment = { plan: deps.deletion.planDeletion(batch), checkpoint };
+      await deps.receipts?.issue(tenant, { jobId, lastId: checkpoint, throughId: job.throughId }, batch);
       const recorded = await deps.purges.beginSegment(job, runner, segment, leaseUntil);
       if (recorded.kind === 'lost') return 'lost';
       const outcome = await applySegment(deps, recorded.job, runner, segment, leaseUntil);

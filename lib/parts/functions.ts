@@ -161,6 +161,8 @@ export class Functions extends Part {
       ),
       ARCHIVE_ENABLED: String(props.archiveEnabled ?? DEFAULTS.archiveEnabled),
       ...(corsAllowOrigins.length > 0 ? { CORS_ALLOW_ORIGINS: corsAllowOrigins.join(',') } : {}),
+      // The verifiable log's name: a tenant's log is `<stack>.audit-trail/<tenant>`.
+      TLOG_ORIGIN: `${Stack.of(this).stackName}.audit-trail`,
       NODE_OPTIONS,
     };
     // Workers get fixed names so that launchers, including a worker that re-launches itself to
@@ -194,6 +196,7 @@ export class Functions extends Part {
       }
       // Only the functions that sign cursors learn where the key is (and may read it: see below).
       if (needs.cursorKey) environment.CURSOR_KEY_SECRET_ARN = storage.cursorKey.secretArn;
+      if (needs.tlogKey) environment.TLOG_KMS_KEY_ID = storage.checkpointKey.keyArn;
       for (const target of needs.invokes ?? []) {
         if (!names.includes(target) || needsOf(target).role !== 'worker')
           throw new Error(
@@ -340,6 +343,14 @@ export class Functions extends Part {
           actions: [...new Set(keyActions)].sort(),
           resources: [storage.dataKey.keyArn],
           conditions: viaServices,
+        }),
+      );
+    }
+    if (needs.tlogKey) {
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: needs.tlogKey === 'sign' ? ['kms:GetPublicKey', 'kms:Sign'] : ['kms:GetPublicKey'],
+          resources: [storage.checkpointKey.keyArn],
         }),
       );
     }

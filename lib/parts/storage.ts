@@ -41,6 +41,11 @@ export class Storage extends Part {
   readonly archiveBucket: s3.Bucket;
   /** HMAC key that signs pagination cursors. */
   readonly cursorKey: secretsmanager.Secret;
+  /**
+   * Signs the tenants' verifiable-log checkpoints (C2SP signed notes, Ed25519): an asymmetric
+   * ECC_NIST_EDWARDS25519 key whose private half never leaves KMS.
+   */
+  readonly checkpointKey: kms.Key;
 
   constructor(scope: Construct, id: string, props: StorageProps = {}) {
     super(scope, id);
@@ -116,6 +121,14 @@ export class Storage extends Part {
       // Lets an operator place compliance retention on archives; nothing here deletes them.
       objectLockEnabled: true,
       lifecycleRules: [{ abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+    });
+
+    // Asymmetric keys are not rotated by KMS: a new key is a new log key id, published beside the old.
+    this.checkpointKey = new kms.Key(this, 'CheckpointKey', {
+      description: 'Signs the Audit Trail verifiable-log checkpoints (Ed25519)',
+      keySpec: kms.KeySpec.ECC_NIST_EDWARDS25519,
+      keyUsage: kms.KeyUsage.SIGN_VERIFY,
+      removalPolicy,
     });
 
     this.cursorKey = new secretsmanager.Secret(this, 'CursorKey', {

@@ -1,6 +1,7 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { exportPlanStore } from '../../lambdas/composition/dynamodb.js';
+import { TLOG_PROOF_FILE } from '../../lambdas/domain/tlog/proof-file.js';
 import { bulkWrite } from '../../local/bulk-write.js';
 import { demoEvents } from '../../local/demo-data.js';
 import { awsError, injectFault } from '../helpers/faults.js';
@@ -60,7 +61,8 @@ describe('fault: parallel export chunks fail', () => {
     expect(expected).toBeDefined();
     for (const reading of Object.values(readings)) {
       expect(reading.ok).toBe(true);
-      expect(reading.names).toEqual([EXPORT_JSON_NAME]);
+      // The verifiable log's proof file follows the document (the document is unchanged).
+      expect(reading.names).toEqual([EXPORT_JSON_NAME, TLOG_PROOF_FILE]);
       expect(reading.files[EXPORT_JSON_NAME]).toBe(expected);
     }
   };

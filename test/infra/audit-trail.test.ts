@@ -864,8 +864,14 @@ describe('events stream and its consumer', () => {
       'kms:DescribeKey',
       'kms:Encrypt',
       'kms:GenerateDataKey',
+      'kms:GetPublicKey',
+      'kms:Sign',
     ]);
-    expect(Object.keys(FUNCTION_NEEDS['derive-stream'] ?? {}).sort()).toEqual(['control', 'role']);
+    // It signs checkpoints with the checkpoint key, and with no other key.
+    const signing = statements.filter((statement) => asArray(statement.Action).includes('kms:Sign'));
+    expect(signing).toHaveLength(1);
+    expect(JSON.stringify(signing[0]?.Resource)).toContain('CheckpointKey');
+    expect(Object.keys(FUNCTION_NEEDS['derive-stream'] ?? {}).sort()).toEqual(['control', 'role', 'tlogKey']);
   });
 
   it('alarms on iterator age over 60 s, on DLQ depth, and on batches the consumer stopped in', () => {

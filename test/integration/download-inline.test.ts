@@ -87,7 +87,8 @@ describe('GET /api/v1/audit_trail/download/json (inline)', () => {
     );
     const zip = inspectZip(bytes, 'canary_audit_trail.json');
     expect(zip.testOk).toBe(true);
-    expect(zip.names).toEqual(['canary_audit_trail.json']);
+    // The verifiable log's proof file follows the document (the document is unchanged).
+    expect(zip.names).toEqual(['canary_audit_trail.json', 'tlog-proof.json']);
     const document = JSON.parse(zip.text) as { audit_trail: CanaryEntry[] };
     expect(Object.keys(document)).toEqual(['audit_trail']);
     // Exactly what fetch shows up to the export's snapshot (recorded with the download).

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parallelExportDependencies } from '../../lambdas/composition/export-jobs.js';
+import { TLOG_PROOF_FILE } from '../../lambdas/domain/tlog/proof-file.js';
 import { finishExport } from '../../lambdas/use-cases/finish-export.js';
 import { planExport } from '../../lambdas/use-cases/plan-export.js';
 import { runExportChunk } from '../../lambdas/use-cases/run-export-chunk.js';
@@ -104,7 +105,8 @@ describe('parallel export jobs', () => {
     expect(expected).toBeDefined();
     for (const reading of Object.values(readings)) {
       expect(reading.ok).toBe(true);
-      expect(reading.names).toEqual([EXPORT_JSON_NAME]);
+      // The verifiable log's proof file follows the document (the document is unchanged).
+      expect(reading.names).toEqual([EXPORT_JSON_NAME, TLOG_PROOF_FILE]);
       expect(reading.files[EXPORT_JSON_NAME]).toBe(expected);
     }
   });

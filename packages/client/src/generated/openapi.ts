@@ -318,6 +318,106 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tlog/checkpoint": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The latest signed checkpoint of the tenant's verifiable log
+         * @description The C2SP signed note (origin `<service origin>/<tenant>`, tree size, root hash, a `timestamp <seconds>` extension line) signed with the service's Ed25519 checkpoint key; a new one follows new entries as soon as the stream consumer has sequenced them. See docs/architecture.md, "The verifiable log".
+         */
+        get: operations["getCheckpoint"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        /** Allowed methods; CORS preflight when CORS is on */
+        options: operations["getCheckpointOptions"];
+        /**
+         * The latest signed checkpoint of the tenant's verifiable log: headers only
+         * @description The GET answer without its body: same status and headers.
+         */
+        head: operations["getCheckpointHead"];
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tlog/key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The public key that signs checkpoints
+         * @description The C2SP verifier key (`<name>+<hex key id>+<base64 key>`) that `npm run verify -- <zip> --key <key>` takes.
+         */
+        get: operations["getCheckpointKey"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        /** Allowed methods; CORS preflight when CORS is on */
+        options: operations["getCheckpointKeyOptions"];
+        /**
+         * The public key that signs checkpoints: headers only
+         * @description The GET answer without its body: same status and headers.
+         */
+        head: operations["getCheckpointKeyHead"];
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tlog/proof/inclusion": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An RFC 9162 inclusion proof of one entry
+         * @description Proves that the entry's leaf, SHA-256(0x00 ‖ RFC 8785 canonical JSON of the entry without its `hash` field), is leaf `leaf_index` of the tenant's tree of `tree_size` leaves. Check it against a signed checkpoint of that size.
+         */
+        get: operations["getInclusionProof"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        /** Allowed methods; CORS preflight when CORS is on */
+        options: operations["getInclusionProofOptions"];
+        /**
+         * An RFC 9162 inclusion proof of one entry: headers only
+         * @description The GET answer without its body: same status and headers.
+         */
+        head: operations["getInclusionProofHead"];
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tlog/proof/consistency": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An RFC 9162 consistency proof between two tree sizes
+         * @description Proves that the tenant's tree of `second` leaves only appended to the tree of `first` leaves.
+         */
+        get: operations["getConsistencyProof"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        /** Allowed methods; CORS preflight when CORS is on */
+        options: operations["getConsistencyProofOptions"];
+        /**
+         * An RFC 9162 consistency proof between two tree sizes: headers only
+         * @description The GET answer without its body: same status and headers.
+         */
+        head: operations["getConsistencyProofHead"];
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -553,6 +653,45 @@ export interface components {
             paths: Record<string, never>;
         } & {
             [key: string]: unknown;
+        };
+        TlogCheckpoint: {
+            /** @enum {string} */
+            result: "success";
+            origin: string;
+            tree_size: number;
+            /** @description Base64 of a 32-byte SHA-256 hash. */
+            root_hash: string;
+            /** @description The C2SP signed note text. */
+            checkpoint: string;
+            /** @description The verifier key that signed it. */
+            key: string;
+        };
+        TlogKey: {
+            /** @enum {string} */
+            result: "success";
+            key: string;
+            key_name: string;
+            key_id: string;
+            /** @description This tenant's log origin. */
+            origin: string;
+        };
+        TlogInclusionProof: {
+            /** @enum {string} */
+            result: "success";
+            entry_id: number;
+            leaf_index: number;
+            tree_size: number;
+            /** @description Base64 of a 32-byte SHA-256 hash. */
+            leaf_hash: string;
+            /** @description Sibling hashes, bottom-up (RFC 9162 §2.1.3). */
+            proof: string[];
+        };
+        TlogConsistencyProof: {
+            /** @enum {string} */
+            result: "success";
+            first: number;
+            second: number;
+            proof: string[];
         };
     };
     responses: {
@@ -2214,6 +2353,474 @@ export interface operations {
                 content?: never;
             };
             429: components["responses"]["CanaryTooManyRequests"];
+        };
+    };
+    getCheckpoint: {
+        parameters: {
+            query?: {
+                /** @description A valid auth token (or send it as `x-api-key` or `Authorization: Bearer`). */
+                auth_token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TlogCheckpoint"];
+                };
+            };
+            /** @description No credentials, or unknown ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanaryError"];
+                };
+            };
+            /** @description The token lacks the scope this endpoint needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanaryError"];
+                };
+            };
+            /** @description The tenant has no checkpoint yet (no entry sequenced), or the entry is not in the tree of that size. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanaryError"];
+                };
+            };
+            429: components["responses"]["CanaryTooManyRequests"];
+            503: components["responses"]["CanaryServiceUnavailable"];
+        };
+    };
+    getCheckpointOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["Options"];
+            429: components["responses"]["CanaryTooManyRequests"];
+        };
+    };
+    getCheckpointHead: {
+        parameters: {
+            query?: {
+                /** @description A valid auth token (or send it as `x-api-key` or `Authorization: Bearer`). */
+                auth_token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No credentials, or unknown ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The token lacks the scope this endpoint needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The tenant has no checkpoint yet (no entry sequenced), or the entry is not in the tree of that size. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            429: components["responses"]["CanaryTooManyRequests"];
+            503: components["responses"]["CanaryServiceUnavailable"];
+        };
+    };
+    getCheckpointKey: {
+        parameters: {
+            query?: {
+                /** @description A valid auth token (or send it as `x-api-key` or `Authorization: Bearer`). */
+                auth_token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TlogKey"];
+                };
+            };
+            /** @description No credentials, or unknown ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanaryError"];
+                };
+            };
+            /** @description The token lacks the scope this endpoint needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanaryError"];
+                };
+            };
+            429: components["responses"]["CanaryTooManyRequests"];
+            503: components["responses"]["CanaryServiceUnavailable"];
+        };
+    };
+    getCheckpointKeyOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["Options"];
+            429: components["responses"]["CanaryTooManyRequests"];
+        };
+    };
+    getCheckpointKeyHead: {
+        parameters: {
+            query?: {
+                /** @description A valid auth token (or send it as `x-api-key` or `Authorization: Bearer`). */
+                auth_token?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No credentials, or unknown ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The token lacks the scope this endpoint needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            429: components["responses"]["CanaryTooManyRequests"];
+            503: components["responses"]["CanaryServiceUnavailable"];
+        };
+    };
+    getInclusionProof: {
+        parameters: {
+            query: {
+                /** @description A valid auth token (or send it as `x-api-key` or `Authorization: Bearer`). */
+                auth_token?: string;
+                /** @description The entry id. */
+                id: string;
+                /** @description The tree size to prove against (default: the latest checkpoint's; at most that). */
+                tree_size?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TlogInclusionProof"];
+                };
+            };
+            /** @description A parameter is missing or not an integer in range. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanaryError"];
+                };
+            };
+            /** @description No credentials, or unknown ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanaryError"];
+                };
+            };
+            /** @description The token lacks the scope this endpoint needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanaryError"];
+                };
+            };
+            /** @description The tenant has no checkpoint yet (no entry sequenced), or the entry is not in the tree of that size. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanaryError"];
+                };
+            };
+            429: components["responses"]["CanaryTooManyRequests"];
+            503: components["responses"]["CanaryServiceUnavailable"];
+        };
+    };
+    getInclusionProofOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["Options"];
+            429: components["responses"]["CanaryTooManyRequests"];
+        };
+    };
+    getInclusionProofHead: {
+        parameters: {
+            query: {
+                /** @description A valid auth token (or send it as `x-api-key` or `Authorization: Bearer`). */
+                auth_token?: string;
+                /** @description The entry id. */
+                id: string;
+                /** @description The tree size to prove against (default: the latest checkpoint's; at most that). */
+                tree_size?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A parameter is missing or not an integer in range. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No credentials, or unknown ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The token lacks the scope this endpoint needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The tenant has no checkpoint yet (no entry sequenced), or the entry is not in the tree of that size. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            429: components["responses"]["CanaryTooManyRequests"];
+            503: components["responses"]["CanaryServiceUnavailable"];
+        };
+    };
+    getConsistencyProof: {
+        parameters: {
+            query: {
+                /** @description A valid auth token (or send it as `x-api-key` or `Authorization: Bearer`). */
+                auth_token?: string;
+                /** @description The earlier tree size. */
+                first: string;
+                /** @description The later tree size (default: the latest checkpoint's; at most that). */
+                second?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TlogConsistencyProof"];
+                };
+            };
+            /** @description A parameter is missing or not an integer in range. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanaryError"];
+                };
+            };
+            /** @description No credentials, or unknown ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanaryError"];
+                };
+            };
+            /** @description The token lacks the scope this endpoint needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanaryError"];
+                };
+            };
+            /** @description The tenant has no checkpoint yet (no entry sequenced), or the entry is not in the tree of that size. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanaryError"];
+                };
+            };
+            429: components["responses"]["CanaryTooManyRequests"];
+            503: components["responses"]["CanaryServiceUnavailable"];
+        };
+    };
+    getConsistencyProofOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["Options"];
+            429: components["responses"]["CanaryTooManyRequests"];
+        };
+    };
+    getConsistencyProofHead: {
+        parameters: {
+            query: {
+                /** @description A valid auth token (or send it as `x-api-key` or `Authorization: Bearer`). */
+                auth_token?: string;
+                /** @description The earlier tree size. */
+                first: string;
+                /** @description The later tree size (default: the latest checkpoint's; at most that). */
+                second?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A parameter is missing or not an integer in range. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No credentials, or unknown ones. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The token lacks the scope this endpoint needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The tenant has no checkpoint yet (no entry sequenced), or the entry is not in the tree of that size. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            429: components["responses"]["CanaryTooManyRequests"];
+            503: components["responses"]["CanaryServiceUnavailable"];
         };
     };
 }

@@ -1,0 +1,22 @@
+import canonicalize from 'canonicalize';
+import type { AuditRecord } from '../record.js';
+import { type Hash, leafHash } from './merkle.js';
+
+/**
+ * What a tenant's log commits to for one entry: the RFC 8785 canonical JSON of the entry without its
+ * `hash` field (the same text that field is the SHA-256 of), as UTF-8. The leaf hash is
+ * SHA-256(0x00 ‖ that text), so anyone holding the entry recomputes it without the service.
+ */
+export const entryLeafData = (record: Omit<AuditRecord, 'hash'> & { readonly hash?: string }): Uint8Array => {
+  const { hash: _ignored, ...content } = record;
+  const text = canonicalize(content);
+  if (text === undefined) throw new TypeError('entry cannot be canonicalized');
+  return new Uint8Array(Buffer.from(text, 'utf8'));
+};
+
+/** SHA-256(0x00 ‖ canonical entry): the entry's leaf in its tenant's log. */
+export const entryLeafHash = (record: Omit<AuditRecord, 'hash'> & { readonly hash?: string }): Hash =>
+  leafHash(entryLeafData(record));
+
+/** The log's name (C2SP origin) for a tenant: `<service origin>/<tenant>`. */
+export const tenantOrigin = (serviceOrigin: string, tenant: string): string => `${serviceOrigin}/${tenant}`;

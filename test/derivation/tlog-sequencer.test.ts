@@ -1,0 +1,257 @@
+import { randomBytes } from 'node:crypto';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchWriteCommand, type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it } from '@jest/globals';
+import { createDynamoDbDocumentClient } from '../../lambdas/adapters/aws-clients.js';
+import { DynamoDbDerivationJournal } from '../../lambdas/adapters/dynamodb-derivation.js';
+import { recordToItem } from '../../lambdas/adapters/dynamodb-records.js';
+import {
+  DynamoDbSequencerStep,
+  DynamoDbTlogStore,
+  insertedEntry,
+} from '../../lambdas/adapters/dynamodb-tlog.js';
+import { controlTableDefinition, eventsTableDefinition } from '../../lambdas/adapters/table-definitions.js';
+import { idFor } from '../../lambdas/domain/ids.js';
+import { type AuditRecord, sealRecord } from '../../lambdas/domain/record.js';
+import { openCheckpoint } from '../../lambdas/domain/tlog/checkpoint.js';
+import { entryLeafHash } from '../../lambdas/domain/tlog/entry-leaf.js';
+import { inclusionProof, rootHash, sameHash, verifyInclusion } from '../../lambdas/domain/tlog/merkle.js';
+import { encodeSignerKey, parseSignerKey } from '../../lambdas/domain/tlog/note.js';
+import { tileNodeReader } from '../../lambdas/domain/tlog/tiles.js';
+import type { ChangeRecord, DerivationStep } from '../../lambdas/ports/derivation.js';
+import { CheckpointStep } from '../../lambdas/use-cases/checkpoint-log.js';
+import { deriveChanges } from '../../lambdas/use-cases/derive-changes.js';
+import { type LocalStreamConsumer, startStreamConsumer } from '../../local/stream-consumer.js';
+import { awsError } from '../helpers/faults.js';
+
+const endpoint = process.env.TEST_DYNAMODB_ENDPOINT as string;
+const BASE = Date.UTC(2026, 10, 30, 8);
+
+interface Tables {
+  readonly events: string;
+  readonly control: string;
+  readonly streamArn: string;
+  readonly doc: DynamoDBDocumentClient;
+}
+
+const createTables = async (): Promise<Tables> => {
+  const suffix = randomBytes(4).toString('hex');
+  const dynamo = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const created = await dynamo.send(new CreateTableCommand(eventsTableDefinition(`events-${suffix}`)));
+  await dynamo.send(new CreateTableCommand(controlTableDefinition(`control-${suffix}`)));
+  dynamo.destroy();
+  return {
+    events: `events-${suffix}`,
+    control: `control-${suffix}`,
+    streamArn: created.TableDescription?.LatestStreamArn as string,
+    doc: createDynamoDbDocumentClient({ region: 'us-east-1', dynamoDbEndpoint: endpoint }),
+  };
+};
+
+const writeEntries = async (
+  tables: Tables,
+  tenant: string,
+  count: number,
+  offset = 0,
+): Promise<AuditRecord[]> => {
+  const records = Array.from({ length: count }, (_, index) => {
+    const n = index + offset;
+    const timestamp = BASE + n;
+    return sealRecord(tenant, idFor(timestamp, n % 1024), timestamp, {
+      action_type: `action.${n % 4}`,
+      user: `u${n % 3}`,
+    });
+  });
+  for (let start = 0; start < records.length; start += 25) {
+    await tables.doc.send(
+      new BatchWriteCommand({
+        RequestItems: {
+          [tables.events]: records
+            .slice(start, start + 25)
+            .map((record) => ({ PutRequest: { Item: recordToItem(record) } })),
+        },
+      }),
+    );
+  }
+  return records;
+};
+
+const consumer = (tables: Tables, steps: DerivationStep[], batchSize = 100): LocalStreamConsumer =>
+  startStreamConsumer({
+    endpoint,
+    streamArn: tables.streamArn,
+    batchSize,
+    retryMs: 10,
+    handle: async (records) => {
+      const outcome = await deriveChanges(
+        { journal: new DynamoDbDerivationJournal(tables.doc, { controlTable: tables.control }), steps },
+        records,
+      );
+      return outcome.resumeAt !== undefined ? { resumeAt: outcome.resumeAt } : {};
+    },
+  });
+
+/**
+ * The tenant's tree holds every entry exactly once (no leaf twice, none missing), its stored root is
+ * the root of its leaves, each entry's index item names its leaf, and every proof verifies.
+ */
+const expectSequenced = async (tables: Tables, tenant: string, records: readonly AuditRecord[]) => {
+  const store = new DynamoDbTlogStore(tables.doc, { controlTable: tables.control });
+  const head = await store.head(tenant);
+  expect(head?.size).toBe(records.length);
+  if (!head) return;
+  const read = tileNodeReader(store.tiles(tenant));
+  const leaves = await Promise.all(Array.from({ length: head.size }, (_, index) => read(0, index)));
+  const expected = new Map(
+    records.map((record) => [Buffer.from(entryLeafHash(record)).toString('hex'), record]),
+  );
+  const seen = new Set(leaves.map((leaf) => Buffer.from(leaf).toString('hex')));
+  expect(seen.size).toBe(records.length);
+  expect([...seen].every((leaf) => expected.has(leaf))).toBe(true);
+  expect(sameHash(await rootHash(read, head.size), head.root)).toBe(true);
+  for (const [index, leaf] of leaves.entries()) {
+    const record = expected.get(Buffer.from(leaf).toString('hex')) as AuditRecord;
+    if (index % 7 === 0 || index === head.size - 1) {
+      expect(await store.leafIndexOf(tenant, record.id)).toBe(index);
+      const proof = await inclusionProof(read, index, head.size);
+      expect(verifyInclusion(index, head.size, entryLeafHash(record), proof, head.root)).toBe(true);
+    }
+  }
+};
+
+describe('the verifiable log sequencer (a derivation step)', () => {
+  it('gives every entry of every tenant one leaf, in stream order, and stores a tree that proves them', async () => {
+    const tables = await createTables();
+    const running = consumer(tables, [
+      new DynamoDbSequencerStep(tables.doc, { controlTable: tables.control }),
+    ]);
+    const acme = await writeEntries(tables, 'acme', 600);
+    const globex = await writeEntries(tables, 'globex', 90, 5000);
+    await running.settle();
+    await expectSequenced(tables, 'acme', acme);
+    await expectSequenced(tables, 'globex', globex);
+    await running.stop();
+  });
+
+  it('appends nothing twice when the whole stream is delivered again in other batches', async () => {
+    const tables = await createTables();
+    const step = new DynamoDbSequencerStep(tables.doc, { controlTable: tables.control });
+    const first = consumer(tables, [step], 37);
+    const records = await writeEntries(tables, 'acme', 300);
+    await first.settle();
+    await first.stop();
+    const store = new DynamoDbTlogStore(tables.doc, { controlTable: tables.control });
+    const before = await store.head('acme');
+    const again = consumer(tables, [step], 64);
+    await again.settle();
+    expect(again.stats.handled).toBe(300);
+    const after = await store.head('acme');
+    expect(after?.size).toBe(300);
+    expect(sameHash(after?.root ?? new Uint8Array(), before?.root ?? new Uint8Array(1))).toBe(true);
+    await expectSequenced(tables, 'acme', records);
+    await again.stop();
+  });
+
+  it('loses and repeats nothing when the consumer dies after a commit or between the index writes and the commit', async () => {
+    const tables = await createTables();
+    const send = tables.doc.send.bind(tables.doc);
+    let beforeCommit = 0;
+    // Dies on its way to the commit: the index items are written, the transaction never sent.
+    const doc = Object.create(tables.doc) as DynamoDBDocumentClient;
+    doc.send = (async (command: unknown) => {
+      if (command instanceof TransactWriteCommand && beforeCommit < 3) {
+        beforeCommit += 1;
+        throw awsError('ProcessExited', 'the consumer died before committing');
+      }
+      return send(command as never);
+    }) as DynamoDBDocumentClient['send'];
+    const real = new DynamoDbSequencerStep(doc, {
+      controlTable: tables.control,
+      backoff: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+    });
+    let afterCommit = 0;
+    // Dies after its transaction committed, before answering: the batch comes back whole.
+    const dying: DerivationStep = {
+      name: real.name,
+      packer: () => real.packer(),
+      apply: async (chunk, entry) => {
+        const result = await real.apply(chunk, entry);
+        if (afterCommit < 3 && chunk.length > 1) {
+          afterCommit += 1;
+          throw awsError('ProcessExited', 'the consumer died after committing');
+        }
+        return result;
+      },
+    };
+    const running = consumer(tables, [dying], 250);
+    const records = await writeEntries(tables, 'acme', 500);
+    await running.settle();
+    expect(beforeCommit).toBe(3);
+    expect(afterCommit).toBe(3);
+    expect(running.stats.failures).toBeGreaterThanOrEqual(6);
+    await expectSequenced(tables, 'acme', records);
+    await running.stop();
+  });
+
+  it('never gives one index twice when two consumers (two stream shards) append to one tenant at once', async () => {
+    const tables = await createTables();
+    const records = Array.from({ length: 240 }, (_, n) =>
+      sealRecord('acme', idFor(BASE + n, 0), BASE + n, { action_type: 'race' }),
+    );
+    const change = (record: AuditRecord, n: number): ChangeRecord => ({
+      eventId: `e${n}`,
+      sequenceNumber: String(1000 + n),
+      kind: 'insert',
+      newImage: recordToItem(record),
+    });
+    const journal = new DynamoDbDerivationJournal(tables.doc, { controlTable: tables.control });
+    const shards = [0, 1, 2].map((shard) =>
+      records.flatMap((record, n) => (n % 3 === shard ? [change(record, n)] : [])),
+    );
+    // Each "shard" is delivered in small batches by its own consumer, all at once.
+    await Promise.all(
+      shards.map(async (changes) => {
+        const step = new DynamoDbSequencerStep(tables.doc, { controlTable: tables.control });
+        for (let start = 0; start < changes.length; start += 10) {
+          const outcome = await deriveChanges({ journal, steps: [step] }, changes.slice(start, start + 10));
+          expect(outcome.resumeAt).toBeUndefined();
+        }
+      }),
+    );
+    await expectSequenced(tables, 'acme', records);
+  });
+
+  it('signs a checkpoint of each tenant a chunk appended to, which opens with the public key', async () => {
+    const tables = await createTables();
+    const signerKey = encodeSignerKey('audit-trail.test', randomBytes(32));
+    const signer = parseSignerKey(signerKey);
+    const store = new DynamoDbTlogStore(tables.doc, { controlTable: tables.control });
+    const journal = new DynamoDbDerivationJournal(tables.doc, { controlTable: tables.control });
+    const steps: DerivationStep[] = [
+      new DynamoDbSequencerStep(tables.doc, { controlTable: tables.control }),
+      new CheckpointStep(
+        { reader: store, writer: store, signer: async () => signer, origin: 'audit-trail.test' },
+        journal,
+        (record) => insertedEntry(record)?.tenant,
+      ),
+    ];
+    const running = consumer(tables, steps);
+    await writeEntries(tables, 'acme', 150);
+    await running.settle();
+    const head = await store.head('acme');
+    const stored = await store.latestCheckpoint('acme');
+    expect(stored?.size).toBe(150);
+    const checkpoint = openCheckpoint(stored?.note ?? '', [signer.verifier], 'audit-trail.test/acme');
+    expect(checkpoint.size).toBe(150);
+    expect(sameHash(checkpoint.root, head?.root ?? new Uint8Array())).toBe(true);
+    expect(checkpoint.extensions[0]).toMatch(/^timestamp \d+$/);
+    // Another signer's key does not open it.
+    const stranger = parseSignerKey(encodeSignerKey('audit-trail.test', randomBytes(32)));
+    expect(() => openCheckpoint(stored?.note ?? '', [stranger.verifier])).toThrow();
+    await running.stop();
+  });
+});
