@@ -5,6 +5,7 @@ import { batchWriteAll } from '../lambdas/adapters/dynamodb-batch-write.js';
 import { WRITE_CONCURRENCY } from '../lambdas/adapters/dynamodb-event-store.js';
 import { recordToItem } from '../lambdas/adapters/dynamodb-records.js';
 import { tokenAuthenticator } from '../lambdas/composition/http.js';
+import { selfAuditChannel } from '../lambdas/composition/self-audit.js';
 import { allocateIds } from '../lambdas/domain/ids.js';
 import { type EventDraft, sealRecord } from '../lambdas/domain/record.js';
 import { handler as ingestHandler } from '../lambdas/handlers/ingest-events.js';
@@ -196,10 +197,12 @@ export const ingestBench: BenchModule = async (context) => {
   const keyDetails = `${unitRequests} requests of 100 events each (${unitDrafts.length} events); raw floor (the same items, one plain BatchWriteItem put each) ${floor.toFixed(3)} WCU/event, the table's write and its index writes (an item of ≤ 1 KB with no index would be 1.0)`;
 
   // Self-audit latency: the same trivial endpoint with and without the middleware, sequentially.
+  // The record is handed to the service's own channel (locally a synchronous append to the
+  // journal file; the consumer stores it behind the request path, as in AWS).
   const endpoint = async () => jsonResponse(200, { result: 'success' });
-  const { events } = service.services;
   const authenticator = tokenAuthenticator(service.services.config);
-  const httpDependencies = async () => ({ authenticator, events, corsAllowOrigins: [] });
+  const channel = selfAuditChannel(service.services.config);
+  const httpDependencies = async () => ({ authenticator, selfAudit: channel, corsAllowOrigins: [] });
   const chain = (audited: boolean) => {
     const base = middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, RequestContext>();
     if (audited) base.use(selfAudit(httpDependencies));
@@ -261,11 +264,12 @@ export const ingestBench: BenchModule = async (context) => {
     },
     {
       id: 'ingest.self-audit-latency',
-      issue: 4,
+      issue: 16,
       description: 'Latency the self-audit middleware adds per request (median)',
       value: added,
       unit: 'ms',
-      details: `median of ${auditRounds} sequential requests to a trivial endpoint: ${median(timings.with).toFixed(2)} ms with vs ${median(timings.without).toFixed(2)} ms without (one extra transaction per request)`,
+      goal: { op: '<=', target: 1 },
+      details: `median of ${auditRounds} sequential requests to a trivial endpoint, alternated: ${median(timings.with).toFixed(3)} ms with vs ${median(timings.without).toFixed(3)} ms without; the record is drafted and appended to the self-audit journal (one synchronous write) before the answer, stored by the consumer behind it (previous design, an awaited transaction per request: 9.1 ms)`,
     },
   ];
 };

@@ -117,6 +117,10 @@ const main = async () => {
       },
       cursorKey: persisted('cursor.key', newCursorKey),
       port: PORT,
+      // Kept with the data: records of calls answered before a crash are stored at the next start.
+      selfAuditJournal: inMemory
+        ? `.local/scratch-${process.pid}/self-audit.jsonl`
+        : `${DATA_DIR}/self-audit.jsonl`,
     });
   } catch (error) {
     await emulators.stop();
