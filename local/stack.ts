@@ -19,9 +19,9 @@ import {
 } from '../lambdas/composition/dynamodb.js';
 import { environmentConfig } from '../lambdas/composition/environment.js';
 import { installExportLauncher } from '../lambdas/composition/export-launcher.js';
-import { storeSelfAuditDependencies } from '../lambdas/composition/self-audit.js';
 import { installJobLauncher } from '../lambdas/composition/job-launcher.js';
 import { type ObjectServices, objectServices } from '../lambdas/composition/objects.js';
+import { storeSelfAuditDependencies } from '../lambdas/composition/self-audit.js';
 import { installConsoleAssets } from '../lambdas/console-assets.js';
 import { CHUNK_RETRY } from '../lambdas/domain/export-plan.js';
 import { deriveChanges } from '../lambdas/use-cases/derive-changes.js';
@@ -117,8 +117,12 @@ export const startLocalService = async (
   await createResources(emulators, options.names);
   const env = serviceEnvironment(emulators, options.names, options.cursorKey);
   const temporaryJournalDir =
-    options.selfAuditJournal === undefined ? mkdtempSync(join(tmpdir(), 'audit-trail-self-audit-')) : undefined;
-  const journalPath = resolve(options.selfAuditJournal ?? join(temporaryJournalDir as string, 'journal.jsonl'));
+    options.selfAuditJournal === undefined
+      ? mkdtempSync(join(tmpdir(), 'audit-trail-self-audit-'))
+      : undefined;
+  const journalPath = resolve(
+    options.selfAuditJournal ?? join(temporaryJournalDir as string, 'journal.jsonl'),
+  );
   mkdirSync(dirname(journalPath), { recursive: true });
   env.SELF_AUDIT_JOURNAL = journalPath;
   if (options.corsAllowOrigins !== undefined) env.CORS_ALLOW_ORIGINS = options.corsAllowOrigins.join(',');

@@ -10,5 +10,7 @@ export const subscriptionLines = (event: CloudWatchLogsEvent): string[] => {
     | Partial<CloudWatchLogsDecodedData>
     | undefined;
   if (data?.messageType !== 'DATA_MESSAGE' || !Array.isArray(data.logEvents)) return [];
-  return data.logEvents.flatMap((logEvent) => (typeof logEvent?.message === 'string' ? [logEvent.message] : []));
+  return data.logEvents.flatMap((logEvent) =>
+    typeof logEvent?.message === 'string' ? [logEvent.message] : [],
+  );
 };

@@ -28,7 +28,12 @@ export const SELF_AUDIT_FILTER_PATTERN = `{ $.selfAudit = "${SELF_AUDIT_MARKER}"
  * nothing else of the request (no header, no body, no credential).
  */
 export const selfAuditLine = (record: SelfAuditRecord): string =>
-  JSON.stringify({ selfAudit: SELF_AUDIT_MARKER, key: record.key, tenant: record.tenant, draft: record.draft });
+  JSON.stringify({
+    selfAudit: SELF_AUDIT_MARKER,
+    key: record.key,
+    tenant: record.tenant,
+    draft: record.draft,
+  });
 
 const line = z.object({
   selfAudit: z.literal(SELF_AUDIT_MARKER),

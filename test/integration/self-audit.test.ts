@@ -161,10 +161,9 @@ describe('self-audit of every API call', () => {
     let response: Response;
     try {
       // Act: a plain fetch (the test service's requests wait for the record to be stored).
-      response = await fetch(
-        new URL(`/api/v1/audit_trail/fetch?limit=1&marker=${marker}`, service.url),
-        { headers: { 'x-api-key': token } },
-      );
+      response = await fetch(new URL(`/api/v1/audit_trail/fetch?limit=1&marker=${marker}`, service.url), {
+        headers: { 'x-api-key': token },
+      });
       // The consumer retries the batch while the store fails.
       const failures = service.selfAudit?.stats.failures ?? 0;
       while ((service.selfAudit?.stats.failures ?? 0) < failures + 2)
@@ -181,7 +180,10 @@ describe('self-audit of every API call', () => {
     expect(errors.length).toBeGreaterThanOrEqual(2);
     for (const entry of errors)
       expect(entry).toEqual(
-        expect.objectContaining({ message: 'local self-audit batch failed; retrying', error: 'SelfAuditBatchError' }),
+        expect.objectContaining({
+          message: 'local self-audit batch failed; retrying',
+          error: 'SelfAuditBatchError',
+        }),
       );
     expect(JSON.stringify(errors)).not.toContain(marker);
     const stored = (await apiRequests('audited')).filter(

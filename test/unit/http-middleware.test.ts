@@ -3,8 +3,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { log, withRequestLog } from '../../lambdas/adapters/log.js';
 import { BadRequestError, PartiallyWrittenError, UnauthorizedError } from '../../lambdas/domain/errors.js';
-import { idFor } from '../../lambdas/domain/ids.js';
-import { type EventDraft, sealRecord } from '../../lambdas/domain/record.js';
+import type { EventDraft } from '../../lambdas/domain/record.js';
 import type { Principal } from '../../lambdas/domain/scopes.js';
 import type { SelfAuditRecord } from '../../lambdas/domain/self-audit-line.js';
 import { UNAUTHENTICATED_TENANT } from '../../lambdas/domain/tokens.js';
@@ -442,7 +441,11 @@ describe('selfAudit', () => {
     };
     const handler = middy<Event, Result>()
       .use(
-        selfAudit(async () => ({ authenticator: fakeAuthenticator(), selfAudit: events, corsAllowOrigins: [] })),
+        selfAudit(async () => ({
+          authenticator: fakeAuthenticator(),
+          selfAudit: events,
+          corsAllowOrigins: [],
+        })),
       )
       .handler(ok);
 
