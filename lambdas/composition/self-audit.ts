@@ -1,3 +1,5 @@
+import type { CloudWatchLogsEvent } from 'aws-lambda';
+import { subscriptionLines } from '../adapters/cloudwatch-logs.js';
 import { JournalSelfAuditChannel, LogLineSelfAuditChannel } from '../adapters/self-audit-channels.js';
 import type { SelfAuditChannel } from '../ports/self-audit-channel.js';
 import type { IngestDependencies } from '../use-cases/ingest-events.js';
@@ -21,5 +23,17 @@ export const storeSelfAuditDependencies = /* @__PURE__ */ perConfig(
   (config: ServiceConfig): IngestDependencies => ({
     events: coreServices(config).events,
     idempotency: idempotencyStore(config),
+  }),
+);
+
+/** The store-self-audit function's: the store, and how a subscription delivery becomes lines. */
+export interface StoreSelfAuditFunctionDependencies {
+  readonly store: IngestDependencies;
+  readonly linesOf: (event: CloudWatchLogsEvent) => string[];
+}
+export const storeSelfAuditFunctionDependencies = /* @__PURE__ */ perConfig(
+  (config: ServiceConfig): StoreSelfAuditFunctionDependencies => ({
+    store: storeSelfAuditDependencies(config),
+    linesOf: subscriptionLines,
   }),
 );

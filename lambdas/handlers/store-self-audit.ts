@@ -1,10 +1,11 @@
 import type { CloudWatchLogsEvent } from 'aws-lambda';
-import { subscriptionLines } from '../adapters/cloudwatch-logs.js';
 import { log, withRequestLog } from '../adapters/log.js';
 import { environmentConfig } from '../composition/environment.js';
-import { storeSelfAuditDependencies } from '../composition/self-audit.js';
+import {
+  type StoreSelfAuditFunctionDependencies,
+  storeSelfAuditFunctionDependencies,
+} from '../composition/self-audit.js';
 import type { DependenciesProvider } from '../http/context.js';
-import type { IngestDependencies } from '../use-cases/ingest-events.js';
 import { storeSelfAuditLines } from '../use-cases/store-self-audit.js';
 
 /**
@@ -14,12 +15,15 @@ import { storeSelfAuditLines } from '../use-cases/store-self-audit.js';
  * records already stored by an earlier attempt are not stored again.
  */
 export const makeHandler =
-  (dependencies: DependenciesProvider<IngestDependencies>) =>
+  (dependencies: DependenciesProvider<StoreSelfAuditFunctionDependencies>) =>
   async (event: CloudWatchLogsEvent, _context?: unknown): Promise<void> => {
-    const lines = subscriptionLines(event);
-    const outcome = await storeSelfAuditLines(await dependencies(), lines);
+    const { store, linesOf } = await dependencies();
+    // The delivery's payload is gzipped JSON; the composition root decodes it.
+    const outcome = await storeSelfAuditLines(store, linesOf(event));
     // Counts only: the lines hold the calls' (redacted) parameters.
     if (outcome.skipped > 0) log.warn('self-audit delivery had lines that are no records', { ...outcome });
   };
 
-export const handler = withRequestLog(makeHandler(() => storeSelfAuditDependencies(environmentConfig())));
+export const handler = withRequestLog(
+  makeHandler(() => storeSelfAuditFunctionDependencies(environmentConfig())),
+);

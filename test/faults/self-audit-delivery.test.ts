@@ -11,7 +11,7 @@ import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { CloudWatchLogsEvent } from 'aws-lambda';
 import { itemToRecord } from '../../lambdas/adapters/dynamodb-records.js';
-import { storeSelfAuditDependencies } from '../../lambdas/composition/self-audit.js';
+import { storeSelfAuditFunctionDependencies } from '../../lambdas/composition/self-audit.js';
 import type { AuditRecord } from '../../lambdas/domain/record.js';
 import { SELF_AUDIT_MARKER, selfAuditLine } from '../../lambdas/domain/self-audit-line.js';
 import { makeHandler } from '../../lambdas/handlers/store-self-audit.js';
@@ -210,7 +210,7 @@ describe('self-audit: the log subscription consumer (store-self-audit)', () => {
   it('stores a redelivered batch once, skipping foreign and broken lines without failing the batch', async () => {
     // Prepare: two records among lines that are none (another log line, cut JSON, a marked line of
     // the wrong shape, a record of another action), delivered twice.
-    const handler = makeHandler(() => storeSelfAuditDependencies(service.services.config));
+    const handler = makeHandler(() => storeSelfAuditFunctionDependencies(service.services.config));
     const marker = randomBytes(6).toString('hex');
     const callTime = Date.now() - 3_600_000;
     const first = record(`req-${marker}-1`, marker, callTime);
