@@ -8,7 +8,7 @@ import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { streamCheckpointKey } from '../lambdas/adapters/dynamodb-keys.js';
 import { InProcessJobLauncher } from '../lambdas/adapters/in-process-job-launcher.js';
 import { log } from '../lambdas/adapters/log.js';
-import type { ServiceConfig } from '../lambdas/composition/config.js';
+import { loadConfig, type ServiceConfig } from '../lambdas/composition/config.js';
 import { cursorKey } from '../lambdas/composition/cursor-key.js';
 import { derivationDependencies } from '../lambdas/composition/derivation.js';
 import {
@@ -81,6 +81,12 @@ export interface LocalService {
   /** Resolves once the self-audit records of every call answered so far are stored. */
   drainSelfAudit(): Promise<void>;
   /**
+   * The self-audit consumer's own stores and clients, apart from the handlers' (on AWS it is a
+   * function of its own): a fault injected on `services.doc` does not reach it, and one injected
+   * on `selfAuditServices.doc` reaches only it.
+   */
+  readonly selfAuditServices: Services;
+  /**
    * Resolves once everything written so far has been derived (counters caught up), the self-audit
    * records of the calls answered so far included.
    */
@@ -152,8 +158,12 @@ export const startLocalService = async (
   installExportLauncher(jobs);
   const derivation = await startDerivation(emulators.dynamoDbEndpoint, options.names, services);
   // Started before the gateway: a journal left by a stack that died is stored first in line.
+  // A configuration object of its own, so its own clients, stores and id slot (a separate writer).
+  const selfAuditServices = coreServices(loadConfig({ ...process.env }));
   const selfAudit =
-    options.consumeSelfAudit === false ? undefined : startSelfAuditConsumer(journalPath, services.config);
+    options.consumeSelfAudit === false
+      ? undefined
+      : startSelfAuditConsumer(journalPath, selfAuditServices.config);
   const { server, url } = await startGateway(options.port);
   const drainSelfAudit = async () => {
     await selfAudit?.drain();
@@ -161,6 +171,7 @@ export const startLocalService = async (
   return {
     derivation,
     selfAudit,
+    selfAuditServices,
     drainSelfAudit,
     settle: async () => {
       await drainSelfAudit();

@@ -144,8 +144,8 @@ describe('self-audit of every API call', () => {
   });
 
   it('answers the caller even when storing its record fails, and stores the record once the store is back', async () => {
-    // Prepare: every entry write of the store fails (the consumer's, behind the request path).
-    service.services.doc.middlewareStack.add(
+    // Prepare: every entry write of the self-audit consumer fails (behind the request path).
+    service.selfAuditServices.doc.middlewareStack.add(
       (next, context) => async (args) => {
         if (context.commandName === 'BatchWriteItemCommand') {
           const error = new Error('broken');
@@ -170,7 +170,7 @@ describe('self-audit of every API call', () => {
         await new Promise((resolve) => setTimeout(resolve, 50));
     } finally {
       logs.restore();
-      service.services.doc.middlewareStack.remove('selfAuditBroken');
+      service.selfAuditServices.doc.middlewareStack.remove('selfAuditBroken');
     }
     await service.drainSelfAudit();
 
