@@ -25,7 +25,9 @@ describe('ingest under concurrency, client retries and injected throttling', () 
     const random = seededRandom(7);
     service.services.doc.middlewareStack.add(
       (next, context) => async (args) => {
-        const faulted = ['TransactWriteItemsCommand', 'BatchWriteItemCommand'].includes(context.commandName ?? '');
+        const faulted = ['TransactWriteItemsCommand', 'BatchWriteItemCommand'].includes(
+          context.commandName ?? '',
+        );
         if (faulted && random() < 0.05) {
           injected += 1;
           // BatchWriteItem is throttled; a transaction (the consumer's) is throttled or conflicts.
