@@ -4,12 +4,14 @@ import {
   existsSync,
   fstatSync,
   ftruncateSync,
+  mkdirSync,
   openSync,
   readFileSync,
   readSync,
   renameSync,
   writeFileSync,
 } from 'node:fs';
+import { dirname } from 'node:path';
 
 /** What the consumer hands each batch of complete lines to (throws: the batch is retried). */
 export type JournalBatchHandler = (lines: readonly string[]) => Promise<void>;
@@ -58,6 +60,7 @@ export const startJournalConsumer = (options: JournalConsumerOptions): JournalCo
   const retryMs = options.retryMs ?? 200;
   const truncateBytes = options.truncateBytes ?? 1_048_576;
   const stats = { lines: 0, batches: 0, failures: 0 };
+  mkdirSync(dirname(path), { recursive: true });
   if (!existsSync(path)) writeFileSync(path, '', { mode: 0o600 });
   const fd = openSync(path, 'r+');
   const size = () => fstatSync(fd).size;
