@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutBucketCorsCommand, type S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
-import { createS3Client } from '../lambdas/adapters/aws-clients.js';
+import { createS3Client, dynamoDbLocalCredentials } from '../lambdas/adapters/aws-clients.js';
 import { upgradeEventsTable } from '../lambdas/adapters/dynamodb-api-call-keys.js';
 import { controlTableDefinition, eventsTableDefinition } from '../lambdas/adapters/table-definitions.js';
 import { claimDataDirectory } from './data-lock.js';
@@ -24,6 +24,17 @@ export interface Emulators {
   stop(): Promise<void>;
 }
 
+/**
+ * Where one deployment's resources live on the emulators: the endpoints and, on a DynamoDB Local
+ * started with `databasePerAccessKey`, the database (access key id) that holds its tables.
+ */
+export interface EmulatorEndpoints {
+  readonly dynamoDbEndpoint: string;
+  readonly s3Endpoint: string;
+  /** DynamoDB Local's database for this deployment; `local` when absent. */
+  readonly dynamoDbDatabase?: string;
+}
+
 export interface EmulatorOptions {
   /** Folder to persist data in; in memory (and a throw-away S3 folder) when absent. */
   readonly dataDir?: string;
@@ -31,6 +42,13 @@ export interface EmulatorOptions {
   readonly scratchDir?: string;
   /** Who runs the emulators (`npm start`), named to another process that wants `dataDir`. */
   readonly owner?: string;
+  /**
+   * Keep one DynamoDB Local database per access key id instead of one shared by all (-sharedDb).
+   * The tests give each service its own: the emulator's GetRecords slows with every stream record
+   * its database has ever held, deleted tables included (scripts/probe-emulator-streams.ts), so on
+   * one shared database each test file's stream consumer would be slower than the last.
+   */
+  readonly databasePerAccessKey?: boolean;
 }
 
 /** Thrown when Java is missing or too old; its message is the one line to show the user. */
@@ -79,7 +97,7 @@ const waitForDynamoDb = async (
   const client = new DynamoDBClient({
     endpoint,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    credentials: dynamoDbLocalCredentials(),
     maxAttempts: 1,
   });
   const deadline = Date.now() + 60_000;
@@ -115,7 +133,11 @@ const LAUNCHER = join(dirname(fileURLToPath(import.meta.url)), 'LoopbackDynamoDb
  * listen address (it listens on every interface), so it runs through local/LoopbackDynamoDbLocal.java,
  * which binds it to loopback. The last few KB of its output are kept for error messages.
  */
-const spawnDynamoDbLocal = (port: number, path: string | undefined): ChildProcess & { output(): string } => {
+const spawnDynamoDbLocal = (
+  port: number,
+  path: string | undefined,
+  sharedDb: boolean,
+): ChildProcess & { output(): string } => {
   const home = dynamoDbLocalHome();
   const child = spawn(
     'java',
@@ -127,7 +149,7 @@ const spawnDynamoDbLocal = (port: number, path: string | undefined): ChildProces
       '-port',
       String(port),
       ...(path ? ['-dbPath', path] : ['-inMemory']),
-      '-sharedDb',
+      ...(sharedDb ? ['-sharedDb'] : []),
       // Nothing leaves the machine: no usage reports to AWS.
       '-disableTelemetry',
     ],
@@ -155,7 +177,7 @@ export const startEmulators = async (options: EmulatorOptions = {}): Promise<Emu
   const dynamoPort = await freePort();
   const dynamoPath = options.dataDir ? resolve(options.dataDir, 'dynamodb') : undefined;
   if (dynamoPath) mkdirSync(dynamoPath, { recursive: true });
-  const java = spawnDynamoDbLocal(dynamoPort, dynamoPath);
+  const java = spawnDynamoDbLocal(dynamoPort, dynamoPath, !options.databasePerAccessKey);
   const killJava = () => {
     if (java.exitCode === null) java.kill('SIGKILL');
     release();
@@ -200,37 +222,6 @@ export const startEmulators = async (options: EmulatorOptions = {}): Promise<Emu
   }
 };
 
-/**
- * DynamoDB Local alone, in memory, on a free loopback port (a test file's own emulator). `stop()`
- * ends it; it is also killed if this Node process exits first.
- */
-export const startDynamoDbLocal = async (): Promise<{ endpoint: string; stop(): Promise<void> }> => {
-  const port = await freePort();
-  const java = spawnDynamoDbLocal(port, undefined);
-  const kill = () => {
-    if (java.exitCode === null) java.kill('SIGKILL');
-  };
-  process.once('exit', kill);
-  const endpoint = `http://127.0.0.1:${port}`;
-  try {
-    await waitForDynamoDb(endpoint, java, java.output);
-  } catch (error) {
-    process.removeListener('exit', kill);
-    kill();
-    throw error;
-  }
-  return {
-    endpoint,
-    stop: async () => {
-      process.removeListener('exit', kill);
-      if (java.exitCode !== null) return;
-      const exited = new Promise((done) => java.once('exit', done));
-      java.kill('SIGKILL');
-      await exited;
-    },
-  };
-};
-
 /** Table and bucket names of one deployment of the service. */
 export interface ResourceNames {
   readonly eventsTable: string;
@@ -240,14 +231,11 @@ export interface ResourceNames {
 }
 
 /** Creates the tables and buckets if they do not exist yet. */
-export const createResources = async (
-  emulators: Pick<Emulators, 'dynamoDbEndpoint' | 's3Endpoint'>,
-  names: ResourceNames,
-): Promise<void> => {
+export const createResources = async (emulators: EmulatorEndpoints, names: ResourceNames): Promise<void> => {
   const dynamo = new DynamoDBClient({
     endpoint: emulators.dynamoDbEndpoint,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    credentials: dynamoDbLocalCredentials(emulators.dynamoDbDatabase),
   });
   const s3: S3Client = createS3Client({ region: 'us-east-1', s3Endpoint: emulators.s3Endpoint });
   try {

@@ -109,7 +109,17 @@ export const startJournalConsumer = (options: JournalConsumerOptions): JournalCo
 
   const loop = (async () => {
     while (!stopped) {
-      const { lines, bytes } = nextLines();
+      let batch: { lines: string[]; bytes: number };
+      try {
+        batch = nextLines();
+      } catch (error) {
+        // A read that failed (the file system, not a line): try again after a pause, never stop.
+        stats.failures += 1;
+        options.onError?.(error);
+        await pause(retryMs);
+        continue;
+      }
+      const { lines, bytes } = batch;
       if (lines.length > 0) {
         try {
           await options.handle(lines);
@@ -122,7 +132,12 @@ export const startJournalConsumer = (options: JournalConsumerOptions): JournalCo
         stats.lines += lines.length;
         stats.batches += 1;
         offset += bytes;
-        saveCheckpoint(offset);
+        try {
+          saveCheckpoint(offset);
+        } catch (error) {
+          // Only the restart position is at stake: a restart hands these lines again, stored once.
+          options.onError?.(error);
+        }
         settleWaiters();
         continue;
       }
@@ -130,11 +145,15 @@ export const startJournalConsumer = (options: JournalConsumerOptions): JournalCo
       for (const waiter of waiters.splice(0)) waiter.resolve();
       // All handled: empty a large journal. Synchronous from the size check on, so no line this
       // process appends can fall in between (the stack's process is the journal's only writer).
-      if (offset >= truncateBytes && size() === offset) {
-        ftruncateSync(fd, 0);
-        base += offset;
-        offset = 0;
-        saveCheckpoint(0);
+      try {
+        if (offset >= truncateBytes && size() === offset) {
+          ftruncateSync(fd, 0);
+          base += offset;
+          offset = 0;
+          saveCheckpoint(0);
+        }
+      } catch (error) {
+        options.onError?.(error);
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, pollMs);

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { dynamoDbLocalCredentials } from '../lambdas/adapters/aws-clients.js';
 import { streamCheckpointKey } from '../lambdas/adapters/dynamodb-keys.js';
 import { InProcessJobLauncher } from '../lambdas/adapters/in-process-job-launcher.js';
 import { log } from '../lambdas/adapters/log.js';
@@ -27,14 +28,14 @@ import { CHUNK_RETRY } from '../lambdas/domain/export-plan.js';
 import { deriveChanges } from '../lambdas/use-cases/derive-changes.js';
 import { storeSelfAuditLines } from '../lambdas/use-cases/store-self-audit.js';
 import { buildConsoleAssets } from '../lib/console-bundle.js';
-import { createResources, type Emulators, type ResourceNames } from './emulators.js';
+import { createResources, type EmulatorEndpoints, type ResourceNames } from './emulators.js';
 import { startGateway } from './gateway.js';
 import { type JournalConsumer, startJournalConsumer } from './self-audit-journal.js';
 import { type LocalStreamConsumer, startStreamConsumer } from './stream-consumer.js';
 
 /** The environment the handlers read, for a deployment on the emulators. */
 export const serviceEnvironment = (
-  emulators: Pick<Emulators, 'dynamoDbEndpoint' | 's3Endpoint'>,
+  emulators: EmulatorEndpoints,
   names: ResourceNames,
   cursorKey: string,
 ): Record<string, string> => ({
@@ -44,6 +45,7 @@ export const serviceEnvironment = (
   ARCHIVE_BUCKET: names.archiveBucket,
   AWS_REGION: 'us-east-1',
   DYNAMODB_ENDPOINT: emulators.dynamoDbEndpoint,
+  ...(emulators.dynamoDbDatabase ? { DYNAMODB_LOCAL_DATABASE: emulators.dynamoDbDatabase } : {}),
   S3_ENDPOINT: emulators.s3Endpoint,
   CURSOR_KEY: cursorKey,
   // Local tokens may be revoked and reused at once; no authorizer cache.
@@ -99,7 +101,7 @@ export interface LocalService {
  * handlers read `process.env` once, as in Lambda) and serves them on `port` (0: any free port).
  */
 export const startLocalService = async (
-  emulators: Pick<Emulators, 'dynamoDbEndpoint' | 's3Endpoint'>,
+  emulators: EmulatorEndpoints,
   options: {
     names: ResourceNames;
     cursorKey: string;
@@ -156,7 +158,7 @@ export const startLocalService = async (
   // The console's browser code, built by esbuild from console/src on its first request.
   installConsoleAssets(buildConsoleAssets);
   installExportLauncher(jobs);
-  const derivation = await startDerivation(emulators.dynamoDbEndpoint, options.names, services);
+  const derivation = await startDerivation(emulators, options.names, services);
   // Started before the gateway: a journal left by a stack that died is stored first in line.
   // A configuration object of its own, so its own clients, stores and id slot (a separate writer).
   const selfAuditServices = coreServices(loadConfig({ ...process.env }));
@@ -217,15 +219,13 @@ const startSelfAuditConsumer = (path: string, config: ServiceConfig): JournalCon
  * restarted stack on persisted data resumes where it stopped.
  */
 const startDerivation = async (
-  endpoint: string,
+  emulators: EmulatorEndpoints,
   names: ResourceNames,
   services: Services,
 ): Promise<LocalStreamConsumer> => {
-  const dynamo = new DynamoDBClient({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  const endpoint = emulators.dynamoDbEndpoint;
+  const credentials = dynamoDbLocalCredentials(emulators.dynamoDbDatabase);
+  const dynamo = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials });
   const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: names.eventsTable }));
   dynamo.destroy();
   const streamArn = Table?.LatestStreamArn;
@@ -233,6 +233,7 @@ const startDerivation = async (
   const deps = derivationDependencies(services.config);
   return startStreamConsumer({
     endpoint,
+    credentials,
     streamArn,
     handle: async (records) => {
       const outcome = await deriveChanges(deps, records);
@@ -268,11 +269,11 @@ const startDerivation = async (
  * same checkpoints `npm start` resumes from. `stop()` it once `settle()` has resolved.
  */
 export const startLocalDerivation = (
-  emulators: Pick<Emulators, 'dynamoDbEndpoint' | 's3Endpoint'>,
+  emulators: EmulatorEndpoints,
   names: ResourceNames,
 ): Promise<LocalStreamConsumer> => {
   const config = environmentConfig(serviceEnvironment(emulators, names, newCursorKey()));
-  return startDerivation(emulators.dynamoDbEndpoint, names, coreServices(config));
+  return startDerivation(emulators, names, coreServices(config));
 };
 
 const closeServer = (server: Server): Promise<void> =>

@@ -8,6 +8,7 @@ import {
   type Shard,
   TrimmedDataAccessException,
 } from '@aws-sdk/client-dynamodb-streams';
+import { dynamoDbLocalCredentials } from '../lambdas/adapters/aws-clients.js';
 import { changeRecordOf, type RawStreamRecord } from '../lambdas/adapters/stream-records.js';
 import type { ChangeRecord } from '../lambdas/ports/derivation.js';
 
@@ -18,6 +19,8 @@ export type StreamBatchHandler = (
 
 export interface LocalStreamConsumerOptions {
   readonly endpoint: string;
+  /** DynamoDB Local's credentials; the access key id names the database that holds the table. */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
   readonly streamArn: string;
   readonly handle: StreamBatchHandler;
   /** Records per batch (Lambda's BatchSize). */
@@ -68,7 +71,7 @@ export const startStreamConsumer = (options: LocalStreamConsumerOptions): LocalS
   const client = new DynamoDBStreamsClient({
     endpoint: options.endpoint,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    credentials: options.credentials ?? dynamoDbLocalCredentials(),
   });
   const batchSize = options.batchSize ?? 100;
   const idleMs = options.idleMs ?? 50;

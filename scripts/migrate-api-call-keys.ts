@@ -17,6 +17,7 @@ if (!table) {
 const doc = createDynamoDbDocumentClient({
   region: process.env.AWS_REGION ?? 'us-east-1',
   ...(process.env.DYNAMODB_ENDPOINT ? { dynamoDbEndpoint: process.env.DYNAMODB_ENDPOINT } : {}),
+  ...(process.env.DYNAMODB_LOCAL_DATABASE ? { dynamoDbDatabase: process.env.DYNAMODB_LOCAL_DATABASE } : {}),
 });
 const result = await migrateApiCallKeys(doc, table);
 console.log(`${table}: ${result.scanned} entries scanned, ${result.indexed} API calls indexed`);

@@ -166,6 +166,7 @@ const environment = z
     CONTROL_TABLE: z.string().min(3).optional(),
     AWS_REGION: z.string().min(1).default('us-east-1'),
     DYNAMODB_ENDPOINT: z.url().optional(),
+    DYNAMODB_LOCAL_DATABASE: z.string().min(1).optional(),
   })
   .parse(process.env);
 
@@ -198,6 +199,7 @@ const main = async () => {
   let consumer: LocalStreamConsumer | undefined;
   let tables: { eventsTable: string; controlTable: string };
   let endpoint = environment.DYNAMODB_ENDPOINT;
+  let database = environment.DYNAMODB_LOCAL_DATABASE;
   const running = readLocalEndpoints();
   if (environment.EVENTS_TABLE || environment.CONTROL_TABLE) {
     if (!environment.EVENTS_TABLE || !environment.CONTROL_TABLE)
@@ -206,6 +208,7 @@ const main = async () => {
   } else if (running?.env.EVENTS_TABLE && running.env.CONTROL_TABLE && running.env.DYNAMODB_ENDPOINT) {
     // The stack's own DynamoDB Local: a second one on its data folder would corrupt it.
     endpoint = running.env.DYNAMODB_ENDPOINT;
+    database = running.env.DYNAMODB_LOCAL_DATABASE;
     tables = { eventsTable: running.env.EVENTS_TABLE, controlTable: running.env.CONTROL_TABLE };
     process.stderr.write(
       `seed: writing to the running local stack (${running.url}${running.inMemory ? ', in memory' : ''})\n`,
@@ -229,6 +232,7 @@ const main = async () => {
   const doc = createDynamoDbDocumentClient({
     region: environment.AWS_REGION,
     ...(endpoint ? { dynamoDbEndpoint: endpoint } : {}),
+    ...(endpoint && database ? { dynamoDbDatabase: database } : {}),
   });
   try {
     const seeder = new BulkSeeder(doc, tables, options.tenant, options.concurrency);

@@ -40,6 +40,7 @@ export const targetControlTable = (): {
   const doc = createDynamoDbDocumentClient({
     region: env.AWS_REGION ?? 'us-east-1',
     ...(env.DYNAMODB_ENDPOINT ? { dynamoDbEndpoint: env.DYNAMODB_ENDPOINT } : {}),
+    ...(env.DYNAMODB_LOCAL_DATABASE ? { dynamoDbDatabase: env.DYNAMODB_LOCAL_DATABASE } : {}),
   });
   const where = env.DYNAMODB_ENDPOINT
     ? `local stack${local?.inMemory ? ' (in memory: gone when it stops)' : ''} (${env.CONTROL_TABLE})`

@@ -6,11 +6,22 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 export interface AwsClientSettings {
   readonly region: string;
   readonly dynamoDbEndpoint?: string;
+  /**
+   * With `dynamoDbEndpoint`: which DynamoDB Local database to use. DynamoDB Local keeps one per
+   * access key id unless started with -sharedDb (`npm start` shares one; the tests give each
+   * service its own). Default `local`.
+   */
+  readonly dynamoDbDatabase?: string;
   readonly s3Endpoint?: string;
 }
 
-// Emulator credentials (DynamoDB Local accepts any; s3rver wants its own); real AWS uses the default chain.
-const emulatorCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+// Emulator credentials (DynamoDB Local accepts any, and names its database after the access key id;
+// s3rver wants its own); real AWS uses the default chain.
+/** The credentials that select DynamoDB Local's database `database` (default `local`). */
+export const dynamoDbLocalCredentials = (database = 'local') => ({
+  accessKeyId: database,
+  secretAccessKey: 'local',
+});
 const s3rverCredentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 /** A DynamoDB document client (create once per container and reuse). */
@@ -19,7 +30,10 @@ export const createDynamoDbDocumentClient = (settings: AwsClientSettings): Dynam
     region: settings.region,
     maxAttempts: 6,
     ...(settings.dynamoDbEndpoint
-      ? { endpoint: settings.dynamoDbEndpoint, credentials: emulatorCredentials }
+      ? {
+          endpoint: settings.dynamoDbEndpoint,
+          credentials: dynamoDbLocalCredentials(settings.dynamoDbDatabase),
+        }
       : {}),
   });
   return DynamoDBDocumentClient.from(client, {

@@ -40,6 +40,8 @@ const schema = z.object({
   ARCHIVE_BUCKET: z.optional(z.string().check(z.minLength(3))),
   AWS_REGION: z._default(z.string().check(z.minLength(1)), 'us-east-1'),
   DYNAMODB_ENDPOINT: z.optional(z.url()),
+  /** With DYNAMODB_ENDPOINT: the DynamoDB Local database (its access key id; tests use one per service). */
+  DYNAMODB_LOCAL_DATABASE: z.optional(z.string().check(z.regex(/^[A-Za-z0-9]{1,64}$/))),
   S3_ENDPOINT: z.optional(z.url()),
   /** Cursor-signing key, base64 (at least 32 bytes). Locally generated; in AWS use the secret below. */
   CURSOR_KEY: z.optional(z.string()),

@@ -56,6 +56,7 @@ export const coreServices = /* @__PURE__ */ perConfig((config): Services => {
   const doc = createDynamoDbDocumentClient({
     region: config.AWS_REGION,
     ...(config.DYNAMODB_ENDPOINT ? { dynamoDbEndpoint: config.DYNAMODB_ENDPOINT } : {}),
+    ...(config.DYNAMODB_LOCAL_DATABASE ? { dynamoDbDatabase: config.DYNAMODB_LOCAL_DATABASE } : {}),
   });
   const tables = tablesOf(config);
   return {

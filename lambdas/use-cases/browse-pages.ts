@@ -107,14 +107,32 @@ export const browsePages = async (deps: BrowseDependencies, request: BrowseReque
     );
   const first = records[0];
   const last = records[records.length - 1];
-  const hasOlder = last !== undefined && records.length === state.pageSize && state.page < state.pageCount;
+  let itemsRead = result.itemsRead;
+  let hasOlder = last !== undefined && records.length === state.pageSize && state.page < state.pageCount;
+  if (last !== undefined && records.length === state.pageSize && towardsOlder && !hasOlder) {
+    // A full page the counters call the last: they are derived behind the write path and may not
+    // count the newest entries yet, so look for one older entry instead of ending the walk early.
+    const older = await deps.events.queryPage({
+      tenant: request.tenant,
+      selector: request.selector,
+      minId,
+      maxId: last.id - 1,
+      newestFirst: true,
+      limit: 1,
+    });
+    itemsRead += older.itemsRead;
+    if (older.records.length > 0) {
+      hasOlder = true;
+      state = { ...state, pageCount: state.page + 1 };
+    }
+  }
   return {
     records,
     pageNumber: state.page,
     pageCount: state.pageCount,
-    next: hasOlder ? seal('next', last.id, state.page + 1) : null,
+    next: hasOlder && last !== undefined ? seal('next', last.id, state.page + 1) : null,
     prev: first !== undefined && state.page > 1 ? seal('prev', first.id, state.page - 1) : null,
-    itemsRead: result.itemsRead,
+    itemsRead,
   };
 };
 

@@ -112,6 +112,9 @@ describe('fault: a crash mid-purge', () => {
       const crashing = createDynamoDbDocumentClient({
         region: 'us-east-1',
         dynamoDbEndpoint: service.env.DYNAMODB_ENDPOINT ?? '',
+        ...(service.env.DYNAMODB_LOCAL_DATABASE
+          ? { dynamoDbDatabase: service.env.DYNAMODB_LOCAL_DATABASE }
+          : {}),
       });
       clients.push(crashing);
       let calls = 0;

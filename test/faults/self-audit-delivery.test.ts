@@ -10,12 +10,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { CloudWatchLogsEvent } from 'aws-lambda';
+import { dynamoDbLocalCredentials } from '../../lambdas/adapters/aws-clients.js';
 import { itemToRecord } from '../../lambdas/adapters/dynamodb-records.js';
 import { storeSelfAuditFunctionDependencies } from '../../lambdas/composition/self-audit.js';
 import type { AuditRecord } from '../../lambdas/domain/record.js';
 import { SELF_AUDIT_MARKER, selfAuditLine } from '../../lambdas/domain/self-audit-line.js';
 import { makeHandler } from '../../lambdas/handlers/store-self-audit.js';
-import { startDynamoDbLocal } from '../../local/emulators.js';
 import { checkpointPathOf } from '../../local/self-audit-journal.js';
 import { type LocalService, newCursorKey, startLocalService } from '../../local/stack.js';
 import { startTestService, type TestService } from '../helpers/local-service.js';
@@ -42,7 +42,6 @@ const withMarker = (records: readonly AuditRecord[], marker: string) =>
   records.filter((record) => record.request?.query_parameters.marker === marker);
 
 describe('self-audit: a function killed right after answering', () => {
-  let dynamoDb: Awaited<ReturnType<typeof startDynamoDbLocal>>;
   let folder: string;
   let child: ChildProcess | undefined;
   let restarted: LocalService | undefined;
@@ -55,15 +54,20 @@ describe('self-audit: a function killed right after answering', () => {
     archiveBucket: `archive-${suffix}`,
   };
   const tenant = 'killed-after-answer';
+  // The global setup's emulators; a DynamoDB Local database of this test's own.
+  const emulators = {
+    dynamoDbEndpoint: process.env.TEST_DYNAMODB_ENDPOINT as string,
+    s3Endpoint: process.env.TEST_S3_ENDPOINT as string,
+    dynamoDbDatabase: `killed${suffix}`,
+  };
 
   beforeAll(async () => {
-    dynamoDb = await startDynamoDbLocal();
     folder = mkdtempSync(join(tmpdir(), 'ats-self-audit-'));
     doc = DynamoDBDocumentClient.from(
       new DynamoDBClient({
-        endpoint: dynamoDb.endpoint,
+        endpoint: emulators.dynamoDbEndpoint,
         region: 'us-east-1',
-        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        credentials: dynamoDbLocalCredentials(emulators.dynamoDbDatabase),
       }),
     );
   }, 60_000);
@@ -72,17 +76,15 @@ describe('self-audit: a function killed right after answering', () => {
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await restarted?.stop();
     doc.destroy();
-    await dynamoDb.stop();
     rmSync(folder, { recursive: true, force: true });
   });
 
   it('finds the record, exactly once, when the service starts again on the same journal and tables', async () => {
     // Prepare: the service in a child process that hands records to the journal but has not
     // stored them yet (as a function whose log line was not delivered yet).
-    const s3Endpoint = process.env.TEST_S3_ENDPOINT as string;
     const journal = join(folder, 'self-audit.jsonl');
     const cursorKey = newCursorKey();
-    const settings = { dynamoDbEndpoint: dynamoDb.endpoint, s3Endpoint, names, cursorKey, journal, tenant };
+    const settings = { emulators, names, cursorKey, journal, tenant };
     const running = spawn(
       process.execPath,
       ['--no-warnings', '--import', TSX, join(ROOT, 'test/helpers/self-audit-child.ts')],
@@ -129,10 +131,7 @@ describe('self-audit: a function killed right after answering', () => {
     expect(lines[0]).not.toContain(token);
 
     // Act: the service starts again on the same tables and journal.
-    restarted = await startLocalService(
-      { dynamoDbEndpoint: dynamoDb.endpoint, s3Endpoint },
-      { names, cursorKey, port: 0, selfAuditJournal: journal },
-    );
+    restarted = await startLocalService(emulators, { names, cursorKey, port: 0, selfAuditJournal: journal });
     await restarted.settle();
 
     // Assess: stored once, with the call's time.
@@ -147,10 +146,7 @@ describe('self-audit: a function killed right after answering', () => {
     await restarted.stop();
     restarted = undefined;
     rmSync(checkpointPathOf(journal));
-    restarted = await startLocalService(
-      { dynamoDbEndpoint: dynamoDb.endpoint, s3Endpoint },
-      { names, cursorKey, port: 0, selfAuditJournal: journal },
-    );
+    restarted = await startLocalService(emulators, { names, cursorKey, port: 0, selfAuditJournal: journal });
     await restarted.settle();
 
     // Assess: still once.

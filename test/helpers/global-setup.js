@@ -7,7 +7,11 @@ import { tsImport } from 'tsx/esm/api';
  */
 export default async function globalSetup() {
   const { startEmulators } = await tsImport('../../local/emulators.ts', import.meta.url);
-  const emulators = await startEmulators({ scratchDir: `.local/test-s3-${process.pid}` });
+  const emulators = await startEmulators({
+    scratchDir: `.local/test-s3-${process.pid}`,
+    // Each test service gets a database of its own (local-service.ts).
+    databasePerAccessKey: true,
+  });
   process.env.TEST_DYNAMODB_ENDPOINT = emulators.dynamoDbEndpoint;
   process.env.TEST_S3_ENDPOINT = emulators.s3Endpoint;
   globalThis.__emulators__ = emulators;

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import type { ServiceConfig } from '../../lambdas/composition/config.js';
 import type { Scope } from '../../lambdas/domain/scopes.js';
 import { issueToken } from '../../lambdas/use-cases/manage-tokens.js';
-import { startDynamoDbLocal } from '../../local/emulators.js';
 import { type LocalService, newCursorKey, startLocalService } from '../../local/stack.js';
 import { checkResponse } from './openapi-validator.js';
 
@@ -60,15 +59,15 @@ export const startTestService = async (
   } = {},
 ): Promise<TestService> => {
   const s3Endpoint = process.env.TEST_S3_ENDPOINT;
-  if (!s3Endpoint) throw new Error('The emulators are not running (jest globalSetup)');
+  const dynamoDbEndpoint = process.env.TEST_DYNAMODB_ENDPOINT;
+  if (!s3Endpoint || !dynamoDbEndpoint) throw new Error('The emulators are not running (jest globalSetup)');
   const suffix = randomBytes(4).toString('hex');
-  // A DynamoDB Local of its own: the emulator's stream reads slow down with every stream record it
-  // has ever held, deleted tables included (scripts/probe-emulator-streams.ts), so a shared one
-  // makes each test file's stream consumer slower than the last.
-  const dynamoDb = await startDynamoDbLocal();
-  const dynamoDbEndpoint = dynamoDb.endpoint;
+  // A DynamoDB Local database of its own (the global setup's emulator keeps one per access key):
+  // the emulator's stream reads slow down with every stream record its database has ever held,
+  // deleted tables included (scripts/probe-emulator-streams.ts), so on a shared one each test
+  // file's stream consumer would be slower than the last.
   const service = await startLocalService(
-    { dynamoDbEndpoint, s3Endpoint },
+    { dynamoDbEndpoint, s3Endpoint, dynamoDbDatabase: `service${suffix}` },
     {
       names: {
         eventsTable: `events-${suffix}`,
@@ -81,10 +80,7 @@ export const startTestService = async (
       ...(options.corsAllowOrigins !== undefined ? { corsAllowOrigins: options.corsAllowOrigins } : {}),
       ...(options.config !== undefined ? { settings: options.config } : {}),
     },
-  ).catch(async (error: unknown) => {
-    await dynamoDb.stop();
-    throw error;
-  });
+  );
   const request: TestService['request'] = async (method, path, init = {}) => {
     if (options.settleBeforeRequests) await service.settle();
     const url = new URL(path, service.url);
@@ -131,7 +127,6 @@ export const startTestService = async (
     stop: async () => {
       running.delete(service);
       await stop();
-      await dynamoDb.stop();
     },
     token: async (tenant, scopes) =>
       (await issueToken(service.services.tokens, { tenant, scopes }, service.services.tenants)).token,

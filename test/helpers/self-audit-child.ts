@@ -6,11 +6,11 @@
  * `READY <url> <token>` once it serves.
  */
 import { issueToken } from '../../lambdas/use-cases/manage-tokens.js';
+import type { EmulatorEndpoints } from '../../local/emulators.js';
 import { startLocalService } from '../../local/stack.js';
 
 interface ChildSettings {
-  readonly dynamoDbEndpoint: string;
-  readonly s3Endpoint: string;
+  readonly emulators: EmulatorEndpoints;
   readonly names: {
     readonly eventsTable: string;
     readonly controlTable: string;
@@ -23,16 +23,13 @@ interface ChildSettings {
 }
 
 const settings = JSON.parse(process.env.SELF_AUDIT_CHILD ?? '') as ChildSettings;
-const service = await startLocalService(
-  { dynamoDbEndpoint: settings.dynamoDbEndpoint, s3Endpoint: settings.s3Endpoint },
-  {
-    names: settings.names,
-    cursorKey: settings.cursorKey,
-    port: 0,
-    selfAuditJournal: settings.journal,
-    consumeSelfAudit: false,
-  },
-);
+const service = await startLocalService(settings.emulators, {
+  names: settings.names,
+  cursorKey: settings.cursorKey,
+  port: 0,
+  selfAuditJournal: settings.journal,
+  consumeSelfAudit: false,
+});
 const { token } = await issueToken(
   service.services.tokens,
   { tenant: settings.tenant, scopes: ['read'] },

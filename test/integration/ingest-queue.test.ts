@@ -44,6 +44,7 @@ describe('ingest-queue handler (EventBridge → SQS → Lambda)', () => {
       'invoice.sent',
     ]);
     expect(await stored('queue-b')).toHaveLength(1);
+    await service.settle();
     expect(await service.services.counters.total('queue-a', { kind: 'all' })).toBe(2);
   });
 
@@ -61,6 +62,7 @@ describe('ingest-queue handler (EventBridge → SQS → Lambda)', () => {
 
     // Assess
     expect(await stored('queue-redelivery')).toHaveLength(3);
+    await service.settle();
     expect(await service.services.counters.total('queue-redelivery', { kind: 'all' })).toBe(3);
   });
 });

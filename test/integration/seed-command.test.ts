@@ -37,6 +37,7 @@ describe('Command: seed', () => {
         EVENTS_TABLE: service.services.config.EVENTS_TABLE,
         CONTROL_TABLE: service.services.config.CONTROL_TABLE,
         DYNAMODB_ENDPOINT: service.env.DYNAMODB_ENDPOINT,
+        DYNAMODB_LOCAL_DATABASE: service.env.DYNAMODB_LOCAL_DATABASE,
         AWS_REGION: 'us-east-1',
       },
     });

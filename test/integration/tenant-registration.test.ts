@@ -40,6 +40,7 @@ describe('Tenants are registered however they come to exist, so retention purges
     EVENTS_TABLE: service.services.config.EVENTS_TABLE,
     CONTROL_TABLE: service.services.config.CONTROL_TABLE,
     DYNAMODB_ENDPOINT: service.env.DYNAMODB_ENDPOINT,
+    DYNAMODB_LOCAL_DATABASE: service.env.DYNAMODB_LOCAL_DATABASE,
   });
 
   const quietly = async <T>(act: () => Promise<T>): Promise<T> => {

@@ -47,6 +47,37 @@ describe('browsePages (numbered pages, newest first)', () => {
     expect(events.countQueries).toEqual([]);
   });
 
+  it('walks past the page count while the counters lag behind the entries, ending only where the entries end', async () => {
+    // Prepare: 7 entries, but the counters (derived behind the write path) count 3 so far.
+    const { deps, records } = await setup();
+    const lagging: BrowseDependencies = {
+      ...deps,
+      counters: { total: async () => 3, bucketCounts: deps.counters.bucketCounts.bind(deps.counters) },
+    };
+    const browse = (cursor?: string) =>
+      browsePages(lagging, {
+        tenant: TENANT,
+        selector: { kind: 'all' },
+        pageSize: 3,
+        binding: 'canary',
+        cursorField: 'cursor',
+        ...(cursor !== undefined ? { cursor } : {}),
+      });
+
+    // Act
+    const first = await browse();
+    const second = await browse(first.next as string);
+    const third = await browse(second.next as string);
+
+    // Assess
+    expect(first.pageCount).toBe(2);
+    expect(second.pageCount).toBe(3);
+    expect(third).toMatchObject({ pageNumber: 3, next: null });
+    expect([...idsOf(first.records), ...idsOf(second.records), ...idsOf(third.records)]).toEqual(
+      newestFirst(records),
+    );
+  });
+
   it('walks every entry exactly once through next cursors, and back through prev cursors', async () => {
     // Prepare
     const { browse, records } = await setup();
