@@ -23,11 +23,37 @@ export const SELF_AUDIT_MARKER = 'audit-trail.self-audit.v1';
 export const SELF_AUDIT_FILTER_PATTERN = `{ $.selfAudit = "${SELF_AUDIT_MARKER}" }`;
 
 /**
+ * The longest line handed over, in bytes: CloudWatch Logs takes events of up to 256 KB, and Lambda
+ * cuts a longer line into pieces that are no records. The record's texts are bounded (50
+ * parameters of 1 KB names and values), but JSON escapes a control character into six bytes, so a
+ * caller could otherwise push its own record past the limit and out of the trail.
+ */
+export const MAX_LINE_BYTES = 200_000;
+
+/**
  * One self-audit record as one line of JSON (no newline inside: JSON escapes every control
  * character). The draft went through the request's redactor and limits already; the line holds
- * nothing else of the request (no header, no body, no credential).
+ * nothing else of the request (no header, no body, no credential). A line over MAX_LINE_BYTES
+ * keeps everything but the query parameters, which are counted instead.
  */
-export const selfAuditLine = (record: SelfAuditRecord): string =>
+export const selfAuditLine = (record: SelfAuditRecord): string => {
+  const text = lineOf(record);
+  const parameters = record.draft.request?.query_parameters;
+  if (Buffer.byteLength(text, 'utf8') <= MAX_LINE_BYTES || !record.draft.request || !parameters) return text;
+  const count = Object.keys(parameters).length;
+  return lineOf({
+    ...record,
+    draft: {
+      ...record.draft,
+      request: {
+        ...record.draft.request,
+        query_parameters: { '…': `${count} parameters not recorded (the record was over the size limit)` },
+      },
+    },
+  });
+};
+
+const lineOf = (record: SelfAuditRecord): string =>
   JSON.stringify({
     selfAudit: SELF_AUDIT_MARKER,
     key: record.key,
