@@ -5,6 +5,7 @@ import { batchWriteAll } from '../lambdas/adapters/dynamodb-batch-write.js';
 import { WRITE_CONCURRENCY } from '../lambdas/adapters/dynamodb-event-store.js';
 import { recordToItem } from '../lambdas/adapters/dynamodb-records.js';
 import { tokenAuthenticator } from '../lambdas/composition/http.js';
+import { selfAuditChannel } from '../lambdas/composition/self-audit.js';
 import { allocateIds } from '../lambdas/domain/ids.js';
 import { type EventDraft, sealRecord } from '../lambdas/domain/record.js';
 import { handler as ingestHandler } from '../lambdas/handlers/ingest-events.js';
@@ -177,8 +178,8 @@ export const ingestBench: BenchModule = async (context) => {
   const rawRate = total / rawSeconds;
 
   // Write units per stored event, exact from ConsumedCapacity: everything the ingest handler
-  // writes for 100-event requests (entries, its self-audit record, slot reservations, and with an
-  // idempotency key the key's claim, id assignment and completion) ÷ the events stored, beside the
+  // writes for 100-event requests (entries, slot reservations, and with an idempotency key the
+  // key's claim, id assignment and completion; the self-audit record is stored by its consumer) ÷ the events stored, beside the
   // raw floor (the same items, one plain BatchWriteItem put each). The stream consumer's writes
   // (counters, journal) are behind the request path and not counted here (the derivation module).
   const unitRequests = quick ? 5 : 20;
@@ -196,10 +197,12 @@ export const ingestBench: BenchModule = async (context) => {
   const keyDetails = `${unitRequests} requests of 100 events each (${unitDrafts.length} events); raw floor (the same items, one plain BatchWriteItem put each) ${floor.toFixed(3)} WCU/event, the table's write and its index writes (an item of ≤ 1 KB with no index would be 1.0)`;
 
   // Self-audit latency: the same trivial endpoint with and without the middleware, sequentially.
+  // The record is handed to the service's own channel (locally a synchronous append to the
+  // journal file; the consumer stores it behind the request path, as in AWS).
   const endpoint = async () => jsonResponse(200, { result: 'success' });
-  const { events } = service.services;
   const authenticator = tokenAuthenticator(service.services.config);
-  const httpDependencies = async () => ({ authenticator, events, corsAllowOrigins: [] });
+  const channel = selfAuditChannel(service.services.config);
+  const httpDependencies = async () => ({ authenticator, selfAudit: channel, corsAllowOrigins: [] });
   const chain = (audited: boolean) => {
     const base = middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, RequestContext>();
     if (audited) base.use(selfAudit(httpDependencies));
@@ -237,7 +240,7 @@ export const ingestBench: BenchModule = async (context) => {
       value: handlerRate / rawRate,
       unit: 'ratio',
       goal: { op: '>=', target: 0.9 },
-      details: `${total} events each, ${concurrency} at a time, both paths warmed up and alternated in ${rounds} rounds: handler invoked directly (100 events a request: validation, slot ids, plain BatchWriteItem, self-audit record) ${Math.round(handlerRate)} events/s vs raw BatchWriteItem (25 a call, ${rawConcurrency} calls in flight as the handler path has) ${Math.round(rawRate)} events/s; counters are derived behind the request path (previous design, one transaction with counters per request: 0.32–0.36)`,
+      details: `${total} events each, ${concurrency} at a time, both paths warmed up and alternated in ${rounds} rounds: handler invoked directly (100 events a request: validation, slot ids, plain BatchWriteItem, self-audit record handed to its journal) ${Math.round(handlerRate)} events/s vs raw BatchWriteItem (25 a call, ${rawConcurrency} calls in flight as the handler path has) ${Math.round(rawRate)} events/s; counters are derived behind the request path (previous design, one transaction with counters per request: 0.32–0.36)`,
     },
     {
       id: 'ingest.write-units',
@@ -247,7 +250,7 @@ export const ingestBench: BenchModule = async (context) => {
       value: perEvent(unitsWithoutKey.writeUnits) / floor,
       unit: 'ratio',
       goal: { op: '<=', target: 1.05 },
-      details: `${perEvent(unitsWithoutKey.writeUnits).toFixed(3)} WCU/event (${unitsWithoutKey.writeUnits} WCU through the ingest handler: entries, self-audit record, id slots) for ${keyDetails}; previous design ≥ 2× the floor (transactional writes) plus the counter updates in the same transaction`,
+      details: `${perEvent(unitsWithoutKey.writeUnits).toFixed(3)} WCU/event (${unitsWithoutKey.writeUnits} WCU through the ingest handler: entries and id slots; the self-audit record is stored behind the request path) for ${keyDetails}; previous design ≥ 2× the floor (transactional writes) plus the counter updates in the same transaction`,
     },
     {
       id: 'ingest.write-units-idempotent',
@@ -257,15 +260,16 @@ export const ingestBench: BenchModule = async (context) => {
       value: perEvent(unitsWithKey.writeUnits) / floor,
       unit: 'ratio',
       goal: { op: '<=', target: 1.05 },
-      details: `${perEvent(unitsWithKey.writeUnits).toFixed(3)} WCU/event (${unitsWithKey.writeUnits} WCU through the ingest handler with a fresh key per request: entries, self-audit record, key claim + id assignment + completion, ${((unitsWithKey.writeUnits - unitsWithoutKey.writeUnits) / unitRequests).toFixed(1)} WCU a request more than without) for ${keyDetails}`,
+      details: `${perEvent(unitsWithKey.writeUnits).toFixed(3)} WCU/event (${unitsWithKey.writeUnits} WCU through the ingest handler with a fresh key per request: entries, key claim + id assignment + completion, ${((unitsWithKey.writeUnits - unitsWithoutKey.writeUnits) / unitRequests).toFixed(1)} WCU a request more than without) for ${keyDetails}`,
     },
     {
       id: 'ingest.self-audit-latency',
-      issue: 4,
+      issue: 16,
       description: 'Latency the self-audit middleware adds per request (median)',
       value: added,
       unit: 'ms',
-      details: `median of ${auditRounds} sequential requests to a trivial endpoint: ${median(timings.with).toFixed(2)} ms with vs ${median(timings.without).toFixed(2)} ms without (one extra transaction per request)`,
+      goal: { op: '<=', target: 1 },
+      details: `median of ${auditRounds} sequential requests to a trivial endpoint, alternated: ${median(timings.with).toFixed(3)} ms with vs ${median(timings.without).toFixed(3)} ms without; the record is drafted and appended to the self-audit journal (one synchronous write) before the answer, stored by the consumer behind it (previous design, an awaited transaction per request: 9.1 ms)`,
     },
   ];
 };

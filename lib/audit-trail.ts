@@ -12,13 +12,14 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { needsOf } from './function-needs.js';
+import { needsOf, recordsCalls } from './function-needs.js';
 import { Alarms } from './parts/alarms.js';
 import { Api, type ThrottlingLimits } from './parts/api.js';
 import { DEFAULTS } from './parts/defaults.js';
 import { Functions } from './parts/functions.js';
 import { Ingest, type StreamConsumerSettings } from './parts/ingest.js';
 import { Jobs } from './parts/jobs.js';
+import { SelfAudit } from './parts/self-audit.js';
 import { Storage } from './parts/storage.js';
 
 export { THROTTLED_RETRY_AFTER_SECONDS, type ThrottlingLimits } from './parts/api.js';
@@ -171,6 +172,8 @@ export interface AuditTrailParts {
   readonly jobs: Jobs;
   readonly api: Api;
   readonly alarms: Alarms;
+  /** The self-audit path (log subscriptions to the store-self-audit function); absent without that handler. */
+  readonly selfAudit?: SelfAudit;
 }
 
 /**
@@ -192,6 +195,8 @@ export class AuditTrail extends Construct {
   readonly deadLetterQueue: sqs.Queue;
   /** Where Lambda records events-stream batches the derive-stream consumer gave up on. */
   readonly streamDeadLetterQueue?: sqs.Queue;
+  /** Where Lambda records self-audit deliveries the store-self-audit function failed to store. */
+  readonly selfAuditDeadLetterQueue?: sqs.Queue;
   readonly cursorKey: secretsmanager.Secret;
   readonly dataKey: kms.Key;
   /**
@@ -255,6 +260,17 @@ export class AuditTrail extends Construct {
       logRetention,
       removalPolicy,
     });
+    const selfAuditFunction = functions.byName.get('store-self-audit');
+    const selfAudit =
+      selfAuditFunction &&
+      new SelfAudit(this, 'SelfAudit', {
+        consumer: selfAuditFunction,
+        recorders: new Map(
+          [...functions.byName]
+            .filter(([name]) => recordsCalls(needsOf(name)))
+            .map(([name, fn]) => [name, fn]),
+        ),
+      });
     const api = new Api(this, 'Http', {
       functionOf: (handler) => functions.named(handler),
       stageName: props.stageName,
@@ -277,9 +293,10 @@ export class AuditTrail extends Construct {
               iteratorAgeThreshold: props.streamConsumer?.iteratorAgeAlarmThreshold,
             }
           : undefined,
+      selfAuditDeadLetterQueue: selfAudit?.deadLetterQueue,
       alarmTopic: props.alarmTopic,
     });
-    this.parts = { storage, functions, ingest, jobs, api, alarms };
+    this.parts = { storage, functions, ingest, jobs, api, alarms, ...(selfAudit ? { selfAudit } : {}) };
 
     this.dataKey = storage.dataKey;
     this.eventsTable = storage.eventsTable;
@@ -292,6 +309,7 @@ export class AuditTrail extends Construct {
     this.ingestQueue = ingest.ingestQueue;
     this.deadLetterQueue = ingest.deadLetterQueue;
     this.streamDeadLetterQueue = ingest.streamDeadLetterQueue;
+    this.selfAuditDeadLetterQueue = selfAudit?.deadLetterQueue;
     this.exportStateMachine = jobs.exportStateMachine;
     this.api = api.restApi;
     this.alarms = alarms.all;

@@ -29,6 +29,11 @@ export type FunctionRole =
    * mapping): granted reading that stream, and sending to the stream's on-failure queue.
    */
   | 'stream'
+  /**
+   * Invoked asynchronously by the HTTP functions' log subscriptions (lib/parts/self-audit.ts) with
+   * their self-audit lines; its failed deliveries go to its on-failure queue.
+   */
+  | 'logs'
   /** Run daily by EventBridge Scheduler. */
   | 'schedule';
 
@@ -52,14 +57,15 @@ export interface FunctionNeeds {
   readonly startsExports?: boolean;
 }
 
-// Every API handler records its own request in the audit trail (an event plus its rollup counters in
-// one transaction), so each needs events and control write access even when it only reads.
+// Every API handler records its own request in the audit trail: it hands the record to its log
+// (the store-self-audit function stores it), and keeps events and control write access for the
+// endpoints that write (ingest, purge, exports, idempotency keys).
 const apiHandler = { role: 'api', events: 'readWrite', control: 'readWrite' } as const;
 
 /** The reviewed needs of every handler, keyed by handler file name (without `.ts`). */
 export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
   authorizer: { role: 'authorizer', control: 'read' },
-  // Unknown routes are audited too (self-audit writes an entry and its counters).
+  // Unknown routes are audited too (their self-audit line goes through the log subscription).
   'not-found': { role: 'fallback', events: 'readWrite', control: 'readWrite' },
   // Serves the bundled OpenAPI document; touches no data and records nothing.
   openapi: { role: 'api' },
@@ -74,6 +80,9 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
   'derive-stream': { role: 'stream', control: 'readWrite', tlogKey: 'sign' },
   // The verifiable log's checkpoint, key and proofs: reads the log's items and the key's public half.
   tlog: { ...apiHandler, tlogKey: 'public' },
+  // Stores the self-audit records the HTTP functions log (their log groups' subscription): entries
+  // in the events table, each under an idempotency claim in the control table.
+  'store-self-audit': { role: 'logs', events: 'readWrite', control: 'readWrite' },
   // Purges write archive parts (listing and re-reading manifests, deleting parts a crashed run left
   // unlisted) and hand what does not finish in time to the worker.
   // Each purge segment signs a verifiable-log purge receipt (the checkpoint key) before deleting.
@@ -121,6 +130,14 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
   'kore-auditlogs': apiHandler,
   'api-key-audit-trail': { ...apiHandler, exports: 'readWrite', cursorKey: true },
 };
+
+/**
+ * Whether `handler`'s function records its calls (the self-audit middleware): its log group gets
+ * the subscription that sends self-audit lines to the store-self-audit function. The HTTP functions
+ * that touch data; the OpenAPI and console functions record nothing.
+ */
+export const recordsCalls = (needs: FunctionNeeds): boolean =>
+  (needs.role === 'api' || needs.role === 'fallback') && needs.events === 'readWrite';
 
 /** The needs of `handler`; throws a message saying what to do when nobody has reviewed it yet. */
 export const needsOf = (handler: string): FunctionNeeds => {

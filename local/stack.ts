@@ -1,13 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamoDbLocalCredentials } from '../lambdas/adapters/aws-clients.js';
 import { streamCheckpointKey } from '../lambdas/adapters/dynamodb-keys.js';
 import { InProcessJobLauncher } from '../lambdas/adapters/in-process-job-launcher.js';
 import { log } from '../lambdas/adapters/log.js';
-import type { ServiceConfig } from '../lambdas/composition/config.js';
+import { loadConfig, type ServiceConfig } from '../lambdas/composition/config.js';
 import { cursorKey } from '../lambdas/composition/cursor-key.js';
 import { derivationDependencies } from '../lambdas/composition/derivation.js';
 import {
@@ -20,13 +22,16 @@ import { environmentConfig } from '../lambdas/composition/environment.js';
 import { installExportLauncher } from '../lambdas/composition/export-launcher.js';
 import { installJobLauncher } from '../lambdas/composition/job-launcher.js';
 import { type ObjectServices, objectServices } from '../lambdas/composition/objects.js';
+import { storeSelfAuditDependencies } from '../lambdas/composition/self-audit.js';
 import { installConsoleAssets } from '../lambdas/console-assets.js';
 import { CHUNK_RETRY } from '../lambdas/domain/export-plan.js';
 import { encodeSignerKey } from '../lambdas/domain/tlog/note.js';
 import { deriveChanges } from '../lambdas/use-cases/derive-changes.js';
+import { storeSelfAuditLines } from '../lambdas/use-cases/store-self-audit.js';
 import { buildConsoleAssets } from '../lib/console-bundle.js';
 import { createResources, type EmulatorEndpoints, type ResourceNames } from './emulators.js';
 import { startGateway } from './gateway.js';
+import { type JournalConsumer, startJournalConsumer } from './self-audit-journal.js';
 import { type LocalStreamConsumer, startStreamConsumer } from './stream-consumer.js';
 
 /** The environment the handlers read, for a deployment on the emulators. */
@@ -82,7 +87,23 @@ export interface LocalService {
   readonly env: Record<string, string>;
   /** The events table's stream consumer, deriving rollup counters as Lambda would on AWS. */
   readonly derivation: LocalStreamConsumer;
-  /** Resolves once everything written so far has been derived (counters caught up). */
+  /**
+   * The self-audit journal's consumer, storing each call's record as the log subscription's
+   * function does on AWS (absent when started with `consumeSelfAudit: false`).
+   */
+  readonly selfAudit: JournalConsumer | undefined;
+  /** Resolves once the self-audit records of every call answered so far are stored. */
+  drainSelfAudit(): Promise<void>;
+  /**
+   * The self-audit consumer's own stores and clients, apart from the handlers' (on AWS it is a
+   * function of its own): a fault injected on `services.doc` does not reach it, and one injected
+   * on `selfAuditServices.doc` reaches only it.
+   */
+  readonly selfAuditServices: Services;
+  /**
+   * Resolves once everything written so far has been derived (counters caught up), the self-audit
+   * records of the calls answered so far included.
+   */
   settle(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -103,10 +124,29 @@ export const startLocalService = async (
     corsAllowOrigins?: readonly string[];
     /** Settings (as environment variables spell them) over the environment's and the defaults. */
     settings?: Readonly<Partial<Record<keyof ServiceConfig, string>>>;
+    /**
+     * The self-audit journal (kept across restarts, with its consumer's checkpoint beside it).
+     * Default: a file in a fresh temporary directory, removed at `stop()`.
+     */
+    selfAuditJournal?: string;
+    /**
+     * Whether this process stores the journal's records (default true). `false` only hands them
+     * to the journal, as a function whose log delivery has not happened yet (fault tests).
+     */
+    consumeSelfAudit?: boolean;
   },
 ): Promise<LocalService> => {
   await createResources(emulators, options.names);
   const env = serviceEnvironment(emulators, options.names, options.cursorKey, options.tlogSigningKey);
+  const temporaryJournalDir =
+    options.selfAuditJournal === undefined
+      ? mkdtempSync(join(tmpdir(), 'audit-trail-self-audit-'))
+      : undefined;
+  const journalPath = resolve(
+    options.selfAuditJournal ?? join(temporaryJournalDir as string, 'journal.jsonl'),
+  );
+  mkdirSync(dirname(journalPath), { recursive: true });
+  env.SELF_AUDIT_JOURNAL = journalPath;
   if (options.corsAllowOrigins !== undefined) env.CORS_ALLOW_ORIGINS = options.corsAllowOrigins.join(',');
   for (const [name, value] of Object.entries(options.settings ?? {}))
     if (value !== undefined) env[name] = value;
@@ -133,10 +173,26 @@ export const startLocalService = async (
   installConsoleAssets(buildConsoleAssets);
   installExportLauncher(jobs);
   const derivation = await startDerivation(emulators, options.names, services);
+  // Started before the gateway: a journal left by a stack that died is stored first in line.
+  // A configuration object of its own, so its own clients, stores and id slot (a separate writer).
+  const selfAuditServices = coreServices(loadConfig({ ...process.env }));
+  const selfAudit =
+    options.consumeSelfAudit === false
+      ? undefined
+      : startSelfAuditConsumer(journalPath, selfAuditServices.config);
   const { server, url } = await startGateway(options.port);
+  const drainSelfAudit = async () => {
+    await selfAudit?.drain();
+  };
   return {
     derivation,
-    settle: () => derivation.settle(),
+    selfAudit,
+    selfAuditServices,
+    drainSelfAudit,
+    settle: async () => {
+      await drainSelfAudit();
+      await derivation.settle();
+    },
     url,
     services: { ...services, ...featureStores(services.config) },
     objects: objectServices(services.config),
@@ -145,9 +201,30 @@ export const startLocalService = async (
     env,
     stop: async () => {
       await closeServer(server);
+      await selfAudit?.stop();
       await derivation.stop();
+      if (temporaryJournalDir) rmSync(temporaryJournalDir, { recursive: true, force: true });
     },
   };
+};
+
+/**
+ * Runs the self-audit consumer in this process, as the log groups' subscription and its function
+ * do on AWS: same use case, each record stored once however often its line is handed over.
+ */
+const startSelfAuditConsumer = (path: string, config: ServiceConfig): JournalConsumer => {
+  const deps = storeSelfAuditDependencies(config);
+  return startJournalConsumer({
+    path,
+    handle: async (lines) => {
+      const outcome = await storeSelfAuditLines(deps, lines);
+      if (outcome.skipped > 0) log.warn('self-audit journal had lines that are no records', { ...outcome });
+    },
+    onError: (error) =>
+      log.error('local self-audit batch failed; retrying', {
+        error: error instanceof Error ? error.name : 'unknown',
+      }),
+  });
 };
 
 /**

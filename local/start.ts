@@ -120,6 +120,10 @@ const main = async () => {
       // Signs the tenants' log checkpoints; its public half is printed below and served by the API.
       tlogSigningKey: persisted('tlog-signing.key', () => newTlogSigningKey()),
       port: PORT,
+      // Kept with the data: records of calls answered before a crash are stored at the next start.
+      selfAuditJournal: inMemory
+        ? `.local/scratch-${process.pid}/self-audit.jsonl`
+        : `${DATA_DIR}/self-audit.jsonl`,
     });
   } catch (error) {
     await emulators.stop();

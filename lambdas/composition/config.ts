@@ -141,6 +141,12 @@ const schema = z.object({
     z._default(z.enum(['true', 'false']), 'false'),
     z.transform((value) => value === 'true'),
   ),
+  /**
+   * Locally: the journal file each call's self-audit record is appended to (the local stack's
+   * journal consumer stores them). Unset (in AWS): the record is a log line on stdout, which the
+   * log group's subscription sends to the store-self-audit function.
+   */
+  SELF_AUDIT_JOURNAL: z.optional(z.string().check(z.minLength(1))),
   /** Chunks run at once by the local (in-process) export driver; in AWS the state machine's Map sets it. */
   EXPORT_CONCURRENCY: integer(1, 40, 4),
   /** The local export driver's first retry delay (the state machine's is 2 s, doubling). */

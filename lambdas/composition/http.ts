@@ -5,6 +5,7 @@ import type { IngestDependencies } from '../use-cases/ingest-events.js';
 import type { ServiceConfig } from './config.js';
 import { coreServices, idempotencyStore, purgeStore, tokenStore } from './dynamodb.js';
 import { perConfig } from './memo.js';
+import { selfAuditChannel } from './self-audit.js';
 
 /**
  * The dependencies of the endpoints that need DynamoDB only, and of the shared HTTP middleware
@@ -30,7 +31,7 @@ export const httpDependenciesWith = (
   authenticator: HttpDependencies['authenticator'],
 ): HttpDependencies => ({
   authenticator,
-  events: coreServices(config).events,
+  selfAudit: selfAuditChannel(config),
   corsAllowOrigins: config.CORS_ALLOW_ORIGINS,
 });
 

@@ -1,7 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { InvariantError } from '../domain/errors.js';
 import type { Principal } from '../domain/scopes.js';
-import type { EventStore } from '../ports/event-store.js';
+import type { SelfAuditChannel } from '../ports/self-audit-channel.js';
 import type { Authenticator } from '../use-cases/authenticate.js';
 import type { Dialect } from './dialects.js';
 
@@ -9,8 +9,8 @@ import type { Dialect } from './dialects.js';
 export interface HttpDependencies {
   /** Resolves credentials (the authenticate middleware; self-audit on unauthenticated endpoints). */
   readonly authenticator: Pick<Authenticator, 'authenticate'>;
-  /** Where self-audit records go. */
-  readonly events: Pick<EventStore, 'append'>;
+  /** Where each call's self-audit record is handed before the answer goes out. */
+  readonly selfAudit: SelfAuditChannel;
   /** Origins whose browser pages may call the API (CORS); empty: CORS off. */
   readonly corsAllowOrigins: readonly string[];
 }

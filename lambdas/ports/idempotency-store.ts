@@ -48,8 +48,8 @@ export interface IdempotencyStore {
 
 /**
  * The key under which the service itself makes a write idempotent (an EventBridge event, a purge
- * job's record). The NUL separator cannot occur in an HTTP header, so no Idempotency-Key a caller
+ * job's record, a call's self-audit record). The NUL separator cannot occur in an HTTP header, so no Idempotency-Key a caller
  * sends can name the same claim.
  */
-export const internalIdempotencyKey = (kind: 'eventbridge' | 'purge', id: string): string =>
+export const internalIdempotencyKey = (kind: 'eventbridge' | 'purge' | 'self-audit', id: string): string =>
   `${kind}\u0000${id}`;

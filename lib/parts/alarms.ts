@@ -35,6 +35,12 @@ export interface AlarmsProps {
     readonly iteratorAgeThreshold?: Duration;
   };
   /**
+   * The store-self-audit function's on-failure queue: alarms when a delivery of self-audit records
+   * was given up on (the function's own errors have their alarm like every function's).
+   * @default - no self-audit alarm (a handler set without `store-self-audit.ts`)
+   */
+  readonly selfAuditDeadLetterQueue?: sqs.IQueue;
+  /**
    * Topic that every alarm notifies (alarm and back to OK).
    * @default - alarms are created without actions
    */
@@ -125,6 +131,15 @@ export class Alarms extends Part {
           'DeriveStreamStoppedAlarm',
           'The events stream consumer stopped at a record it could not apply (the batch is retried from there)',
           stopped.metric({ period, statistic: 'Sum' }),
+        ),
+      );
+    }
+    if (props.selfAuditDeadLetterQueue) {
+      alarms.push(
+        alarm(
+          'SelfAuditDeadLetterAlarm',
+          "A delivery of self-audit records could not be stored after Lambda's retries: those calls' records are missing until it is replayed from the queue",
+          props.selfAuditDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period }),
         ),
       );
     }

@@ -111,6 +111,8 @@ const TIMEOUTS: Record<FunctionRole, Duration> = {
   queue: Duration.minutes(1),
   // A batch of up to 500 stream records; a timeout only redelivers it (the derivation journal skips what was applied).
   stream: Duration.minutes(2),
+  // A delivery of self-audit lines; a timeout only redelivers it (each record is stored once).
+  logs: Duration.minutes(1),
   schedule: Duration.minutes(15),
 };
 const MEMORY: Record<FunctionRole, number> = {
@@ -121,6 +123,7 @@ const MEMORY: Record<FunctionRole, number> = {
   worker: 1536,
   queue: 1024,
   stream: 1024,
+  logs: 512,
   schedule: 1024,
 };
 

@@ -32,7 +32,10 @@ export const getWithToken = async (service: TestService, path: string, token: st
   const url = new URL(path, service.url);
   url.searchParams.set('auth_token', token);
   const response = await fetch(url, { redirect: 'manual' });
-  return { response, url, text: await response.text() };
+  const text = await response.text();
+  // As `service.request` does: the call's self-audit record is stored before the test goes on.
+  await service.drainSelfAudit();
+  return { response, url, text };
 };
 
 /** Every entry of the token's tenant as fetch pages them (newest first). */

@@ -93,6 +93,10 @@ export const startTestService = async (
     });
     const contentType = response.headers.get('content-type') ?? '';
     const bytes = Buffer.from(await response.arrayBuffer());
+    // The call's self-audit record was handed to the journal before the answer; its consumer
+    // stores it behind the request path (as the log subscription does on AWS). Tests read records
+    // right after a call, so a request returns once the record is stored.
+    await service.drainSelfAudit();
     const text = bytes.toString('utf8');
     let body: unknown = text;
     if (contentType.includes('json') && text.length > 0) body = JSON.parse(text);

@@ -8,10 +8,11 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { EVENTS_STREAM } from '../../lambdas/adapters/table-definitions.js';
+import { SELF_AUDIT_FILTER_PATTERN, SELF_AUDIT_MARKER } from '../../lambdas/domain/self-audit-line.js';
 import { AUTHORIZER_HANDLER, FALLBACK_HANDLER, ROUTES } from '../../lambdas/routes.js';
 import { AuditTrailStack } from '../../lib/audit-trail-stack.js';
 import { handlerNames } from '../../lib/bundling.js';
-import { FUNCTION_NEEDS } from '../../lib/function-needs.js';
+import { FUNCTION_NEEDS, needsOf, recordsCalls } from '../../lib/function-needs.js';
 import { DERIVATION_STOPPED } from '../../lib/parts/alarms.js';
 import { STREAM_READ } from '../../lib/parts/functions.js';
 
@@ -981,5 +982,100 @@ describe('events stream and its consumer', () => {
         AlarmActions: [ops],
         OKActions: [ops],
       });
+  });
+});
+
+describe('self-audit delivery', () => {
+  const consumerOf = (s: Synthesized) => ({
+    fn: functionIds(s).get('store-self-audit') as string,
+    dlq: logicalIdOfType(s, 'AWS::SQS::Queue', 'SelfAuditDeadLetterQueue'),
+  });
+
+  it('subscribes the store-self-audit function to the log group of every function that records its calls, matching only self-audit lines', () => {
+    // Prepare
+    const { fn } = consumerOf(real);
+    const recorders = [...functionIds(real).keys()].filter((name) => recordsCalls(needsOf(name))).sort();
+    // Act
+    const filters = Object.values(real.template.findResources('AWS::Logs::SubscriptionFilter'));
+    const subscribed = filters
+      .map((filter) => {
+        const group = (filter.Properties.LogGroupName as { Ref: string }).Ref;
+        return [...functionIds(real)].find(([, id]) =>
+          JSON.stringify(propertiesOf(real, id).LoggingConfig).includes(`"${group}"`),
+        )?.[0];
+      })
+      .sort();
+    // Assess: the HTTP functions that touch data, not the OpenAPI or console functions.
+    expect(recorders).toContain('canary-fetch');
+    expect(recorders).toContain('not-found');
+    expect(recorders).not.toContain('openapi');
+    expect(recorders).not.toContain('console');
+    expect(subscribed).toEqual(recorders);
+    for (const filter of filters)
+      expect(filter.Properties).toMatchObject({
+        FilterPattern: SELF_AUDIT_FILTER_PATTERN,
+        DestinationArn: { 'Fn::GetAtt': [fn, 'Arn'] },
+      });
+    expect(SELF_AUDIT_FILTER_PATTERN).toContain(SELF_AUDIT_MARKER);
+    // CloudWatch Logs may invoke it, from those log groups only.
+    const permissions = Object.values(
+      real.template.findResources('AWS::Lambda::Permission', {
+        Properties: { FunctionName: { 'Fn::GetAtt': [fn, 'Arn'] }, Principal: 'logs.amazonaws.com' },
+      }),
+    );
+    expect(permissions).toHaveLength(recorders.length);
+    for (const permission of permissions) expect(permission.Properties.SourceArn).toBeDefined();
+  });
+
+  it('retries a failed delivery twice within 6 hours, then records it in an encrypted, TLS-only queue only it may send to', () => {
+    // Prepare
+    const { fn, dlq } = consumerOf(full);
+    // Assess
+    full.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: fn },
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 6 * 3600,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [dlq, 'Arn'] } } },
+    });
+    expect(propertiesOf(full, dlq)).toMatchObject({
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 1_209_600,
+    });
+    full.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: dlq }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 'sqs:*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+    const senders = [...functionIds(full).keys()].filter((name) =>
+      statementsOf(full, name).some(
+        (statement) =>
+          asArray(statement.Action).includes('sqs:SendMessage') &&
+          JSON.stringify(statement.Resource).includes(`"${dlq}"`),
+      ),
+    );
+    expect(senders).toEqual(['store-self-audit']);
+  });
+
+  it("alarms on the queue's depth and on the function's errors", () => {
+    // Prepare
+    const { fn, dlq } = consumerOf(real);
+    // Assess
+    real.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlq, 'QueueName'] } }],
+      Threshold: 1,
+    });
+    real.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: fn } }],
+      Threshold: 1,
+    });
   });
 });

@@ -8,6 +8,7 @@ import type {
   APIGatewayRequestAuthorizerEvent,
 } from 'aws-lambda';
 import { build } from 'esbuild';
+import { SELF_AUDIT_MARKER } from '../../lambdas/domain/self-audit-line.js';
 import { handlerBuildOptions, ROOT } from '../../lib/bundling.js';
 import { writeConsoleAssetsSync } from '../../lib/console-bundle.js';
 import { captureLogs } from '../helpers/logs.js';
@@ -78,18 +79,38 @@ describe('deployed bundles', () => {
     };
     // Act
     const logs = captureLogs();
+    const lines: string[] = [];
+    const write = process.stdout.write;
+    process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+      if (String(chunk).includes(SELF_AUDIT_MARKER)) {
+        lines.push(String(chunk));
+        return true;
+      }
+      return write.call(process.stdout, chunk, ...rest);
+    }) as typeof process.stdout.write;
     let response: APIGatewayProxyResult;
     try {
-      response = await handler({ path: '/api/v1/audit_trail/nope', httpMethod: 'GET', headers: {} }, {});
+      response = await handler(
+        { path: '/api/v1/audit_trail/nope', httpMethod: 'GET', headers: {} },
+        { awsRequestId: 'req-bundle' },
+      );
     } finally {
+      process.stdout.write = write;
       logs.restore();
     }
-    // Assess: nothing reaches AWS here, so the call's self-audit record fails, and says so once.
+    // Assess: the call's self-audit record is one log line on stdout (what the log subscription
+    // delivers to store-self-audit), handed over without reaching AWS; nothing failed.
     expect(response.statusCode).toBe(404);
     expect(JSON.parse(response.body)).toMatchObject({ result: 'error' });
-    expect(logs.entries().filter((entry) => entry.level === 'error')).toEqual([
-      expect.objectContaining({ message: 'self-audit record failed' }),
-    ]);
+    expect(logs.entries().filter((entry) => entry.level === 'error')).toEqual([]);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.endsWith('\n')).toBe(true);
+    expect(JSON.parse(lines[0] ?? '')).toMatchObject({
+      selfAudit: SELF_AUDIT_MARKER,
+      key: 'req-bundle',
+      tenant: '#unauthenticated',
+      draft: { action_type: 'api_request', request: { uri: '/api/v1/audit_trail/nope', status: 404 } },
+    });
   });
 
   it('builds the AWS clients from the bundled SDK and lets an anonymous request through the authorizer', async () => {

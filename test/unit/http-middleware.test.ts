@@ -3,9 +3,9 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { log, withRequestLog } from '../../lambdas/adapters/log.js';
 import { BadRequestError, PartiallyWrittenError, UnauthorizedError } from '../../lambdas/domain/errors.js';
-import { idFor } from '../../lambdas/domain/ids.js';
-import { type EventDraft, sealRecord } from '../../lambdas/domain/record.js';
+import type { EventDraft } from '../../lambdas/domain/record.js';
 import type { Principal } from '../../lambdas/domain/scopes.js';
+import type { SelfAuditRecord } from '../../lambdas/domain/self-audit-line.js';
 import { UNAUTHENTICATED_TENANT } from '../../lambdas/domain/tokens.js';
 import { authenticate } from '../../lambdas/http/authenticate.js';
 import type { HttpDependencies, RequestContext } from '../../lambdas/http/context.js';
@@ -77,16 +77,13 @@ const fakeAuthenticator = (principal: Principal = PRINCIPAL) => {
 };
 
 /** An event store that keeps what self-audit appends. */
+/** A self-audit channel that keeps what it was handed (as the tenant and drafts it would store). */
 const fakeEvents = () => {
-  const appended: { tenant: string; drafts: readonly EventDraft[] }[] = [];
+  const appended: { tenant: string; key: string; drafts: readonly EventDraft[] }[] = [];
   return {
     appended,
-    append: async (tenant: string, drafts: readonly EventDraft[]) => {
-      appended.push({ tenant, drafts });
-      const now = Date.now();
-      return drafts.map((draft, index) =>
-        sealRecord(tenant, idFor(now, index), draft.timestamp ?? now, draft),
-      );
+    hand: (record: SelfAuditRecord) => {
+      appended.push({ tenant: record.tenant, key: record.key, drafts: [record.draft] });
     },
   };
 };
@@ -367,7 +364,7 @@ describe('selfAudit', () => {
   const dependencies = (authenticator = fakeAuthenticator(), events = fakeEvents()) => ({
     authenticator,
     events,
-    deps: async (): Promise<HttpDependencies> => ({ authenticator, events, corsAllowOrigins: [] }),
+    deps: async (): Promise<HttpDependencies> => ({ authenticator, selfAudit: events, corsAllowOrigins: [] }),
   });
 
   it("records the call under the caller's tenant, reusing the principal authentication resolved", async () => {
@@ -387,6 +384,9 @@ describe('selfAudit', () => {
     expect(authenticator.seen).toHaveLength(1);
     expect(events.appended).toHaveLength(1);
     expect(events.appended[0]?.tenant).toBe('acme');
+    // Keyed by the invocation, stamped with the call's time (stored later by the consumer).
+    expect(events.appended[0]?.key).toBe(lambdaContext().awsRequestId);
+    expect(events.appended[0]?.drafts[0]?.timestamp).toEqual(expect.any(Number));
     expect(events.appended[0]?.drafts[0]).toMatchObject({
       action_type: 'api_request',
       message: 'GET /api/v1/audit_trail/fetch 200',
@@ -435,12 +435,18 @@ describe('selfAudit', () => {
   it("never changes the caller's answer when recording fails, and logs the failure's kind only", async () => {
     // Prepare
     const events = {
-      append: async (): Promise<never> => {
+      hand: (): never => {
         throw Object.assign(new Error('item value secret'), { name: 'InternalServerError' });
       },
     };
     const handler = middy<Event, Result>()
-      .use(selfAudit(async () => ({ authenticator: fakeAuthenticator(), events, corsAllowOrigins: [] })))
+      .use(
+        selfAudit(async () => ({
+          authenticator: fakeAuthenticator(),
+          selfAudit: events,
+          corsAllowOrigins: [],
+        })),
+      )
       .handler(ok);
 
     // Act
@@ -460,7 +466,7 @@ describe('httpHandler', () => {
     // Prepare
     const authenticator = fakeAuthenticator();
     const events = fakeEvents();
-    const deps = { authenticator, events, corsAllowOrigins: [], greeting: 'hello' };
+    const deps = { authenticator, selfAudit: events, corsAllowOrigins: [], greeting: 'hello' };
     const handler = httpHandler(
       { dialect: 'canary', scope: 'read' },
       () => deps,
