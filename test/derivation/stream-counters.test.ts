@@ -1,49 +1,24 @@
-import { randomBytes } from 'node:crypto';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { createDynamoDbDocumentClient } from '../../lambdas/adapters/aws-clients.js';
 import { DynamoDbCounterStore } from '../../lambdas/adapters/dynamodb-counter-store.js';
 import {
   DynamoDbCounterStep,
   DynamoDbDerivationJournal,
 } from '../../lambdas/adapters/dynamodb-derivation.js';
 import { recordToItem } from '../../lambdas/adapters/dynamodb-records.js';
-import { controlTableDefinition, eventsTableDefinition } from '../../lambdas/adapters/table-definitions.js';
 import { idFor } from '../../lambdas/domain/ids.js';
 import { type AuditRecord, sealRecord } from '../../lambdas/domain/record.js';
 import type { ChangeRecord, DerivationStep } from '../../lambdas/ports/derivation.js';
 import { deriveChanges } from '../../lambdas/use-cases/derive-changes.js';
 import { type LocalStreamConsumer, startStreamConsumer } from '../../local/stream-consumer.js';
 import { awsError } from '../helpers/faults.js';
+import { createStreamTables, type StreamTables } from '../helpers/stream-tables.js';
 
 const endpoint = process.env.TEST_DYNAMODB_ENDPOINT as string;
 const HOUR = 3_600_000;
 const BASE = Date.UTC(2026, 10, 30, 8);
 
-interface Tables {
-  readonly events: string;
-  readonly control: string;
-  readonly streamArn: string;
-  readonly doc: DynamoDBDocumentClient;
-}
-
-const createTables = async (): Promise<Tables> => {
-  const suffix = randomBytes(4).toString('hex');
-  const dynamo = new DynamoDBClient({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  const created = await dynamo.send(new CreateTableCommand(eventsTableDefinition(`events-${suffix}`)));
-  await dynamo.send(new CreateTableCommand(controlTableDefinition(`control-${suffix}`)));
-  dynamo.destroy();
-  return {
-    events: `events-${suffix}`,
-    control: `control-${suffix}`,
-    streamArn: created.TableDescription?.LatestStreamArn as string,
-    doc: createDynamoDbDocumentClient({ region: 'us-east-1', dynamoDbEndpoint: endpoint }),
-  };
-};
+type Tables = StreamTables;
+const createTables = createStreamTables;
 
 /** `count` entries of `tenant` over a few hours and actions, written raw, 25 a call. */
 const writeEntries = async (

@@ -1,8 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from '@jest/globals';
-import { createDynamoDbDocumentClient } from '../../lambdas/adapters/aws-clients.js';
 import { DynamoDbDerivationJournal } from '../../lambdas/adapters/dynamodb-derivation.js';
 import { recordToItem } from '../../lambdas/adapters/dynamodb-records.js';
 import {
@@ -10,7 +8,6 @@ import {
   DynamoDbTlogStore,
   insertedEntry,
 } from '../../lambdas/adapters/dynamodb-tlog.js';
-import { controlTableDefinition, eventsTableDefinition } from '../../lambdas/adapters/table-definitions.js';
 import { idFor } from '../../lambdas/domain/ids.js';
 import { type AuditRecord, sealRecord } from '../../lambdas/domain/record.js';
 import { openCheckpoint } from '../../lambdas/domain/tlog/checkpoint.js';
@@ -23,34 +20,13 @@ import { CheckpointStep } from '../../lambdas/use-cases/checkpoint-log.js';
 import { deriveChanges } from '../../lambdas/use-cases/derive-changes.js';
 import { type LocalStreamConsumer, startStreamConsumer } from '../../local/stream-consumer.js';
 import { awsError } from '../helpers/faults.js';
+import { createStreamTables, type StreamTables } from '../helpers/stream-tables.js';
 
 const endpoint = process.env.TEST_DYNAMODB_ENDPOINT as string;
 const BASE = Date.UTC(2026, 10, 30, 8);
 
-interface Tables {
-  readonly events: string;
-  readonly control: string;
-  readonly streamArn: string;
-  readonly doc: DynamoDBDocumentClient;
-}
-
-const createTables = async (): Promise<Tables> => {
-  const suffix = randomBytes(4).toString('hex');
-  const dynamo = new DynamoDBClient({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  const created = await dynamo.send(new CreateTableCommand(eventsTableDefinition(`events-${suffix}`)));
-  await dynamo.send(new CreateTableCommand(controlTableDefinition(`control-${suffix}`)));
-  dynamo.destroy();
-  return {
-    events: `events-${suffix}`,
-    control: `control-${suffix}`,
-    streamArn: created.TableDescription?.LatestStreamArn as string,
-    doc: createDynamoDbDocumentClient({ region: 'us-east-1', dynamoDbEndpoint: endpoint }),
-  };
-};
+type Tables = StreamTables;
+const createTables = createStreamTables;
 
 const writeEntries = async (
   tables: Tables,

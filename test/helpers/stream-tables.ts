@@ -1,0 +1,37 @@
+import { randomBytes } from 'node:crypto';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  createDynamoDbDocumentClient,
+  dynamoDbLocalCredentials,
+} from '../../lambdas/adapters/aws-clients.js';
+import { controlTableDefinition, eventsTableDefinition } from '../../lambdas/adapters/table-definitions.js';
+
+/** An events table (with its stream) and a control table of their own, for derivation tests. */
+export interface StreamTables {
+  readonly events: string;
+  readonly control: string;
+  readonly streamArn: string;
+  readonly doc: DynamoDBDocumentClient;
+}
+
+/** Creates uniquely named events and control tables on the global setup's DynamoDB Local. */
+export const createStreamTables = async (): Promise<StreamTables> => {
+  const endpoint = process.env.TEST_DYNAMODB_ENDPOINT;
+  if (!endpoint) throw new Error('The emulators are not running (jest globalSetup)');
+  const suffix = randomBytes(4).toString('hex');
+  const dynamo = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: dynamoDbLocalCredentials(),
+  });
+  const created = await dynamo.send(new CreateTableCommand(eventsTableDefinition(`events-${suffix}`)));
+  await dynamo.send(new CreateTableCommand(controlTableDefinition(`control-${suffix}`)));
+  dynamo.destroy();
+  return {
+    events: `events-${suffix}`,
+    control: `control-${suffix}`,
+    streamArn: created.TableDescription?.LatestStreamArn as string,
+    doc: createDynamoDbDocumentClient({ region: 'us-east-1', dynamoDbEndpoint: endpoint }),
+  };
+};
