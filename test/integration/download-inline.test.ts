@@ -44,7 +44,11 @@ const download = async (service: TestService, query: Record<string, string>) => 
   const url = new URL(DOWNLOAD, service.url);
   for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
   const response = await fetch(url, { redirect: 'manual' });
-  return { response, bytes: new Uint8Array(await response.arrayBuffer()) };
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  // The call's own api_request record is stored behind the answer (self-audit is off the request
+  // path); as `service.request` does, wait for it before the test reads the trail.
+  await service.drainSelfAudit();
+  return { response, bytes };
 };
 
 describe('GET /api/v1/audit_trail/download/json (inline)', () => {
