@@ -20,6 +20,7 @@ import type {
   TreeHead,
 } from '../ports/tlog.js';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF, isThrottle } from './backoff.js';
+import { batchGetAll } from './dynamodb-batch-get.js';
 import { batchWriteAll } from './dynamodb-batch-write.js';
 import {
   journalKey,
@@ -95,6 +96,27 @@ export class DynamoDbTlogStore implements TlogReader, CheckpointWriter, ReceiptW
     );
     const index = output.Item?.index;
     return typeof index === 'number' ? index : undefined;
+  }
+
+  async leafIndexesOf(tenant: string, entryIds: readonly number[]): Promise<Map<number, number>> {
+    const keys = new Map(
+      [...new Set(entryIds)].map((id) => {
+        const key = tlogLeafIndexKey(tenant, id);
+        return [String(key[CONTROL_KEYS.partition]), { id, key }] as const;
+      }),
+    );
+    const items = await batchGetAll(
+      this.#doc,
+      this.#table,
+      [...keys.values()].map(({ key }) => key),
+      { concurrency: 4 },
+    );
+    const indexes = new Map<number, number>();
+    for (const item of items) {
+      const asked = keys.get(String(item[CONTROL_KEYS.partition]));
+      if (asked && typeof item.index === 'number') indexes.set(asked.id, item.index);
+    }
+    return indexes;
   }
 
   async latestCheckpoint(tenant: string): Promise<StoredCheckpoint | undefined> {

@@ -1,4 +1,5 @@
 import type { HttpDependencies } from '../http/context.js';
+import type { TlogReader } from '../ports/tlog.js';
 import type { ApiKeyPageDependencies } from '../use-cases/api-key-pages.js';
 import type { BrowseDependencies } from '../use-cases/browse-pages.js';
 import type { ServiceConfig } from './config.js';
@@ -6,6 +7,7 @@ import { cursorKey } from './cursor-key.js';
 import { coreServices } from './dynamodb.js';
 import { httpDependencies } from './http.js';
 import { perConfig } from './memo.js';
+import { tlogStore } from './tlog.js';
 
 /**
  * The canary dialect's paged reads (`GET /api/v1/audit_trail/fetch`). The cursor key is read on
@@ -14,6 +16,8 @@ import { perConfig } from './memo.js';
  */
 export type CanaryFetchDependencies = HttpDependencies & {
   readonly browse: () => Promise<BrowseDependencies>;
+  /** The verifiable log, read for a page's proofs when asked (`proofs=inclusion`). */
+  readonly tlog: () => TlogReader;
 };
 export const canaryFetchDependencies = /* @__PURE__ */ perConfig(
   (config: ServiceConfig): CanaryFetchDependencies => {
@@ -27,6 +31,7 @@ export const canaryFetchDependencies = /* @__PURE__ */ perConfig(
         cursorTtlSeconds: config.CURSOR_TTL_SECONDS,
         clock,
       }),
+      tlog: () => tlogStore(config),
     };
   },
 );

@@ -1,4 +1,5 @@
 import type { HttpDependencies } from '../http/context.js';
+import type { TlogReader } from '../ports/tlog.js';
 import { Authenticator } from '../use-cases/authenticate.js';
 import { KoreJwtVerifier } from '../use-cases/kore-jwt.js';
 import type { RangeDependencies } from '../use-cases/range-counts.js';
@@ -6,6 +7,7 @@ import type { ServiceConfig } from './config.js';
 import { coreServices, koreAppStore, tokenStore } from './dynamodb.js';
 import { httpDependenciesWith } from './http.js';
 import { perConfig } from './memo.js';
+import { tlogStore } from './tlog.js';
 
 /**
  * The functions that see kore JWTs: the kore endpoint (its dialect takes a JWT in the `auth`
@@ -31,10 +33,18 @@ export const authorizerDependencies = /* @__PURE__ */ perConfig(
 );
 
 /** The kore dialect's `GET /api/public/auditlogs`. */
-export type KoreAuditLogsDependencies = HttpDependencies & { readonly range: RangeDependencies };
+export type KoreAuditLogsDependencies = HttpDependencies & {
+  readonly range: RangeDependencies;
+  /** The verifiable log, read for a page's proofs when asked (`proofs=inclusion`). */
+  readonly tlog: () => TlogReader;
+};
 export const koreAuditLogsDependencies = /* @__PURE__ */ perConfig(
   (config: ServiceConfig): KoreAuditLogsDependencies => {
     const { events, counters } = coreServices(config);
-    return { ...httpDependenciesWith(config, jwtAuthenticator(config)), range: { events, counters } };
+    return {
+      ...httpDependenciesWith(config, jwtAuthenticator(config)),
+      range: { events, counters },
+      tlog: () => tlogStore(config),
+    };
   },
 );

@@ -12,6 +12,7 @@ import { jsonResponse } from '../http/dialects.js';
 import { httpHandler } from '../http/http-handler.js';
 import { lowerCaseHeaders } from '../http/request.js';
 import { apiKeyPage } from '../use-cases/api-key-pages.js';
+import { INCLUSION_PROOFS, PROOFS_PARAMETER, pageProofs } from '../use-cases/tlog-page-proofs.js';
 
 /** `GET /api/v1/audit-trail` (seed 003). */
 const PATH = '/api/v1/audit-trail';
@@ -21,8 +22,10 @@ const USER = 'filter[userApiKey._id]';
 const SIZE = 'page[size]';
 const CURSOR = 'page[cursor]';
 const REDIRECT = 'allowRedirect';
+/** This service's: the page's inclusion proofs in `meta.tlog` (`proofs=inclusion`). */
+const PROOFS = PROOFS_PARAMETER;
 /** The parameters in the order links repeat them. */
-const KNOWN = [START, END, USER, SIZE, CURSOR, REDIRECT] as const;
+const KNOWN = [START, END, USER, SIZE, CURSOR, REDIRECT, PROOFS] as const;
 
 /** Default and maximum page size (seed 003). */
 export const MAX_PAGE_SIZE = 30_000;
@@ -37,12 +40,13 @@ interface Parsed {
   size: number;
   cursor?: string;
   allowRedirect: boolean;
+  proofs: boolean;
 }
 
 /** Every problem with the parameters at once, one per parameter (seed 003's 400 body). */
 const parse = (query: Record<string, string>, credentials: readonly string[]): Parsed => {
   const problems: { field: string; message: string }[] = [];
-  const parsed: Parsed = { size: MAX_PAGE_SIZE, allowRedirect: false };
+  const parsed: Parsed = { size: MAX_PAGE_SIZE, allowRedirect: false, proofs: false };
   for (const name of Object.keys(query)) {
     if (!(KNOWN as readonly string[]).includes(name))
       problems.push({ field: name.slice(0, 100), message: `${name.slice(0, 100)} is not allowed` });
@@ -85,6 +89,15 @@ const parse = (query: Record<string, string>, credentials: readonly string[]): P
     if (redirect !== 'true' && redirect !== 'false')
       problems.push({ field: REDIRECT, message: `${REDIRECT} must be true or false` });
     else parsed.allowRedirect = redirect === 'true';
+  }
+  const proofs = query[PROOFS];
+  if (proofs !== undefined) {
+    if (proofs !== INCLUSION_PROOFS)
+      problems.push({
+        field: PROOFS,
+        message: `${PROOFS} must be "${INCLUSION_PROOFS}" (the page's inclusion proofs)`,
+      });
+    else parsed.proofs = true;
   }
   if (problems.length > 0) {
     throw new BadRequestError(problems.map((problem) => problem.message).join('; '), { problems });
@@ -129,6 +142,7 @@ export const makeHandler = (dependencies: DependenciesProvider<ApiKeyAuditTrailD
       ...filters,
       [SIZE]: context.query[SIZE],
       [REDIRECT]: context.query[REDIRECT],
+      [PROOFS]: context.query[PROOFS],
     };
     const body = JSON.stringify({
       data: page.records.map(toApiKeyEntry),
@@ -136,6 +150,8 @@ export const makeHandler = (dependencies: DependenciesProvider<ApiKeyAuditTrailD
         self: link({ ...linkParameters, [CURSOR]: parameters.cursor }),
         next: page.next === null ? null : link({ ...linkParameters, [CURSOR]: page.next }),
       },
+      // Only when asked: the dialect's default answer stays the seed's.
+      ...(parameters.proofs ? { meta: { tlog: await pageProofs(deps.tlog(), tenant, page.records) } } : {}),
     });
     if (Buffer.byteLength(body, 'utf8') <= MAX_BODY_BYTES) {
       return { ...jsonResponse(200, null), body };

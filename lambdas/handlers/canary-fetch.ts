@@ -11,8 +11,11 @@ import { httpHandler } from '../http/http-handler.js';
 import { dateParameter, integerParameter } from '../http/parameters.js';
 import type { PagedSelector } from '../ports/event-store.js';
 import { browsePages } from '../use-cases/browse-pages.js';
+import { INCLUSION_PROOFS, pageProofs } from '../use-cases/tlog-page-proofs.js';
 
 const LIMIT_MESSAGE = 'limit must be an integer between 1 and 1000';
+
+const PROOFS_MESSAGE = `proofs must be "${INCLUSION_PROOFS}" (the page's inclusion proofs)`;
 
 const DATE_MESSAGE = 'must be a date (yyyy-mm-dd, a whole UTC day) or a UTC time (yyyy-mm-ddThh:mm:ss.sssZ)';
 
@@ -46,6 +49,7 @@ const parameters = z.object({
       }),
     ),
   ),
+  proofs: z.optional(z.enum([INCLUSION_PROOFS], { error: PROOFS_MESSAGE })),
 });
 
 const DEFAULT_LIMIT = 100;
@@ -70,7 +74,7 @@ export const makeHandler = (dependencies: DependenciesProvider<CanaryFetchDepend
         field: String(issue?.path[0] ?? ''),
       });
     }
-    const { limit, cursor, action_filter, user_filter, from, to, tz } = parsed.data;
+    const { limit, cursor, action_filter, user_filter, from, to, tz, proofs } = parsed.data;
     if (limit !== undefined && cursor !== undefined) {
       throw new BadRequestError(
         'limit cannot be used with a cursor: the cursor keeps the page size of its first page',
@@ -94,7 +98,10 @@ export const makeHandler = (dependencies: DependenciesProvider<CanaryFetchDepend
     }
     if (principal.actor !== undefined && user_filter !== undefined && user_filter !== principal.actor) {
       // Another actor's entries: none that this token may see.
-      return jsonResponse(200, emptyPage);
+      return jsonResponse(200, {
+        ...emptyPage,
+        ...(proofs ? { tlog: await pageProofs(deps.tlog(), principal.tenant, []) } : {}),
+      });
     }
     const selector: PagedSelector =
       actor !== undefined
@@ -118,6 +125,8 @@ export const makeHandler = (dependencies: DependenciesProvider<CanaryFetchDepend
       page_count: page.pageCount,
       page_number: page.pageNumber,
       result: 'success',
+      // Only when asked: the dialect's default answer stays the seed's.
+      ...(proofs ? { tlog: await pageProofs(deps.tlog(), principal.tenant, page.records) } : {}),
     });
   });
 

@@ -10,6 +10,7 @@ import { jsonResponse } from '../http/dialects.js';
 import { httpHandler } from '../http/http-handler.js';
 import { dateParameter, integerParameter } from '../http/parameters.js';
 import { koreAuditLogs } from '../use-cases/kore-auditlogs.js';
+import { INCLUSION_PROOFS, pageProofs } from '../use-cases/tlog-page-proofs.js';
 
 const DATE_MESSAGE = 'must be a date as yyyy-mm-dd or yyyy-mm-ddThh:mm:ss.sssZ (UTC)';
 
@@ -27,6 +28,11 @@ const parameters = z.object({
   fromDate: dateParameter('fromDate', DATE_MESSAGE),
   toDate: dateParameter('toDate', DATE_MESSAGE),
   fetchAfter: z.optional(integerParameter(0, MAX_ID, FETCH_AFTER_MESSAGE)),
+  proofs: z.optional(
+    z.enum([INCLUSION_PROOFS], {
+      error: `proofs must be "${INCLUSION_PROOFS}" (the page's inclusion proofs)`,
+    }),
+  ),
 });
 
 /** The seed's sample request asks for 50. */
@@ -44,7 +50,7 @@ export const makeHandler = (dependencies: DependenciesProvider<KoreAuditLogsDepe
         field: String(issue?.path[0] ?? ''),
       });
     }
-    const { size, offset, fromDate, toDate, fetchAfter } = parsed.data;
+    const { size, offset, fromDate, toDate, fetchAfter, proofs } = parsed.data;
     const span = koreSpan(fromDate, toDate);
     const minId = Math.max(
       fromDate || toDate ? firstIdAt(span.start) : 0,
@@ -65,6 +71,8 @@ export const makeHandler = (dependencies: DependenciesProvider<KoreAuditLogsDepe
       total: page.total,
       auditlogs: page.records.map(toKoreEntry),
       moreAvailable: page.moreAvailable,
+      // Only when asked: the dialect's default answer stays the seed's.
+      ...(proofs ? { tlog: await pageProofs(deps.tlog(), principal.tenant, page.records) } : {}),
     });
   });
 

@@ -31,6 +31,8 @@ export interface TlogReader {
    * index that a later commit gave to another entry, until the redelivery rewrites it).
    */
   leafIndexOf(tenant: string, entryId: number): Promise<number | undefined>;
+  /** {@link leafIndexOf} for many entries at once: entry id → leaf index, for those that have one. */
+  leafIndexesOf(tenant: string, entryIds: readonly number[]): Promise<Map<number, number>>;
   latestCheckpoint(tenant: string): Promise<StoredCheckpoint | undefined>;
   /** The tenant's signed purge receipts (C2SP signed notes), oldest first. */
   receipts(tenant: string): Promise<string[]>;

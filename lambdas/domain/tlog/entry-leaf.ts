@@ -20,3 +20,19 @@ export const entryLeafHash = (record: Omit<AuditRecord, 'hash'> & { readonly has
 
 /** The log's name (C2SP origin) for a tenant: `<service origin>/<tenant>`. */
 export const tenantOrigin = (serviceOrigin: string, tenant: string): string => `${serviceOrigin}/${tenant}`;
+
+/**
+ * The entry a text holds when that text is the entry's canonical form (what its leaf commits to),
+ * else undefined: only canonical text is accepted, so one entry has exactly one leaf.
+ */
+export const parseCanonicalEntry = (text: string): AuditRecord | undefined => {
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
+    if (canonicalize(value) !== text) return undefined;
+    const record = value as AuditRecord;
+    return typeof record.id === 'number' && typeof record.tenant === 'string' ? record : undefined;
+  } catch {
+    return undefined;
+  }
+};

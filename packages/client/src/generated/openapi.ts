@@ -499,6 +499,7 @@ export interface components {
             page_number: number;
             /** @constant */
             result: "success";
+            tlog?: components["schemas"]["TlogPageProofs"];
         };
         KoreEntry: {
             /** @example 1578157612745 */
@@ -521,6 +522,7 @@ export interface components {
             total: number;
             auditlogs: components["schemas"]["KoreEntry"][];
             moreAvailable: boolean;
+            tlog?: components["schemas"]["TlogPageProofs"];
         };
         /** @description One API call (an entry that records a request); console and kore admin actions are never listed here. */
         ApiKeyEntry: {
@@ -572,6 +574,10 @@ export interface components {
                 self: string;
                 /** @description The next page; null on the last one. */
                 next: string | null;
+            };
+            /** @description Present only with `proofs=inclusion`. */
+            meta?: {
+                tlog: components["schemas"]["TlogPageProofs"];
             };
         };
         ApiKeyRedirect: {
@@ -685,6 +691,24 @@ export interface components {
             leaf_hash: string;
             /** @description Sibling hashes, bottom-up (RFC 9162 §2.1.3). */
             proof: string[];
+        };
+        /** @description The page's inclusion proofs, present only when the request asks with `proofs=inclusion` (the dialect's default answer is unchanged). Each entry of the page the tenant's latest signed checkpoint covers comes with its canonical form (RFC 8785 JSON without `hash`; its leaf is SHA-256(0x00 ‖ that text)), its leaf index and its RFC 9162 inclusion proof. With only the log's public key (`GET /api/v1/tlog/key`) a reader checks the checkpoint's signature, each proof against its root, and that each shown entry is the dialect's view of its canonical form (`verifyPageProofs` in `lambdas/domain/tlog/page-proofs.ts`, AWS-free). Entries written in the last seconds are listed in `unlogged` until the sequencer covers them. */
+        TlogPageProofs: {
+            /** @constant */
+            format: "audit-trail-page-proofs/1";
+            /** @description The signed checkpoint (C2SP signed note) the proofs are against; null before the tenant's first entry is sequenced. */
+            checkpoint: string | null;
+            tree_size: number;
+            entries: {
+                id: number;
+                leaf_index: number;
+                /** @description The entry's RFC 8785 canonical JSON without its `hash` field. */
+                canonical: string;
+                /** @description Sibling hashes, bottom-up (RFC 9162 §2.1.3). */
+                proof: string[];
+            }[];
+            /** @description Ids of the page's entries the checkpoint does not cover yet. */
+            unlogged: number[];
         };
         TlogConsistencyProof: {
             /** @enum {string} */
@@ -819,6 +843,11 @@ export interface operations {
                  * @example 2026-11-30T23:59:59.999Z
                  */
                 to?: string;
+                /**
+                 * @description This service's: `inclusion` adds the page's inclusion proofs against the tenant's latest signed checkpoint (`TlogPageProofs`). Without it the answer is the dialect's own, unchanged. Any other value is a 400.
+                 * @example inclusion
+                 */
+                proofs?: "inclusion";
             };
             header?: never;
             path?: never;
@@ -1833,6 +1862,11 @@ export interface operations {
                 toDate?: string;
                 /** @description An AuditLogId: only entries after it. */
                 fetchAfter?: string;
+                /**
+                 * @description This service's: `inclusion` adds the page's inclusion proofs against the tenant's latest signed checkpoint (`TlogPageProofs`). Without it the answer is the dialect's own, unchanged. Any other value is a 400.
+                 * @example inclusion
+                 */
+                proofs?: "inclusion";
             };
             header?: never;
             path?: never;
@@ -1987,6 +2021,11 @@ export interface operations {
                  * @example true
                  */
                 allowRedirect?: boolean;
+                /**
+                 * @description This service's: `inclusion` adds, as `meta.tlog`, the page's inclusion proofs against the tenant's latest signed checkpoint (`TlogPageProofs`). Without it the answer is the dialect's own, unchanged. Any other value is a 400.
+                 * @example inclusion
+                 */
+                proofs?: "inclusion";
             };
             header?: never;
             path?: never;
