@@ -55,39 +55,47 @@ export interface FunctionNeeds {
   readonly tlogKey?: 'sign' | 'public';
   /** Starts export jobs: executions of the export state machine (`composition/export-launcher.ts`). */
   readonly startsExports?: boolean;
+  /**
+   * Records its calls (the self-audit middleware): it writes each call's record as a line to its
+   * log, which the store-self-audit function stores; it needs no write access for that.
+   */
+  readonly recordsCalls?: boolean;
 }
 
-// Every API handler records its own request in the audit trail: it hands the record to its log
-// (the store-self-audit function stores it), and keeps events and control write access for the
-// endpoints that write (ingest, purge, exports, idempotency keys).
-const apiHandler = { role: 'api', events: 'readWrite', control: 'readWrite' } as const;
+// Every API handler records its own request in the audit trail by handing the record to its log
+// (the store-self-audit function stores it), so an endpoint that only reads gets read access only.
+const readingApi = { role: 'api', recordsCalls: true, events: 'read', control: 'read' } as const;
+// The endpoints that write: entries (ingest; a download's own record, which also reserves id slots
+// in the control table), jobs, idempotency keys, purge deletions.
+const writingApi = { role: 'api', recordsCalls: true, events: 'readWrite', control: 'readWrite' } as const;
 
 /** The reviewed needs of every handler, keyed by handler file name (without `.ts`). */
 export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
   authorizer: { role: 'authorizer', control: 'read' },
   // Unknown routes are audited too (their self-audit line goes through the log subscription).
-  'not-found': { role: 'fallback', events: 'readWrite', control: 'readWrite' },
+  // It resolves the caller's credential (control table) to file the record under its tenant.
+  'not-found': { role: 'fallback', recordsCalls: true, control: 'read' },
   // Serves the bundled OpenAPI document; touches no data and records nothing.
   openapi: { role: 'api' },
-  'canary-fetch': { ...apiHandler, cursorKey: true },
+  'canary-fetch': { ...readingApi, cursorKey: true },
   // The console page and its browser code: static, touches no data and records nothing.
   console: { role: 'api' },
-  'ingest-events': apiHandler,
+  'ingest-events': writingApi,
   'ingest-queue': { role: 'queue', events: 'readWrite', control: 'readWrite' },
   // Derives the rollup counters from the events stream: journal and counter items in the control
   // table (GetItem, PutItem, UpdateItem in TransactWriteItems); reads no event item and no bucket;
   // and the verifiable log (journal, heads, tiles, leaf indexes, checkpoints signed with the KMS key).
   'derive-stream': { role: 'stream', control: 'readWrite', tlogKey: 'sign' },
   // The verifiable log's checkpoint, key and proofs: reads the log's items and the key's public half.
-  tlog: { ...apiHandler, tlogKey: 'public' },
+  tlog: { ...readingApi, tlogKey: 'public' },
   // Stores the self-audit records the HTTP functions log (their log groups' subscription): entries
   // in the events table, each under an idempotency claim in the control table.
   'store-self-audit': { role: 'logs', events: 'readWrite', control: 'readWrite' },
   // Purges write archive parts (listing and re-reading manifests, deleting parts a crashed run left
   // unlisted) and hand what does not finish in time to the worker.
   // Each purge segment signs a verifiable-log purge receipt (the checkpoint key) before deleting.
-  purge: { ...apiHandler, archive: 'readWriteDelete', invokes: ['purge-worker'], tlogKey: 'sign' },
-  'purge-status': apiHandler,
+  purge: { ...writingApi, archive: 'readWriteDelete', invokes: ['purge-worker'], tlogKey: 'sign' },
+  'purge-status': readingApi,
   // Re-launches itself when a run pauses at its time budget.
   'purge-worker': {
     role: 'worker',
@@ -105,11 +113,11 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
     invokes: ['purge-worker'],
     tlogKey: 'sign',
   },
-  'archives-list': { ...apiHandler, archive: 'read' },
-  'archives-get': { ...apiHandler, archive: 'read' },
+  'archives-list': { ...readingApi, archive: 'read' },
+  'archives-get': { ...readingApi, archive: 'read' },
   // Hands an export that outgrows its request to the export state machine.
   // Its zips carry the verifiable log's proof file, which names the checkpoint key (its public half).
-  'download-json': { ...apiHandler, exports: 'readWrite', startsExports: true, tlogKey: 'public' },
+  'download-json': { ...writingApi, exports: 'readWrite', startsExports: true, tlogKey: 'public' },
   // The export state machine's plan, single-worker, finish and abort steps.
   'export-worker': {
     role: 'worker',
@@ -125,10 +133,12 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
     control: 'readWrite',
     exports: 'write',
   },
-  // 202 while the export runs, then 303 to a presigned GET of the zip (signing needs read access).
-  'download-job-status': { ...apiHandler, exports: 'read' },
-  'kore-auditlogs': apiHandler,
-  'api-key-audit-trail': { ...apiHandler, exports: 'readWrite', cursorKey: true },
+  // 202 while the export runs, then 303 to a presigned GET of the zip (signing needs read access);
+  // handing out the zip records the download (an entry).
+  'download-job-status': { ...writingApi, exports: 'read' },
+  'kore-auditlogs': readingApi,
+  // Parks an oversized page in the exports bucket (a presigned GET).
+  'api-key-audit-trail': { ...readingApi, exports: 'readWrite', cursorKey: true },
 };
 
 /**
@@ -137,7 +147,7 @@ export const FUNCTION_NEEDS: Readonly<Record<string, FunctionNeeds>> = {
  * that touch data; the OpenAPI and console functions record nothing.
  */
 export const recordsCalls = (needs: FunctionNeeds): boolean =>
-  (needs.role === 'api' || needs.role === 'fallback') && needs.events === 'readWrite';
+  (needs.role === 'api' || needs.role === 'fallback') && needs.recordsCalls === true;
 
 /** The needs of `handler`; throws a message saying what to do when nobody has reviewed it yet. */
 export const needsOf = (handler: string): FunctionNeeds => {

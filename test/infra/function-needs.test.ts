@@ -48,3 +48,26 @@ describe('function needs match the code', () => {
     },
   );
 });
+
+describe('least privilege for the endpoints that only read', () => {
+  // Their own call records go through their logs (the store-self-audit function stores them), so
+  // a stolen role of a reading endpoint can change nothing in either table.
+  it.each([
+    'canary-fetch',
+    'kore-auditlogs',
+    'api-key-audit-trail',
+    'tlog',
+    'archives-list',
+    'archives-get',
+    'purge-status',
+    'not-found',
+  ])('%s reads the tables and still records its calls', (name) => {
+    const needs = needsOf(name);
+    expect({ name, events: needs.events, control: needs.control }).toEqual({
+      name,
+      events: name === 'not-found' ? undefined : 'read',
+      control: 'read',
+    });
+    expect(needs.recordsCalls).toBe(true);
+  });
+});
