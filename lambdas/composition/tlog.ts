@@ -1,5 +1,5 @@
 import { DynamoDbTlogStore } from '../adapters/dynamodb-tlog.js';
-import { KMSClient, kmsNoteSigner } from '../adapters/kms-note-signer.js';
+import { kmsNoteSigner } from '../adapters/kms-note-signer.js';
 import { ConfigurationError } from '../domain/errors.js';
 import type { TrailingFiles } from '../domain/export.js';
 import { type NoteSigner, parseSignerKey } from '../domain/tlog/note.js';
@@ -7,6 +7,7 @@ import type { PurgeReceipts } from '../ports/tlog.js';
 import { type CheckpointDependencies, purgeReceipts } from '../use-cases/checkpoint-log.js';
 import { tlogTrailingFiles } from '../use-cases/tlog-export-files.js';
 import type { ServiceConfig } from './config.js';
+import { awsCredentials } from './credentials.js';
 import { coreServices } from './dynamodb.js';
 import { perConfig } from './memo.js';
 
@@ -28,11 +29,12 @@ const readSigner = async (config: ServiceConfig): Promise<NoteSigner> => {
     return signer;
   }
   if (config.TLOG_KMS_KEY_ID !== undefined) {
-    return kmsNoteSigner(
-      new KMSClient({ region: config.AWS_REGION }),
-      config.TLOG_KMS_KEY_ID,
-      config.TLOG_ORIGIN,
-    );
+    return kmsNoteSigner({
+      region: config.AWS_REGION,
+      keyId: config.TLOG_KMS_KEY_ID,
+      name: config.TLOG_ORIGIN,
+      credentials: awsCredentials(),
+    });
   }
   throw new ConfigurationError('Invalid configuration: set TLOG_SIGNING_KEY or TLOG_KMS_KEY_ID');
 };
