@@ -6,7 +6,7 @@ import { apiKeyPageDependencies } from './browse.js';
 import type { ServiceConfig } from './config.js';
 import { httpDependencies } from './http.js';
 import { perConfig } from './memo.js';
-import { largeResponseStore } from './objects.js';
+import { largeResponseStore } from './response-objects.js';
 import { tlogStore } from './tlog.js';
 
 /** The api-key dialect's `GET /api/v1/audit-trail`: its pages, and S3 for the oversized ones. */

@@ -1,9 +1,9 @@
 import type { HttpDependencies } from '../http/context.js';
 import type { ArchiveStore } from '../ports/archive-store.js';
+import { archiveStore } from './archive-objects.js';
 import type { ServiceConfig } from './config.js';
 import { httpDependencies } from './http.js';
 import { perConfig } from './memo.js';
-import { archiveStore } from './objects.js';
 
 /** The archive endpoints: purge archives, undefined when no archive bucket is configured. */
 export type ArchivesDependencies = HttpDependencies & {

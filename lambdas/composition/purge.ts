@@ -2,12 +2,12 @@ import type { HttpDependencies } from '../http/context.js';
 import type { JobLauncher } from '../ports/job-launcher.js';
 import type { PurgeDependencies } from '../use-cases/purge-entries.js';
 import { retentionTenants } from '../use-cases/retention-tenants.js';
+import { archiveStore } from './archive-objects.js';
 import type { ServiceConfig } from './config.js';
 import { coreServices, entryDeletion, idempotencyStore, purgeStore, tenantStore } from './dynamodb.js';
 import { httpDependencies } from './http.js';
 import { jobLauncher } from './job-launcher.js';
 import { perConfig } from './memo.js';
-import { archiveStore } from './objects.js';
 import { tlogPurgeReceipts } from './tlog.js';
 
 /** What purging needs (the purge API, its worker and the retention scheduler share it). */

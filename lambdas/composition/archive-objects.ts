@@ -1,0 +1,9 @@
+import { S3ArchiveStore } from '../adapters/s3-archive-store.js';
+import type { ArchiveStore } from '../ports/archive-store.js';
+import { perConfig } from './memo.js';
+import { s3Client } from './s3-client.js';
+
+/** Purge archives; undefined when no ARCHIVE_BUCKET is configured. */
+export const archiveStore = /* @__PURE__ */ perConfig((config): ArchiveStore | undefined =>
+  config.ARCHIVE_BUCKET ? new S3ArchiveStore(s3Client(config), { bucket: config.ARCHIVE_BUCKET }) : undefined,
+);
