@@ -1,16 +1,11 @@
 import { PassThrough } from 'node:stream';
-import {
-  AbortMultipartUploadCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ServiceUnavailableError } from '../domain/errors.js';
 import { EXPORT_CONTENT_DISPOSITION, EXPORT_CONTENT_TYPE } from '../domain/export.js';
 import type { ExportObjectStore, ExportUpload } from '../ports/export-store.js';
 import { log } from './log.js';
+import { S3ExportLinks } from './s3-export-links.js';
 
 export interface S3ExportStoreOptions {
   readonly bucket: string;
@@ -30,11 +25,13 @@ export class S3ExportStore implements ExportObjectStore {
   readonly #s3: S3Client;
   readonly #bucket: string;
   readonly #partSize: number;
+  readonly #links: S3ExportLinks;
 
   constructor(s3: S3Client, options: S3ExportStoreOptions) {
     this.#s3 = s3;
     this.#bucket = options.bucket;
     this.#partSize = options.partSize;
+    this.#links = new S3ExportLinks(s3, { bucket: options.bucket });
   }
 
   startUpload(key: string): ExportUpload {
@@ -89,25 +86,10 @@ export class S3ExportStore implements ExportObjectStore {
   }
 
   presignDownload(key: string, expiresInSeconds: number): Promise<string> {
-    return getSignedUrl(
-      this.#s3,
-      new GetObjectCommand({
-        Bucket: this.#bucket,
-        Key: key,
-        ResponseContentDisposition: EXPORT_CONTENT_DISPOSITION,
-        ResponseContentType: EXPORT_CONTENT_TYPE,
-      }),
-      { expiresIn: expiresInSeconds },
-    );
+    return this.#links.presignDownload(key, expiresInSeconds);
   }
 
-  async exists(key: string): Promise<boolean> {
-    try {
-      await this.#s3.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key }));
-      return true;
-    } catch (error) {
-      if (error instanceof Error && (error.name === 'NotFound' || error.name === 'NoSuchKey')) return false;
-      throw error;
-    }
+  exists(key: string): Promise<boolean> {
+    return this.#links.exists(key);
   }
 }

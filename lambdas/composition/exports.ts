@@ -1,10 +1,7 @@
 import { ServiceUnavailableError } from '../domain/errors.js';
-import type { HttpDependencies } from '../http/context.js';
 import type { DownloadDependencies } from '../use-cases/download-audit-trail.js';
 import type { ServiceConfig } from './config.js';
 import { coreServices, exportJobStore } from './dynamodb.js';
-import { httpDependencies } from './http.js';
-import { perConfig } from './memo.js';
 import { exportObjectStore } from './objects.js';
 import { tlogExportFiles } from './tlog.js';
 
@@ -30,14 +27,3 @@ export const exportDependencies = (config: ServiceConfig): Omit<DownloadDependen
     reuseSeconds: config.DOWNLOAD_REUSE_SECONDS,
   };
 };
-
-/** `GET /api/v1/audit_trail/download/jobs/{job}`: the export stores, built on use (503 without a bucket). */
-export type DownloadJobStatusDependencies = HttpDependencies & {
-  readonly exports: () => Omit<DownloadDependencies, 'launcher'>;
-};
-export const downloadJobStatusDependencies = /* @__PURE__ */ perConfig(
-  (config: ServiceConfig): DownloadJobStatusDependencies => ({
-    ...httpDependencies(config),
-    exports: () => exportDependencies(config),
-  }),
-);

@@ -1,5 +1,8 @@
 import { environmentConfig } from '../composition/environment.js';
-import { type DownloadJobStatusDependencies, downloadJobStatusDependencies } from '../composition/exports.js';
+import {
+  type DownloadJobStatusDependencies,
+  downloadJobStatusDependencies,
+} from '../composition/export-status.js';
 import { NotFoundError } from '../domain/errors.js';
 import { isExportId } from '../domain/export.js';
 import { type DependenciesProvider, principalOf } from '../http/context.js';

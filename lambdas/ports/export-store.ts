@@ -15,9 +15,13 @@ export interface ExportUpload {
 }
 
 /** Where exports (zips too large to answer inline) are stored and handed out from. */
-export interface ExportObjectStore {
+export interface ExportObjectStore extends ExportLinks {
   /** Starts writing the object at `key`, in bounded memory. */
   startUpload(key: string): ExportUpload;
+}
+
+/** Hands out stored exports: what a function that only reports finished export jobs needs. */
+export interface ExportLinks {
   /** A short-lived URL that downloads `key` as the export's file name and type. */
   presignDownload(key: string, expiresInSeconds: number): Promise<string>;
   /** True when the object at `key` still exists (exports expire by bucket lifecycle). */

@@ -9,7 +9,7 @@ import {
 } from '../domain/export.js';
 import type { CounterStore } from '../ports/counter-store.js';
 import type { EventStore } from '../ports/event-store.js';
-import type { ExportJobStore, ExportObjectStore } from '../ports/export-store.js';
+import type { ExportJobStore, ExportLinks, ExportObjectStore } from '../ports/export-store.js';
 import type { JobLauncher } from '../ports/job-launcher.js';
 import { ExportBudgetExceeded, exportZip } from './export-zip.js';
 
@@ -187,12 +187,17 @@ export type JobStatusOutcome =
   | { readonly kind: 'expired'; readonly job: ExportJob }
   | { readonly kind: 'unknown' };
 
+/** What reporting an export job needs: the links to finished exports, not the upload side. */
+export type ExportJobStatusDependencies = Pick<DownloadDependencies, 'events' | 'jobs' | 'urlTtlSeconds'> & {
+  readonly objects: ExportLinks;
+};
+
 /**
  * The state of one of the tenant's export jobs. A completed job's zip is handed out (and the
  * download recorded) as a presigned URL; another tenant's job id is simply unknown.
  */
 export const exportJobStatus = async (
-  deps: Pick<DownloadDependencies, 'events' | 'objects' | 'jobs' | 'urlTtlSeconds'>,
+  deps: ExportJobStatusDependencies,
   request: Omit<DownloadRequest, 'budgetMs'> & { readonly jobId: string },
 ): Promise<JobStatusOutcome> => {
   const job = await deps.jobs.get(request.tenant, request.jobId);

@@ -35,7 +35,10 @@ describe('function needs match the code', () => {
       expect({
         cursorKey: /\bvar readCursorKey\d* = /.test(code),
         archiveBucket: /\bvar S3ArchiveStore\d* = class\b/.test(code),
-        exportsBucket: /\bvar (S3ExportStore|S3ExportPartStore|S3LargeResponseStore)\d* = class\b/.test(code),
+        exportsBucket:
+          /\bvar (S3ExportStore|S3ExportLinks|S3ExportPartStore|S3LargeResponseStore)\d* = class\b/.test(
+            code,
+          ),
         launchesJobs: /\bvar LambdaJobLauncher\d* = class\b/.test(code),
         startsExports: /\bvar StepFunctionsExportLauncher\d* = class\b/.test(code),
       }).toEqual({
