@@ -207,6 +207,18 @@ export const tlogReceiptPrefix = (tenant: string): { pk: string; prefix: string 
   prefix: 'receipt#',
 });
 
-/** The leaf index the sequencer gave one entry (its own partition: entries spread evenly). */
-export const tlogLeafIndexKey = (tenant: string, entryId: number): ControlKey =>
-  controlKey(`tlogleaf#${tenant}#${entryId}`, 'leaf');
+/**
+ * Entry ids per leaf-index item: 2¹⁶ ids are 64 ms of entry time (an id is ms × 1024 + sequence),
+ * so a chunk's entries, written moments apart, share one or two items.
+ */
+export const TLOG_LEAF_BUCKET_IDS = 2 ** 16;
+
+/**
+ * The item holding the leaf indexes the sequencer gave a tenant's entries of one 64 ms id bucket,
+ * one attribute per entry (`tlogLeafAttribute`); its own partition, so buckets spread evenly.
+ */
+export const tlogLeafBucketKey = (tenant: string, entryId: number): ControlKey =>
+  controlKey(`tlogleaf#${tenant}#${Math.floor(entryId / TLOG_LEAF_BUCKET_IDS)}`, 'leaves');
+
+/** The attribute of `entryId`'s leaf index in its bucket item. */
+export const tlogLeafAttribute = (entryId: number): string => `i${entryId % TLOG_LEAF_BUCKET_IDS}`;

@@ -20,12 +20,15 @@ import type {
   TreeHead,
 } from '../ports/tlog.js';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF, isThrottle } from './backoff.js';
-import { batchWriteAll } from './dynamodb-batch-write.js';
+import type { TransactItem } from './dynamodb-counters.js';
+import type { StagedWrites, TransactionPart } from './dynamodb-derivation.js';
 import {
+  type ControlKey,
   journalKey,
   tlogCheckpointKey,
   tlogHeadKey,
-  tlogLeafIndexKey,
+  tlogLeafAttribute,
+  tlogLeafBucketKey,
   tlogReceiptKey,
   tlogReceiptPrefix,
   tlogTileKey,
@@ -35,6 +38,9 @@ import { CONTROL_KEYS, EVENTS_KEYS } from './table-definitions.js';
 
 /** Journal entries outlive the stream's 24-hour retention (as the counter step's do). */
 const JOURNAL_LIFETIME_SECONDS = 2 * 86_400;
+
+/** Items in one TransactWriteItems call (DynamoDB's limit), the journal entry included. */
+const MAX_TRANSACTION_ITEMS = 100;
 
 const bytes = (value: unknown): Uint8Array | undefined => (value instanceof Uint8Array ? value : undefined);
 
@@ -89,11 +95,13 @@ export class DynamoDbTlogStore implements TlogReader, CheckpointWriter, ReceiptW
     const output = await this.#doc.send(
       new GetCommand({
         TableName: this.#table,
-        Key: tlogLeafIndexKey(tenant, entryId),
+        Key: tlogLeafBucketKey(tenant, entryId),
+        ProjectionExpression: '#i',
+        ExpressionAttributeNames: { '#i': tlogLeafAttribute(entryId) },
         ConsistentRead: true,
       }),
     );
-    const index = output.Item?.index;
+    const index = output.Item?.[tlogLeafAttribute(entryId)];
     return typeof index === 'number' ? index : undefined;
   }
 
@@ -153,10 +161,13 @@ export class DynamoDbTlogStore implements TlogReader, CheckpointWriter, ReceiptW
   }
 }
 
+/** Tiles one tenant's append rewrites at most: two at level 0 (a chunk crossing a tile boundary), one per level above (four levels hold 2³² leaves). */
+const MAX_TILES_PER_APPEND = 5;
+
 /**
- * Tenants one chunk may append to: each costs its head and at most five tiles (two at level 0 when
- * the chunk crosses a tile boundary, one per level above), so 12 tenants and the journal entry stay
- * within one TransactWriteItems of 100 items.
+ * Tenants one chunk may append to, when the sequencer commits on its own: each costs its head, at
+ * most five tiles and its leaf-index items, so 12 tenants and the journal entry stay within one
+ * TransactWriteItems of 100 items (the packer counts the leaf-index items).
  */
 export const MAX_TENANTS_PER_CHUNK = 12;
 
@@ -171,16 +182,46 @@ interface TenantAppend {
   readonly leaves: readonly Hash[];
 }
 
+/** What a consumer last committed for a tenant: its head and the right-edge tiles it wrote. */
+interface KnownTree {
+  readonly size: number;
+  readonly root: Hash;
+  readonly tiles: Map<string, Uint8Array>;
+}
+
+/** The tenants and leaf-index buckets of a chunk's inserted entries: what its transaction holds. */
+const appendItemCounter = () => {
+  const tenants = new Set<string>();
+  const buckets = new Set<string>();
+  return {
+    tenants,
+    add: (record: ChangeRecord): number => {
+      const entry = insertedEntry(record);
+      if (!entry) return 0;
+      let items = 0;
+      if (!tenants.has(entry.tenant)) items += 1 + MAX_TILES_PER_APPEND;
+      const bucket = tlogLeafBucketKey(entry.tenant, entry.id).pk;
+      if (!buckets.has(bucket)) items += 1;
+      tenants.add(entry.tenant);
+      buckets.add(bucket);
+      return items;
+    },
+  };
+};
+
 /**
  * The sequencer: gives each newly inserted entry the next leaf index of its tenant's tree, exactly
- * once, and stores the tree's new hashes. A chunk's appends for every tenant it touches commit in
- * one transaction with the chunk's journal entry, each head conditioned on the size it was read at,
- * so a redelivered or bisected batch never appends twice (the journal says so) and two consumers
- * (two stream shards holding the same tenant) never give one index twice (the condition fails and
- * the loser reads the new head and tries again). The entry-to-index items are written before the
- * commit with plain writes; they are advisory (see `TlogReader.leafIndexOf`).
+ * once, and stores the tree's new hashes and the entries' leaf indexes. Its writes for a chunk are
+ * one transaction with a journal entry: the counter step's (it is a `TransactionPart` of that
+ * step, so a chunk's counters and log appends cost one round trip), or its own when it runs as a
+ * step by itself. Each tenant's head is conditioned on the size it was read at, so a redelivered or
+ * bisected batch never appends twice (the journal says so) and two consumers (two stream shards
+ * holding the same tenant) never give one index twice (the condition fails and the loser reads the
+ * new head and tries again). A consumer keeps the head and right-edge tiles it last committed per
+ * tenant and trusts them on the first attempt (the head condition checks them), so a chunk
+ * usually reads nothing.
  */
-export class DynamoDbSequencerStep implements DerivationStep {
+export class DynamoDbSequencerStep implements DerivationStep, TransactionPart {
   readonly name = 'tlog';
   readonly #doc: DynamoDBDocumentClient;
   readonly #table: string;
@@ -188,8 +229,7 @@ export class DynamoDbSequencerStep implements DerivationStep {
   readonly #clock: () => number;
   readonly #random: () => number;
   readonly #backoff: BackoffPolicy;
-  /** What this consumer last committed per tenant: its size and the tiles it wrote. */
-  readonly #known = new Map<string, { size: number; tiles: Map<string, Uint8Array> }>();
+  readonly #known = new Map<string, KnownTree>();
 
   constructor(
     doc: DynamoDBDocumentClient,
@@ -208,20 +248,33 @@ export class DynamoDbSequencerStep implements DerivationStep {
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
   }
 
+  /** The head this consumer last committed for `tenant`, if it remembers one. */
+  committedHead(tenant: string): TreeHead | undefined {
+    const known = this.#known.get(tenant);
+    return known ? { size: known.size, root: known.root } : undefined;
+  }
+
+  counter(): { add(record: ChangeRecord): number } {
+    return appendItemCounter();
+  }
+
   packer(): ChunkPacker {
-    const tenants = new Set<string>();
+    const counter = appendItemCounter();
+    let items = 0;
     return {
       add: (record) => {
         const entry = insertedEntry(record);
-        if (!entry || tenants.has(entry.tenant)) return true;
-        if (tenants.size >= MAX_TENANTS_PER_CHUNK) return false;
-        tenants.add(entry.tenant);
+        if (entry && !counter.tenants.has(entry.tenant) && counter.tenants.size >= MAX_TENANTS_PER_CHUNK)
+          return false;
+        const more = counter.add(record);
+        if (items + more > MAX_TRANSACTION_ITEMS - 1) return false;
+        items += more;
         return true;
       },
     };
   }
 
-  async apply(chunk: readonly ChangeRecord[], entry: JournalEntry): Promise<'applied' | 'duplicate'> {
+  async stage(chunk: readonly ChangeRecord[], attempt: number): Promise<StagedWrites> {
     const byTenant = new Map<string, { entryIds: number[]; leaves: Hash[] }>();
     for (const record of chunk) {
       const inserted = insertedEntry(record);
@@ -231,6 +284,36 @@ export class DynamoDbSequencerStep implements DerivationStep {
       part.leaves.push(entryLeafHash(inserted));
       byTenant.set(inserted.tenant, part);
     }
+    // The first attempt trusts what this consumer itself last committed for the tenant (its head
+    // and tiles): when another consumer appended since, the head condition fails and the retry
+    // reads the store.
+    const trusted = attempt === 1;
+    const appends: TenantAppend[] = await Promise.all(
+      [...byTenant].map(async ([tenant, part]) => ({
+        tenant,
+        oldSize:
+          (trusted ? this.#known.get(tenant)?.size : undefined) ??
+          (await this.#store.head(tenant))?.size ??
+          0,
+        ...part,
+      })),
+    );
+    const grown = await Promise.all(appends.map((append) => this.#appendWrites(append, trusted)));
+    return {
+      writes: grown.flatMap((one) => one.writes),
+      committed: () => this.#remember(appends, grown, trusted),
+    };
+  }
+
+  failed(chunk: readonly ChangeRecord[]): void {
+    for (const record of chunk) {
+      const tenant = insertedEntry(record)?.tenant;
+      if (tenant !== undefined) this.#known.delete(tenant);
+    }
+  }
+
+  /** On its own (not a part of the counter step): the chunk's appends and its journal entry. */
+  async apply(chunk: readonly ChangeRecord[], entry: JournalEntry): Promise<'applied' | 'duplicate'> {
     const journalPut = {
       Put: {
         TableName: this.#table,
@@ -244,39 +327,13 @@ export class DynamoDbSequencerStep implements DerivationStep {
       },
     };
     for (let attempt = 1; ; attempt += 1) {
-      // The first attempt trusts what this consumer itself last committed for the tenant (its
-      // head and tiles): when another consumer appended since, the head condition fails and the
-      // retry reads the store.
-      const trusted = attempt === 1;
-      const appends: TenantAppend[] = await Promise.all(
-        [...byTenant].map(async ([tenant, part]) => ({
-          tenant,
-          oldSize:
-            (trusted ? this.#known.get(tenant)?.size : undefined) ??
-            (await this.#store.head(tenant))?.size ??
-            0,
-          ...part,
-        })),
-      );
-      const grown = await Promise.all(appends.map((append) => this.#appendWrites(append, trusted)));
-      const writes = grown.map((one) => one.writes);
-      // The advisory entry-to-index items first: plain writes, rewritten by any retry.
-      await batchWriteAll(
-        this.#doc,
-        this.#table,
-        appends.flatMap((append) =>
-          append.entryIds.map((id, offset) => ({
-            PutRequest: { Item: { ...tlogLeafIndexKey(append.tenant, id), index: append.oldSize + offset } },
-          })),
-        ),
-        { backoff: this.#backoff, random: this.#random, concurrency: 4 },
-      );
       try {
-        await this.#doc.send(new TransactWriteCommand({ TransactItems: [journalPut, ...writes.flat()] }));
-        this.#remember(appends, grown, trusted);
+        const staged = await this.stage(chunk, attempt);
+        await this.#doc.send(new TransactWriteCommand({ TransactItems: [journalPut, ...staged.writes] }));
+        staged.committed();
         return 'applied';
       } catch (error) {
-        for (const tenant of byTenant.keys()) this.#known.delete(tenant);
+        this.failed(chunk);
         const reasons =
           error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []) : [];
         if (reasons[0]?.Code === 'ConditionalCheckFailed') return 'duplicate';
@@ -293,10 +350,10 @@ export class DynamoDbSequencerStep implements DerivationStep {
     }
   }
 
-  /** Keeps each tenant's new size and the tiles just written, for this consumer's next chunk. */
+  /** Keeps each tenant's new head and the tiles just written, for this consumer's next chunk. */
   #remember(
     appends: readonly TenantAppend[],
-    grown: readonly { readonly size: number; readonly tiles: readonly Tile[] }[],
+    grown: readonly { readonly size: number; readonly root: Hash; readonly tiles: readonly Tile[] }[],
     trusted: boolean,
   ): void {
     if (this.#known.size > MAX_KNOWN_TENANTS) this.#known.clear();
@@ -308,7 +365,7 @@ export class DynamoDbSequencerStep implements DerivationStep {
       // Only the right edge is ever read again by an append: drop full tiles left behind.
       for (const [key, hashes] of tiles)
         if (hashes.length === TILE_WIDTH * 32 && tiles.size > 8) tiles.delete(key);
-      this.#known.set(append.tenant, { size: result.size, tiles });
+      this.#known.set(append.tenant, { size: result.size, root: result.root, tiles });
     }
   }
 
@@ -321,13 +378,16 @@ export class DynamoDbSequencerStep implements DerivationStep {
     };
   }
 
-  /** The head and tile puts of one tenant's append, the head conditioned on the size it was read at. */
+  /**
+   * One tenant's append: the head conditioned on the size it was read at, the tiles that grew, and
+   * the entries' leaf indexes (one item per 64 ms bucket of entry ids, one attribute per entry).
+   */
   async #appendWrites(
     append: TenantAppend,
     trusted: boolean,
-  ): Promise<{ writes: Record<string, unknown>[]; size: number; tiles: readonly Tile[] }> {
+  ): Promise<{ writes: TransactItem[]; size: number; root: Hash; tiles: readonly Tile[] }> {
     const grown = await appendToTiles(this.#tiles(append.tenant, trusted), append.oldSize, append.leaves);
-    const head = {
+    const head: TransactItem = {
       Put: {
         TableName: this.#table,
         Item: { ...tlogHeadKey(append.tenant), size: grown.size, root: grown.root },
@@ -343,7 +403,7 @@ export class DynamoDbSequencerStep implements DerivationStep {
             }),
       },
     };
-    const tiles = grown.tiles.map((tile) => ({
+    const tiles: TransactItem[] = grown.tiles.map((tile) => ({
       Put: {
         TableName: this.#table,
         Item: {
@@ -353,6 +413,29 @@ export class DynamoDbSequencerStep implements DerivationStep {
         },
       },
     }));
-    return { writes: [head, ...tiles], size: grown.size, tiles: grown.tiles };
+    const buckets = new Map<
+      string,
+      { key: ControlKey; names: Record<string, string>; values: Record<string, number> }
+    >();
+    for (const [offset, id] of append.entryIds.entries()) {
+      const key = tlogLeafBucketKey(append.tenant, id);
+      const bucket = buckets.get(key.pk) ?? { key, names: {}, values: {} };
+      const n = Object.keys(bucket.names).length;
+      bucket.names[`#i${n}`] = tlogLeafAttribute(id);
+      bucket.values[`:i${n}`] = append.oldSize + offset;
+      buckets.set(key.pk, bucket);
+    }
+    const indexes: TransactItem[] = [...buckets.values()].map(({ key, names, values }) => ({
+      Update: {
+        TableName: this.#table,
+        Key: key,
+        UpdateExpression: `SET ${Object.keys(names)
+          .map((name, n) => `${name} = :i${n}`)
+          .join(', ')}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      },
+    }));
+    return { writes: [head, ...tiles, ...indexes], size: grown.size, root: grown.root, tiles: grown.tiles };
   }
 }

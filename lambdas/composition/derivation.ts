@@ -3,7 +3,7 @@ import { DynamoDbSequencerStep, insertedEntry } from '../adapters/dynamodb-tlog.
 import { changeRecordOf, type RawStreamRecord } from '../adapters/stream-records.js';
 import { DEFAULT_PLANNER, ShardPlanner } from '../domain/hot-shards.js';
 import type { ChangeRecord, DerivationStep } from '../ports/derivation.js';
-import { CheckpointStep } from '../use-cases/checkpoint-log.js';
+import { CheckpointFollowUp } from '../use-cases/checkpoint-log.js';
 import type { DeriveDependencies } from '../use-cases/derive-changes.js';
 import type { ServiceConfig } from './config.js';
 import { coreServices } from './dynamodb.js';
@@ -11,9 +11,9 @@ import { perConfig } from './memo.js';
 import { checkpointDependencies, hasCheckpointSigner } from './tlog.js';
 
 /**
- * The events table's stream consumer: the journal and the derivation steps, in the order they run
- * over each chunk: rollup counters, the verifiable log's sequencer, then its checkpoints (when a
- * signing key is configured).
+ * The events table's stream consumer: the journal and the derivation steps over each chunk (rollup
+ * counters, with the verifiable log's sequencer committing in the same transaction), then once per
+ * delivery the log's checkpoints (when a signing key is configured).
  */
 export const derivationDependencies = /* @__PURE__ */ perConfig(
   (config: ServiceConfig): DeriveDependencies => {
@@ -24,15 +24,22 @@ export const derivationDependencies = /* @__PURE__ */ perConfig(
       targetUnitsPerKey: config.HOT_TENANT_UNITS_PER_KEY,
     });
     const journal = new DynamoDbDerivationJournal(doc, { controlTable });
+    // The sequencer's writes share each chunk's counter transaction (one journal entry, one round trip).
+    const sequencer = new DynamoDbSequencerStep(doc, { controlTable });
     const steps: DerivationStep[] = [
-      new DynamoDbCounterStep(doc, { controlTable, shardPlans, planShards: { planner, store: shardPlans } }),
-      new DynamoDbSequencerStep(doc, { controlTable }),
+      new DynamoDbCounterStep(doc, {
+        controlTable,
+        shardPlans,
+        planShards: { planner, store: shardPlans },
+        parts: [sequencer],
+      }),
     ];
-    if (hasCheckpointSigner(config)) {
-      const tenantOf = (record: ChangeRecord) => insertedEntry(record)?.tenant;
-      steps.push(new CheckpointStep(checkpointDependencies(config), journal, tenantOf));
-    }
-    return { journal, steps };
+    if (!hasCheckpointSigner(config)) return { journal, steps };
+    const tenantOf = (record: ChangeRecord) => insertedEntry(record)?.tenant;
+    const checkpoints = new CheckpointFollowUp(checkpointDependencies(config), tenantOf, (tenant) =>
+      sequencer.committedHead(tenant),
+    );
+    return { journal, steps, followUps: [checkpoints] };
   },
 );
 

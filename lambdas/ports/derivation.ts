@@ -61,3 +61,15 @@ export interface DerivationStep {
    */
   apply(chunk: readonly ChangeRecord[], entry: JournalEntry): Promise<'applied' | 'duplicate'>;
 }
+
+/**
+ * Work done once per delivery, after its chunks (the verifiable log's checkpoints): not journaled,
+ * so it must be idempotent and must bring the store up to date with everything the steps applied,
+ * whether this delivery or an earlier one applied it. When it fails, the whole delivery is handed
+ * back (every step then skips what it applied) so that it runs again.
+ */
+export interface DeliveryFollowUp {
+  readonly name: string;
+  /** Runs over the records every step has applied (`records`, a prefix of the delivery). */
+  run(records: readonly ChangeRecord[]): Promise<void>;
+}
