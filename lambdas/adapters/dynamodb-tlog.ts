@@ -14,6 +14,7 @@ import { appendToTiles, TILE_WIDTH, type Tile, type TileReader } from '../domain
 import type { ChangeRecord, ChunkPacker, DerivationStep, JournalEntry } from '../ports/derivation.js';
 import type {
   CheckpointWriter,
+  CommittedHead,
   ReceiptWriter,
   StoredCheckpoint,
   TlogReader,
@@ -44,13 +45,36 @@ const MAX_TRANSACTION_ITEMS = 100;
 
 const bytes = (value: unknown): Uint8Array | undefined => (value instanceof Uint8Array ? value : undefined);
 
-/** The entry an inserted stream image holds; undefined for anything else. */
-export const insertedEntry = (record: ChangeRecord): AuditRecord | undefined => {
+const entryOf = (record: ChangeRecord): AuditRecord | undefined => {
   const image = record.kind === 'insert' ? record.newImage : undefined;
   if (!image) return undefined;
   if (typeof image[EVENTS_KEYS.sort] !== 'number' || typeof image.hash !== 'string') return undefined;
   if (typeof image.tenant !== 'string' || typeof image.timestamp !== 'number') return undefined;
   return itemToRecord({ ...image });
+};
+
+/** Each stream record's entry and leaf hash, worked out once (packers, staging and checkpoints all ask). */
+const entries = new WeakMap<ChangeRecord, { entry: AuditRecord; leaf?: Hash } | null>();
+
+const sequenced = (record: ChangeRecord): { entry: AuditRecord; leaf?: Hash } | null => {
+  let known = entries.get(record);
+  if (known === undefined) {
+    const entry = entryOf(record);
+    known = entry ? { entry } : null;
+    entries.set(record, known);
+  }
+  return known;
+};
+
+/** The entry an inserted stream image holds; undefined for anything else. */
+export const insertedEntry = (record: ChangeRecord): AuditRecord | undefined => sequenced(record)?.entry;
+
+/** The leaf hash of the entry an inserted stream image holds. */
+const leafOf = (record: ChangeRecord): Hash | undefined => {
+  const known = sequenced(record);
+  if (!known) return undefined;
+  known.leaf ??= entryLeafHash(known.entry);
+  return known.leaf;
 };
 
 /** The tenant's log in the control table: head, C2SP tiles, checkpoint and leaf indexes. */
@@ -166,8 +190,8 @@ const MAX_TILES_PER_APPEND = 5;
 
 /**
  * Tenants one chunk may append to, when the sequencer commits on its own: each costs its head, at
- * most five tiles and its leaf-index items, so 12 tenants and the journal entry stay within one
- * TransactWriteItems of 100 items (the packer counts the leaf-index items).
+ * most five tiles, its checkpoint and its leaf-index items, so 12 tenants and the journal entry
+ * stay within one TransactWriteItems of 100 items (the packer counts the leaf-index items).
  */
 export const MAX_TENANTS_PER_CHUNK = 12;
 
@@ -187,6 +211,16 @@ interface KnownTree {
   readonly size: number;
   readonly root: Hash;
   readonly tiles: Map<string, Uint8Array>;
+  /** Whether the commit stored a signed checkpoint of this head too. */
+  readonly checkpointed: boolean;
+}
+
+/** Signs each chunk's new heads into its transaction (see TLOG_CHECKPOINT_INTERVAL_MS). */
+export interface ChunkCheckpoints {
+  /** The signed checkpoint note of a tenant's tree head. */
+  sign(tenant: string, head: TreeHead): Promise<string>;
+  /** The least time between two checkpoints of a tenant signed into a chunk's transaction. */
+  readonly intervalMs: number;
 }
 
 /** The tenants and leaf-index buckets of a chunk's inserted entries: what its transaction holds. */
@@ -199,7 +233,8 @@ const appendItemCounter = () => {
       const entry = insertedEntry(record);
       if (!entry) return 0;
       let items = 0;
-      if (!tenants.has(entry.tenant)) items += 1 + MAX_TILES_PER_APPEND;
+      // The head, the tiles, and the checkpoint signed into the transaction.
+      if (!tenants.has(entry.tenant)) items += 2 + MAX_TILES_PER_APPEND;
       const bucket = tlogLeafBucketKey(entry.tenant, entry.id).pk;
       if (!buckets.has(bucket)) items += 1;
       tenants.add(entry.tenant);
@@ -230,6 +265,9 @@ export class DynamoDbSequencerStep implements DerivationStep, TransactionPart {
   readonly #random: () => number;
   readonly #backoff: BackoffPolicy;
   readonly #known = new Map<string, KnownTree>();
+  readonly #checkpoints: ChunkCheckpoints | undefined;
+  /** When this consumer last committed a checkpoint per tenant. */
+  readonly #checkpointedAt = new Map<string, number>();
 
   constructor(
     doc: DynamoDBDocumentClient,
@@ -238,8 +276,11 @@ export class DynamoDbSequencerStep implements DerivationStep, TransactionPart {
       readonly clock?: () => number;
       readonly random?: () => number;
       readonly backoff?: BackoffPolicy;
+      /** Sign each chunk's new heads into its transaction (no extra request for a checkpoint). */
+      readonly checkpoints?: ChunkCheckpoints;
     },
   ) {
+    this.#checkpoints = options.checkpoints;
     this.#doc = doc;
     this.#table = options.controlTable;
     this.#store = new DynamoDbTlogStore(doc, options);
@@ -249,9 +290,11 @@ export class DynamoDbSequencerStep implements DerivationStep, TransactionPart {
   }
 
   /** The head this consumer last committed for `tenant`, if it remembers one. */
-  committedHead(tenant: string): TreeHead | undefined {
+  committedHead(tenant: string): CommittedHead | undefined {
     const known = this.#known.get(tenant);
-    return known ? { size: known.size, root: known.root } : undefined;
+    return known
+      ? { head: { size: known.size, root: known.root }, checkpointed: known.checkpointed }
+      : undefined;
   }
 
   counter(): { add(record: ChangeRecord): number } {
@@ -278,10 +321,11 @@ export class DynamoDbSequencerStep implements DerivationStep, TransactionPart {
     const byTenant = new Map<string, { entryIds: number[]; leaves: Hash[] }>();
     for (const record of chunk) {
       const inserted = insertedEntry(record);
-      if (!inserted) continue;
+      const leaf = leafOf(record);
+      if (!inserted || !leaf) continue;
       const part = byTenant.get(inserted.tenant) ?? { entryIds: [], leaves: [] };
       part.entryIds.push(inserted.id);
-      part.leaves.push(entryLeafHash(inserted));
+      part.leaves.push(leaf);
       byTenant.set(inserted.tenant, part);
     }
     // The first attempt trusts what this consumer itself last committed for the tenant (its head
@@ -299,9 +343,25 @@ export class DynamoDbSequencerStep implements DerivationStep, TransactionPart {
       })),
     );
     const grown = await Promise.all(appends.map((append) => this.#appendWrites(append, trusted)));
+    const checkpoints = await Promise.all(
+      appends.map((append, position) => this.#checkpointWrite(append.tenant, grown[position])),
+    );
     return {
-      writes: grown.flatMap((one) => one.writes),
-      committed: () => this.#remember(appends, grown, trusted),
+      writes: [...grown.flatMap((one) => one.writes), ...checkpoints.flatMap((one) => (one ? [one] : []))],
+      committed: () => {
+        const now = this.#clock();
+        for (const [position, append] of appends.entries()) {
+          if (!checkpoints[position]) continue;
+          if (this.#checkpointedAt.size > MAX_KNOWN_TENANTS) this.#checkpointedAt.clear();
+          this.#checkpointedAt.set(append.tenant, now);
+        }
+        this.#remember(
+          appends,
+          grown,
+          checkpoints.map((one) => one !== undefined),
+          trusted,
+        );
+      },
     };
   }
 
@@ -350,10 +410,37 @@ export class DynamoDbSequencerStep implements DerivationStep, TransactionPart {
     }
   }
 
+  /**
+   * The checkpoint of a tenant's new head, signed into the chunk's transaction when due. Stored
+   * only if the head commits (a signature of a tree that is not committed never leaves the
+   * rejected request), and never over a larger one: the head condition means no checkpoint of
+   * this size or more can exist, the condition here keeps it so regardless.
+   */
+  async #checkpointWrite(
+    tenant: string,
+    grown: { readonly size: number; readonly root: Hash } | undefined,
+  ): Promise<TransactItem | undefined> {
+    const checkpoints = this.#checkpoints;
+    if (!checkpoints || !grown) return undefined;
+    const last = this.#checkpointedAt.get(tenant);
+    if (last !== undefined && this.#clock() - last < checkpoints.intervalMs) return undefined;
+    const note = await checkpoints.sign(tenant, { size: grown.size, root: grown.root });
+    return {
+      Put: {
+        TableName: this.#table,
+        Item: { ...tlogCheckpointKey(tenant), size: grown.size, note },
+        ConditionExpression: 'attribute_not_exists(#pk) OR #size < :size',
+        ExpressionAttributeNames: { '#pk': CONTROL_KEYS.partition, '#size': 'size' },
+        ExpressionAttributeValues: { ':size': grown.size },
+      },
+    };
+  }
+
   /** Keeps each tenant's new head and the tiles just written, for this consumer's next chunk. */
   #remember(
     appends: readonly TenantAppend[],
     grown: readonly { readonly size: number; readonly root: Hash; readonly tiles: readonly Tile[] }[],
+    checkpointed: readonly boolean[],
     trusted: boolean,
   ): void {
     if (this.#known.size > MAX_KNOWN_TENANTS) this.#known.clear();
@@ -365,7 +452,12 @@ export class DynamoDbSequencerStep implements DerivationStep, TransactionPart {
       // Only the right edge is ever read again by an append: drop full tiles left behind.
       for (const [key, hashes] of tiles)
         if (hashes.length === TILE_WIDTH * 32 && tiles.size > 8) tiles.delete(key);
-      this.#known.set(append.tenant, { size: result.size, root: result.root, tiles });
+      this.#known.set(append.tenant, {
+        size: result.size,
+        root: result.root,
+        tiles,
+        checkpointed: checkpointed[position] ?? false,
+      });
     }
   }
 

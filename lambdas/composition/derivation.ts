@@ -3,7 +3,7 @@ import { DynamoDbSequencerStep, insertedEntry } from '../adapters/dynamodb-tlog.
 import { changeRecordOf, type RawStreamRecord } from '../adapters/stream-records.js';
 import { DEFAULT_PLANNER, ShardPlanner } from '../domain/hot-shards.js';
 import type { ChangeRecord, DerivationStep } from '../ports/derivation.js';
-import { CheckpointFollowUp } from '../use-cases/checkpoint-log.js';
+import { CheckpointFollowUp, signHead } from '../use-cases/checkpoint-log.js';
 import type { DeriveDependencies } from '../use-cases/derive-changes.js';
 import type { ServiceConfig } from './config.js';
 import { coreServices } from './dynamodb.js';
@@ -24,8 +24,20 @@ export const derivationDependencies = /* @__PURE__ */ perConfig(
       targetUnitsPerKey: config.HOT_TENANT_UNITS_PER_KEY,
     });
     const journal = new DynamoDbDerivationJournal(doc, { controlTable });
-    // The sequencer's writes share each chunk's counter transaction (one journal entry, one round trip).
-    const sequencer = new DynamoDbSequencerStep(doc, { controlTable });
+    // The sequencer's writes share each chunk's counter transaction (one journal entry, one round
+    // trip), and with a signing key so does each new head's checkpoint.
+    const signing = hasCheckpointSigner(config) ? checkpointDependencies(config) : undefined;
+    const sequencer = new DynamoDbSequencerStep(doc, {
+      controlTable,
+      ...(signing
+        ? {
+            checkpoints: {
+              sign: (tenant, head) => signHead(signing, tenant, head),
+              intervalMs: config.TLOG_CHECKPOINT_INTERVAL_MS,
+            },
+          }
+        : {}),
+    });
     const steps: DerivationStep[] = [
       new DynamoDbCounterStep(doc, {
         controlTable,
@@ -34,9 +46,9 @@ export const derivationDependencies = /* @__PURE__ */ perConfig(
         parts: [sequencer],
       }),
     ];
-    if (!hasCheckpointSigner(config)) return { journal, steps };
+    if (!signing) return { journal, steps };
     const tenantOf = (record: ChangeRecord) => insertedEntry(record)?.tenant;
-    const checkpoints = new CheckpointFollowUp(checkpointDependencies(config), tenantOf, (tenant) =>
+    const checkpoints = new CheckpointFollowUp(signing, tenantOf, (tenant) =>
       sequencer.committedHead(tenant),
     );
     return { journal, steps, followUps: [checkpoints] };

@@ -14,6 +14,12 @@ export interface TreeHead {
   readonly root: Hash;
 }
 
+/** A head a stream consumer committed, and whether it stored that head's checkpoint in the same transaction. */
+export interface CommittedHead {
+  readonly head: TreeHead;
+  readonly checkpointed: boolean;
+}
+
 /** A signed checkpoint as stored: its tree size and its C2SP signed-note text. */
 export interface StoredCheckpoint {
   readonly size: number;

@@ -3,7 +3,14 @@ import { entryLeafHash, tenantOrigin } from '../domain/tlog/entry-leaf.js';
 import type { NoteSigner } from '../domain/tlog/note.js';
 import { signReceipt } from '../domain/tlog/receipt.js';
 import type { ChangeRecord, DeliveryFollowUp } from '../ports/derivation.js';
-import type { CheckpointWriter, PurgeReceipts, ReceiptWriter, TlogReader, TreeHead } from '../ports/tlog.js';
+import type {
+  CheckpointWriter,
+  CommittedHead,
+  PurgeReceipts,
+  ReceiptWriter,
+  TlogReader,
+  TreeHead,
+} from '../ports/tlog.js';
 
 export interface CheckpointDependencies {
   readonly reader: TlogReader;
@@ -26,7 +33,11 @@ export const checkpointTenant = async (deps: CheckpointDependencies, tenant: str
 };
 
 /** The signed checkpoint note of the tenant's tree `head`. */
-const signHead = async (deps: CheckpointDependencies, tenant: string, head: TreeHead): Promise<string> => {
+export const signHead = async (
+  deps: CheckpointDependencies,
+  tenant: string,
+  head: TreeHead,
+): Promise<string> => {
   const timestamp = Math.floor((deps.clock ?? Date.now)() / 1000);
   return signCheckpoint(
     {
@@ -45,7 +56,8 @@ const MAX_SIGNED_TENANTS = 10_000;
 
 /**
  * Signs a checkpoint, once per delivery of stream records (not per chunk), of each tenant the
- * delivery holds entries of, unless the latest checkpoint covers the tree already. A tenant this
+ * delivery holds entries of, unless the latest checkpoint covers the tree already (usually the
+ * sequencer stored one in its last transaction, and this does nothing). A tenant this
  * consumer just appended to is signed from the head it committed (`committedHead`: no read; the
  * stored checkpoint is only replaced by a larger one, so a head another consumer moved past is
  * harmless), any other from the stored head. Not journaled: it runs after every delivery, over
@@ -56,7 +68,7 @@ export class CheckpointFollowUp implements DeliveryFollowUp {
   readonly name = 'checkpoint';
   readonly #deps: CheckpointDependencies;
   readonly #tenantOf: (record: ChangeRecord) => string | undefined;
-  readonly #committedHead: (tenant: string) => TreeHead | undefined;
+  readonly #committedHead: (tenant: string) => CommittedHead | undefined;
   /** The size this consumer last saw checkpointed per tenant. */
   readonly #signed = new Map<string, number>();
 
@@ -64,8 +76,11 @@ export class CheckpointFollowUp implements DeliveryFollowUp {
     deps: CheckpointDependencies,
     /** The tenant of an entry the sequencer appends, else undefined. */
     tenantOf: (record: ChangeRecord) => string | undefined,
-    /** The head this consumer's sequencer last committed for a tenant, if it remembers one. */
-    committedHead: (tenant: string) => TreeHead | undefined = () => undefined,
+    /**
+     * The head this consumer's sequencer last committed for a tenant, if it remembers one, and
+     * whether that commit stored its checkpoint too.
+     */
+    committedHead: (tenant: string) => CommittedHead | undefined = () => undefined,
   ) {
     this.#deps = deps;
     this.#tenantOf = tenantOf;
@@ -82,13 +97,14 @@ export class CheckpointFollowUp implements DeliveryFollowUp {
   }
 
   async #checkpoint(tenant: string): Promise<void> {
-    const head = this.#committedHead(tenant);
-    if (!head) {
+    const committed = this.#committedHead(tenant);
+    if (!committed) {
       this.#signed.delete(tenant);
       await checkpointTenant(this.#deps, tenant);
       return;
     }
-    if ((this.#signed.get(tenant) ?? -1) >= head.size) return;
+    const { head } = committed;
+    if (committed.checkpointed || (this.#signed.get(tenant) ?? -1) >= head.size) return;
     await this.#deps.writer.saveCheckpoint(tenant, {
       size: head.size,
       note: await signHead(this.#deps, tenant, head),

@@ -20,7 +20,7 @@ import { inclusionProof, rootHash, sameHash, verifyInclusion } from '../../lambd
 import { encodeSignerKey, parseSignerKey } from '../../lambdas/domain/tlog/note.js';
 import { tileNodeReader } from '../../lambdas/domain/tlog/tiles.js';
 import type { ChangeRecord, DeliveryFollowUp, DerivationStep } from '../../lambdas/ports/derivation.js';
-import { CheckpointFollowUp } from '../../lambdas/use-cases/checkpoint-log.js';
+import { CheckpointFollowUp, signHead } from '../../lambdas/use-cases/checkpoint-log.js';
 import { deriveChanges } from '../../lambdas/use-cases/derive-changes.js';
 import { type LocalStreamConsumer, startStreamConsumer } from '../../local/stream-consumer.js';
 import { awsError } from '../helpers/faults.js';
@@ -330,6 +330,55 @@ describe('checkpoints (once per delivery, after the sequencer)', () => {
     expect(openCheckpoint(stored?.note ?? '', [signer.verifier]).size).toBe(200);
     // Once per delivery at most (a delivery of 50 records holds several chunks), never per chunk.
     expect(saves).toBeLessThanOrEqual(running.stats.batches);
+    await running.stop();
+  });
+
+  it.each([
+    [0, 'every chunk signs its checkpoint into its transaction: the follow-up has nothing left to store'],
+    [60_000, 'within the interval chunks sign nothing: the end of each delivery covers the rest'],
+  ])('with TLOG_CHECKPOINT_INTERVAL_MS %i, %s', async (intervalMs) => {
+    const tables = await createTables();
+    const signer = parseSignerKey(encodeSignerKey('audit-trail.test', randomBytes(32)));
+    const store = new DynamoDbTlogStore(tables.doc, { controlTable: tables.control });
+    let followUpSaves = 0;
+    const deps = {
+      reader: store,
+      writer: {
+        saveCheckpoint: async (tenant: string, checkpoint: { size: number; note: string }) => {
+          followUpSaves += 1;
+          await store.saveCheckpoint(tenant, checkpoint);
+        },
+      },
+      signer: async () => signer,
+      origin: 'audit-trail.test',
+    };
+    const sequencer = new DynamoDbSequencerStep(tables.doc, {
+      controlTable: tables.control,
+      checkpoints: { sign: (tenant, head) => signHead(deps, tenant, head), intervalMs },
+    });
+    const checkpoints = new CheckpointFollowUp(
+      deps,
+      (record) => insertedEntry(record)?.tenant,
+      (tenant) => sequencer.committedHead(tenant),
+    );
+    const steps = [new DynamoDbCounterStep(tables.doc, { controlTable: tables.control, parts: [sequencer] })];
+    const running = consumer(tables, steps, 100, [checkpoints]);
+    const acme = await writeEntries(tables, 'acme', 250);
+    const globex = await writeEntries(tables, 'globex', 40, 5000);
+    await running.settle();
+    await expectSequenced(tables, 'acme', acme);
+    await expectSequenced(tables, 'globex', globex);
+    for (const [tenant, count] of [
+      ['acme', 250],
+      ['globex', 40],
+    ] as const) {
+      const stored = await store.latestCheckpoint(tenant);
+      const checkpoint = openCheckpoint(stored?.note ?? '', [signer.verifier], `audit-trail.test/${tenant}`);
+      expect(checkpoint.size).toBe(count);
+      expect(sameHash(checkpoint.root, (await store.head(tenant))?.root ?? new Uint8Array())).toBe(true);
+    }
+    if (intervalMs === 0) expect(followUpSaves).toBe(0);
+    else expect(followUpSaves).toBeGreaterThan(0);
     await running.stop();
   });
 });
