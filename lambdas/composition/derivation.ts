@@ -16,44 +16,48 @@ import { checkpointDependencies, hasCheckpointSigner } from './tlog.js';
  * delivery the log's checkpoints (when a signing key is configured).
  */
 export const derivationDependencies = /* @__PURE__ */ perConfig(
-  (config: ServiceConfig): DeriveDependencies => {
-    const { doc, shardPlans } = coreServices(config);
-    const controlTable = config.CONTROL_TABLE;
-    const planner = new ShardPlanner({
-      ...DEFAULT_PLANNER,
-      targetUnitsPerKey: config.HOT_TENANT_UNITS_PER_KEY,
-    });
-    const journal = new DynamoDbDerivationJournal(doc, { controlTable });
-    // The sequencer's writes share each chunk's counter transaction (one journal entry, one round
-    // trip), and with a signing key so does each new head's checkpoint.
-    const signing = hasCheckpointSigner(config) ? checkpointDependencies(config) : undefined;
-    const sequencer = new DynamoDbSequencerStep(doc, {
-      controlTable,
-      ...(signing
-        ? {
-            checkpoints: {
-              sign: (tenant, head) => signHead(signing, tenant, head),
-              intervalMs: config.TLOG_CHECKPOINT_INTERVAL_MS,
-            },
-          }
-        : {}),
-    });
-    const steps: DerivationStep[] = [
-      new DynamoDbCounterStep(doc, {
-        controlTable,
-        shardPlans,
-        planShards: { planner, store: shardPlans },
-        parts: [sequencer],
-      }),
-    ];
-    if (!signing) return { journal, steps };
-    const tenantOf = (record: ChangeRecord) => insertedEntry(record)?.tenant;
-    const checkpoints = new CheckpointFollowUp(signing, tenantOf, (tenant) =>
-      sequencer.committedHead(tenant),
-    );
-    return { journal, steps, followUps: [checkpoints] };
-  },
+  (config: ServiceConfig): DeriveDependencies => derivation(config, { log: true }),
 );
+
+/**
+ * The derivation of `config`, a new one each call; `log: false` leaves the verifiable log out (the
+ * bench's baseline: the same counter step, without the sequencer and checkpoints).
+ */
+export const derivation = (config: ServiceConfig, options: { readonly log: boolean }): DeriveDependencies => {
+  const { doc, shardPlans } = coreServices(config);
+  const controlTable = config.CONTROL_TABLE;
+  const planner = new ShardPlanner({
+    ...DEFAULT_PLANNER,
+    targetUnitsPerKey: config.HOT_TENANT_UNITS_PER_KEY,
+  });
+  const journal = new DynamoDbDerivationJournal(doc, { controlTable });
+  // The sequencer's writes share each chunk's counter transaction (one journal entry, one round
+  // trip), and with a signing key so does each new head's checkpoint.
+  const signing = hasCheckpointSigner(config) ? checkpointDependencies(config) : undefined;
+  const sequencer = new DynamoDbSequencerStep(doc, {
+    controlTable,
+    ...(signing
+      ? {
+          checkpoints: {
+            sign: (tenant, head) => signHead(signing, tenant, head),
+            intervalMs: config.TLOG_CHECKPOINT_INTERVAL_MS,
+          },
+        }
+      : {}),
+  });
+  const steps: DerivationStep[] = [
+    new DynamoDbCounterStep(doc, {
+      controlTable,
+      shardPlans,
+      planShards: { planner, store: shardPlans },
+      parts: options.log ? [sequencer] : [],
+    }),
+  ];
+  if (!signing || !options.log) return { journal, steps };
+  const tenantOf = (record: ChangeRecord) => insertedEntry(record)?.tenant;
+  const checkpoints = new CheckpointFollowUp(signing, tenantOf, (tenant) => sequencer.committedHead(tenant));
+  return { journal, steps, followUps: [checkpoints] };
+};
 
 /** The stream consumer's: the derivation, and how a Lambda stream record becomes a change. */
 export interface DeriveStreamDependencies {
