@@ -189,9 +189,20 @@ const tlogPartition = (tenant: string): string => `tlog#${tenant}`;
 /** A tenant's tree head (size and root). */
 export const tlogHeadKey = (tenant: string): ControlKey => controlKey(tlogPartition(tenant), 'head');
 
-/** One hash tile of a tenant's tree (C2SP tile level and index), full or partial. */
+/** One hash tile of a tenant's tree (C2SP tile level and index), full or partial, in one item (the first layout). */
 export const tlogTileKey = (tenant: string, level: number, index: number): ControlKey =>
   controlKey(tlogPartition(tenant), `tile#${level}#${String(index).padStart(12, '0')}`);
+
+/** Hashes per strip: a tile is stored as up to four strips of 64 hashes (2 KB each). */
+export const TLOG_TILE_STRIP = 64;
+
+/**
+ * One strip of a tile: hashes `strip`·64 to `strip`·64 + 63 of tile (level, index). An append
+ * rewrites only the strips it grew, not the whole 8 KB tile; its sort key extends the tile's
+ * own, so one Query on the tile's key reads the tile whichever layout wrote it.
+ */
+export const tlogTileStripKey = (tenant: string, level: number, index: number, strip: number): ControlKey =>
+  controlKey(tlogPartition(tenant), `${tlogTileKey(tenant, level, index).sk}#${strip}`);
 
 /** A tenant's latest signed checkpoint. */
 export const tlogCheckpointKey = (tenant: string): ControlKey =>

@@ -10,7 +10,7 @@ import { InvariantError } from '../domain/errors.js';
 import type { AuditRecord } from '../domain/record.js';
 import { entryLeafHash } from '../domain/tlog/entry-leaf.js';
 import type { Hash } from '../domain/tlog/merkle.js';
-import { appendToTiles, TILE_WIDTH, type Tile, type TileReader } from '../domain/tlog/tiles.js';
+import { appendToTiles, type GrownTile, TILE_WIDTH, type TileReader } from '../domain/tlog/tiles.js';
 import type { ChangeRecord, ChunkPacker, DerivationStep, JournalEntry } from '../ports/derivation.js';
 import type {
   CheckpointWriter,
@@ -26,6 +26,7 @@ import type { StagedWrites, TransactionPart } from './dynamodb-derivation.js';
 import {
   type ControlKey,
   journalKey,
+  TLOG_TILE_STRIP,
   tlogCheckpointKey,
   tlogHeadKey,
   tlogLeafAttribute,
@@ -33,6 +34,7 @@ import {
   tlogReceiptKey,
   tlogReceiptPrefix,
   tlogTileKey,
+  tlogTileStripKey,
 } from './dynamodb-keys.js';
 import { itemToRecord } from './dynamodb-records.js';
 import { CONTROL_KEYS, EVENTS_KEYS } from './table-definitions.js';
@@ -98,15 +100,30 @@ export class DynamoDbTlogStore implements TlogReader, CheckpointWriter, ReceiptW
 
   tiles(tenant: string): TileReader {
     return async (level, index, minWidth) => {
+      const tileKey = tlogTileKey(tenant, level, index);
       const output = await this.#doc.send(
-        new GetCommand({
+        new QueryCommand({
           TableName: this.#table,
-          Key: tlogTileKey(tenant, level, index),
+          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :sk)',
+          ExpressionAttributeNames: { '#pk': CONTROL_KEYS.partition, '#sk': CONTROL_KEYS.sort },
+          ExpressionAttributeValues: { ':pk': tileKey.pk, ':sk': tileKey.sk },
           ConsistentRead: true,
         }),
       );
-      const hashes = bytes(output.Item?.hashes);
-      if (!hashes || hashes.length < minWidth * 32) {
+      // The whole tile in one item (the first layout), then its strips over it, in order.
+      const parts: { offset: number; hashes: Uint8Array }[] = [];
+      for (const item of output.Items ?? []) {
+        const hashes = bytes(item.hashes);
+        const sk = item[CONTROL_KEYS.sort];
+        if (!hashes || typeof sk !== 'string') continue;
+        if (sk === tileKey.sk) parts.unshift({ offset: 0, hashes });
+        else if (sk.startsWith(`${tileKey.sk}#`))
+          parts.push({ offset: Number(sk.slice(tileKey.sk.length + 1)) * TLOG_TILE_STRIP, hashes });
+      }
+      const width = Math.max(0, ...parts.map((part) => part.offset + part.hashes.length / 32));
+      const hashes = new Uint8Array(width * 32);
+      for (const part of parts) hashes.set(part.hashes, part.offset * 32);
+      if (width < minWidth || parts.length === 0) {
         throw new InvariantError(
           `tile ${level}/${index} of ${tenant} is missing or shorter than ${minWidth}`,
         );
@@ -185,13 +202,17 @@ export class DynamoDbTlogStore implements TlogReader, CheckpointWriter, ReceiptW
   }
 }
 
-/** Tiles one tenant's append rewrites at most: two at level 0 (a chunk crossing a tile boundary), one per level above (four levels hold 2³² leaves). */
-const MAX_TILES_PER_APPEND = 5;
+/**
+ * Tile strips one tenant's append rewrites at most: a chunk holds at most 100 of its entries, which
+ * span at most three 64-hash strips at level 0 (strips never straddle tiles), and add at most one
+ * hash to each level above (four levels hold 2³² leaves).
+ */
+const MAX_TILES_PER_APPEND = 6;
 
 /**
  * Tenants one chunk may append to, when the sequencer commits on its own: each costs its head, at
- * most five tiles, its checkpoint and its leaf-index items, so 12 tenants and the journal entry
- * stay within one TransactWriteItems of 100 items (the packer counts the leaf-index items).
+ * most six tile strips and its checkpoint (12 × 8 items and the journal entry fit one
+ * TransactWriteItems of 100 items), and the packer counts the leaf-index items on top.
  */
 export const MAX_TENANTS_PER_CHUNK = 12;
 
@@ -439,7 +460,7 @@ export class DynamoDbSequencerStep implements DerivationStep, TransactionPart {
   /** Keeps each tenant's new head and the tiles just written, for this consumer's next chunk. */
   #remember(
     appends: readonly TenantAppend[],
-    grown: readonly { readonly size: number; readonly root: Hash; readonly tiles: readonly Tile[] }[],
+    grown: readonly { readonly size: number; readonly root: Hash; readonly tiles: readonly GrownTile[] }[],
     checkpointed: readonly boolean[],
     trusted: boolean,
   ): void {
@@ -477,7 +498,7 @@ export class DynamoDbSequencerStep implements DerivationStep, TransactionPart {
   async #appendWrites(
     append: TenantAppend,
     trusted: boolean,
-  ): Promise<{ writes: TransactItem[]; size: number; root: Hash; tiles: readonly Tile[] }> {
+  ): Promise<{ writes: TransactItem[]; size: number; root: Hash; tiles: readonly GrownTile[] }> {
     const grown = await appendToTiles(this.#tiles(append.tenant, trusted), append.oldSize, append.leaves);
     const head: TransactItem = {
       Put: {
@@ -495,16 +516,30 @@ export class DynamoDbSequencerStep implements DerivationStep, TransactionPart {
             }),
       },
     };
-    const tiles: TransactItem[] = grown.tiles.map((tile) => ({
-      Put: {
-        TableName: this.#table,
-        Item: {
-          ...tlogTileKey(append.tenant, tile.level, tile.index),
-          width: tile.width,
-          hashes: tile.hashes,
-        },
-      },
-    }));
+    // Only the strips the append grew: from the one holding the old right edge to the new one.
+    const tiles: TransactItem[] = grown.tiles.flatMap((tile) => {
+      const oldWidth = tile.oldWidth;
+      const writes: TransactItem[] = [];
+      for (
+        let strip = Math.floor(oldWidth / TLOG_TILE_STRIP);
+        strip * TLOG_TILE_STRIP < tile.width;
+        strip += 1
+      ) {
+        const from = strip * TLOG_TILE_STRIP;
+        const to = Math.min(tile.width, from + TLOG_TILE_STRIP);
+        writes.push({
+          Put: {
+            TableName: this.#table,
+            Item: {
+              ...tlogTileStripKey(append.tenant, tile.level, tile.index, strip),
+              width: to - from,
+              hashes: tile.hashes.subarray(from * 32, to * 32),
+            },
+          },
+        });
+      }
+      return writes;
+    });
     const buckets = new Map<
       string,
       { key: ControlKey; names: Record<string, string>; values: Record<string, number> }
