@@ -1,7 +1,7 @@
 /**
  * Derivation: what is built from the events table's change stream behind the request path
- * (rollup counters now; the verifiable log's sequencer next). See docs/architecture.md, "The write
- * path".
+ * (rollup counters, the verifiable log's sequencer and its checkpoints). See docs/architecture.md,
+ * "The write path" and "The verifiable log".
  */
 
 /** One change of the events table, as its stream delivers it (images already unmarshalled). */

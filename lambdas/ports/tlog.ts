@@ -32,9 +32,9 @@ export interface TlogReader {
   /** The tenant's tiles (consistent reads). */
   tiles(tenant: string): TileReader;
   /**
-   * The leaf index the sequencer gave an entry, if it did. Advisory: a caller checks the leaf hash
-   * at that index against the entry (a crash between the index write and the commit can leave an
-   * index that a later commit gave to another entry, until the redelivery rewrites it).
+   * The leaf index the sequencer gave an entry, if it did (written in the same transaction as the
+   * append, so it is exact; an inclusion proof still answers the leaf hash it proves, which a
+   * client compares with the entry's own).
    */
   leafIndexOf(tenant: string, entryId: number): Promise<number | undefined>;
   latestCheckpoint(tenant: string): Promise<StoredCheckpoint | undefined>;

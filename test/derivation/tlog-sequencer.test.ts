@@ -6,6 +6,7 @@ import {
   DynamoDbCounterStep,
   DynamoDbDerivationJournal,
 } from '../../lambdas/adapters/dynamodb-derivation.js';
+import { tlogTileKey, tlogTileStripKey } from '../../lambdas/adapters/dynamodb-keys.js';
 import { recordToItem } from '../../lambdas/adapters/dynamodb-records.js';
 import {
   DynamoDbSequencerStep,
@@ -380,5 +381,47 @@ describe('checkpoints (once per delivery, after the sequencer)', () => {
     if (intervalMs === 0) expect(followUpSaves).toBe(0);
     else expect(followUpSaves).toBeGreaterThan(0);
     await running.stop();
+  });
+
+  it('reads and extends a tree whose tiles were written whole, in the first layout', async () => {
+    const tables = await createTables();
+    const records = Array.from({ length: 300 }, (_, n) =>
+      sealRecord('acme', idFor(BASE + n, 0), BASE + n, { action_type: 'layout' }),
+    );
+    const changes = records.map(
+      (record, n): ChangeRecord => ({
+        eventId: `e${n}`,
+        sequenceNumber: String(1000 + n),
+        kind: 'insert',
+        newImage: recordToItem(record),
+      }),
+    );
+    const journal = new DynamoDbDerivationJournal(tables.doc, { controlTable: tables.control });
+    const first = new DynamoDbSequencerStep(tables.doc, { controlTable: tables.control });
+    expect(
+      (await deriveChanges({ journal, steps: [first] }, changes.slice(0, 150))).resumeAt,
+    ).toBeUndefined();
+    // The 150-leaf tile as the first layout stored it: one item, its strips gone.
+    const store = new DynamoDbTlogStore(tables.doc, { controlTable: tables.control });
+    const whole = await store.tiles('acme')(0, 0, 150);
+    await tables.doc.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName: tables.control,
+              Item: { ...tlogTileKey('acme', 0, 0), width: 150, hashes: whole },
+            },
+          },
+          ...[0, 1, 2].map((strip) => ({
+            Delete: { TableName: tables.control, Key: tlogTileStripKey('acme', 0, 0, strip) },
+          })),
+        ],
+      }),
+    );
+    // A consumer without memory of it reads that tile, and appends the rest in strips over it.
+    const second = new DynamoDbSequencerStep(tables.doc, { controlTable: tables.control });
+    expect((await deriveChanges({ journal, steps: [second] }, changes.slice(150))).resumeAt).toBeUndefined();
+    await expectSequenced(tables, 'acme', records);
   });
 });
