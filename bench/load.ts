@@ -171,26 +171,20 @@ const main = async () => {
         }
       })();
       // Checkpoint coverage: the last entry of every request, from its acknowledgement until a
-      // signed checkpoint covers its leaf (its leaf index, once sequenced, below the checkpoint's size).
+      // signed checkpoint covers its leaf. The poller only reads the checkpoint's size; each
+      // entry's leaf index (fixed once sequenced) is read after the phase, so the measurement adds
+      // one read a poll to the load, like the counters' poller.
       const tlog = tlogStore(service.services.config);
-      const covering: { id: number; at: number; index?: number; coveredAt?: number }[] = [];
+      // Polled until the checkpoint covers the tree as it stood once the counters caught up.
+      let coverTarget = Number.POSITIVE_INFINITY;
+      const coveredTarget = () => coverTarget;
+      const covering: { id: number; at: number }[] = [];
+      const sizes: { at: number; size: number }[] = [];
       const checkpointPoller = (async () => {
-        while (ingesting || covering.some((one) => one.coveredAt === undefined)) {
+        while (ingesting || (sizes.at(-1)?.size ?? 0) < coveredTarget()) {
           if (!ingesting && performance.now() > ingestEnded + 60_000) break;
           const stored = await tlog.latestCheckpoint('load');
-          const size = stored?.size ?? 0;
-          const now = performance.now();
-          const pending = covering.filter((one) => one.coveredAt === undefined);
-          // Leaf indexes are fixed once sequenced: look up the oldest few not known yet.
-          await Promise.all(
-            pending
-              .filter((one) => one.index === undefined)
-              .slice(0, 10)
-              .map(async (one) => {
-                one.index = await tlog.leafIndexOf('load', one.id);
-              }),
-          );
-          for (const one of pending) if (one.index !== undefined && one.index < size) one.coveredAt = now;
+          sizes.push({ at: performance.now(), size: stored?.size ?? 0 });
           await new Promise((resolve) => setTimeout(resolve, POLL_MS));
         }
       })();
@@ -232,9 +226,10 @@ const main = async () => {
       ingestEnded = performance.now();
       ingesting = false;
       await poller;
-      await checkpointPoller;
       await service.settle();
       const caughtUp = performance.now();
+      coverTarget = (await tlog.head('load'))?.size ?? 0;
+      await checkpointPoller;
       const derived = stats.handled - consumerBefore.handled;
       const derivedBatches = stats.batches - consumerBefore.batches;
       const stored = (await countOf()) - before;
@@ -247,14 +242,18 @@ const main = async () => {
         newestFirst: true,
         limit: 1_000_000,
       });
-      const coverLags = covering
-        .flatMap((one) => (one.coveredAt === undefined ? [] : [one.coveredAt - one.at]))
-        .sort((a, b) => a - b);
+      const coverLags: number[] = [];
+      for (const one of covering) {
+        const index = await tlog.leafIndexOf('load', one.id);
+        const covered = index === undefined ? undefined : sizes.find((sample) => sample.size > index);
+        if (covered) coverLags.push(Math.max(0, covered.at - one.at));
+      }
+      coverLags.sort((a, b) => a - b);
       const uncovered = covering.length - coverLags.length;
       const lines = [
         `${name}: ${acknowledged} events acknowledged, ${page.records.length} stored, counter says ${stored}.`,
         `Catch-up lag (acknowledgement → counted by the stream consumer, per event): **p50 ${lag.p50.toFixed(0)} ms, p99 ${lag.p99.toFixed(0)} ms**, max ${lag.max.toFixed(0)} ms, over ${lag.events} events; the counter was polled every ${POLL_MS} ms (${samples.length} reads, median read ${lag.readMs.toFixed(0)} ms), so each figure is an upper bound by at most one poll.`,
-        `Checkpoint lag (acknowledgement → a signed checkpoint of the tenant's verifiable log covers the entry, #17 goal ≤ 5 s p99): **p50 ${percentile(coverLags, 50).toFixed(0)} ms, p99 ${percentile(coverLags, 99).toFixed(0)} ms**, max ${(coverLags.at(-1) ?? 0).toFixed(0)} ms, over the last entry of each of ${covering.length} requests${uncovered > 0 ? ` (**${uncovered} not covered within 60 s**)` : ''}; the checkpoint was polled every ${POLL_MS} ms.`,
+        `Checkpoint lag (acknowledgement → a signed checkpoint of the tenant's verifiable log covers the entry, #17 goal ≤ 5 s p99): **p50 ${percentile(coverLags, 50).toFixed(0)} ms, p99 ${percentile(coverLags, 99).toFixed(0)} ms**, max ${(coverLags.at(-1) ?? 0).toFixed(0)} ms, over the last entry of each of ${covering.length} requests${uncovered > 0 ? ` (**${uncovered} not covered within 60 s**)` : ''}; the checkpoint's size was polled every ${POLL_MS} ms (${sizes.length} reads) and each entry's leaf index read after the phase.`,
         `Stream consumer (in this process, beside the API): ${derived} records (entries and self-audit records) in ${derivedBatches} batches, ${(derived / Math.max(1, derivedBatches)).toFixed(0)} a batch, ${((derived * 1000) / (caughtUp - ingestStarted)).toFixed(0)} records/s from the first request to caught up ${((caughtUp - ingestEnded) / 1000).toFixed(1)} s after the last answer; ingest acknowledged ${((acknowledged * 1000) / (ingestEnded - ingestStarted)).toFixed(0)} events/s.`,
         `Entries acknowledged / counted, every ${TIMELINE_STEP_MS / 1000} s from the first request: ${curves(acks, samples, ingestStarted, caughtUp)}.`,
       ];

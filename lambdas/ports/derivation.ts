@@ -70,6 +70,9 @@ export interface DerivationStep {
  */
 export interface DeliveryFollowUp {
   readonly name: string;
-  /** Runs over the records every step has applied (`records`, a prefix of the delivery). */
-  run(records: readonly ChangeRecord[]): Promise<void>;
+  /**
+   * Runs over the records every step has applied (`records`, a prefix of the delivery), of which
+   * the first `earlier` were applied before this delivery (by an earlier one, maybe elsewhere).
+   */
+  run(records: readonly ChangeRecord[], earlier: number): Promise<void>;
 }

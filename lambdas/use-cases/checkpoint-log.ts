@@ -60,7 +60,8 @@ const MAX_SIGNED_TENANTS = 10_000;
  * sequencer stored one in its last transaction, and this does nothing). A tenant this
  * consumer just appended to is signed from the head it committed (`committedHead`: no read; the
  * stored checkpoint is only replaced by a larger one, so a head another consumer moved past is
- * harmless), any other from the stored head. Not journaled: it runs after every delivery, over
+ * harmless), any other (or one with entries an earlier delivery applied) from the stored head.
+ * Not journaled: it runs after every delivery, over
  * every record the steps hold applied, including those an earlier delivery applied (a crash
  * before this ran), so every sequenced entry is covered by the end of the delivery that holds it.
  */
@@ -87,17 +88,19 @@ export class CheckpointFollowUp implements DeliveryFollowUp {
     this.#committedHead = committedHead;
   }
 
-  async run(records: readonly ChangeRecord[]): Promise<void> {
-    const tenants = new Set<string>();
-    for (const record of records) {
+  async run(records: readonly ChangeRecord[], earlier: number): Promise<void> {
+    // A tenant with entries an earlier delivery applied may have been appended to by another
+    // consumer (one that died before checkpointing): what this one remembers proves nothing there.
+    const tenants = new Map<string, boolean>();
+    for (const [position, record] of records.entries()) {
       const tenant = this.#tenantOf(record);
-      if (tenant !== undefined) tenants.add(tenant);
+      if (tenant !== undefined) tenants.set(tenant, (tenants.get(tenant) ?? false) || position < earlier);
     }
-    await Promise.all([...tenants].map((tenant) => this.#checkpoint(tenant)));
+    await Promise.all([...tenants].map(([tenant, stale]) => this.#checkpoint(tenant, stale)));
   }
 
-  async #checkpoint(tenant: string): Promise<void> {
-    const committed = this.#committedHead(tenant);
+  async #checkpoint(tenant: string, stale: boolean): Promise<void> {
+    const committed = stale ? undefined : this.#committedHead(tenant);
     if (!committed) {
       this.#signed.delete(tenant);
       await checkpointTenant(this.#deps, tenant);

@@ -56,6 +56,8 @@ export const deriveChanges = async (
   }
 
   let position = Math.min(...appliedUpTo, records.length);
+  // Records some step held applied already: an earlier delivery's, not this one's.
+  const earlier = Math.max(0, ...appliedUpTo);
   try {
     while (position < records.length) {
       const end = chunkEnd(deps.steps, records, position);
@@ -78,13 +80,13 @@ export const deriveChanges = async (
     }
   } catch (error) {
     await aliasAt(deps, holdings, records, position);
-    const followUpError = await followUp(deps, records.slice(0, position));
+    const followUpError = await followUp(deps, records.slice(0, position), earlier);
     // A failed follow-up hands the whole delivery back, so that it runs again over all of it.
     const resumeAt = (records[followUpError === undefined ? position : 0] as ChangeRecord).sequenceNumber;
     return { resumeAt, skipped, error };
   }
   await aliasAt(deps, holdings, records, records.length);
-  const followUpError = await followUp(deps, records);
+  const followUpError = await followUp(deps, records, earlier);
   if (followUpError !== undefined) {
     return { resumeAt: (records[0] as ChangeRecord).sequenceNumber, skipped, error: followUpError.error };
   }
@@ -95,11 +97,12 @@ export const deriveChanges = async (
 const followUp = async (
   deps: DeriveDependencies,
   applied: readonly ChangeRecord[],
+  earlier: number,
 ): Promise<{ error: unknown } | undefined> => {
   if (applied.length === 0) return undefined;
   for (const one of deps.followUps ?? []) {
     try {
-      await one.run(applied);
+      await one.run(applied, Math.min(earlier, applied.length));
     } catch (error) {
       return { error };
     }

@@ -424,4 +424,52 @@ describe('checkpoints (once per delivery, after the sequencer)', () => {
     expect((await deriveChanges({ journal, steps: [second] }, changes.slice(150))).resumeAt).toBeUndefined();
     await expectSequenced(tables, 'acme', records);
   });
+
+  it('covers a redelivered batch that another consumer sequenced and died on, whatever this one remembers', async () => {
+    const tables = await createTables();
+    const signer = parseSignerKey(encodeSignerKey('audit-trail.test', randomBytes(32)));
+    const store = new DynamoDbTlogStore(tables.doc, { controlTable: tables.control });
+    const deps = { reader: store, writer: store, signer: async () => signer, origin: 'audit-trail.test' };
+    const tenantOf = (record: ChangeRecord) => insertedEntry(record)?.tenant;
+    const records = Array.from({ length: 150 }, (_, n) =>
+      sealRecord('acme', idFor(BASE + n, 0), BASE + n, { action_type: 'handover' }),
+    );
+    const changes = records.map(
+      (record, n): ChangeRecord => ({
+        eventId: `e${n}`,
+        sequenceNumber: String(1000 + n),
+        kind: 'insert',
+        newImage: recordToItem(record),
+      }),
+    );
+    const journal = new DynamoDbDerivationJournal(tables.doc, { controlTable: tables.control });
+    // Y sequences and checkpoints the first 50 entries, and remembers that head as checkpointed.
+    const y = new DynamoDbSequencerStep(tables.doc, {
+      controlTable: tables.control,
+      checkpoints: { sign: (tenant, head) => signHead(deps, tenant, head), intervalMs: 0 },
+    });
+    const yDeps = {
+      journal,
+      steps: [y],
+      followUps: [new CheckpointFollowUp(deps, tenantOf, (tenant) => y.committedHead(tenant))],
+    };
+    expect((await deriveChanges(yDeps, changes.slice(0, 50))).resumeAt).toBeUndefined();
+    // X sequences the next 100 (signing nothing into its chunks) and dies before checkpointing.
+    const x = new DynamoDbSequencerStep(tables.doc, { controlTable: tables.control });
+    const dying: DeliveryFollowUp = {
+      name: 'checkpoint',
+      run: async () => {
+        throw awsError('ProcessExited', 'the consumer died before checkpointing');
+      },
+    };
+    const xOutcome = await deriveChanges({ journal, steps: [x], followUps: [dying] }, changes.slice(50));
+    expect(xOutcome.resumeAt).toBe(changes[50]?.sequenceNumber);
+    expect((await store.head('acme'))?.size).toBe(150);
+    expect((await store.latestCheckpoint('acme'))?.size).toBe(50);
+    // The batch comes back to Y, whose memory (50, checkpointed) is out of date.
+    const yOutcome = await deriveChanges(yDeps, changes.slice(50));
+    expect(yOutcome.resumeAt).toBeUndefined();
+    expect(yOutcome.skipped.tlog).toBe(100);
+    expect((await store.latestCheckpoint('acme'))?.size).toBe(150);
+  });
 });
