@@ -249,6 +249,9 @@ const startDerivation = async (
     endpoint,
     credentials,
     streamArn,
+    // The deployed event source mapping's batch size (lib/parts/defaults.ts): a delivery's fixed
+    // requests (GetRecords, the journal lookup, the stream position) are shared by 500 records.
+    batchSize: 500,
     handle: async (records) => {
       const outcome = await deriveChanges(deps, records);
       return outcome.resumeAt !== undefined ? { resumeAt: outcome.resumeAt } : {};

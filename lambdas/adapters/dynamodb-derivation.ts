@@ -23,7 +23,12 @@ import type {
 } from '../ports/derivation.js';
 import type { ShardPlanSource, ShardPlanStore } from '../ports/shard-plans.js';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF, isThrottle } from './backoff.js';
-import { type CounterItemDelta, counterItemDeltas, counterUpdate } from './dynamodb-counters.js';
+import {
+  type CounterItemDelta,
+  counterItemDeltas,
+  counterUpdate,
+  type TransactItem,
+} from './dynamodb-counters.js';
 import { journalKey } from './dynamodb-keys.js';
 import { log } from './log.js';
 import { CONTROL_KEYS, EVENTS_KEYS } from './table-definitions.js';
@@ -68,6 +73,34 @@ export class DynamoDbDerivationJournal implements DerivationJournal {
 /** Counter items one chunk may update, leaving room in the transaction for the journal entry. */
 const MAX_COUNTER_ITEMS = 90;
 
+/** Items in one TransactWriteItems call (DynamoDB's limit), the journal entry included. */
+const MAX_TRANSACTION_ITEMS = 100;
+
+/** One part's writes for a chunk, staged for the chunk's transaction. */
+export interface StagedWrites {
+  readonly writes: readonly TransactItem[];
+  /** Told once the transaction holding `writes` committed. */
+  committed(): void;
+}
+
+/**
+ * Another derivation's writes, committed in the counter step's transaction for each chunk (the
+ * verifiable log's sequencer): one journal entry and one round trip for both, so the chunk's
+ * counters and its log appends are applied exactly once together.
+ */
+export interface TransactionPart {
+  /** Counts, record by record, the transaction items a chunk of these records needs at most. */
+  counter(): { add(record: ChangeRecord): number };
+  /**
+   * The part's writes for a chunk. `attempt` is 1, then higher after a failed commit (re-read
+   * whatever another writer may have moved). A conditional write of the part that fails makes
+   * the commit retry.
+   */
+  stage(chunk: readonly ChangeRecord[], attempt: number): Promise<StagedWrites>;
+  /** Told that a commit holding its staged writes did not happen (or was a duplicate). */
+  failed(chunk: readonly ChangeRecord[]): void;
+}
+
 /** The fields rollups count by, from a stream image of an entry; undefined for any other item. */
 type CountedFields = Pick<AuditRecord, 'tenant' | 'timestamp' | 'action_type' | 'user' | 'api_key'>;
 
@@ -103,6 +136,7 @@ export class DynamoDbCounterStep implements DerivationStep {
   readonly #backoff: BackoffPolicy;
   readonly #shardPlans: ShardPlanSource | undefined;
   readonly #planShards: { readonly planner: ShardPlanner; readonly store: ShardPlanStore } | undefined;
+  readonly #parts: readonly TransactionPart[];
 
   constructor(
     doc: DynamoDBDocumentClient,
@@ -118,8 +152,11 @@ export class DynamoDbCounterStep implements DerivationStep {
        * more (or far fewer) write shards (lambdas/domain/hot-shards.ts).
        */
       readonly planShards?: { readonly planner: ShardPlanner; readonly store: ShardPlanStore };
+      /** Writes committed in each chunk's transaction beside the counters (the sequencer's). */
+      readonly parts?: readonly TransactionPart[];
     },
   ) {
+    this.#parts = options.parts ?? [];
     this.#doc = doc;
     this.#table = options.controlTable;
     this.#shardPlans = options.shardPlans;
@@ -131,13 +168,20 @@ export class DynamoDbCounterStep implements DerivationStep {
 
   packer(): ChunkPacker {
     const keys = new Set<string>();
+    const counters = this.#parts.map((part) => part.counter());
+    let partItems = 0;
     return {
       add: (record) => {
         const fields = record.kind === 'insert' ? countedFields(record.newImage) : undefined;
-        if (!fields) return true;
-        const added = [...counterDeltas([fields], 1, 0).keys()].filter((key) => !keys.has(key));
+        const added = fields ? [...counterDeltas([fields], 1, 0).keys()].filter((key) => !keys.has(key)) : [];
         if (keys.size + added.length > MAX_COUNTER_ITEMS) return false;
+        // The parts' counters must only count a record the chunk takes: ask them last.
+        const items = keys.size + added.length + partItems;
+        let more = 0;
+        for (const counter of counters) more += counter.add(record);
+        if (items + more > MAX_TRANSACTION_ITEMS - 1) return false;
         for (const key of added) keys.add(key);
+        partItems += more;
         return true;
       },
     };
@@ -214,16 +258,29 @@ export class DynamoDbCounterStep implements DerivationStep {
       },
     };
     for (let attempt = 1; ; attempt += 1) {
+      let staged: StagedWrites[] = [];
       try {
-        await this.#doc.send(new TransactWriteCommand({ TransactItems: [journalPut, ...updates] }));
+        staged = await Promise.all(this.#parts.map((part) => part.stage(chunk, attempt)));
+        await this.#doc.send(
+          new TransactWriteCommand({
+            TransactItems: [journalPut, ...updates, ...staged.flatMap((part) => part.writes)],
+          }),
+        );
+        for (const part of staged) part.committed();
         await this.#plan(chunk);
         return 'applied';
       } catch (error) {
+        for (const part of this.#parts) part.failed(chunk);
         const reasons =
           error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []) : [];
         if (reasons[0]?.Code === 'ConditionalCheckFailed') return 'duplicate';
+        // Counter updates carry no condition: a failed condition past the journal entry is a part's
+        // (another consumer moved what it read), which a retry stages again.
         const retryable =
-          isThrottle(error) || reasons.some((reason) => reason.Code === 'TransactionConflict');
+          isThrottle(error) ||
+          reasons.some(
+            (reason) => reason.Code === 'TransactionConflict' || reason.Code === 'ConditionalCheckFailed',
+          );
         if (!retryable || attempt >= this.#backoff.maxAttempts) throw error;
         await backoffDelay(this.#backoff, attempt, this.#random);
       }

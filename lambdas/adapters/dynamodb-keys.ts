@@ -189,9 +189,20 @@ const tlogPartition = (tenant: string): string => `tlog#${tenant}`;
 /** A tenant's tree head (size and root). */
 export const tlogHeadKey = (tenant: string): ControlKey => controlKey(tlogPartition(tenant), 'head');
 
-/** One hash tile of a tenant's tree (C2SP tile level and index), full or partial. */
+/** One hash tile of a tenant's tree (C2SP tile level and index), full or partial, in one item (the first layout). */
 export const tlogTileKey = (tenant: string, level: number, index: number): ControlKey =>
   controlKey(tlogPartition(tenant), `tile#${level}#${String(index).padStart(12, '0')}`);
+
+/** Hashes per strip: a tile is stored as up to four strips of 64 hashes (2 KB each). */
+export const TLOG_TILE_STRIP = 64;
+
+/**
+ * One strip of a tile: hashes `strip`·64 to `strip`·64 + 63 of tile (level, index). An append
+ * rewrites only the strips it grew, not the whole 8 KB tile; its sort key extends the tile's
+ * own, so one Query on the tile's key reads the tile whichever layout wrote it.
+ */
+export const tlogTileStripKey = (tenant: string, level: number, index: number, strip: number): ControlKey =>
+  controlKey(tlogPartition(tenant), `${tlogTileKey(tenant, level, index).sk}#${strip}`);
 
 /** A tenant's latest signed checkpoint. */
 export const tlogCheckpointKey = (tenant: string): ControlKey =>
@@ -207,6 +218,18 @@ export const tlogReceiptPrefix = (tenant: string): { pk: string; prefix: string 
   prefix: 'receipt#',
 });
 
-/** The leaf index the sequencer gave one entry (its own partition: entries spread evenly). */
-export const tlogLeafIndexKey = (tenant: string, entryId: number): ControlKey =>
-  controlKey(`tlogleaf#${tenant}#${entryId}`, 'leaf');
+/**
+ * Entry ids per leaf-index item: 2¹⁶ ids are 64 ms of entry time (an id is ms × 1024 + sequence),
+ * so a chunk's entries, written moments apart, share one or two items.
+ */
+export const TLOG_LEAF_BUCKET_IDS = 2 ** 16;
+
+/**
+ * The item holding the leaf indexes the sequencer gave a tenant's entries of one 64 ms id bucket,
+ * one attribute per entry (`tlogLeafAttribute`); its own partition, so buckets spread evenly.
+ */
+export const tlogLeafBucketKey = (tenant: string, entryId: number): ControlKey =>
+  controlKey(`tlogleaf#${tenant}#${Math.floor(entryId / TLOG_LEAF_BUCKET_IDS)}`, 'leaves');
+
+/** The attribute of `entryId`'s leaf index in its bucket item. */
+export const tlogLeafAttribute = (entryId: number): string => `i${entryId % TLOG_LEAF_BUCKET_IDS}`;

@@ -10,10 +10,11 @@ import { InvariantError } from '../domain/errors.js';
 import type { AuditRecord } from '../domain/record.js';
 import { entryLeafHash } from '../domain/tlog/entry-leaf.js';
 import type { Hash } from '../domain/tlog/merkle.js';
-import { appendToTiles, TILE_WIDTH, type Tile, type TileReader } from '../domain/tlog/tiles.js';
+import { appendToTiles, type GrownTile, TILE_WIDTH, type TileReader } from '../domain/tlog/tiles.js';
 import type { ChangeRecord, ChunkPacker, DerivationStep, JournalEntry } from '../ports/derivation.js';
 import type {
   CheckpointWriter,
+  CommittedHead,
   ReceiptWriter,
   StoredCheckpoint,
   TlogReader,
@@ -21,15 +22,20 @@ import type {
 } from '../ports/tlog.js';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF, isThrottle } from './backoff.js';
 import { batchGetAll } from './dynamodb-batch-get.js';
-import { batchWriteAll } from './dynamodb-batch-write.js';
+import type { TransactItem } from './dynamodb-counters.js';
+import type { StagedWrites, TransactionPart } from './dynamodb-derivation.js';
 import {
+  type ControlKey,
   journalKey,
+  TLOG_TILE_STRIP,
   tlogCheckpointKey,
   tlogHeadKey,
-  tlogLeafIndexKey,
+  tlogLeafAttribute,
+  tlogLeafBucketKey,
   tlogReceiptKey,
   tlogReceiptPrefix,
   tlogTileKey,
+  tlogTileStripKey,
 } from './dynamodb-keys.js';
 import { itemToRecord } from './dynamodb-records.js';
 import { CONTROL_KEYS, EVENTS_KEYS } from './table-definitions.js';
@@ -37,15 +43,41 @@ import { CONTROL_KEYS, EVENTS_KEYS } from './table-definitions.js';
 /** Journal entries outlive the stream's 24-hour retention (as the counter step's do). */
 const JOURNAL_LIFETIME_SECONDS = 2 * 86_400;
 
+/** Items in one TransactWriteItems call (DynamoDB's limit), the journal entry included. */
+const MAX_TRANSACTION_ITEMS = 100;
+
 const bytes = (value: unknown): Uint8Array | undefined => (value instanceof Uint8Array ? value : undefined);
 
-/** The entry an inserted stream image holds; undefined for anything else. */
-export const insertedEntry = (record: ChangeRecord): AuditRecord | undefined => {
+const entryOf = (record: ChangeRecord): AuditRecord | undefined => {
   const image = record.kind === 'insert' ? record.newImage : undefined;
   if (!image) return undefined;
   if (typeof image[EVENTS_KEYS.sort] !== 'number' || typeof image.hash !== 'string') return undefined;
   if (typeof image.tenant !== 'string' || typeof image.timestamp !== 'number') return undefined;
   return itemToRecord({ ...image });
+};
+
+/** Each stream record's entry and leaf hash, worked out once (packers, staging and checkpoints all ask). */
+const entries = new WeakMap<ChangeRecord, { entry: AuditRecord; leaf?: Hash } | null>();
+
+const sequenced = (record: ChangeRecord): { entry: AuditRecord; leaf?: Hash } | null => {
+  let known = entries.get(record);
+  if (known === undefined) {
+    const entry = entryOf(record);
+    known = entry ? { entry } : null;
+    entries.set(record, known);
+  }
+  return known;
+};
+
+/** The entry an inserted stream image holds; undefined for anything else. */
+export const insertedEntry = (record: ChangeRecord): AuditRecord | undefined => sequenced(record)?.entry;
+
+/** The leaf hash of the entry an inserted stream image holds. */
+const leafOf = (record: ChangeRecord): Hash | undefined => {
+  const known = sequenced(record);
+  if (!known) return undefined;
+  known.leaf ??= entryLeafHash(known.entry);
+  return known.leaf;
 };
 
 /** The tenant's log in the control table: head, C2SP tiles, checkpoint and leaf indexes. */
@@ -69,15 +101,30 @@ export class DynamoDbTlogStore implements TlogReader, CheckpointWriter, ReceiptW
 
   tiles(tenant: string): TileReader {
     return async (level, index, minWidth) => {
+      const tileKey = tlogTileKey(tenant, level, index);
       const output = await this.#doc.send(
-        new GetCommand({
+        new QueryCommand({
           TableName: this.#table,
-          Key: tlogTileKey(tenant, level, index),
+          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :sk)',
+          ExpressionAttributeNames: { '#pk': CONTROL_KEYS.partition, '#sk': CONTROL_KEYS.sort },
+          ExpressionAttributeValues: { ':pk': tileKey.pk, ':sk': tileKey.sk },
           ConsistentRead: true,
         }),
       );
-      const hashes = bytes(output.Item?.hashes);
-      if (!hashes || hashes.length < minWidth * 32) {
+      // The whole tile in one item (the first layout), then its strips over it, in order.
+      const parts: { offset: number; hashes: Uint8Array }[] = [];
+      for (const item of output.Items ?? []) {
+        const hashes = bytes(item.hashes);
+        const sk = item[CONTROL_KEYS.sort];
+        if (!hashes || typeof sk !== 'string') continue;
+        if (sk === tileKey.sk) parts.unshift({ offset: 0, hashes });
+        else if (sk.startsWith(`${tileKey.sk}#`))
+          parts.push({ offset: Number(sk.slice(tileKey.sk.length + 1)) * TLOG_TILE_STRIP, hashes });
+      }
+      const width = Math.max(0, ...parts.map((part) => part.offset + part.hashes.length / 32));
+      const hashes = new Uint8Array(width * 32);
+      for (const part of parts) hashes.set(part.hashes, part.offset * 32);
+      if (width < minWidth || parts.length === 0) {
         throw new InvariantError(
           `tile ${level}/${index} of ${tenant} is missing or shorter than ${minWidth}`,
         );
@@ -90,31 +137,38 @@ export class DynamoDbTlogStore implements TlogReader, CheckpointWriter, ReceiptW
     const output = await this.#doc.send(
       new GetCommand({
         TableName: this.#table,
-        Key: tlogLeafIndexKey(tenant, entryId),
+        Key: tlogLeafBucketKey(tenant, entryId),
+        ProjectionExpression: '#i',
+        ExpressionAttributeNames: { '#i': tlogLeafAttribute(entryId) },
         ConsistentRead: true,
       }),
     );
-    const index = output.Item?.index;
+    const index = output.Item?.[tlogLeafAttribute(entryId)];
     return typeof index === 'number' ? index : undefined;
   }
 
   async leafIndexesOf(tenant: string, entryIds: readonly number[]): Promise<Map<number, number>> {
-    const keys = new Map(
-      [...new Set(entryIds)].map((id) => {
-        const key = tlogLeafIndexKey(tenant, id);
-        return [String(key[CONTROL_KEYS.partition]), { id, key }] as const;
-      }),
-    );
+    // Entries of one 64 ms bucket share an item: read each bucket once, 100 buckets a call.
+    const buckets = new Map<string, { key: ControlKey; ids: number[] }>();
+    for (const id of new Set(entryIds)) {
+      const key = tlogLeafBucketKey(tenant, id);
+      const name = String(key[CONTROL_KEYS.partition]);
+      const bucket = buckets.get(name) ?? { key, ids: [] };
+      bucket.ids.push(id);
+      buckets.set(name, bucket);
+    }
     const items = await batchGetAll(
       this.#doc,
       this.#table,
-      [...keys.values()].map(({ key }) => key),
+      [...buckets.values()].map(({ key }) => key),
       { concurrency: 4 },
     );
     const indexes = new Map<number, number>();
     for (const item of items) {
-      const asked = keys.get(String(item[CONTROL_KEYS.partition]));
-      if (asked && typeof item.index === 'number') indexes.set(asked.id, item.index);
+      for (const id of buckets.get(String(item[CONTROL_KEYS.partition]))?.ids ?? []) {
+        const index = item[tlogLeafAttribute(id)];
+        if (typeof index === 'number') indexes.set(id, index);
+      }
     }
     return indexes;
   }
@@ -176,9 +230,16 @@ export class DynamoDbTlogStore implements TlogReader, CheckpointWriter, ReceiptW
 }
 
 /**
- * Tenants one chunk may append to: each costs its head and at most five tiles (two at level 0 when
- * the chunk crosses a tile boundary, one per level above), so 12 tenants and the journal entry stay
- * within one TransactWriteItems of 100 items.
+ * Tile strips one tenant's append rewrites at most: a chunk holds at most 100 of its entries, which
+ * span at most three 64-hash strips at level 0 (strips never straddle tiles), and add at most one
+ * hash to each level above (four levels hold 2³² leaves).
+ */
+const MAX_TILES_PER_APPEND = 6;
+
+/**
+ * Tenants one chunk may append to, when the sequencer commits on its own: each costs its head, at
+ * most six tile strips and its checkpoint (12 × 8 items and the journal entry fit one
+ * TransactWriteItems of 100 items), and the packer counts the leaf-index items on top.
  */
 export const MAX_TENANTS_PER_CHUNK = 12;
 
@@ -193,16 +254,57 @@ interface TenantAppend {
   readonly leaves: readonly Hash[];
 }
 
+/** What a consumer last committed for a tenant: its head and the right-edge tiles it wrote. */
+interface KnownTree {
+  readonly size: number;
+  readonly root: Hash;
+  readonly tiles: Map<string, Uint8Array>;
+  /** Whether the commit stored a signed checkpoint of this head too. */
+  readonly checkpointed: boolean;
+}
+
+/** Signs each chunk's new heads into its transaction (see TLOG_CHECKPOINT_INTERVAL_MS). */
+export interface ChunkCheckpoints {
+  /** The signed checkpoint note of a tenant's tree head. */
+  sign(tenant: string, head: TreeHead): Promise<string>;
+  /** The least time between two checkpoints of a tenant signed into a chunk's transaction. */
+  readonly intervalMs: number;
+}
+
+/** The tenants and leaf-index buckets of a chunk's inserted entries: what its transaction holds. */
+const appendItemCounter = () => {
+  const tenants = new Set<string>();
+  const buckets = new Set<string>();
+  return {
+    tenants,
+    add: (record: ChangeRecord): number => {
+      const entry = insertedEntry(record);
+      if (!entry) return 0;
+      let items = 0;
+      // The head, the tiles, and the checkpoint signed into the transaction.
+      if (!tenants.has(entry.tenant)) items += 2 + MAX_TILES_PER_APPEND;
+      const bucket = tlogLeafBucketKey(entry.tenant, entry.id).pk;
+      if (!buckets.has(bucket)) items += 1;
+      tenants.add(entry.tenant);
+      buckets.add(bucket);
+      return items;
+    },
+  };
+};
+
 /**
  * The sequencer: gives each newly inserted entry the next leaf index of its tenant's tree, exactly
- * once, and stores the tree's new hashes. A chunk's appends for every tenant it touches commit in
- * one transaction with the chunk's journal entry, each head conditioned on the size it was read at,
- * so a redelivered or bisected batch never appends twice (the journal says so) and two consumers
- * (two stream shards holding the same tenant) never give one index twice (the condition fails and
- * the loser reads the new head and tries again). The entry-to-index items are written before the
- * commit with plain writes; they are advisory (see `TlogReader.leafIndexOf`).
+ * once, and stores the tree's new hashes and the entries' leaf indexes. Its writes for a chunk are
+ * one transaction with a journal entry: the counter step's (it is a `TransactionPart` of that
+ * step, so a chunk's counters and log appends cost one round trip), or its own when it runs as a
+ * step by itself. Each tenant's head is conditioned on the size it was read at, so a redelivered or
+ * bisected batch never appends twice (the journal says so) and two consumers (two stream shards
+ * holding the same tenant) never give one index twice (the condition fails and the loser reads the
+ * new head and tries again). A consumer keeps the head and right-edge tiles it last committed per
+ * tenant and trusts them on the first attempt (the head condition checks them), so a chunk
+ * usually reads nothing.
  */
-export class DynamoDbSequencerStep implements DerivationStep {
+export class DynamoDbSequencerStep implements DerivationStep, TransactionPart {
   readonly name = 'tlog';
   readonly #doc: DynamoDBDocumentClient;
   readonly #table: string;
@@ -210,8 +312,10 @@ export class DynamoDbSequencerStep implements DerivationStep {
   readonly #clock: () => number;
   readonly #random: () => number;
   readonly #backoff: BackoffPolicy;
-  /** What this consumer last committed per tenant: its size and the tiles it wrote. */
-  readonly #known = new Map<string, { size: number; tiles: Map<string, Uint8Array> }>();
+  readonly #known = new Map<string, KnownTree>();
+  readonly #checkpoints: ChunkCheckpoints | undefined;
+  /** When this consumer last committed a checkpoint per tenant. */
+  readonly #checkpointedAt = new Map<string, number>();
 
   constructor(
     doc: DynamoDBDocumentClient,
@@ -220,8 +324,11 @@ export class DynamoDbSequencerStep implements DerivationStep {
       readonly clock?: () => number;
       readonly random?: () => number;
       readonly backoff?: BackoffPolicy;
+      /** Sign each chunk's new heads into its transaction (no extra request for a checkpoint). */
+      readonly checkpoints?: ChunkCheckpoints;
     },
   ) {
+    this.#checkpoints = options.checkpoints;
     this.#doc = doc;
     this.#table = options.controlTable;
     this.#store = new DynamoDbTlogStore(doc, options);
@@ -230,29 +337,91 @@ export class DynamoDbSequencerStep implements DerivationStep {
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
   }
 
+  /** The head this consumer last committed for `tenant`, if it remembers one. */
+  committedHead(tenant: string): CommittedHead | undefined {
+    const known = this.#known.get(tenant);
+    return known
+      ? { head: { size: known.size, root: known.root }, checkpointed: known.checkpointed }
+      : undefined;
+  }
+
+  counter(): { add(record: ChangeRecord): number } {
+    return appendItemCounter();
+  }
+
   packer(): ChunkPacker {
-    const tenants = new Set<string>();
+    const counter = appendItemCounter();
+    let items = 0;
     return {
       add: (record) => {
         const entry = insertedEntry(record);
-        if (!entry || tenants.has(entry.tenant)) return true;
-        if (tenants.size >= MAX_TENANTS_PER_CHUNK) return false;
-        tenants.add(entry.tenant);
+        if (entry && !counter.tenants.has(entry.tenant) && counter.tenants.size >= MAX_TENANTS_PER_CHUNK)
+          return false;
+        const more = counter.add(record);
+        if (items + more > MAX_TRANSACTION_ITEMS - 1) return false;
+        items += more;
         return true;
       },
     };
   }
 
-  async apply(chunk: readonly ChangeRecord[], entry: JournalEntry): Promise<'applied' | 'duplicate'> {
+  async stage(chunk: readonly ChangeRecord[], attempt: number): Promise<StagedWrites> {
     const byTenant = new Map<string, { entryIds: number[]; leaves: Hash[] }>();
     for (const record of chunk) {
       const inserted = insertedEntry(record);
-      if (!inserted) continue;
+      const leaf = leafOf(record);
+      if (!inserted || !leaf) continue;
       const part = byTenant.get(inserted.tenant) ?? { entryIds: [], leaves: [] };
       part.entryIds.push(inserted.id);
-      part.leaves.push(entryLeafHash(inserted));
+      part.leaves.push(leaf);
       byTenant.set(inserted.tenant, part);
     }
+    // The first attempt trusts what this consumer itself last committed for the tenant (its head
+    // and tiles): when another consumer appended since, the head condition fails and the retry
+    // reads the store.
+    const trusted = attempt === 1;
+    const appends: TenantAppend[] = await Promise.all(
+      [...byTenant].map(async ([tenant, part]) => ({
+        tenant,
+        oldSize:
+          (trusted ? this.#known.get(tenant)?.size : undefined) ??
+          (await this.#store.head(tenant))?.size ??
+          0,
+        ...part,
+      })),
+    );
+    const grown = await Promise.all(appends.map((append) => this.#appendWrites(append, trusted)));
+    const checkpoints = await Promise.all(
+      appends.map((append, position) => this.#checkpointWrite(append.tenant, grown[position])),
+    );
+    return {
+      writes: [...grown.flatMap((one) => one.writes), ...checkpoints.flatMap((one) => (one ? [one] : []))],
+      committed: () => {
+        const now = this.#clock();
+        for (const [position, append] of appends.entries()) {
+          if (!checkpoints[position]) continue;
+          if (this.#checkpointedAt.size > MAX_KNOWN_TENANTS) this.#checkpointedAt.clear();
+          this.#checkpointedAt.set(append.tenant, now);
+        }
+        this.#remember(
+          appends,
+          grown,
+          checkpoints.map((one) => one !== undefined),
+          trusted,
+        );
+      },
+    };
+  }
+
+  failed(chunk: readonly ChangeRecord[]): void {
+    for (const record of chunk) {
+      const tenant = insertedEntry(record)?.tenant;
+      if (tenant !== undefined) this.#known.delete(tenant);
+    }
+  }
+
+  /** On its own (not a part of the counter step): the chunk's appends and its journal entry. */
+  async apply(chunk: readonly ChangeRecord[], entry: JournalEntry): Promise<'applied' | 'duplicate'> {
     const journalPut = {
       Put: {
         TableName: this.#table,
@@ -266,39 +435,13 @@ export class DynamoDbSequencerStep implements DerivationStep {
       },
     };
     for (let attempt = 1; ; attempt += 1) {
-      // The first attempt trusts what this consumer itself last committed for the tenant (its
-      // head and tiles): when another consumer appended since, the head condition fails and the
-      // retry reads the store.
-      const trusted = attempt === 1;
-      const appends: TenantAppend[] = await Promise.all(
-        [...byTenant].map(async ([tenant, part]) => ({
-          tenant,
-          oldSize:
-            (trusted ? this.#known.get(tenant)?.size : undefined) ??
-            (await this.#store.head(tenant))?.size ??
-            0,
-          ...part,
-        })),
-      );
-      const grown = await Promise.all(appends.map((append) => this.#appendWrites(append, trusted)));
-      const writes = grown.map((one) => one.writes);
-      // The advisory entry-to-index items first: plain writes, rewritten by any retry.
-      await batchWriteAll(
-        this.#doc,
-        this.#table,
-        appends.flatMap((append) =>
-          append.entryIds.map((id, offset) => ({
-            PutRequest: { Item: { ...tlogLeafIndexKey(append.tenant, id), index: append.oldSize + offset } },
-          })),
-        ),
-        { backoff: this.#backoff, random: this.#random, concurrency: 4 },
-      );
       try {
-        await this.#doc.send(new TransactWriteCommand({ TransactItems: [journalPut, ...writes.flat()] }));
-        this.#remember(appends, grown, trusted);
+        const staged = await this.stage(chunk, attempt);
+        await this.#doc.send(new TransactWriteCommand({ TransactItems: [journalPut, ...staged.writes] }));
+        staged.committed();
         return 'applied';
       } catch (error) {
-        for (const tenant of byTenant.keys()) this.#known.delete(tenant);
+        this.failed(chunk);
         const reasons =
           error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []) : [];
         if (reasons[0]?.Code === 'ConditionalCheckFailed') return 'duplicate';
@@ -315,10 +458,37 @@ export class DynamoDbSequencerStep implements DerivationStep {
     }
   }
 
-  /** Keeps each tenant's new size and the tiles just written, for this consumer's next chunk. */
+  /**
+   * The checkpoint of a tenant's new head, signed into the chunk's transaction when due. Stored
+   * only if the head commits (a signature of a tree that is not committed never leaves the
+   * rejected request), and never over a larger one: the head condition means no checkpoint of
+   * this size or more can exist, the condition here keeps it so regardless.
+   */
+  async #checkpointWrite(
+    tenant: string,
+    grown: { readonly size: number; readonly root: Hash } | undefined,
+  ): Promise<TransactItem | undefined> {
+    const checkpoints = this.#checkpoints;
+    if (!checkpoints || !grown) return undefined;
+    const last = this.#checkpointedAt.get(tenant);
+    if (last !== undefined && this.#clock() - last < checkpoints.intervalMs) return undefined;
+    const note = await checkpoints.sign(tenant, { size: grown.size, root: grown.root });
+    return {
+      Put: {
+        TableName: this.#table,
+        Item: { ...tlogCheckpointKey(tenant), size: grown.size, note },
+        ConditionExpression: 'attribute_not_exists(#pk) OR #size < :size',
+        ExpressionAttributeNames: { '#pk': CONTROL_KEYS.partition, '#size': 'size' },
+        ExpressionAttributeValues: { ':size': grown.size },
+      },
+    };
+  }
+
+  /** Keeps each tenant's new head and the tiles just written, for this consumer's next chunk. */
   #remember(
     appends: readonly TenantAppend[],
-    grown: readonly { readonly size: number; readonly tiles: readonly Tile[] }[],
+    grown: readonly { readonly size: number; readonly root: Hash; readonly tiles: readonly GrownTile[] }[],
+    checkpointed: readonly boolean[],
     trusted: boolean,
   ): void {
     if (this.#known.size > MAX_KNOWN_TENANTS) this.#known.clear();
@@ -330,7 +500,12 @@ export class DynamoDbSequencerStep implements DerivationStep {
       // Only the right edge is ever read again by an append: drop full tiles left behind.
       for (const [key, hashes] of tiles)
         if (hashes.length === TILE_WIDTH * 32 && tiles.size > 8) tiles.delete(key);
-      this.#known.set(append.tenant, { size: result.size, tiles });
+      this.#known.set(append.tenant, {
+        size: result.size,
+        root: result.root,
+        tiles,
+        checkpointed: checkpointed[position] ?? false,
+      });
     }
   }
 
@@ -343,13 +518,16 @@ export class DynamoDbSequencerStep implements DerivationStep {
     };
   }
 
-  /** The head and tile puts of one tenant's append, the head conditioned on the size it was read at. */
+  /**
+   * One tenant's append: the head conditioned on the size it was read at, the tiles that grew, and
+   * the entries' leaf indexes (one item per 64 ms bucket of entry ids, one attribute per entry).
+   */
   async #appendWrites(
     append: TenantAppend,
     trusted: boolean,
-  ): Promise<{ writes: Record<string, unknown>[]; size: number; tiles: readonly Tile[] }> {
+  ): Promise<{ writes: TransactItem[]; size: number; root: Hash; tiles: readonly GrownTile[] }> {
     const grown = await appendToTiles(this.#tiles(append.tenant, trusted), append.oldSize, append.leaves);
-    const head = {
+    const head: TransactItem = {
       Put: {
         TableName: this.#table,
         Item: { ...tlogHeadKey(append.tenant), size: grown.size, root: grown.root },
@@ -365,16 +543,53 @@ export class DynamoDbSequencerStep implements DerivationStep {
             }),
       },
     };
-    const tiles = grown.tiles.map((tile) => ({
-      Put: {
+    // Only the strips the append grew: from the one holding the old right edge to the new one.
+    const tiles: TransactItem[] = grown.tiles.flatMap((tile) => {
+      const oldWidth = tile.oldWidth;
+      const writes: TransactItem[] = [];
+      for (
+        let strip = Math.floor(oldWidth / TLOG_TILE_STRIP);
+        strip * TLOG_TILE_STRIP < tile.width;
+        strip += 1
+      ) {
+        const from = strip * TLOG_TILE_STRIP;
+        const to = Math.min(tile.width, from + TLOG_TILE_STRIP);
+        writes.push({
+          Put: {
+            TableName: this.#table,
+            Item: {
+              ...tlogTileStripKey(append.tenant, tile.level, tile.index, strip),
+              width: to - from,
+              hashes: tile.hashes.subarray(from * 32, to * 32),
+            },
+          },
+        });
+      }
+      return writes;
+    });
+    const buckets = new Map<
+      string,
+      { key: ControlKey; names: Record<string, string>; values: Record<string, number> }
+    >();
+    for (const [offset, id] of append.entryIds.entries()) {
+      const key = tlogLeafBucketKey(append.tenant, id);
+      const bucket = buckets.get(key.pk) ?? { key, names: {}, values: {} };
+      const n = Object.keys(bucket.names).length;
+      bucket.names[`#i${n}`] = tlogLeafAttribute(id);
+      bucket.values[`:i${n}`] = append.oldSize + offset;
+      buckets.set(key.pk, bucket);
+    }
+    const indexes: TransactItem[] = [...buckets.values()].map(({ key, names, values }) => ({
+      Update: {
         TableName: this.#table,
-        Item: {
-          ...tlogTileKey(append.tenant, tile.level, tile.index),
-          width: tile.width,
-          hashes: tile.hashes,
-        },
+        Key: key,
+        UpdateExpression: `SET ${Object.keys(names)
+          .map((name, n) => `${name} = :i${n}`)
+          .join(', ')}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
       },
     }));
-    return { writes: [head, ...tiles], size: grown.size, tiles: grown.tiles };
+    return { writes: [head, ...tiles, ...indexes], size: grown.size, root: grown.root, tiles: grown.tiles };
   }
 }

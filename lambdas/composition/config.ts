@@ -166,6 +166,13 @@ const schema = z.object({
    * file lists the rest as not yet covered (the stream consumer runs seconds behind the writes).
    */
   TLOG_EXPORT_WAIT_MS: integer(0, 60_000, 10_000),
+  /**
+   * The least time between two checkpoints of a tenant that the stream consumer signs inside a
+   * chunk's transaction (0: every chunk that appends to it, at no extra request). Whatever a
+   * delivery leaves uncovered is signed at its end regardless, so a checkpoint covers every entry
+   * once the delivery holding it is done. Raise it to spend fewer KMS calls per chunk.
+   */
+  TLOG_CHECKPOINT_INTERVAL_MS: integer(0, 60_000, 0),
   /** In AWS: the KMS key (ECC_NIST_EDWARDS25519, SIGN_VERIFY) that signs checkpoints. */
   TLOG_KMS_KEY_ID: z.optional(z.string()),
 });

@@ -3,7 +3,7 @@ import { DynamoDbSequencerStep, insertedEntry } from '../adapters/dynamodb-tlog.
 import { changeRecordOf, type RawStreamRecord } from '../adapters/stream-records.js';
 import { DEFAULT_PLANNER, ShardPlanner } from '../domain/hot-shards.js';
 import type { ChangeRecord, DerivationStep } from '../ports/derivation.js';
-import { CheckpointStep } from '../use-cases/checkpoint-log.js';
+import { CheckpointFollowUp, signHead } from '../use-cases/checkpoint-log.js';
 import type { DeriveDependencies } from '../use-cases/derive-changes.js';
 import type { ServiceConfig } from './config.js';
 import { coreServices } from './dynamodb.js';
@@ -11,30 +11,53 @@ import { perConfig } from './memo.js';
 import { checkpointDependencies, hasCheckpointSigner } from './tlog.js';
 
 /**
- * The events table's stream consumer: the journal and the derivation steps, in the order they run
- * over each chunk: rollup counters, the verifiable log's sequencer, then its checkpoints (when a
- * signing key is configured).
+ * The events table's stream consumer: the journal and the derivation steps over each chunk (rollup
+ * counters, with the verifiable log's sequencer committing in the same transaction), then once per
+ * delivery the log's checkpoints (when a signing key is configured).
  */
 export const derivationDependencies = /* @__PURE__ */ perConfig(
-  (config: ServiceConfig): DeriveDependencies => {
-    const { doc, shardPlans } = coreServices(config);
-    const controlTable = config.CONTROL_TABLE;
-    const planner = new ShardPlanner({
-      ...DEFAULT_PLANNER,
-      targetUnitsPerKey: config.HOT_TENANT_UNITS_PER_KEY,
-    });
-    const journal = new DynamoDbDerivationJournal(doc, { controlTable });
-    const steps: DerivationStep[] = [
-      new DynamoDbCounterStep(doc, { controlTable, shardPlans, planShards: { planner, store: shardPlans } }),
-      new DynamoDbSequencerStep(doc, { controlTable }),
-    ];
-    if (hasCheckpointSigner(config)) {
-      const tenantOf = (record: ChangeRecord) => insertedEntry(record)?.tenant;
-      steps.push(new CheckpointStep(checkpointDependencies(config), journal, tenantOf));
-    }
-    return { journal, steps };
-  },
+  (config: ServiceConfig): DeriveDependencies => derivation(config, { log: true }),
 );
+
+/**
+ * The derivation of `config`, a new one each call; `log: false` leaves the verifiable log out (the
+ * bench's baseline: the same counter step, without the sequencer and checkpoints).
+ */
+export const derivation = (config: ServiceConfig, options: { readonly log: boolean }): DeriveDependencies => {
+  const { doc, shardPlans } = coreServices(config);
+  const controlTable = config.CONTROL_TABLE;
+  const planner = new ShardPlanner({
+    ...DEFAULT_PLANNER,
+    targetUnitsPerKey: config.HOT_TENANT_UNITS_PER_KEY,
+  });
+  const journal = new DynamoDbDerivationJournal(doc, { controlTable });
+  // The sequencer's writes share each chunk's counter transaction (one journal entry, one round
+  // trip), and with a signing key so does each new head's checkpoint.
+  const signing = hasCheckpointSigner(config) ? checkpointDependencies(config) : undefined;
+  const sequencer = new DynamoDbSequencerStep(doc, {
+    controlTable,
+    ...(signing
+      ? {
+          checkpoints: {
+            sign: (tenant, head) => signHead(signing, tenant, head),
+            intervalMs: config.TLOG_CHECKPOINT_INTERVAL_MS,
+          },
+        }
+      : {}),
+  });
+  const steps: DerivationStep[] = [
+    new DynamoDbCounterStep(doc, {
+      controlTable,
+      shardPlans,
+      planShards: { planner, store: shardPlans },
+      parts: options.log ? [sequencer] : [],
+    }),
+  ];
+  if (!signing || !options.log) return { journal, steps };
+  const tenantOf = (record: ChangeRecord) => insertedEntry(record)?.tenant;
+  const checkpoints = new CheckpointFollowUp(signing, tenantOf, (tenant) => sequencer.committedHead(tenant));
+  return { journal, steps, followUps: [checkpoints] };
+};
 
 /** The stream consumer's: the derivation, and how a Lambda stream record becomes a change. */
 export interface DeriveStreamDependencies {

@@ -1,7 +1,7 @@
 /**
  * Derivation: what is built from the events table's change stream behind the request path
- * (rollup counters now; the verifiable log's sequencer next). See docs/architecture.md, "The write
- * path".
+ * (rollup counters, the verifiable log's sequencer and its checkpoints). See docs/architecture.md,
+ * "The write path" and "The verifiable log".
  */
 
 /** One change of the events table, as its stream delivers it (images already unmarshalled). */
@@ -60,4 +60,19 @@ export interface DerivationStep {
    * `'duplicate'` when `entry` already exists (another invocation applied the chunk first).
    */
   apply(chunk: readonly ChangeRecord[], entry: JournalEntry): Promise<'applied' | 'duplicate'>;
+}
+
+/**
+ * Work done once per delivery, after its chunks (the verifiable log's checkpoints): not journaled,
+ * so it must be idempotent and must bring the store up to date with everything the steps applied,
+ * whether this delivery or an earlier one applied it. When it fails, the whole delivery is handed
+ * back (every step then skips what it applied) so that it runs again.
+ */
+export interface DeliveryFollowUp {
+  readonly name: string;
+  /**
+   * Runs over the records every step has applied (`records`, a prefix of the delivery), of which
+   * the first `earlier` were applied before this delivery (by an earlier one, maybe elsewhere).
+   */
+  run(records: readonly ChangeRecord[], earlier: number): Promise<void>;
 }

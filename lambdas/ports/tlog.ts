@@ -14,6 +14,12 @@ export interface TreeHead {
   readonly root: Hash;
 }
 
+/** A head a stream consumer committed, and whether it stored that head's checkpoint in the same transaction. */
+export interface CommittedHead {
+  readonly head: TreeHead;
+  readonly checkpointed: boolean;
+}
+
 /** A signed checkpoint as stored: its tree size and its C2SP signed-note text. */
 export interface StoredCheckpoint {
   readonly size: number;
@@ -26,9 +32,9 @@ export interface TlogReader {
   /** The tenant's tiles (consistent reads). */
   tiles(tenant: string): TileReader;
   /**
-   * The leaf index the sequencer gave an entry, if it did. Advisory: a caller checks the leaf hash
-   * at that index against the entry (a crash between the index write and the commit can leave an
-   * index that a later commit gave to another entry, until the redelivery rewrites it).
+   * The leaf index the sequencer gave an entry, if it did (written in the same transaction as the
+   * append, so it is exact; an inclusion proof still answers the leaf hash it proves, which a
+   * client compares with the entry's own).
    */
   leafIndexOf(tenant: string, entryId: number): Promise<number | undefined>;
   /** {@link leafIndexOf} for many entries at once: entry id → leaf index, for those that have one. */

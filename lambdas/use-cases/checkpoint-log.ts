@@ -2,14 +2,15 @@ import { signCheckpoint } from '../domain/tlog/checkpoint.js';
 import { entryLeafHash, tenantOrigin } from '../domain/tlog/entry-leaf.js';
 import type { NoteSigner } from '../domain/tlog/note.js';
 import { signReceipt } from '../domain/tlog/receipt.js';
+import type { ChangeRecord, DeliveryFollowUp } from '../ports/derivation.js';
 import type {
-  ChangeRecord,
-  ChunkPacker,
-  DerivationJournal,
-  DerivationStep,
-  JournalEntry,
-} from '../ports/derivation.js';
-import type { CheckpointWriter, PurgeReceipts, ReceiptWriter, TlogReader } from '../ports/tlog.js';
+  CheckpointWriter,
+  CommittedHead,
+  PurgeReceipts,
+  ReceiptWriter,
+  TlogReader,
+  TreeHead,
+} from '../ports/tlog.js';
 
 export interface CheckpointDependencies {
   readonly reader: TlogReader;
@@ -28,8 +29,17 @@ export interface CheckpointDependencies {
 export const checkpointTenant = async (deps: CheckpointDependencies, tenant: string): Promise<void> => {
   const [head, latest] = await Promise.all([deps.reader.head(tenant), deps.reader.latestCheckpoint(tenant)]);
   if (!head || (latest && latest.size >= head.size)) return;
+  await deps.writer.saveCheckpoint(tenant, { size: head.size, note: await signHead(deps, tenant, head) });
+};
+
+/** The signed checkpoint note of the tenant's tree `head`. */
+export const signHead = async (
+  deps: CheckpointDependencies,
+  tenant: string,
+  head: TreeHead,
+): Promise<string> => {
   const timestamp = Math.floor((deps.clock ?? Date.now)() / 1000);
-  const note = await signCheckpoint(
+  return signCheckpoint(
     {
       origin: tenantOrigin(deps.origin, tenant),
       size: head.size,
@@ -39,45 +49,71 @@ export const checkpointTenant = async (deps: CheckpointDependencies, tenant: str
     },
     [await deps.signer()],
   );
-  await deps.writer.saveCheckpoint(tenant, { size: head.size, note });
 };
 
+/** Tenants whose last signed size a consumer remembers (a bound on its memory). */
+const MAX_SIGNED_TENANTS = 10_000;
+
 /**
- * The derivation step after the sequencer: for each tenant a chunk appended to, a signed
- * checkpoint of its new tree, so a checkpoint covers new entries as soon as the consumer has
- * sequenced them. Checkpointing is idempotent, so the journal entry is written after it (a crash
- * between the two signs again, which changes nothing).
+ * Signs a checkpoint, once per delivery of stream records (not per chunk), of each tenant the
+ * delivery holds entries of, unless the latest checkpoint covers the tree already (usually the
+ * sequencer stored one in its last transaction, and this does nothing). A tenant this
+ * consumer just appended to is signed from the head it committed (`committedHead`: no read; the
+ * stored checkpoint is only replaced by a larger one, so a head another consumer moved past is
+ * harmless), any other (or one with entries an earlier delivery applied) from the stored head.
+ * Not journaled: it runs after every delivery, over
+ * every record the steps hold applied, including those an earlier delivery applied (a crash
+ * before this ran), so every sequenced entry is covered by the end of the delivery that holds it.
  */
-export class CheckpointStep implements DerivationStep {
+export class CheckpointFollowUp implements DeliveryFollowUp {
   readonly name = 'checkpoint';
   readonly #deps: CheckpointDependencies;
-  readonly #journal: DerivationJournal;
   readonly #tenantOf: (record: ChangeRecord) => string | undefined;
+  readonly #committedHead: (tenant: string) => CommittedHead | undefined;
+  /** The size this consumer last saw checkpointed per tenant. */
+  readonly #signed = new Map<string, number>();
 
   constructor(
     deps: CheckpointDependencies,
-    journal: DerivationJournal,
     /** The tenant of an entry the sequencer appends, else undefined. */
     tenantOf: (record: ChangeRecord) => string | undefined,
+    /**
+     * The head this consumer's sequencer last committed for a tenant, if it remembers one, and
+     * whether that commit stored its checkpoint too.
+     */
+    committedHead: (tenant: string) => CommittedHead | undefined = () => undefined,
   ) {
     this.#deps = deps;
-    this.#journal = journal;
     this.#tenantOf = tenantOf;
+    this.#committedHead = committedHead;
   }
 
-  packer(): ChunkPacker {
-    return { add: () => true };
-  }
-
-  async apply(chunk: readonly ChangeRecord[], entry: JournalEntry): Promise<'applied' | 'duplicate'> {
-    const tenants = new Set<string>();
-    for (const record of chunk) {
+  async run(records: readonly ChangeRecord[], earlier: number): Promise<void> {
+    // A tenant with entries an earlier delivery applied may have been appended to by another
+    // consumer (one that died before checkpointing): what this one remembers proves nothing there.
+    const tenants = new Map<string, boolean>();
+    for (const [position, record] of records.entries()) {
       const tenant = this.#tenantOf(record);
-      if (tenant !== undefined) tenants.add(tenant);
+      if (tenant !== undefined) tenants.set(tenant, (tenants.get(tenant) ?? false) || position < earlier);
     }
-    await Promise.all([...tenants].map((tenant) => checkpointTenant(this.#deps, tenant)));
-    await this.#journal.alias(entry);
-    return 'applied';
+    await Promise.all([...tenants].map(([tenant, stale]) => this.#checkpoint(tenant, stale)));
+  }
+
+  async #checkpoint(tenant: string, stale: boolean): Promise<void> {
+    const committed = stale ? undefined : this.#committedHead(tenant);
+    if (!committed) {
+      this.#signed.delete(tenant);
+      await checkpointTenant(this.#deps, tenant);
+      return;
+    }
+    const { head } = committed;
+    if (committed.checkpointed || (this.#signed.get(tenant) ?? -1) >= head.size) return;
+    await this.#deps.writer.saveCheckpoint(tenant, {
+      size: head.size,
+      note: await signHead(this.#deps, tenant, head),
+    });
+    if (this.#signed.size > MAX_SIGNED_TENANTS) this.#signed.clear();
+    this.#signed.set(tenant, head.size);
   }
 }
 

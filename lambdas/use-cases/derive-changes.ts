@@ -1,5 +1,6 @@
 import {
   type ChangeRecord,
+  type DeliveryFollowUp,
   type DerivationJournal,
   type DerivationStep,
   type JournalEntry,
@@ -9,6 +10,8 @@ import {
 export interface DeriveDependencies {
   readonly journal: DerivationJournal;
   readonly steps: readonly DerivationStep[];
+  /** Run once per delivery after its chunks, over the records every step applied. */
+  readonly followUps?: readonly DeliveryFollowUp[];
 }
 
 /** What became of a batch: everything applied, or where a retry must resume. */
@@ -53,6 +56,8 @@ export const deriveChanges = async (
   }
 
   let position = Math.min(...appliedUpTo, records.length);
+  // Records some step held applied already: an earlier delivery's, not this one's.
+  const earlier = Math.max(0, ...appliedUpTo);
   try {
     while (position < records.length) {
       const end = chunkEnd(deps.steps, records, position);
@@ -75,10 +80,34 @@ export const deriveChanges = async (
     }
   } catch (error) {
     await aliasAt(deps, holdings, records, position);
-    return { resumeAt: (records[position] as ChangeRecord).sequenceNumber, skipped, error };
+    const followUpError = await followUp(deps, records.slice(0, position), earlier);
+    // A failed follow-up hands the whole delivery back, so that it runs again over all of it.
+    const resumeAt = (records[followUpError === undefined ? position : 0] as ChangeRecord).sequenceNumber;
+    return { resumeAt, skipped, error };
   }
   await aliasAt(deps, holdings, records, records.length);
+  const followUpError = await followUp(deps, records, earlier);
+  if (followUpError !== undefined) {
+    return { resumeAt: (records[0] as ChangeRecord).sequenceNumber, skipped, error: followUpError.error };
+  }
   return { skipped };
+};
+
+/** Runs the follow-ups over the applied records; what one of them threw, if it did. */
+const followUp = async (
+  deps: DeriveDependencies,
+  applied: readonly ChangeRecord[],
+  earlier: number,
+): Promise<{ error: unknown } | undefined> => {
+  if (applied.length === 0) return undefined;
+  for (const one of deps.followUps ?? []) {
+    try {
+      await one.run(applied, Math.min(earlier, applied.length));
+    } catch (error) {
+      return { error };
+    }
+  }
+  return undefined;
 };
 
 /** How many leading records the journal says `step` applied already. */

@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { BatchWriteCommand, type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from '@jest/globals';
-import { DynamoDbDerivationJournal } from '../../lambdas/adapters/dynamodb-derivation.js';
+import { DynamoDbCounterStore } from '../../lambdas/adapters/dynamodb-counter-store.js';
+import {
+  DynamoDbCounterStep,
+  DynamoDbDerivationJournal,
+} from '../../lambdas/adapters/dynamodb-derivation.js';
+import { tlogTileKey, tlogTileStripKey } from '../../lambdas/adapters/dynamodb-keys.js';
 import { recordToItem } from '../../lambdas/adapters/dynamodb-records.js';
 import {
   DynamoDbSequencerStep,
@@ -15,8 +20,8 @@ import { entryLeafHash } from '../../lambdas/domain/tlog/entry-leaf.js';
 import { inclusionProof, rootHash, sameHash, verifyInclusion } from '../../lambdas/domain/tlog/merkle.js';
 import { encodeSignerKey, parseSignerKey } from '../../lambdas/domain/tlog/note.js';
 import { tileNodeReader } from '../../lambdas/domain/tlog/tiles.js';
-import type { ChangeRecord, DerivationStep } from '../../lambdas/ports/derivation.js';
-import { CheckpointStep } from '../../lambdas/use-cases/checkpoint-log.js';
+import type { ChangeRecord, DeliveryFollowUp, DerivationStep } from '../../lambdas/ports/derivation.js';
+import { CheckpointFollowUp, signHead } from '../../lambdas/use-cases/checkpoint-log.js';
 import { deriveChanges } from '../../lambdas/use-cases/derive-changes.js';
 import { type LocalStreamConsumer, startStreamConsumer } from '../../local/stream-consumer.js';
 import { awsError } from '../helpers/faults.js';
@@ -56,7 +61,12 @@ const writeEntries = async (
   return records;
 };
 
-const consumer = (tables: Tables, steps: DerivationStep[], batchSize = 100): LocalStreamConsumer =>
+const consumer = (
+  tables: Tables,
+  steps: DerivationStep[],
+  batchSize = 100,
+  followUps: DeliveryFollowUp[] = [],
+): LocalStreamConsumer =>
   startStreamConsumer({
     endpoint,
     streamArn: tables.streamArn,
@@ -64,12 +74,47 @@ const consumer = (tables: Tables, steps: DerivationStep[], batchSize = 100): Loc
     retryMs: 10,
     handle: async (records) => {
       const outcome = await deriveChanges(
-        { journal: new DynamoDbDerivationJournal(tables.doc, { controlTable: tables.control }), steps },
+        {
+          journal: new DynamoDbDerivationJournal(tables.doc, { controlTable: tables.control }),
+          steps,
+          followUps,
+        },
         records,
       );
       return outcome.resumeAt !== undefined ? { resumeAt: outcome.resumeAt } : {};
     },
   });
+
+type Backoff = ConstructorParameters<typeof DynamoDbSequencerStep>[1]['backoff'];
+
+/**
+ * The two ways the sequencer runs: as a step with its own transaction, and as it runs in the
+ * service, a part of the counter step's transaction (its writes committed with the counters').
+ */
+const modes: [string, (doc: DynamoDBDocumentClient, control: string, backoff?: Backoff) => DerivationStep][] =
+  [
+    [
+      'on its own',
+      (doc, control, backoff) =>
+        new DynamoDbSequencerStep(doc, { controlTable: control, ...(backoff ? { backoff } : {}) }),
+    ],
+    [
+      'in the counter step',
+      (doc, control, backoff) =>
+        new DynamoDbCounterStep(doc, {
+          controlTable: control,
+          ...(backoff ? { backoff } : {}),
+          parts: [new DynamoDbSequencerStep(doc, { controlTable: control })],
+        }),
+    ],
+  ];
+
+/** In the counter step's mode, the counters count every entry once too. */
+const expectCounted = async (tables: Tables, step: DerivationStep, tenant: string, count: number) => {
+  if (step.name !== 'counters') return;
+  const counters = new DynamoDbCounterStore(tables.doc, { controlTable: tables.control });
+  expect(await counters.total(tenant, { kind: 'all' })).toBe(count);
+};
 
 /**
  * The tenant's tree holds every entry exactly once (no leaf twice, none missing), its stored root is
@@ -99,23 +144,24 @@ const expectSequenced = async (tables: Tables, tenant: string, records: readonly
   }
 };
 
-describe('the verifiable log sequencer (a derivation step)', () => {
+describe.each(modes)('the verifiable log sequencer (%s)', (_mode, makeStep) => {
   it('gives every entry of every tenant one leaf, in stream order, and stores a tree that proves them', async () => {
     const tables = await createTables();
-    const running = consumer(tables, [
-      new DynamoDbSequencerStep(tables.doc, { controlTable: tables.control }),
-    ]);
+    const step = makeStep(tables.doc, tables.control);
+    const running = consumer(tables, [step]);
     const acme = await writeEntries(tables, 'acme', 600);
     const globex = await writeEntries(tables, 'globex', 90, 5000);
     await running.settle();
     await expectSequenced(tables, 'acme', acme);
     await expectSequenced(tables, 'globex', globex);
+    await expectCounted(tables, step, 'acme', 600);
+    await expectCounted(tables, step, 'globex', 90);
     await running.stop();
   });
 
   it('appends nothing twice when the whole stream is delivered again in other batches', async () => {
     const tables = await createTables();
-    const step = new DynamoDbSequencerStep(tables.doc, { controlTable: tables.control });
+    const step = makeStep(tables.doc, tables.control);
     const first = consumer(tables, [step], 37);
     const records = await writeEntries(tables, 'acme', 300);
     await first.settle();
@@ -129,14 +175,15 @@ describe('the verifiable log sequencer (a derivation step)', () => {
     expect(after?.size).toBe(300);
     expect(sameHash(after?.root ?? new Uint8Array(), before?.root ?? new Uint8Array(1))).toBe(true);
     await expectSequenced(tables, 'acme', records);
+    await expectCounted(tables, step, 'acme', 300);
     await again.stop();
   });
 
-  it('loses and repeats nothing when the consumer dies after a commit or between the index writes and the commit', async () => {
+  it('loses and repeats nothing when the consumer dies after a commit or on its way to the commit', async () => {
     const tables = await createTables();
     const send = tables.doc.send.bind(tables.doc);
     let beforeCommit = 0;
-    // Dies on its way to the commit: the index items are written, the transaction never sent.
+    // Dies on its way to the commit: the transaction is never sent.
     const doc = Object.create(tables.doc) as DynamoDBDocumentClient;
     doc.send = (async (command: unknown) => {
       if (command instanceof TransactWriteCommand && beforeCommit < 3) {
@@ -145,10 +192,7 @@ describe('the verifiable log sequencer (a derivation step)', () => {
       }
       return send(command as never);
     }) as DynamoDBDocumentClient['send'];
-    const real = new DynamoDbSequencerStep(doc, {
-      controlTable: tables.control,
-      backoff: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
-    });
+    const real = makeStep(doc, tables.control, { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 });
     let afterCommit = 0;
     // Dies after its transaction committed, before answering: the batch comes back whole.
     const dying: DerivationStep = {
@@ -170,6 +214,7 @@ describe('the verifiable log sequencer (a derivation step)', () => {
     expect(afterCommit).toBe(3);
     expect(running.stats.failures).toBeGreaterThanOrEqual(6);
     await expectSequenced(tables, 'acme', records);
+    await expectCounted(tables, real, 'acme', 500);
     await running.stop();
   });
 
@@ -191,7 +236,7 @@ describe('the verifiable log sequencer (a derivation step)', () => {
     // Each "shard" is delivered in small batches by its own consumer, all at once.
     await Promise.all(
       shards.map(async (changes) => {
-        const step = new DynamoDbSequencerStep(tables.doc, { controlTable: tables.control });
+        const step = makeStep(tables.doc, tables.control);
         for (let start = 0; start < changes.length; start += 10) {
           const outcome = await deriveChanges({ journal, steps: [step] }, changes.slice(start, start + 10));
           expect(outcome.resumeAt).toBeUndefined();
@@ -199,23 +244,26 @@ describe('the verifiable log sequencer (a derivation step)', () => {
       }),
     );
     await expectSequenced(tables, 'acme', records);
+    await expectCounted(tables, makeStep(tables.doc, tables.control), 'acme', 240);
   });
+});
 
+describe('checkpoints (once per delivery, after the sequencer)', () => {
   it('signs a checkpoint of each tenant a chunk appended to, which opens with the public key', async () => {
     const tables = await createTables();
     const signerKey = encodeSignerKey('audit-trail.test', randomBytes(32));
     const signer = parseSignerKey(signerKey);
     const store = new DynamoDbTlogStore(tables.doc, { controlTable: tables.control });
-    const journal = new DynamoDbDerivationJournal(tables.doc, { controlTable: tables.control });
+    const sequencer = new DynamoDbSequencerStep(tables.doc, { controlTable: tables.control });
+    const checkpoints = new CheckpointFollowUp(
+      { reader: store, writer: store, signer: async () => signer, origin: 'audit-trail.test' },
+      (record) => insertedEntry(record)?.tenant,
+      (tenant) => sequencer.committedHead(tenant),
+    );
     const steps: DerivationStep[] = [
-      new DynamoDbSequencerStep(tables.doc, { controlTable: tables.control }),
-      new CheckpointStep(
-        { reader: store, writer: store, signer: async () => signer, origin: 'audit-trail.test' },
-        journal,
-        (record) => insertedEntry(record)?.tenant,
-      ),
+      new DynamoDbCounterStep(tables.doc, { controlTable: tables.control, parts: [sequencer] }),
     ];
-    const running = consumer(tables, steps);
+    const running = consumer(tables, steps, 100, [checkpoints]);
     await writeEntries(tables, 'acme', 150);
     await running.settle();
     const head = await store.head('acme');
@@ -229,5 +277,199 @@ describe('the verifiable log sequencer (a derivation step)', () => {
     const stranger = parseSignerKey(encodeSignerKey('audit-trail.test', randomBytes(32)));
     expect(() => openCheckpoint(stored?.note ?? '', [stranger.verifier])).toThrow();
     await running.stop();
+  });
+
+  it('covers every sequenced entry even when the consumer dies before checkpointing, and signs once per delivery', async () => {
+    const tables = await createTables();
+    const signer = parseSignerKey(encodeSignerKey('audit-trail.test', randomBytes(32)));
+    const store = new DynamoDbTlogStore(tables.doc, { controlTable: tables.control });
+    let saves = 0;
+    let dies = 2;
+    // The first two deliveries die after their chunks committed, on the way to the checkpoint.
+    const writer = {
+      saveCheckpoint: async (tenant: string, checkpoint: { size: number; note: string }) => {
+        if (dies > 0) {
+          dies -= 1;
+          throw awsError('ProcessExited', 'the consumer died before checkpointing');
+        }
+        saves += 1;
+        await store.saveCheckpoint(tenant, checkpoint);
+      },
+    };
+    const deps = { reader: store, writer, signer: async () => signer, origin: 'audit-trail.test' };
+    const tenantOf = (record: ChangeRecord) => insertedEntry(record)?.tenant;
+    // A fresh consumer after each death (its memory gone), as a restarted Lambda container would be.
+    let sequencer = new DynamoDbSequencerStep(tables.doc, { controlTable: tables.control });
+    let batches = 0;
+    const running = startStreamConsumer({
+      endpoint,
+      streamArn: tables.streamArn,
+      batchSize: 50,
+      retryMs: 10,
+      handle: async (records) => {
+        batches += 1;
+        const fresh = dies > 0 && batches > 1;
+        if (fresh) sequencer = new DynamoDbSequencerStep(tables.doc, { controlTable: tables.control });
+        const current = sequencer;
+        const outcome = await deriveChanges(
+          {
+            journal: new DynamoDbDerivationJournal(tables.doc, { controlTable: tables.control }),
+            steps: [new DynamoDbCounterStep(tables.doc, { controlTable: tables.control, parts: [current] })],
+            followUps: [new CheckpointFollowUp(deps, tenantOf, (tenant) => current.committedHead(tenant))],
+          },
+          records,
+        );
+        return outcome.resumeAt !== undefined ? { resumeAt: outcome.resumeAt } : {};
+      },
+    });
+    const records = await writeEntries(tables, 'acme', 200);
+    await running.settle();
+    expect(dies).toBe(0);
+    expect(running.stats.failures).toBe(2);
+    await expectSequenced(tables, 'acme', records);
+    const stored = await store.latestCheckpoint('acme');
+    expect(openCheckpoint(stored?.note ?? '', [signer.verifier]).size).toBe(200);
+    // Once per delivery at most (a delivery of 50 records holds several chunks), never per chunk.
+    expect(saves).toBeLessThanOrEqual(running.stats.batches);
+    await running.stop();
+  });
+
+  it.each([
+    [0, 'every chunk signs its checkpoint into its transaction: the follow-up has nothing left to store'],
+    [60_000, 'within the interval chunks sign nothing: the end of each delivery covers the rest'],
+  ])('with TLOG_CHECKPOINT_INTERVAL_MS %i, %s', async (intervalMs) => {
+    const tables = await createTables();
+    const signer = parseSignerKey(encodeSignerKey('audit-trail.test', randomBytes(32)));
+    const store = new DynamoDbTlogStore(tables.doc, { controlTable: tables.control });
+    let followUpSaves = 0;
+    const deps = {
+      reader: store,
+      writer: {
+        saveCheckpoint: async (tenant: string, checkpoint: { size: number; note: string }) => {
+          followUpSaves += 1;
+          await store.saveCheckpoint(tenant, checkpoint);
+        },
+      },
+      signer: async () => signer,
+      origin: 'audit-trail.test',
+    };
+    const sequencer = new DynamoDbSequencerStep(tables.doc, {
+      controlTable: tables.control,
+      checkpoints: { sign: (tenant, head) => signHead(deps, tenant, head), intervalMs },
+    });
+    const checkpoints = new CheckpointFollowUp(
+      deps,
+      (record) => insertedEntry(record)?.tenant,
+      (tenant) => sequencer.committedHead(tenant),
+    );
+    const steps = [new DynamoDbCounterStep(tables.doc, { controlTable: tables.control, parts: [sequencer] })];
+    const running = consumer(tables, steps, 100, [checkpoints]);
+    const acme = await writeEntries(tables, 'acme', 250);
+    const globex = await writeEntries(tables, 'globex', 40, 5000);
+    await running.settle();
+    await expectSequenced(tables, 'acme', acme);
+    await expectSequenced(tables, 'globex', globex);
+    for (const [tenant, count] of [
+      ['acme', 250],
+      ['globex', 40],
+    ] as const) {
+      const stored = await store.latestCheckpoint(tenant);
+      const checkpoint = openCheckpoint(stored?.note ?? '', [signer.verifier], `audit-trail.test/${tenant}`);
+      expect(checkpoint.size).toBe(count);
+      expect(sameHash(checkpoint.root, (await store.head(tenant))?.root ?? new Uint8Array())).toBe(true);
+    }
+    if (intervalMs === 0) expect(followUpSaves).toBe(0);
+    else expect(followUpSaves).toBeGreaterThan(0);
+    await running.stop();
+  });
+
+  it('reads and extends a tree whose tiles were written whole, in the first layout', async () => {
+    const tables = await createTables();
+    const records = Array.from({ length: 300 }, (_, n) =>
+      sealRecord('acme', idFor(BASE + n, 0), BASE + n, { action_type: 'layout' }),
+    );
+    const changes = records.map(
+      (record, n): ChangeRecord => ({
+        eventId: `e${n}`,
+        sequenceNumber: String(1000 + n),
+        kind: 'insert',
+        newImage: recordToItem(record),
+      }),
+    );
+    const journal = new DynamoDbDerivationJournal(tables.doc, { controlTable: tables.control });
+    const first = new DynamoDbSequencerStep(tables.doc, { controlTable: tables.control });
+    expect(
+      (await deriveChanges({ journal, steps: [first] }, changes.slice(0, 150))).resumeAt,
+    ).toBeUndefined();
+    // The 150-leaf tile as the first layout stored it: one item, its strips gone.
+    const store = new DynamoDbTlogStore(tables.doc, { controlTable: tables.control });
+    const whole = await store.tiles('acme')(0, 0, 150);
+    await tables.doc.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName: tables.control,
+              Item: { ...tlogTileKey('acme', 0, 0), width: 150, hashes: whole },
+            },
+          },
+          ...[0, 1, 2].map((strip) => ({
+            Delete: { TableName: tables.control, Key: tlogTileStripKey('acme', 0, 0, strip) },
+          })),
+        ],
+      }),
+    );
+    // A consumer without memory of it reads that tile, and appends the rest in strips over it.
+    const second = new DynamoDbSequencerStep(tables.doc, { controlTable: tables.control });
+    expect((await deriveChanges({ journal, steps: [second] }, changes.slice(150))).resumeAt).toBeUndefined();
+    await expectSequenced(tables, 'acme', records);
+  });
+
+  it('covers a redelivered batch that another consumer sequenced and died on, whatever this one remembers', async () => {
+    const tables = await createTables();
+    const signer = parseSignerKey(encodeSignerKey('audit-trail.test', randomBytes(32)));
+    const store = new DynamoDbTlogStore(tables.doc, { controlTable: tables.control });
+    const deps = { reader: store, writer: store, signer: async () => signer, origin: 'audit-trail.test' };
+    const tenantOf = (record: ChangeRecord) => insertedEntry(record)?.tenant;
+    const records = Array.from({ length: 150 }, (_, n) =>
+      sealRecord('acme', idFor(BASE + n, 0), BASE + n, { action_type: 'handover' }),
+    );
+    const changes = records.map(
+      (record, n): ChangeRecord => ({
+        eventId: `e${n}`,
+        sequenceNumber: String(1000 + n),
+        kind: 'insert',
+        newImage: recordToItem(record),
+      }),
+    );
+    const journal = new DynamoDbDerivationJournal(tables.doc, { controlTable: tables.control });
+    // Y sequences and checkpoints the first 50 entries, and remembers that head as checkpointed.
+    const y = new DynamoDbSequencerStep(tables.doc, {
+      controlTable: tables.control,
+      checkpoints: { sign: (tenant, head) => signHead(deps, tenant, head), intervalMs: 0 },
+    });
+    const yDeps = {
+      journal,
+      steps: [y],
+      followUps: [new CheckpointFollowUp(deps, tenantOf, (tenant) => y.committedHead(tenant))],
+    };
+    expect((await deriveChanges(yDeps, changes.slice(0, 50))).resumeAt).toBeUndefined();
+    // X sequences the next 100 (signing nothing into its chunks) and dies before checkpointing.
+    const x = new DynamoDbSequencerStep(tables.doc, { controlTable: tables.control });
+    const dying: DeliveryFollowUp = {
+      name: 'checkpoint',
+      run: async () => {
+        throw awsError('ProcessExited', 'the consumer died before checkpointing');
+      },
+    };
+    const xOutcome = await deriveChanges({ journal, steps: [x], followUps: [dying] }, changes.slice(50));
+    expect(xOutcome.resumeAt).toBe(changes[50]?.sequenceNumber);
+    expect((await store.head('acme'))?.size).toBe(150);
+    expect((await store.latestCheckpoint('acme'))?.size).toBe(50);
+    // The batch comes back to Y, whose memory (50, checkpointed) is out of date.
+    const yOutcome = await deriveChanges(yDeps, changes.slice(50));
+    expect(yOutcome.resumeAt).toBeUndefined();
+    expect(yOutcome.skipped.tlog).toBe(100);
+    expect((await store.latestCheckpoint('acme'))?.size).toBe(150);
   });
 });

@@ -81,12 +81,17 @@ export const tileNodeReader = (readTile: TileReader): PerfectNodeReader => {
   };
 };
 
+/** A tile an append grew: its whole new content, and how many hashes it held before. */
+export interface GrownTile extends Tile {
+  readonly oldWidth: number;
+}
+
 /** The result of appending leaves to a tiled tree. */
 export interface TiledAppend {
   readonly size: number;
   readonly root: Hash;
   /** Every tile whose content grew, with its whole new content (full, or the new partial width). */
-  readonly tiles: readonly Tile[];
+  readonly tiles: readonly GrownTile[];
 }
 
 /**
@@ -126,7 +131,7 @@ export const appendToTiles = async (
       if (oldWidth > 0)
         hashes.set((await readTile(level, index, oldWidth)).subarray(0, oldWidth * HASH_SIZE));
       for (const [position, hash] of nodes) hashes.set(hash, position * HASH_SIZE);
-      return { level, index, width, hashes };
+      return { level, index, width, hashes, oldWidth };
     }),
   );
   return { size: newSize, root: range.root(), tiles };
