@@ -4,7 +4,7 @@ import { gunzipSync } from 'node:zlib';
 import yauzl from 'yauzl';
 import { EXPORT_JSON_NAME } from '../lambdas/domain/export.js';
 import { parseVerifierKey } from '../lambdas/domain/tlog/note.js';
-import { TLOG_PROOF_FILE, verifyDownload } from '../lambdas/domain/tlog/proof-file.js';
+import { proofHeaderOf, TLOG_PROOF_FILE, verifyDownload } from '../lambdas/domain/tlog/proof-file.js';
 
 /**
  * `npm run verify -- <download.zip> --key <verifier key>`: checks a download offline against the
@@ -69,7 +69,7 @@ const main = async (): Promise<number> => {
   }
   let key = values.key ?? (values['key-file'] ? readFileSync(values['key-file'], 'utf8').trim() : undefined);
   if (!key) {
-    key = String((JSON.parse(proof.toString('utf8')) as { key?: unknown }).key ?? '');
+    key = String(proofHeaderOf(proof.toString('utf8'))?.key ?? '');
     console.warn(
       'WARNING: no --key given; checking against the key named inside the zip, which proves integrity only if you trust that key.',
     );

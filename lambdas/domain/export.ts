@@ -56,15 +56,18 @@ export async function* exportDocument(pages: AsyncIterable<readonly AuditRecord[
   yield Buffer.from(exportDocumentTail(entries), 'utf8');
 }
 
-/** A small file added to an export's zip after the JSON document. */
+/**
+ * A file added to an export's zip after the JSON document: its whole content, or its content as a
+ * stream of chunks (read once, while the zip is written, so a large file is never held whole).
+ */
 export interface ZipTrailingFile {
   readonly name: string;
-  readonly content: Buffer;
+  readonly content: Buffer | AsyncIterable<Uint8Array>;
 }
 
 /**
- * The seam for files beside the document (a later verifiable-log checkpoint): given what the
- * export holds, the files to add after it. Both export paths take one; none is passed today.
+ * The seam for files beside the document (the verifiable log's proof file): given what the export
+ * holds, the files to add after it. Both export paths take one.
  */
 export type TrailingFiles = (contents: {
   readonly tenant: string;

@@ -36,7 +36,7 @@ export interface ZipExportOptions {
    * projects a finish past the deadline, instead of finding out at the deadline.
    */
   readonly expectedEntries?: number;
-  /** Files to add after the document once it is read (the seam for a later checkpoint); none by default. */
+  /** Files to add after the document once it is read (the verifiable log's proof file); none by default. */
   readonly trailingFiles?: TrailingFiles;
 }
 
@@ -113,14 +113,25 @@ export const exportZip = async (options: ZipExportOptions): Promise<ZipExportRes
   zip.once('error', (error: Error) => zipped.destroy(error));
   zip.addReadStream(source, EXPORT_JSON_NAME, { mtime: new Date(started), compressionLevel: 6 });
   const { trailingFiles } = options;
+  const trailing: Readable[] = [];
   if (!trailingFiles) zip.end();
   else {
     // Only once the document is read is its snapshot known; the files follow it in the zip.
     source.once('end', () => {
       trailingFiles({ tenant: options.tenant, snapshotMaxId, entries }).then(
         (files) => {
-          for (const file of files)
-            zip.addBuffer(file.content, file.name, { mtime: new Date(started), compressionLevel: 6 });
+          for (const file of files) {
+            const options = { mtime: new Date(started), compressionLevel: 6 };
+            if (Buffer.isBuffer(file.content)) {
+              zip.addBuffer(file.content, file.name, options);
+              continue;
+            }
+            // A streamed file is read as yazl reaches it, with backpressure from the sink.
+            const stream = Readable.from(file.content, { objectMode: false });
+            stream.once('error', (error) => zipped.destroy(error));
+            trailing.push(stream);
+            zip.addReadStream(stream, file.name, options);
+          }
           zip.end();
         },
         (error: unknown) => zipped.destroy(asError(error)),
@@ -137,6 +148,7 @@ export const exportZip = async (options: ZipExportOptions): Promise<ZipExportRes
     return { kind: 'inline', zip: Buffer.concat(sink.chunks), entries, snapshotMaxId };
   } catch (error) {
     source.destroy();
+    for (const stream of trailing) stream.destroy();
     if (sink.upload) {
       sink.upload.stream.destroy(asError(error));
       // Wait for the cancelled upload to be cleaned up before answering.
