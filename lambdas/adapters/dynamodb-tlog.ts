@@ -1,5 +1,6 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -95,6 +96,40 @@ export class DynamoDbTlogStore implements TlogReader, CheckpointWriter, ReceiptW
     );
     const index = output.Item?.index;
     return typeof index === 'number' ? index : undefined;
+  }
+
+  async leafIndexesOf(tenant: string, entryIds: readonly number[]): Promise<(number | undefined)[]> {
+    const byKey = new Map<string, number>();
+    const keyOf = (key: Record<string, unknown>) =>
+      `${key[CONTROL_KEYS.partition] as string}\u0000${key[CONTROL_KEYS.sort] as string}`;
+    for (let start = 0; start < entryIds.length; start += 100) {
+      let keys: Record<string, unknown>[] = [
+        ...new Map(
+          entryIds.slice(start, start + 100).map((id) => {
+            const key = tlogLeafIndexKey(tenant, id) as unknown as Record<string, unknown>;
+            return [keyOf(key), key] as const;
+          }),
+        ).values(),
+      ];
+      for (let attempt = 1; keys.length > 0; attempt += 1) {
+        const output = await this.#doc.send(
+          new BatchGetCommand({
+            RequestItems: { [this.#table]: { Keys: keys, ConsistentRead: true } },
+          }),
+        );
+        for (const item of output.Responses?.[this.#table] ?? [])
+          if (typeof item.index === 'number') byKey.set(keyOf(item), item.index);
+        keys = output.UnprocessedKeys?.[this.#table]?.Keys ?? [];
+        if (keys.length > 0) {
+          if (attempt >= DEFAULT_BACKOFF.maxAttempts)
+            throw new InvariantError('leaf index reads kept being refused');
+          await backoffDelay(DEFAULT_BACKOFF, attempt, Math.random);
+        }
+      }
+    }
+    return entryIds.map((id) =>
+      byKey.get(keyOf(tlogLeafIndexKey(tenant, id) as unknown as Record<string, unknown>)),
+    );
   }
 
   async latestCheckpoint(tenant: string): Promise<StoredCheckpoint | undefined> {

@@ -2,13 +2,16 @@ import { DynamoDbTlogStore } from '../adapters/dynamodb-tlog.js';
 import { KMSClient, kmsNoteSigner } from '../adapters/kms-note-signer.js';
 import { ConfigurationError } from '../domain/errors.js';
 import type { TrailingFiles } from '../domain/export.js';
+import type { ArchiveManifest } from '../domain/purge.js';
 import { type NoteSigner, parseSignerKey } from '../domain/tlog/note.js';
 import type { PurgeReceipts } from '../ports/tlog.js';
 import { type CheckpointDependencies, purgeReceipts } from '../use-cases/checkpoint-log.js';
+import { writeArchiveProof } from '../use-cases/tlog-archive-proof.js';
 import { tlogTrailingFiles } from '../use-cases/tlog-export-files.js';
 import type { ServiceConfig } from './config.js';
 import { coreServices } from './dynamodb.js';
 import { perConfig } from './memo.js';
+import { archiveStore } from './objects.js';
 
 /** The tenants' verifiable logs in the control table. */
 export const tlogStore = /* @__PURE__ */ perConfig(
@@ -90,4 +93,22 @@ export const tlogPurgeReceipts = /* @__PURE__ */ perConfig(
     hasCheckpointSigner(config)
       ? purgeReceipts({ ...checkpointDependencies(config), writer: tlogStore(config) })
       : undefined,
+);
+
+/**
+ * What writes a completed purge job's archive proof (`<job>.tlog-proof.jsonl`), when checkpoints are
+ * signed and archives kept in this configuration.
+ */
+export const tlogArchiveProofs = /* @__PURE__ */ perConfig(
+  (config: ServiceConfig): ((manifest: ArchiveManifest) => Promise<void>) | undefined => {
+    const archives = archiveStore(config);
+    if (!hasCheckpointSigner(config) || !archives) return undefined;
+    const deps = {
+      reader: tlogStore(config),
+      archives,
+      verifier: async () => (await checkpointSigner(config)).verifier,
+      origin: config.TLOG_ORIGIN,
+    };
+    return (manifest) => writeArchiveProof(deps, manifest);
+  },
 );

@@ -31,6 +31,8 @@ export interface TlogReader {
    * index that a later commit gave to another entry, until the redelivery rewrites it).
    */
   leafIndexOf(tenant: string, entryId: number): Promise<number | undefined>;
+  /** {@link leafIndexOf} of many entries at once (batched reads), in the order of `entryIds`. */
+  leafIndexesOf(tenant: string, entryIds: readonly number[]): Promise<(number | undefined)[]>;
   latestCheckpoint(tenant: string): Promise<StoredCheckpoint | undefined>;
   /**
    * The tenant's signed purge receipts (C2SP signed notes), a page at a time (so a tenant with
