@@ -243,12 +243,10 @@ export const verifyArchive = async (input: {
       found.add(`part ${part.key} is not JSON Lines: damaged or altered`);
       continue;
     }
-    if (!proof || !Array.isArray(proof.leaf_indexes) || proof.leaf_indexes.length !== records.length) {
-      found.add(
-        `part ${part.key} holds ${records.length} entries, its proof ${proof?.leaf_indexes?.length ?? 'none'}`,
-      );
-      continue;
-    }
+    const indexes =
+      proof && Array.isArray(proof.leaf_indexes) && proof.leaf_indexes.length === records.length
+        ? proof.leaf_indexes
+        : undefined;
     const nodes: PerfectNode[] = [];
     for (const [position, record] of records.entries()) {
       entries += 1;
@@ -270,7 +268,8 @@ export const verifyArchive = async (input: {
       }
       if (receipt.archived) found.add(`entry ${id} is in the archive twice`, id);
       receipt.archived = true;
-      const index = proof.leaf_indexes[position] as number;
+      if (!indexes) continue;
+      const index = indexes[position] as number;
       if (index === -1) {
         found.add(
           `entry ${id} is not in the signed log of ${size} leaves (purged before it was sequenced)`,
@@ -279,6 +278,12 @@ export const verifyArchive = async (input: {
         continue;
       }
       nodes.push({ level: 0, index, hash: leaf });
+    }
+    if (!proof || !indexes) {
+      found.add(
+        `part ${part.key} holds ${records.length} entries, its proof ${proof?.leaf_indexes?.length ?? 'none'}`,
+      );
+      continue;
     }
     for (const node of Array.isArray(proof.cover) ? proof.cover : []) {
       const [level, index, hash] = Array.isArray(node) ? node : [];
