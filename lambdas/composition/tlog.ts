@@ -69,7 +69,7 @@ export const checkpointDependencies = /* @__PURE__ */ perConfig(
 );
 
 /**
- * The proof file every download zip carries beside its document (`tlog-proof.json`), when
+ * The proof file every download zip carries beside its document (`tlog-proof.jsonl`), when
  * checkpoints are signed in this configuration.
  */
 export const tlogExportFiles = /* @__PURE__ */ perConfig(

@@ -100,7 +100,7 @@ describe('downloads carry the verifiable log, and verify offline', () => {
   });
   afterAll(async () => service.stop());
 
-  it('adds tlog-proof.json beside the unchanged document, and verify accepts the download', async () => {
+  it('adds tlog-proof.jsonl beside the unchanged document, and verify accepts the download', async () => {
     const files = await unzip(zip);
     expect([...files.keys()]).toEqual([EXPORT_JSON_NAME, TLOG_PROOF_FILE]);
     const proof = String(files.get(TLOG_PROOF_FILE));
