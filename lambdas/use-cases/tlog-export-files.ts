@@ -6,7 +6,7 @@ import { tenantOrigin } from '../domain/tlog/entry-leaf.js';
 import type { NoteVerifier } from '../domain/tlog/note.js';
 import { TLOG_PROOF_FILE, writeProofFile } from '../domain/tlog/proof-file.js';
 import { TILE_WIDTH } from '../domain/tlog/tiles.js';
-import type { EventStore } from '../ports/event-store.js';
+import type { EventStore, PageResult } from '../ports/event-store.js';
 import type { StoredCheckpoint, TlogReader } from '../ports/tlog.js';
 
 export interface TlogExportDependencies {
@@ -46,14 +46,13 @@ async function* leafTiles(reader: TlogReader, tenant: string, size: number): Asy
   }
 }
 
-/** Every entry of the tenant as stored now, ascending id, a page at a time. */
+/** Every entry of the tenant as stored now, ascending id, a page at a time, the next page read ahead. */
 async function* entryPages(
   events: Pick<EventStore, 'queryPage'>,
   tenant: string,
 ): AsyncGenerator<readonly AuditRecord[]> {
-  let minId = 0;
-  for (;;) {
-    const { records } = await events.queryPage({
+  const read = (minId: number) => {
+    const page = events.queryPage({
       tenant,
       selector: { kind: 'all' },
       minId,
@@ -62,10 +61,16 @@ async function* entryPages(
       limit: PAGE,
       consistent: true,
     });
-    if (records.length > 0) yield records;
+    // A page read ahead may fail while the previous one is written; it is awaited below.
+    page.catch(() => undefined);
+    return page;
+  };
+  let next: Promise<PageResult> | undefined = read(0);
+  while (next) {
+    const { records }: PageResult = await next;
     const last = records[records.length - 1];
-    if (records.length < PAGE || !last) return;
-    minId = last.id + 1;
+    next = records.length === PAGE && last ? read(last.id + 1) : undefined;
+    if (records.length > 0) yield records;
   }
 }
 
