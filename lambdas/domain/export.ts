@@ -74,6 +74,13 @@ export type TrailingFiles = (contents: {
   /** The newest id in the export; 0 for an empty one. */
   readonly snapshotMaxId: number;
   readonly entries: number;
+  /**
+   * The exported entries again, newest first, a page at a time, when the export kept them aside
+   * (the single-worker export spills them to a scratch file as it writes the document, so a
+   * trailing file need not read the store a second time); absent otherwise. Read at most once,
+   * while the trailing files are written.
+   */
+  readonly exported?: () => AsyncIterable<readonly AuditRecord[]>;
 }) => Promise<readonly ZipTrailingFile[]>;
 
 /** Export and job ids: "exp_" + time (base 36, sortable) + 48 random bits. */

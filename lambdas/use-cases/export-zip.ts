@@ -1,3 +1,9 @@
+import { once } from 'node:events';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import yazl from 'yazl';
@@ -89,6 +95,9 @@ export const exportZip = async (options: ZipExportOptions): Promise<ZipExportRes
       if (projectedEnd > options.deadline) throw new ExportBudgetExceeded('projected past the time budget');
     }
   };
+  // With trailing files, the exported entries are kept aside in a scratch file (one JSON line
+  // each) as the document is written, for the trailing files to read again instead of the store.
+  const spill = options.trailingFiles ? await Spill.open() : undefined;
   async function* pages(): AsyncGenerator<readonly AuditRecord[]> {
     let next: Promise<PageResult> | undefined = fetchPage(MAX_ID);
     while (next) {
@@ -99,6 +108,7 @@ export const exportZip = async (options: ZipExportOptions): Promise<ZipExportRes
       if (entries === 0) snapshotMaxId = records[0]?.id ?? 0;
       next = records.length === PAGE_SIZE && last.id > 0 ? fetchPage(last.id - 1) : undefined;
       entries += records.length;
+      await spill?.write(records);
       yield records;
     }
   }
@@ -118,7 +128,15 @@ export const exportZip = async (options: ZipExportOptions): Promise<ZipExportRes
   else {
     // Only once the document is read is its snapshot known; the files follow it in the zip.
     source.once('end', () => {
-      trailingFiles({ tenant: options.tenant, snapshotMaxId, entries }).then(
+      const kept = spill?.close();
+      // Awaited by whoever reads the spill; none may (no proof file), so never left unhandled.
+      kept?.catch(() => undefined);
+      trailingFiles({
+        tenant: options.tenant,
+        snapshotMaxId,
+        entries,
+        ...(spill && kept ? { exported: () => spill.read(kept) } : {}),
+      }).then(
         (files) => {
           for (const file of files) {
             const options = { mtime: new Date(started), compressionLevel: 6 };
@@ -140,6 +158,7 @@ export const exportZip = async (options: ZipExportOptions): Promise<ZipExportRes
   }
   try {
     await pipeline(zipped, sink);
+    await spill?.remove();
     if (sink.upload) {
       sink.upload.stream.end();
       await sink.upload.done;
@@ -149,6 +168,7 @@ export const exportZip = async (options: ZipExportOptions): Promise<ZipExportRes
   } catch (error) {
     source.destroy();
     for (const stream of trailing) stream.destroy();
+    await spill?.remove().catch(() => undefined);
     if (sink.upload) {
       sink.upload.stream.destroy(asError(error));
       // Wait for the cancelled upload to be cleaned up before answering.
@@ -203,5 +223,60 @@ class SpillSink extends Writable {
   #forward(upload: ExportUpload, chunk: Buffer, callback: (error?: Error | null) => void): void {
     if (upload.stream.write(chunk)) callback();
     else upload.stream.once('drain', () => callback());
+  }
+}
+
+/** Records kept aside in a scratch file, one JSON line each, and read back a page at a time. */
+class Spill {
+  readonly #dir: string;
+  readonly #file: string;
+  readonly #out: WriteStream;
+
+  private constructor(dir: string) {
+    this.#dir = dir;
+    this.#file = join(dir, 'entries.jsonl');
+    this.#out = createWriteStream(this.#file);
+  }
+
+  static async open(): Promise<Spill> {
+    return new Spill(await mkdtemp(join(tmpdir(), 'export-spill-')));
+  }
+
+  /** Appends a page, waiting for the file to drain (so a slow disk holds back the export). */
+  async write(records: readonly AuditRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const text = `${records.map((record) => JSON.stringify(record)).join('\n')}\n`;
+    if (!this.#out.write(text)) await once(this.#out, 'drain');
+  }
+
+  /** Ends the file; resolves once it is on disk. */
+  close(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#out.once('error', reject);
+      this.#out.end(() => resolve());
+    });
+  }
+
+  /** The records again, in the order written, a page at a time. */
+  async *read(closed: Promise<void>): AsyncGenerator<readonly AuditRecord[]> {
+    await closed;
+    let page: AuditRecord[] = [];
+    for await (const line of createInterface({
+      input: createReadStream(this.#file),
+      crlfDelay: Number.POSITIVE_INFINITY,
+    })) {
+      if (line.length === 0) continue;
+      page.push(JSON.parse(line) as AuditRecord);
+      if (page.length === PAGE_SIZE) {
+        yield page;
+        page = [];
+      }
+    }
+    if (page.length > 0) yield page;
+  }
+
+  async remove(): Promise<void> {
+    this.#out.destroy();
+    await rm(this.#dir, { recursive: true, force: true });
   }
 }

@@ -46,10 +46,14 @@ async function* leafTiles(reader: TlogReader, tenant: string, size: number): Asy
   }
 }
 
-/** Every entry of the tenant as stored now, ascending id, a page at a time, the next page read ahead. */
+/**
+ * The tenant's entries as stored now with ids from `fromId`, ascending, a page at a time, the next
+ * page read ahead.
+ */
 async function* entryPages(
   events: Pick<EventStore, 'queryPage'>,
   tenant: string,
+  fromId = 0,
 ): AsyncGenerator<readonly AuditRecord[]> {
   const read = (minId: number) => {
     const page = events.queryPage({
@@ -65,13 +69,17 @@ async function* entryPages(
     page.catch(() => undefined);
     return page;
   };
-  let next: Promise<PageResult> | undefined = read(0);
+  let next: Promise<PageResult> | undefined = read(fromId);
   while (next) {
     const { records }: PageResult = await next;
     const last = records[records.length - 1];
     next = records.length === PAGE && last ? read(last.id + 1) : undefined;
     if (records.length > 0) yield records;
   }
+}
+
+async function* concat<T>(...sources: AsyncIterable<T>[]): AsyncGenerator<T> {
+  for (const source of sources) yield* source;
 }
 
 /** The checkpoint's size, from its signed text (not the stored size beside it). */
@@ -109,7 +117,7 @@ const coveringCheckpoint = async (
  */
 export const tlogTrailingFiles =
   (deps: TlogExportDependencies): TrailingFiles =>
-  async ({ tenant, snapshotMaxId }): Promise<readonly ZipTrailingFile[]> => {
+  async ({ tenant, snapshotMaxId, exported }): Promise<readonly ZipTrailingFile[]> => {
     const [verifier, stored] = await Promise.all([
       deps.verifier(),
       coveringCheckpoint(deps, tenant, snapshotMaxId),
@@ -126,7 +134,11 @@ export const tlogTrailingFiles =
           treeSize,
           snapshotMaxId,
           leaves: leafTiles(deps.reader, tenant, treeSize),
-          entries: entryPages(deps.events, tenant),
+          // The exported entries as the export kept them (no second read of the store), then any
+          // written since; else every entry from the store.
+          entries: exported
+            ? concat(exported(), entryPages(deps.events, tenant, snapshotMaxId + 1))
+            : entryPages(deps.events, tenant),
           receipts: deps.reader.receipts(tenant),
         }),
       },

@@ -19,8 +19,10 @@ import { openReceipt } from './receipt.js';
  *   {"format":"audit-trail-tlog-proof/2","origin","key","key_id","checkpoint","tree_size","snapshot_max_id"}
  *   {"leaves":"<base64>"}     the tree's leaf hashes [0, tree_size) in order, 32 bytes each, a tile
  *                             (≤ 256 leaves) a line
- *   {"entry":{…}}             every entry the tenant's table holds, ascending id: the entry as the
- *                             log committed to it (RFC 8785 canonical JSON, without `hash`)
+ *   {"entry":{…}}             every entry the tenant's table holds (the exported ones as the export
+ *                             read them, then any written since; the verifier relies on no order):
+ *                             the entry as the log committed to it (RFC 8785 canonical JSON,
+ *                             without `hash`)
  *   {"receipt":"<note>"}      every signed purge receipt of the tenant
  *   {"end":{"leaves":n,"entries":n,"receipts":n}}   how many of each came before (truncation)
  *
@@ -66,7 +68,7 @@ export interface ProofFileSource {
   readonly snapshotMaxId: number;
   /** The tree's leaf hashes [0, treeSize), in order, as runs of 32-byte hashes (a tile each). */
   readonly leaves: AsyncIterable<Uint8Array>;
-  /** The tenant's entries as stored now, ascending id, a page at a time. */
+  /** The tenant's entries, each once, in any order, a page at a time. */
   readonly entries: AsyncIterable<readonly AuditRecord[]>;
   /** The tenant's signed purge receipts, a page at a time. */
   readonly receipts: AsyncIterable<readonly string[]>;
