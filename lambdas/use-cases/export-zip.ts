@@ -128,7 +128,7 @@ export const exportZip = async (options: ZipExportOptions): Promise<ZipExportRes
   else {
     // Only once the document is read is its snapshot known; the files follow it in the zip.
     source.once('end', () => {
-      const kept = spill?.close();
+      const kept = spill?.full ? undefined : spill?.close();
       // Awaited by whoever reads the spill; none may (no proof file), so never left unhandled.
       kept?.catch(() => undefined);
       trailingFiles({
@@ -226,11 +226,20 @@ class SpillSink extends Writable {
   }
 }
 
+/**
+ * Most bytes kept aside: well within Lambda's default 512 MB of /tmp. A larger export stops keeping
+ * its entries (the file is dropped), and its trailing files read the store again instead.
+ */
+const SPILL_MAX_BYTES = 256 * 1024 * 1024;
+
 /** Records kept aside in a scratch file, one JSON line each, and read back a page at a time. */
 class Spill {
   readonly #dir: string;
   readonly #file: string;
   readonly #out: WriteStream;
+  #bytes = 0;
+  /** True once the export outgrew {@link SPILL_MAX_BYTES}: nothing is kept any more. */
+  full = false;
 
   private constructor(dir: string) {
     this.#dir = dir;
@@ -244,8 +253,14 @@ class Spill {
 
   /** Appends a page, waiting for the file to drain (so a slow disk holds back the export). */
   async write(records: readonly AuditRecord[]): Promise<void> {
-    if (records.length === 0) return;
+    if (records.length === 0 || this.full) return;
     const text = `${records.map((record) => JSON.stringify(record)).join('\n')}\n`;
+    this.#bytes += Buffer.byteLength(text);
+    if (this.#bytes > SPILL_MAX_BYTES) {
+      this.full = true;
+      await this.remove();
+      return;
+    }
     if (!this.#out.write(text)) await once(this.#out, 'drain');
   }
 
