@@ -1,17 +1,114 @@
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import yauzl from 'yauzl';
 import { EXPORT_JSON_NAME } from '../lambdas/domain/export.js';
-import { parseVerifierKey } from '../lambdas/domain/tlog/note.js';
-import { TLOG_PROOF_FILE, verifyDownload } from '../lambdas/domain/tlog/proof-file.js';
+import type { ArchiveManifest } from '../lambdas/domain/purge.js';
+import { ARCHIVE_PROOF_NAME, verifyArchive } from '../lambdas/domain/tlog/archive-proof.js';
+import { type NoteVerifier, parseVerifierKey } from '../lambdas/domain/tlog/note.js';
+import { TLOG_PROOF_FILE, type Verdict, verifyDownload } from '../lambdas/domain/tlog/proof-file.js';
 
 /**
- * `npm run verify -- <download.zip> --key <verifier key>`: checks a download offline against the
- * log's public key (`GET /api/v1/tlog/key`, or what `npm start` prints). Prints a verdict; exits 0
- * when everything verifies, 1 naming the first bad entry, 2 when it cannot run. Uses only
- * `lambdas/domain/tlog/` (no AWS) and a zip reader.
+ * `npm run verify -- <download.zip | archive directory | manifest.json> --key <verifier key>`:
+ * checks a download, or a purge archive (its manifest, parts and `tlog-proof.jsonl` in one
+ * directory, named as the archives API or the bucket names them), offline against the log's public
+ * key (`GET /api/v1/tlog/key`, or what `npm start` prints). Prints a verdict; exits 0 when
+ * everything verifies, 1 naming the first bad entry, 2 when it cannot run. Uses only
+ * `lambdas/domain/` (no AWS) and a zip reader.
  */
+
+const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
+
+/** The first of `names` that exists in `dir`. */
+const firstExisting = (dir: string, names: readonly string[]): string | undefined =>
+  names.map((name) => join(dir, name)).find((file) => existsSync(file));
+
+/** Reads an archive directory: its manifest, parts and proof file. */
+const readArchive = (
+  path: string,
+):
+  | { manifest: string; parts: Map<string, { text: string; sha256: string }>; proof: string; jobId: string }
+  | string => {
+  const dir = statSync(path).isDirectory() ? path : dirname(path);
+  const manifestFile = statSync(path).isDirectory()
+    ? readdirSync(dir)
+        .filter((name) => name.endsWith('manifest.json'))
+        .map((name) => join(dir, name))[0]
+    : path;
+  if (!manifestFile) return `${path} holds no manifest.json`;
+  const manifest = readFileSync(manifestFile, 'utf8');
+  let parsed: ArchiveManifest;
+  try {
+    parsed = JSON.parse(manifest) as ArchiveManifest;
+  } catch {
+    return `${manifestFile} is not JSON: damaged or altered`;
+  }
+  const parts = new Map<string, { text: string; sha256: string }>();
+  for (const part of Array.isArray(parsed.parts) ? parsed.parts : []) {
+    const file = firstExisting(dir, [part.key, `${String(part.firstId).padStart(16, '0')}.jsonl.gz`]);
+    if (!file) continue;
+    const bytes = readFileSync(file);
+    let text: string;
+    try {
+      text = gunzipSync(bytes).toString('utf8');
+    } catch {
+      text = '\u0000';
+    }
+    parts.set(part.key, { text, sha256: sha256(bytes) });
+  }
+  const proofFile = firstExisting(dir, [`${parsed.jobId}.${ARCHIVE_PROOF_NAME}`, ARCHIVE_PROOF_NAME]);
+  if (!proofFile)
+    return `${dir} holds no ${ARCHIVE_PROOF_NAME} (the archive of a job that has not completed?)`;
+  return { manifest, parts, proof: readFileSync(proofFile, 'utf8'), jobId: String(parsed.jobId) };
+};
+
+const printFailure = (verdict: Verdict): void => {
+  const first =
+    verdict.firstBadEntry !== undefined
+      ? `first bad entry: ${verdict.firstBadEntry}`
+      : 'no single entry to blame';
+  console.log(`NOT VERIFIED (${first})`);
+  for (const problem of verdict.problems.slice(0, 20)) console.log(`  - ${problem}`);
+  if (verdict.problems.length > 20) console.log(`  … and ${verdict.problems.length - 20} more`);
+};
+
+const headerKey = (proof: string): string => {
+  console.warn(
+    'WARNING: no --key given; checking against the key named inside the file, which proves integrity only if you trust that key.',
+  );
+  try {
+    return String((JSON.parse(proof.slice(0, proof.indexOf('\n'))) as { key?: unknown }).key ?? '');
+  } catch {
+    return '';
+  }
+};
+
+const verifyArchiveAt = async (path: string, givenKey: string | undefined): Promise<number> => {
+  const archive = readArchive(path);
+  if (typeof archive === 'string') {
+    console.log(`NOT VERIFIED: ${archive}`);
+    return 1;
+  }
+  const key = givenKey ?? headerKey(archive.proof);
+  let verifier: NoteVerifier;
+  try {
+    verifier = parseVerifierKey(key);
+  } catch (error) {
+    console.error(`verify: the key is not a verifier key: ${(error as Error).message}`);
+    return 2;
+  }
+  const verdict = await verifyArchive({ ...archive, trusted: [verifier] });
+  if (verdict.ok) {
+    console.log(
+      `VERIFIED: archive of purge ${archive.jobId}: ${verdict.entriesChecked} entries, each in the signed log of ${verdict.treeSize} leaves and purged under a signed receipt, key ${verifier.name}`,
+    );
+    return 0;
+  }
+  printFailure(verdict);
+  return 1;
+};
 
 const readZip = (bytes: Buffer): Promise<Map<string, Buffer>> =>
   new Promise((resolve, reject) => {
@@ -48,9 +145,14 @@ const main = async (): Promise<number> => {
   });
   const [path] = positionals;
   if (!path) {
-    console.error('usage: npm run verify -- <download.zip> --key <name+keyid+base64key>');
+    console.error(
+      'usage: npm run verify -- <download.zip | archive directory | manifest.json> --key <name+keyid+base64key>',
+    );
     return 2;
   }
+  const givenKey =
+    values.key ?? (values['key-file'] ? readFileSync(values['key-file'], 'utf8').trim() : undefined);
+  if (statSync(path).isDirectory() || path.endsWith('manifest.json')) return verifyArchiveAt(path, givenKey);
   const bytes = readFileSync(path);
   let files: Map<string, Buffer>;
   try {
@@ -67,13 +169,7 @@ const main = async (): Promise<number> => {
     console.error(`NOT VERIFIED: ${path} has no ${document ? TLOG_PROOF_FILE : EXPORT_JSON_NAME}`);
     return 1;
   }
-  let key = values.key ?? (values['key-file'] ? readFileSync(values['key-file'], 'utf8').trim() : undefined);
-  if (!key) {
-    key = String((JSON.parse(proof.toString('utf8')) as { key?: unknown }).key ?? '');
-    console.warn(
-      'WARNING: no --key given; checking against the key named inside the zip, which proves integrity only if you trust that key.',
-    );
-  }
+  const key = givenKey ?? headerKey(proof.toString('utf8'));
   const verdict = verifyDownload({
     document: document.toString('utf8'),
     proof: proof.toString('utf8'),
@@ -90,13 +186,7 @@ const main = async (): Promise<number> => {
     );
     return 0;
   }
-  const first =
-    verdict.firstBadEntry !== undefined
-      ? `first bad entry: ${verdict.firstBadEntry}`
-      : 'no single entry to blame';
-  console.log(`NOT VERIFIED (${first})`);
-  for (const problem of verdict.problems.slice(0, 20)) console.log(`  - ${problem}`);
-  if (verdict.problems.length > 20) console.log(`  … and ${verdict.problems.length - 20} more`);
+  printFailure(verdict);
   return 1;
 };
 

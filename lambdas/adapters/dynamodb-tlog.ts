@@ -181,9 +181,8 @@ export class DynamoDbTlogStore implements TlogReader, CheckpointWriter, ReceiptW
     return typeof size === 'number' && typeof note === 'string' ? { size, note } : undefined;
   }
 
-  async receipts(tenant: string): Promise<string[]> {
+  async *receipts(tenant: string, jobId?: string): AsyncGenerator<string[]> {
     const { pk, prefix } = tlogReceiptPrefix(tenant);
-    const receipts: string[] = [];
     let start: Record<string, unknown> | undefined;
     do {
       const output = await this.#doc.send(
@@ -191,15 +190,19 @@ export class DynamoDbTlogStore implements TlogReader, CheckpointWriter, ReceiptW
           TableName: this.#table,
           KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
           ExpressionAttributeNames: { '#pk': CONTROL_KEYS.partition, '#sk': CONTROL_KEYS.sort },
-          ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
+          ExpressionAttributeValues: {
+            ':pk': pk,
+            ':prefix': jobId === undefined ? prefix : `${prefix}${jobId}#`,
+          },
           ConsistentRead: true,
           ...(start ? { ExclusiveStartKey: start } : {}),
         }),
       );
-      for (const item of output.Items ?? []) if (typeof item.note === 'string') receipts.push(item.note);
+      const page: string[] = [];
+      for (const item of output.Items ?? []) if (typeof item.note === 'string') page.push(item.note);
+      if (page.length > 0) yield page;
       start = output.LastEvaluatedKey;
     } while (start);
-    return receipts;
   }
 
   async saveReceipt(tenant: string, receiptId: string, receipt: string): Promise<void> {

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import {
@@ -8,6 +9,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { InvariantError } from '../domain/errors.js';
 import {
@@ -19,6 +21,7 @@ import {
   sha256Hex,
 } from '../domain/purge.js';
 import type { AuditRecord } from '../domain/record.js';
+import { ARCHIVE_PROOF_NAME } from '../domain/tlog/archive-proof.js';
 import type { ArchiveStore } from '../ports/archive-store.js';
 
 const gzipAsync = promisify(gzip);
@@ -28,13 +31,15 @@ const tenantPrefix = (tenant: string) => `tenants/${tenant}/purges/`;
 const jobPrefix = (tenant: string, jobId: string) => `${tenantPrefix(tenant)}${jobId}/`;
 const PART_SUFFIX = '.jsonl.gz';
 const MANIFEST_NAME = 'manifest.json';
+const PROOF_NAME = ARCHIVE_PROOF_NAME;
 
 const isMissing = (error: unknown): boolean =>
   error instanceof Error && (error.name === 'NoSuchKey' || error.name === 'NotFound');
 
 /**
  * Archives on S3, under `tenants/<tenant>/purges/<job id>/`: one gzip JSON Lines object per part
- * (`<first id, 16 digits>.jsonl.gz`) and `manifest.json`. Public keys are translated to object keys
+ * (`<first id, 16 digits>.jsonl.gz`), `manifest.json` and, once the job completes, the verifiable
+ * log's `tlog-proof.jsonl`. Public keys are translated to object keys
  * under the caller's own tenant prefix, never taken as object keys.
  */
 export class S3ArchiveStore implements ArchiveStore {
@@ -101,6 +106,21 @@ export class S3ArchiveStore implements ArchiveStore {
     );
   }
 
+  async writeProof(tenant: string, jobId: string, content: AsyncIterable<Uint8Array>): Promise<void> {
+    // One 5 MiB part in flight at a time: the proof file is never held whole.
+    await new Upload({
+      client: this.#s3,
+      params: {
+        Bucket: this.#bucket,
+        Key: `${jobPrefix(tenant, jobId)}${PROOF_NAME}`,
+        Body: Readable.from(content, { objectMode: false }),
+        ContentType: 'application/jsonl',
+      },
+      queueSize: 1,
+      leavePartsOnError: false,
+    }).done();
+  }
+
   async removeUnlisted(manifest: ArchiveManifest): Promise<number> {
     const listed = new Set(manifest.parts.map((part) => this.#objectKey(manifest.tenant, part.key)));
     const unlisted = (await this.#list(jobPrefix(manifest.tenant, manifest.jobId))).filter(
@@ -153,9 +173,9 @@ export class S3ArchiveStore implements ArchiveStore {
   #objectKey(tenant: string, key: string): string {
     const parsed = parseArchiveKey(key);
     if (!parsed) throw new RangeError('not an archive key');
-    return parsed.kind === 'manifest'
-      ? `${jobPrefix(tenant, parsed.jobId)}${MANIFEST_NAME}`
-      : `${jobPrefix(tenant, parsed.jobId)}${String(parsed.firstId).padStart(16, '0')}${PART_SUFFIX}`;
+    if (parsed.kind === 'manifest') return `${jobPrefix(tenant, parsed.jobId)}${MANIFEST_NAME}`;
+    if (parsed.kind === 'proof') return `${jobPrefix(tenant, parsed.jobId)}${PROOF_NAME}`;
+    return `${jobPrefix(tenant, parsed.jobId)}${String(parsed.firstId).padStart(16, '0')}${PART_SUFFIX}`;
   }
 
   async #list(prefix: string): Promise<string[]> {

@@ -162,10 +162,11 @@ const schema = z.object({
   /** The checkpoint signing key as a C2SP signer key (`PRIVATE+KEY+…`, Ed25519); locally generated. */
   TLOG_SIGNING_KEY: z.optional(z.string()),
   /**
-   * How long a download waits for the sequencer to cover every exported entry before its proof
-   * file lists the rest as not yet covered (the stream consumer runs seconds behind the writes).
+   * How long a download waits, at most, for a checkpoint covering its newest entry before its proof
+   * file goes with the latest one (the verifier then names the entries it does not cover). The
+   * wait starts once the document is written, two item reads per 100 ms; 0 never waits.
    */
-  TLOG_EXPORT_WAIT_MS: integer(0, 60_000, 10_000),
+  TLOG_EXPORT_WAIT_MS: integer(0, 60_000, 1000),
   /**
    * The least time between two checkpoints of a tenant that the stream consumer signs inside a
    * chunk's transaction (0: every chunk that appends to it, at no extra request). Whatever a

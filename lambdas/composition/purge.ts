@@ -8,14 +8,16 @@ import { coreServices, entryDeletion, idempotencyStore, purgeStore, tenantStore 
 import { httpDependencies } from './http.js';
 import { jobLauncher } from './job-launcher.js';
 import { perConfig } from './memo.js';
-import { tlogPurgeReceipts } from './tlog.js';
+import { tlogArchiveProofs, tlogPurgeReceipts } from './tlog.js';
 
 /** What purging needs (the purge API, its worker and the retention scheduler share it). */
 export const purgeDependencies = /* @__PURE__ */ perConfig((config: ServiceConfig): PurgeDependencies => {
   const { events, clock } = coreServices(config);
   const receipts = tlogPurgeReceipts(config);
+  const archiveProof = tlogArchiveProofs(config);
   return {
     ...(receipts ? { receipts } : {}),
+    ...(archiveProof ? { archiveProof } : {}),
     events,
     clock,
     purges: purgeStore(config),

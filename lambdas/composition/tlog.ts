@@ -2,10 +2,13 @@ import { DynamoDbTlogStore } from '../adapters/dynamodb-tlog.js';
 import { kmsNoteSigner } from '../adapters/kms-note-signer.js';
 import { ConfigurationError } from '../domain/errors.js';
 import type { TrailingFiles } from '../domain/export.js';
+import type { ArchiveManifest } from '../domain/purge.js';
 import { type NoteSigner, parseSignerKey } from '../domain/tlog/note.js';
 import type { PurgeReceipts } from '../ports/tlog.js';
 import { type CheckpointDependencies, purgeReceipts } from '../use-cases/checkpoint-log.js';
+import { writeArchiveProof } from '../use-cases/tlog-archive-proof.js';
 import { tlogTrailingFiles } from '../use-cases/tlog-export-files.js';
+import { archiveStore } from './archive-objects.js';
 import type { ServiceConfig } from './config.js';
 import { awsCredentials } from './credentials.js';
 import { coreServices } from './dynamodb.js';
@@ -68,7 +71,7 @@ export const checkpointDependencies = /* @__PURE__ */ perConfig(
 );
 
 /**
- * The proof file every download zip carries beside its document (`tlog-proof.json`), when
+ * The proof file every download zip carries beside its document (`tlog-proof.jsonl`), when
  * checkpoints are signed in this configuration.
  */
 export const tlogExportFiles = /* @__PURE__ */ perConfig(
@@ -92,4 +95,22 @@ export const tlogPurgeReceipts = /* @__PURE__ */ perConfig(
     hasCheckpointSigner(config)
       ? purgeReceipts({ ...checkpointDependencies(config), writer: tlogStore(config) })
       : undefined,
+);
+
+/**
+ * What writes a completed purge job's archive proof (`<job>.tlog-proof.jsonl`), when checkpoints are
+ * signed and archives kept in this configuration.
+ */
+export const tlogArchiveProofs = /* @__PURE__ */ perConfig(
+  (config: ServiceConfig): ((manifest: ArchiveManifest) => Promise<void>) | undefined => {
+    const archives = archiveStore(config);
+    if (!hasCheckpointSigner(config) || !archives) return undefined;
+    const deps = {
+      reader: tlogStore(config),
+      archives,
+      verifier: async () => (await checkpointSigner(config)).verifier,
+      origin: config.TLOG_ORIGIN,
+    };
+    return (manifest) => writeArchiveProof(deps, manifest);
+  },
 );

@@ -56,21 +56,31 @@ export async function* exportDocument(pages: AsyncIterable<readonly AuditRecord[
   yield Buffer.from(exportDocumentTail(entries), 'utf8');
 }
 
-/** A small file added to an export's zip after the JSON document. */
+/**
+ * A file added to an export's zip after the JSON document: its whole content, or its content as a
+ * stream of chunks (read once, while the zip is written, so a large file is never held whole).
+ */
 export interface ZipTrailingFile {
   readonly name: string;
-  readonly content: Buffer;
+  readonly content: Buffer | AsyncIterable<Uint8Array>;
 }
 
 /**
- * The seam for files beside the document (a later verifiable-log checkpoint): given what the
- * export holds, the files to add after it. Both export paths take one; none is passed today.
+ * The seam for files beside the document (the verifiable log's proof file): given what the export
+ * holds, the files to add after it. Both export paths take one.
  */
 export type TrailingFiles = (contents: {
   readonly tenant: string;
   /** The newest id in the export; 0 for an empty one. */
   readonly snapshotMaxId: number;
   readonly entries: number;
+  /**
+   * The exported entries again, newest first, a page at a time, when the export kept them aside
+   * (the single-worker export spills them to a scratch file as it writes the document, so a
+   * trailing file need not read the store a second time); absent otherwise. Read at most once,
+   * while the trailing files are written.
+   */
+  readonly exported?: () => AsyncIterable<readonly AuditRecord[]>;
 }) => Promise<readonly ZipTrailingFile[]>;
 
 /** Export and job ids: "exp_" + time (base 36, sortable) + 48 random bits. */

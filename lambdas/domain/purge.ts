@@ -120,14 +120,18 @@ const padId = (id: number): string => String(id).padStart(ID_WIDTH, '0');
  */
 export const partKey = (jobId: string, firstId: number): string => `${jobId}.${padId(firstId)}.jsonl.gz`;
 export const manifestKey = (jobId: string): string => `${jobId}.manifest.json`;
+/** The public key of an archive's verifiable-log proof file (`domain/tlog/archive-proof.ts`). */
+export const archiveProofKey = (jobId: string): string => `${jobId}.tlog-proof.jsonl`;
 
 /** A public archive key taken apart; undefined for anything that is not one (slashes, "..", …). */
 export type ParsedArchiveKey =
   | { readonly kind: 'part'; readonly jobId: string; readonly firstId: number }
-  | { readonly kind: 'manifest'; readonly jobId: string };
+  | { readonly kind: 'manifest'; readonly jobId: string }
+  | { readonly kind: 'proof'; readonly jobId: string };
 
 const PART_KEY = /^(pj-\d{1,16}(?:-\d{1,6})?)\.(\d{16})\.jsonl\.gz$/;
 const MANIFEST_KEY = /^(pj-\d{1,16}(?:-\d{1,6})?)\.manifest\.json$/;
+const PROOF_KEY = /^(pj-\d{1,16}(?:-\d{1,6})?)\.tlog-proof\.jsonl$/;
 
 export const parseArchiveKey = (key: string): ParsedArchiveKey | undefined => {
   if (key.length > 90) return undefined;
@@ -138,6 +142,8 @@ export const parseArchiveKey = (key: string): ParsedArchiveKey | undefined => {
   }
   const manifest = MANIFEST_KEY.exec(key);
   if (manifest?.[1] && isPurgeJobId(manifest[1])) return { kind: 'manifest', jobId: manifest[1] };
+  const proof = PROOF_KEY.exec(key);
+  if (proof?.[1] && isPurgeJobId(proof[1])) return { kind: 'proof', jobId: proof[1] };
   return undefined;
 };
 

@@ -17,6 +17,11 @@ export interface ArchiveStore {
   readPart(tenant: string, part: ArchivePart): Promise<AuditRecord[]>;
   readManifest(tenant: string, jobId: string): Promise<ArchiveManifest | undefined>;
   writeManifest(manifest: ArchiveManifest): Promise<void>;
+  /**
+   * Writes the job's verifiable-log proof file (public key `<job>.tlog-proof.jsonl`) from a stream
+   * of chunks, replacing any earlier one.
+   */
+  writeProof(tenant: string, jobId: string, content: AsyncIterable<Uint8Array>): Promise<void>;
   /** Deletes part objects of a job that its manifest does not list (left by a crash before the manifest was written). */
   removeUnlisted(manifest: ArchiveManifest): Promise<number>;
   /** Every manifest of a tenant, oldest job first. */

@@ -40,8 +40,11 @@ export interface TlogReader {
   /** {@link leafIndexOf} for many entries at once: entry id → leaf index, for those that have one. */
   leafIndexesOf(tenant: string, entryIds: readonly number[]): Promise<Map<number, number>>;
   latestCheckpoint(tenant: string): Promise<StoredCheckpoint | undefined>;
-  /** The tenant's signed purge receipts (C2SP signed notes), oldest first. */
-  receipts(tenant: string): Promise<string[]>;
+  /**
+   * The tenant's signed purge receipts (C2SP signed notes), a page at a time (so a tenant with
+   * many purges is never held whole), in job and segment order; only `jobId`'s when given.
+   */
+  receipts(tenant: string, jobId?: string): AsyncIterable<string[]>;
 }
 
 /** Stores a signed checkpoint unless a checkpoint of at least its size is stored already. */

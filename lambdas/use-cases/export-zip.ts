@@ -1,3 +1,9 @@
+import { once } from 'node:events';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import yazl from 'yazl';
@@ -36,7 +42,7 @@ export interface ZipExportOptions {
    * projects a finish past the deadline, instead of finding out at the deadline.
    */
   readonly expectedEntries?: number;
-  /** Files to add after the document once it is read (the seam for a later checkpoint); none by default. */
+  /** Files to add after the document once it is read (the verifiable log's proof file); none by default. */
   readonly trailingFiles?: TrailingFiles;
 }
 
@@ -89,6 +95,9 @@ export const exportZip = async (options: ZipExportOptions): Promise<ZipExportRes
       if (projectedEnd > options.deadline) throw new ExportBudgetExceeded('projected past the time budget');
     }
   };
+  // With trailing files, the exported entries are kept aside in a scratch file (one JSON line
+  // each) as the document is written, for the trailing files to read again instead of the store.
+  const spill = options.trailingFiles ? await Spill.open() : undefined;
   async function* pages(): AsyncGenerator<readonly AuditRecord[]> {
     let next: Promise<PageResult> | undefined = fetchPage(MAX_ID);
     while (next) {
@@ -99,6 +108,7 @@ export const exportZip = async (options: ZipExportOptions): Promise<ZipExportRes
       if (entries === 0) snapshotMaxId = records[0]?.id ?? 0;
       next = records.length === PAGE_SIZE && last.id > 0 ? fetchPage(last.id - 1) : undefined;
       entries += records.length;
+      await spill?.write(records);
       yield records;
     }
   }
@@ -113,14 +123,33 @@ export const exportZip = async (options: ZipExportOptions): Promise<ZipExportRes
   zip.once('error', (error: Error) => zipped.destroy(error));
   zip.addReadStream(source, EXPORT_JSON_NAME, { mtime: new Date(started), compressionLevel: 6 });
   const { trailingFiles } = options;
+  const trailing: Readable[] = [];
   if (!trailingFiles) zip.end();
   else {
     // Only once the document is read is its snapshot known; the files follow it in the zip.
     source.once('end', () => {
-      trailingFiles({ tenant: options.tenant, snapshotMaxId, entries }).then(
+      const kept = spill?.full ? undefined : spill?.close();
+      // Awaited by whoever reads the spill; none may (no proof file), so never left unhandled.
+      kept?.catch(() => undefined);
+      trailingFiles({
+        tenant: options.tenant,
+        snapshotMaxId,
+        entries,
+        ...(spill && kept ? { exported: () => spill.read(kept) } : {}),
+      }).then(
         (files) => {
-          for (const file of files)
-            zip.addBuffer(file.content, file.name, { mtime: new Date(started), compressionLevel: 6 });
+          for (const file of files) {
+            const options = { mtime: new Date(started), compressionLevel: 6 };
+            if (Buffer.isBuffer(file.content)) {
+              zip.addBuffer(file.content, file.name, options);
+              continue;
+            }
+            // A streamed file is read as yazl reaches it, with backpressure from the sink.
+            const stream = Readable.from(file.content, { objectMode: false });
+            stream.once('error', (error) => zipped.destroy(error));
+            trailing.push(stream);
+            zip.addReadStream(stream, file.name, options);
+          }
           zip.end();
         },
         (error: unknown) => zipped.destroy(asError(error)),
@@ -129,6 +158,7 @@ export const exportZip = async (options: ZipExportOptions): Promise<ZipExportRes
   }
   try {
     await pipeline(zipped, sink);
+    await spill?.remove();
     if (sink.upload) {
       sink.upload.stream.end();
       await sink.upload.done;
@@ -137,6 +167,8 @@ export const exportZip = async (options: ZipExportOptions): Promise<ZipExportRes
     return { kind: 'inline', zip: Buffer.concat(sink.chunks), entries, snapshotMaxId };
   } catch (error) {
     source.destroy();
+    for (const stream of trailing) stream.destroy();
+    await spill?.remove().catch(() => undefined);
     if (sink.upload) {
       sink.upload.stream.destroy(asError(error));
       // Wait for the cancelled upload to be cleaned up before answering.
@@ -191,5 +223,75 @@ class SpillSink extends Writable {
   #forward(upload: ExportUpload, chunk: Buffer, callback: (error?: Error | null) => void): void {
     if (upload.stream.write(chunk)) callback();
     else upload.stream.once('drain', () => callback());
+  }
+}
+
+/**
+ * Most bytes kept aside: well within Lambda's default 512 MB of /tmp. A larger export stops keeping
+ * its entries (the file is dropped), and its trailing files read the store again instead.
+ */
+const SPILL_MAX_BYTES = 256 * 1024 * 1024;
+
+/** Records kept aside in a scratch file, one JSON line each, and read back a page at a time. */
+class Spill {
+  readonly #dir: string;
+  readonly #file: string;
+  readonly #out: WriteStream;
+  #bytes = 0;
+  /** True once the export outgrew {@link SPILL_MAX_BYTES}: nothing is kept any more. */
+  full = false;
+
+  private constructor(dir: string) {
+    this.#dir = dir;
+    this.#file = join(dir, 'entries.jsonl');
+    this.#out = createWriteStream(this.#file);
+  }
+
+  static async open(): Promise<Spill> {
+    return new Spill(await mkdtemp(join(tmpdir(), 'export-spill-')));
+  }
+
+  /** Appends a page, waiting for the file to drain (so a slow disk holds back the export). */
+  async write(records: readonly AuditRecord[]): Promise<void> {
+    if (records.length === 0 || this.full) return;
+    const text = `${records.map((record) => JSON.stringify(record)).join('\n')}\n`;
+    this.#bytes += Buffer.byteLength(text);
+    if (this.#bytes > SPILL_MAX_BYTES) {
+      this.full = true;
+      await this.remove();
+      return;
+    }
+    if (!this.#out.write(text)) await once(this.#out, 'drain');
+  }
+
+  /** Ends the file; resolves once it is on disk. */
+  close(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#out.once('error', reject);
+      this.#out.end(() => resolve());
+    });
+  }
+
+  /** The records again, in the order written, a page at a time. */
+  async *read(closed: Promise<void>): AsyncGenerator<readonly AuditRecord[]> {
+    await closed;
+    let page: AuditRecord[] = [];
+    for await (const line of createInterface({
+      input: createReadStream(this.#file),
+      crlfDelay: Number.POSITIVE_INFINITY,
+    })) {
+      if (line.length === 0) continue;
+      page.push(JSON.parse(line) as AuditRecord);
+      if (page.length === PAGE_SIZE) {
+        yield page;
+        page = [];
+      }
+    }
+    if (page.length > 0) yield page;
+  }
+
+  async remove(): Promise<void> {
+    this.#out.destroy();
+    await rm(this.#dir, { recursive: true, force: true });
   }
 }

@@ -1,11 +1,21 @@
-import { crc32, deflateRawSync } from 'node:zlib';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { appendFile, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { crc32, createDeflateRaw, deflateRawSync } from 'node:zlib';
 import { crc32Combine } from '../domain/crc32.js';
-import { EXPORT_JSON_NAME, type ExportJob, exportDocumentTail } from '../domain/export.js';
+import {
+  EXPORT_JSON_NAME,
+  type ExportJob,
+  exportDocumentTail,
+  type ZipTrailingFile,
+} from '../domain/export.js';
 import { partNumberOf } from '../domain/export-plan.js';
 import {
   centralDirectory,
-  completeLocalHeader,
   dataDescriptor,
+  streamedLocalHeader,
   type ZipEntryRecord,
 } from '../domain/zip-format.js';
 import {
@@ -18,9 +28,56 @@ import {
 } from './parallel-export.js';
 
 /**
+ * Appends one trailing file to the part file at `file` as a streamed zip entry (local header,
+ * deflated data, data descriptor), its content read chunk by chunk; returns its record and length.
+ */
+const appendTrailingFile = async (
+  file: string,
+  trailing: ZipTrailingFile,
+  localHeaderOffset: number,
+  mtime: Date,
+  forceZip64: boolean,
+): Promise<{ entry: ZipEntryRecord; bytes: number }> => {
+  const header = streamedLocalHeader(trailing.name, mtime);
+  await appendFile(file, header);
+  const before = (await stat(file)).size;
+  let crc = 0;
+  let uncompressedSize = 0;
+  const measure = new Transform({
+    transform(piece: Buffer, _encoding, callback) {
+      crc = crc32(piece, crc);
+      uncompressedSize += piece.length;
+      callback(null, piece);
+    },
+  });
+  const content = Buffer.isBuffer(trailing.content) ? [trailing.content] : trailing.content;
+  await pipeline(
+    Readable.from(content, { objectMode: false }),
+    measure,
+    createDeflateRaw({ level: DEFLATE_LEVEL }),
+    createWriteStream(file, { flags: 'a' }),
+  );
+  const compressedSize = (await stat(file)).size - before;
+  const entry: ZipEntryRecord = {
+    name: trailing.name,
+    crc32: crc,
+    compressedSize,
+    uncompressedSize,
+    localHeaderOffset,
+    mtime,
+    method: 8,
+    streamed: true,
+  };
+  const descriptor = dataDescriptor(entry, forceZip64);
+  await appendFile(file, descriptor);
+  return { entry, bytes: header.length + compressedSize + descriptor.length };
+};
+
+/**
  * Step 3: checks every chunk is stored, combines their CRCs and sizes, and writes the last part —
- * the document's tail as the final deflate block, the data descriptor, any trailing files and the
- * central directory (ZIP64 when needed or forced) — then completes the upload and the job.
+ * the document's tail as the final deflate block, the data descriptor, any trailing files (streamed
+ * through a scratch file) and the central directory (ZIP64 when needed or forced) — then completes
+ * the upload and the job.
  */
 export const finishExport = async (
   deps: ParallelExportDependencies,
@@ -66,38 +123,38 @@ export const finishExport = async (
   };
   const descriptor = dataDescriptor(document, plan.forceZip64);
   const records: ZipEntryRecord[] = [document];
-  const trailing: Buffer[] = [];
-  let offset = (results[0]?.headerBytes ?? 0) + deflateBytes + descriptor.length;
   const files = deps.trailingFiles
     ? await deps.trailingFiles({ tenant, snapshotMaxId: plan.snapshotMaxId, entries })
     : [];
-  for (const file of files) {
-    const data = deflateRawSync(file.content, { level: DEFLATE_LEVEL });
-    const record: ZipEntryRecord = {
-      name: file.name,
-      crc32: crc32(file.content),
-      compressedSize: data.length,
-      uncompressedSize: file.content.length,
-      localHeaderOffset: offset,
-      mtime,
-      method: 8,
-      streamed: false,
-    };
-    const header = completeLocalHeader(record);
-    trailing.push(header, data);
-    records.push(record);
-    offset += header.length + data.length;
-  }
-  const directory = centralDirectory(records, offset, plan.forceZip64);
-  const lastPart = Buffer.concat([tail, descriptor, ...trailing, directory]);
+  // The last part goes through a scratch file, so a streamed trailing file (the proof file, which
+  // grows with the tenant) is never held in memory.
+  const dir = await mkdtemp(join(deps.settings.scratchDir, 'export-finish-'));
   const lastPartNumber = partNumberOf(plan.chunks.length);
-  const etag = await deps.parts.uploadPart(
-    plan.objectKey,
-    plan.uploadId,
-    lastPartNumber,
-    lastPart,
-    lastPart.length,
-  );
+  let etag: string;
+  let offset = (results[0]?.headerBytes ?? 0) + deflateBytes + descriptor.length;
+  let directoryBytes: number;
+  try {
+    const file = join(dir, 'part');
+    await writeFile(file, Buffer.concat([tail, descriptor]));
+    for (const trailing of files) {
+      const record = await appendTrailingFile(file, trailing, offset, mtime, plan.forceZip64);
+      records.push(record.entry);
+      offset += record.bytes;
+    }
+    const directory = centralDirectory(records, offset, plan.forceZip64);
+    directoryBytes = directory.length;
+    await appendFile(file, directory);
+    const size = (await stat(file)).size;
+    etag = await deps.parts.uploadPart(
+      plan.objectKey,
+      plan.uploadId,
+      lastPartNumber,
+      createReadStream(file),
+      size,
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
   await deps.parts.completeMultipart(plan.objectKey, plan.uploadId, [
     ...results.map((result) => ({ partNumber: partNumberOf(result.index), etag: result.etag })),
     { partNumber: lastPartNumber, etag },
@@ -108,7 +165,7 @@ export const finishExport = async (
     {
       objectKey: plan.objectKey,
       entries,
-      bytes: offset + directory.length,
+      bytes: offset + directoryBytes,
       snapshotMaxId: plan.snapshotMaxId,
     },
     deps.clock(),

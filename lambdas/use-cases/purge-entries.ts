@@ -43,6 +43,11 @@ export interface PurgeDependencies {
   readonly leaseMs: number;
   /** The verifiable log's purge receipts, signed before each segment is deleted; none when absent. */
   readonly receipts?: PurgeReceipts;
+  /**
+   * Writes an archiving job's verifiable-log proof file (checkpoint, where each archived entry's
+   * leaf is, the job's receipts) once every part is archived and deleted; none when absent.
+   */
+  readonly archiveProof?: (manifest: ArchiveManifest) => Promise<void>;
 }
 
 /** Who asked for a purge: a token, or the retention scheduler. */
@@ -328,6 +333,9 @@ export const runPurge = async (
       const state = await deleteAll(records, last.id);
       if (state !== 'done') return await pause(deps, job, runner, deleted, state);
     }
+    // Before the job completes, so a completed archiving job always has its proof (a crash here
+    // leaves the job running; its next run writes the proof again).
+    if (manifest && manifest.parts.length > 0) await deps.archiveProof?.(manifest);
     const completed = await deps.purges.complete(job, runner, deps.clock());
     if (!completed) return await pause(deps, job, runner, deleted, 'lost');
     await recordPurge(deps, completed);

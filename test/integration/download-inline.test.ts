@@ -92,7 +92,7 @@ describe('GET /api/v1/audit_trail/download/json (inline)', () => {
     const zip = inspectZip(bytes, 'canary_audit_trail.json');
     expect(zip.testOk).toBe(true);
     // The verifiable log's proof file follows the document (the document is unchanged).
-    expect(zip.names).toEqual(['canary_audit_trail.json', 'tlog-proof.json']);
+    expect(zip.names).toEqual(['canary_audit_trail.json', 'tlog-proof.jsonl']);
     const document = JSON.parse(zip.text) as { audit_trail: CanaryEntry[] };
     expect(Object.keys(document)).toEqual(['audit_trail']);
     // Exactly what fetch shows up to the export's snapshot (recorded with the download).
@@ -120,6 +120,9 @@ describe('GET /api/v1/audit_trail/download/json (inline)', () => {
     const exported = JSON.parse(inspectZip(bytes, 'canary_audit_trail.json').text) as {
       audit_trail: CanaryEntry[];
     };
+    // The download's own records are read once derived (the download no longer waits seconds for
+    // the sequencer, which used to give the stream consumer that time).
+    await service.settle();
     const { entries: trail } = await fetchAll(service, readToken);
     const record = newestDownloadRecord(trail);
     const snapshot = exported.audit_trail[0]?.id ?? Number.MAX_SAFE_INTEGER;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parallelExportDependencies } from '../../lambdas/composition/export-jobs.js';
-import { TLOG_PROOF_FILE } from '../../lambdas/domain/tlog/proof-file.js';
+import { TLOG_PROOF_FILE, verifyDownload } from '../../lambdas/domain/tlog/proof-file.js';
 import { finishExport } from '../../lambdas/use-cases/finish-export.js';
 import { planExport } from '../../lambdas/use-cases/plan-export.js';
 import { runExportChunk } from '../../lambdas/use-cases/run-export-chunk.js';
@@ -89,7 +89,8 @@ describe('parallel export jobs', () => {
   });
 
   it('writes exactly the document the single-worker export writes for the same snapshot, read alike by unzip, Python and yauzl', async () => {
-    // Prepare: nothing is written to the tenant between the two exports.
+    // Prepare: nothing is written to the tenant between the two exports, all of it sequenced.
+    await service.settle();
     const reference = await singleWorkerZip(service, 'initech');
 
     // Act
@@ -109,6 +110,17 @@ describe('parallel export jobs', () => {
       expect(reading.names).toEqual([EXPORT_JSON_NAME, TLOG_PROOF_FILE]);
       expect(reading.files[EXPORT_JSON_NAME]).toBe(expected);
     }
+    // The proof file the finisher streamed verifies the document offline.
+    const token = await service.token('initech', ['read']);
+    const key = ((await service.get('/api/v1/tlog/key', {}, { 'x-api-key': token })).body as { key: string })
+      .key;
+    const verdict = verifyDownload({
+      document: String(readings.yauzl.files[EXPORT_JSON_NAME]),
+      proof: String(readings.yauzl.files[TLOG_PROOF_FILE]),
+      trusted: [key],
+    });
+    expect(verdict.problems).toEqual([]);
+    expect(verdict.entriesChecked).toBe(2500);
   });
 
   it('shows chunks done of total on the job status while the export runs', async () => {
@@ -157,5 +169,16 @@ describe('parallel export jobs', () => {
       expect(reading.ok).toBe(true);
       expect(reading.files[EXPORT_JSON_NAME]).toBe(expected);
     }
+    // The proof file the finisher streamed verifies the document offline.
+    const token = await service.token('initech', ['read']);
+    const key = ((await service.get('/api/v1/tlog/key', {}, { 'x-api-key': token })).body as { key: string })
+      .key;
+    const verdict = verifyDownload({
+      document: String(readings.yauzl.files[EXPORT_JSON_NAME]),
+      proof: String(readings.yauzl.files[TLOG_PROOF_FILE]),
+      trusted: [key],
+    });
+    expect(verdict.problems).toEqual([]);
+    expect(verdict.entriesChecked).toBe(2500);
   });
 });

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import yauzl from 'yauzl';
 import yazl from 'yazl';
 import { EXPORT_JSON_NAME } from '../../lambdas/domain/export.js';
-import { TLOG_PROOF_FILE, type TlogProofFile } from '../../lambdas/domain/tlog/proof-file.js';
+import { proofHeaderOf, TLOG_PROOF_FILE } from '../../lambdas/domain/tlog/proof-file.js';
 import { DOWNLOAD } from '../helpers/downloads.js';
 import { startTestService, type TestService } from '../helpers/local-service.js';
 
@@ -89,6 +89,9 @@ describe('downloads carry the verifiable log, and verify offline', () => {
         additional_information: { n },
       })),
     );
+    // The download waits at most TLOG_EXPORT_WAIT_MS (1 s) for the sequencer; these entries are
+    // sequenced and checkpointed first, so the proof covers every one of them.
+    await service.settle();
     const keyAnswer = await service.get('/api/v1/tlog/key', {}, { 'x-api-key': token });
     key = (keyAnswer.body as { key: string }).key;
     const answer = await fetch(new URL(`${DOWNLOAD}?auth_token=${token}`, service.url));
@@ -97,12 +100,16 @@ describe('downloads carry the verifiable log, and verify offline', () => {
   });
   afterAll(async () => service.stop());
 
-  it('adds tlog-proof.json beside the unchanged document, and verify accepts the download', async () => {
+  it('adds tlog-proof.jsonl beside the unchanged document, and verify accepts the download', async () => {
     const files = await unzip(zip);
     expect([...files.keys()]).toEqual([EXPORT_JSON_NAME, TLOG_PROOF_FILE]);
-    const proof = JSON.parse(String(files.get(TLOG_PROOF_FILE))) as TlogProofFile;
-    expect(proof.key).toBe(key);
-    expect(proof.unlogged).toEqual([]);
+    const proof = String(files.get(TLOG_PROOF_FILE));
+    expect(proofHeaderOf(proof)?.key).toBe(key);
+    // JSON Lines: the header, the leaves, one line per entry, the receipts, the end line.
+    const lines = proof.trimEnd().split('\n');
+    expect(JSON.parse(lines[lines.length - 1] as string)).toEqual({
+      end: { leaves: expect.any(Number), entries: expect.any(Number), receipts: 0 },
+    });
     const document = JSON.parse(String(files.get(EXPORT_JSON_NAME))) as { audit_trail: { id: number }[] };
     expect(document.audit_trail.length).toBeGreaterThanOrEqual(120);
     const verdict = await verify(zip, key);
@@ -147,8 +154,8 @@ describe('downloads carry the verifiable log, and verify offline', () => {
     await service.settle();
     const answer = await fetch(new URL(`${DOWNLOAD}?auth_token=${token}`, service.url));
     const after = Buffer.from(await answer.arrayBuffer());
-    const proof = JSON.parse(String((await unzip(after)).get(TLOG_PROOF_FILE))) as TlogProofFile;
-    expect(proof.receipts.length).toBeGreaterThan(0);
+    const proof = String((await unzip(after)).get(TLOG_PROOF_FILE));
+    expect(proof).toContain('{"receipt":');
     const verdict = await verify(after, key);
     expect(verdict.output).toMatch(
       /VERIFIED: \d+ entries, every one in the signed log of \d+ leaves \(40 purged/,

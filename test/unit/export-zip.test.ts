@@ -72,9 +72,16 @@ describe('exportZip', () => {
       deadline: Date.now() + 60_000,
       inlineMaxBytes: 10_000_000,
       startUpload: () => memoryUpload().upload,
-      trailingFiles: async (contents) => {
+      trailingFiles: async ({ exported, ...contents }) => {
         seen.push(contents);
-        return [{ name: 'checkpoint.txt', content: Buffer.from(`up to ${contents.snapshotMaxId}\n`) }];
+        if (!exported) throw new Error('the exported entries were not kept aside');
+        // A streamed file: the exported entries read back from the export's spill, newest first.
+        async function* ids(): AsyncGenerator<Buffer> {
+          yield Buffer.from(`up to ${contents.snapshotMaxId}\n`);
+          for await (const page of exported?.() ?? [])
+            yield Buffer.from(`${page.map((entry) => entry.id).join('\n')}\n`);
+        }
+        return [{ name: 'checkpoint.txt', content: ids() }];
       },
     });
 
@@ -85,7 +92,12 @@ describe('exportZip', () => {
     const zip = inspectZip(result.zip, 'checkpoint.txt');
     expect(zip.testOk).toBe(true);
     expect(zip.names).toEqual(['canary_audit_trail.json', 'checkpoint.txt']);
-    expect(zip.text).toBe(`up to ${result.snapshotMaxId}\n`);
+    const [first, ...ids] = zip.text.trimEnd().split('\n');
+    expect(first).toBe(`up to ${result.snapshotMaxId}`);
+    const documentIds = (
+      JSON.parse(inspectZip(result.zip, 'canary_audit_trail.json').text) as { audit_trail: { id: number }[] }
+    ).audit_trail.map((entry) => String(entry.id));
+    expect(ids).toEqual(documentIds);
   });
 
   it('keeps a small zip in memory and moves a larger one to the upload, byte for byte the same zip', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import {
+  archiveProofKey,
   isPurgeJobId,
   manifestKey,
   parseArchiveKey,
@@ -35,6 +36,8 @@ describe('purge job ids of repeated purges', () => {
     const jobId = purgeJobId(123, 3);
     expect(parseArchiveKey(manifestKey(jobId))).toEqual({ kind: 'manifest', jobId });
     expect(parseArchiveKey(partKey(jobId, 99))).toEqual({ kind: 'part', jobId, firstId: 99 });
+    expect(parseArchiveKey(archiveProofKey(jobId))).toEqual({ kind: 'proof', jobId });
     expect(parseArchiveKey('pj-123-3/../pj-1.manifest.json')).toBeUndefined();
+    expect(parseArchiveKey('pj-123-3/../pj-1.tlog-proof.jsonl')).toBeUndefined();
   });
 });

@@ -6,11 +6,7 @@ import { signCheckpoint } from '../../../lambdas/domain/tlog/checkpoint.js';
 import { entryLeafHash } from '../../../lambdas/domain/tlog/entry-leaf.js';
 import { CompactRange, type Hash } from '../../../lambdas/domain/tlog/merkle.js';
 import { signerFromSeed } from '../../../lambdas/domain/tlog/note.js';
-import {
-  buildProofFile,
-  type TlogProofFile,
-  verifyDownload,
-} from '../../../lambdas/domain/tlog/proof-file.js';
+import { verifyDownload, writeProofFile } from '../../../lambdas/domain/tlog/proof-file.js';
 import { signReceipt } from '../../../lambdas/domain/tlog/receipt.js';
 
 /**
@@ -102,40 +98,66 @@ const newWorld = async (random: Random): Promise<World> => {
   };
 };
 
-/** A download of the world as the service builds it: the document and its proof file. */
-const download = (world: World): { document: string; proof: TlogProofFile } => {
+/** A download: the document and its proof file's lines (as parsed JSON values, to tamper with). */
+interface Zip {
+  document: string;
+  proof: Record<string, unknown>[];
+}
+
+async function* once<T>(value: T): AsyncGenerator<T> {
+  yield value;
+}
+
+/** A download of the world as the service builds it: the document and its streamed proof file. */
+const download = async (world: World): Promise<Zip> => {
   const newestFirst = [...world.table].sort((a, b) => b.id - a.id);
+  const chunks: Buffer[] = [];
+  const leaves = Buffer.concat(world.leaves);
+  // The service reads the tree a tile at a time: runs of up to 256 leaves; here of 7, to cross lines.
+  async function* runs(): AsyncGenerator<Uint8Array> {
+    for (let at = 0; at < leaves.length; at += 7 * 32) yield leaves.subarray(at, at + 7 * 32);
+  }
+  const ascending = [...world.table].sort((a, b) => a.id - b.id);
+  async function* pages(): AsyncGenerator<readonly AuditRecord[]> {
+    for (let at = 0; at < ascending.length; at += 5) yield ascending.slice(at, at + 5);
+  }
+  for await (const chunk of writeProofFile({
+    origin: ORIGIN,
+    verifier: signer.verifier,
+    checkpoint: world.checkpoint,
+    treeSize: world.leaves.length,
+    snapshotMaxId: newestFirst[0]?.id ?? 0,
+    leaves: runs(),
+    entries: pages(),
+    receipts: once(world.receipts),
+  }))
+    chunks.push(chunk);
   return {
     document: JSON.stringify({ audit_trail: newestFirst.map((entry) => toCanaryEntry(entry)) }),
-    proof: buildProofFile({
-      origin: ORIGIN,
-      verifier: signer.verifier,
-      checkpoint: world.checkpoint,
-      snapshotMaxId: newestFirst[0]?.id ?? 0,
-      leaves: world.leaves,
-      records: world.table,
-      receipts: world.receipts,
-    }),
+    proof: Buffer.concat(chunks)
+      .toString('utf8')
+      .split('\n')
+      .filter((line) => line.length > 0)
+      .map((line) => JSON.parse(line) as Record<string, unknown>),
   };
 };
 
-const check = (zip: { document: string; proof: TlogProofFile }, earlier: string[] = []) =>
+const check = (zip: Zip, earlier: string[] = []) =>
   verifyDownload({
     document: zip.document,
-    proof: JSON.stringify(zip.proof),
+    proof: zip.proof.map((line) => `${JSON.stringify(line)}\n`).join(''),
     trusted: [signer.verifier],
     earlier,
   });
 
+/** The proof file's entry lines' positions. */
+const entryLines = (zip: Zip): number[] =>
+  zip.proof.flatMap((line, position) => ('entry' in line ? [position] : []));
+
 const pick = <T>(random: Random, items: readonly T[]): T => items[random.int(items.length)] as T;
 
 /** One tampering: what it changed, applied to a fresh world; returns the download to verify. */
-type Tamper = (
-  world: World,
-  random: Random,
-) => Promise<{ zip: { document: string; proof: TlogProofFile }; earlier?: string[]; victim?: number }>;
-
-const leafBlob = (proof: TlogProofFile): Buffer => Buffer.from(proof.leaves, 'base64');
+type Tamper = (world: World, random: Random) => Promise<{ zip: Zip; earlier?: string[]; victim?: number }>;
 
 const TAMPERS: Record<string, Tamper> = {
   // ---- the events table (the service builds the download from what it finds) ----
@@ -143,16 +165,16 @@ const TAMPERS: Record<string, Tamper> = {
     const at = random.int(world.table.length);
     const victim = world.table[at] as AuditRecord;
     world.table[at] = { ...victim, message: `${victim.message}!` };
-    return { zip: download(world), victim: victim.id };
+    return { zip: await download(world), victim: victim.id };
   },
   'table: delete an entry': async (world, random) => {
     world.table.splice(random.int(world.table.length), 1);
-    return { zip: download(world) };
+    return { zip: await download(world) };
   },
   'table: insert an entry outside the log': async (world) => {
     const intruder = record(500);
     world.table.push(intruder);
-    return { zip: download(world), victim: intruder.id };
+    return { zip: await download(world), victim: intruder.id };
   },
   'table: swap two entries’ ids (reorder)': async (world, random) => {
     const a = random.int(world.table.length);
@@ -160,13 +182,13 @@ const TAMPERS: Record<string, Tamper> = {
     const [first, second] = [world.table[a] as AuditRecord, world.table[b] as AuditRecord];
     world.table[a] = { ...first, id: second.id };
     world.table[b] = { ...second, id: first.id };
-    return { zip: download(world) };
+    return { zip: await download(world) };
   },
   'table: replay an entry (put again, sequenced again)': async (world, random) => {
     const victim = pick(random, world.table);
     world.leaves.push(entryLeafHash(victim));
     world.checkpoint = await signTree(world.leaves);
-    return { zip: download(world), victim: victim.id };
+    return { zip: await download(world), victim: victim.id };
   },
   // ---- the tree's storage (the checkpoint stays what was signed) ----
   'tree: modify a leaf': async (world, random) => {
@@ -175,51 +197,51 @@ const TAMPERS: Record<string, Tamper> = {
     const byte = random.int(32);
     leaf[byte] = (leaf[byte] ?? 0) ^ (1 << random.int(8));
     world.leaves[at] = leaf;
-    return { zip: download(world) };
+    return { zip: await download(world) };
   },
   'tree: delete a leaf': async (world, random) => {
     world.leaves.splice(random.int(world.leaves.length), 1);
-    return { zip: download(world) };
+    return { zip: await download(world) };
   },
   'tree: insert a leaf': async (world, random) => {
     world.leaves.splice(random.int(world.leaves.length + 1), 0, entryLeafHash(record(900)));
-    return { zip: download(world) };
+    return { zip: await download(world) };
   },
   'tree: reorder two leaves': async (world, random) => {
     const at = random.int(world.leaves.length - 1);
     [world.leaves[at], world.leaves[at + 1]] = [world.leaves[at + 1] as Hash, world.leaves[at] as Hash];
-    return { zip: download(world) };
+    return { zip: await download(world) };
   },
   'tree: replay a leaf': async (world, random) => {
     // Another leaf's hash written over this one (never itself: that would change nothing).
     const at = random.int(world.leaves.length);
     const from = (at + 1 + random.int(world.leaves.length - 1)) % world.leaves.length;
     world.leaves[at] = world.leaves[from] as Hash;
-    return { zip: download(world) };
+    return { zip: await download(world) };
   },
   // ---- the zip: its document ----
   'zip document: modify one byte of an entry': async (world, random) => {
-    const zip = download(world);
+    const zip = await download(world);
     const parsed = JSON.parse(zip.document) as { audit_trail: { id: number; message: string }[] };
     const victim = pick(random, parsed.audit_trail);
     victim.message = victim.message.replace(/.$/, (last) => String.fromCharCode(last.charCodeAt(0) ^ 1));
     return { zip: { ...zip, document: JSON.stringify(parsed) }, victim: victim.id };
   },
   'zip document: delete an entry': async (world, random) => {
-    const zip = download(world);
+    const zip = await download(world);
     const parsed = JSON.parse(zip.document) as { audit_trail: unknown[] };
     parsed.audit_trail.splice(random.int(parsed.audit_trail.length), 1);
     return { zip: { ...zip, document: JSON.stringify(parsed) } };
   },
   'zip document: insert an entry': async (world, random) => {
-    const zip = download(world);
+    const zip = await download(world);
     const parsed = JSON.parse(zip.document) as { audit_trail: unknown[] };
     const intruder = toCanaryEntry(record(700));
     parsed.audit_trail.splice(random.int(parsed.audit_trail.length + 1), 0, intruder);
     return { zip: { ...zip, document: JSON.stringify(parsed) }, victim: intruder.id };
   },
   'zip document: reorder two entries': async (world, random) => {
-    const zip = download(world);
+    const zip = await download(world);
     const parsed = JSON.parse(zip.document) as { audit_trail: unknown[] };
     if (parsed.audit_trail.length < 2) parsed.audit_trail.push(parsed.audit_trail[0]);
     const at = random.int(parsed.audit_trail.length - 1);
@@ -230,60 +252,61 @@ const TAMPERS: Record<string, Tamper> = {
     return { zip: { ...zip, document: JSON.stringify(parsed) } };
   },
   'zip document: replay an entry': async (world, random) => {
-    const zip = download(world);
+    const zip = await download(world);
     const parsed = JSON.parse(zip.document) as { audit_trail: unknown[] };
     const at = random.int(parsed.audit_trail.length);
     parsed.audit_trail.splice(at, 0, parsed.audit_trail[at]);
     return { zip: { ...zip, document: JSON.stringify(parsed) } };
   },
   // ---- the zip: its proof file ----
-  'zip proof: modify an entry’s canonical form': async (world, random) => {
-    const zip = download(world);
-    const entries = [...zip.proof.entries];
-    const at = random.int(entries.length);
-    const item = entries[at] as { index: number; canonical: string };
-    const victim = JSON.parse(item.canonical) as AuditRecord;
-    entries[at] = { ...item, canonical: item.canonical.replace('"entry ', '"Entry ') };
-    return { zip: { ...zip, proof: { ...zip.proof, entries } }, victim: victim.id };
+  'zip proof: modify an entry’s logged form': async (world, random) => {
+    const zip = await download(world);
+    const at = pick(random, entryLines(zip));
+    const entry = { ...(zip.proof[at]?.entry as AuditRecord) };
+    zip.proof[at] = { entry: { ...entry, message: `${entry.message}`.replace('entry ', 'Entry ') } };
+    return { zip, victim: entry.id };
   },
   'zip proof: delete an entry': async (world, random) => {
-    const zip = download(world);
-    const entries = [...zip.proof.entries];
-    entries.splice(random.int(entries.length), 1);
-    return { zip: { ...zip, proof: { ...zip.proof, entries } } };
+    const zip = await download(world);
+    zip.proof.splice(pick(random, entryLines(zip)), 1);
+    return { zip };
   },
   'zip proof: insert an entry': async (world, random) => {
-    const zip = download(world);
-    const entries = [...zip.proof.entries];
+    const zip = await download(world);
     const intruder = record(800);
-    const canonical = JSON.stringify(JSON.parse(entries[0]?.canonical ?? '{}'));
-    entries.push({
-      index: random.int(world.leaves.length),
-      canonical: canonical.replace('"entry ', '"entrY '),
-    });
-    return { zip: { ...zip, proof: { ...zip.proof, entries } }, victim: intruder.id };
+    const { hash: _hash, ...logged } = intruder;
+    zip.proof.splice(pick(random, entryLines(zip)), 0, { entry: logged });
+    return { zip, victim: intruder.id };
   },
   'zip proof: reorder two leaves': async (world, random) => {
-    const zip = download(world);
-    const blob = leafBlob(zip.proof);
+    const zip = await download(world);
+    const lines = zip.proof.flatMap((line, position) => (typeof line.leaves === 'string' ? [position] : []));
+    const blob = Buffer.concat(
+      lines.map((position) => Buffer.from(String(zip.proof[position]?.leaves), 'base64')),
+    );
     const at = random.int(world.leaves.length - 1);
     const first = Buffer.from(blob.subarray(at * 32, at * 32 + 32));
     blob.copy(blob, at * 32, (at + 1) * 32, (at + 2) * 32);
     first.copy(blob, (at + 1) * 32);
-    return { zip: { ...zip, proof: { ...zip.proof, leaves: blob.toString('base64') } } };
+    zip.proof.splice(lines[0] as number, lines.length, { leaves: blob.toString('base64') });
+    return { zip };
   },
   'zip proof: replay an entry': async (world, random) => {
-    const zip = download(world);
-    const entries = [...zip.proof.entries];
-    const item = pick(random, entries);
-    entries.push({ ...item, index: (item.index + 1) % world.leaves.length });
-    return { zip: { ...zip, proof: { ...zip.proof, entries } } };
+    const zip = await download(world);
+    const at = pick(random, entryLines(zip));
+    zip.proof.splice(at, 0, zip.proof[at] as Record<string, unknown>);
+    return { zip };
+  },
+  'zip proof: truncate the file': async (world, random) => {
+    const zip = await download(world);
+    zip.proof.splice(1 + random.int(zip.proof.length - 1));
+    return { zip };
   },
   // ---- the purge receipts ----
   'receipt: a forged receipt covering a deleted entry': async (world, random) => {
     const victim = world.table.splice(random.int(world.table.length), 1)[0] as AuditRecord;
     const forger = signerFromSeed('audit-trail.test', new Uint8Array(32).fill(9));
-    const zip = download(world);
+    const zip = await download(world);
     const forged = await signReceipt(
       {
         origin: ORIGIN,
@@ -295,7 +318,8 @@ const TAMPERS: Record<string, Tamper> = {
       },
       [forger],
     );
-    return { zip: { ...zip, proof: { ...zip.proof, receipts: [...zip.proof.receipts, forged] } } };
+    zip.proof.splice(zip.proof.length - 1, 0, { receipt: forged });
+    return { zip };
   },
   'receipt: a receipt for an entry that is still there': async (world, random) => {
     const victim = pick(random, world.table);
@@ -312,7 +336,7 @@ const TAMPERS: Record<string, Tamper> = {
         [signer],
       ),
     );
-    return { zip: download(world), victim: victim.id };
+    return { zip: await download(world), victim: victim.id };
   },
   // ---- a forked history: rewritten before an earlier checkpoint, then signed again ----
   'fork: history rewritten between two checkpoints': async (world, random) => {
@@ -325,7 +349,7 @@ const TAMPERS: Record<string, Tamper> = {
     else world.table.push(forged);
     world.leaves[at] = entryLeafHash(forged);
     world.checkpoint = await signTree(world.leaves);
-    return { zip: download(world), earlier: [world.earlier] };
+    return { zip: await download(world), earlier: [world.earlier] };
   },
 };
 
@@ -335,7 +359,7 @@ describe('tamper suite (bounded sizes)', () => {
   it('verifies every untouched download, purged entries included', async () => {
     for (let trial = 0; trial < 200; trial += 1) {
       const world = await newWorld(prng(10_000 + trial));
-      const verdict = check(download(world), [world.earlier]);
+      const verdict = check(await download(world), [world.earlier]);
       expect([trial, verdict.problems]).toEqual([trial, []]);
       expect(verdict.ok).toBe(true);
     }

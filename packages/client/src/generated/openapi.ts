@@ -1396,7 +1396,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description An archive key from the list. */
+                /** @description An archive key from the list (a part), a purge job's `<job id>.manifest.json`, or its `<job id>.tlog-proof.jsonl` (the verifiable log's proof of the archive, written when the job completes: `npm run verify -- <directory>` checks the three offline). */
                 key: string;
             };
             cookie?: never;
@@ -1451,7 +1451,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description An archive key from the list. */
+                /** @description An archive key from the list (a part), a purge job's `<job id>.manifest.json`, or its `<job id>.tlog-proof.jsonl` (the verifiable log's proof of the archive, written when the job completes: `npm run verify -- <directory>` checks the three offline). */
                 key: string;
             };
             cookie?: never;
@@ -1470,7 +1470,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description An archive key from the list. */
+                /** @description An archive key from the list (a part), a purge job's `<job id>.manifest.json`, or its `<job id>.tlog-proof.jsonl` (the verifiable log's proof of the archive, written when the job completes: `npm run verify -- <directory>` checks the three offline). */
                 key: string;
             };
             cookie?: never;
