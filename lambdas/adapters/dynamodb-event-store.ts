@@ -3,7 +3,7 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } fro
 import { PartiallyWrittenError, TooManyRequestsError, UnstorableEventError } from '../domain/errors.js';
 import { mergeShards, type ShardPlans, shardOf, shardsOver } from '../domain/hot-shards.js';
 import { conditionalIdFor, isSlotId } from '../domain/id-slots.js';
-import { isEncodableTimestamp, lastIdAt, timestampOfId } from '../domain/ids.js';
+import { isEncodableTimestamp, timestampOfId } from '../domain/ids.js';
 import { jsonValueProblem } from '../domain/json-values.js';
 import { type AuditRecord, type EventDraft, sealRecord } from '../domain/record.js';
 import type {
@@ -122,29 +122,37 @@ export class DynamoDbEventStore implements EventStore {
       throw new RangeError('ids must have one id per draft');
     }
     this.#check(drafts);
-    // Every draft is measured before the first write: a draft the store cannot take fails the
-    // whole batch here, not after other entries were written.
-    const now = this.#clock();
-    for (const [index, draft] of drafts.entries()) storableBytes(tenant, draft, index, now);
+    // Every draft is checked before the first write: a draft the store cannot take fails the
+    // whole batch here, not after other entries were written. First what would stop it being
+    // sealed (RFC 8785), then, once sealed, the size of the very item that is written.
+    for (const [index, draft] of drafts.entries()) {
+      const problem = jsonValueProblem(draft, MAX_DRAFT_DEPTH);
+      if (problem) throw new UnstorableEventError(index, problem.message, { path: problem.path });
+    }
     const ids = options.ids ?? (await this.reserveIds(drafts));
     const plans = await this.#plans(tenant);
     const records = drafts.map((draft, index) => {
       const id = ids[index] as number;
       return sealRecord(tenant, id, timestampOfId(id), draft);
     });
-    const plain = records.filter((record) => isSlotId(record.id));
+    const items = records.map((record, index) => {
+      const item = recordToItem(record, shardOf(record.id, plans));
+      checkStorable(item, index);
+      return item;
+    });
+    const plain = records.flatMap((record, index) => (isSlotId(record.id) ? [index] : []));
     const conditional = records.flatMap((record, index) => (isSlotId(record.id) ? [] : [index]));
     const written = new Set<number>();
     const failures: unknown[] = [];
-    const batches: AuditRecord[][] = [];
+    const batches: number[][] = [];
     for (let start = 0; start < plain.length; start += BATCH_WRITE_ITEMS) {
       batches.push(plain.slice(start, start + BATCH_WRITE_ITEMS));
     }
     await runConcurrently(
       [
         ...batches.map((batch) => async () => {
-          await this.#batchWrite(batch, plans);
-          for (const record of batch) written.add(record.id);
+          await this.#batchWrite(batch.map((index) => items[index] as Record<string, unknown>));
+          for (const index of batch) written.add((records[index] as AuditRecord).id);
         }),
         ...conditional.map((index) => async () => {
           records[index] = await this.#conditionalPut(
@@ -188,14 +196,14 @@ export class DynamoDbEventStore implements EventStore {
   }
 
   /**
-   * One BatchWriteItem call (25 entries, each in its write shard), what it leaves unprocessed
-   * retried within the budget.
+   * One BatchWriteItem call (25 entries' items, each in its write shard), what it leaves
+   * unprocessed retried within the budget.
    */
-  async #batchWrite(records: readonly AuditRecord[], plans: ShardPlans): Promise<void> {
+  async #batchWrite(items: readonly Record<string, unknown>[]): Promise<void> {
     await batchWriteAll(
       this.#doc,
       this.#eventsTable,
-      records.map((record) => ({ PutRequest: { Item: recordToItem(record, shardOf(record.id, plans)) } })),
+      items.map((Item) => ({ PutRequest: { Item } })),
       { backoff: this.#backoff, random: this.#random },
     );
   }
@@ -480,29 +488,16 @@ export class DynamoDbEventStore implements EventStore {
 
 /** Nesting a draft may have: `additional_information` (32 levels, validated) inside the event. */
 const MAX_DRAFT_DEPTH = 40;
-/** A SHA-256 in hex, standing in for the hash the write computes (same size). */
-const HASH_PLACEHOLDER = '0'.repeat(64);
 
 /**
- * Returns the size of the item `draft` will be stored as, and throws UnstorableEventError when it
- * cannot be stored: a value RFC 8785 cannot canonicalize (an unpaired surrogate, a non-finite
- * number, nesting deep enough to exhaust the stack — the cheap walk of `jsonValueProblem`, not a
- * second canonicalization), an item over DynamoDB's 400 KB, an index key over 2 KB. Validation
+ * Throws UnstorableEventError when the item of the draft at `index` cannot be stored: over
+ * DynamoDB's 400 KB, or an index key over 2 KB. (What would stop a draft being sealed — a value
+ * RFC 8785 cannot canonicalize: an unpaired surrogate, a non-finite number, nesting deep enough
+ * to exhaust the stack — is found before, by the cheap walk of `jsonValueProblem`.) Validation
  * (lambdas/domain/event-schema.ts) refuses all of these first; this keeps the store all-or-nothing
  * for drafts from any writer.
  */
-const storableBytes = (tenant: string, draft: EventDraft, index: number, now: number): number => {
-  const problem = jsonValueProblem(draft, MAX_DRAFT_DEPTH);
-  if (problem) throw new UnstorableEventError(index, problem.message, { path: problem.path });
-  const timestamp = draft.timestamp ?? now;
-  const { timestamp: _stamped, ...fields } = draft;
-  const item = recordToItem({
-    ...fields,
-    tenant,
-    id: lastIdAt(timestamp),
-    timestamp,
-    hash: HASH_PLACEHOLDER,
-  });
+const checkStorable = (item: Record<string, unknown>, index: number): void => {
   const bytes = itemBytes(item);
   if (bytes > MAX_ITEM_BYTES) {
     throw new UnstorableEventError(
@@ -519,5 +514,4 @@ const storableBytes = (tenant: string, draft: EventDraft, index: number, now: nu
       );
     }
   }
-  return bytes;
 };
