@@ -2,6 +2,8 @@ import fc from 'fast-check';
 import { SlotIdSource } from '../../../lambdas/adapters/slot-id-source.js';
 import {
   CONDITIONAL_SEQUENCE_START,
+  conditionalRange,
+  freeConditionalId,
   isSlotId,
   SLOT_MEMORY_MS,
   SLOT_WIDTH,
@@ -95,6 +97,24 @@ describe('SlotIdAllocator', () => {
       ),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('freeConditionalId', () => {
+  it('picks a conditional id of the millisecond that is not taken, and none when all are', () => {
+    const { first, last } = conditionalRange(NOW);
+    const all = Array.from({ length: last - first + 1 }, (_, n) => first + n);
+    const taken = new Set(all.filter((id) => id !== first + 7 && id !== last));
+    expect([first + 7, last]).toContain(freeConditionalId(NOW, taken, () => 0.5));
+    expect(freeConditionalId(NOW, new Set(all), () => 0.5)).toBeUndefined();
+    expect(all.every((id) => timestampOfId(id) === NOW && !isSlotId(id))).toBe(true);
+  });
+
+  it('spreads entries with the same random draw over the free ids by their own turn', () => {
+    const picks = new Set(
+      Array.from({ length: 16 }, (_, n) => freeConditionalId(NOW, new Set(), () => 0.5, n * 7919)),
+    );
+    expect(picks.size).toBe(16);
   });
 });
 
