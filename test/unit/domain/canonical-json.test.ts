@@ -38,7 +38,7 @@ describe('canonicalJson', () => {
     const sparse = [1, , 2];
     const cases: unknown[] = [
       { text: 'x\ud800y' },
-      { ['\udc00']: 1 },
+      { '\udc00': 1 },
       [Number.NaN],
       { n: Number.POSITIVE_INFINITY },
       { at: new Date(Date.UTC(2026, 0, 1)) },
@@ -79,7 +79,7 @@ describe('jsonValueProblem', () => {
       message: 'must be well-formed Unicode (it holds an unpaired UTF-16 surrogate)',
     });
     expect(jsonValueProblem({ list: [0, Number.NaN] }, 10)?.path).toBe('.list[1]');
-    expect(jsonValueProblem({ deep: { ['k\udc00']: 1 } }, 10)).toEqual({
+    expect(jsonValueProblem({ deep: { 'k\udc00': 1 } }, 10)).toEqual({
       path: '.deep["k\ufffd"]',
       message: 'key must be well-formed Unicode (it holds an unpaired UTF-16 surrogate)',
     });
