@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type IdAssignment, SlotIdAllocator } from '../domain/id-slots.js';
 import type { IdSlotStore } from '../ports/id-slots.js';
 import type { IdSource } from '../ports/id-source.js';
+import { log } from './log.js';
 
 export interface SlotIdSourceOptions {
   /** How long a reservation runs; it is renewed when half of it is left. */
@@ -41,6 +42,12 @@ export class SlotIdSource implements IdSource {
     return this.#allocator.assign(timestamps, this.#clock(), this.#random);
   }
 
+  /**
+   * Renews the reservation when half its lease is left, behind the request: the request goes on
+   * with the reservation it has, which still runs for minutes (a renewal that fails, say a
+   * throttled write, is tried again by the next request). A request waits only when there is no
+   * reservation, or too little of it left (a tenth of the lease: a container frozen for minutes).
+   */
   async #keepReservation(now: number): Promise<void> {
     const current = this.#allocator.reservation;
     const due = current ? current.until - now < this.#leaseMs / 2 : now >= this.#nextAcquire;
@@ -49,6 +56,16 @@ export class SlotIdSource implements IdSource {
     this.#pending ??= this.#refresh(now).finally(() => {
       this.#pending = undefined;
     });
+    if (current && current.until - now >= this.#leaseMs / 10) {
+      this.#pending.catch((error: unknown) => {
+        log.warn('id slot renewal failed; the reservation in hand still runs', {
+          slot: current.slot,
+          until: current.until,
+          error: error instanceof Error ? error.name : String(error),
+        });
+      });
+      return;
+    }
     await this.#pending;
   }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import canonicalize from 'canonicalize';
+import { canonicalJson } from './canonical-json.js';
 import { BadRequestError } from './errors.js';
 import { isEncodableTimestamp, MAX_ID_TIMESTAMP_MS } from './ids.js';
 import { API_REQUEST_ACTION, type EventDraft, SERVICE_CATEGORY } from './record.js';
@@ -49,15 +49,40 @@ export const INGEST_LIMITS = {
 } as const;
 
 const ACTION_TYPE_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
-const encoder = new TextEncoder();
-const byteLength = (text: string): number => encoder.encode(text).length;
+
+/**
+ * The UTF-8 length of `text`, counted without encoding it (an unpaired surrogate counts as the 3
+ * bytes of the U+FFFD an encoder writes for it).
+ */
+export const utf8Length = (text: string): number => {
+  let bytes = text.length;
+  for (let index = 0; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    if (code < 0x80) continue;
+    if (code < 0x800) {
+      bytes += 1;
+      continue;
+    }
+    bytes += 2;
+    // A surrogate pair is 4 bytes: 3 counted for the high half, 1 for the low one.
+    if (code >= 0xd800 && code <= 0xdbff) {
+      const next = text.charCodeAt(index + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) index += 1;
+    }
+  }
+  return bytes;
+};
+
+/** Whether `text` is at most `maxBytes` of UTF-8: a UTF-16 unit is 1–3 bytes, so short texts pass uncounted. */
+const fitsBytes = (text: string, maxBytes: number): boolean =>
+  text.length * 3 <= maxBytes || (text.length <= maxBytes && utf8Length(text) <= maxBytes);
 
 const wellFormed = z.refine<string>(isWellFormed, WELL_FORMED_MESSAGE);
 
 const boundedString = (maxBytes: number) =>
   z.string({ error: 'must be a string' }).check(
     wellFormed,
-    z.refine((text) => byteLength(text) <= maxBytes, `must be at most ${maxBytes} bytes`),
+    z.refine((text) => fitsBytes(text, maxBytes), `must be at most ${maxBytes} bytes`),
   );
 
 const text = boundedString(INGEST_LIMITS.stringBytes);
@@ -123,9 +148,7 @@ const eventSchemaOf = (serviceActions: boolean) =>
         z.refine((value) => value !== undefined, 'must be a JSON value'),
         z.refine((value) => {
           const serialised = jsonText(value);
-          return (
-            serialised !== undefined && byteLength(serialised) <= INGEST_LIMITS.additionalInformationBytes
-          );
+          return serialised !== undefined && fitsBytes(serialised, INGEST_LIMITS.additionalInformationBytes);
         }, `must be at most ${INGEST_LIMITS.additionalInformationBytes} bytes of JSON`),
       ),
     ),
@@ -147,7 +170,7 @@ const eventSchemaOf = (serviceActions: boolean) =>
             z.string().check(
               z.refine(isWellFormed, `names ${WELL_FORMED_MESSAGE}`),
               z.refine(
-                (name) => byteLength(name) <= INGEST_LIMITS.queryParameterNameBytes,
+                (name) => fitsBytes(name, INGEST_LIMITS.queryParameterNameBytes),
                 `names must be at most ${INGEST_LIMITS.queryParameterNameBytes} bytes`,
               ),
             ),
@@ -159,7 +182,7 @@ const eventSchemaOf = (serviceActions: boolean) =>
               `must have at most ${INGEST_LIMITS.queryParameters} parameters`,
             ),
             z.refine(
-              (parameters) => byteLength(JSON.stringify(parameters)) <= INGEST_LIMITS.queryParametersBytes,
+              (parameters) => fitsBytes(JSON.stringify(parameters), INGEST_LIMITS.queryParametersBytes),
               `must be at most ${INGEST_LIMITS.queryParametersBytes} bytes of JSON`,
             ),
           ),
@@ -312,7 +335,7 @@ const checkTimestamps = (
 export const bodyHash = (body: unknown): string => {
   let canonical: string;
   try {
-    canonical = canonicalize(body) ?? '';
+    canonical = canonicalJson(body) ?? '';
   } catch {
     // Only reachable for a body validation let through; still the caller's input, never a 500.
     throw new BadRequestError('body has no RFC 8785 canonical form', { field: 'body' });

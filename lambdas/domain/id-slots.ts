@@ -55,6 +55,33 @@ export const conditionalIdFor = (timestamp: number, random: () => number = Math.
     CONDITIONAL_SEQUENCE_START + Math.floor(random() * (SEQUENCES_PER_MS - CONDITIONAL_SEQUENCE_START)),
   );
 
+/**
+ * A conditional id at `timestamp` that is not in `taken` (the ids found stored at that
+ * millisecond), or undefined when all of its conditional space is taken. Which free one is
+ * random, turned by `spread` (the entry's own, say its hash): entries of concurrent writers that
+ * read the same free ids at once, even with the same random draw, rarely pick the same one.
+ */
+export const freeConditionalId = (
+  timestamp: number,
+  taken: ReadonlySet<number>,
+  random: () => number = Math.random,
+  spread = 0,
+): number | undefined => {
+  const free: number[] = [];
+  for (let sequence = CONDITIONAL_SEQUENCE_START; sequence < SEQUENCES_PER_MS; sequence += 1) {
+    const id = idFor(timestamp, sequence);
+    if (!taken.has(id)) free.push(id);
+  }
+  if (free.length === 0) return undefined;
+  return free[(Math.floor(random() * free.length) + Math.abs(Math.trunc(spread))) % free.length];
+};
+
+/** The first and last ids of the conditional space of `timestamp`. */
+export const conditionalRange = (timestamp: number): { readonly first: number; readonly last: number } => ({
+  first: idFor(timestamp, CONDITIONAL_SEQUENCE_START),
+  last: idFor(timestamp, SEQUENCES_PER_MS - 1),
+});
+
 /** True when `id` was made from a slot (so it was written without a condition). */
 export const isSlotId = (id: number): boolean => id % SEQUENCES_PER_MS < CONDITIONAL_SEQUENCE_START;
 

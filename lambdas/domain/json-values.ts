@@ -6,8 +6,12 @@
 /** An unpaired UTF-16 surrogate: `\p{Cs}` in a `u` regex matches only unpaired ones. */
 const LONE_SURROGATE = /\p{Cs}/u;
 const LONE_SURROGATES = /\p{Cs}/gu;
+/** The engine's own check (ES2024, in every Node this service runs on), else the regex. */
+const nativeIsWellFormed = (String.prototype as { isWellFormed?: (this: string) => boolean }).isWellFormed;
 /** True when `text` is well-formed Unicode (has a UTF-8 form and an RFC 8785 canonical form). */
-export const isWellFormed = (text: string): boolean => !LONE_SURROGATE.test(text);
+export const isWellFormed: (text: string) => boolean = nativeIsWellFormed
+  ? (text) => nativeIsWellFormed.call(text)
+  : (text) => !LONE_SURROGATE.test(text);
 export const WELL_FORMED_MESSAGE = 'must be well-formed Unicode (it holds an unpaired UTF-16 surrogate)';
 
 /**
@@ -19,24 +23,46 @@ const keyPart = (key: string): string =>
     ? `.${key}`
     : `[${JSON.stringify(key.slice(0, 40).replace(LONE_SURROGATES, '\uFFFD'))}]`;
 
+/** A value met on the walk, with where it is: its parent's frame and its key there. */
+interface Frame {
+  readonly value: unknown;
+  readonly depth: number;
+  readonly parent: Frame | undefined;
+  readonly key: string | number | undefined;
+}
+
+/** The path of `frame` (`.a[2]["b c"]`), built only for the value a problem is reported on. */
+const pathOf = (frame: Frame | undefined): string => {
+  const parts: string[] = [];
+  for (let current = frame; current?.parent !== undefined; current = current.parent) {
+    const { key } = current;
+    parts.push(typeof key === 'number' ? `[${key}]` : keyPart(key as string));
+  }
+  return parts.reverse().join('');
+};
+
 /**
  * The first problem in a free-form JSON value that would stop it being sealed (RFC 8785) or
  * stored: an unpaired surrogate in a string or key, a number that is not finite, too deep a
- * nesting. Iterative, so no input can exhaust the stack.
+ * nesting. Iterative, so no input can exhaust the stack; the path of a value is only worked out
+ * for the one reported.
  */
 export const jsonValueProblem = (
   value: unknown,
   maxDepth: number,
 ): { path: string; message: string } | undefined => {
-  const stack: { value: unknown; path: string; depth: number }[] = [{ value, path: '', depth: 0 }];
-  for (let item = stack.pop(); item; item = stack.pop()) {
-    const { path, depth } = item;
-    const current = item.value;
+  const stack: Frame[] = [{ value, depth: 0, parent: undefined, key: undefined }];
+  for (let frame = stack.pop(); frame; frame = stack.pop()) {
+    const { depth } = frame;
+    const current = frame.value;
     if (typeof current === 'string') {
-      if (!isWellFormed(current)) return { path, message: WELL_FORMED_MESSAGE };
+      if (!isWellFormed(current)) return { path: pathOf(frame), message: WELL_FORMED_MESSAGE };
     } else if (typeof current === 'number') {
       if (!Number.isFinite(current))
-        return { path, message: 'must be a finite number (within the range of a 64-bit double)' };
+        return {
+          path: pathOf(frame),
+          message: 'must be a finite number (within the range of a 64-bit double)',
+        };
     } else if (current === null || current === undefined || typeof current === 'boolean') {
       // (undefined: an absent field, left out by JSON and RFC 8785 alike)
       // fine
@@ -46,21 +72,26 @@ export const jsonValueProblem = (
       // Pushed in reverse, so the first problem in document order is the one reported.
       if (Array.isArray(current)) {
         for (let index = current.length - 1; index >= 0; index -= 1) {
-          stack.push({ value: current[index], path: `${path}[${index}]`, depth: depth + 1 });
+          stack.push({ value: current[index], depth: depth + 1, parent: frame, key: index });
         }
       } else {
-        const entries = Object.entries(current);
-        for (const [key] of entries) {
+        const keys = Object.keys(current);
+        for (const key of keys) {
           if (!isWellFormed(key))
-            return { path: `${path}${keyPart(key)}`, message: `key ${WELL_FORMED_MESSAGE}` };
+            return { path: `${pathOf(frame)}${keyPart(key)}`, message: `key ${WELL_FORMED_MESSAGE}` };
         }
-        for (let index = entries.length - 1; index >= 0; index -= 1) {
-          const [key, element] = entries[index] as [string, unknown];
-          stack.push({ value: element, path: `${path}${keyPart(key)}`, depth: depth + 1 });
+        for (let index = keys.length - 1; index >= 0; index -= 1) {
+          const key = keys[index] as string;
+          stack.push({
+            value: (current as Record<string, unknown>)[key],
+            depth: depth + 1,
+            parent: frame,
+            key,
+          });
         }
       }
     } else {
-      return { path, message: 'must be a JSON value' };
+      return { path: pathOf(frame), message: 'must be a JSON value' };
     }
   }
   return undefined;

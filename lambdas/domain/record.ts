@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import canonicalize from 'canonicalize';
+import { canonicalJson } from './canonical-json.js';
 
 /** Details of an HTTP request, for entries that record an API call (the api-key dialect's view). */
 export interface RequestDetails {
@@ -54,7 +54,7 @@ export const actorOf = (record: Pick<EventDraft, 'user' | 'api_key'>): string | 
 /** SHA-256 of the RFC 8785 canonical JSON of everything in the record but its hash. */
 export const hashRecord = (record: Omit<AuditRecord, 'hash'>): string => {
   const { hash: _ignored, ...content } = record as AuditRecord;
-  const text = canonicalize(content);
+  const text = canonicalJson(content);
   if (text === undefined) throw new TypeError('record cannot be canonicalized');
   return createHash('sha256').update(text).digest('hex');
 };

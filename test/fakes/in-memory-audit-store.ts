@@ -4,7 +4,14 @@ import {
   counterPartition,
 } from '../../lambdas/adapters/dynamodb-keys.js';
 import { InvariantError, TooManyRequestsError, UnstorableEventError } from '../../lambdas/domain/errors.js';
-import { conditionalIdFor, isSlotId, SLOT_COUNT, SlotIdAllocator } from '../../lambdas/domain/id-slots.js';
+import {
+  conditionalIdFor,
+  conditionalRange,
+  freeConditionalId,
+  isSlotId,
+  SLOT_COUNT,
+  SlotIdAllocator,
+} from '../../lambdas/domain/id-slots.js';
 import { isEncodableTimestamp, timestampOfId } from '../../lambdas/domain/ids.js';
 import { jsonValueProblem } from '../../lambdas/domain/json-values.js';
 import { type AuditRecord, actorOf, type EventDraft, sealRecord } from '../../lambdas/domain/record.js';
@@ -172,14 +179,24 @@ export class InMemoryEventStore implements EventStore {
           throw new InvariantError(`id ${record.id} holds another entry: ids must come from reserveIds`);
         }
         if (attempt >= CONDITIONAL_ATTEMPTS) {
-          throw new TooManyRequestsError('The audit store is busy; no free id was found. Retry later.');
+          throw new TooManyRequestsError(
+            'The audit store is busy; other writers took every free id tried. Retry later.',
+          );
         }
-        record = sealRecord(
-          tenant,
-          conditionalIdFor(record.timestamp, this.#random),
-          record.timestamp,
-          draft,
-        );
+        // As the DynamoDB store: one of the ids found free at that millisecond; a full millisecond
+        // moves a server-stamped entry on, and refuses one with its own timestamp.
+        const { first, last } = conditionalRange(record.timestamp);
+        const taken = new Set([...entries.keys()].filter((id) => id >= first && id <= last));
+        let timestamp = record.timestamp;
+        let id = freeConditionalId(timestamp, taken, this.#random);
+        if (id === undefined) {
+          if (draft.timestamp !== undefined) {
+            throw new TooManyRequestsError(`Every id of millisecond ${timestamp} is taken.`);
+          }
+          timestamp += 1;
+          id = conditionalIdFor(timestamp, this.#random);
+        }
+        record = sealRecord(tenant, id, timestamp, draft);
       }
       entries.set(record.id, record);
       added.push(record);

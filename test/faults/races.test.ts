@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { DynamoDbEventStore } from '../../lambdas/adapters/dynamodb-event-store.js';
 import { EXPORT_JOB_PREFIX, tenantPartition } from '../../lambdas/adapters/dynamodb-keys.js';
 import { InProcessJobLauncher } from '../../lambdas/adapters/in-process-job-launcher.js';
+import { SlotIdSource } from '../../lambdas/adapters/slot-id-source.js';
 import { timestampOfId } from '../../lambdas/domain/ids.js';
 import { PURGE_ACTION, purgeJobId } from '../../lambdas/domain/purge.js';
 import { API_REQUEST_ACTION } from '../../lambdas/domain/record.js';
@@ -111,6 +112,91 @@ describe('fault: conditional-check races', () => {
     for (const id of ids) expect(timestampOfId(id)).toBe(instant);
     expect(new Set(stored.map((item) => item.message)).size).toBe(240);
     expect(await rollupMismatches(service.services, tenant)).toEqual([]);
+  });
+
+  it('never answers 429 while the millisecond has free ids: writers that keep drawing the same conditional id take free ones instead', async () => {
+    // Prepare: four writers whose every random draw is the same (so every first candidate and
+    // every redraw is the same id), all writing events back-dated to one millisecond before any
+    // slot's range. Blind redraws would hit the one taken id until the attempts ran out (429,
+    // "no free id"); reading what is free finds an id, and only other writers can take it first.
+    const tenant = 'same-draw';
+    const { doc, config } = service.services;
+    const instant = Date.now() - 7_200_000;
+    const writers = Array.from(
+      { length: 4 },
+      () =>
+        new DynamoDbEventStore(doc, {
+          eventsTable: config.EVENTS_TABLE,
+          controlTable: config.CONTROL_TABLE,
+          clock: () => instant + 7_200_000,
+          random: () => 0.5,
+        }),
+    );
+
+    // Act
+    const results = await Promise.allSettled(
+      writers.map(async (writer, w) => {
+        const ids: number[] = [];
+        for (let batch = 0; batch < 3; batch += 1) {
+          const drafts = Array.from({ length: 20 }, (_, n) => ({
+            timestamp: instant,
+            action_type: `draw.${w}`,
+            message: `writer ${w} batch ${batch} event ${n}`,
+          }));
+          ids.push(...(await writer.append(tenant, drafts)).map((record) => record.id));
+        }
+        return ids;
+      }),
+    );
+
+    // Assess
+    expect(results.map((result) => (result.status === 'rejected' ? String(result.reason) : 'ok'))).toEqual([
+      'ok',
+      'ok',
+      'ok',
+      'ok',
+    ]);
+    const answered = results.flatMap((result) => (result.status === 'fulfilled' ? result.value : []));
+    const stored = await storedItems(service.services, tenant);
+    expect(stored).toHaveLength(240);
+    expect(new Set(stored.map((item) => item.id as number))).toEqual(new Set(answered));
+    for (const item of stored) expect(timestampOfId(item.id as number)).toBe(instant);
+    expect(new Set(stored.map((item) => item.message)).size).toBe(240);
+  });
+
+  it('moves server-stamped entries on to the next millisecond once every conditional id of theirs is taken', async () => {
+    // Prepare: a writer that has no id slot (every slot held elsewhere), its clock stopped: all
+    // of its entries are conditional candidates of one millisecond, more than it has ids for.
+    const tenant = 'full-millisecond';
+    const { doc, config } = service.services;
+    const instant = Date.now();
+    const noSlot = { acquire: async () => undefined, renew: async () => undefined };
+    const writer = new DynamoDbEventStore(doc, {
+      eventsTable: config.EVENTS_TABLE,
+      controlTable: config.CONTROL_TABLE,
+      clock: () => instant,
+      ids: new SlotIdSource(noSlot, { clock: () => instant }),
+    });
+
+    // Act
+    const answered: number[] = [];
+    for (let batch = 0; batch < 6; batch += 1) {
+      const drafts = Array.from({ length: 100 }, (_, n) => ({
+        action_type: 'full.ms',
+        message: `${batch}.${n}`,
+      }));
+      answered.push(...(await writer.append(tenant, drafts)).map((record) => record.id));
+    }
+
+    // Assess: 600 entries, 512 at the stopped millisecond (all of its conditional ids), the rest
+    // after it; each entry's timestamp is its id's.
+    const stored = await storedItems(service.services, tenant);
+    expect(stored).toHaveLength(600);
+    expect(new Set(stored.map((item) => item.id as number))).toEqual(new Set(answered));
+    const at = (item: Record<string, unknown>) => timestampOfId(item.id as number);
+    expect(stored.filter((item) => at(item) === instant)).toHaveLength(512);
+    expect(stored.filter((item) => at(item) > instant)).toHaveLength(88);
+    for (const item of stored) expect(item.timestamp).toBe(at(item));
   });
 
   it('runs one purge of a tenant when many are asked at once: each entry deleted, counted and archived once', async () => {

@@ -2,6 +2,8 @@ import fc from 'fast-check';
 import { SlotIdSource } from '../../../lambdas/adapters/slot-id-source.js';
 import {
   CONDITIONAL_SEQUENCE_START,
+  conditionalRange,
+  freeConditionalId,
   isSlotId,
   SLOT_MEMORY_MS,
   SLOT_WIDTH,
@@ -98,6 +100,24 @@ describe('SlotIdAllocator', () => {
   });
 });
 
+describe('freeConditionalId', () => {
+  it('picks a conditional id of the millisecond that is not taken, and none when all are', () => {
+    const { first, last } = conditionalRange(NOW);
+    const all = Array.from({ length: last - first + 1 }, (_, n) => first + n);
+    const taken = new Set(all.filter((id) => id !== first + 7 && id !== last));
+    expect([first + 7, last]).toContain(freeConditionalId(NOW, taken, () => 0.5));
+    expect(freeConditionalId(NOW, new Set(all), () => 0.5)).toBeUndefined();
+    expect(all.every((id) => timestampOfId(id) === NOW && !isSlotId(id))).toBe(true);
+  });
+
+  it('spreads entries with the same random draw over the free ids by their own turn', () => {
+    const picks = new Set(
+      Array.from({ length: 16 }, (_, n) => freeConditionalId(NOW, new Set(), () => 0.5, n * 7919)),
+    );
+    expect(picks.size).toBe(16);
+  });
+});
+
 /** An in-memory slot store with the DynamoDB store's hand-over rule. */
 const memorySlots = (): IdSlotStore & { acquired: number; renewed: number } => {
   const slots = new Map<number, { writer: string; from: number; until: number }>();
@@ -138,7 +158,69 @@ describe('SlotIdSource', () => {
     expect(store.renewed).toBe(0);
     now += 15_000;
     await Promise.all([source.assign([undefined]), source.assign([undefined])]);
+    // The renewal runs behind the requests.
+    await new Promise((resolve) => setImmediate(resolve));
     expect(store.renewed).toBe(1);
+  });
+
+  it('renews behind the request: no request waits for a renewal, or fails with it, while its reservation runs', async () => {
+    // Prepare: a store whose renewals hang until released, then fail once.
+    const store = memorySlots();
+    let release: (() => void) | undefined;
+    let failNext = false;
+    const renew = store.renew;
+    store.renew = async (writer, reservation, until) => {
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      if (failNext) {
+        failNext = false;
+        throw new Error('ProvisionedThroughputExceededException');
+      }
+      return renew(writer, reservation, until);
+    };
+    let now = NOW;
+    const source = new SlotIdSource(store, { leaseMs: 60_000, clock: () => now });
+    await source.assign([undefined]);
+
+    // Act: past half the lease, while the renewal hangs; then a renewal that fails.
+    now += 35_000;
+    const during = await source.assign([undefined, undefined]);
+    failNext = true;
+    release?.();
+    await new Promise((resolve) => setImmediate(resolve));
+    now += 1_000;
+    const afterFailure = await source.assign([undefined]);
+    release?.();
+    await new Promise((resolve) => setImmediate(resolve));
+
+    // Assess: slot ids throughout, the renewal tried again by the next request, and it held.
+    expect([...during, ...afterFailure].every((assignment) => !assignment.conditional)).toBe(true);
+    expect(store.renewed).toBe(1);
+    now += 25_000;
+    const [later] = await source.assign([undefined]);
+    expect(later?.conditional).toBe(false);
+  });
+
+  it('waits for the renewal when the reservation has all but run out (a container frozen for minutes)', async () => {
+    // Prepare
+    const store = memorySlots();
+    let now = NOW;
+    const source = new SlotIdSource(store, { leaseMs: 60_000, clock: () => now });
+    await source.assign([undefined]);
+
+    // Act: 55 s into a 60 s lease, then past it.
+    now += 55_000;
+    const [nearlyOut] = await source.assign([undefined]);
+    const renewedAt = store.renewed;
+    now += 70_000;
+    const [lapsed] = await source.assign([undefined]);
+
+    // Assess: each request waited for its renewal, so its id comes from a reservation in force.
+    expect(renewedAt).toBe(1);
+    expect(store.renewed).toBe(2);
+    expect(nearlyOut?.conditional).toBe(false);
+    expect(lapsed?.conditional).toBe(false);
   });
 
   it('falls back to conditional ids while every slot is held, and looks again later', async () => {

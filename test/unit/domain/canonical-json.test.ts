@@ -1,0 +1,89 @@
+import { describe, expect, it } from '@jest/globals';
+import canonicalize from 'canonicalize';
+import fc from 'fast-check';
+import { canonicalJson } from '../../../lambdas/domain/canonical-json.js';
+import { utf8Length } from '../../../lambdas/domain/event-schema.js';
+import { jsonValueProblem } from '../../../lambdas/domain/json-values.js';
+
+/** The package's answer, or the message it throws with. */
+const outcome = (canonical: (value: unknown) => string | undefined, value: unknown) => {
+  try {
+    return { text: canonical(value) };
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
+};
+
+/** JSON values whose strings and names are any UTF-16 (unpaired surrogates included). */
+const anyJson = fc.jsonValue({ maxDepth: 4, stringUnit: 'binary' });
+const anyUtf16 = fc.jsonValue({
+  maxDepth: 3,
+  stringUnit: fc.integer({ min: 0, max: 0xffff }).map((code) => String.fromCharCode(code)),
+});
+
+describe('canonicalJson', () => {
+  it('writes exactly what the canonicalize package writes, for any JSON value (property)', () => {
+    fc.assert(
+      fc.property(fc.oneof(anyJson, anyUtf16), (value) => {
+        expect(outcome(canonicalJson, value)).toEqual(outcome(canonicalize, value));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('refuses what the package refuses, with its words, and hands it what is not plain JSON', () => {
+    const cycle: Record<string, unknown> = { a: 1 };
+    cycle.self = cycle;
+    // biome-ignore lint/suspicious/noSparseArray: a hole is what this case is about
+    const sparse = [1, , 2];
+    const cases: unknown[] = [
+      { text: 'x\ud800y' },
+      { '\udc00': 1 },
+      [Number.NaN],
+      { n: Number.POSITIVE_INFINITY },
+      { at: new Date(Date.UTC(2026, 0, 1)) },
+      { gone: undefined, kept: [undefined, 1], fn: () => 1 },
+      sparse,
+      cycle,
+      -0,
+      1e21,
+      undefined,
+      { b: 1, a: { d: [true, null, 'é'], c: '\u2028' }, '\u00e9': 2, '\ud83d\ude00': 3, Z: 4 },
+    ];
+    for (const value of cases) expect(outcome(canonicalJson, value)).toEqual(outcome(canonicalize, value));
+  });
+});
+
+describe('utf8Length', () => {
+  it('is the length of the UTF-8 an encoder writes, for any UTF-16 text (property)', () => {
+    const encoder = new TextEncoder();
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: 'binary' }),
+          fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((code) => String.fromCharCode(code)) }),
+        ),
+        (text) => {
+          expect(utf8Length(text)).toBe(encoder.encode(text).length);
+        },
+      ),
+      { numRuns: 2_000 },
+    );
+  });
+});
+
+describe('jsonValueProblem', () => {
+  it('names the path of the first problem in document order', () => {
+    expect(jsonValueProblem({ a: [1, { 'b c': 'x\ud800' }], z: 'y\ud800' }, 10)).toEqual({
+      path: '.a[1]["b c"]',
+      message: 'must be well-formed Unicode (it holds an unpaired UTF-16 surrogate)',
+    });
+    expect(jsonValueProblem({ list: [0, Number.NaN] }, 10)?.path).toBe('.list[1]');
+    expect(jsonValueProblem({ deep: { 'k\udc00': 1 } }, 10)).toEqual({
+      path: '.deep["k\ufffd"]',
+      message: 'key must be well-formed Unicode (it holds an unpaired UTF-16 surrogate)',
+    });
+    expect(jsonValueProblem([[[1]]], 2)).toEqual({ path: '', message: 'must be at most 2 levels deep' });
+    expect(jsonValueProblem({ ok: ['fine', 1, null, true] }, 10)).toBeUndefined();
+  });
+});
