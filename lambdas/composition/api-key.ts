@@ -7,7 +7,7 @@ import type { ServiceConfig } from './config.js';
 import { httpDependencies } from './http.js';
 import { perConfig } from './memo.js';
 import { largeResponseStore } from './response-objects.js';
-import { tlogStore } from './tlog.js';
+import { tlogStore } from './tlog-store.js';
 
 /** The api-key dialect's `GET /api/v1/audit-trail`: its pages, and S3 for the oversized ones. */
 export type ApiKeyAuditTrailDependencies = HttpDependencies & {

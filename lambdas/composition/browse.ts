@@ -7,7 +7,7 @@ import { cursorKey } from './cursor-key.js';
 import { coreServices } from './dynamodb.js';
 import { httpDependencies } from './http.js';
 import { perConfig } from './memo.js';
-import { tlogStore } from './tlog.js';
+import { tlogStore } from './tlog-store.js';
 
 /**
  * The canary dialect's paged reads (`GET /api/v1/audit_trail/fetch`). The cursor key is read on

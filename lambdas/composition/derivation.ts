@@ -8,7 +8,7 @@ import type { DeriveDependencies } from '../use-cases/derive-changes.js';
 import type { ServiceConfig } from './config.js';
 import { coreServices } from './dynamodb.js';
 import { perConfig } from './memo.js';
-import { checkpointDependencies, hasCheckpointSigner } from './tlog.js';
+import { checkpointDependencies, hasCheckpointSigner } from './tlog-signer.js';
 
 /**
  * The events table's stream consumer: the journal and the derivation steps over each chunk (rollup

@@ -7,7 +7,7 @@ import type { ServiceConfig } from './config.js';
 import { coreServices, koreAppStore, tokenStore } from './dynamodb.js';
 import { httpDependenciesWith } from './http.js';
 import { perConfig } from './memo.js';
-import { tlogStore } from './tlog.js';
+import { tlogStore } from './tlog-store.js';
 
 /**
  * The functions that see kore JWTs: the kore endpoint (its dialect takes a JWT in the `auth`

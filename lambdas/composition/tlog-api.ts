@@ -3,7 +3,8 @@ import type { TlogProofDependencies } from '../use-cases/tlog-proofs.js';
 import type { ServiceConfig } from './config.js';
 import { httpDependencies } from './http.js';
 import { perConfig } from './memo.js';
-import { checkpointSigner, tlogStore } from './tlog.js';
+import { checkpointSigner } from './tlog-signer.js';
+import { tlogStore } from './tlog-store.js';
 
 /** The verifiable-log endpoints': the middleware chain's, the log and the checkpoint key's public half. */
 export type TlogEndpointDependencies = HttpDependencies & {
