@@ -14,8 +14,8 @@ export const INCLUSION_PROOFS = 'inclusion';
  * The proofs of a page's `records` (see `domain/tlog/page-proofs.ts`) against the tenant's latest
  * checkpoint. Reads the latest checkpoint, the entries' leaf indexes (100 a call) and each tile the
  * proofs touch once: about `records / 100 + log₂₅₆(tree size) · 2` reads for a page, whatever its size.
- * An entry the checkpoint does not cover yet, or whose leaf is not what its index says (an index left
- * by a crashed append, rewritten on redelivery), is listed as not covered.
+ * An entry the checkpoint does not cover yet, or whose leaf is not the entry (an entry changed in the
+ * table since it was sequenced), is listed as not covered, never proven.
  */
 export const pageProofs = async (
   reader: TlogReader,
