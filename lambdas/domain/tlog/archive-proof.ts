@@ -11,7 +11,7 @@ import {
   sameHash,
 } from './merkle.js';
 import type { NoteVerifier } from './note.js';
-import { Found, type Verdict, verdict } from './proof-file.js';
+import { Found, parseLine, type Verdict, verdict } from './proof-file.js';
 import { perfectCover } from './range-proof.js';
 import { openReceipt } from './receipt.js';
 
@@ -122,17 +122,6 @@ export const rootFromNodes = async (
   };
   try {
     return await rootHash(read, size);
-  } catch {
-    return undefined;
-  }
-};
-
-const parseLine = (line: string): Record<string, unknown> | undefined => {
-  try {
-    const value = JSON.parse(line) as unknown;
-    return value && typeof value === 'object' && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
   } catch {
     return undefined;
   }

@@ -159,7 +159,8 @@ export const parseLoggedEntry = (value: unknown): { record: AuditRecord; leaf: H
   }
 };
 
-const parseLine = (line: string): Record<string, unknown> | undefined => {
+/** One line of a JSON Lines proof file as an object; undefined when it is not one. */
+export const parseLine = (line: string): Record<string, unknown> | undefined => {
   try {
     const value = JSON.parse(line) as unknown;
     return value && typeof value === 'object' && !Array.isArray(value)
