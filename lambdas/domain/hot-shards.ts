@@ -230,7 +230,8 @@ export class ShardPlanner {
   readonly #settings: PlannerSettings;
   readonly #everyMs: number;
   readonly #seen = new Map<string, Map<number, number>>();
-  readonly #considered = new Map<string, number>();
+  /** When each tenant was last considered, and the shards its rate needed then. */
+  readonly #considered = new Map<string, { readonly at: number; readonly needed: number }>();
 
   constructor(
     settings: PlannerSettings = DEFAULT_PLANNER,
@@ -259,12 +260,18 @@ export class ShardPlanner {
     return seen === 0 ? peak : (peak * Math.max(seen, shardsAt(plans, now))) / seen;
   }
 
-  /** The plan to record for `tenant` now, if any (see `choosePlan`); undefined when considered recently. */
+  /**
+   * The plan to record for `tenant` now, if any (see `choosePlan`). A tenant considered within
+   * `everyMs` is considered again only when its rate has since grown to need more shards: a burst
+   * whose first chunk looked quiet is planned for at the chunk that shows it, not `everyMs` later.
+   */
   consider(tenant: string, plans: ShardPlans, now: number): ShardPlan | undefined {
+    const rate = this.rate(tenant, plans, now);
+    const needed = shardsNeeded(rate, this.#settings);
     const last = this.#considered.get(tenant);
-    if (last !== undefined && now - last < this.#everyMs) return undefined;
-    this.#considered.set(tenant, now);
-    return choosePlan(plans, this.rate(tenant, plans, now), now, this.#settings);
+    if (last !== undefined && now - last.at < this.#everyMs && needed <= last.needed) return undefined;
+    this.#considered.set(tenant, { at: now, needed });
+    return choosePlan(plans, rate, now, this.#settings);
   }
 }
 

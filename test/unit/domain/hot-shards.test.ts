@@ -148,6 +148,20 @@ describe('ShardPlanner', () => {
   });
 });
 
+describe('ShardPlanner, a burst that starts quietly', () => {
+  it('plans at the chunk that shows the burst, not an interval after the quiet first look', () => {
+    const planner = new ShardPlanner({ ...DEFAULT_PLANNER, targetUnitsPerKey: 50 }, { everyMs: 10_000 });
+    // The consumer's first chunk of the burst holds a few entries: nothing to plan yet.
+    planner.observe('bursty', 0, NOW, 30);
+    expect(planner.consider('bursty', [], NOW + 100)).toBeUndefined();
+    // The next chunks, within the interval, take the same second to 400 entries: 8 shards now.
+    planner.observe('bursty', 0, NOW + 200, 370);
+    expect(planner.consider('bursty', [], NOW + 300)).toEqual({ from: NOW + 300 + PLAN_LEAD_MS, shards: 8 });
+    // Still within the interval and no busier: not asked again.
+    expect(planner.consider('bursty', [], NOW + 400)).toBeUndefined();
+  });
+});
+
 /** In-memory shards: each a sorted list of ids, read like a DynamoDB Query with a key condition. */
 const memoryShards = (ids: readonly number[], shards: number, shardOfId: (id: number) => number) => {
   const lists = Array.from({ length: shards }, () => [] as number[]);
