@@ -177,6 +177,10 @@ export const ingestBench: BenchModule = async (context) => {
     rawItems(batches.slice(pair * concurrency, (pair + 1) * concurrency).flat()),
   );
   const timed = async (work: () => Promise<void>): Promise<number> => {
+    // The stream consumer runs in this process and derives what the previous part wrote (both
+    // sides write the same items, so the same work): let it catch up first, untimed, so that
+    // backlog lands in neither part's time and each part pays only for its own records' stream.
+    await service.settle();
     const started = performance.now();
     await work();
     return (performance.now() - started) / 1000;
@@ -268,7 +272,7 @@ export const ingestBench: BenchModule = async (context) => {
       value: pairMedian,
       unit: 'ratio',
       goal: { op: '>=', target: 0.9 },
-      details: `median of ${pairs} pairs of segments run back to back in ABBA order, each ${segmentEvents} events a side (pairs: ${pairRatios.map((ratio) => ratio.toFixed(2)).join(', ')}; ratio of the totals ${(handlerRate / rawRate).toFixed(3)}), both paths warmed up first: handler invoked directly (${concurrency} requests of 100 events at a time: validation, slot ids, plain BatchWriteItem, self-audit record handed to its journal) ${Math.round(handlerRate)} events/s vs raw BatchWriteItem of the same items (25 a call, ${rawConcurrency} calls in flight as the handler path has) ${Math.round(rawRate)} events/s; counters are derived behind the request path (previous design, one transaction with counters per request: 0.32–0.36)`,
+      details: `median of ${pairs} pairs of segments run back to back in ABBA order (the in-process stream consumer caught up before each part, untimed), each ${segmentEvents} events a side (pairs: ${pairRatios.map((ratio) => ratio.toFixed(2)).join(', ')}; ratio of the totals ${(handlerRate / rawRate).toFixed(3)}), both paths warmed up first: handler invoked directly (${concurrency} requests of 100 events at a time: validation, slot ids, plain BatchWriteItem, self-audit record handed to its journal) ${Math.round(handlerRate)} events/s vs raw BatchWriteItem of the same items (25 a call, ${rawConcurrency} calls in flight as the handler path has) ${Math.round(rawRate)} events/s; counters are derived behind the request path (previous design, one transaction with counters per request: 0.32–0.36)`,
     },
     {
       id: 'ingest.write-units',
