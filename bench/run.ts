@@ -1,8 +1,10 @@
 /**
  * `npm run bench [-- --quick] [-- --only <module>]`: every measurement, in one run on the local
  * stack, each as a ratio against a baseline measured in the same run. A full run of every module
- * writes bench/results.json and bench/RESULTS.md (the committed report); a quick or partial run
- * writes the same two files under bench/tmp/ (git-ignored), so it never replaces the report.
+ * writes bench/results.json and bench/RESULTS.md (the committed report, each figure beside the
+ * previous report's); a quick or partial run writes the same two files under bench/tmp/
+ * (git-ignored), so it never replaces the report. `--only <module> --update` measures one module
+ * again at full size and replaces its rows in the committed report, which then says so.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
@@ -20,6 +22,14 @@ import { hotTenantsBench } from './hot-tenants.js';
 import { ingestBench } from './ingest.js';
 import { parallelExportBench } from './parallel-export.js';
 import { purgeBench } from './purge.js';
+import {
+  type BenchResults,
+  figuresOf,
+  formatValue,
+  mergeUpdate,
+  readResults,
+  renderReport,
+} from './report.js';
 import { tlogBench } from './tlog.js';
 
 /** Every bench module, in report order. Add new ones here. */
@@ -37,44 +47,30 @@ const MODULES: Record<string, BenchModule> = {
 };
 
 const { values } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    update: { type: 'boolean', default: false },
+  },
 });
 const quick = values.quick ?? false;
 
-const met = (m: Measurement): boolean | undefined =>
-  m.goal === undefined ? undefined : m.goal.op === '<=' ? m.value <= m.goal.target : m.value >= m.goal.target;
-
 /** Where this run's results go: the committed report only for a full run of every module. */
-const outputDir = quick || values.only ? 'bench/tmp' : 'bench';
-
-const markdown = (
-  measurements: Measurement[],
-  started: Date,
-  seconds: number,
-  moduleSeconds: Record<string, number>,
-): string => {
-  const rows = measurements.map((m) => {
-    const status = met(m);
-    const goal = m.goal ? `${m.goal.op} ${m.goal.target}` : '—';
-    return `| ${m.issue} | ${m.description} | ${formatValue(m.value)} ${m.unit} | ${goal} | ${status === undefined ? 'reported' : status ? 'met' : '**not met**'} | ${m.details} |`;
-  });
-  return [
-    '# Benchmark results',
-    '',
-    `Run ${started.toISOString()} (${quick ? 'quick' : 'full'} mode, total wall time ${seconds.toFixed(0)} s, Node ${process.version}, ${process.platform}/${process.arch}), on DynamoDB Local and s3rver. Each figure is a ratio against a baseline measured in the same run.`,
-    '',
-    `Wall time per module: ${Object.entries(moduleSeconds)
-      .map(([name, moduleTime]) => `${name} ${moduleTime.toFixed(0)} s`)
-      .join(', ')}.`,
-    '',
-    '| issue | measurement | value | goal | status | details |',
-    '| --- | --- | --- | --- | --- | --- |',
-    ...rows,
-    '',
-  ].join('\n');
-};
-
-const formatValue = (value: number): string => (Math.abs(value) >= 100 ? value.toFixed(0) : value.toFixed(3));
+const update = values.update ?? false;
+if (update && (!values.only || quick)) {
+  console.error(
+    '--update re-measures one module at full size: use it with --only <module> and without --quick',
+  );
+  process.exit(2);
+}
+const outputDir = (quick || values.only) && !update ? 'bench/tmp' : 'bench';
+if (update) {
+  const committed = readResults('bench/results.json');
+  if (!committed || committed.quick || committed.only !== null) {
+    console.error('--update replaces one module of a full run: bench/results.json holds none');
+    process.exit(2);
+  }
+}
 
 const main = async () => {
   const started = new Date();
@@ -143,11 +139,25 @@ const main = async () => {
     // Total wall time: emulators, service and every module.
     const seconds = (Date.now() - started.getTime()) / 1000;
     mkdirSync(outputDir, { recursive: true });
-    writeFileSync(
-      `${outputDir}/results.json`,
-      `${JSON.stringify({ started: started.toISOString(), quick, only: values.only ?? null, seconds, moduleSeconds, measurements }, null, 2)}\n`,
-    );
-    writeFileSync(`${outputDir}/RESULTS.md`, markdown(measurements, started, seconds, moduleSeconds));
+    const run: BenchResults = {
+      started: started.toISOString(),
+      quick,
+      only: values.only ?? null,
+      seconds,
+      moduleSeconds,
+      measurements,
+    };
+    // The committed report this run replaces keeps its figures beside the new ones; an update of
+    // one module keeps the full run's report and its "previous" figures, replacing that module's rows.
+    const committed = readResults('bench/results.json');
+    let report: BenchResults = committed ? { ...run, previous: figuresOf(committed) } : run;
+    if (update && values.only) {
+      if (!committed || committed.quick || committed.only !== null)
+        throw new Error('--update needs a full run in bench/results.json to update');
+      report = mergeUpdate(committed, values.only, run);
+    }
+    writeFileSync(`${outputDir}/results.json`, `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(`${outputDir}/RESULTS.md`, renderReport(report));
     process.stdout.write(
       `Wrote ${outputDir}/results.json and ${outputDir}/RESULTS.md (total wall time ${seconds.toFixed(0)} s)\n`,
     );
