@@ -9,14 +9,16 @@ import type { ArchiveManifest } from '../lambdas/domain/purge.js';
 import { ARCHIVE_PROOF_NAME, verifyArchive } from '../lambdas/domain/tlog/archive-proof.js';
 import { type NoteVerifier, parseVerifierKey } from '../lambdas/domain/tlog/note.js';
 import { TLOG_PROOF_FILE, type Verdict, verifyDownload } from '../lambdas/domain/tlog/proof-file.js';
+import { verifySavedPage } from '../lambdas/domain/tlog/saved-page.js';
 
 /**
- * `npm run verify -- <download.zip | archive directory | manifest.json> --key <verifier key>`:
- * checks a download, or a purge archive (its manifest, parts and `tlog-proof.jsonl` in one
- * directory, named as the archives API or the bucket names them), offline against the log's public
- * key (`GET /api/v1/tlog/key`, or what `npm start` prints). Prints a verdict; exits 0 when
- * everything verifies, 1 naming the first bad entry, 2 when it cannot run. Uses only
- * `lambdas/domain/` (no AWS) and a zip reader.
+ * `npm run verify -- <download.zip | archive directory | manifest.json | page.json> --key <verifier key>`:
+ * checks a download, a purge archive (its manifest, parts and `tlog-proof.jsonl` in one
+ * directory, named as the archives API or the bucket names them), or a page saved from any dialect
+ * with `proofs=inclusion` (`--time-zone` as fetched, for a canary page fetched with `tz`), offline
+ * against the log's public key (`GET /api/v1/tlog/key`, or what `npm start` prints). Prints a
+ * verdict; exits 0 when everything verifies, 1 naming the first bad entry, 2 when it cannot run.
+ * Uses only `lambdas/domain/` (no AWS) and a zip reader.
  */
 
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
@@ -64,7 +66,7 @@ const readArchive = (
   return { manifest, parts, proof: readFileSync(proofFile, 'utf8'), jobId: String(parsed.jobId) };
 };
 
-const printFailure = (verdict: Verdict): void => {
+const printFailure = (verdict: Pick<Verdict, 'firstBadEntry' | 'problems'>): void => {
   const first =
     verdict.firstBadEntry !== undefined
       ? `first bad entry: ${verdict.firstBadEntry}`
@@ -110,6 +112,41 @@ const verifyArchiveAt = async (path: string, givenKey: string | undefined): Prom
   return 1;
 };
 
+/** A page saved from a dialect with `proofs=inclusion`: its key must be given (a page names none). */
+const verifyPageAt = (path: string, key: string | undefined, timeZone: string | undefined): number => {
+  if (!key) {
+    console.error("verify: a page names no key; give the log's public key with --key or --key-file");
+    return 2;
+  }
+  let page: unknown;
+  try {
+    page = JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    console.log(`NOT VERIFIED: ${path} is not JSON: damaged or altered`);
+    return 1;
+  }
+  let verifier: NoteVerifier;
+  try {
+    verifier = parseVerifierKey(key);
+  } catch (error) {
+    console.error(`verify: the key is not a verifier key: ${(error as Error).message}`);
+    return 2;
+  }
+  const verdict = verifySavedPage(page, { trusted: [verifier], ...(timeZone ? { timeZone } : {}) });
+  if (verdict.ok) {
+    console.log(
+      `VERIFIED: ${verdict.dialect} page: ${verdict.proven} entries, each as shown in the signed log of ${verdict.treeSize} leaves` +
+        (verdict.uncovered > 0
+          ? ` (${verdict.uncovered} written after its checkpoint, not covered yet)`
+          : '') +
+        `, key ${verifier.name}`,
+    );
+    return 0;
+  }
+  printFailure(verdict);
+  return 1;
+};
+
 const readZip = (bytes: Buffer): Promise<Map<string, Buffer>> =>
   new Promise((resolve, reject) => {
     yauzl.fromBuffer(bytes, { lazyEntries: true }, (error, zip) => {
@@ -141,18 +178,21 @@ const main = async (): Promise<number> => {
       'key-file': { type: 'string' },
       // A signed checkpoint kept from before (a file): the download's log must extend it.
       checkpoint: { type: 'string', multiple: true },
+      // A canary page fetched with tz shows its times in that zone.
+      'time-zone': { type: 'string' },
     },
   });
   const [path] = positionals;
   if (!path) {
     console.error(
-      'usage: npm run verify -- <download.zip | archive directory | manifest.json> --key <name+keyid+base64key>',
+      'usage: npm run verify -- <download.zip | archive directory | manifest.json | page.json> --key <name+keyid+base64key>',
     );
     return 2;
   }
   const givenKey =
     values.key ?? (values['key-file'] ? readFileSync(values['key-file'], 'utf8').trim() : undefined);
   if (statSync(path).isDirectory() || path.endsWith('manifest.json')) return verifyArchiveAt(path, givenKey);
+  if (path.endsWith('.json')) return verifyPageAt(path, givenKey, values['time-zone']);
   const bytes = readFileSync(path);
   let files: Map<string, Buffer>;
   try {

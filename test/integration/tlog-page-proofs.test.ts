@@ -1,9 +1,15 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { toApiKeyEntry } from '../../lambdas/domain/api-key-view.js';
 import { toCanaryEntry } from '../../lambdas/domain/canary-view.js';
 import { toKoreEntry } from '../../lambdas/domain/kore-view.js';
 import { encodeSignerKey, parseSignerKey } from '../../lambdas/domain/tlog/note.js';
 import { type PageProofs, verifyPageProofs } from '../../lambdas/domain/tlog/page-proofs.js';
+import { verifySavedPage } from '../../lambdas/domain/tlog/saved-page.js';
 import { registerKoreApp } from '../../lambdas/use-cases/manage-kore-apps.js';
 import { koreJwt } from '../helpers/kore-jwt.js';
 import { startTestService, type TestService } from '../helpers/local-service.js';
@@ -21,6 +27,26 @@ interface CanaryPage {
 }
 
 const canaryId = (entry: unknown) => (entry as { id?: number }).id;
+
+const run = promisify(execFile);
+
+/** `npm run verify -- <page.json> [args]` on a saved page body: its exit code and what it printed. */
+const verifyPageFile = async (body: string, args: readonly string[]) => {
+  const dir = mkdtempSync(join(tmpdir(), 'verify-page-'));
+  try {
+    const file = join(dir, 'page.json');
+    writeFileSync(file, body);
+    try {
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'scripts/verify.ts', file, ...args]);
+      return { code: 0, output: stdout };
+    } catch (error) {
+      const failed = error as { code: number; stdout: string; stderr: string };
+      return { code: failed.code, output: `${failed.stdout}${failed.stderr}` };
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
 
 /** A deep copy, so a test can tamper with one answer and keep the other. */
 const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
@@ -131,6 +157,65 @@ describe('a page with its inclusion proofs (proofs=inclusion)', () => {
     const foreign = check(page.audit_trail, page.tlog, [stranger.verifier.encoded]);
     expect(foreign.ok).toBe(false);
     expect(foreign.problems[0]).toMatch(/checkpoint does not verify/);
+  });
+
+  it('verifies a saved page offline with `npm run verify`, and names the entry one changed byte alters', async () => {
+    const answer = await service.get(FETCH, { auth_token: token, limit: '25', proofs: 'inclusion' });
+    const body = JSON.stringify(answer.body);
+    const good = await verifyPageFile(body, ['--key', key]);
+    expect(good).toEqual({ code: 0, output: expect.stringMatching(/^VERIFIED: canary page: 25 entries/) });
+
+    const page = answer.body as CanaryPage;
+    const victim = page.audit_trail[11] as Entry;
+    // One character of one message, as a reader of the saved file might change it.
+    const tampered = body.replace(
+      `"message":"${String(victim.message)}"`,
+      `"message":"${String(victim.message)}!"`,
+    );
+    expect(tampered).not.toBe(body);
+    const bad = await verifyPageFile(tampered, ['--key', key]);
+    expect(bad.code).toBe(1);
+    expect(bad.output).toContain(`NOT VERIFIED (first bad entry: ${String(victim.id)})`);
+    expect(bad.output).toContain('differs from its logged form');
+
+    // A page names no key: without one nothing is claimed.
+    expect(await verifyPageFile(body, [])).toMatchObject({
+      code: 2,
+      output: expect.stringContaining('--key'),
+    });
+    // Not a page at all.
+    expect(await verifyPageFile('{"result":"success"}', ['--key', key])).toMatchObject({
+      code: 1,
+      output: expect.stringContaining('not a page of a known dialect'),
+    });
+  });
+
+  it('verifies a saved page of each dialect by its shape, a zoned canary page with its time zone', async () => {
+    const zoned = await canary({ limit: '10', proofs: 'inclusion', tz: 'Europe/Berlin' });
+    expect(verifySavedPage(zoned, { trusted: [key] })).toMatchObject({
+      ok: false,
+      problems: [expect.stringContaining('with tz')],
+    });
+    expect(verifySavedPage(zoned, { trusted: [key], timeZone: 'Europe/Berlin' })).toMatchObject({
+      ok: true,
+      dialect: 'canary',
+      proven: 10,
+    });
+    // The wrong zone shows other times: not the logged entries' view.
+    expect(verifySavedPage(zoned, { trusted: [key], timeZone: 'Asia/Tokyo' }).ok).toBe(false);
+    const apiKey = await service.get(
+      API_KEY,
+      { 'page[size]': '5', proofs: 'inclusion' },
+      { 'x-api-key': token },
+    );
+    expect(verifySavedPage(apiKey.body, { trusted: [key] })).toMatchObject({ ok: true, dialect: 'api-key' });
+    const stripped = copy(apiKey.body) as { meta?: unknown };
+    delete stripped.meta;
+    expect(verifySavedPage(stripped, { trusted: [key] })).toMatchObject({
+      ok: false,
+      dialect: 'api-key',
+      problems: [expect.stringContaining('carries no')],
+    });
   });
 
   it('answers a tenant without a sequenced entry with no checkpoint and nothing to prove', async () => {
