@@ -16,6 +16,8 @@ export interface BenchResults {
   readonly quick: boolean;
   readonly only: string | null;
   readonly seconds: number;
+  /** Node version and platform of the run (e.g. `Node v20.20.2, linux/x64`). */
+  readonly environment?: string;
   readonly moduleSeconds: Record<string, number>;
   readonly measurements: readonly Measurement[];
   /**
@@ -75,7 +77,7 @@ export const renderReport = (results: BenchResults): string => {
   return [
     '# Benchmark results',
     '',
-    `Run ${results.started} (${results.quick ? 'quick' : 'full'} mode, total wall time ${results.seconds.toFixed(0)} s), on DynamoDB Local and s3rver. Each figure is a ratio against a baseline measured in the same run.`,
+    `Run ${results.started} (${results.quick ? 'quick' : 'full'} mode, total wall time ${results.seconds.toFixed(0)} s${results.environment ? `, ${results.environment}` : ''}), on DynamoDB Local and s3rver. Each figure is a ratio against a baseline measured in the same run.`,
     '',
     ...(updates.length > 0
       ? [

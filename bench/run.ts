@@ -144,6 +144,7 @@ const main = async () => {
       quick,
       only: values.only ?? null,
       seconds,
+      environment: `Node ${process.version}, ${process.platform}/${process.arch}`,
       moduleSeconds,
       measurements,
     };
