@@ -230,8 +230,11 @@ export class ShardPlanner {
   readonly #settings: PlannerSettings;
   readonly #everyMs: number;
   readonly #seen = new Map<string, Map<number, number>>();
-  /** When each tenant was last considered, and the shards its rate needed then. */
-  readonly #considered = new Map<string, { readonly at: number; readonly needed: number }>();
+  /** When each tenant was last considered, the shards its rate needed then, and whether a plan was asked for. */
+  readonly #considered = new Map<
+    string,
+    { readonly at: number; readonly needed: number; readonly planned: boolean }
+  >();
 
   constructor(
     settings: PlannerSettings = DEFAULT_PLANNER,
@@ -261,17 +264,20 @@ export class ShardPlanner {
   }
 
   /**
-   * The plan to record for `tenant` now, if any (see `choosePlan`). A tenant considered within
-   * `everyMs` is considered again only when its rate has since grown to need more shards: a burst
-   * whose first chunk looked quiet is planned for at the chunk that shows it, not `everyMs` later.
+   * The plan to record for `tenant` now, if any (see `choosePlan`). A tenant is asked a plan for at
+   * most once per `everyMs`; but when its last look asked for none, it is looked at again as soon
+   * as its rate needs more shards than then: a burst whose first chunk looked quiet is planned for
+   * at the chunk that shows it, not `everyMs` later.
    */
   consider(tenant: string, plans: ShardPlans, now: number): ShardPlan | undefined {
     const rate = this.rate(tenant, plans, now);
     const needed = shardsNeeded(rate, this.#settings);
     const last = this.#considered.get(tenant);
-    if (last !== undefined && now - last.at < this.#everyMs && needed <= last.needed) return undefined;
-    this.#considered.set(tenant, { at: now, needed });
-    return choosePlan(plans, rate, now, this.#settings);
+    if (last !== undefined && now - last.at < this.#everyMs && (last.planned || needed <= last.needed))
+      return undefined;
+    const plan = choosePlan(plans, rate, now, this.#settings);
+    this.#considered.set(tenant, { at: now, needed, planned: plan !== undefined });
+    return plan;
   }
 }
 

@@ -159,6 +159,13 @@ describe('ShardPlanner, a burst that starts quietly', () => {
     expect(planner.consider('bursty', [], NOW + 300)).toEqual({ from: NOW + 300 + PLAN_LEAD_MS, shards: 8 });
     // Still within the interval and no busier: not asked again.
     expect(planner.consider('bursty', [], NOW + 400)).toBeUndefined();
+    // Busier still, but a plan was asked for within the interval: one plan per interval.
+    planner.observe('bursty', 0, NOW + 500, 2_000);
+    expect(planner.consider('bursty', [], NOW + 600)).toBeUndefined();
+    expect(planner.consider('bursty', [], NOW + 10_400)).toEqual({
+      from: NOW + 10_400 + PLAN_LEAD_MS,
+      shards: 64,
+    });
   });
 });
 
