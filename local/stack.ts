@@ -3,15 +3,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { dynamoDbLocalCredentials } from '../lambdas/adapters/aws-clients.js';
-import { streamCheckpointKey } from '../lambdas/adapters/dynamodb-keys.js';
 import { InProcessJobLauncher } from '../lambdas/adapters/in-process-job-launcher.js';
 import { log } from '../lambdas/adapters/log.js';
 import { loadConfig, type ServiceConfig } from '../lambdas/composition/config.js';
 import { cursorKey } from '../lambdas/composition/cursor-key.js';
-import { derivationDependencies } from '../lambdas/composition/derivation.js';
 import {
   coreServices,
   type FeatureStores,
@@ -26,13 +21,13 @@ import { storeSelfAuditDependencies } from '../lambdas/composition/self-audit.js
 import { installConsoleAssets } from '../lambdas/console-assets.js';
 import { CHUNK_RETRY } from '../lambdas/domain/export-plan.js';
 import { encodeSignerKey } from '../lambdas/domain/tlog/note.js';
-import { deriveChanges } from '../lambdas/use-cases/derive-changes.js';
 import { storeSelfAuditLines } from '../lambdas/use-cases/store-self-audit.js';
 import { buildConsoleAssets } from '../lib/console-bundle.js';
+import { startDerivation, startDerivationWorker } from './derivation.js';
 import { createResources, type EmulatorEndpoints, type ResourceNames } from './emulators.js';
 import { startGateway } from './gateway.js';
 import { type JournalConsumer, startJournalConsumer } from './self-audit-journal.js';
-import { type LocalStreamConsumer, startStreamConsumer } from './stream-consumer.js';
+import type { LocalStreamConsumer } from './stream-consumer.js';
 
 /** The environment the handlers read, for a deployment on the emulators. */
 export const serviceEnvironment = (
@@ -134,6 +129,12 @@ export const startLocalService = async (
      * to the journal, as a function whose log delivery has not happened yet (fault tests).
      */
     consumeSelfAudit?: boolean;
+    /**
+     * Where the stream consumer runs: `'worker'` in a worker thread of this process, with an event
+     * loop and clients of its own (`npm start`, `npm run load`); `'main'` (the default) on this
+     * thread, with the handlers' own clients, so a fault a test injects there reaches it too.
+     */
+    derivationThread?: 'main' | 'worker';
   },
 ): Promise<LocalService> => {
   await createResources(emulators, options.names);
@@ -172,7 +173,10 @@ export const startLocalService = async (
   // The console's browser code, built by esbuild from console/src on its first request.
   installConsoleAssets(buildConsoleAssets);
   installExportLauncher(jobs);
-  const derivation = await startDerivation(emulators, options.names, services);
+  const derivation =
+    options.derivationThread === 'worker'
+      ? await startDerivationWorker(emulators, options.names, process.env)
+      : await startDerivation(emulators, options.names, services);
   // Started before the gateway: a journal left by a stack that died is stored first in line.
   // A configuration object of its own, so its own clients, stores and id slot (a separate writer).
   const selfAuditServices = coreServices(loadConfig({ ...process.env }));
@@ -224,59 +228,6 @@ const startSelfAuditConsumer = (path: string, config: ServiceConfig): JournalCon
       log.error('local self-audit batch failed; retrying', {
         error: error instanceof Error ? error.name : 'unknown',
       }),
-  });
-};
-
-/**
- * Runs the stream consumer in this process, as the deployed stack's Lambda event source mapping
- * does: same handler code, same batch semantics, checkpoints kept in the control table so a
- * restarted stack on persisted data resumes where it stopped.
- */
-const startDerivation = async (
-  emulators: EmulatorEndpoints,
-  names: ResourceNames,
-  services: Services,
-): Promise<LocalStreamConsumer> => {
-  const endpoint = emulators.dynamoDbEndpoint;
-  const credentials = dynamoDbLocalCredentials(emulators.dynamoDbDatabase);
-  const dynamo = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials });
-  const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: names.eventsTable }));
-  dynamo.destroy();
-  const streamArn = Table?.LatestStreamArn;
-  if (!streamArn) throw new Error(`the events table ${names.eventsTable} has no stream`);
-  const deps = derivationDependencies(services.config);
-  return startStreamConsumer({
-    endpoint,
-    credentials,
-    streamArn,
-    // The deployed event source mapping's batch size (lib/parts/defaults.ts): a delivery's fixed
-    // requests (GetRecords, the journal lookup, the stream position) are shared by 500 records.
-    batchSize: 500,
-    handle: async (records) => {
-      const outcome = await deriveChanges(deps, records);
-      return outcome.resumeAt !== undefined ? { resumeAt: outcome.resumeAt } : {};
-    },
-    checkpoints: {
-      load: async (shardId) => {
-        const output = await services.doc.send(
-          new GetCommand({
-            TableName: names.controlTable,
-            Key: streamCheckpointKey(shardId),
-            ConsistentRead: true,
-          }),
-        );
-        return typeof output.Item?.position === 'string' ? output.Item.position : undefined;
-      },
-      save: async (shardId, position) => {
-        await services.doc.send(
-          new PutCommand({
-            TableName: names.controlTable,
-            Item: { ...streamCheckpointKey(shardId), position },
-          }),
-        );
-      },
-    },
-    onError: (error) => log.error('local derivation batch failed; retrying', { error: String(error) }),
   });
 };
 

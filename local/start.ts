@@ -124,6 +124,9 @@ const main = async () => {
       selfAuditJournal: inMemory
         ? `.local/scratch-${process.pid}/self-audit.jsonl`
         : `${DATA_DIR}/self-audit.jsonl`,
+      // The stream consumer on an event loop of its own, as on AWS it is a function of its own:
+      // beside a busy API it keeps up (bench/LOAD.md).
+      derivationThread: 'worker',
     });
   } catch (error) {
     await emulators.stop();

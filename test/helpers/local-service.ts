@@ -56,6 +56,8 @@ export const startTestService = async (
      * totals (rollup counters are derived behind the request path; see docs/architecture.md).
      */
     settleBeforeRequests?: boolean;
+    /** Where the stream consumer runs (see `startLocalService`); default this thread. */
+    derivationThread?: 'main' | 'worker';
   } = {},
 ): Promise<TestService> => {
   const s3Endpoint = process.env.TEST_S3_ENDPOINT;
@@ -79,6 +81,7 @@ export const startTestService = async (
       port: 0,
       ...(options.corsAllowOrigins !== undefined ? { corsAllowOrigins: options.corsAllowOrigins } : {}),
       ...(options.config !== undefined ? { settings: options.config } : {}),
+      ...(options.derivationThread !== undefined ? { derivationThread: options.derivationThread } : {}),
     },
   );
   const request: TestService['request'] = async (method, path, init = {}) => {
