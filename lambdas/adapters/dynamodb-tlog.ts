@@ -9,7 +9,7 @@ import {
 import { InvariantError } from '../domain/errors.js';
 import type { AuditRecord } from '../domain/record.js';
 import { entryLeafHash } from '../domain/tlog/entry-leaf.js';
-import type { Hash } from '../domain/tlog/merkle.js';
+import type { CompactRange, Hash } from '../domain/tlog/merkle.js';
 import { appendToTiles, type GrownTile, TILE_WIDTH, type TileReader } from '../domain/tlog/tiles.js';
 import type { ChangeRecord, ChunkPacker, DerivationStep, JournalEntry } from '../ports/derivation.js';
 import type {
@@ -262,6 +262,8 @@ interface KnownTree {
   readonly size: number;
   readonly root: Hash;
   readonly tiles: Map<string, Uint8Array>;
+  /** The tree's right edge, so the next append need not recompute it from the tiles. */
+  readonly edge: CompactRange;
   /** Whether the commit stored a signed checkpoint of this head too. */
   readonly checkpointed: boolean;
 }
@@ -490,7 +492,12 @@ export class DynamoDbSequencerStep implements DerivationStep, TransactionPart {
   /** Keeps each tenant's new head and the tiles just written, for this consumer's next chunk. */
   #remember(
     appends: readonly TenantAppend[],
-    grown: readonly { readonly size: number; readonly root: Hash; readonly tiles: readonly GrownTile[] }[],
+    grown: readonly {
+      readonly size: number;
+      readonly root: Hash;
+      readonly tiles: readonly GrownTile[];
+      readonly edge: CompactRange;
+    }[],
     checkpointed: readonly boolean[],
     trusted: boolean,
   ): void {
@@ -507,6 +514,7 @@ export class DynamoDbSequencerStep implements DerivationStep, TransactionPart {
         size: result.size,
         root: result.root,
         tiles,
+        edge: result.edge,
         checkpointed: checkpointed[position] ?? false,
       });
     }
@@ -528,8 +536,19 @@ export class DynamoDbSequencerStep implements DerivationStep, TransactionPart {
   async #appendWrites(
     append: TenantAppend,
     trusted: boolean,
-  ): Promise<{ writes: TransactItem[]; size: number; root: Hash; tiles: readonly GrownTile[] }> {
-    const grown = await appendToTiles(this.#tiles(append.tenant, trusted), append.oldSize, append.leaves);
+  ): Promise<{
+    writes: TransactItem[];
+    size: number;
+    root: Hash;
+    tiles: readonly GrownTile[];
+    edge: CompactRange;
+  }> {
+    const grown = await appendToTiles(
+      this.#tiles(append.tenant, trusted),
+      append.oldSize,
+      append.leaves,
+      trusted ? this.#known.get(append.tenant)?.edge : undefined,
+    );
     const head: TransactItem = {
       Put: {
         TableName: this.#table,
@@ -593,6 +612,12 @@ export class DynamoDbSequencerStep implements DerivationStep, TransactionPart {
         ExpressionAttributeValues: values,
       },
     }));
-    return { writes: [head, ...tiles, ...indexes], size: grown.size, root: grown.root, tiles: grown.tiles };
+    return {
+      writes: [head, ...tiles, ...indexes],
+      size: grown.size,
+      root: grown.root,
+      tiles: grown.tiles,
+      edge: grown.edge,
+    };
   }
 }

@@ -251,6 +251,11 @@ export class CompactRange {
     return new CompactRange(size, await Promise.all(peaks));
   }
 
+  /** An independent copy: appending to it leaves this one as it is. */
+  copy(): CompactRange {
+    return new CompactRange(this.size, [...this.peaks]);
+  }
+
   /** How many leaves the tree holds. */
   get treeSize(): number {
     return this.size;
