@@ -226,10 +226,21 @@ export const TLOG_LEAF_BUCKET_IDS = 2 ** 16;
 
 /**
  * The item holding the leaf indexes the sequencer gave a tenant's entries of one 64 ms id bucket,
- * one attribute per entry (`tlogLeafAttribute`); its own partition, so buckets spread evenly.
+ * one attribute per chunk that appended some of them (`tlogLeafRunAttribute`), or per entry as
+ * the first layout wrote them (`tlogLeafAttribute`); its own partition, so buckets spread evenly.
  */
 export const tlogLeafBucketKey = (tenant: string, entryId: number): ControlKey =>
   controlKey(`tlogleaf#${tenant}#${Math.floor(entryId / TLOG_LEAF_BUCKET_IDS)}`, 'leaves');
 
-/** The attribute of `entryId`'s leaf index in its bucket item. */
+/** The attribute of `entryId`'s leaf index in its bucket item, as the first layout wrote it. */
 export const tlogLeafAttribute = (entryId: number): string => `i${entryId % TLOG_LEAF_BUCKET_IDS}`;
+
+/** What starts the name of every run attribute of a bucket item (and of no per-entry one). */
+export const TLOG_LEAF_RUN_PREFIX = 'r';
+
+/**
+ * The attribute holding one chunk's leaf indexes in a bucket item, named by the least of them (a
+ * leaf index is given once, so no two chunks share a name): one attribute set by one short update
+ * expression, not one per entry (DynamoDB parses each `SET` clause).
+ */
+export const tlogLeafRunAttribute = (firstLeaf: number): string => `${TLOG_LEAF_RUN_PREFIX}${firstLeaf}`;

@@ -27,11 +27,14 @@ import type { StagedWrites, TransactionPart } from './dynamodb-derivation.js';
 import {
   type ControlKey,
   journalKey,
+  TLOG_LEAF_BUCKET_IDS,
+  TLOG_LEAF_RUN_PREFIX,
   TLOG_TILE_STRIP,
   tlogCheckpointKey,
   tlogHeadKey,
   tlogLeafAttribute,
   tlogLeafBucketKey,
+  tlogLeafRunAttribute,
   tlogReceiptKey,
   tlogReceiptPrefix,
   tlogTileKey,
@@ -78,6 +81,49 @@ const leafOf = (record: ChangeRecord): Hash | undefined => {
   if (!known) return undefined;
   known.leaf ??= entryLeafHash(known.entry);
   return known.leaf;
+};
+
+/** Bytes per entry in a leaf-index run: its id within the bucket, its leaf index after the run's first. */
+const RUN_ENTRY_BYTES = 4;
+
+/**
+ * A chunk's run of leaf indexes in one bucket: per entry, big-endian, 2 bytes of its id within the
+ * bucket (id mod 2¹⁶) and 2 of its leaf index minus `first` (a chunk holds far fewer than 2¹⁶).
+ */
+export const encodeLeafRun = (
+  entries: readonly { id: number; index: number }[],
+  first: number,
+): Uint8Array => {
+  const run = new Uint8Array(entries.length * RUN_ENTRY_BYTES);
+  const view = new DataView(run.buffer);
+  for (const [position, { id, index }] of entries.entries()) {
+    const offset = index - first;
+    if (offset < 0 || offset > 0xffff)
+      throw new InvariantError(`leaf ${index} is out of its run from ${first}`);
+    view.setUint16(position * RUN_ENTRY_BYTES, id % TLOG_LEAF_BUCKET_IDS);
+    view.setUint16(position * RUN_ENTRY_BYTES + 2, offset);
+  }
+  return run;
+};
+
+/** The leaf index a bucket item holds for `entryId` (of that bucket), in either layout. */
+export const leafIndexInBucket = (
+  item: Readonly<Record<string, unknown>>,
+  entryId: number,
+): number | undefined => {
+  const single = item[tlogLeafAttribute(entryId)];
+  if (typeof single === 'number') return single;
+  const wanted = entryId % TLOG_LEAF_BUCKET_IDS;
+  for (const [name, value] of Object.entries(item)) {
+    if (!name.startsWith(TLOG_LEAF_RUN_PREFIX) || !(value instanceof Uint8Array)) continue;
+    const first = Number(name.slice(TLOG_LEAF_RUN_PREFIX.length));
+    if (!Number.isSafeInteger(first)) continue;
+    const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
+    for (let at = 0; at + RUN_ENTRY_BYTES <= value.byteLength; at += RUN_ENTRY_BYTES) {
+      if (view.getUint16(at) === wanted) return first + view.getUint16(at + 2);
+    }
+  }
+  return undefined;
 };
 
 /** The tenant's log in the control table: head, C2SP tiles, checkpoint and leaf indexes. */
@@ -134,17 +180,15 @@ export class DynamoDbTlogStore implements TlogReader, CheckpointWriter, ReceiptW
   }
 
   async leafIndexOf(tenant: string, entryId: number): Promise<number | undefined> {
+    // The whole bucket item: a read costs what the item weighs, projected or not.
     const output = await this.#doc.send(
       new GetCommand({
         TableName: this.#table,
         Key: tlogLeafBucketKey(tenant, entryId),
-        ProjectionExpression: '#i',
-        ExpressionAttributeNames: { '#i': tlogLeafAttribute(entryId) },
         ConsistentRead: true,
       }),
     );
-    const index = output.Item?.[tlogLeafAttribute(entryId)];
-    return typeof index === 'number' ? index : undefined;
+    return output.Item ? leafIndexInBucket(output.Item, entryId) : undefined;
   }
 
   async leafIndexesOf(tenant: string, entryIds: readonly number[]): Promise<Map<number, number>> {
@@ -166,8 +210,8 @@ export class DynamoDbTlogStore implements TlogReader, CheckpointWriter, ReceiptW
     const indexes = new Map<number, number>();
     for (const item of items) {
       for (const id of buckets.get(String(item[CONTROL_KEYS.partition]))?.ids ?? []) {
-        const index = item[tlogLeafAttribute(id)];
-        if (typeof index === 'number') indexes.set(id, index);
+        const index = leafIndexInBucket(item, id);
+        if (index !== undefined) indexes.set(id, index);
       }
     }
     return indexes;
@@ -531,7 +575,7 @@ export class DynamoDbSequencerStep implements DerivationStep, TransactionPart {
 
   /**
    * One tenant's append: the head conditioned on the size it was read at, the tiles that grew, and
-   * the entries' leaf indexes (one item per 64 ms bucket of entry ids, one attribute per entry).
+   * the entries' leaf indexes (one item per 64 ms bucket of entry ids, one attribute per chunk: a run).
    */
   async #appendWrites(
     append: TenantAppend,
@@ -589,27 +633,25 @@ export class DynamoDbSequencerStep implements DerivationStep, TransactionPart {
       }
       return writes;
     });
+    // One attribute per bucket: the chunk's run of leaf indexes there (see encodeLeafRun).
     const buckets = new Map<
       string,
-      { key: ControlKey; names: Record<string, string>; values: Record<string, number> }
+      { key: ControlKey; first: number; entries: { id: number; index: number }[] }
     >();
     for (const [offset, id] of append.entryIds.entries()) {
       const key = tlogLeafBucketKey(append.tenant, id);
-      const bucket = buckets.get(key.pk) ?? { key, names: {}, values: {} };
-      const n = Object.keys(bucket.names).length;
-      bucket.names[`#i${n}`] = tlogLeafAttribute(id);
-      bucket.values[`:i${n}`] = append.oldSize + offset;
+      const index = append.oldSize + offset;
+      const bucket = buckets.get(key.pk) ?? { key, first: index, entries: [] };
+      bucket.entries.push({ id, index });
       buckets.set(key.pk, bucket);
     }
-    const indexes: TransactItem[] = [...buckets.values()].map(({ key, names, values }) => ({
+    const indexes: TransactItem[] = [...buckets.values()].map(({ key, first, entries }) => ({
       Update: {
         TableName: this.#table,
         Key: key,
-        UpdateExpression: `SET ${Object.keys(names)
-          .map((name, n) => `${name} = :i${n}`)
-          .join(', ')}`,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
+        UpdateExpression: 'SET #r = :r',
+        ExpressionAttributeNames: { '#r': tlogLeafRunAttribute(first) },
+        ExpressionAttributeValues: { ':r': encodeLeafRun(entries, first) },
       },
     }));
     return {
