@@ -193,16 +193,27 @@ export const tlogHeadKey = (tenant: string): ControlKey => controlKey(tlogPartit
 export const tlogTileKey = (tenant: string, level: number, index: number): ControlKey =>
   controlKey(tlogPartition(tenant), `tile#${level}#${String(index).padStart(12, '0')}`);
 
-/** Hashes per strip: a tile is stored as up to four strips of 64 hashes (2 KB each). */
+/** Hashes per strip (the second layout): a tile stored as up to four strips of 64 hashes (2 KB each). */
 export const TLOG_TILE_STRIP = 64;
 
 /**
- * One strip of a tile: hashes `strip`·64 to `strip`·64 + 63 of tile (level, index). An append
- * rewrites only the strips it grew, not the whole 8 KB tile; its sort key extends the tile's
- * own, so one Query on the tile's key reads the tile whichever layout wrote it.
+ * One strip of a tile, as the second layout wrote it: hashes `strip`·64 to `strip`·64 + 63 of tile
+ * (level, index), rewritten by each append that grew it; its sort key extends the tile's own, so
+ * one Query on the tile's key reads the tile whichever layout wrote it.
  */
 export const tlogTileStripKey = (tenant: string, level: number, index: number, strip: number): ControlKey =>
   controlKey(tlogPartition(tenant), `${tlogTileKey(tenant, level, index).sk}#${strip}`);
+
+/**
+ * The hashes one append added to tile (level, index), from hash `from` on: each append writes only
+ * what it added, one item per tile it grew, and never rewrites an item. Its sort key extends the
+ * tile's own (`+` sets it apart from a strip's number), so the same Query reads it with the rest.
+ */
+export const tlogTileRunKey = (tenant: string, level: number, index: number, from: number): ControlKey =>
+  controlKey(
+    tlogPartition(tenant),
+    `${tlogTileKey(tenant, level, index).sk}#+${String(from).padStart(3, '0')}`,
+  );
 
 /** A tenant's latest signed checkpoint. */
 export const tlogCheckpointKey = (tenant: string): ControlKey =>

@@ -38,7 +38,7 @@ import {
   tlogReceiptKey,
   tlogReceiptPrefix,
   tlogTileKey,
-  tlogTileStripKey,
+  tlogTileRunKey,
 } from './dynamodb-keys.js';
 import { itemToRecord } from './dynamodb-records.js';
 import { CONTROL_KEYS, EVENTS_KEYS } from './table-definitions.js';
@@ -157,13 +157,17 @@ export class DynamoDbTlogStore implements TlogReader, CheckpointWriter, ReceiptW
           ConsistentRead: true,
         }),
       );
-      // The whole tile in one item (the first layout), then its strips over it, in order.
+      // The whole tile in one item (the first layout), its strips (the second) and the runs each
+      // append added (this one), laid over each other: they hold the same hash wherever they
+      // overlap, as the tree only ever grows.
       const parts: { offset: number; hashes: Uint8Array }[] = [];
       for (const item of output.Items ?? []) {
         const hashes = bytes(item.hashes);
         const sk = item[CONTROL_KEYS.sort];
         if (!hashes || typeof sk !== 'string') continue;
         if (sk === tileKey.sk) parts.unshift({ offset: 0, hashes });
+        else if (sk.startsWith(`${tileKey.sk}#+`))
+          parts.push({ offset: Number(sk.slice(tileKey.sk.length + 2)), hashes });
         else if (sk.startsWith(`${tileKey.sk}#`))
           parts.push({ offset: Number(sk.slice(tileKey.sk.length + 1)) * TLOG_TILE_STRIP, hashes });
       }
@@ -277,15 +281,15 @@ export class DynamoDbTlogStore implements TlogReader, CheckpointWriter, ReceiptW
 }
 
 /**
- * Tile strips one tenant's append rewrites at most: a chunk holds at most 100 of its entries, which
- * span at most three 64-hash strips at level 0 (strips never straddle tiles), and add at most one
- * hash to each level above (four levels hold 2³² leaves).
+ * Tile items one tenant's append writes at most: a chunk holds at most 100 of its entries, which
+ * span at most two 256-hash tiles at level 0, and add at most one hash (so grow one tile) to each
+ * level above (four levels hold 2³² leaves).
  */
-const MAX_TILES_PER_APPEND = 6;
+const MAX_TILES_PER_APPEND = 5;
 
 /**
  * Tenants one chunk may append to, when the sequencer commits on its own: each costs its head, at
- * most six tile strips and its checkpoint (12 × 8 items and the journal entry fit one
+ * most five tile items and its checkpoint (12 × 7 items and the journal entry fit one
  * TransactWriteItems of 100 items), and the packer counts the leaf-index items on top.
  */
 export const MAX_TENANTS_PER_CHUNK = 12;
@@ -609,30 +613,18 @@ export class DynamoDbSequencerStep implements DerivationStep, TransactionPart {
             }),
       },
     };
-    // Only the strips the append grew: from the one holding the old right edge to the new one.
-    const tiles: TransactItem[] = grown.tiles.flatMap((tile) => {
-      const oldWidth = tile.oldWidth;
-      const writes: TransactItem[] = [];
-      for (
-        let strip = Math.floor(oldWidth / TLOG_TILE_STRIP);
-        strip * TLOG_TILE_STRIP < tile.width;
-        strip += 1
-      ) {
-        const from = strip * TLOG_TILE_STRIP;
-        const to = Math.min(tile.width, from + TLOG_TILE_STRIP);
-        writes.push({
-          Put: {
-            TableName: this.#table,
-            Item: {
-              ...tlogTileStripKey(append.tenant, tile.level, tile.index, strip),
-              width: to - from,
-              hashes: tile.hashes.subarray(from * 32, to * 32),
-            },
-          },
-        });
-      }
-      return writes;
-    });
+    // Only the hashes the append added: one item per tile it grew, from the tile's old width on
+    // (no strip rewritten, so a 100-entry chunk writes one or two items and 3 KB at level 0).
+    const tiles: TransactItem[] = grown.tiles.map((tile) => ({
+      Put: {
+        TableName: this.#table,
+        Item: {
+          ...tlogTileRunKey(append.tenant, tile.level, tile.index, tile.oldWidth),
+          width: tile.width - tile.oldWidth,
+          hashes: tile.hashes.subarray(tile.oldWidth * 32, tile.width * 32),
+        },
+      },
+    }));
     // One attribute per bucket: the chunk's run of leaf indexes there (see encodeLeafRun).
     const buckets = new Map<
       string,

@@ -3,6 +3,7 @@ import {
   BatchWriteCommand,
   type DynamoDBDocumentClient,
   PutCommand,
+  QueryCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from '@jest/globals';
@@ -398,7 +399,7 @@ describe('checkpoints (once per delivery, after the sequencer)', () => {
     await running.stop();
   });
 
-  it('reads and extends a tree whose tiles were written whole and leaf indexes one attribute per entry, in the first layouts', async () => {
+  it('reads and extends a tree whose tiles were written whole and in strips and its leaf indexes one attribute per entry, as earlier layouts did', async () => {
     const tables = await createTables();
     const records = Array.from({ length: 300 }, (_, n) =>
       sealRecord('acme', idFor(BASE + n, 0), BASE + n, { action_type: 'layout' }),
@@ -416,24 +417,46 @@ describe('checkpoints (once per delivery, after the sequencer)', () => {
     expect(
       (await deriveChanges({ journal, steps: [first] }, changes.slice(0, 150))).resumeAt,
     ).toBeUndefined();
-    // The 150-leaf tile as the first layout stored it: one item, its strips gone.
+    // The 150-leaf tile as the earlier layouts stored it: its first 100 hashes in one item (the
+    // first layout), strips 1 and 2 (hashes 64–149, the second layout) over it, this layout's
+    // runs gone.
     const store = new DynamoDbTlogStore(tables.doc, { controlTable: tables.control });
     const whole = await store.tiles('acme')(0, 0, 150);
+    const tileKey = tlogTileKey('acme', 0, 0);
+    const runs = await tables.doc.send(
+      new QueryCommand({
+        TableName: tables.control,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :runs)',
+        ExpressionAttributeValues: { ':pk': tileKey.pk, ':runs': `${tileKey.sk}#+` },
+      }),
+    );
+    expect(runs.Items?.length).toBeGreaterThan(0);
     await tables.doc.send(
       new TransactWriteCommand({
         TransactItems: [
           {
             Put: {
               TableName: tables.control,
-              Item: { ...tlogTileKey('acme', 0, 0), width: 150, hashes: whole },
+              Item: { ...tileKey, width: 100, hashes: whole.subarray(0, 100 * 32) },
             },
           },
-          ...[0, 1, 2].map((strip) => ({
-            Delete: { TableName: tables.control, Key: tlogTileStripKey('acme', 0, 0, strip) },
+          ...[1, 2].map((strip) => ({
+            Put: {
+              TableName: tables.control,
+              Item: {
+                ...tlogTileStripKey('acme', 0, 0, strip),
+                width: Math.min(64, 150 - strip * 64),
+                hashes: whole.subarray(strip * 64 * 32, Math.min(150, (strip + 1) * 64) * 32),
+              },
+            },
+          })),
+          ...(runs.Items ?? []).map((item) => ({
+            Delete: { TableName: tables.control, Key: { pk: item.pk, sk: item.sk } },
           })),
         ],
       }),
     );
+    expect(Buffer.from(await store.tiles('acme')(0, 0, 150)).equals(Buffer.from(whole))).toBe(true);
     // Its leaf indexes as the first layout stored them: one attribute per entry in each bucket item.
     const firstIndexes = await store.leafIndexesOf(
       'acme',
@@ -449,7 +472,7 @@ describe('checkpoints (once per delivery, after the sequencer)', () => {
     }
     for (const item of legacy.values())
       await tables.doc.send(new PutCommand({ TableName: tables.control, Item: item }));
-    // A consumer without memory of it reads that tile, and appends the rest in strips over it (and
+    // A consumer without memory of it reads that tile, and appends the rest in runs over it (and
     // its leaf-index runs beside the per-entry attributes of a bucket both batches write to).
     const second = new DynamoDbSequencerStep(tables.doc, { controlTable: tables.control });
     expect((await deriveChanges({ journal, steps: [second] }, changes.slice(150))).resumeAt).toBeUndefined();
