@@ -193,16 +193,27 @@ export const tlogHeadKey = (tenant: string): ControlKey => controlKey(tlogPartit
 export const tlogTileKey = (tenant: string, level: number, index: number): ControlKey =>
   controlKey(tlogPartition(tenant), `tile#${level}#${String(index).padStart(12, '0')}`);
 
-/** Hashes per strip: a tile is stored as up to four strips of 64 hashes (2 KB each). */
+/** Hashes per strip (the second layout): a tile stored as up to four strips of 64 hashes (2 KB each). */
 export const TLOG_TILE_STRIP = 64;
 
 /**
- * One strip of a tile: hashes `strip`·64 to `strip`·64 + 63 of tile (level, index). An append
- * rewrites only the strips it grew, not the whole 8 KB tile; its sort key extends the tile's
- * own, so one Query on the tile's key reads the tile whichever layout wrote it.
+ * One strip of a tile, as the second layout wrote it: hashes `strip`·64 to `strip`·64 + 63 of tile
+ * (level, index), rewritten by each append that grew it; its sort key extends the tile's own, so
+ * one Query on the tile's key reads the tile whichever layout wrote it.
  */
 export const tlogTileStripKey = (tenant: string, level: number, index: number, strip: number): ControlKey =>
   controlKey(tlogPartition(tenant), `${tlogTileKey(tenant, level, index).sk}#${strip}`);
+
+/**
+ * The hashes one append added to tile (level, index), from hash `from` on: each append writes only
+ * what it added, one item per tile it grew, and never rewrites an item. Its sort key extends the
+ * tile's own (`+` sets it apart from a strip's number), so the same Query reads it with the rest.
+ */
+export const tlogTileRunKey = (tenant: string, level: number, index: number, from: number): ControlKey =>
+  controlKey(
+    tlogPartition(tenant),
+    `${tlogTileKey(tenant, level, index).sk}#+${String(from).padStart(3, '0')}`,
+  );
 
 /** A tenant's latest signed checkpoint. */
 export const tlogCheckpointKey = (tenant: string): ControlKey =>
@@ -226,10 +237,21 @@ export const TLOG_LEAF_BUCKET_IDS = 2 ** 16;
 
 /**
  * The item holding the leaf indexes the sequencer gave a tenant's entries of one 64 ms id bucket,
- * one attribute per entry (`tlogLeafAttribute`); its own partition, so buckets spread evenly.
+ * one attribute per chunk that appended some of them (`tlogLeafRunAttribute`), or per entry as
+ * the first layout wrote them (`tlogLeafAttribute`); its own partition, so buckets spread evenly.
  */
 export const tlogLeafBucketKey = (tenant: string, entryId: number): ControlKey =>
   controlKey(`tlogleaf#${tenant}#${Math.floor(entryId / TLOG_LEAF_BUCKET_IDS)}`, 'leaves');
 
-/** The attribute of `entryId`'s leaf index in its bucket item. */
+/** The attribute of `entryId`'s leaf index in its bucket item, as the first layout wrote it. */
 export const tlogLeafAttribute = (entryId: number): string => `i${entryId % TLOG_LEAF_BUCKET_IDS}`;
+
+/** What starts the name of every run attribute of a bucket item (and of no per-entry one). */
+export const TLOG_LEAF_RUN_PREFIX = 'r';
+
+/**
+ * The attribute holding one chunk's leaf indexes in a bucket item, named by the least of them (a
+ * leaf index is given once, so no two chunks share a name): one attribute set by one short update
+ * expression, not one per entry (DynamoDB parses each `SET` clause).
+ */
+export const tlogLeafRunAttribute = (firstLeaf: number): string => `${TLOG_LEAF_RUN_PREFIX}${firstLeaf}`;

@@ -9,7 +9,7 @@ import {
 import { InvariantError } from '../domain/errors.js';
 import type { AuditRecord } from '../domain/record.js';
 import { entryLeafHash } from '../domain/tlog/entry-leaf.js';
-import type { Hash } from '../domain/tlog/merkle.js';
+import type { CompactRange, Hash } from '../domain/tlog/merkle.js';
 import { appendToTiles, type GrownTile, TILE_WIDTH, type TileReader } from '../domain/tlog/tiles.js';
 import type { ChangeRecord, ChunkPacker, DerivationStep, JournalEntry } from '../ports/derivation.js';
 import type {
@@ -27,15 +27,18 @@ import type { StagedWrites, TransactionPart } from './dynamodb-derivation.js';
 import {
   type ControlKey,
   journalKey,
+  TLOG_LEAF_BUCKET_IDS,
+  TLOG_LEAF_RUN_PREFIX,
   TLOG_TILE_STRIP,
   tlogCheckpointKey,
   tlogHeadKey,
   tlogLeafAttribute,
   tlogLeafBucketKey,
+  tlogLeafRunAttribute,
   tlogReceiptKey,
   tlogReceiptPrefix,
   tlogTileKey,
-  tlogTileStripKey,
+  tlogTileRunKey,
 } from './dynamodb-keys.js';
 import { itemToRecord } from './dynamodb-records.js';
 import { CONTROL_KEYS, EVENTS_KEYS } from './table-definitions.js';
@@ -80,6 +83,49 @@ const leafOf = (record: ChangeRecord): Hash | undefined => {
   return known.leaf;
 };
 
+/** Bytes per entry in a leaf-index run: its id within the bucket, its leaf index after the run's first. */
+const RUN_ENTRY_BYTES = 4;
+
+/**
+ * A chunk's run of leaf indexes in one bucket: per entry, big-endian, 2 bytes of its id within the
+ * bucket (id mod 2¹⁶) and 2 of its leaf index minus `first` (a chunk holds far fewer than 2¹⁶).
+ */
+export const encodeLeafRun = (
+  entries: readonly { id: number; index: number }[],
+  first: number,
+): Uint8Array => {
+  const run = new Uint8Array(entries.length * RUN_ENTRY_BYTES);
+  const view = new DataView(run.buffer);
+  for (const [position, { id, index }] of entries.entries()) {
+    const offset = index - first;
+    if (offset < 0 || offset > 0xffff)
+      throw new InvariantError(`leaf ${index} is out of its run from ${first}`);
+    view.setUint16(position * RUN_ENTRY_BYTES, id % TLOG_LEAF_BUCKET_IDS);
+    view.setUint16(position * RUN_ENTRY_BYTES + 2, offset);
+  }
+  return run;
+};
+
+/** The leaf index a bucket item holds for `entryId` (of that bucket), in either layout. */
+export const leafIndexInBucket = (
+  item: Readonly<Record<string, unknown>>,
+  entryId: number,
+): number | undefined => {
+  const single = item[tlogLeafAttribute(entryId)];
+  if (typeof single === 'number') return single;
+  const wanted = entryId % TLOG_LEAF_BUCKET_IDS;
+  for (const [name, value] of Object.entries(item)) {
+    if (!name.startsWith(TLOG_LEAF_RUN_PREFIX) || !(value instanceof Uint8Array)) continue;
+    const first = Number(name.slice(TLOG_LEAF_RUN_PREFIX.length));
+    if (!Number.isSafeInteger(first)) continue;
+    const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
+    for (let at = 0; at + RUN_ENTRY_BYTES <= value.byteLength; at += RUN_ENTRY_BYTES) {
+      if (view.getUint16(at) === wanted) return first + view.getUint16(at + 2);
+    }
+  }
+  return undefined;
+};
+
 /** The tenant's log in the control table: head, C2SP tiles, checkpoint and leaf indexes. */
 export class DynamoDbTlogStore implements TlogReader, CheckpointWriter, ReceiptWriter {
   readonly #doc: DynamoDBDocumentClient;
@@ -111,13 +157,17 @@ export class DynamoDbTlogStore implements TlogReader, CheckpointWriter, ReceiptW
           ConsistentRead: true,
         }),
       );
-      // The whole tile in one item (the first layout), then its strips over it, in order.
+      // The whole tile in one item (the first layout), its strips (the second) and the runs each
+      // append added (this one), laid over each other: they hold the same hash wherever they
+      // overlap, as the tree only ever grows.
       const parts: { offset: number; hashes: Uint8Array }[] = [];
       for (const item of output.Items ?? []) {
         const hashes = bytes(item.hashes);
         const sk = item[CONTROL_KEYS.sort];
         if (!hashes || typeof sk !== 'string') continue;
         if (sk === tileKey.sk) parts.unshift({ offset: 0, hashes });
+        else if (sk.startsWith(`${tileKey.sk}#+`))
+          parts.push({ offset: Number(sk.slice(tileKey.sk.length + 2)), hashes });
         else if (sk.startsWith(`${tileKey.sk}#`))
           parts.push({ offset: Number(sk.slice(tileKey.sk.length + 1)) * TLOG_TILE_STRIP, hashes });
       }
@@ -134,17 +184,15 @@ export class DynamoDbTlogStore implements TlogReader, CheckpointWriter, ReceiptW
   }
 
   async leafIndexOf(tenant: string, entryId: number): Promise<number | undefined> {
+    // The whole bucket item: a read costs what the item weighs, projected or not.
     const output = await this.#doc.send(
       new GetCommand({
         TableName: this.#table,
         Key: tlogLeafBucketKey(tenant, entryId),
-        ProjectionExpression: '#i',
-        ExpressionAttributeNames: { '#i': tlogLeafAttribute(entryId) },
         ConsistentRead: true,
       }),
     );
-    const index = output.Item?.[tlogLeafAttribute(entryId)];
-    return typeof index === 'number' ? index : undefined;
+    return output.Item ? leafIndexInBucket(output.Item, entryId) : undefined;
   }
 
   async leafIndexesOf(tenant: string, entryIds: readonly number[]): Promise<Map<number, number>> {
@@ -166,8 +214,8 @@ export class DynamoDbTlogStore implements TlogReader, CheckpointWriter, ReceiptW
     const indexes = new Map<number, number>();
     for (const item of items) {
       for (const id of buckets.get(String(item[CONTROL_KEYS.partition]))?.ids ?? []) {
-        const index = item[tlogLeafAttribute(id)];
-        if (typeof index === 'number') indexes.set(id, index);
+        const index = leafIndexInBucket(item, id);
+        if (index !== undefined) indexes.set(id, index);
       }
     }
     return indexes;
@@ -233,15 +281,15 @@ export class DynamoDbTlogStore implements TlogReader, CheckpointWriter, ReceiptW
 }
 
 /**
- * Tile strips one tenant's append rewrites at most: a chunk holds at most 100 of its entries, which
- * span at most three 64-hash strips at level 0 (strips never straddle tiles), and add at most one
- * hash to each level above (four levels hold 2³² leaves).
+ * Tile items one tenant's append writes at most: a chunk holds at most 100 of its entries, which
+ * span at most two 256-hash tiles at level 0, and add at most one hash (so grow one tile) to each
+ * level above (four levels hold 2³² leaves).
  */
-const MAX_TILES_PER_APPEND = 6;
+const MAX_TILES_PER_APPEND = 5;
 
 /**
  * Tenants one chunk may append to, when the sequencer commits on its own: each costs its head, at
- * most six tile strips and its checkpoint (12 × 8 items and the journal entry fit one
+ * most five tile items and its checkpoint (12 × 7 items and the journal entry fit one
  * TransactWriteItems of 100 items), and the packer counts the leaf-index items on top.
  */
 export const MAX_TENANTS_PER_CHUNK = 12;
@@ -262,6 +310,8 @@ interface KnownTree {
   readonly size: number;
   readonly root: Hash;
   readonly tiles: Map<string, Uint8Array>;
+  /** The tree's right edge, so the next append need not recompute it from the tiles. */
+  readonly edge: CompactRange;
   /** Whether the commit stored a signed checkpoint of this head too. */
   readonly checkpointed: boolean;
 }
@@ -490,7 +540,12 @@ export class DynamoDbSequencerStep implements DerivationStep, TransactionPart {
   /** Keeps each tenant's new head and the tiles just written, for this consumer's next chunk. */
   #remember(
     appends: readonly TenantAppend[],
-    grown: readonly { readonly size: number; readonly root: Hash; readonly tiles: readonly GrownTile[] }[],
+    grown: readonly {
+      readonly size: number;
+      readonly root: Hash;
+      readonly tiles: readonly GrownTile[];
+      readonly edge: CompactRange;
+    }[],
     checkpointed: readonly boolean[],
     trusted: boolean,
   ): void {
@@ -507,6 +562,7 @@ export class DynamoDbSequencerStep implements DerivationStep, TransactionPart {
         size: result.size,
         root: result.root,
         tiles,
+        edge: result.edge,
         checkpointed: checkpointed[position] ?? false,
       });
     }
@@ -523,13 +579,24 @@ export class DynamoDbSequencerStep implements DerivationStep, TransactionPart {
 
   /**
    * One tenant's append: the head conditioned on the size it was read at, the tiles that grew, and
-   * the entries' leaf indexes (one item per 64 ms bucket of entry ids, one attribute per entry).
+   * the entries' leaf indexes (one item per 64 ms bucket of entry ids, one attribute per chunk: a run).
    */
   async #appendWrites(
     append: TenantAppend,
     trusted: boolean,
-  ): Promise<{ writes: TransactItem[]; size: number; root: Hash; tiles: readonly GrownTile[] }> {
-    const grown = await appendToTiles(this.#tiles(append.tenant, trusted), append.oldSize, append.leaves);
+  ): Promise<{
+    writes: TransactItem[];
+    size: number;
+    root: Hash;
+    tiles: readonly GrownTile[];
+    edge: CompactRange;
+  }> {
+    const grown = await appendToTiles(
+      this.#tiles(append.tenant, trusted),
+      append.oldSize,
+      append.leaves,
+      trusted ? this.#known.get(append.tenant)?.edge : undefined,
+    );
     const head: TransactItem = {
       Put: {
         TableName: this.#table,
@@ -546,53 +613,45 @@ export class DynamoDbSequencerStep implements DerivationStep, TransactionPart {
             }),
       },
     };
-    // Only the strips the append grew: from the one holding the old right edge to the new one.
-    const tiles: TransactItem[] = grown.tiles.flatMap((tile) => {
-      const oldWidth = tile.oldWidth;
-      const writes: TransactItem[] = [];
-      for (
-        let strip = Math.floor(oldWidth / TLOG_TILE_STRIP);
-        strip * TLOG_TILE_STRIP < tile.width;
-        strip += 1
-      ) {
-        const from = strip * TLOG_TILE_STRIP;
-        const to = Math.min(tile.width, from + TLOG_TILE_STRIP);
-        writes.push({
-          Put: {
-            TableName: this.#table,
-            Item: {
-              ...tlogTileStripKey(append.tenant, tile.level, tile.index, strip),
-              width: to - from,
-              hashes: tile.hashes.subarray(from * 32, to * 32),
-            },
-          },
-        });
-      }
-      return writes;
-    });
+    // Only the hashes the append added: one item per tile it grew, from the tile's old width on
+    // (no strip rewritten, so a 100-entry chunk writes one or two items and 3 KB at level 0).
+    const tiles: TransactItem[] = grown.tiles.map((tile) => ({
+      Put: {
+        TableName: this.#table,
+        Item: {
+          ...tlogTileRunKey(append.tenant, tile.level, tile.index, tile.oldWidth),
+          width: tile.width - tile.oldWidth,
+          hashes: tile.hashes.subarray(tile.oldWidth * 32, tile.width * 32),
+        },
+      },
+    }));
+    // One attribute per bucket: the chunk's run of leaf indexes there (see encodeLeafRun).
     const buckets = new Map<
       string,
-      { key: ControlKey; names: Record<string, string>; values: Record<string, number> }
+      { key: ControlKey; first: number; entries: { id: number; index: number }[] }
     >();
     for (const [offset, id] of append.entryIds.entries()) {
       const key = tlogLeafBucketKey(append.tenant, id);
-      const bucket = buckets.get(key.pk) ?? { key, names: {}, values: {} };
-      const n = Object.keys(bucket.names).length;
-      bucket.names[`#i${n}`] = tlogLeafAttribute(id);
-      bucket.values[`:i${n}`] = append.oldSize + offset;
+      const index = append.oldSize + offset;
+      const bucket = buckets.get(key.pk) ?? { key, first: index, entries: [] };
+      bucket.entries.push({ id, index });
       buckets.set(key.pk, bucket);
     }
-    const indexes: TransactItem[] = [...buckets.values()].map(({ key, names, values }) => ({
+    const indexes: TransactItem[] = [...buckets.values()].map(({ key, first, entries }) => ({
       Update: {
         TableName: this.#table,
         Key: key,
-        UpdateExpression: `SET ${Object.keys(names)
-          .map((name, n) => `${name} = :i${n}`)
-          .join(', ')}`,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
+        UpdateExpression: 'SET #r = :r',
+        ExpressionAttributeNames: { '#r': tlogLeafRunAttribute(first) },
+        ExpressionAttributeValues: { ':r': encodeLeafRun(entries, first) },
       },
     }));
-    return { writes: [head, ...tiles, ...indexes], size: grown.size, root: grown.root, tiles: grown.tiles };
+    return {
+      writes: [head, ...tiles, ...indexes],
+      size: grown.size,
+      root: grown.root,
+      tiles: grown.tiles,
+      edge: grown.edge,
+    };
   }
 }

@@ -1,12 +1,23 @@
 import { randomBytes } from 'node:crypto';
-import { BatchWriteCommand, type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from '@jest/globals';
 import { DynamoDbCounterStore } from '../../lambdas/adapters/dynamodb-counter-store.js';
 import {
   DynamoDbCounterStep,
   DynamoDbDerivationJournal,
 } from '../../lambdas/adapters/dynamodb-derivation.js';
-import { tlogTileKey, tlogTileStripKey } from '../../lambdas/adapters/dynamodb-keys.js';
+import {
+  tlogLeafAttribute,
+  tlogLeafBucketKey,
+  tlogTileKey,
+  tlogTileStripKey,
+} from '../../lambdas/adapters/dynamodb-keys.js';
 import { recordToItem } from '../../lambdas/adapters/dynamodb-records.js';
 import {
   DynamoDbSequencerStep,
@@ -134,8 +145,13 @@ const expectSequenced = async (tables: Tables, tenant: string, records: readonly
   expect(seen.size).toBe(records.length);
   expect([...seen].every((leaf) => expected.has(leaf))).toBe(true);
   expect(sameHash(await rootHash(read, head.size), head.root)).toBe(true);
+  const indexes = await store.leafIndexesOf(
+    tenant,
+    records.map((record) => record.id),
+  );
   for (const [index, leaf] of leaves.entries()) {
     const record = expected.get(Buffer.from(leaf).toString('hex')) as AuditRecord;
+    expect(indexes.get(record.id)).toBe(index);
     if (index % 7 === 0 || index === head.size - 1) {
       expect(await store.leafIndexOf(tenant, record.id)).toBe(index);
       const proof = await inclusionProof(read, index, head.size);
@@ -383,7 +399,7 @@ describe('checkpoints (once per delivery, after the sequencer)', () => {
     await running.stop();
   });
 
-  it('reads and extends a tree whose tiles were written whole, in the first layout', async () => {
+  it('reads and extends a tree whose tiles were written whole and in strips and its leaf indexes one attribute per entry, as earlier layouts did', async () => {
     const tables = await createTables();
     const records = Array.from({ length: 300 }, (_, n) =>
       sealRecord('acme', idFor(BASE + n, 0), BASE + n, { action_type: 'layout' }),
@@ -401,25 +417,63 @@ describe('checkpoints (once per delivery, after the sequencer)', () => {
     expect(
       (await deriveChanges({ journal, steps: [first] }, changes.slice(0, 150))).resumeAt,
     ).toBeUndefined();
-    // The 150-leaf tile as the first layout stored it: one item, its strips gone.
+    // The 150-leaf tile as the earlier layouts stored it: its first 100 hashes in one item (the
+    // first layout), strips 1 and 2 (hashes 64–149, the second layout) over it, this layout's
+    // runs gone.
     const store = new DynamoDbTlogStore(tables.doc, { controlTable: tables.control });
     const whole = await store.tiles('acme')(0, 0, 150);
+    const tileKey = tlogTileKey('acme', 0, 0);
+    const runs = await tables.doc.send(
+      new QueryCommand({
+        TableName: tables.control,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :runs)',
+        ExpressionAttributeValues: { ':pk': tileKey.pk, ':runs': `${tileKey.sk}#+` },
+      }),
+    );
+    expect(runs.Items?.length).toBeGreaterThan(0);
     await tables.doc.send(
       new TransactWriteCommand({
         TransactItems: [
           {
             Put: {
               TableName: tables.control,
-              Item: { ...tlogTileKey('acme', 0, 0), width: 150, hashes: whole },
+              Item: { ...tileKey, width: 100, hashes: whole.subarray(0, 100 * 32) },
             },
           },
-          ...[0, 1, 2].map((strip) => ({
-            Delete: { TableName: tables.control, Key: tlogTileStripKey('acme', 0, 0, strip) },
+          ...[1, 2].map((strip) => ({
+            Put: {
+              TableName: tables.control,
+              Item: {
+                ...tlogTileStripKey('acme', 0, 0, strip),
+                width: Math.min(64, 150 - strip * 64),
+                hashes: whole.subarray(strip * 64 * 32, Math.min(150, (strip + 1) * 64) * 32),
+              },
+            },
+          })),
+          ...(runs.Items ?? []).map((item) => ({
+            Delete: { TableName: tables.control, Key: { pk: item.pk, sk: item.sk } },
           })),
         ],
       }),
     );
-    // A consumer without memory of it reads that tile, and appends the rest in strips over it.
+    expect(Buffer.from(await store.tiles('acme')(0, 0, 150)).equals(Buffer.from(whole))).toBe(true);
+    // Its leaf indexes as the first layout stored them: one attribute per entry in each bucket item.
+    const firstIndexes = await store.leafIndexesOf(
+      'acme',
+      records.slice(0, 150).map((record) => record.id),
+    );
+    expect(firstIndexes.size).toBe(150);
+    const legacy = new Map<string, Record<string, unknown>>();
+    for (const [id, index] of firstIndexes) {
+      const key = tlogLeafBucketKey('acme', id);
+      const item = legacy.get(key.pk) ?? { ...key };
+      item[tlogLeafAttribute(id)] = index;
+      legacy.set(key.pk, item);
+    }
+    for (const item of legacy.values())
+      await tables.doc.send(new PutCommand({ TableName: tables.control, Item: item }));
+    // A consumer without memory of it reads that tile, and appends the rest in runs over it (and
+    // its leaf-index runs beside the per-entry attributes of a bucket both batches write to).
     const second = new DynamoDbSequencerStep(tables.doc, { controlTable: tables.control });
     expect((await deriveChanges({ journal, steps: [second] }, changes.slice(150))).resumeAt).toBeUndefined();
     await expectSequenced(tables, 'acme', records);

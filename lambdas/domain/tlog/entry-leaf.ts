@@ -1,22 +1,31 @@
 import canonicalize from 'canonicalize';
+import { canonicalJson } from '../canonical-json.js';
 import type { AuditRecord } from '../record.js';
-import { type Hash, leafHash } from './merkle.js';
+import { type Hash, leafHashOfText } from './merkle.js';
 
 /**
  * What a tenant's log commits to for one entry: the RFC 8785 canonical JSON of the entry without its
  * `hash` field (the same text that field is the SHA-256 of), as UTF-8. The leaf hash is
  * SHA-256(0x00 ‖ that text), so anyone holding the entry recomputes it without the service.
  */
-export const entryLeafData = (record: Omit<AuditRecord, 'hash'> & { readonly hash?: string }): Uint8Array => {
+export const entryLeafData = (record: Omit<AuditRecord, 'hash'> & { readonly hash?: string }): Uint8Array =>
+  new Uint8Array(Buffer.from(entryLeafText(record), 'utf8'));
+
+/**
+ * The canonical text an entry's leaf commits to. `canonicalJson` writes exactly what the
+ * `canonicalize` package writes (it hands anything it does not cover to the package), in one pass:
+ * the stream consumer canonicalizes every entry it sequences.
+ */
+const entryLeafText = (record: Omit<AuditRecord, 'hash'> & { readonly hash?: string }): string => {
   const { hash: _ignored, ...content } = record;
-  const text = canonicalize(content);
+  const text = canonicalJson(content);
   if (text === undefined) throw new TypeError('entry cannot be canonicalized');
-  return new Uint8Array(Buffer.from(text, 'utf8'));
+  return text;
 };
 
 /** SHA-256(0x00 ‖ canonical entry): the entry's leaf in its tenant's log. */
 export const entryLeafHash = (record: Omit<AuditRecord, 'hash'> & { readonly hash?: string }): Hash =>
-  leafHash(entryLeafData(record));
+  leafHashOfText(entryLeafText(record));
 
 /** The log's name (C2SP origin) for a tenant: `<service origin>/<tenant>`. */
 export const tenantOrigin = (serviceOrigin: string, tenant: string): string => `${serviceOrigin}/${tenant}`;

@@ -29,6 +29,10 @@ export const emptyRoot = (): Hash => sha256();
 /** SHA-256(0x00 ‖ data): the hash of one leaf. */
 export const leafHash = (data: Uint8Array): Hash => sha256(LEAF_PREFIX, data);
 
+/** SHA-256(0x00 ‖ the UTF-8 of `text`): `leafHash` of a text, without copying its bytes first. */
+export const leafHashOfText = (text: string): Hash =>
+  new Uint8Array(createHash('sha256').update(LEAF_PREFIX).update(text, 'utf8').digest());
+
 /** SHA-256(0x01 ‖ left ‖ right): the hash of an interior node. */
 export const nodeHash = (left: Hash, right: Hash): Hash => sha256(NODE_PREFIX, left, right);
 
@@ -249,6 +253,11 @@ export class CompactRange {
       }
     }
     return new CompactRange(size, await Promise.all(peaks));
+  }
+
+  /** An independent copy: appending to it leaves this one as it is. */
+  copy(): CompactRange {
+    return new CompactRange(this.size, [...this.peaks]);
   }
 
   /** How many leaves the tree holds. */

@@ -92,19 +92,24 @@ export interface TiledAppend {
   readonly root: Hash;
   /** Every tile whose content grew, with its whole new content (full, or the new partial width). */
   readonly tiles: readonly GrownTile[];
+  /** The new tree's right edge: handed to the next append, it spares that append loading it. */
+  readonly edge: CompactRange;
 }
 
 /**
  * Appends leaf hashes to the tree of `size` leaves stored in tiles: O(log n) tile reads to load the right
- * edge, then the rewritten tiles (one partial tile per level, plus any that filled up).
+ * edge, then the rewritten tiles (one partial tile per level, plus any that filled up). An `edge` of that
+ * tree (a previous append's, trusted by the caller) replaces loading it, which costs up to 255 hashes
+ * per tile level recomputed from the partial tiles; it is not modified.
  */
 export const appendToTiles = async (
   readTile: TileReader,
   size: number,
   leaves: readonly Hash[],
+  edge?: CompactRange,
 ): Promise<TiledAppend> => {
-  const reader = tileNodeReader(readTile);
-  const range = await CompactRange.load(reader, size);
+  const range =
+    edge && edge.treeSize === size ? edge.copy() : await CompactRange.load(tileNodeReader(readTile), size);
   const created: PerfectNode[] = [];
   for (const leaf of leaves) created.push(...range.append(leaf));
   const newSize = range.treeSize;
@@ -134,5 +139,5 @@ export const appendToTiles = async (
       return { level, index, width, hashes, oldWidth };
     }),
   );
-  return { size: newSize, root: range.root(), tiles };
+  return { size: newSize, root: range.root(), tiles, edge: range };
 };

@@ -281,6 +281,46 @@ describe('C2SP hash tiles', () => {
     );
   });
 
+  it('appends from the previous append’s edge to the same tiles and root as from loaded tiles, and leaves that edge as it was', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 2, maxLength: 6 }),
+        async (batches) => {
+          // Prepare
+          const total = batches.reduce((sum, batch) => sum + batch, 0);
+          const leaves = Array.from({ length: total }, (_, index) => leafHash(Buffer.from(`leaf ${index}`)));
+          const loaded = tileStore();
+          const carried = tileStore();
+
+          // Act
+          let size = 0;
+          let edge: Awaited<ReturnType<typeof appendToTiles>>['edge'] | undefined;
+          for (const batch of batches) {
+            const batchLeaves = leaves.slice(size, size + batch);
+            const fromTiles = await appendToTiles(loaded.read, size, batchLeaves);
+            const edgeBefore = edge ? hex(edge.root()) : undefined;
+            const fromEdge = await appendToTiles(carried.read, size, batchLeaves, edge);
+            for (const tile of fromTiles.tiles) loaded.tiles.set(`${tile.level}/${tile.index}`, tile.hashes);
+            for (const tile of fromEdge.tiles) carried.tiles.set(`${tile.level}/${tile.index}`, tile.hashes);
+
+            // Assess
+            expect(hex(fromEdge.root)).toBe(hex(fromTiles.root));
+            expect(
+              fromEdge.tiles.map((tile) => [tile.level, tile.index, tile.oldWidth, hex(tile.hashes)]),
+            ).toEqual(
+              fromTiles.tiles.map((tile) => [tile.level, tile.index, tile.oldWidth, hex(tile.hashes)]),
+            );
+            expect(edge ? hex(edge.root()) : undefined).toBe(edgeBefore);
+            expect(fromEdge.edge.treeSize).toBe(size + batch);
+            edge = fromEdge.edge;
+            size = fromEdge.size;
+          }
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
   it('reads O(log n) tiles for a proof in a tree of 70,000 leaves', async () => {
     // Prepare
     const store = tileStore();
