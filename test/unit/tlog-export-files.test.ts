@@ -7,11 +7,18 @@ import { signCheckpoint } from '../../lambdas/domain/tlog/checkpoint.js';
 import { entryLeafHash } from '../../lambdas/domain/tlog/entry-leaf.js';
 import { CompactRange, type Hash } from '../../lambdas/domain/tlog/merkle.js';
 import { signerFromSeed } from '../../lambdas/domain/tlog/note.js';
-import { verifyDownload } from '../../lambdas/domain/tlog/proof-file.js';
+import {
+  proofEntryLine,
+  TLOG_PROOF_FILE,
+  verifyDownload,
+  writeProofFile,
+} from '../../lambdas/domain/tlog/proof-file.js';
 import { TILE_WIDTH } from '../../lambdas/domain/tlog/tiles.js';
-import type { PageQuery } from '../../lambdas/ports/event-store.js';
+import type { EventStore, PageQuery } from '../../lambdas/ports/event-store.js';
 import type { StoredCheckpoint, TlogReader } from '../../lambdas/ports/tlog.js';
+import { exportZip } from '../../lambdas/use-cases/export-zip.js';
 import { tlogTrailingFiles } from '../../lambdas/use-cases/tlog-export-files.js';
+import { inspectZip } from '../helpers/zip.js';
 
 const signer = signerFromSeed('audit-trail.test', new Uint8Array(32).fill(3));
 const BASE = Date.UTC(2026, 10, 30);
@@ -54,6 +61,7 @@ const tenantOf = async (size: number, covered: number) => {
       calls.pages += 1;
       const page = records
         .filter((entry) => entry.id >= query.minId && entry.id <= query.maxId)
+        .sort((a, b) => (query.newestFirst ? b.id - a.id : a.id - b.id))
         .slice(0, query.limit);
       return { records: page, itemsRead: page.length, capacityUnits: 0 };
     },
@@ -148,5 +156,116 @@ describe('the download proof file (use-cases/tlog-export-files.ts)', () => {
     expect(verdict.firstBadEntry).toBe((records[299] as AuditRecord).id);
     expect(verdict.problems).toHaveLength(10);
     expect(verdict.problems[0]).toContain('written after the checkpoint');
+  });
+
+  it('from the lines an export kept aside writes the lines it writes from the store, and they verify', async () => {
+    const { records, reader, events } = await tenantOf(700, 700);
+    const trailing = tlogTrailingFiles({
+      reader,
+      events,
+      verifier: async () => signer.verifier,
+      origin: 'audit-trail.test',
+      clock: () => 0,
+      waitMs: 0,
+    });
+    const unused = async (): Promise<never> => {
+      throw new Error('an export only reads pages');
+    };
+    const store: EventStore = { ...events, append: unused, countEntries: unused, reserveIds: unused };
+    const result = await exportZip({
+      events: store,
+      tenant: 'acme',
+      clock: Date.now,
+      deadline: Date.now() + 60_000,
+      inlineMaxBytes: 10_000_000,
+      startUpload: () => {
+        throw new Error('the zip stays inline');
+      },
+      trailingFiles: trailing,
+    });
+    if (result.kind !== 'inline') throw new Error('expected an inline zip');
+    const newest = records[699] as AuditRecord;
+    expect([result.entries, result.snapshotMaxId]).toEqual([700, newest.id]);
+    const kept = inspectZip(result.zip, TLOG_PROOF_FILE).text;
+    const fromStore = await collect(
+      (await trailing({ tenant: 'acme', snapshotMaxId: newest.id, entries: 700 }))[0] as ZipTrailingFile,
+    );
+    // The same lines (the kept ones in the document's order, newest first; the store's oldest first).
+    const lines = (text: string) => text.split('\n');
+    expect(lines(kept).sort()).toEqual(lines(fromStore).sort());
+    expect(lines(kept)).not.toEqual(lines(fromStore));
+    expect(lines(kept).find((line) => line.startsWith('{"entry":'))).toBe(proofEntryLine(newest));
+    expect(lines(kept).at(-2)).toBe('{"end":{"leaves":700,"entries":700,"receipts":0}}');
+    const verdict = verifyDownload({
+      document: inspectZip(result.zip, 'canary_audit_trail.json').text,
+      proof: kept,
+      trusted: [signer.verifier],
+    });
+    expect(verdict.problems).toEqual([]);
+    expect(verdict.ok).toBe(true);
+  });
+});
+
+describe('writeProofFile with runs of written entry lines', () => {
+  const source = async (entries: AsyncIterable<readonly AuditRecord[] | Uint8Array>) => {
+    const records = Array.from({ length: 3 }, (_, n) => record(n));
+    const range = CompactRange.empty();
+    for (const entry of records) range.append(entryLeafHash(entry));
+    const checkpoint = await signCheckpoint(
+      { origin: 'audit-trail.test/acme', size: 3, root: range.root(), extensions: [] },
+      [signer],
+    );
+    return writeProofFile({
+      origin: 'audit-trail.test/acme',
+      verifier: signer.verifier,
+      checkpoint,
+      treeSize: 3,
+      snapshotMaxId: (records[2] as AuditRecord).id,
+      leaves: (async function* () {
+        yield Buffer.concat(records.map(entryLeafHash) as Hash[]);
+      })(),
+      entries,
+      receipts: (async function* () {})(),
+    });
+  };
+  const text = async (file: AsyncIterable<Buffer>) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of file) chunks.push(chunk);
+    return Buffer.concat(chunks).toString('utf8');
+  };
+
+  it('passes a run on as it is and counts its lines, wherever its chunks split them', async () => {
+    const run = Buffer.from(`${proofEntryLine(record(2))}\n${proofEntryLine(record(1))}\n`);
+    const written = await text(
+      await source(
+        (async function* () {
+          // Chunks that end inside a line.
+          yield run.subarray(0, 7);
+          yield run.subarray(7, run.length - 3);
+          yield run.subarray(run.length - 3);
+          yield [record(0)];
+        })(),
+      ),
+    );
+    const lines = written.trimEnd().split('\n');
+    expect(lines.slice(2, 5)).toEqual([
+      proofEntryLine(record(2)),
+      proofEntryLine(record(1)),
+      proofEntryLine(record(0)),
+    ]);
+    expect(lines.at(-1)).toBe('{"end":{"leaves":3,"entries":3,"receipts":0}}');
+  });
+
+  it('refuses a run that ends inside a line (a line would run into the next)', async () => {
+    const line = Buffer.from(`${proofEntryLine(record(2))}\n${proofEntryLine(record(1))}`);
+    await expect(
+      text(
+        await source(
+          (async function* () {
+            yield line;
+          })(),
+        ),
+      ),
+    ).rejects.toThrow('a run of entry lines ends inside a line');
   });
 });

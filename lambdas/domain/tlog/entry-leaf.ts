@@ -7,11 +7,15 @@ import { type Hash, leafHash } from './merkle.js';
  * `hash` field (the same text that field is the SHA-256 of), as UTF-8. The leaf hash is
  * SHA-256(0x00 ‖ that text), so anyone holding the entry recomputes it without the service.
  */
-export const entryLeafData = (record: Omit<AuditRecord, 'hash'> & { readonly hash?: string }): Uint8Array => {
+export const entryLeafData = (record: Omit<AuditRecord, 'hash'> & { readonly hash?: string }): Uint8Array =>
+  new Uint8Array(Buffer.from(entryLeafText(record), 'utf8'));
+
+/** {@link entryLeafData} as text: the entry's RFC 8785 canonical JSON without its `hash` field. */
+export const entryLeafText = (record: Omit<AuditRecord, 'hash'> & { readonly hash?: string }): string => {
   const { hash: _ignored, ...content } = record;
   const text = canonicalize(content);
   if (text === undefined) throw new TypeError('entry cannot be canonicalized');
-  return new Uint8Array(Buffer.from(text, 'utf8'));
+  return text;
 };
 
 /** SHA-256(0x00 ‖ canonical entry): the entry's leaf in its tenant's log. */
