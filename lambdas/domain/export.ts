@@ -77,17 +77,17 @@ export interface TrailingFiles {
     readonly entries: number;
     /**
      * The exported entries again, newest first, as the lines {@link TrailingFiles.keep} made of
-     * them, each ended by a newline, in chunks that need not end at a line's end, when the export
-     * kept them aside (the single-worker export spills them to a scratch file as it writes the
-     * document, so a trailing file need not read the store a second time); absent otherwise. Read
-     * at most once, while the trailing files are written.
+     * them (without newlines), a page at a time, when the export kept them aside (the
+     * single-worker export spills them to a scratch file as it writes the document, so a trailing
+     * file need not read the store a second time); absent otherwise. Read at most once, while the
+     * trailing files are written.
      */
-    readonly exported?: () => AsyncIterable<Uint8Array>;
+    readonly exported?: () => AsyncIterable<readonly string[]>;
   }): Promise<readonly ZipTrailingFile[]>;
   /**
    * What an export that keeps its entries aside keeps of each: one line of text (no newline), in
-   * the form the files write it, so reading them back is a copy of bytes rather than a parse and a
-   * rewrite per entry. Without it nothing is kept.
+   * the form the files write it, so reading them back needs no parse and no rewrite per entry.
+   * Without it nothing is kept.
    */
   readonly keep?: (record: AuditRecord) => string;
 }

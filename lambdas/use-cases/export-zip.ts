@@ -3,6 +3,7 @@ import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import yazl from 'yazl';
@@ -233,17 +234,11 @@ class SpillSink extends Writable {
 const SPILL_MAX_BYTES = 256 * 1024 * 1024;
 
 /**
- * Bytes per read of the scratch file. Each chunk is a new buffer that lives until V8's next
- * scavenge, and reading back makes little else for the scavenger to count: with Node's 64 KB reads
- * a 100 MB file through deflate left ~20 MB of dead chunks at the peak, with 16 KB ~10 MB, as fast.
- */
-const READ_CHUNK_BYTES = 16 * 1024;
-
-/**
  * Records kept aside in a scratch file, a line each (what the trailing files' `keep` makes of it),
- * and read back as the file's bytes: the files get their own lines again with no parse per entry,
- * so reading back makes no garbage per entry (with a JSON parse and a rewrite of each, the proof
- * file's pass churned the heap enough for V8 to grow it with the export).
+ * and read back as lines, a page at a time: the files get their own lines again, with no parse and
+ * no rewrite per entry. (Passing the file's bytes on as read was worse: a 200k export's proof file
+ * then made little but buffers, ~30 MB of them dead between two scavenges, where lines of text
+ * make V8 collect as often as it reads.)
  */
 class Spill {
   readonly #dir: string;
@@ -287,11 +282,21 @@ class Spill {
     });
   }
 
-  /** The kept lines again, in the order written, as the file's bytes (chunks end anywhere). */
-  async *read(closed: Promise<void>): AsyncGenerator<Uint8Array> {
+  /** The kept lines again, in the order written, a page at a time. */
+  async *read(closed: Promise<void>): AsyncGenerator<readonly string[]> {
     await closed;
-    for await (const chunk of createReadStream(this.#file, { highWaterMark: READ_CHUNK_BYTES }))
-      yield chunk as Buffer;
+    let page: string[] = [];
+    for await (const line of createInterface({
+      input: createReadStream(this.#file),
+      crlfDelay: Number.POSITIVE_INFINITY,
+    })) {
+      page.push(line);
+      if (page.length === PAGE_SIZE) {
+        yield page;
+        page = [];
+      }
+    }
+    if (page.length > 0) yield page;
   }
 
   async remove(): Promise<void> {

@@ -141,7 +141,7 @@ export const tlogTrailingFiles = (deps: TlogExportDependencies): TrailingFiles =
           // The exported entries as the export kept them (no second read of the store), then any
           // written since; else every entry from the store.
           entries: exported
-            ? concat<readonly AuditRecord[] | Uint8Array>(
+            ? concat<readonly AuditRecord[] | readonly string[]>(
                 exported(),
                 entryPages(deps.events, tenant, snapshotMaxId + 1),
               )

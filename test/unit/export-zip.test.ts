@@ -81,7 +81,7 @@ describe('exportZip', () => {
           // spill as they were written, newest first.
           async function* ids(): AsyncGenerator<Uint8Array> {
             yield Buffer.from(`up to ${contents.snapshotMaxId}\n`);
-            yield* exported?.() ?? [];
+            for await (const lines of exported?.() ?? []) yield Buffer.from(`${lines.join('\n')}\n`);
           }
           return [{ name: 'checkpoint.txt', content: ids() }];
         },

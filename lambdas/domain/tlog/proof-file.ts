@@ -69,11 +69,10 @@ export interface ProofFileSource {
   /** The tree's leaf hashes [0, treeSize), in order, as runs of 32-byte hashes (a tile each). */
   readonly leaves: AsyncIterable<Uint8Array>;
   /**
-   * The tenant's entries, each once, in any order: a page of entries, or a run of their lines
-   * already written (each {@link proofEntryLine} and a newline, as an export kept them aside;
-   * passed on as they are and counted by their newlines, the runs together ending at a line's end).
+   * The tenant's entries, each once, in any order, a page at a time: a page of entries, or of their
+   * lines already written ({@link proofEntryLine}, as an export kept them aside; written as they are).
    */
-  readonly entries: AsyncIterable<readonly AuditRecord[] | Uint8Array>;
+  readonly entries: AsyncIterable<readonly AuditRecord[] | readonly string[]>;
   /** The tenant's signed purge receipts, a page at a time. */
   readonly receipts: AsyncIterable<readonly string[]>;
 }
@@ -88,15 +87,6 @@ const keyIdText = (verifier: NoteVerifier): string => verifier.keyId.toString(16
  * hash of) inside `{"entry":…}`. JSON text holds no raw newline, so a line is one entry.
  */
 export const proofEntryLine = (record: AuditRecord): string => `{"entry":${entryLeafText(record)}}`;
-
-const NEWLINE = 0x0a;
-
-/** How many lines end in `run`. */
-const newlinesIn = (run: Buffer): number => {
-  let count = 0;
-  for (let at = run.indexOf(NEWLINE); at >= 0; at = run.indexOf(NEWLINE, at + 1)) count += 1;
-  return count;
-};
 
 /**
  * The proof file as UTF-8 chunks: a line, a line of leaves, or a page of entries at a time. Its
@@ -125,24 +115,13 @@ export async function* writeProofFile(source: ProofFileSource): AsyncGenerator<B
   if (leaves !== source.treeSize)
     throw new InvariantError(`the tree has ${leaves} leaves, its checkpoint ${source.treeSize}`);
   let entries = 0;
-  // Inside a run of written lines, a line may go on into the next chunk; a page starts a line.
-  let midLine = false;
-  for await (const part of source.entries) {
-    if (part.length === 0) continue;
-    if (part instanceof Uint8Array) {
-      const run = Buffer.from(part.buffer, part.byteOffset, part.byteLength);
-      entries += newlinesIn(run);
-      midLine = run[run.length - 1] !== NEWLINE;
-      yield run;
-      continue;
-    }
-    if (midLine) throw new InvariantError('a run of entry lines ends inside a line');
-    entries += part.length;
+  for await (const page of source.entries) {
+    if (page.length === 0) continue;
+    entries += page.length;
     let text = '';
-    for (const record of part) text += `${proofEntryLine(record)}\n`;
+    for (const entry of page) text += `${typeof entry === 'string' ? entry : proofEntryLine(entry)}\n`;
     yield Buffer.from(text, 'utf8');
   }
-  if (midLine) throw new InvariantError('a run of entry lines ends inside a line');
   let receipts = 0;
   for await (const page of source.receipts) {
     if (page.length === 0) continue;
