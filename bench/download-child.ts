@@ -1,7 +1,8 @@
 /**
  * One export in a fresh process, for bench/download.ts: `streaming` runs the real download use
  * case; `baseline` reads every entry into memory, builds the JSON and the zip in memory, then
- * stores it like the service would. Prints {entries, mode, bytes, ms, peakRssBytes} as JSON.
+ * stores it like the service would. Prints {entries, mode, bytes, ms, peakRssBytes, peakHeapBytes,
+ * peakExternalBytes} as JSON.
  *
  *   node --import tsx bench/download-child.ts streaming|baseline <tenant>
  */
@@ -39,6 +40,14 @@ const launcher = new InProcessJobLauncher({
 });
 installJobLauncher(launcher);
 installExportLauncher(launcher);
+// Where the peak is: V8's heap (what it reserved) and buffers outside it, sampled as it runs.
+const peaks = { heapTotal: 0, external: 0 };
+const sample = () => {
+  const usage = process.memoryUsage();
+  peaks.heapTotal = Math.max(peaks.heapTotal, usage.heapTotal);
+  peaks.external = Math.max(peaks.external, usage.external);
+};
+setInterval(sample, 25).unref();
 const started = Date.now();
 let result: { entries: number; mode: string; bytes: number };
 
@@ -95,8 +104,9 @@ if (mode === 'streaming') {
 }
 
 const ms = Date.now() - started;
+sample();
 // maxRSS is in kilobytes: the process's peak resident set, module loading included.
 process.stdout.write(
-  `${JSON.stringify({ ...result, ms, peakRssBytes: process.resourceUsage().maxRSS * 1024 })}\n`,
+  `${JSON.stringify({ ...result, ms, peakRssBytes: process.resourceUsage().maxRSS * 1024, peakHeapBytes: peaks.heapTotal, peakExternalBytes: peaks.external })}\n`,
 );
 process.exit(0);

@@ -12,6 +12,9 @@ interface ChildResult {
   bytes: number;
   ms: number;
   peakRssBytes: number;
+  /** Peaks of V8's heap (reserved) and of memory outside it (buffers), sampled every 25 ms. */
+  peakHeapBytes: number;
+  peakExternalBytes: number;
 }
 
 const MB = 1024 * 1024;
@@ -77,7 +80,7 @@ export const downloadBench: BenchModule = async (context) => {
       value: (bigPeak.peakRssBytes - smallRun.peakRssBytes) / MB,
       unit: 'MB',
       goal: { op: '<=', target: 32 },
-      details: `higher peak of 2 runs each: ${mb(bigPeak.peakRssBytes)} MB (${bigPeak.entries} entries, ${bigPeak.mode}, zip ${bigPeak.mode === 'inline' ? `${mb(bigPeak.bytes)} MB` : 'in S3'}) vs ${mb(smallRun.peakRssBytes)} MB (${smallRun.entries} entries, ${smallRun.mode}); in-memory baseline peaked at ${mb(highest(baselines).peakRssBytes)} MB`,
+      details: `higher peak of 2 runs each: ${mb(bigPeak.peakRssBytes)} MB (${bigPeak.entries} entries, ${bigPeak.mode}, zip ${bigPeak.mode === 'inline' ? `${mb(bigPeak.bytes)} MB` : 'in S3'}; heap ${mb(bigPeak.peakHeapBytes)}, external ${mb(bigPeak.peakExternalBytes)}) vs ${mb(smallRun.peakRssBytes)} MB (${smallRun.entries} entries, ${smallRun.mode}; heap ${mb(smallRun.peakHeapBytes)}, external ${mb(smallRun.peakExternalBytes)}); in-memory baseline peaked at ${mb(highest(baselines).peakRssBytes)} MB`,
     },
     {
       id: 'download.throughput-ratio',

@@ -4,8 +4,8 @@ import { EXPORT_CONTENT_DISPOSITION, EXPORT_CONTENT_TYPE } from '../domain/expor
 import type { ExportLinks } from '../ports/export-store.js';
 
 /**
- * Links to stored exports in S3: presigned GETs and existence checks, without the upload side (and
- * its lib-storage), for the functions that only hand out finished exports.
+ * Links to stored exports in S3: presigned GETs and existence checks, without the upload side, for
+ * the functions that only hand out finished exports.
  */
 export class S3ExportLinks implements ExportLinks {
   readonly #s3: S3Client;

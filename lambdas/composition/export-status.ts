@@ -11,7 +11,7 @@ import { s3Client } from './s3-client.js';
 /**
  * `GET /api/v1/audit_trail/download/jobs/{job}`: the job store and links to finished exports,
  * built on use (503 without an export bucket). Apart from `exports.ts` so that this function's
- * bundle holds neither the upload side (lib-storage) nor the export's proof file code.
+ * bundle holds neither the upload side nor the export's proof file code.
  */
 export type DownloadJobStatusDependencies = HttpDependencies & {
   readonly exports: () => ExportJobStatusDependencies;

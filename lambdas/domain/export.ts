@@ -69,19 +69,28 @@ export interface ZipTrailingFile {
  * The seam for files beside the document (the verifiable log's proof file): given what the export
  * holds, the files to add after it. Both export paths take one.
  */
-export type TrailingFiles = (contents: {
-  readonly tenant: string;
-  /** The newest id in the export; 0 for an empty one. */
-  readonly snapshotMaxId: number;
-  readonly entries: number;
+export interface TrailingFiles {
+  (contents: {
+    readonly tenant: string;
+    /** The newest id in the export; 0 for an empty one. */
+    readonly snapshotMaxId: number;
+    readonly entries: number;
+    /**
+     * The exported entries again, newest first, as the lines {@link TrailingFiles.keep} made of
+     * them (without newlines), a page at a time, when the export kept them aside (the
+     * single-worker export spills them to a scratch file as it writes the document, so a trailing
+     * file need not read the store a second time); absent otherwise. Read at most once, while the
+     * trailing files are written.
+     */
+    readonly exported?: () => AsyncIterable<readonly string[]>;
+  }): Promise<readonly ZipTrailingFile[]>;
   /**
-   * The exported entries again, newest first, a page at a time, when the export kept them aside
-   * (the single-worker export spills them to a scratch file as it writes the document, so a
-   * trailing file need not read the store a second time); absent otherwise. Read at most once,
-   * while the trailing files are written.
+   * What an export that keeps its entries aside keeps of each: one line of text (no newline), in
+   * the form the files write it, so reading them back needs no parse and no rewrite per entry.
+   * Without it nothing is kept.
    */
-  readonly exported?: () => AsyncIterable<readonly AuditRecord[]>;
-}) => Promise<readonly ZipTrailingFile[]>;
+  readonly keep?: (record: AuditRecord) => string;
+}
 
 /** Export and job ids: "exp_" + time (base 36, sortable) + 48 random bits. */
 const EXPORT_ID_PATTERN = /^exp_[0-9a-z]{9}[0-9a-f]{12}$/;

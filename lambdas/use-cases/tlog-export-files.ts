@@ -4,7 +4,7 @@ import type { AuditRecord } from '../domain/record.js';
 import { parseCheckpointText } from '../domain/tlog/checkpoint.js';
 import { tenantOrigin } from '../domain/tlog/entry-leaf.js';
 import type { NoteVerifier } from '../domain/tlog/note.js';
-import { TLOG_PROOF_FILE, writeProofFile } from '../domain/tlog/proof-file.js';
+import { proofEntryLine, TLOG_PROOF_FILE, writeProofFile } from '../domain/tlog/proof-file.js';
 import { TILE_WIDTH } from '../domain/tlog/tiles.js';
 import type { EventStore, PageResult } from '../ports/event-store.js';
 import type { StoredCheckpoint, TlogReader } from '../ports/tlog.js';
@@ -111,13 +111,17 @@ const coveringCheckpoint = async (
 /**
  * The verifiable log's file for a download zip (`tlog-proof.jsonl`, see `domain/tlog/proof-file.ts`),
  * added after the dialect's document through the exports' trailing-files seam, as a stream: the
- * leaves are read a tile at a time, the entries a page at a time and the receipts a query page at a
- * time, so its memory does not grow with the tenant. None when the tenant has no checkpoint yet
- * (nothing sequenced).
+ * leaves are read a tile at a time, the entries a page at a time (or, when the export kept them
+ * aside, as the proof file's own lines, `keep`) and the receipts a query page at a time, so its
+ * memory does not grow with the tenant. None when the tenant has no checkpoint yet (nothing
+ * sequenced).
  */
-export const tlogTrailingFiles =
-  (deps: TlogExportDependencies): TrailingFiles =>
-  async ({ tenant, snapshotMaxId, exported }): Promise<readonly ZipTrailingFile[]> => {
+export const tlogTrailingFiles = (deps: TlogExportDependencies): TrailingFiles => {
+  const files: TrailingFiles = async ({
+    tenant,
+    snapshotMaxId,
+    exported,
+  }): Promise<readonly ZipTrailingFile[]> => {
     const [verifier, stored] = await Promise.all([
       deps.verifier(),
       coveringCheckpoint(deps, tenant, snapshotMaxId),
@@ -137,10 +141,15 @@ export const tlogTrailingFiles =
           // The exported entries as the export kept them (no second read of the store), then any
           // written since; else every entry from the store.
           entries: exported
-            ? concat(exported(), entryPages(deps.events, tenant, snapshotMaxId + 1))
+            ? concat<readonly AuditRecord[] | readonly string[]>(
+                exported(),
+                entryPages(deps.events, tenant, snapshotMaxId + 1),
+              )
             : entryPages(deps.events, tenant),
           receipts: deps.reader.receipts(tenant),
         }),
       },
     ];
   };
+  return Object.assign(files, { keep: proofEntryLine });
+};

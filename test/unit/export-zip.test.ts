@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
+import type { TrailingFiles } from '../../lambdas/domain/export.js';
 import { ID_EPOCH_MS, idFor } from '../../lambdas/domain/ids.js';
 import { type AuditRecord, sealRecord } from '../../lambdas/domain/record.js';
 import type { EventStore, PageQuery } from '../../lambdas/ports/event-store.js';
@@ -72,17 +73,20 @@ describe('exportZip', () => {
       deadline: Date.now() + 60_000,
       inlineMaxBytes: 10_000_000,
       startUpload: () => memoryUpload().upload,
-      trailingFiles: async ({ exported, ...contents }) => {
-        seen.push(contents);
-        if (!exported) throw new Error('the exported entries were not kept aside');
-        // A streamed file: the exported entries read back from the export's spill, newest first.
-        async function* ids(): AsyncGenerator<Buffer> {
-          yield Buffer.from(`up to ${contents.snapshotMaxId}\n`);
-          for await (const page of exported?.() ?? [])
-            yield Buffer.from(`${page.map((entry) => entry.id).join('\n')}\n`);
-        }
-        return [{ name: 'checkpoint.txt', content: ids() }];
-      },
+      trailingFiles: Object.assign(
+        async ({ exported, ...contents }: Parameters<TrailingFiles>[0]) => {
+          seen.push(contents);
+          if (!exported) throw new Error('the exported entries were not kept aside');
+          // A streamed file: the lines kept of the exported entries, read back from the export's
+          // spill as they were written, newest first.
+          async function* ids(): AsyncGenerator<Uint8Array> {
+            yield Buffer.from(`up to ${contents.snapshotMaxId}\n`);
+            for await (const lines of exported?.() ?? []) yield Buffer.from(`${lines.join('\n')}\n`);
+          }
+          return [{ name: 'checkpoint.txt', content: ids() }];
+        },
+        { keep: (entry: AuditRecord) => String(entry.id) },
+      ),
     });
 
     // Assess

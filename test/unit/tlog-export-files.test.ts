@@ -7,11 +7,18 @@ import { signCheckpoint } from '../../lambdas/domain/tlog/checkpoint.js';
 import { entryLeafHash } from '../../lambdas/domain/tlog/entry-leaf.js';
 import { CompactRange, type Hash } from '../../lambdas/domain/tlog/merkle.js';
 import { signerFromSeed } from '../../lambdas/domain/tlog/note.js';
-import { verifyDownload } from '../../lambdas/domain/tlog/proof-file.js';
+import {
+  proofEntryLine,
+  TLOG_PROOF_FILE,
+  verifyDownload,
+  writeProofFile,
+} from '../../lambdas/domain/tlog/proof-file.js';
 import { TILE_WIDTH } from '../../lambdas/domain/tlog/tiles.js';
-import type { PageQuery } from '../../lambdas/ports/event-store.js';
+import type { EventStore, PageQuery } from '../../lambdas/ports/event-store.js';
 import type { StoredCheckpoint, TlogReader } from '../../lambdas/ports/tlog.js';
+import { exportZip } from '../../lambdas/use-cases/export-zip.js';
 import { tlogTrailingFiles } from '../../lambdas/use-cases/tlog-export-files.js';
+import { inspectZip } from '../helpers/zip.js';
 
 const signer = signerFromSeed('audit-trail.test', new Uint8Array(32).fill(3));
 const BASE = Date.UTC(2026, 10, 30);
@@ -54,6 +61,7 @@ const tenantOf = async (size: number, covered: number) => {
       calls.pages += 1;
       const page = records
         .filter((entry) => entry.id >= query.minId && entry.id <= query.maxId)
+        .sort((a, b) => (query.newestFirst ? b.id - a.id : a.id - b.id))
         .slice(0, query.limit);
       return { records: page, itemsRead: page.length, capacityUnits: 0 };
     },
@@ -148,5 +156,91 @@ describe('the download proof file (use-cases/tlog-export-files.ts)', () => {
     expect(verdict.firstBadEntry).toBe((records[299] as AuditRecord).id);
     expect(verdict.problems).toHaveLength(10);
     expect(verdict.problems[0]).toContain('written after the checkpoint');
+  });
+
+  it('from the lines an export kept aside writes the lines it writes from the store, and they verify', async () => {
+    const { records, reader, events } = await tenantOf(700, 700);
+    const trailing = tlogTrailingFiles({
+      reader,
+      events,
+      verifier: async () => signer.verifier,
+      origin: 'audit-trail.test',
+      clock: () => 0,
+      waitMs: 0,
+    });
+    const unused = async (): Promise<never> => {
+      throw new Error('an export only reads pages');
+    };
+    const store: EventStore = { ...events, append: unused, countEntries: unused, reserveIds: unused };
+    const result = await exportZip({
+      events: store,
+      tenant: 'acme',
+      clock: Date.now,
+      deadline: Date.now() + 60_000,
+      inlineMaxBytes: 10_000_000,
+      startUpload: () => {
+        throw new Error('the zip stays inline');
+      },
+      trailingFiles: trailing,
+    });
+    if (result.kind !== 'inline') throw new Error('expected an inline zip');
+    const newest = records[699] as AuditRecord;
+    expect([result.entries, result.snapshotMaxId]).toEqual([700, newest.id]);
+    const kept = inspectZip(result.zip, TLOG_PROOF_FILE).text;
+    const fromStore = await collect(
+      (await trailing({ tenant: 'acme', snapshotMaxId: newest.id, entries: 700 }))[0] as ZipTrailingFile,
+    );
+    // The same lines (the kept ones in the document's order, newest first; the store's oldest first).
+    const lines = (text: string) => text.split('\n');
+    expect(lines(kept).sort()).toEqual(lines(fromStore).sort());
+    expect(lines(kept)).not.toEqual(lines(fromStore));
+    expect(lines(kept).find((line) => line.startsWith('{"entry":'))).toBe(proofEntryLine(newest));
+    expect(lines(kept).at(-2)).toBe('{"end":{"leaves":700,"entries":700,"receipts":0}}');
+    const verdict = verifyDownload({
+      document: inspectZip(result.zip, 'canary_audit_trail.json').text,
+      proof: kept,
+      trusted: [signer.verifier],
+    });
+    expect(verdict.problems).toEqual([]);
+    expect(verdict.ok).toBe(true);
+  });
+});
+
+describe('writeProofFile with pages of written entry lines', () => {
+  it('writes a page of lines as it is, and counts its entries with the others', async () => {
+    const records = Array.from({ length: 3 }, (_, n) => record(n));
+    const range = CompactRange.empty();
+    for (const entry of records) range.append(entryLeafHash(entry));
+    const checkpoint = await signCheckpoint(
+      { origin: 'audit-trail.test/acme', size: 3, root: range.root(), extensions: [] },
+      [signer],
+    );
+    const chunks: Buffer[] = [];
+    for await (const chunk of writeProofFile({
+      origin: 'audit-trail.test/acme',
+      verifier: signer.verifier,
+      checkpoint,
+      treeSize: 3,
+      snapshotMaxId: (records[2] as AuditRecord).id,
+      leaves: (async function* () {
+        yield Buffer.concat(records.map(entryLeafHash) as Hash[]);
+      })(),
+      entries: (async function* () {
+        yield [proofEntryLine(records[2] as AuditRecord), proofEntryLine(records[1] as AuditRecord)];
+        yield [records[0] as AuditRecord];
+      })(),
+      receipts: (async function* () {})(),
+    }))
+      chunks.push(chunk);
+
+    const lines = Buffer.concat(chunks).toString('utf8').trimEnd().split('\n');
+    expect(lines.slice(2, 5)).toEqual([2, 1, 0].map((n) => proofEntryLine(records[n] as AuditRecord)));
+    expect(lines.at(-1)).toBe('{"end":{"leaves":3,"entries":3,"receipts":0}}');
+    const document = JSON.stringify({
+      audit_trail: [...records].reverse().map((entry) => toCanaryEntry(entry)),
+    });
+    expect(verifyDownload({ document, proof: `${lines.join('\n')}\n`, trusted: [signer.verifier] }).ok).toBe(
+      true,
+    );
   });
 });

@@ -12,11 +12,11 @@ export const entryLeafData = (record: Omit<AuditRecord, 'hash'> & { readonly has
   new Uint8Array(Buffer.from(entryLeafText(record), 'utf8'));
 
 /**
- * The canonical text an entry's leaf commits to. `canonicalJson` writes exactly what the
- * `canonicalize` package writes (it hands anything it does not cover to the package), in one pass:
- * the stream consumer canonicalizes every entry it sequences.
+ * {@link entryLeafData} as text: the entry's RFC 8785 canonical JSON without its `hash` field.
+ * `canonicalJson` writes exactly what the `canonicalize` package writes (it hands anything it does
+ * not cover to the package), in one pass: the stream consumer canonicalizes every entry it sequences.
  */
-const entryLeafText = (record: Omit<AuditRecord, 'hash'> & { readonly hash?: string }): string => {
+export const entryLeafText = (record: Omit<AuditRecord, 'hash'> & { readonly hash?: string }): string => {
   const { hash: _ignored, ...content } = record;
   const text = canonicalJson(content);
   if (text === undefined) throw new TypeError('entry cannot be canonicalized');

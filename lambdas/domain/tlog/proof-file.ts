@@ -3,7 +3,7 @@ import { toCanaryEntry } from '../canary-view.js';
 import { InvariantError } from '../errors.js';
 import type { AuditRecord } from '../record.js';
 import { openCheckpoint } from './checkpoint.js';
-import { entryLeafData } from './entry-leaf.js';
+import { entryLeafData, entryLeafText } from './entry-leaf.js';
 import { CompactRange, type Hash, leafHash, sameHash } from './merkle.js';
 import { type NoteVerifier, parseVerifierKey } from './note.js';
 import { openReceipt } from './receipt.js';
@@ -68,8 +68,11 @@ export interface ProofFileSource {
   readonly snapshotMaxId: number;
   /** The tree's leaf hashes [0, treeSize), in order, as runs of 32-byte hashes (a tile each). */
   readonly leaves: AsyncIterable<Uint8Array>;
-  /** The tenant's entries, each once, in any order, a page at a time. */
-  readonly entries: AsyncIterable<readonly AuditRecord[]>;
+  /**
+   * The tenant's entries, each once, in any order, a page at a time: a page of entries, or of their
+   * lines already written ({@link proofEntryLine}, as an export kept them aside; written as they are).
+   */
+  readonly entries: AsyncIterable<readonly AuditRecord[] | readonly string[]>;
   /** The tenant's signed purge receipts, a page at a time. */
   readonly receipts: AsyncIterable<readonly string[]>;
 }
@@ -79,9 +82,11 @@ const LEAVES_PER_LINE = 256;
 
 const keyIdText = (verifier: NoteVerifier): string => verifier.keyId.toString(16).padStart(8, '0');
 
-/** The entry's line: its canonical JSON (what its leaf is the hash of) inside `{"entry":…}`. */
-const entryLine = (record: AuditRecord): string =>
-  `{"entry":${Buffer.from(entryLeafData(record)).toString('utf8')}}\n`;
+/**
+ * An entry's line in the proof file, without its newline: its canonical JSON (what its leaf is the
+ * hash of) inside `{"entry":…}`. JSON text holds no raw newline, so a line is one entry.
+ */
+export const proofEntryLine = (record: AuditRecord): string => `{"entry":${entryLeafText(record)}}`;
 
 /**
  * The proof file as UTF-8 chunks: a line, a line of leaves, or a page of entries at a time. Its
@@ -113,7 +118,9 @@ export async function* writeProofFile(source: ProofFileSource): AsyncGenerator<B
   for await (const page of source.entries) {
     if (page.length === 0) continue;
     entries += page.length;
-    yield Buffer.from(page.map(entryLine).join(''), 'utf8');
+    let text = '';
+    for (const entry of page) text += `${typeof entry === 'string' ? entry : proofEntryLine(entry)}\n`;
+    yield Buffer.from(text, 'utf8');
   }
   let receipts = 0;
   for await (const page of source.receipts) {
