@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import {
@@ -9,7 +8,6 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { InvariantError } from '../domain/errors.js';
 import {
@@ -23,6 +21,7 @@ import {
 import type { AuditRecord } from '../domain/record.js';
 import { ARCHIVE_PROOF_NAME } from '../domain/tlog/archive-proof.js';
 import type { ArchiveStore } from '../ports/archive-store.js';
+import { uploadStreamed } from './s3-part-writer.js';
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
@@ -107,18 +106,13 @@ export class S3ArchiveStore implements ArchiveStore {
   }
 
   async writeProof(tenant: string, jobId: string, content: AsyncIterable<Uint8Array>): Promise<void> {
-    // One 5 MiB part in flight at a time: the proof file is never held whole.
-    await new Upload({
-      client: this.#s3,
-      params: {
-        Bucket: this.#bucket,
-        Key: `${jobPrefix(tenant, jobId)}${PROOF_NAME}`,
-        Body: Readable.from(content, { objectMode: false }),
-        ContentType: 'application/jsonl',
-      },
-      queueSize: 1,
-      leavePartsOnError: false,
-    }).done();
+    // One 5 MiB part at a time: the proof file is never held whole.
+    await uploadStreamed(
+      this.#s3,
+      { Bucket: this.#bucket, Key: `${jobPrefix(tenant, jobId)}${PROOF_NAME}` },
+      content,
+      { headers: { ContentType: 'application/jsonl' } },
+    );
   }
 
   async removeUnlisted(manifest: ArchiveManifest): Promise<number> {

@@ -15,8 +15,7 @@ export { s3Client };
 /**
  * The export stores of the composition root (zips, and parallel exports' parts), and every S3 store
  * at once for tools and tests. Archives and parked api-key pages have their own modules
- * (`archive-objects.ts`, `response-objects.ts`), so a bundle carries only the stores it uses (the
- * archive store's lib-storage, which esbuild cannot tree-shake, only where archives are written).
+ * (`archive-objects.ts`, `response-objects.ts`), so a bundle carries only the stores it uses.
  */
 
 /** Export zips; undefined when no EXPORTS_BUCKET is configured. */

@@ -4,9 +4,9 @@ import { perConfig } from './memo.js';
 
 /**
  * The S3 side of the composition root is split by store (`archive-objects.ts`,
- * `response-objects.ts`, `objects.ts`): a module imports its adapter, and an adapter's
- * dependencies (lib-storage, which esbuild cannot tree-shake) land only in the bundles of the
- * handlers that use that store. All stores of one configuration share this one client.
+ * `response-objects.ts`, `objects.ts`): a module imports its adapter, and an adapter's code lands
+ * only in the bundles of the handlers that use that store. All stores of one configuration share
+ * this one client.
  */
 
 /** The S3 client of `config`. */

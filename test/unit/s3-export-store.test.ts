@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from '@jest/globals';
 import { S3ExportStore } from '../../lambdas/adapters/s3-export-store.js';
+import { uploadStreamed } from '../../lambdas/adapters/s3-part-writer.js';
 import { ServiceUnavailableError } from '../../lambdas/domain/errors.js';
 import { EXPORT_CONTENT_DISPOSITION, EXPORT_CONTENT_TYPE } from '../../lambdas/domain/export.js';
 
@@ -158,5 +159,58 @@ describe('S3ExportStore uploads', () => {
     expect(abort?.command).toBe('AbortMultipartUploadCommand');
     expect(abort?.partsAnsweredBefore).toBe(2);
     expect(sent.map((request) => request.command)).not.toContain('CompleteMultipartUploadCommand');
+  });
+});
+
+describe('uploadStreamed (archive proof files)', () => {
+  const chunks = async function* (data: Buffer, failAfter?: number) {
+    for (let offset = 0; offset < data.length; offset += 300) {
+      if (failAfter !== undefined && offset >= failAfter)
+        throw new Error('the proof file could not be built');
+      yield data.subarray(offset, offset + 300);
+      // As the proof file's source does (it reads the table), the next chunk comes a turn later.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+  const target = { Bucket: 'archive', Key: 'acme/job/job.tlog-proof.jsonl' };
+  const headers = { ContentType: 'application/jsonl' };
+
+  it('stores what the source yields, as parts of the part size, with the headers given', async () => {
+    const { s3, sent } = fakeS3();
+    const data = bytes(2500);
+    await uploadStreamed(s3, target, chunks(data), { partSize: 1024, headers });
+    const parts = sent.filter((request) => request.command === 'UploadPartCommand');
+    expect(parts.map((part) => part.body?.length)).toEqual([1024, 1024, 452]);
+    expect(Buffer.concat(parts.map((part) => part.body as Buffer)).equals(data)).toBe(true);
+    expect(sent[0]?.input).toMatchObject({ ...target, ContentType: 'application/jsonl' });
+    expect(sent.at(-1)?.command).toBe('CompleteMultipartUploadCommand');
+  });
+
+  it('sends a small file as one PutObject', async () => {
+    const { s3, sent } = fakeS3();
+    await uploadStreamed(s3, target, chunks(bytes(700)), { partSize: 1024, headers });
+    expect(sent.map((request) => request.command)).toEqual(['PutObjectCommand']);
+    expect(sent[0]?.body?.length).toBe(700);
+  });
+
+  it('aborts and throws when a part fails, completing nothing', async () => {
+    const { s3, sent } = fakeS3({ failPart: 2 });
+    await expect(
+      uploadStreamed(s3, target, chunks(bytes(5000)), { partSize: 1024, headers }),
+    ).rejects.toThrow('S3 is down');
+    const commands = sent.map((request) => request.command);
+    expect(commands).not.toContain('CompleteMultipartUploadCommand');
+    expect(commands.at(-1)).toBe('AbortMultipartUploadCommand');
+  });
+
+  it("aborts and throws the source's own failure, after the part in flight is answered", async () => {
+    const { s3, sent } = fakeS3();
+    await expect(
+      uploadStreamed(s3, target, chunks(bytes(5000), 2400), { partSize: 1024, headers }),
+    ).rejects.toThrow('the proof file could not be built');
+    const commands = sent.map((request) => request.command);
+    expect(commands.filter((command) => command === 'UploadPartCommand').length).toBeGreaterThan(0);
+    expect(commands).not.toContain('CompleteMultipartUploadCommand');
+    expect(commands.at(-1)).toBe('AbortMultipartUploadCommand');
   });
 });
