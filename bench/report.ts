@@ -18,6 +18,8 @@ export interface BenchResults {
   readonly seconds: number;
   /** Node version and platform of the run (e.g. `Node v20.20.2, linux/x64`). */
   readonly environment?: string;
+  /** The commit the run measured (`+` when the checkout had changes beside it). */
+  readonly commit?: string;
   readonly moduleSeconds: Record<string, number>;
   readonly measurements: readonly Measurement[];
   /**
@@ -28,6 +30,7 @@ export interface BenchResults {
     readonly module: string;
     readonly started: string;
     readonly seconds: number;
+    readonly commit?: string;
   }[];
   /** The figures of the committed report this run replaced, shown beside its own. */
   readonly previous?: PreviousFigures;
@@ -77,13 +80,16 @@ export const renderReport = (results: BenchResults): string => {
   return [
     '# Benchmark results',
     '',
-    `Run ${results.started} (${results.quick ? 'quick' : 'full'} mode, total wall time ${results.seconds.toFixed(0)} s${results.environment ? `, ${results.environment}` : ''}), on DynamoDB Local and s3rver. Each figure is a ratio against a baseline measured in the same run.`,
+    `Run ${results.started} (${results.quick ? 'quick' : 'full'} mode, total wall time ${results.seconds.toFixed(0)} s${results.commit ? `, commit ${results.commit}` : ''}${results.environment ? `, ${results.environment}` : ''}), on DynamoDB Local and s3rver. Each figure is a ratio against a baseline measured in the same run.`,
     '',
     ...(updates.length > 0
       ? [
-          `Measured again after that run, alone and at full size (\`npm run bench -- --only <module> --update\`), on the code of this commit: ${updates
-            .map((update) => `${update.module} (${update.started}, ${update.seconds.toFixed(0)} s)`)
-            .join(', ')}. Their rows are from those runs.`,
+          `Measured again after that run, alone and at full size (\`npm run bench -- --only <module> --update\`): ${updates
+            .map(
+              (update) =>
+                `${update.module} (${update.started}${update.commit ? `, commit ${update.commit}` : ''}, ${update.seconds.toFixed(0)} s)`,
+            )
+            .join(', ')}. Their rows are from those runs; the others from the full run.`,
           '',
         ]
       : []),
@@ -123,7 +129,12 @@ export const mergeUpdate = (full: BenchResults, module: string, update: BenchRes
     moduleSeconds: { ...full.moduleSeconds, [module]: update.moduleSeconds[module] ?? 0 },
     updates: [
       ...(full.updates ?? []).filter((one) => one.module !== module),
-      { module, started: update.started, seconds: update.seconds },
+      {
+        module,
+        started: update.started,
+        seconds: update.seconds,
+        ...(update.commit ? { commit: update.commit } : {}),
+      },
     ],
   };
 };

@@ -7,6 +7,7 @@
  * again at full size and replaces its rows in the committed report, which then says so.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -72,8 +73,24 @@ if (update) {
   }
 }
 
+/** The commit this checkout is at, `+` when it has changes beside it; undefined outside git. */
+const checkoutCommit = (): string | undefined => {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const changed = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+      encoding: 'utf8',
+    })
+      .split('\n')
+      .some((line) => line.trim() !== '' && !/ bench\/(RESULTS\.md|results\.json)$/.test(line));
+    return `${head}${changed ? '+' : ''}`;
+  } catch {
+    return undefined;
+  }
+};
+
 const main = async () => {
   const started = new Date();
+  const commit = checkoutCommit();
   const emulators = await startEmulators({ scratchDir: `.local/bench-${process.pid}` });
   const suffix = randomBytes(3).toString('hex');
   try {
@@ -145,6 +162,7 @@ const main = async () => {
       only: values.only ?? null,
       seconds,
       environment: `Node ${process.version}, ${process.platform}/${process.arch}`,
+      ...(commit ? { commit } : {}),
       moduleSeconds,
       measurements,
     };
