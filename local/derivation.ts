@@ -63,7 +63,12 @@ export const startDerivation = async (
         );
       },
     },
-    onError: (error) => log.error('local derivation batch failed; retrying', { error: String(error) }),
+    onError: (error, during) =>
+      during === 'position'
+        ? log.warn('local derivation could not save its stream position; the next save replaces it', {
+            error: String(error),
+          })
+        : log.error('local derivation batch failed; retrying', { error: String(error) }),
   });
 };
 

@@ -46,8 +46,12 @@ export interface LocalStreamConsumerOptions {
     load(shardId: string): Promise<string | undefined>;
     save(shardId: string, sequenceNumber: string): Promise<void>;
   };
-  /** Told about a batch that failed (to log it). */
-  readonly onError?: (error: unknown) => void;
+  /**
+   * Told about a failure, to log it: of reading or handling a batch (`'batch'`, retried) or of saving a shard's
+   * position (`'position'`, harmless: the next save overwrites it, and the journal skips batches
+   * done behind an older position).
+   */
+  readonly onError?: (error: unknown, during: 'batch' | 'position') => void;
 }
 
 /** What the consumer did so far, and where its time went (for the load test's report). */
@@ -236,7 +240,7 @@ export const startStreamConsumer = (options: LocalStreamConsumerOptions): LocalS
       // A function error: the same batch again, from the same place, after a pause.
       stats.handleMs += performance.now() - handling;
       stats.failures += 1;
-      options.onError?.(error);
+      options.onError?.(error, 'batch');
       await seek(state);
       await pause(retryMs);
       return true;
@@ -274,7 +278,7 @@ export const startStreamConsumer = (options: LocalStreamConsumerOptions): LocalS
     saving = saving
       .then(() => save(state.shardId, sequenceNumber))
       .catch((error: unknown) => {
-        options.onError?.(error);
+        options.onError?.(error, 'position');
       });
   };
 
@@ -297,13 +301,13 @@ export const startStreamConsumer = (options: LocalStreamConsumerOptions): LocalS
           if (poll.status === 'fulfilled') busy ||= poll.value;
           else {
             busy = true;
-            options.onError?.(poll.reason);
+            options.onError?.(poll.reason, 'batch');
           }
         }
         if (polls.some((poll) => poll.status === 'rejected')) await pause(retryMs);
       } catch (error) {
         busy = true;
-        options.onError?.(error);
+        options.onError?.(error, 'batch');
         await pause(retryMs);
       }
       cycle = started + 1;
