@@ -1,10 +1,8 @@
-import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
-import { recordToItem } from '../../lambdas/adapters/dynamodb-records.js';
 import { idFor } from '../../lambdas/domain/ids.js';
 import { sealRecord } from '../../lambdas/domain/record.js';
 import type { ChangeRecord } from '../../lambdas/ports/derivation.js';
 import { type StreamBatchHandler, startStreamConsumer } from '../../local/stream-consumer.js';
-import { createStreamTables, type StreamTables } from '../helpers/stream-tables.js';
+import { createStreamTables, type StreamTables, writeRecords } from '../helpers/stream-tables.js';
 
 /**
  * The local stream consumer's delivery semantics (Lambda's event source mapping): each shard's
@@ -20,17 +18,7 @@ const writeEntries = async (tables: StreamTables, tenant: string, count: number)
   const records = Array.from({ length: count }, (_, n) =>
     sealRecord(tenant, idFor(BASE + n, n % 1024), BASE + n, { action_type: `action.${n % 3}` }),
   );
-  for (let start = 0; start < records.length; start += 25) {
-    await tables.doc.send(
-      new BatchWriteCommand({
-        RequestItems: {
-          [tables.events]: records
-            .slice(start, start + 25)
-            .map((record) => ({ PutRequest: { Item: recordToItem(record) } })),
-        },
-      }),
-    );
-  }
+  await writeRecords(tables, records);
 };
 
 /** A consumer of `tables`' stream handing each delivery to `handle`. */

@@ -1,17 +1,16 @@
-import { BatchWriteCommand, type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbCounterStore } from '../../lambdas/adapters/dynamodb-counter-store.js';
 import {
   DynamoDbCounterStep,
   DynamoDbDerivationJournal,
 } from '../../lambdas/adapters/dynamodb-derivation.js';
-import { recordToItem } from '../../lambdas/adapters/dynamodb-records.js';
 import { idFor } from '../../lambdas/domain/ids.js';
 import { type AuditRecord, sealRecord } from '../../lambdas/domain/record.js';
 import type { ChangeRecord, DerivationStep } from '../../lambdas/ports/derivation.js';
 import { deriveChanges } from '../../lambdas/use-cases/derive-changes.js';
 import { type LocalStreamConsumer, startStreamConsumer } from '../../local/stream-consumer.js';
 import { awsError } from '../helpers/faults.js';
-import { createStreamTables, type StreamTables } from '../helpers/stream-tables.js';
+import { createStreamTables, type StreamTables, writeRecords } from '../helpers/stream-tables.js';
 
 const endpoint = process.env.TEST_DYNAMODB_ENDPOINT as string;
 const HOUR = 3_600_000;
@@ -35,17 +34,7 @@ const writeEntries = async (
       ...(n % 5 === 0 ? {} : { user: `user-${n % 3}` }),
     });
   });
-  for (let start = 0; start < records.length; start += 25) {
-    await tables.doc.send(
-      new BatchWriteCommand({
-        RequestItems: {
-          [tables.events]: records
-            .slice(start, start + 25)
-            .map((record) => ({ PutRequest: { Item: recordToItem(record) } })),
-        },
-      }),
-    );
-  }
+  await writeRecords(tables, records);
   return records;
 };
 

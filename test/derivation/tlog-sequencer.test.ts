@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import {
-  BatchWriteCommand,
   type DynamoDBDocumentClient,
   PutCommand,
   QueryCommand,
@@ -36,7 +35,7 @@ import { CheckpointFollowUp, signHead } from '../../lambdas/use-cases/checkpoint
 import { deriveChanges } from '../../lambdas/use-cases/derive-changes.js';
 import { type LocalStreamConsumer, startStreamConsumer } from '../../local/stream-consumer.js';
 import { awsError } from '../helpers/faults.js';
-import { createStreamTables, type StreamTables } from '../helpers/stream-tables.js';
+import { createStreamTables, type StreamTables, writeRecords } from '../helpers/stream-tables.js';
 
 const endpoint = process.env.TEST_DYNAMODB_ENDPOINT as string;
 const BASE = Date.UTC(2026, 10, 30, 8);
@@ -58,17 +57,7 @@ const writeEntries = async (
       user: `u${n % 3}`,
     });
   });
-  for (let start = 0; start < records.length; start += 25) {
-    await tables.doc.send(
-      new BatchWriteCommand({
-        RequestItems: {
-          [tables.events]: records
-            .slice(start, start + 25)
-            .map((record) => ({ PutRequest: { Item: recordToItem(record) } })),
-        },
-      }),
-    );
-  }
+  await writeRecords(tables, records);
   return records;
 };
 

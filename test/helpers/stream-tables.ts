@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
   createDynamoDbDocumentClient,
   dynamoDbLocalCredentials,
 } from '../../lambdas/adapters/aws-clients.js';
+import { recordToItem } from '../../lambdas/adapters/dynamodb-records.js';
 import { controlTableDefinition, eventsTableDefinition } from '../../lambdas/adapters/table-definitions.js';
+import type { AuditRecord } from '../../lambdas/domain/record.js';
 
 /** An events table (with its stream) and a control table of their own, for derivation tests. */
 export interface StreamTables {
@@ -34,4 +36,22 @@ export const createStreamTables = async (): Promise<StreamTables> => {
     streamArn: created.TableDescription?.LatestStreamArn as string,
     doc: createDynamoDbDocumentClient({ region: 'us-east-1', dynamoDbEndpoint: endpoint }),
   };
+};
+
+/**
+ * Writes sealed records to the events table as plain puts, 25 a BatchWriteItem in order, so the
+ * stream holds one insert record each (what the write path leaves for the consumer).
+ */
+export const writeRecords = async (tables: StreamTables, records: readonly AuditRecord[]): Promise<void> => {
+  for (let start = 0; start < records.length; start += 25) {
+    await tables.doc.send(
+      new BatchWriteCommand({
+        RequestItems: {
+          [tables.events]: records
+            .slice(start, start + 25)
+            .map((record) => ({ PutRequest: { Item: recordToItem(record) } })),
+        },
+      }),
+    );
+  }
 };
