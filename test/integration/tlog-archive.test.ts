@@ -16,28 +16,14 @@ import { type AuditRecord, hashRecord } from '../../lambdas/domain/record.js';
 import { demoEvents } from '../../local/demo-data.js';
 import { startTestService, type TestConfig, type TestService } from '../helpers/local-service.js';
 import { allEntries, form, seed } from '../helpers/purge-fixtures.js';
+import { runVerify } from '../helpers/verify-cli.js';
 
-const run = promisify(execFile);
+const _run = promisify(execFile);
 const NOW = Date.UTC(2026, 10, 1);
 const CONFIG: TestConfig = { PURGE_PART_ENTRIES: '150', PURGE_REQUEST_BUDGET_MS: '25000' };
 
 /** `npm run verify -- <dir> --key <key>`, as a user runs it: its exit code and output. */
-const verify = async (dir: string, key: string): Promise<{ code: number; output: string }> => {
-  try {
-    const { stdout } = await run(process.execPath, [
-      '--import',
-      'tsx',
-      'scripts/verify.ts',
-      dir,
-      '--key',
-      key,
-    ]);
-    return { code: 0, output: stdout };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, output: `${failed.stdout}${failed.stderr}` };
-  }
-};
+const verify = (dir: string, key: string) => runVerify([dir, '--key', key]);
 
 describe('purge archives carry their checkpoint, proofs and receipts, and verify offline', () => {
   let service: TestService;

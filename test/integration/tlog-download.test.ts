@@ -1,7 +1,4 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -11,8 +8,9 @@ import { EXPORT_JSON_NAME } from '../../lambdas/domain/export.js';
 import { proofHeaderOf, TLOG_PROOF_FILE } from '../../lambdas/domain/tlog/proof-file.js';
 import { DOWNLOAD } from '../helpers/downloads.js';
 import { startTestService, type TestService } from '../helpers/local-service.js';
+import { verifySavedFile } from '../helpers/verify-cli.js';
 
-const run = promisify(execFile);
+const _run = promisify(execFile);
 
 const unzip = (bytes: Buffer): Promise<Map<string, Buffer>> =>
   new Promise((resolve, reject) => {
@@ -47,29 +45,7 @@ const rezip = (files: Map<string, Buffer>): Promise<Buffer> =>
   });
 
 /** `npm run verify -- <zip> --key <key>`, as a user runs it: its exit code and output. */
-const verify = async (zip: Buffer, key: string): Promise<{ code: number; output: string }> => {
-  const dir = mkdtempSync(join(tmpdir(), 'verify-'));
-  try {
-    const file = join(dir, 'download.zip');
-    writeFileSync(file, zip);
-    try {
-      const { stdout } = await run(process.execPath, [
-        '--import',
-        'tsx',
-        'scripts/verify.ts',
-        file,
-        '--key',
-        key,
-      ]);
-      return { code: 0, output: stdout };
-    } catch (error) {
-      const failed = error as { code: number; stdout: string; stderr: string };
-      return { code: failed.code, output: `${failed.stdout}${failed.stderr}` };
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-};
+const verify = (zip: Buffer, key: string) => verifySavedFile('download.zip', zip, ['--key', key]);
 
 describe('downloads carry the verifiable log, and verify offline', () => {
   let service: TestService;

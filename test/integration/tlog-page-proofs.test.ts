@@ -1,8 +1,3 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { toApiKeyEntry } from '../../lambdas/domain/api-key-view.js';
 import { toCanaryEntry } from '../../lambdas/domain/canary-view.js';
@@ -13,6 +8,7 @@ import { verifySavedPage } from '../../lambdas/domain/tlog/saved-page.js';
 import { registerKoreApp } from '../../lambdas/use-cases/manage-kore-apps.js';
 import { koreJwt } from '../helpers/kore-jwt.js';
 import { startTestService, type TestService } from '../helpers/local-service.js';
+import { verifySavedFile } from '../helpers/verify-cli.js';
 
 const FETCH = '/api/v1/audit_trail/fetch';
 const KORE = '/api/public/auditlogs';
@@ -28,28 +24,11 @@ interface CanaryPage {
 
 const canaryId = (entry: unknown) => (entry as { id?: number }).id;
 
-const run = promisify(execFile);
-
-/** `npm run verify -- <page.json> [args]` on a saved page body: its exit code and what it printed. */
-const verifyPageFile = async (body: string, args: readonly string[]) => {
-  const dir = mkdtempSync(join(tmpdir(), 'verify-page-'));
-  try {
-    const file = join(dir, 'page.json');
-    writeFileSync(file, body);
-    try {
-      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'scripts/verify.ts', file, ...args]);
-      return { code: 0, output: stdout };
-    } catch (error) {
-      const failed = error as { code: number; stdout: string; stderr: string };
-      return { code: failed.code, output: `${failed.stdout}${failed.stderr}` };
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-};
-
 /** A deep copy, so a test can tamper with one answer and keep the other. */
 const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+
+/** `npm run verify -- <page.json> [args]` on a saved page body: its exit code and what it printed. */
+const verifyPageFile = (body: string, args: readonly string[]) => verifySavedFile('page.json', body, args);
 
 describe('a page with its inclusion proofs (proofs=inclusion)', () => {
   let service: TestService;
