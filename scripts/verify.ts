@@ -87,6 +87,16 @@ const headerKey = (proof: string): string => {
   }
 };
 
+/** The verifier of `key`; undefined, having said why, when it is not a verifier key. */
+const verifierOf = (key: string): NoteVerifier | undefined => {
+  try {
+    return parseVerifierKey(key);
+  } catch (error) {
+    console.error(`verify: the key is not a verifier key: ${(error as Error).message}`);
+    return undefined;
+  }
+};
+
 const verifyArchiveAt = async (path: string, givenKey: string | undefined): Promise<number> => {
   const archive = readArchive(path);
   if (typeof archive === 'string') {
@@ -94,13 +104,8 @@ const verifyArchiveAt = async (path: string, givenKey: string | undefined): Prom
     return 1;
   }
   const key = givenKey ?? headerKey(archive.proof);
-  let verifier: NoteVerifier;
-  try {
-    verifier = parseVerifierKey(key);
-  } catch (error) {
-    console.error(`verify: the key is not a verifier key: ${(error as Error).message}`);
-    return 2;
-  }
+  const verifier = verifierOf(key);
+  if (!verifier) return 2;
   const verdict = await verifyArchive({ ...archive, trusted: [verifier] });
   if (verdict.ok) {
     console.log(
@@ -125,13 +130,8 @@ const verifyPageAt = (path: string, key: string | undefined, timeZone: string | 
     console.log(`NOT VERIFIED: ${path} is not JSON: damaged or altered`);
     return 1;
   }
-  let verifier: NoteVerifier;
-  try {
-    verifier = parseVerifierKey(key);
-  } catch (error) {
-    console.error(`verify: the key is not a verifier key: ${(error as Error).message}`);
-    return 2;
-  }
+  const verifier = verifierOf(key);
+  if (!verifier) return 2;
   const verdict = verifySavedPage(page, { trusted: [verifier], ...(timeZone ? { timeZone } : {}) });
   if (verdict.ok) {
     console.log(
@@ -209,11 +209,12 @@ const main = async (): Promise<number> => {
     console.error(`NOT VERIFIED: ${path} has no ${document ? TLOG_PROOF_FILE : EXPORT_JSON_NAME}`);
     return 1;
   }
-  const key = givenKey ?? headerKey(proof.toString('utf8'));
+  const verifier = verifierOf(givenKey ?? headerKey(proof.toString('utf8')));
+  if (!verifier) return 2;
   const verdict = verifyDownload({
     document: document.toString('utf8'),
     proof: proof.toString('utf8'),
-    trusted: [parseVerifierKey(key)],
+    trusted: [verifier],
     earlier: (values.checkpoint ?? []).map((file) => readFileSync(file, 'utf8')),
   });
   if (verdict.ok) {
@@ -222,7 +223,7 @@ const main = async (): Promise<number> => {
         (verdict.purgedLeaves > 0
           ? ` (${verdict.purgedLeaves} purged, each under a signed purge receipt)`
           : '') +
-        `, key ${parseVerifierKey(key).name}`,
+        `, key ${verifier.name}`,
     );
     return 0;
   }
