@@ -65,12 +65,11 @@ if (update && (!values.only || quick)) {
   process.exit(2);
 }
 const outputDir = (quick || values.only) && !update ? 'bench/tmp' : 'bench';
-if (update) {
-  const committed = readResults('bench/results.json');
-  if (!committed || committed.quick || committed.only !== null) {
-    console.error('--update replaces one module of a full run: bench/results.json holds none');
-    process.exit(2);
-  }
+/** The committed report: what this run's figures stand beside, and what `--update` changes. */
+const committed = readResults('bench/results.json');
+if (update && (!committed || committed.quick || committed.only !== null)) {
+  console.error('--update replaces one module of a full run: bench/results.json holds none');
+  process.exit(2);
 }
 
 /** The commit this checkout is at, `+` when it has changes beside it; undefined outside git. */
@@ -168,13 +167,12 @@ const main = async () => {
     };
     // The committed report this run replaces keeps its figures beside the new ones; an update of
     // one module keeps the full run's report and its "previous" figures, replacing that module's rows.
-    const committed = readResults('bench/results.json');
-    let report: BenchResults = committed ? { ...run, previous: figuresOf(committed) } : run;
-    if (update && values.only) {
-      if (!committed || committed.quick || committed.only !== null)
-        throw new Error('--update needs a full run in bench/results.json to update');
-      report = mergeUpdate(committed, values.only, run);
-    }
+    const report: BenchResults =
+      update && values.only && committed
+        ? mergeUpdate(committed, values.only, run)
+        : committed
+          ? { ...run, previous: figuresOf(committed) }
+          : run;
     writeFileSync(`${outputDir}/results.json`, `${JSON.stringify(report, null, 2)}\n`);
     writeFileSync(`${outputDir}/RESULTS.md`, renderReport(report));
     process.stdout.write(
