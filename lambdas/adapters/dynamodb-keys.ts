@@ -183,10 +183,10 @@ export const streamCheckpointKey = (shardId: string): ControlKey =>
 
 // ---- control table: the verifiable log ----
 
-/** The partition of a tenant's tree: its head, tiles and latest checkpoint. */
+/** The partition of a tenant's tree: its head (with its latest checkpoint), tiles and receipts. */
 const tlogPartition = (tenant: string): string => `tlog#${tenant}`;
 
-/** A tenant's tree head (size and root). */
+/** A tenant's tree head (size and root), with the latest signed checkpoint (`note`, `noteSize`). */
 export const tlogHeadKey = (tenant: string): ControlKey => controlKey(tlogPartition(tenant), 'head');
 
 /** One hash tile of a tenant's tree (C2SP tile level and index), full or partial, in one item (the first layout). */
@@ -215,7 +215,10 @@ export const tlogTileRunKey = (tenant: string, level: number, index: number, fro
     `${tlogTileKey(tenant, level, index).sk}#+${String(from).padStart(3, '0')}`,
   );
 
-/** A tenant's latest signed checkpoint. */
+/**
+ * A tenant's latest signed checkpoint, as the layouts before this one kept it (an item of its own);
+ * the head item now holds it, so a chunk's transaction writes one item fewer.
+ */
 export const tlogCheckpointKey = (tenant: string): ControlKey =>
   controlKey(tlogPartition(tenant), 'checkpoint');
 
@@ -255,3 +258,22 @@ export const TLOG_LEAF_RUN_PREFIX = 'r';
  * expression, not one per entry (DynamoDB parses each `SET` clause).
  */
 export const tlogLeafRunAttribute = (firstLeaf: number): string => `${TLOG_LEAF_RUN_PREFIX}${firstLeaf}`;
+
+/**
+ * Entry ids per leaf-run partition (the third layout): 2¹⁸ ids are 256 ms of entry time, so a chunk
+ * of a hundred entries written a millisecond apart mostly lands in one.
+ */
+export const TLOG_LEAF_RUN_BUCKET_IDS = 2 ** 18;
+
+/** The partition holding the leaf-index runs of a tenant's entries of one 256 ms id bucket. */
+export const tlogLeafRunPartition = (tenant: string, entryId: number): string =>
+  `tlogleafrun#${tenant}#${Math.floor(entryId / TLOG_LEAF_RUN_BUCKET_IDS)}`;
+
+/**
+ * One chunk's leaf indexes for a tenant's entries of one 256 ms id bucket (the third layout): an
+ * item of its own, put once and never updated, named by the least leaf index it holds (given once,
+ * so no two chunks share a key). A write costs what the run weighs however busy the bucket is, and
+ * one Query on the partition reads every run of the bucket.
+ */
+export const tlogLeafRunKey = (tenant: string, entryId: number, firstLeaf: number): ControlKey =>
+  controlKey(tlogLeafRunPartition(tenant, entryId), `+${String(firstLeaf).padStart(12, '0')}`);

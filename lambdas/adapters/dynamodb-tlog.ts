@@ -5,12 +5,19 @@ import {
   PutCommand,
   QueryCommand,
   TransactWriteCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { InvariantError } from '../domain/errors.js';
 import type { AuditRecord } from '../domain/record.js';
 import { entryLeafHash } from '../domain/tlog/entry-leaf.js';
 import type { CompactRange, Hash } from '../domain/tlog/merkle.js';
-import { appendToTiles, type GrownTile, TILE_WIDTH, type TileReader } from '../domain/tlog/tiles.js';
+import {
+  appendToTiles,
+  type GrownTile,
+  TILE_WIDTH,
+  type TiledAppend,
+  type TileReader,
+} from '../domain/tlog/tiles.js';
 import type { ChangeRecord, ChunkPacker, DerivationStep, JournalEntry } from '../ports/derivation.js';
 import type {
   CheckpointWriter,
@@ -28,13 +35,15 @@ import {
   type ControlKey,
   journalKey,
   TLOG_LEAF_BUCKET_IDS,
+  TLOG_LEAF_RUN_BUCKET_IDS,
   TLOG_LEAF_RUN_PREFIX,
   TLOG_TILE_STRIP,
   tlogCheckpointKey,
   tlogHeadKey,
   tlogLeafAttribute,
   tlogLeafBucketKey,
-  tlogLeafRunAttribute,
+  tlogLeafRunKey,
+  tlogLeafRunPartition,
   tlogReceiptKey,
   tlogReceiptPrefix,
   tlogTileKey,
@@ -83,12 +92,59 @@ const leafOf = (record: ChangeRecord): Hash | undefined => {
   return known.leaf;
 };
 
-/** Bytes per entry in a leaf-index run: its id within the bucket, its leaf index after the run's first. */
+/** Bytes per entry in a leaf-index run of the second layout: its id within the bucket, its leaf index after the run's first. */
 const RUN_ENTRY_BYTES = 4;
 
+/** Bytes per entry in a run item (the third layout): 3 of its id within the 2¹⁸-id bucket, 2 of its leaf index after the run's first. */
+const RUN_ITEM_ENTRY_BYTES = 5;
+
 /**
- * A chunk's run of leaf indexes in one bucket: per entry, big-endian, 2 bytes of its id within the
- * bucket (id mod 2¹⁶) and 2 of its leaf index minus `first` (a chunk holds far fewer than 2¹⁶).
+ * A chunk's run of leaf indexes in one 256 ms bucket, as its run item holds it: per entry,
+ * big-endian, 3 bytes of its id within the bucket (id mod 2¹⁸) and 2 of its leaf index minus
+ * `first` (a chunk holds far fewer than 2¹⁶ entries).
+ */
+export const encodeLeafRunItem = (
+  entries: readonly { id: number; index: number }[],
+  first: number,
+): Uint8Array => {
+  const run = new Uint8Array(entries.length * RUN_ITEM_ENTRY_BYTES);
+  const view = new DataView(run.buffer);
+  for (const [position, { id, index }] of entries.entries()) {
+    const offset = index - first;
+    if (offset < 0 || offset > 0xffff)
+      throw new InvariantError(`leaf ${index} is out of its run from ${first}`);
+    const within = id % TLOG_LEAF_RUN_BUCKET_IDS;
+    const at = position * RUN_ITEM_ENTRY_BYTES;
+    view.setUint8(at, within >>> 16);
+    view.setUint16(at + 1, within & 0xffff);
+    view.setUint16(at + 3, offset);
+  }
+  return run;
+};
+
+/** Every entry id → leaf index a run item holds (the third layout), added to `into`. */
+export const readLeafRunItem = (
+  item: Readonly<Record<string, unknown>>,
+  into: Map<number, number> = new Map(),
+): Map<number, number> => {
+  const run = item.run;
+  const first = item.first;
+  const partition = item[CONTROL_KEYS.partition];
+  if (!(run instanceof Uint8Array) || typeof first !== 'number' || typeof partition !== 'string') return into;
+  const bucket = Number(partition.slice(partition.lastIndexOf('#') + 1));
+  if (!Number.isSafeInteger(bucket)) return into;
+  const view = new DataView(run.buffer, run.byteOffset, run.byteLength);
+  for (let at = 0; at + RUN_ITEM_ENTRY_BYTES <= run.byteLength; at += RUN_ITEM_ENTRY_BYTES) {
+    const within = view.getUint8(at) * 0x10000 + view.getUint16(at + 1);
+    into.set(bucket * TLOG_LEAF_RUN_BUCKET_IDS + within, first + view.getUint16(at + 3));
+  }
+  return into;
+};
+
+/**
+ * A chunk's run of leaf indexes in one 64 ms bucket, as the second layout wrote it (one attribute
+ * of the bucket item per chunk): per entry, big-endian, 2 bytes of its id within the bucket (id mod
+ * 2¹⁶) and 2 of its leaf index minus `first`. Readers still read it; tests build old stores with it.
  */
 export const encodeLeafRun = (
   entries: readonly { id: number; index: number }[],
@@ -106,7 +162,7 @@ export const encodeLeafRun = (
   return run;
 };
 
-/** The leaf index a bucket item holds for `entryId` (of that bucket), in either layout. */
+/** The leaf index a 64 ms bucket item (the first two layouts) holds for `entryId` (of that bucket). */
 export const leafIndexInBucket = (
   item: Readonly<Record<string, unknown>>,
   entryId: number,
@@ -184,6 +240,9 @@ export class DynamoDbTlogStore implements TlogReader, CheckpointWriter, ReceiptW
   }
 
   async leafIndexOf(tenant: string, entryId: number): Promise<number | undefined> {
+    const found = (await this.#runIndexes([tlogLeafRunPartition(tenant, entryId)])).get(entryId);
+    if (found !== undefined) return found;
+    // An entry sequenced before run items (the 64 ms bucket item), or not sequenced yet.
     // The whole bucket item: a read costs what the item weighs, projected or not.
     const output = await this.#doc.send(
       new GetCommand({
@@ -196,9 +255,23 @@ export class DynamoDbTlogStore implements TlogReader, CheckpointWriter, ReceiptW
   }
 
   async leafIndexesOf(tenant: string, entryIds: readonly number[]): Promise<Map<number, number>> {
-    // Entries of one 64 ms bucket share an item: read each bucket once, 100 buckets a call.
+    const wanted = new Set(entryIds);
+    // Entries of one 256 ms bucket share a partition of run items: one Query a bucket.
+    const found = await this.#runIndexes([
+      ...new Set([...wanted].map((id) => tlogLeafRunPartition(tenant, id))),
+    ]);
+    const indexes = new Map<number, number>();
+    for (const id of wanted) {
+      const index = found.get(id);
+      if (index === undefined) continue;
+      indexes.set(id, index);
+      wanted.delete(id);
+    }
+    if (wanted.size === 0) return indexes;
+    // The rest were sequenced before run items (or not yet): entries of one 64 ms bucket share an
+    // item there, so read each bucket once, 100 buckets a call.
     const buckets = new Map<string, { key: ControlKey; ids: number[] }>();
-    for (const id of new Set(entryIds)) {
+    for (const id of wanted) {
       const key = tlogLeafBucketKey(tenant, id);
       const name = String(key[CONTROL_KEYS.partition]);
       const bucket = buckets.get(name) ?? { key, ids: [] };
@@ -211,7 +284,6 @@ export class DynamoDbTlogStore implements TlogReader, CheckpointWriter, ReceiptW
       [...buckets.values()].map(({ key }) => key),
       { concurrency: 4 },
     );
-    const indexes = new Map<number, number>();
     for (const item of items) {
       for (const id of buckets.get(String(item[CONTROL_KEYS.partition]))?.ids ?? []) {
         const index = leafIndexInBucket(item, id);
@@ -221,12 +293,46 @@ export class DynamoDbTlogStore implements TlogReader, CheckpointWriter, ReceiptW
     return indexes;
   }
 
+  /** Every entry id → leaf index the run items of `partitions` hold, four Queries in flight at once. */
+  async #runIndexes(partitions: readonly string[]): Promise<Map<number, number>> {
+    const indexes = new Map<number, number>();
+    let next = 0;
+    const worker = async () => {
+      while (next < partitions.length) {
+        const partition = partitions[next++] as string;
+        let start: Record<string, unknown> | undefined;
+        do {
+          const output = await this.#doc.send(
+            new QueryCommand({
+              TableName: this.#table,
+              KeyConditionExpression: '#pk = :pk',
+              ExpressionAttributeNames: { '#pk': CONTROL_KEYS.partition },
+              ExpressionAttributeValues: { ':pk': partition },
+              ConsistentRead: true,
+              ...(start ? { ExclusiveStartKey: start } : {}),
+            }),
+          );
+          for (const item of output.Items ?? []) readLeafRunItem(item, indexes);
+          start = output.LastEvaluatedKey;
+        } while (start);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(4, partitions.length) }, worker));
+    return indexes;
+  }
+
   async latestCheckpoint(tenant: string): Promise<StoredCheckpoint | undefined> {
+    const head = await this.#doc.send(
+      new GetCommand({ TableName: this.#table, Key: tlogHeadKey(tenant), ConsistentRead: true }),
+    );
+    const { noteSize, note } = head.Item ?? {};
+    if (typeof noteSize === 'number' && typeof note === 'string') return { size: noteSize, note };
+    // A log whose head holds no checkpoint yet: the item of its own the layouts before kept it in.
     const output = await this.#doc.send(
       new GetCommand({ TableName: this.#table, Key: tlogCheckpointKey(tenant), ConsistentRead: true }),
     );
-    const { size, note } = output.Item ?? {};
-    return typeof size === 'number' && typeof note === 'string' ? { size, note } : undefined;
+    const { size, note: stored } = output.Item ?? {};
+    return typeof size === 'number' && typeof stored === 'string' ? { size, note: stored } : undefined;
   }
 
   async *receipts(tenant: string, jobId?: string): AsyncGenerator<string[]> {
@@ -265,12 +371,20 @@ export class DynamoDbTlogStore implements TlogReader, CheckpointWriter, ReceiptW
   async saveCheckpoint(tenant: string, checkpoint: StoredCheckpoint): Promise<void> {
     try {
       await this.#doc.send(
-        new PutCommand({
+        new UpdateCommand({
           TableName: this.#table,
-          Item: { ...tlogCheckpointKey(tenant), size: checkpoint.size, note: checkpoint.note },
-          ConditionExpression: 'attribute_not_exists(#pk) OR #size < :size',
-          ExpressionAttributeNames: { '#pk': CONTROL_KEYS.partition, '#size': 'size' },
-          ExpressionAttributeValues: { ':size': checkpoint.size },
+          Key: tlogHeadKey(tenant),
+          UpdateExpression: 'SET #note = :note, #noteSize = :size',
+          // Only on a head (an update must never make a head without a tree: the first append
+          // would then fail its condition forever) and never over a later checkpoint.
+          ConditionExpression:
+            'attribute_exists(#pk) AND (attribute_not_exists(#noteSize) OR #noteSize < :size)',
+          ExpressionAttributeNames: {
+            '#pk': CONTROL_KEYS.partition,
+            '#note': 'note',
+            '#noteSize': 'noteSize',
+          },
+          ExpressionAttributeValues: { ':size': checkpoint.size, ':note': checkpoint.note },
         }),
       );
     } catch (error) {
@@ -288,8 +402,8 @@ export class DynamoDbTlogStore implements TlogReader, CheckpointWriter, ReceiptW
 const MAX_TILES_PER_APPEND = 5;
 
 /**
- * Tenants one chunk may append to, when the sequencer commits on its own: each costs its head, at
- * most five tile items and its checkpoint (12 × 7 items and the journal entry fit one
+ * Tenants one chunk may append to, when the sequencer commits on its own: each costs its head (which
+ * holds its checkpoint) and at most five tile items (12 × 6 items and the journal entry fit one
  * TransactWriteItems of 100 items), and the packer counts the leaf-index items on top.
  */
 export const MAX_TENANTS_PER_CHUNK = 12;
@@ -334,9 +448,9 @@ const appendItemCounter = () => {
       const entry = insertedEntry(record);
       if (!entry) return 0;
       let items = 0;
-      // The head, the tiles, and the checkpoint signed into the transaction.
-      if (!tenants.has(entry.tenant)) items += 2 + MAX_TILES_PER_APPEND;
-      const bucket = tlogLeafBucketKey(entry.tenant, entry.id).pk;
+      // The head (with the checkpoint signed into the transaction) and the tiles.
+      if (!tenants.has(entry.tenant)) items += 1 + MAX_TILES_PER_APPEND;
+      const bucket = tlogLeafRunPartition(entry.tenant, entry.id);
       if (!buckets.has(bucket)) items += 1;
       tenants.add(entry.tenant);
       buckets.add(bucket);
@@ -443,12 +557,14 @@ export class DynamoDbSequencerStep implements DerivationStep, TransactionPart {
         ...part,
       })),
     );
-    const grown = await Promise.all(appends.map((append) => this.#appendWrites(append, trusted)));
+    const grown = await Promise.all(appends.map((append) => this.#grow(append, trusted)));
     const checkpoints = await Promise.all(
-      appends.map((append, position) => this.#checkpointWrite(append.tenant, grown[position])),
+      appends.map((append, position) => this.#checkpointNote(append.tenant, grown[position])),
     );
     return {
-      writes: [...grown.flatMap((one) => one.writes), ...checkpoints.flatMap((one) => (one ? [one] : []))],
+      writes: appends.flatMap((append, position) =>
+        this.#appendWrites(append, grown[position] as TiledAppend, checkpoints[position]),
+      ),
       committed: () => {
         const now = this.#clock();
         for (const [position, append] of appends.entries()) {
@@ -512,29 +628,19 @@ export class DynamoDbSequencerStep implements DerivationStep, TransactionPart {
   }
 
   /**
-   * The checkpoint of a tenant's new head, signed into the chunk's transaction when due. Stored
-   * only if the head commits (a signature of a tree that is not committed never leaves the
-   * rejected request), and never over a larger one: the head condition means no checkpoint of
-   * this size or more can exist, the condition here keeps it so regardless.
+   * The checkpoint note of a tenant's new head, signed into the chunk's transaction when due (on
+   * the head item). Stored only if the head commits: a signature of a tree that is not committed
+   * never leaves the rejected request.
    */
-  async #checkpointWrite(
+  async #checkpointNote(
     tenant: string,
     grown: { readonly size: number; readonly root: Hash } | undefined,
-  ): Promise<TransactItem | undefined> {
+  ): Promise<string | undefined> {
     const checkpoints = this.#checkpoints;
     if (!checkpoints || !grown) return undefined;
     const last = this.#checkpointedAt.get(tenant);
     if (last !== undefined && this.#clock() - last < checkpoints.intervalMs) return undefined;
-    const note = await checkpoints.sign(tenant, { size: grown.size, root: grown.root });
-    return {
-      Put: {
-        TableName: this.#table,
-        Item: { ...tlogCheckpointKey(tenant), size: grown.size, note },
-        ConditionExpression: 'attribute_not_exists(#pk) OR #size < :size',
-        ExpressionAttributeNames: { '#pk': CONTROL_KEYS.partition, '#size': 'size' },
-        ExpressionAttributeValues: { ':size': grown.size },
-      },
-    };
+    return checkpoints.sign(tenant, { size: grown.size, root: grown.root });
   }
 
   /** Keeps each tenant's new head and the tiles just written, for this consumer's next chunk. */
@@ -577,40 +683,40 @@ export class DynamoDbSequencerStep implements DerivationStep, TransactionPart {
     };
   }
 
-  /**
-   * One tenant's append: the head conditioned on the size it was read at, the tiles that grew, and
-   * the entries' leaf indexes (one item per 64 ms bucket of entry ids, one attribute per chunk: a run).
-   */
-  async #appendWrites(
-    append: TenantAppend,
-    trusted: boolean,
-  ): Promise<{
-    writes: TransactItem[];
-    size: number;
-    root: Hash;
-    tiles: readonly GrownTile[];
-    edge: CompactRange;
-  }> {
-    const grown = await appendToTiles(
+  /** One tenant's append on its tiles: the new head, the tiles it grew and the new right edge. */
+  #grow(append: TenantAppend, trusted: boolean): Promise<TiledAppend> {
+    return appendToTiles(
       this.#tiles(append.tenant, trusted),
       append.oldSize,
       append.leaves,
       trusted ? this.#known.get(append.tenant)?.edge : undefined,
     );
+  }
+
+  /**
+   * One tenant's append: the head conditioned on the size it was read at (with the new checkpoint
+   * when one is due: the head item holds the latest), the hashes the tiles gained, and the
+   * entries' leaf indexes (one item per 256 ms bucket of entry ids: the chunk's run there).
+   */
+  #appendWrites(append: TenantAppend, grown: TiledAppend, note: string | undefined): TransactItem[] {
+    // An update, not a put: a chunk that signs no checkpoint keeps the one the head holds.
     const head: TransactItem = {
-      Put: {
+      Update: {
         TableName: this.#table,
-        Item: { ...tlogHeadKey(append.tenant), size: grown.size, root: grown.root },
-        ...(append.oldSize === 0
-          ? {
-              ConditionExpression: 'attribute_not_exists(#pk)',
-              ExpressionAttributeNames: { '#pk': CONTROL_KEYS.partition },
-            }
-          : {
-              ConditionExpression: '#size = :old',
-              ExpressionAttributeNames: { '#size': 'size' },
-              ExpressionAttributeValues: { ':old': append.oldSize },
-            }),
+        Key: tlogHeadKey(append.tenant),
+        UpdateExpression: `SET #size = :size, #root = :root${note === undefined ? '' : ', #note = :note, #noteSize = :size'}`,
+        ConditionExpression: append.oldSize === 0 ? 'attribute_not_exists(#size)' : '#size = :old',
+        ExpressionAttributeNames: {
+          '#size': 'size',
+          '#root': 'root',
+          ...(note === undefined ? {} : { '#note': 'note', '#noteSize': 'noteSize' }),
+        },
+        ExpressionAttributeValues: {
+          ':size': grown.size,
+          ':root': grown.root,
+          ...(append.oldSize === 0 ? {} : { ':old': append.oldSize }),
+          ...(note === undefined ? {} : { ':note': note }),
+        },
       },
     };
     // Only the hashes the append added: one item per tile it grew, from the tile's old width on
@@ -625,33 +731,25 @@ export class DynamoDbSequencerStep implements DerivationStep, TransactionPart {
         },
       },
     }));
-    // One attribute per bucket: the chunk's run of leaf indexes there (see encodeLeafRun).
+    // One item per 256 ms bucket: the chunk's run of leaf indexes there (see encodeLeafRunItem),
+    // put once, never updated.
     const buckets = new Map<
       string,
       { key: ControlKey; first: number; entries: { id: number; index: number }[] }
     >();
     for (const [offset, id] of append.entryIds.entries()) {
-      const key = tlogLeafBucketKey(append.tenant, id);
+      const partition = tlogLeafRunPartition(append.tenant, id);
       const index = append.oldSize + offset;
-      const bucket = buckets.get(key.pk) ?? { key, first: index, entries: [] };
+      let bucket = buckets.get(partition);
+      if (!bucket) {
+        bucket = { key: tlogLeafRunKey(append.tenant, id, index), first: index, entries: [] };
+        buckets.set(partition, bucket);
+      }
       bucket.entries.push({ id, index });
-      buckets.set(key.pk, bucket);
     }
     const indexes: TransactItem[] = [...buckets.values()].map(({ key, first, entries }) => ({
-      Update: {
-        TableName: this.#table,
-        Key: key,
-        UpdateExpression: 'SET #r = :r',
-        ExpressionAttributeNames: { '#r': tlogLeafRunAttribute(first) },
-        ExpressionAttributeValues: { ':r': encodeLeafRun(entries, first) },
-      },
+      Put: { TableName: this.#table, Item: { ...key, first, run: encodeLeafRunItem(entries, first) } },
     }));
-    return {
-      writes: [head, ...tiles, ...indexes],
-      size: grown.size,
-      root: grown.root,
-      tiles: grown.tiles,
-      edge: grown.edge,
-    };
+    return [head, ...tiles, ...indexes];
   }
 }

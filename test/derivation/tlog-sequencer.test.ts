@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import {
+  DeleteCommand,
   type DynamoDBDocumentClient,
   PutCommand,
   QueryCommand,
   TransactWriteCommand,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from '@jest/globals';
 import { DynamoDbCounterStore } from '../../lambdas/adapters/dynamodb-counter-store.js';
@@ -12,8 +14,12 @@ import {
   DynamoDbDerivationJournal,
 } from '../../lambdas/adapters/dynamodb-derivation.js';
 import {
+  tlogCheckpointKey,
+  tlogHeadKey,
   tlogLeafAttribute,
   tlogLeafBucketKey,
+  tlogLeafRunAttribute,
+  tlogLeafRunPartition,
   tlogTileKey,
   tlogTileStripKey,
 } from '../../lambdas/adapters/dynamodb-keys.js';
@@ -21,6 +27,7 @@ import { recordToItem } from '../../lambdas/adapters/dynamodb-records.js';
 import {
   DynamoDbSequencerStep,
   DynamoDbTlogStore,
+  encodeLeafRun,
   insertedEntry,
 } from '../../lambdas/adapters/dynamodb-tlog.js';
 import { idFor } from '../../lambdas/domain/ids.js';
@@ -388,7 +395,7 @@ describe('checkpoints (once per delivery, after the sequencer)', () => {
     await running.stop();
   });
 
-  it('reads and extends a tree whose tiles were written whole and in strips and its leaf indexes one attribute per entry, as earlier layouts did', async () => {
+  it('reads and extends a tree whose tiles, leaf indexes and checkpoint the earlier layouts stored', async () => {
     const tables = await createTables();
     const records = Array.from({ length: 300 }, (_, n) =>
       sealRecord('acme', idFor(BASE + n, 0), BASE + n, { action_type: 'layout' }),
@@ -446,26 +453,82 @@ describe('checkpoints (once per delivery, after the sequencer)', () => {
       }),
     );
     expect(Buffer.from(await store.tiles('acme')(0, 0, 150)).equals(Buffer.from(whole))).toBe(true);
-    // Its leaf indexes as the first layout stored them: one attribute per entry in each bucket item.
+    // Its leaf indexes as the first two layouts stored them, in 64 ms bucket items: one attribute
+    // per entry (the first), one run attribute per chunk (the second); this layout's run items gone.
     const firstIndexes = await store.leafIndexesOf(
       'acme',
       records.slice(0, 150).map((record) => record.id),
     );
     expect(firstIndexes.size).toBe(150);
+    for (const partition of new Set([...firstIndexes.keys()].map((id) => tlogLeafRunPartition('acme', id)))) {
+      const items = await tables.doc.send(
+        new QueryCommand({
+          TableName: tables.control,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': partition },
+        }),
+      );
+      for (const item of items.Items ?? [])
+        await tables.doc.send(
+          new DeleteCommand({ TableName: tables.control, Key: { pk: item.pk, sk: item.sk } }),
+        );
+    }
+    expect((await store.leafIndexesOf('acme', [...firstIndexes.keys()])).size).toBe(0);
     const legacy = new Map<string, Record<string, unknown>>();
+    const legacyRuns = new Map<string, { id: number; index: number }[]>();
     for (const [id, index] of firstIndexes) {
       const key = tlogLeafBucketKey('acme', id);
       const item = legacy.get(key.pk) ?? { ...key };
-      item[tlogLeafAttribute(id)] = index;
+      if (index % 2 === 0) item[tlogLeafAttribute(id)] = index;
+      else legacyRuns.set(key.pk, [...(legacyRuns.get(key.pk) ?? []), { id, index }]);
       legacy.set(key.pk, item);
+    }
+    for (const [pk, entries] of legacyRuns) {
+      const first = Math.min(...entries.map(({ index }) => index));
+      (legacy.get(pk) as Record<string, unknown>)[tlogLeafRunAttribute(first)] = encodeLeafRun(
+        entries,
+        first,
+      );
     }
     for (const item of legacy.values())
       await tables.doc.send(new PutCommand({ TableName: tables.control, Item: item }));
+    expect(await store.leafIndexesOf('acme', [...firstIndexes.keys()])).toEqual(firstIndexes);
+    // Its checkpoint as the earlier layouts stored it: an item of its own, the head holding none.
+    const signer = parseSignerKey(encodeSignerKey('audit-trail.test', randomBytes(32)));
+    const note = await signHead(
+      { reader: store, writer: store, signer: async () => signer, origin: 'audit-trail.test' },
+      'acme',
+      { size: 150, root: (await store.head('acme'))?.root ?? new Uint8Array() },
+    );
+    await tables.doc.send(
+      new UpdateCommand({
+        TableName: tables.control,
+        Key: tlogHeadKey('acme'),
+        UpdateExpression: 'REMOVE note, noteSize',
+      }),
+    );
+    await tables.doc.send(
+      new PutCommand({ TableName: tables.control, Item: { ...tlogCheckpointKey('acme'), size: 150, note } }),
+    );
+    expect(await store.latestCheckpoint('acme')).toEqual({ size: 150, note });
     // A consumer without memory of it reads that tile, and appends the rest in runs over it (and
     // its leaf-index runs beside the per-entry attributes of a bucket both batches write to).
-    const second = new DynamoDbSequencerStep(tables.doc, { controlTable: tables.control });
+    const second = new DynamoDbSequencerStep(tables.doc, {
+      controlTable: tables.control,
+      checkpoints: {
+        sign: (tenant, head) =>
+          signHead(
+            { reader: store, writer: store, signer: async () => signer, origin: 'audit-trail.test' },
+            tenant,
+            head,
+          ),
+        intervalMs: 0,
+      },
+    });
     expect((await deriveChanges({ journal, steps: [second] }, changes.slice(150))).resumeAt).toBeUndefined();
     await expectSequenced(tables, 'acme', records);
+    // The new checkpoint is on the head, and it is the one read.
+    expect((await store.latestCheckpoint('acme'))?.size).toBe(300);
   });
 
   it('covers a redelivered batch that another consumer sequenced and died on, whatever this one remembers', async () => {
