@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { recordToItem } from '../lambdas/adapters/dynamodb-records.js';
 import { derivation } from '../lambdas/composition/derivation.js';
+import { coreServices } from '../lambdas/composition/dynamodb.js';
 import { tlogStore } from '../lambdas/composition/tlog.js';
 import { allocateIds } from '../lambdas/domain/ids.js';
 import { type EventDraft, sealRecord } from '../lambdas/domain/record.js';
@@ -20,7 +21,9 @@ import type { ChangeRecord } from '../lambdas/ports/derivation.js';
 import type { DeriveDependencies } from '../lambdas/use-cases/derive-changes.js';
 import { deriveChanges } from '../lambdas/use-cases/derive-changes.js';
 import { demoEvents } from '../local/demo-data.js';
-import type { BenchModule, Measurement } from './harness.js';
+import { startDerivation } from '../local/derivation.js';
+import { createResources, type EmulatorEndpoints } from '../local/emulators.js';
+import type { BenchContext, BenchModule, Measurement } from './harness.js';
 
 const percentile = (values: readonly number[], p: number): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -72,6 +75,98 @@ const deliveriesFor = (tenant: string, drafts: readonly EventDraft[], first = 0)
     );
   }
   return deliveries;
+};
+
+/**
+ * Ingest throughput end to end, with the verifiable log and without: the write path's appends (the
+ * event store's BatchWriteItem with its indexes, 8 batches of 100 in flight over 4 tenants) until
+ * the stream consumer has derived every one of them, in two deployments side by side on the same
+ * DynamoDB Local (tables of their own, a stream consumer each as `npm start` runs it), one whose
+ * consumer runs the counters only and one whose consumer runs counters, sequencer and checkpoints.
+ * Rounds alternate the two; the figure is the median of the rounds' ratios.
+ */
+const ingestThroughput = async (
+  context: BenchContext,
+  drafts: readonly EventDraft[],
+  rounds: number,
+): Promise<{
+  ratio: number;
+  ratios: number[];
+  rates: { with: number; without: number };
+  appended: number;
+}> => {
+  const config = context.service.services.config;
+  const env = context.service.env;
+  const endpoints: EmulatorEndpoints = {
+    dynamoDbEndpoint: env.DYNAMODB_ENDPOINT as string,
+    s3Endpoint: env.S3_ENDPOINT as string,
+    ...(env.DYNAMODB_LOCAL_DATABASE ? { dynamoDbDatabase: env.DYNAMODB_LOCAL_DATABASE } : {}),
+  };
+  const deployments = await Promise.all(
+    [false, true].map(async (log) => {
+      const names = {
+        eventsTable: `${config.EVENTS_TABLE}-e2e-${log ? 'with' : 'without'}`,
+        controlTable: `${config.CONTROL_TABLE}-e2e-${log ? 'with' : 'without'}`,
+        exportsBucket: config.EXPORTS_BUCKET ?? 'unused',
+        archiveBucket: config.ARCHIVE_BUCKET ?? 'unused',
+      };
+      await createResources(endpoints, names);
+      const own = { ...config, EVENTS_TABLE: names.eventsTable, CONTROL_TABLE: names.controlTable };
+      const services = coreServices(own);
+      const consumer = await startDerivation(endpoints, names, services, derivation(own, { log }));
+      return { log, own, services, consumer };
+    }),
+  );
+  const tenants = [0, 1, 2, 3].map((n) => context.tenant(`tlog-e2e-${n}`));
+  const perRound = Math.floor(drafts.length / rounds);
+  const ratios: number[] = [];
+  const totalMs = { with: 0, without: 0 };
+  try {
+    for (let round = 0; round < rounds; round += 1) {
+      const slice = drafts.slice(round * perRound, (round + 1) * perRound);
+      const batches: EventDraft[][] = [];
+      for (let start = 0; start < slice.length; start += 100) batches.push(slice.slice(start, start + 100));
+      const ms = { with: 0, without: 0 };
+      for (const deployment of round % 2 === 0 ? deployments : [...deployments].reverse()) {
+        const started = performance.now();
+        // Wakes the consumer from its quiet-stream pause, so it derives while the writes go on.
+        void deployment.consumer.settle();
+        let next = 0;
+        await Promise.all(
+          Array.from({ length: 8 }, async () => {
+            while (next < batches.length) {
+              const at = next++;
+              await deployment.services.events.append(
+                tenants[at % tenants.length] as string,
+                batches[at] ?? [],
+              );
+            }
+          }),
+        );
+        const written = performance.now();
+        await deployment.consumer.settle();
+        if (process.env.E2E_DEBUG) console.log(deployment.log, 'write', (written - started).toFixed(0), 'settle', (performance.now() - written).toFixed(0), JSON.stringify(deployment.consumer.stats));
+        ms[deployment.log ? 'with' : 'without'] = performance.now() - started;
+      }
+      totalMs.with += ms.with;
+      totalMs.without += ms.without;
+      ratios.push(ms.without / ms.with);
+    }
+    const logged = deployments.find((deployment) => deployment.log);
+    let appended = 0;
+    for (const tenant of tenants)
+      appended += (await tlogStore(logged?.own ?? config).head(tenant))?.size ?? 0;
+    const ingested = perRound * rounds;
+    if (appended !== ingested) throw new Error(`the sequencer appended ${appended} of ${ingested} entries`);
+    return {
+      ratio: percentile(ratios, 50),
+      ratios,
+      rates: { with: ingested / (totalMs.with / 1000), without: ingested / (totalMs.without / 1000) },
+      appended,
+    };
+  } finally {
+    for (const deployment of deployments) await deployment.consumer.stop();
+  }
 };
 
 /**
@@ -170,7 +265,26 @@ export const tlogBench: BenchModule = async (context) => {
     value: percentile(roundRatios, 50),
     unit: '×',
     goal: { op: '>=', target: 0.9 },
-    details: `${total} insert records each way in deliveries of 100 through deriveChanges, one tenant each, in ${ratioRounds} rounds of ${perRound} alternating the two ways after a warm-up of each; the median of the rounds' ratios (min ${Math.min(...roundRatios).toFixed(2)}, max ${Math.max(...roundRatios).toFixed(2)}; over all rounds ${(withRate / withoutRate).toFixed(2)}): counters only ${Math.round(withoutRate)} records/s, counters + sequencer + checkpoints ${Math.round(withRate)} records/s; in CPU time ${cpuRatio}. Ingest itself is untouched (the sequencer runs behind the stream); write units per sequenced entry: ${extraUnits.toFixed(2)} beyond the counters (${(withIt.writeUnits / total).toFixed(2)} vs ${(without.writeUnits / total).toFixed(2)}), from DynamoDB Local's ConsumedCapacity: the head, one run item per tile the append grew (only the hashes it added: 3.2 KB at level 0 for 100 entries), one leaf-index run per 64 ms bucket of entry ids and the signed checkpoint, all in the counters' transaction of each chunk`,
+    details: `${total} insert records each way in deliveries of 100 through deriveChanges, one tenant each, in ${ratioRounds} rounds of ${perRound} alternating the two ways after a warm-up of each; the median of the rounds' ratios (min ${Math.min(...roundRatios).toFixed(2)}, max ${Math.max(...roundRatios).toFixed(2)}; over all rounds ${(withRate / withoutRate).toFixed(2)}): counters only ${Math.round(withoutRate)} records/s, counters + sequencer + checkpoints ${Math.round(withRate)} records/s; in CPU time ${cpuRatio}. Ingest itself is untouched (the sequencer runs behind the stream); write units per sequenced entry: ${extraUnits.toFixed(2)} beyond the counters (${(withIt.writeUnits / total).toFixed(2)} vs ${(without.writeUnits / total).toFixed(2)}), from DynamoDB Local's ConsumedCapacity: the head with its signed checkpoint, one run item per tile the append grew (only the hashes it added: 3.2 KB at level 0 for 100 entries) and one leaf-index run item per 256 ms bucket of entry ids, all in the counters' transaction of each chunk`,
+  });
+
+  // 1b. The same cost in the goal's own terms, against ingest throughput: end to end, the writes
+  // until the consumer has derived them, with and without the log.
+  const e2eTotal = quick ? 3_000 : 20_000;
+  const e2eRounds = quick ? 3 : 8;
+  const e2eDrafts: EventDraft[] = demoEvents({ count: e2eTotal, days: 1, now: Date.now(), seed: 18 }).map(
+    ({ timestamp: _now, ...draft }) => draft,
+  );
+  const e2e = await ingestThroughput(context, e2eDrafts, e2eRounds);
+  measurements.push({
+    id: 'tlog.ingest-throughput-ratio',
+    issue: 17,
+    description:
+      'Ingest throughput end to end (written and derived) with the sequencer and checkpoints, as a ratio of without them',
+    value: e2e.ratio,
+    unit: '×',
+    goal: { op: '>=', target: 0.9 },
+    details: `${e2eTotal} events each way through the event store's append (8 batches of 100 in flight, 4 tenants) until the stream consumer had derived them all, in two deployments on the same DynamoDB Local (own tables, own stream consumer as \`npm start\` runs it, deliveries of up to 500): counters only, and counters + sequencer + checkpoints; ${e2eRounds} rounds of ${e2eTotal / e2eRounds} alternating the two, the median of the rounds' ratios (min ${Math.min(...e2e.ratios).toFixed(2)}, max ${Math.max(...e2e.ratios).toFixed(2)}): without the log ${Math.round(e2e.rates.without)} events/s, with it ${Math.round(e2e.rates.with)} events/s; every entry sequenced (${e2e.appended} leaves)`,
   });
 
   // 2. Proofs at a million leaves, on the pure core (the same code the service and verify run).

@@ -6,7 +6,7 @@ import { streamCheckpointKey } from '../lambdas/adapters/dynamodb-keys.js';
 import { log } from '../lambdas/adapters/log.js';
 import { derivationDependencies } from '../lambdas/composition/derivation.js';
 import type { Services } from '../lambdas/composition/dynamodb.js';
-import { deriveChanges } from '../lambdas/use-cases/derive-changes.js';
+import { type DeriveDependencies, deriveChanges } from '../lambdas/use-cases/derive-changes.js';
 import type { EmulatorEndpoints, ResourceNames } from './emulators.js';
 import {
   type LocalStreamConsumer,
@@ -23,6 +23,8 @@ export const startDerivation = async (
   emulators: EmulatorEndpoints,
   names: ResourceNames,
   services: Services,
+  /** The derivation to run (the bench's runs one without the verifiable log beside one with it). */
+  deps: DeriveDependencies = derivationDependencies(services.config),
 ): Promise<LocalStreamConsumer> => {
   const endpoint = emulators.dynamoDbEndpoint;
   const credentials = dynamoDbLocalCredentials(emulators.dynamoDbDatabase);
@@ -31,7 +33,6 @@ export const startDerivation = async (
   dynamo.destroy();
   const streamArn = Table?.LatestStreamArn;
   if (!streamArn) throw new Error(`the events table ${names.eventsTable} has no stream`);
-  const deps = derivationDependencies(services.config);
   return startStreamConsumer({
     endpoint,
     credentials,
