@@ -130,7 +130,7 @@ const ingestThroughput = async (
       for (const deployment of round % 2 === 0 ? deployments : [...deployments].reverse()) {
         const started = performance.now();
         // Wakes the consumer from its quiet-stream pause, so it derives while the writes go on.
-        void deployment.consumer.settle();
+        deployment.consumer.settle().catch(() => undefined);
         let next = 0;
         await Promise.all(
           Array.from({ length: 8 }, async () => {
