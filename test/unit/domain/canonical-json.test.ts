@@ -3,7 +3,7 @@ import canonicalize from 'canonicalize';
 import fc from 'fast-check';
 import { canonicalJson } from '../../../lambdas/domain/canonical-json.js';
 import { utf8Length } from '../../../lambdas/domain/event-schema.js';
-import { jsonValueProblem } from '../../../lambdas/domain/json-values.js';
+import { isWellFormed, jsonValueProblem } from '../../../lambdas/domain/json-values.js';
 
 /** The package's answer, or the message it throws with. */
 const outcome = (canonical: (value: unknown) => string | undefined, value: unknown) => {
@@ -41,7 +41,12 @@ describe('canonicalJson', () => {
       '\udc00',
       '\udfff',
     ];
-    const tricky = fc.string({ unit: fc.constantFrom(...units), maxLength: 8 });
+    const wellFormed = fc.string({ unit: fc.constantFrom(...units.filter(isWellFormed)), maxLength: 8 });
+    // Mostly well-formed: a value with one unpaired surrogate anywhere is refused whole.
+    const tricky = fc.oneof(
+      { arbitrary: wellFormed, weight: 4 },
+      { arbitrary: fc.string({ unit: fc.constantFrom(...units), maxLength: 8 }), weight: 1 },
+    );
     // Names an entry has (they recur, so they come from the name cache), integer-like names (which
     // objects list first, before sorting), and any of the tricky strings.
     const name = fc.oneof(
@@ -59,6 +64,13 @@ describe('canonicalJson', () => {
         fc.constant(null),
         fc.array(tie('json'), { maxLength: 5 }),
         fc.dictionary(name, tie('json'), { maxKeys: 6 }),
+        // Wide objects: names sorted by insertion up to 32 of them, by Array.prototype.sort past
+        // (well-formed names, or nearly every one would be refused for an unpaired surrogate).
+        fc.dictionary(fc.oneof(wellFormed, name.filter(isWellFormed)), fc.integer(), {
+          minKeys: 20,
+          maxKeys: 60,
+          size: 'max',
+        }),
       ),
     }));
     fc.assert(
