@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash as oneShotHash } from 'node:crypto';
 import { canonicalJson } from './canonical-json.js';
 import { BadRequestError } from './errors.js';
 import { isEncodableTimestamp, MAX_ID_TIMESTAMP_MS } from './ids.js';
@@ -340,7 +340,7 @@ export const bodyHash = (body: unknown): string => {
     // Only reachable for a body validation let through; still the caller's input, never a 500.
     throw new BadRequestError('body has no RFC 8785 canonical form', { field: 'body' });
   }
-  return createHash('sha256').update(canonical).digest('hex');
+  return oneShotHash('sha256', canonical, 'hex');
 };
 
 /** Idempotency keys: 1–128 printable ASCII characters. */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash as oneShotHash } from 'node:crypto';
 import { canonicalJson } from './canonical-json.js';
 
 /** Details of an HTTP request, for entries that record an API call (the api-key dialect's view). */
@@ -51,20 +51,34 @@ export const SERVICE_CATEGORY = 'Audit trail';
 export const actorOf = (record: Pick<EventDraft, 'user' | 'api_key'>): string | undefined =>
   record.user ?? record.api_key?.id;
 
+/** SHA-256 (hex) of the RFC 8785 canonical JSON of `content`, which holds no hash. */
+const hashOfContent = (content: object): string => {
+  const text = canonicalJson(content);
+  if (text === undefined) throw new TypeError('record cannot be canonicalized');
+  // One-shot crypto.hash: half the cost of createHash/update/digest on an entry's few hundred bytes.
+  return oneShotHash('sha256', text, 'hex');
+};
+
 /** SHA-256 of the RFC 8785 canonical JSON of everything in the record but its hash. */
 export const hashRecord = (record: Omit<AuditRecord, 'hash'>): string => {
   const { hash: _ignored, ...content } = record as AuditRecord;
-  const text = canonicalJson(content);
-  if (text === undefined) throw new TypeError('record cannot be canonicalized');
-  return createHash('sha256').update(text).digest('hex');
+  return hashOfContent(content);
 };
 
 /** Seals a draft into a record with its tenant, id and timestamp, dropping absent fields. */
 export const sealRecord = (tenant: string, id: number, timestamp: number, draft: EventDraft): AuditRecord => {
   const content: Record<string, unknown> = { tenant, id, timestamp };
-  for (const [key, value] of Object.entries(draft)) {
-    if (key !== 'timestamp' && value !== undefined) content[key] = value;
+  const fields = draft as unknown as Readonly<Record<string, unknown>>;
+  for (const key of Object.keys(fields)) {
+    const value = fields[key];
+    // Assigning `__proto__` would set the prototype, not add a member: it never became one (the
+    // copy that sealing made dropped it), and the schema refuses unknown names anyway.
+    if (key !== 'timestamp' && key !== '__proto__' && value !== undefined) content[key] = value;
   }
-  const withoutHash = content as unknown as Omit<AuditRecord, 'hash'>;
-  return { ...withoutHash, hash: hashRecord(withoutHash) };
+  // The hash is set on the content itself, where a copy with it last cost as much as hashing: it
+  // lands last, or where a draft's own `hash` member was (whose value it replaces, as before).
+  content.hash = Object.hasOwn(content, 'hash')
+    ? hashRecord(content as unknown as AuditRecord)
+    : hashOfContent(content);
+  return content as unknown as AuditRecord;
 };

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash as oneShotHash } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { log, withRequestLog } from '../adapters/log.js';
 import { environmentConfig } from '../composition/environment.js';
@@ -71,7 +71,7 @@ const processMessage = async (services: IngestQueueDependencies, record: SQSReco
       drafts,
       {
         key: internalIdempotencyKey('eventbridge', eventId),
-        bodyHash: createHash('sha256').update(JSON.stringify(drafts)).digest('hex'),
+        bodyHash: oneShotHash('sha256', JSON.stringify(drafts), 'hex'),
       },
       false,
       // Longer than SQS keeps any message (14 days at most), so every redelivery finds the claim.

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash as oneShotHash } from 'node:crypto';
 import { parseSelfAuditLine, type SelfAuditRecord } from '../domain/self-audit-line.js';
 import { internalIdempotencyKey } from '../ports/idempotency-store.js';
 import { appendOnce, type IngestDependencies } from './ingest-events.js';
@@ -76,7 +76,7 @@ const storeOne = async (deps: IngestDependencies, record: SelfAuditRecord): Prom
     [record.draft],
     {
       key: internalIdempotencyKey('self-audit', record.key),
-      bodyHash: createHash('sha256').update(JSON.stringify(record.draft)).digest('hex'),
+      bodyHash: oneShotHash('sha256', JSON.stringify(record.draft), 'hex'),
     },
     false,
     { lifetimeSeconds: SELF_AUDIT_CLAIM_SECONDS },

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
+import canonicalize from 'canonicalize';
 import { bodyHash, fieldName, parseIngestBody } from '../../lambdas/domain/event-schema.js';
 import { createRedactor } from '../../lambdas/domain/redaction.js';
 import { redactQueryParameters } from '../../lambdas/http/self-audit.js';
@@ -35,6 +37,17 @@ describe('event schema', () => {
   it('hashes bodies independently of key order and whitespace', () => {
     expect(bodyHash(JSON.parse('{"b":1,"a":[1,2]}'))).toBe(bodyHash({ a: [1, 2], b: 1 }));
     expect(bodyHash({ a: 1 })).not.toBe(bodyHash({ a: 2 }));
+    // The hash stored with an Idempotency-Key claim before any change of how it is computed.
+    const body = {
+      events: [
+        { action_type: 'a', message: 'é "q" \\ \u2028 \ud83d\ude00', additional_information: [1.5, -0] },
+      ],
+    };
+    expect(bodyHash(body)).toBe(
+      createHash('sha256')
+        .update(canonicalize(body) as string)
+        .digest('hex'),
+    );
   });
 });
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash as oneShotHash } from 'node:crypto';
 import { InvariantError } from '../errors.js';
 
 /**
@@ -14,27 +14,65 @@ import { InvariantError } from '../errors.js';
 /** A SHA-256 digest (32 bytes). */
 export type Hash = Uint8Array;
 
-const sha256 = (...parts: readonly Uint8Array[]): Hash => {
-  const hash = createHash('sha256');
-  for (const part of parts) hash.update(part);
-  return new Uint8Array(hash.digest());
+/**
+ * SHA-256 of `data` (a string as its UTF-8) in one call: `crypto.hash` spares the Hash object that
+ * `createHash` builds, update and digest (most of the cost of hashing an entry's text or a 65-byte
+ * node). The digest is returned as a plain Uint8Array (a view of its bytes), as hashes always were here.
+ */
+const sha256 = (data: Uint8Array | string): Hash => {
+  const digest = oneShotHash('sha256', data, 'buffer');
+  return new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength);
 };
 
-const LEAF_PREFIX = Uint8Array.of(0);
-const NODE_PREFIX = Uint8Array.of(1);
+const LEAF_PREFIX_BYTES = Uint8Array.of(0);
+const NODE_PREFIX = 1;
+const HASH_BYTES = 32;
 
 /** The hash of an empty tree: SHA-256 of nothing. */
-export const emptyRoot = (): Hash => sha256();
+export const emptyRoot = (): Hash => sha256(new Uint8Array(0));
 
-/** SHA-256(0x00 ‖ data): the hash of one leaf. */
-export const leafHash = (data: Uint8Array): Hash => sha256(LEAF_PREFIX, data);
+/**
+ * SHA-256(0x00 ‖ data): the hash of one leaf. Two updates of a Hash object, not a copy for a
+ * one-shot hash: as fast for an entry, and faster the longer the data (only verification calls it).
+ */
+export const leafHash = (data: Uint8Array): Hash =>
+  new Uint8Array(createHash('sha256').update(LEAF_PREFIX_BYTES).update(data).digest());
 
-/** SHA-256(0x00 ‖ the UTF-8 of `text`): `leafHash` of a text, without copying its bytes first. */
+/**
+ * Text up to this length is hashed with its 0x00 prefix in one call (an entry is a few hundred
+ * characters: 1.3 → 1.0 µs); past it, joining the prefix to the text costs more than the Hash
+ * object saves (at 100,000 characters, 55 → 61 µs).
+ */
+const ONE_SHOT_TEXT = 1024;
+
+/** SHA-256(0x00 ‖ the UTF-8 of `text`): `leafHash` of a text, without encoding it separately first. */
 export const leafHashOfText = (text: string): Hash =>
-  new Uint8Array(createHash('sha256').update(LEAF_PREFIX).update(text, 'utf8').digest());
+  text.length <= ONE_SHOT_TEXT
+    ? sha256(`\0${text}`)
+    : new Uint8Array(createHash('sha256').update(LEAF_PREFIX_BYTES).update(text, 'utf8').digest());
+
+/**
+ * The input of a node hash of two 32-byte hashes, reused: hashing is synchronous, so no two calls
+ * share it, and appending a leaf or checking a proof allocates only the digest.
+ */
+const nodeInput = new Uint8Array(1 + 2 * HASH_BYTES);
+nodeInput[0] = NODE_PREFIX;
 
 /** SHA-256(0x01 ‖ left ‖ right): the hash of an interior node. */
-export const nodeHash = (left: Hash, right: Hash): Hash => sha256(NODE_PREFIX, left, right);
+export const nodeHash = (left: Hash, right: Hash): Hash => {
+  if (left.length === HASH_BYTES && right.length === HASH_BYTES) {
+    nodeInput.set(left, 1);
+    nodeInput.set(right, 1 + HASH_BYTES);
+    return sha256(nodeInput);
+  }
+  // A proof read from a file may hold a "hash" of any length: hashed as it is (it then fails to
+  // match), never cut or padded.
+  const input = new Uint8Array(1 + left.length + right.length);
+  input[0] = NODE_PREFIX;
+  input.set(left, 1);
+  input.set(right, 1 + left.length);
+  return sha256(input);
+};
 
 /** True when two hashes hold the same bytes. */
 export const sameHash = (a: Uint8Array, b: Uint8Array): boolean =>

@@ -3,7 +3,7 @@ import canonicalize from 'canonicalize';
 import fc from 'fast-check';
 import { canonicalJson } from '../../../lambdas/domain/canonical-json.js';
 import { utf8Length } from '../../../lambdas/domain/event-schema.js';
-import { jsonValueProblem } from '../../../lambdas/domain/json-values.js';
+import { isWellFormed, jsonValueProblem } from '../../../lambdas/domain/json-values.js';
 
 /** The package's answer, or the message it throws with. */
 const outcome = (canonical: (value: unknown) => string | undefined, value: unknown) => {
@@ -31,6 +31,75 @@ describe('canonicalJson', () => {
     );
   });
 
+  it('writes what the package writes for names and strings of quotes, escapes, controls, non-ASCII and unpaired surrogates (seeded property)', () => {
+    // The characters either side of every line the fast path draws: printable ASCII, the two it
+    // must escape, controls, DEL, Latin-1, line separators, BOM, an astral pair and both halves alone.
+    const units = [
+      ...'aZ09-.e+ !#[]~/"\\\0\b\t\n\r\x1f\x7f\x80\u00e9\u2028\u2029\ufeff\uffff\ud83d\ude00',
+      '\ud800',
+      '\udbff',
+      '\udc00',
+      '\udfff',
+    ];
+    const wellFormed = fc.string({ unit: fc.constantFrom(...units.filter(isWellFormed)), maxLength: 8 });
+    // Mostly well-formed: a value with one unpaired surrogate anywhere is refused whole.
+    const tricky = fc.oneof(
+      { arbitrary: wellFormed, weight: 4 },
+      { arbitrary: fc.string({ unit: fc.constantFrom(...units), maxLength: 8 }), weight: 1 },
+    );
+    // Names an entry has (they recur, so they come from the name cache), integer-like names (which
+    // objects list first, before sorting), and any of the tricky strings.
+    const name = fc.oneof(
+      tricky,
+      fc.nat({ max: 5_000_000_000 }).map(String),
+      fc.constantFrom('', ...'-1 01 1.5 1e3 4294967295 tenant id timestamp hash user'.split(' ')),
+    );
+    const { json } = fc.letrec<{ json: unknown }>((tie) => ({
+      json: fc.oneof(
+        { depthSize: 'small' },
+        tricky,
+        fc.double(),
+        fc.integer(),
+        fc.boolean(),
+        fc.constant(null),
+        fc.array(tie('json'), { maxLength: 5 }),
+        fc.dictionary(name, tie('json'), { maxKeys: 6 }),
+        // Wide objects: names sorted by insertion up to 32 of them, by Array.prototype.sort past
+        // (well-formed names, or nearly every one would be refused for an unpaired surrogate).
+        fc.dictionary(fc.oneof(wellFormed, name.filter(isWellFormed)), fc.integer(), {
+          minKeys: 20,
+          maxKeys: 60,
+          size: 'max',
+        }),
+      ),
+    }));
+    fc.assert(
+      fc.property(json, (value) => {
+        expect(outcome(canonicalJson, value)).toEqual(outcome(canonicalize, value));
+        // Again, now that its names are cached: a name refused once is refused again.
+        expect(outcome(canonicalJson, value)).toEqual(outcome(canonicalize, value));
+      }),
+      { numRuns: 3_000, seed: 17 },
+    );
+  });
+
+  it('writes what the package writes before, across and after the name cache starts over', () => {
+    const entry = (n: number) => ({
+      tenant: 't',
+      id: n,
+      additional_information: {
+        [`name-${n}`]: n,
+        [`${'long '.repeat(20)}${n}`]: 'long name, never cached',
+        [`q"${n}`]: `"\\${n}`,
+        [String(n)]: [n, `\ud83d\ude00${n}`],
+      },
+    });
+    // Many more distinct names than the cache keeps, then the first entries again.
+    for (const n of [...Array.from({ length: 3_000 }, (_, n) => n), 0, 1, 2, 2_999]) {
+      expect(canonicalJson(entry(n))).toBe(canonicalize(entry(n)));
+    }
+  });
+
   it('refuses what the package refuses, with its words, and hands it what is not plain JSON', () => {
     const cycle: Record<string, unknown> = { a: 1 };
     cycle.self = cycle;
@@ -49,6 +118,10 @@ describe('canonicalJson', () => {
       1e21,
       undefined,
       { b: 1, a: { d: [true, null, 'é'], c: '\u2028' }, '\u00e9': 2, '\ud83d\ude00': 3, Z: 4 },
+      { 'a\ud800': 1 },
+      { 'a\ud800': 1 },
+      { ok: 'fine', bad: 'x\udfff' },
+      { 'q"': '\\', '\x7f': '\x1f', '': '' },
     ];
     for (const value of cases) expect(outcome(canonicalJson, value)).toEqual(outcome(canonicalize, value));
   });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import {
@@ -9,9 +10,12 @@ import {
 import {
   CompactRange,
   consistencyProof,
+  emptyRoot,
   type Hash,
   inclusionProof,
   leafHash,
+  leafHashOfText,
+  nodeHash,
   type PerfectNodeReader,
   rootHash,
   verifyConsistency,
@@ -70,7 +74,63 @@ const REFERENCE_ROOTS = [
   '5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328',
 ];
 
+/** SHA-256 of the parts as a Hash object computes it: what every hash here must equal, byte for byte. */
+const reference = (...parts: (Uint8Array | string)[]): string => {
+  const digest = createHash('sha256');
+  for (const part of parts) digest.update(part);
+  return digest.digest('hex');
+};
+
 describe('RFC 9162 Merkle tree', () => {
+  it('hashes the empty tree, leaves, texts and nodes as createHash does, into plain Uint8Arrays (seeded property)', () => {
+    const isPlain = (hash: Hash) =>
+      Object.getPrototypeOf(hash) === Uint8Array.prototype && hash.length === 32;
+    expect(hex(emptyRoot())).toBe(reference());
+    expect(isPlain(emptyRoot())).toBe(true);
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 600 }),
+        // Any UTF-16, unpaired surrogates included (both encoders write U+FFFD for them).
+        fc.oneof(
+          fc.string({ unit: 'binary', maxLength: 300 }),
+          fc.string({
+            unit: fc.integer({ min: 0, max: 0xffff }).map((code) => String.fromCharCode(code)),
+            maxLength: 300,
+          }),
+        ),
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        // Proofs read from files may hold hashes of other lengths: hashed as they are.
+        fc.uint8Array({ maxLength: 40 }),
+        (data, text, left, right, odd) => {
+          // Long texts take another way (a Hash object): past 1,024 characters.
+          const long = `${text}${'é'.repeat(1_024)}`;
+          const hashes = [
+            leafHash(data),
+            leafHashOfText(text),
+            leafHashOfText(long),
+            nodeHash(left, right),
+            nodeHash(right, left),
+            nodeHash(odd, right),
+            nodeHash(left, odd),
+          ];
+          // Compared after all were made: no hash shares bytes with one made after it.
+          expect(hashes.map(hex)).toEqual([
+            reference(Uint8Array.of(0), data),
+            reference(Uint8Array.of(0), Buffer.from(text, 'utf8')),
+            reference(Uint8Array.of(0), Buffer.from(long, 'utf8')),
+            reference(Uint8Array.of(1), left, right),
+            reference(Uint8Array.of(1), right, left),
+            reference(Uint8Array.of(1), odd, right),
+            reference(Uint8Array.of(1), left, odd),
+          ]);
+          expect(hashes.every(isPlain)).toBe(true);
+        },
+      ),
+      { numRuns: 1_000, seed: 9162 },
+    );
+  });
+
   it('computes the reference roots incrementally and from stored nodes', async () => {
     // Prepare
     const tree = memoryTree(REFERENCE_LEAVES);
