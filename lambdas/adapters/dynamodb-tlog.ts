@@ -65,7 +65,7 @@ const entryOf = (record: ChangeRecord): AuditRecord | undefined => {
   if (!image) return undefined;
   if (typeof image[EVENTS_KEYS.sort] !== 'number' || typeof image.hash !== 'string') return undefined;
   if (typeof image.tenant !== 'string' || typeof image.timestamp !== 'number') return undefined;
-  return itemToRecord({ ...image });
+  return itemToRecord(image);
 };
 
 /** Each stream record's entry and leaf hash, worked out once (packers, staging and checkpoints all ask). */
