@@ -8,7 +8,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { InvariantError } from '../domain/errors.js';
-import type { AuditRecord } from '../domain/record.js';
+import { parseShardPartition } from '../domain/hot-shards.js';
 import { entryLeafHash } from '../domain/tlog/entry-leaf.js';
 import type { CompactRange, Hash } from '../domain/tlog/merkle.js';
 import {
@@ -60,35 +60,46 @@ const MAX_TRANSACTION_ITEMS = 100;
 
 const bytes = (value: unknown): Uint8Array | undefined => (value instanceof Uint8Array ? value : undefined);
 
-const entryOf = (record: ChangeRecord): AuditRecord | undefined => {
-  const image = record.kind === 'insert' ? record.newImage : undefined;
-  if (!image) return undefined;
-  if (typeof image[EVENTS_KEYS.sort] !== 'number' || typeof image.hash !== 'string') return undefined;
-  if (typeof image.tenant !== 'string' || typeof image.timestamp !== 'number') return undefined;
-  return itemToRecord(image);
-};
+/** The tenant and id of an entry a stream record inserted, and its leaf hash once asked for. */
+interface InsertedEntry {
+  readonly tenant: string;
+  readonly id: number;
+  leaf?: Hash;
+}
 
-/** Each stream record's entry and leaf hash, worked out once (packers, staging and checkpoints all ask). */
-const entries = new WeakMap<ChangeRecord, { entry: AuditRecord; leaf?: Hash } | null>();
+/**
+ * Each stream record's entry, worked out once (packers, staging and checkpoints all ask): only its
+ * tenant, id and leaf are kept, so the whole record is built once, for its leaf, and dies young.
+ */
+const entries = new WeakMap<ChangeRecord, InsertedEntry | null>();
 
-const sequenced = (record: ChangeRecord): { entry: AuditRecord; leaf?: Hash } | null => {
+const sequenced = (record: ChangeRecord): InsertedEntry | null => {
   let known = entries.get(record);
   if (known === undefined) {
-    const entry = entryOf(record);
-    known = entry ? { entry } : null;
+    const image = record.kind === 'insert' ? record.newImage : undefined;
+    const id = image?.[EVENTS_KEYS.sort];
+    const partition = image?.[EVENTS_KEYS.partition];
+    const whole = typeof image?.hash === 'string' && typeof image.timestamp === 'number';
+    known =
+      whole && typeof id === 'number' && typeof partition === 'string'
+        ? // A hot tenant's write shard names the tenant with its shard in the partition key.
+          { tenant: partition.includes('~') ? parseShardPartition(partition).tenant : partition, id }
+        : null;
     entries.set(record, known);
   }
   return known;
 };
 
-/** The entry an inserted stream image holds; undefined for anything else. */
-export const insertedEntry = (record: ChangeRecord): AuditRecord | undefined => sequenced(record)?.entry;
+/** The tenant and id of the entry an inserted stream image holds; undefined for anything else. */
+export const insertedEntry = (
+  record: ChangeRecord,
+): { readonly tenant: string; readonly id: number } | undefined => sequenced(record) ?? undefined;
 
 /** The leaf hash of the entry an inserted stream image holds. */
 const leafOf = (record: ChangeRecord): Hash | undefined => {
   const known = sequenced(record);
-  if (!known) return undefined;
-  known.leaf ??= entryLeafHash(known.entry);
+  if (!known || !record.newImage) return undefined;
+  known.leaf ??= entryLeafHash(itemToRecord(record.newImage));
   return known.leaf;
 };
 
