@@ -19,6 +19,22 @@ const { partition: PK, sort: SK } = CONTROL_KEYS;
 type Item = Record<string, unknown>;
 
 /**
+ * The item of `kind` stored under `lookup` (the one read a request makes): a function of its own,
+ * so a lookup needs nothing of {@link TenantIndexedItems}'s writing side.
+ */
+export const findIndexedItem = async (
+  doc: DynamoDBDocumentClient,
+  table: string,
+  kind: string,
+  lookup: string,
+): Promise<Item | undefined> => {
+  const { Item } = await doc.send(
+    new GetCommand({ TableName: table, Key: credentialLookupKey(kind, lookup) }),
+  );
+  return Item;
+};
+
+/**
  * Credentials kept twice in the control table, so that both reads are one key lookup: under their
  * lookup value (`<kind>#<lookup>` / `<kind>`: what a request resolves) and under their tenant
  * (`tenant#<tenant>` / `<kind>#<id>`: what listing and revoking read). Both copies are written
@@ -63,11 +79,8 @@ export class TenantIndexedItems {
   }
 
   /** The item stored under `lookup`. */
-  async find(lookup: string): Promise<Item | undefined> {
-    const { Item } = await this.#doc.send(
-      new GetCommand({ TableName: this.#table, Key: this.#lookupKey(lookup) }),
-    );
-    return Item;
+  find(lookup: string): Promise<Item | undefined> {
+    return findIndexedItem(this.#doc, this.#table, this.#kind, lookup);
   }
 
   /** Every item of `tenant`, oldest first (by `createdAt`). */

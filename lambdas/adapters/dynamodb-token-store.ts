@@ -1,7 +1,9 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Scope } from '../domain/scopes.js';
-import type { TokenRecord, TokenStore } from '../ports/control-store.js';
-import { TenantIndexedItems } from './dynamodb-tenant-indexed-items.js';
+import type { TokenLookup, TokenRecord, TokenStore } from '../ports/control-store.js';
+import { findIndexedItem, TenantIndexedItems } from './dynamodb-tenant-indexed-items.js';
+
+const KIND = 'token';
 
 /**
  * Tokens in the control table, under their hash (what a request looks up) and under their tenant
@@ -11,7 +13,7 @@ export class DynamoDbTokenStore implements TokenStore {
   readonly #items: TenantIndexedItems;
 
   constructor(doc: DynamoDBDocumentClient, options: { readonly controlTable: string }) {
-    this.#items = new TenantIndexedItems(doc, options.controlTable, 'token');
+    this.#items = new TenantIndexedItems(doc, options.controlTable, KIND);
   }
 
   async putToken(token: TokenRecord): Promise<void> {
@@ -41,6 +43,22 @@ export class DynamoDbTokenStore implements TokenStore {
 
   revokeToken(tenant: string, tokenId: string): Promise<boolean> {
     return this.#items.delete(tenant, tokenId, (item) => String(item.tokenHash));
+  }
+}
+
+/** The lookup of tokens by hash alone (what authentication reads), without the writing side. */
+export class DynamoDbTokenLookup implements TokenLookup {
+  readonly #doc: DynamoDBDocumentClient;
+  readonly #table: string;
+
+  constructor(doc: DynamoDBDocumentClient, options: { readonly controlTable: string }) {
+    this.#doc = doc;
+    this.#table = options.controlTable;
+  }
+
+  async findTokenByHash(tokenHash: string): Promise<TokenRecord | undefined> {
+    const item = await findIndexedItem(this.#doc, this.#table, KIND, tokenHash);
+    return item ? toToken(item) : undefined;
   }
 }
 

@@ -3,12 +3,10 @@ import { gunzip, gzip } from 'node:zlib';
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
-  HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { InvariantError } from '../domain/errors.js';
 import {
   type ArchiveManifest,
@@ -32,8 +30,21 @@ const PART_SUFFIX = '.jsonl.gz';
 const MANIFEST_NAME = 'manifest.json';
 const PROOF_NAME = ARCHIVE_PROOF_NAME;
 
-const isMissing = (error: unknown): boolean =>
+/** Whether `error` is S3's answer for an object that is not there (GET: NoSuchKey, HEAD: NotFound). */
+export const isMissing = (error: unknown): boolean =>
   error instanceof Error && (error.name === 'NoSuchKey' || error.name === 'NotFound');
+
+/**
+ * The object behind a public key, under the tenant's prefix; throws for keys that are not archive
+ * keys (callers check with `parseArchiveKey` first).
+ */
+export const archiveObjectKey = (tenant: string, key: string): string => {
+  const parsed = parseArchiveKey(key);
+  if (!parsed) throw new RangeError('not an archive key');
+  if (parsed.kind === 'manifest') return `${jobPrefix(tenant, parsed.jobId)}${MANIFEST_NAME}`;
+  if (parsed.kind === 'proof') return `${jobPrefix(tenant, parsed.jobId)}${PROOF_NAME}`;
+  return `${jobPrefix(tenant, parsed.jobId)}${String(parsed.firstId).padStart(16, '0')}${PART_SUFFIX}`;
+};
 
 /**
  * Archives on S3, under `tenants/<tenant>/purges/<job id>/`: one gzip JSON Lines object per part
@@ -80,7 +91,7 @@ export class S3ArchiveStore implements ArchiveStore {
   }
 
   async readPart(tenant: string, part: ArchivePart): Promise<AuditRecord[]> {
-    const body = await this.#read(this.#objectKey(tenant, part.key));
+    const body = await this.#read(archiveObjectKey(tenant, part.key));
     if (!body) throw new InvariantError(`archive part ${part.key} is missing`);
     const text = (await gunzipAsync(body)).toString('utf8');
     return text
@@ -116,7 +127,7 @@ export class S3ArchiveStore implements ArchiveStore {
   }
 
   async removeUnlisted(manifest: ArchiveManifest): Promise<number> {
-    const listed = new Set(manifest.parts.map((part) => this.#objectKey(manifest.tenant, part.key)));
+    const listed = new Set(manifest.parts.map((part) => archiveObjectKey(manifest.tenant, part.key)));
     const unlisted = (await this.#list(jobPrefix(manifest.tenant, manifest.jobId))).filter(
       (key) => key.endsWith(PART_SUFFIX) && !listed.has(key),
     );
@@ -139,37 +150,6 @@ export class S3ArchiveStore implements ArchiveStore {
       if (body) manifests.push(JSON.parse(body.toString('utf8')) as ArchiveManifest);
     }
     return manifests.sort((a, b) => a.created - b.created);
-  }
-
-  async exists(tenant: string, key: string): Promise<boolean> {
-    try {
-      await this.#s3.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: this.#objectKey(tenant, key) }));
-      return true;
-    } catch (error) {
-      if (isMissing(error)) return false;
-      throw error;
-    }
-  }
-
-  async presign(tenant: string, key: string, filename: string, expiresInSeconds: number): Promise<string> {
-    return getSignedUrl(
-      this.#s3,
-      new GetObjectCommand({
-        Bucket: this.#bucket,
-        Key: this.#objectKey(tenant, key),
-        ResponseContentDisposition: `attachment; filename="${filename.replace(/["\\]/g, '')}"`,
-      }),
-      { expiresIn: expiresInSeconds },
-    );
-  }
-
-  /** The object behind a public key, under the tenant's prefix; throws for keys that are not ours. */
-  #objectKey(tenant: string, key: string): string {
-    const parsed = parseArchiveKey(key);
-    if (!parsed) throw new RangeError('not an archive key');
-    if (parsed.kind === 'manifest') return `${jobPrefix(tenant, parsed.jobId)}${MANIFEST_NAME}`;
-    if (parsed.kind === 'proof') return `${jobPrefix(tenant, parsed.jobId)}${PROOF_NAME}`;
-    return `${jobPrefix(tenant, parsed.jobId)}${String(parsed.firstId).padStart(16, '0')}${PART_SUFFIX}`;
   }
 
   async #list(prefix: string): Promise<string[]> {

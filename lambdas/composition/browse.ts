@@ -4,7 +4,7 @@ import type { ApiKeyPageDependencies } from '../use-cases/api-key-pages.js';
 import type { BrowseDependencies } from '../use-cases/browse-pages.js';
 import type { ServiceConfig } from './config.js';
 import { cursorKey } from './cursor-key.js';
-import { coreServices } from './dynamodb.js';
+import { coreServices, counterStore } from './dynamodb.js';
 import { httpDependencies } from './http.js';
 import { perConfig } from './memo.js';
 import { tlogStore } from './tlog-store.js';
@@ -21,7 +21,8 @@ export type CanaryFetchDependencies = HttpDependencies & {
 };
 export const canaryFetchDependencies = /* @__PURE__ */ perConfig(
   (config: ServiceConfig): CanaryFetchDependencies => {
-    const { events, counters, clock } = coreServices(config);
+    const { events, clock } = coreServices(config);
+    const counters = counterStore(config);
     return {
       ...httpDependencies(config),
       browse: async () => ({

@@ -10,8 +10,8 @@ import { DynamoDbKoreAppStore } from '../adapters/dynamodb-kore-app-store.js';
 import { DynamoDbPurgeJobStore } from '../adapters/dynamodb-purge-job-store.js';
 import { DynamoDbShardPlanStore } from '../adapters/dynamodb-shard-plans.js';
 import { DynamoDbTenantStore } from '../adapters/dynamodb-tenant-store.js';
-import { DynamoDbTokenStore } from '../adapters/dynamodb-token-store.js';
-import type { TokenStore } from '../ports/control-store.js';
+import { DynamoDbTokenLookup, DynamoDbTokenStore } from '../adapters/dynamodb-token-store.js';
+import type { TokenLookup, TokenStore } from '../ports/control-store.js';
 import type { CounterStore } from '../ports/counter-store.js';
 import type { EntryDeletion } from '../ports/entry-deletion.js';
 import type { EventStore } from '../ports/event-store.js';
@@ -25,23 +25,22 @@ import type { ServiceConfig } from './config.js';
 import { perConfig } from './memo.js';
 
 /**
- * The DynamoDB side of the composition root: the stores every handler uses (self-audit writes
- * events and counters), and one builder per store that only some features use. Each builder is
- * memoised per configuration and is its own export, so a bundle holds only the adapters its
- * handler's dependencies name.
+ * The DynamoDB side of the composition root: the event store most handlers use, and one builder
+ * per store that only some features use. Each builder is memoised per configuration and is its
+ * own export, so a bundle holds only the adapters its handler's dependencies name.
  */
 export interface Services {
   readonly config: ServiceConfig;
   readonly doc: DynamoDBDocumentClient;
   readonly events: EventStore;
-  readonly counters: CounterStore;
-  /** Hot tenants' write-shard plans, read by the stores above (lambdas/domain/hot-shards.ts). */
+  /** Hot tenants' write-shard plans, read by the stores (lambdas/domain/hot-shards.ts). */
   readonly shardPlans: ShardPlanStore;
   readonly clock: () => number;
 }
 
 /** The stores only some features use. */
 export interface FeatureStores {
+  readonly counters: CounterStore;
   readonly tokens: TokenStore;
   readonly koreApps: KoreAppStore;
   readonly tenants: TenantStore;
@@ -71,15 +70,31 @@ export const coreServices = /* @__PURE__ */ perConfig((config): Services => {
     config,
     doc,
     events: new DynamoDbEventStore(doc, { ...tables, shardPlans }),
-    counters: new DynamoDbCounterStore(doc, { ...tables, shardPlans }),
     shardPlans,
     clock: Date.now,
   };
 });
 
-/** API tokens (the authenticators of HTTP functions and the token tools). */
+/**
+ * The rollup counters' read side (totals, deep pages and exports' sizes; the purge decrements them
+ * through its own deletion store).
+ */
+export const counterStore = /* @__PURE__ */ perConfig(
+  (config): CounterStore =>
+    new DynamoDbCounterStore(coreServices(config).doc, {
+      ...tablesOf(config),
+      shardPlans: coreServices(config).shardPlans,
+    }),
+);
+
+/** API tokens (the token tools; requests only look tokens up, through {@link tokenLookup}). */
 export const tokenStore = /* @__PURE__ */ perConfig(
   (config): TokenStore => new DynamoDbTokenStore(coreServices(config).doc, tablesOf(config)),
+);
+
+/** The lookup of API tokens by hash (the authenticators of HTTP functions and the authorizer). */
+export const tokenLookup = /* @__PURE__ */ perConfig(
+  (config): TokenLookup => new DynamoDbTokenLookup(coreServices(config).doc, tablesOf(config)),
 );
 
 /** Registered kore apps (the kore JWT verifier and the kore-app tools). */
@@ -128,6 +143,7 @@ export const idempotencyStore = /* @__PURE__ */ perConfig(
 
 /** Every feature store of `config`, for tools and tests that reach into all of them. */
 export const featureStores = (config: ServiceConfig): FeatureStores => ({
+  counters: counterStore(config),
   tokens: tokenStore(config),
   koreApps: koreAppStore(config),
   tenants: tenantStore(config),

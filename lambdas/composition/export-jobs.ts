@@ -3,7 +3,7 @@ import { ServiceUnavailableError } from '../domain/errors.js';
 import type { ExportJobDependencies } from '../use-cases/download-audit-trail.js';
 import type { ParallelExportDependencies } from '../use-cases/parallel-export.js';
 import type { ServiceConfig } from './config.js';
-import { coreServices, exportJobStore, exportPlanStore } from './dynamodb.js';
+import { coreServices, counterStore, exportJobStore, exportPlanStore } from './dynamodb.js';
 import { exportObjectStore, exportPartStore } from './objects.js';
 import { tlogExportFiles } from './tlog.js';
 
@@ -14,7 +14,8 @@ const noBucket = () =>
 export const parallelExportDependencies = (config: ServiceConfig): ParallelExportDependencies => {
   const parts = exportPartStore(config);
   if (!parts) throw noBucket();
-  const { events, counters, clock } = coreServices(config);
+  const { events, clock } = coreServices(config);
+  const counters = counterStore(config);
   const trailingFiles = tlogExportFiles(config);
   return {
     ...(trailingFiles ? { trailingFiles } : {}),

@@ -1,7 +1,7 @@
 import { ServiceUnavailableError } from '../domain/errors.js';
 import type { DownloadDependencies } from '../use-cases/download-audit-trail.js';
 import type { ServiceConfig } from './config.js';
-import { coreServices, exportJobStore } from './dynamodb.js';
+import { coreServices, counterStore, exportJobStore } from './dynamodb.js';
 import { exportObjectStore } from './objects.js';
 import { tlogExportFiles } from './tlog.js';
 
@@ -13,7 +13,8 @@ export const exportDependencies = (config: ServiceConfig): Omit<DownloadDependen
   const objects = exportObjectStore(config);
   if (!objects)
     throw new ServiceUnavailableError('Downloads are not available: no export bucket is configured');
-  const { events, counters, clock } = coreServices(config);
+  const { events, clock } = coreServices(config);
+  const counters = counterStore(config);
   const trailingFiles = tlogExportFiles(config);
   return {
     ...(trailingFiles ? { trailingFiles } : {}),

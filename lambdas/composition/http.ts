@@ -3,7 +3,7 @@ import type { PurgeJobStore } from '../ports/purge-job-store.js';
 import { Authenticator } from '../use-cases/authenticate.js';
 import type { IngestDependencies } from '../use-cases/ingest-events.js';
 import type { ServiceConfig } from './config.js';
-import { coreServices, idempotencyStore, purgeStore, tokenStore } from './dynamodb.js';
+import { coreServices, idempotencyStore, purgeStore, tokenLookup } from './dynamodb.js';
 import { perConfig } from './memo.js';
 import { selfAuditChannel } from './self-audit.js';
 
@@ -22,7 +22,7 @@ import { selfAuditChannel } from './self-audit.js';
  */
 export const tokenAuthenticator = /* @__PURE__ */ perConfig(
   (config: ServiceConfig): Authenticator =>
-    new Authenticator(tokenStore(config), { cacheSeconds: config.AUTH_CACHE_SECONDS }),
+    new Authenticator(tokenLookup(config), { cacheSeconds: config.AUTH_CACHE_SECONDS }),
 );
 
 /** The middleware chain's dependencies around `authenticator`. */

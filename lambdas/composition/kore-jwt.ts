@@ -4,7 +4,7 @@ import { Authenticator } from '../use-cases/authenticate.js';
 import { KoreJwtVerifier } from '../use-cases/kore-jwt.js';
 import type { RangeDependencies } from '../use-cases/range-counts.js';
 import type { ServiceConfig } from './config.js';
-import { coreServices, koreAppStore, tokenStore } from './dynamodb.js';
+import { coreServices, counterStore, koreAppStore, tokenLookup } from './dynamodb.js';
 import { httpDependenciesWith } from './http.js';
 import { perConfig } from './memo.js';
 import { tlogStore } from './tlog-store.js';
@@ -18,7 +18,7 @@ import { tlogStore } from './tlog-store.js';
 
 /** The resolver of tokens and kore JWTs. */
 export const jwtAuthenticator = /* @__PURE__ */ perConfig((config: ServiceConfig): Authenticator => {
-  return new Authenticator(tokenStore(config), {
+  return new Authenticator(tokenLookup(config), {
     cacheSeconds: config.AUTH_CACHE_SECONDS,
     jwt: new KoreJwtVerifier(koreAppStore(config), { cacheSeconds: config.AUTH_CACHE_SECONDS }),
   });
@@ -40,7 +40,8 @@ export type KoreAuditLogsDependencies = HttpDependencies & {
 };
 export const koreAuditLogsDependencies = /* @__PURE__ */ perConfig(
   (config: ServiceConfig): KoreAuditLogsDependencies => {
-    const { events, counters } = coreServices(config);
+    const { events } = coreServices(config);
+    const counters = counterStore(config);
     return {
       ...httpDependenciesWith(config, jwtAuthenticator(config)),
       range: { events, counters },

@@ -61,17 +61,23 @@ const lineOf = (record: SelfAuditRecord): string =>
     draft: record.draft,
   });
 
-const line = z.object({
-  selfAudit: z.literal(SELF_AUDIT_MARKER),
-  key: z.string().check(z.minLength(1), z.maxLength(256)),
-  tenant: z.string().check(z.minLength(1), z.maxLength(128)),
-  // Only what the self-audit middleware writes: an API call's record in the service's category.
-  draft: z.looseObject({
-    timestamp: z.number().check(z.int(), z.positive()),
-    action_type: z.literal(API_REQUEST_ACTION),
-    category: z.literal(SERVICE_CATEGORY),
-  }),
-});
+/**
+ * The shape of a line, built on first use: only the consumer parses lines, so the functions that
+ * write them (every HTTP function) carry neither the schema nor the zod code it alone uses.
+ */
+const lineSchema = () =>
+  z.object({
+    selfAudit: z.literal(SELF_AUDIT_MARKER),
+    key: z.string().check(z.minLength(1), z.maxLength(256)),
+    tenant: z.string().check(z.minLength(1), z.maxLength(128)),
+    // Only what the self-audit middleware writes: an API call's record in the service's category.
+    draft: z.looseObject({
+      timestamp: z.number().check(z.int(), z.positive()),
+      action_type: z.literal(API_REQUEST_ACTION),
+      category: z.literal(SERVICE_CATEGORY),
+    }),
+  });
+let line: ReturnType<typeof lineSchema> | undefined;
 
 /**
  * The record a line carries, or undefined for any other line (another log line, a line cut short,
@@ -85,6 +91,7 @@ export const parseSelfAuditLine = (text: string): SelfAuditRecord | undefined =>
   } catch {
     return undefined;
   }
+  line ??= lineSchema();
   const parsed = line.safeParse(value);
   if (!parsed.success) return undefined;
   const { key, tenant, draft } = parsed.data;

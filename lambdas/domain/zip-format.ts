@@ -1,8 +1,9 @@
 /**
- * The zip records a parallel export writes around its one deflate stream (PKWARE APPNOTE 6.3),
- * byte for byte what yazl writes for a streamed entry, so both export paths give the same kind of
- * file: a local header with "sizes in a data descriptor" (bit 3) and no extra field, the deflate
- * data, a data descriptor (ZIP64 form when the entry is ZIP64), then the central directory.
+ * The zip records both export paths write (PKWARE APPNOTE 6.3): the single-worker export around
+ * each entry it deflates, a parallel export around its one deflate stream, so both give the same
+ * kind of file (the layout yazl writes for a streamed entry): a local header with "sizes in a data
+ * descriptor" (bit 3) and no extra field, the deflate data, a data descriptor (ZIP64 form when the
+ * entry is ZIP64), then the central directory.
  *
  * ZIP64 (APPNOTE 4.5.3) is used when a size or offset reaches 0xFFFFFFFF, or when forced (tests):
  * the central directory then carries the ZIP64 extended information extra field and the end

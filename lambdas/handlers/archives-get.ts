@@ -1,4 +1,4 @@
-import { type ArchivesDependencies, archivesDependencies } from '../composition/archives.js';
+import { type ArchiveGetDependencies, archiveGetDependencies } from '../composition/archives.js';
 import { environmentConfig } from '../composition/environment.js';
 import { NotFoundError } from '../domain/errors.js';
 import { parseArchiveKey } from '../domain/purge.js';
@@ -12,17 +12,17 @@ import { httpHandler } from '../http/http-handler.js';
  * pattern and the object key is built under the caller's own tenant, so no key reaches another
  * tenant's objects: theirs, and malformed keys, are 404s like unknown ones.
  */
-export const makeHandler = (dependencies: DependenciesProvider<ArchivesDependencies>) =>
+export const makeHandler = (dependencies: DependenciesProvider<ArchiveGetDependencies>) =>
   httpHandler({ dialect: 'canary', scope: 'download' }, dependencies, async (event, context, deps) => {
     const key = event.pathParameters?.key ?? '';
     // A malformed key names no archive: 404 like an unknown one (as malformed job ids), no lookup.
     const notFound = () => new NotFoundError(`No archive ${key.slice(0, 200)}`);
     if (!parseArchiveKey(key)) throw notFound();
-    const { archives } = deps;
+    const { links } = deps;
     const tenant = principalOf(context).tenant;
-    if (!archives || !(await archives.exists(tenant, key))) throw notFound();
-    const url = await archives.presign(tenant, key, key, deps.archiveUrlSeconds);
+    if (!links || !(await links.exists(tenant, key))) throw notFound();
+    const url = await links.presign(tenant, key, key, deps.archiveUrlSeconds);
     return jsonResponse(303, { result: 'success', url }, { location: url });
   });
 
-export const handler = makeHandler(() => archivesDependencies(environmentConfig()));
+export const handler = makeHandler(() => archiveGetDependencies(environmentConfig()));

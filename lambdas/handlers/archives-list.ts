@@ -1,4 +1,4 @@
-import { type ArchivesDependencies, archivesDependencies } from '../composition/archives.js';
+import { type ArchiveListDependencies, archiveListDependencies } from '../composition/archives.js';
 import { environmentConfig } from '../composition/environment.js';
 import { manifestKey } from '../domain/purge.js';
 import { type DependenciesProvider, principalOf } from '../http/context.js';
@@ -9,7 +9,7 @@ import { httpHandler } from '../http/http-handler.js';
  * `GET /api/v1/audit_trail/archives`: the caller's archive objects (one per part of each purge
  * run), oldest first, as their manifests list them. Only the caller's tenant prefix is read.
  */
-export const makeHandler = (dependencies: DependenciesProvider<ArchivesDependencies>) =>
+export const makeHandler = (dependencies: DependenciesProvider<ArchiveListDependencies>) =>
   httpHandler(
     { dialect: 'canary', scope: 'download' },
     dependencies,
@@ -34,4 +34,4 @@ export const makeHandler = (dependencies: DependenciesProvider<ArchivesDependenc
     },
   );
 
-export const handler = makeHandler(() => archivesDependencies(environmentConfig()));
+export const handler = makeHandler(() => archiveListDependencies(environmentConfig()));

@@ -39,7 +39,7 @@ const finished = (job: ExportJob | undefined) =>
 /**
  * The export job's coordinating steps (run by the export state machine; in-process locally):
  * - `plan`: fix the snapshot and cut it into chunks (or choose the single-worker path);
- * - `whole`: the single-worker export (yazl) of a job too small to split, within this function's time;
+ * - `whole`: the single-worker export (`exportZip`) of a job too small to split, within this function's time;
  * - `finish`: after every chunk (`export-chunk`) is stored, write the zip's end and complete it;
  * - `abort`: after a step failed for good, mark the job failed and abort its multipart upload.
  * A failing step throws, so the state machine retries it or moves to `abort`.

@@ -26,6 +26,13 @@ export interface ArchiveStore {
   removeUnlisted(manifest: ArchiveManifest): Promise<number>;
   /** Every manifest of a tenant, oldest job first. */
   listManifests(tenant: string): Promise<ArchiveManifest[]>;
+}
+
+/**
+ * Links to archived objects, apart from the store so the functions that write archives carry no
+ * presigning code. Public keys, as in {@link ArchiveStore}, under the tenant's own prefix.
+ */
+export interface ArchiveLinks {
   /** True when the object behind a public key exists for this tenant. */
   exists(tenant: string, key: string): Promise<boolean>;
   /** A presigned GET of the object behind a public key, as an attachment named `filename`. */

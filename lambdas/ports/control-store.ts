@@ -23,3 +23,9 @@ export interface TokenStore {
   /** Revokes a token; false when the tenant has no token with this id. */
   revokeToken(tenant: string, tokenId: string): Promise<boolean>;
 }
+
+/**
+ * What a request's authentication reads of the tokens: the lookup alone, so the functions that only
+ * authenticate carry none of the code that writes, lists or revokes tokens.
+ */
+export type TokenLookup = Pick<TokenStore, 'findTokenByHash'>;

@@ -1,7 +1,7 @@
 import { ForbiddenError, UnauthorizedError } from '../domain/errors.js';
 import { hasScope, type Principal, type Scope } from '../domain/scopes.js';
 import { hashToken, isWellFormedToken } from '../domain/tokens.js';
-import type { TokenStore } from '../ports/control-store.js';
+import type { TokenLookup } from '../ports/control-store.js';
 
 /** Where a request may carry its credential (the HTTP layer finds it: `http/credentials.ts`). */
 export type CredentialSource = 'x-api-key' | 'authorization' | 'auth_token' | 'auth';
@@ -30,14 +30,14 @@ export interface JwtVerifier {
  * dialects never read the `auth` header) a JWT is refused as not valid, before any lookup.
  */
 export class Authenticator {
-  readonly #tokens: TokenStore;
+  readonly #tokens: TokenLookup;
   readonly #cacheMs: number;
   readonly #clock: () => number;
   readonly #cache = new Map<string, { principal: Principal | undefined; until: number }>();
   readonly #jwt: JwtVerifier | undefined;
 
   constructor(
-    tokens: TokenStore,
+    tokens: TokenLookup,
     options: { cacheSeconds: number; clock?: () => number; jwt?: JwtVerifier },
   ) {
     this.#tokens = tokens;

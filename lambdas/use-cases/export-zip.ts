@@ -4,14 +4,21 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Readable, Writable } from 'node:stream';
+import { PassThrough, Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import yazl from 'yazl';
+import { crc32, createDeflateRaw } from 'node:zlib';
 import { EXPORT_JSON_NAME, exportDocument, type TrailingFiles } from '../domain/export.js';
 import { MAX_ID } from '../domain/ids.js';
 import type { AuditRecord } from '../domain/record.js';
+import {
+  centralDirectory,
+  dataDescriptor,
+  streamedLocalHeader,
+  type ZipEntryRecord,
+} from '../domain/zip-format.js';
 import type { EventStore, PageResult } from '../ports/event-store.js';
 import type { ExportUpload } from '../ports/export-store.js';
+import { DEFLATE_LEVEL } from './parallel-export.js';
 
 /**
  * Entries read per query. Small pages keep little alive across the awaits between stages, so
@@ -62,8 +69,8 @@ export type ZipExportResult =
 
 /**
  * Streams a tenant's entries, newest first, into a zipped JSON document in constant memory:
- * query pages (one prefetched) → JSON text → deflate (yazl, Node's zlib) → memory while the zip is small,
- * else a multipart upload with backpressure all the way back to the queries.
+ * query pages (one prefetched) → JSON text → deflate (Node's zlib) → zip records → memory while the
+ * zip is small, else a multipart upload with backpressure all the way back to the queries.
  *
  * Snapshot: the first page fixes the newest id; every later page is bounded below the last id
  * read, so entries written during the export (its own download record included) are not in it.
@@ -115,48 +122,36 @@ export const exportZip = async (options: ZipExportOptions): Promise<ZipExportRes
   }
 
   const source = Readable.from(exportDocument(pages()), { objectMode: false });
-  const zip = new yazl.ZipFile();
-  // A PassThrough, though typed as the bare NodeJS.ReadableStream interface.
-  const zipped = zip.outputStream as Readable;
+  const zipped = new PassThrough();
   const sink = new SpillSink(options.inlineMaxBytes, options.startUpload);
-  // yazl reports its own and its source's failures as events; either must fail the whole pipeline.
-  source.once('error', (error) => zipped.destroy(error));
-  zip.once('error', (error: Error) => zipped.destroy(error));
-  zip.addReadStream(source, EXPORT_JSON_NAME, { mtime: new Date(started), compressionLevel: 6 });
+  const zip: ZipInProgress = { out: zipped, mtime: new Date(started), offset: 0, records: [] };
   const { trailingFiles } = options;
   const trailing: Readable[] = [];
-  if (!trailingFiles) zip.end();
-  else {
-    // Only once the document is read is its snapshot known; the files follow it in the zip.
-    source.once('end', () => {
+  const writing = (async () => {
+    await writeEntry(zip, EXPORT_JSON_NAME, source);
+    if (trailingFiles) {
+      // Only once the document is read is its snapshot known; the files follow it in the zip.
       const kept = spill?.full ? undefined : spill?.close();
       // Awaited by whoever reads the spill; none may (no proof file), so never left unhandled.
       kept?.catch(() => undefined);
-      trailingFiles({
+      const files = await trailingFiles({
         tenant: options.tenant,
         snapshotMaxId,
         entries,
         ...(spill && kept ? { exported: () => spill.read(kept) } : {}),
-      }).then(
-        (files) => {
-          for (const file of files) {
-            const options = { mtime: new Date(started), compressionLevel: 6 };
-            if (Buffer.isBuffer(file.content)) {
-              zip.addBuffer(file.content, file.name, options);
-              continue;
-            }
-            // A streamed file is read as yazl reaches it, with backpressure from the sink.
-            const stream = Readable.from(file.content, { objectMode: false });
-            stream.once('error', (error) => zipped.destroy(error));
-            trailing.push(stream);
-            zip.addReadStream(stream, file.name, options);
-          }
-          zip.end();
-        },
-        (error: unknown) => zipped.destroy(asError(error)),
-      );
-    });
-  }
+      });
+      for (const file of files) {
+        // A streamed file is read as the zip reaches it, with backpressure from the sink.
+        const content = Buffer.isBuffer(file.content) ? [file.content] : file.content;
+        const stream = Readable.from(content, { objectMode: false });
+        trailing.push(stream);
+        await writeEntry(zip, file.name, stream);
+      }
+    }
+    zipped.end(centralDirectory(zip.records, zip.offset, false));
+  })();
+  // Any failure of the writing (the source's, a trailing file's) fails the whole pipeline.
+  writing.catch((error: unknown) => zipped.destroy(asError(error)));
   try {
     await pipeline(zipped, sink);
     await spill?.remove();
@@ -180,6 +175,65 @@ export const exportZip = async (options: ZipExportOptions): Promise<ZipExportRes
 };
 
 const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
+
+/** A zip being written to `out`: the bytes written so far and the entries they hold. */
+interface ZipInProgress {
+  readonly out: Writable;
+  readonly mtime: Date;
+  offset: number;
+  readonly records: ZipEntryRecord[];
+}
+
+/**
+ * Writes `content` to the zip as one streamed entry: local header, deflated data, data
+ * descriptor — the records of `lambdas/domain/zip-format.ts`, which the parallel export writes
+ * too (so both paths give the same kind of file), with the entry's CRC and sizes counted on the
+ * way. Leaves `zip.out` open for the next entry.
+ */
+const writeEntry = async (zip: ZipInProgress, name: string, content: Readable): Promise<void> => {
+  const header = streamedLocalHeader(name, zip.mtime);
+  const localHeaderOffset = zip.offset;
+  let crc = 0;
+  let uncompressedSize = 0;
+  let compressedSize = 0;
+  let trailer = 0;
+  const measure = new Transform({
+    transform(piece: Buffer, _encoding, callback) {
+      crc = crc32(piece, crc);
+      uncompressedSize += piece.length;
+      callback(null, piece);
+    },
+  });
+  const frame = new Transform({
+    transform(piece: Buffer, _encoding, callback) {
+      compressedSize += piece.length;
+      callback(null, piece);
+    },
+    flush(callback) {
+      const entry: ZipEntryRecord = {
+        name,
+        crc32: crc,
+        compressedSize,
+        uncompressedSize,
+        localHeaderOffset,
+        mtime: zip.mtime,
+        method: 8,
+        streamed: true,
+      };
+      zip.records.push(entry);
+      const descriptor = dataDescriptor(entry, false);
+      trailer = descriptor.length;
+      callback(null, descriptor);
+    },
+  });
+  // The header goes out at once (a few bytes, past any backpressure): the sink sees the zip begin
+  // before deflate has anything to say.
+  zip.out.write(header);
+  await pipeline(content, measure, createDeflateRaw({ level: DEFLATE_LEVEL }), frame, zip.out, {
+    end: false,
+  });
+  zip.offset += header.length + compressedSize + trailer;
+};
 
 /**
  * Keeps the zip in memory up to `inlineMaxBytes`; past that it opens the upload, hands it what it

@@ -48,7 +48,7 @@ export class ExportPlanError extends Error {
   override readonly name = 'ExportPlanError';
 }
 
-/** Deflate level of every chunk and of the tail (as the single-worker export). */
+/** Deflate level of every chunk and of the tail, and of the single-worker export's entries. */
 export const DEFLATE_LEVEL = 6;
 
 /** The running job's parallel plan; throws when there is none (a step out of order). */

@@ -38,7 +38,7 @@ export const storedZip = async (service: TestService, job: ExportJob): Promise<B
   return Buffer.from((await output.Body?.transformToByteArray()) ?? new Uint8Array());
 };
 
-/** The single-worker export of the tenant as it is now (yazl, in memory): the reference. */
+/** The single-worker export of the tenant as it is now (in memory): the reference. */
 export const singleWorkerZip = async (service: TestService, tenant: string): Promise<Buffer> => {
   const result = await exportZip({
     events: service.services.events,

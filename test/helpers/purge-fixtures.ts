@@ -1,5 +1,5 @@
 import { gunzipSync } from 'node:zlib';
-import type { Services } from '../../lambdas/composition/dynamodb.js';
+import type { FeatureStores, Services } from '../../lambdas/composition/dynamodb.js';
 import { MAX_ID } from '../../lambdas/domain/ids.js';
 import { archiveLine } from '../../lambdas/domain/purge.js';
 import { API_REQUEST_ACTION, type AuditRecord, type EventDraft } from '../../lambdas/domain/record.js';
@@ -30,7 +30,10 @@ export const allEntries = async (services: Services, tenant: string): Promise<Au
  * Checks the rollup counters against a real count: the all-time total and every action's total.
  * Returns the mismatches (empty when exact).
  */
-export const counterMismatches = async (services: Services, tenant: string): Promise<string[]> => {
+export const counterMismatches = async (
+  services: Services & Pick<FeatureStores, 'counters'>,
+  tenant: string,
+): Promise<string[]> => {
   // Counters are exact once the stream consumer has derived every write made so far.
   await settleDerivation();
   const entries = await allEntries(services, tenant);

@@ -45,16 +45,24 @@ afterAll(() => {
   rmSync(OUT, { recursive: true, force: true });
 });
 
+/**
+ * The source files with code in `name`'s bundle, as deployed (a module that is imported but
+ * tree-shaken away entirely is not counted: it ships nothing).
+ */
+const inputsOf = async (name: string): Promise<string[]> => {
+  const { metafile } = await build({
+    ...handlerBuildOptions(name, join(OUT, `meta-${name}`, 'index.mjs')),
+    metafile: true,
+  });
+  const output = Object.values(metafile?.outputs ?? {}).find((file) => file.entryPoint !== undefined);
+  return Object.entries(output?.inputs ?? {})
+    .filter(([, input]) => input.bytesInOutput > 0)
+    .map(([path]) => path);
+};
+
 describe('deployed bundles', () => {
   it('holds jose only in the functions that see kore JWTs (the kore endpoint and the authorizer)', async () => {
     // Prepare
-    const inputsOf = async (name: string): Promise<string[]> => {
-      const { metafile } = await build({
-        ...handlerBuildOptions(name, join(OUT, `meta-${name}`, 'index.mjs')),
-        metafile: true,
-      });
-      return Object.keys(metafile?.inputs ?? {});
-    };
     const usesJose = async (name: string) =>
       (await inputsOf(name)).some((input) => input.includes('node_modules/jose/'));
 
@@ -69,6 +77,33 @@ describe('deployed bundles', () => {
       'canary-fetch': false,
       'download-json': false,
       'export-worker': false,
+    });
+  });
+
+  it('leaves the presigner out of the purge functions, and a zip library out of every export', async () => {
+    // Prepare: whether each function holds the presigner and yazl.
+    const holds = async (name: string) => {
+      const inputs = await inputsOf(name);
+      const has = (path: string) => inputs.some((input) => input.includes(path));
+      return {
+        presigner: has('node_modules/@aws-sdk/s3-request-presigner/'),
+        yazl: has('node_modules/yazl/'),
+      };
+    };
+
+    // Act
+    const names = ['purge', 'purge-worker', 'purge-scheduler', 'archives-get', 'download-json'];
+    const answers = await Promise.all(names.map(async (name) => [name, await holds(name)] as const));
+
+    // Assess: archive links (with the presigner) are apart from the archive store the purge
+    // writes through; the single-worker export writes its zip with lambdas/domain/zip-format.ts.
+    const none = { presigner: false, yazl: false };
+    expect(Object.fromEntries(answers)).toEqual({
+      purge: none,
+      'purge-worker': none,
+      'purge-scheduler': none,
+      'archives-get': { ...none, presigner: true },
+      'download-json': { ...none, presigner: true },
     });
   });
 

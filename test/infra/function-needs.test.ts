@@ -34,7 +34,7 @@ describe('function needs match the code', () => {
       // Assess
       expect({
         cursorKey: /\bvar readCursorKey\d* = /.test(code),
-        archiveBucket: /\bvar S3ArchiveStore\d* = class\b/.test(code),
+        archiveBucket: /\bvar (S3ArchiveStore|S3ArchiveLinks)\d* = class\b/.test(code),
         exportsBucket:
           /\bvar (S3ExportStore|S3ExportLinks|S3ExportPartStore|S3LargeResponseStore)\d* = class\b/.test(
             code,

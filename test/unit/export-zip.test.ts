@@ -1,11 +1,19 @@
 import { PassThrough } from 'node:stream';
+import { crc32, deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from '@jest/globals';
-import type { TrailingFiles } from '../../lambdas/domain/export.js';
+import { EXPORT_JSON_NAME, type TrailingFiles } from '../../lambdas/domain/export.js';
 import { ID_EPOCH_MS, idFor } from '../../lambdas/domain/ids.js';
 import { type AuditRecord, sealRecord } from '../../lambdas/domain/record.js';
+import {
+  centralDirectory,
+  dataDescriptor,
+  streamedLocalHeader,
+  type ZipEntryRecord,
+} from '../../lambdas/domain/zip-format.js';
 import type { EventStore, PageQuery } from '../../lambdas/ports/event-store.js';
 import type { ExportUpload } from '../../lambdas/ports/export-store.js';
 import { ExportBudgetExceeded, exportZip } from '../../lambdas/use-cases/export-zip.js';
+import { DEFLATE_LEVEL } from '../../lambdas/use-cases/parallel-export.js';
 import { inspectZip } from '../helpers/zip.js';
 
 /** An in-memory event store over `count` entries of one tenant. */
@@ -126,6 +134,46 @@ describe('exportZip', () => {
     expect(ids).toEqual([...ids].sort((a, b) => b - a));
     expect(stored.snapshotMaxId).toBe(ids[0]);
     if (inline.kind === 'inline') expect(inspectZip(inline.zip, 'canary_audit_trail.json').text).toBe(text);
+  });
+
+  it('writes the records the parallel export writes: header, deflated document, data descriptor, central directory', async () => {
+    // Prepare
+    const now = ID_EPOCH_MS + 5_000_000;
+
+    // Act
+    const result = await exportZip({
+      events: storeOf(1200),
+      tenant: 'acme',
+      clock: () => now,
+      deadline: now + 60_000,
+      inlineMaxBytes: 10_000_000,
+      startUpload: () => memoryUpload().upload,
+    });
+
+    // Assess: byte for byte the zip that lambdas/domain/zip-format.ts describes for the document.
+    if (result.kind !== 'inline') throw new Error('expected an in-memory zip');
+    const text = Buffer.from(inspectZip(result.zip, EXPORT_JSON_NAME).text, 'utf8');
+    const deflated = deflateRawSync(text, { level: DEFLATE_LEVEL });
+    const mtime = new Date(now);
+    const header = streamedLocalHeader(EXPORT_JSON_NAME, mtime);
+    const entry: ZipEntryRecord = {
+      name: EXPORT_JSON_NAME,
+      crc32: crc32(text),
+      compressedSize: deflated.length,
+      uncompressedSize: text.length,
+      localHeaderOffset: 0,
+      mtime,
+      method: 8,
+      streamed: true,
+    };
+    const descriptor = dataDescriptor(entry, false);
+    const expected = Buffer.concat([
+      header,
+      deflated,
+      descriptor,
+      centralDirectory([entry], header.length + deflated.length + descriptor.length, false),
+    ]);
+    expect(result.zip.equals(expected)).toBe(true);
   });
 
   it('gives up early when its own pace projects a finish past the deadline, cancelling the upload', async () => {
