@@ -143,9 +143,7 @@ const ingestThroughput = async (
             }
           }),
         );
-        const written = performance.now();
         await deployment.consumer.settle();
-        if (process.env.E2E_DEBUG) console.log(deployment.log, 'write', (written - started).toFixed(0), 'settle', (performance.now() - written).toFixed(0), JSON.stringify(deployment.consumer.stats));
         ms[deployment.log ? 'with' : 'without'] = performance.now() - started;
       }
       totalMs.with += ms.with;

@@ -76,6 +76,16 @@ const MAX_COUNTER_ITEMS = 90;
 /** Items in one TransactWriteItems call (DynamoDB's limit), the journal entry included. */
 const MAX_TRANSACTION_ITEMS = 100;
 
+/**
+ * A chunk whose retry staged more items than its packing counted (a part's state moved under it:
+ * another consumer appended to a tenant's log, which grew more tiles): the delivery stops before
+ * it, and the retry packs it again, counting from what it now knows.
+ */
+export const outgrown = (items: number): Error =>
+  new Error(
+    `a chunk's transaction outgrew DynamoDB's ${MAX_TRANSACTION_ITEMS} items (${items}) after its state moved; the delivery is retried from it`,
+  );
+
 /** One part's writes for a chunk, staged for the chunk's transaction. */
 export interface StagedWrites {
   readonly writes: readonly TransactItem[];
@@ -261,11 +271,9 @@ export class DynamoDbCounterStep implements DerivationStep {
       let staged: StagedWrites[] = [];
       try {
         staged = await Promise.all(this.#parts.map((part) => part.stage(chunk, attempt)));
-        await this.#doc.send(
-          new TransactWriteCommand({
-            TransactItems: [journalPut, ...updates, ...staged.flatMap((part) => part.writes)],
-          }),
-        );
+        const items = [journalPut, ...updates, ...staged.flatMap((part) => part.writes)];
+        if (items.length > MAX_TRANSACTION_ITEMS) throw outgrown(items.length);
+        await this.#doc.send(new TransactWriteCommand({ TransactItems: items }));
         for (const part of staged) part.committed();
         await this.#plan(chunk);
         return 'applied';

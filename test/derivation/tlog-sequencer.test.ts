@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import {
   DeleteCommand,
   type DynamoDBDocumentClient,
+  GetCommand,
   PutCommand,
   QueryCommand,
   TransactWriteCommand,
@@ -577,5 +578,84 @@ describe('checkpoints (once per delivery, after the sequencer)', () => {
     expect(yOutcome.resumeAt).toBeUndefined();
     expect(yOutcome.skipped.tlog).toBe(100);
     expect((await store.latestCheckpoint('acme'))?.size).toBe(150);
+  });
+});
+
+describe('counting a chunk’s log items (what the packer reserves in the transaction)', () => {
+  const changesOf = (records: readonly AuditRecord[], from = 0): ChangeRecord[] =>
+    records.map((record, n) => ({
+      eventId: `c${from + n}`,
+      sequenceNumber: String(5000 + from + n),
+      kind: 'insert',
+      newImage: recordToItem(record),
+    }));
+  // Entries of one millisecond (sequence numbers apart): one 256 ms leaf-index bucket for them all.
+  const at = Math.ceil(BASE / 256) * 256 + 512;
+  const tenantRecords = (tenant: string, count: number, offset: number) =>
+    Array.from({ length: count }, (_, n) =>
+      sealRecord(tenant, idFor(at, offset + n), at, { action_type: 'pack' }),
+    );
+
+  it('counts the tiles a known tenant grows exactly, an unknown or contended one at their most', async () => {
+    // Prepare: a sequencer that committed 250 entries for acme (its tree's first tile nearly full).
+    const tables = await createTables();
+    const clock = { now: BASE };
+    const step = new DynamoDbSequencerStep(tables.doc, {
+      controlTable: tables.control,
+      clock: () => clock.now,
+    });
+    const journal = new DynamoDbDerivationJournal(tables.doc, { controlTable: tables.control });
+    const first = tenantRecords('acme', 250, 0);
+    expect((await deriveChanges({ journal, steps: [step] }, changesOf(first))).resumeAt).toBeUndefined();
+    const next = changesOf(tenantRecords('acme', 10, 250), 250);
+    const unknown = changesOf(tenantRecords('globex', 2, 0), 400);
+
+    // Act
+    const counter = step.counter();
+    const counted = [...next, ...unknown].map((record) => counter.add(record));
+
+    // Assess: acme's first entry reserves its head, one level-0 tile and its bucket; the one that
+    // fills the tile (the 256th leaf) adds the level-1 tile its hash goes to, the next one the next
+    // level-0 tile; globex, unknown, reserves its head, five tiles and its bucket.
+    expect(counted).toEqual([3, 0, 0, 0, 0, 1, 1, 0, 0, 0, 7, 0]);
+    // A failed commit makes acme count at the most for a while.
+    step.failed(next);
+    expect(step.counter().add(next[0] as ChangeRecord)).toBe(7);
+    clock.now += 61_000;
+    expect(step.counter().add(next[0] as ChangeRecord)).toBe(7);
+    // …until it commits again, from a head it knows.
+    expect((await deriveChanges({ journal, steps: [step] }, next)).resumeAt).toBeUndefined();
+    expect(step.counter().add(changesOf(tenantRecords('acme', 1, 260), 260)[0] as ChangeRecord)).toBe(3);
+  });
+
+  it('refuses to send a chunk whose staged writes outgrew the transaction, and writes nothing of it', async () => {
+    // Prepare: a counter step with a part that stages more than DynamoDB takes in one transaction.
+    const tables = await createTables();
+    const records = changesOf(tenantRecords('acme', 3, 0));
+    const oversized = {
+      name: 'oversized',
+      counter: () => ({ add: () => 0 }),
+      stage: async () => ({
+        writes: Array.from({ length: 100 }, (_, n) => ({
+          Put: { TableName: tables.control, Item: { pk: `oversized#${n}`, sk: 'x' } },
+        })),
+        committed: () => undefined,
+      }),
+      failed: () => undefined,
+    };
+    const step = new DynamoDbCounterStep(tables.doc, { controlTable: tables.control, parts: [oversized] });
+    const journal = new DynamoDbDerivationJournal(tables.doc, { controlTable: tables.control });
+
+    // Act
+    const outcome = await deriveChanges({ journal, steps: [step] }, records);
+
+    // Assess: the delivery stops before the chunk, which is not journaled and wrote nothing.
+    expect(outcome.resumeAt).toBe(records[0]?.sequenceNumber);
+    expect(String(outcome.error)).toMatch(/outgrew DynamoDB's 100 items/);
+    expect(await journal.find('counters', records[0]?.eventId as string)).toBeUndefined();
+    const written = await tables.doc.send(
+      new GetCommand({ TableName: tables.control, Key: { pk: 'oversized#0', sk: 'x' } }),
+    );
+    expect(written.Item).toBeUndefined();
   });
 });

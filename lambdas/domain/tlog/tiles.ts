@@ -97,6 +97,21 @@ export interface TiledAppend {
 }
 
 /**
+ * How many tiles an append of `count` leaves to a tree of `size` leaves grows (what `appendToTiles`
+ * returns as `tiles`): at each tile level the tiles holding the level's new hashes, stopping at the
+ * first level that gains none (a level gains a hash only when the one below fills a tile's span).
+ */
+export const tilesGrownBy = (size: number, count: number): number => {
+  let tiles = 0;
+  for (let span = 1; ; span *= TILE_WIDTH) {
+    const first = Math.floor(size / span);
+    const last = Math.floor((size + count) / span) - 1;
+    if (last < first) return tiles;
+    tiles += Math.floor(last / TILE_WIDTH) - Math.floor(first / TILE_WIDTH) + 1;
+  }
+};
+
+/**
  * Appends leaf hashes to the tree of `size` leaves stored in tiles: O(log n) tile reads to load the right
  * edge, then the rewritten tiles (one partial tile per level, plus any that filled up). An `edge` of that
  * tree (a previous append's, trusted by the caller) replaces loading it, which costs up to 255 hashes

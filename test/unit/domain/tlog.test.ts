@@ -31,7 +31,7 @@ import {
   signNote,
 } from '../../../lambdas/domain/tlog/note.js';
 import { rangeProof, verifyRange } from '../../../lambdas/domain/tlog/range-proof.js';
-import { appendToTiles, tileNodeReader, tilePath } from '../../../lambdas/domain/tlog/tiles.js';
+import { appendToTiles, tileNodeReader, tilePath, tilesGrownBy } from '../../../lambdas/domain/tlog/tiles.js';
 
 const hex = (hash: Uint8Array) => Buffer.from(hash).toString('hex');
 
@@ -320,8 +320,9 @@ describe('C2SP hash tiles', () => {
               leaves.slice(size, size + batch).map(leafHash),
             );
             for (const tile of appended.tiles) store.tiles.set(`${tile.level}/${tile.index}`, tile.hashes);
-            size = appended.size;
             // Assess
+            expect(appended.tiles).toHaveLength(tilesGrownBy(size, batch));
+            size = appended.size;
             expect(hex(appended.root)).toBe(hex(reference.roots[size - 1] as Hash));
           }
           const index = total - 1 - Math.floor(total / 3);
@@ -379,6 +380,30 @@ describe('C2SP hash tiles', () => {
       ),
       { numRuns: 25 },
     );
+  });
+
+  it('counts the tiles an append grows without appending, at every tile level', async () => {
+    // Prepare: appends that fill level-0 tiles, complete a level-1 hash, and reach level 2 (65,536).
+    const store = tileStore();
+    const appends: [number, number][] = [];
+    let size = 0;
+    for (const count of [1, 255, 1, 100, 300, 65_000, 100, 1, 1_000]) {
+      const batch = Array.from({ length: count }, (_, offset) =>
+        leafHash(Buffer.from(`leaf ${size + offset}`)),
+      );
+
+      // Act
+      const appended = await appendToTiles(store.read, size, batch);
+
+      // Assess
+      appends.push([appended.tiles.length, tilesGrownBy(size, count)]);
+      for (const tile of appended.tiles) store.tiles.set(`${tile.level}/${tile.index}`, tile.hashes);
+      size = appended.size;
+    }
+    expect(appends.map(([grown]) => grown)).toEqual(appends.map(([, counted]) => counted));
+    expect(appends.map(([grown]) => grown)).toEqual([1, 2, 1, 1, 3, 257, 1, 1, 6]);
+    expect(tilesGrownBy(65_535, 1)).toBe(3);
+    expect(tilesGrownBy(12_345, 0)).toBe(0);
   });
 
   it('reads O(log n) tiles for a proof in a tree of 70,000 leaves', async () => {
