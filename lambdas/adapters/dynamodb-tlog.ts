@@ -252,18 +252,7 @@ export class DynamoDbTlogStore implements TlogReader, CheckpointWriter, ReceiptW
   }
 
   async leafIndexOf(tenant: string, entryId: number): Promise<number | undefined> {
-    const found = (await this.#runIndexes([tlogLeafRunPartition(tenant, entryId)])).get(entryId);
-    if (found !== undefined) return found;
-    // An entry sequenced before run items (the 64 ms bucket item), or not sequenced yet.
-    // The whole bucket item: a read costs what the item weighs, projected or not.
-    const output = await this.#doc.send(
-      new GetCommand({
-        TableName: this.#table,
-        Key: tlogLeafBucketKey(tenant, entryId),
-        ConsistentRead: true,
-      }),
-    );
-    return output.Item ? leafIndexInBucket(output.Item, entryId) : undefined;
+    return (await this.leafIndexesOf(tenant, [entryId])).get(entryId);
   }
 
   async leafIndexesOf(tenant: string, entryIds: readonly number[]): Promise<Map<number, number>> {
