@@ -89,7 +89,7 @@ interface IngestRatio {
 /**
  * Ingest throughput end to end, with the verifiable log and without: the write path's appends (the
  * event store's BatchWriteItem with its indexes, 8 batches of 100 in flight over 4 tenants) until
- * the stream consumer has derived every one of them, in two deployments side by side on the same
+ * the stream consumer has derived every one of them, in two deployments side by side on one fresh
  * DynamoDB Local (tables of their own and a stream consumer each, the local one `npm start` runs), one whose
  * consumer runs the counters only and one whose consumer runs counters, sequencer and checkpoints.
  * Rounds alternate the two; the figure is the median of the rounds' ratios.
@@ -307,7 +307,7 @@ export const tlogBench: BenchModule = async (context) => {
     value: e2e.ratio,
     unit: '×',
     goal: { op: '>=', target: 0.9 },
-    details: `${e2eTotal} events each way through the event store's append (8 batches of 100 in flight, 4 tenants) until the stream consumer had derived them all, in two deployments on the same DynamoDB Local (own tables and a stream consumer each, on this process's event loop beside the writes, deliveries of up to 500 as deployed): counters only, and counters + sequencer + checkpoints; ${e2eRounds} rounds of ${e2eTotal / e2eRounds} alternating the two, the median of the rounds' ratios (min ${Math.min(...e2e.ratios).toFixed(2)}, max ${Math.max(...e2e.ratios).toFixed(2)}): without the log ${Math.round(e2e.rates.without)} events/s, with it ${Math.round(e2e.rates.with)} events/s; every entry sequenced (${e2e.appended} leaves)`,
+    details: `${e2eTotal} events each way through the event store's append (8 batches of 100 in flight, 4 tenants) until the stream consumer had derived them all, in two deployments side by side on a fresh DynamoDB Local of their own (own tables and a stream consumer each, on this process's event loop beside the writes, deliveries of up to 500 as deployed): counters only, and counters + sequencer + checkpoints; ${e2eRounds} rounds of ${e2eTotal / e2eRounds} alternating the two, the median of the rounds' ratios (min ${Math.min(...e2e.ratios).toFixed(2)}, max ${Math.max(...e2e.ratios).toFixed(2)}): without the log ${Math.round(e2e.rates.without)} events/s, with it ${Math.round(e2e.rates.with)} events/s; every entry sequenced (${e2e.appended} leaves)`,
   });
 
   // 2. Proofs at a million leaves, on the pure core (the same code the service and verify run).
