@@ -258,22 +258,3 @@ export const TLOG_LEAF_RUN_PREFIX = 'r';
  * expression, not one per entry (DynamoDB parses each `SET` clause).
  */
 export const tlogLeafRunAttribute = (firstLeaf: number): string => `${TLOG_LEAF_RUN_PREFIX}${firstLeaf}`;
-
-/**
- * Entry ids per leaf-run partition (the third layout): 2¹⁸ ids are 256 ms of entry time, so a chunk
- * of a hundred entries written a millisecond apart mostly lands in one.
- */
-export const TLOG_LEAF_RUN_BUCKET_IDS = 2 ** 18;
-
-/** The partition holding the leaf-index runs of a tenant's entries of one 256 ms id bucket. */
-export const tlogLeafRunPartition = (tenant: string, entryId: number): string =>
-  `tlogleafrun#${tenant}#${Math.floor(entryId / TLOG_LEAF_RUN_BUCKET_IDS)}`;
-
-/**
- * One chunk's leaf indexes for a tenant's entries of one 256 ms id bucket (the third layout): an
- * item of its own, put once and never updated, named by the least leaf index it holds (given once,
- * so no two chunks share a key). A write costs what the run weighs however busy the bucket is, and
- * one Query on the partition reads every run of the bucket.
- */
-export const tlogLeafRunKey = (tenant: string, entryId: number, firstLeaf: number): ControlKey =>
-  controlKey(tlogLeafRunPartition(tenant, entryId), `+${String(firstLeaf).padStart(12, '0')}`);

@@ -36,15 +36,13 @@ import {
   type ControlKey,
   journalKey,
   TLOG_LEAF_BUCKET_IDS,
-  TLOG_LEAF_RUN_BUCKET_IDS,
   TLOG_LEAF_RUN_PREFIX,
   TLOG_TILE_STRIP,
   tlogCheckpointKey,
   tlogHeadKey,
   tlogLeafAttribute,
   tlogLeafBucketKey,
-  tlogLeafRunKey,
-  tlogLeafRunPartition,
+  tlogLeafRunAttribute,
   tlogReceiptKey,
   tlogReceiptPrefix,
   tlogTileKey,
@@ -104,59 +102,13 @@ const leafOf = (record: ChangeRecord): Hash | undefined => {
   return known.leaf;
 };
 
-/** Bytes per entry in a leaf-index run of the second layout: its id within the bucket, its leaf index after the run's first. */
+/** Bytes per entry in a leaf-index run: its id within the bucket, its leaf index after the run's first. */
 const RUN_ENTRY_BYTES = 4;
 
-/** Bytes per entry in a run item (the third layout): 3 of its id within the 2¹⁸-id bucket, 2 of its leaf index after the run's first. */
-const RUN_ITEM_ENTRY_BYTES = 5;
-
 /**
- * A chunk's run of leaf indexes in one 256 ms bucket, as its run item holds it: per entry,
- * big-endian, 3 bytes of its id within the bucket (id mod 2¹⁸) and 2 of its leaf index minus
- * `first` (a chunk holds far fewer than 2¹⁶ entries).
- */
-export const encodeLeafRunItem = (
-  entries: readonly { id: number; index: number }[],
-  first: number,
-): Uint8Array => {
-  const run = new Uint8Array(entries.length * RUN_ITEM_ENTRY_BYTES);
-  const view = new DataView(run.buffer);
-  for (const [position, { id, index }] of entries.entries()) {
-    const offset = index - first;
-    if (offset < 0 || offset > 0xffff)
-      throw new InvariantError(`leaf ${index} is out of its run from ${first}`);
-    const within = id % TLOG_LEAF_RUN_BUCKET_IDS;
-    const at = position * RUN_ITEM_ENTRY_BYTES;
-    view.setUint8(at, within >>> 16);
-    view.setUint16(at + 1, within & 0xffff);
-    view.setUint16(at + 3, offset);
-  }
-  return run;
-};
-
-/** Every entry id → leaf index a run item holds (the third layout), added to `into`. */
-export const readLeafRunItem = (
-  item: Readonly<Record<string, unknown>>,
-  into: Map<number, number> = new Map(),
-): Map<number, number> => {
-  const run = item.run;
-  const first = item.first;
-  const partition = item[CONTROL_KEYS.partition];
-  if (!(run instanceof Uint8Array) || typeof first !== 'number' || typeof partition !== 'string') return into;
-  const bucket = Number(partition.slice(partition.lastIndexOf('#') + 1));
-  if (!Number.isSafeInteger(bucket)) return into;
-  const view = new DataView(run.buffer, run.byteOffset, run.byteLength);
-  for (let at = 0; at + RUN_ITEM_ENTRY_BYTES <= run.byteLength; at += RUN_ITEM_ENTRY_BYTES) {
-    const within = view.getUint8(at) * 0x10000 + view.getUint16(at + 1);
-    into.set(bucket * TLOG_LEAF_RUN_BUCKET_IDS + within, first + view.getUint16(at + 3));
-  }
-  return into;
-};
-
-/**
- * A chunk's run of leaf indexes in one 64 ms bucket, as the second layout wrote it (one attribute
- * of the bucket item per chunk): per entry, big-endian, 2 bytes of its id within the bucket (id mod
- * 2¹⁶) and 2 of its leaf index minus `first`. Readers still read it; tests build old stores with it.
+ * A chunk's run of leaf indexes in one 64 ms bucket (one attribute of the bucket item per chunk):
+ * per entry, big-endian, 2 bytes of its id within the bucket (id mod 2¹⁶) and 2 of its leaf index
+ * minus `first` (a chunk holds far fewer than 2¹⁶).
  */
 export const encodeLeafRun = (
   entries: readonly { id: number; index: number }[],
@@ -174,7 +126,7 @@ export const encodeLeafRun = (
   return run;
 };
 
-/** The leaf index a 64 ms bucket item (the first two layouts) holds for `entryId` (of that bucket). */
+/** The leaf index a bucket item holds for `entryId` (of that bucket), in either layout. */
 export const leafIndexInBucket = (
   item: Readonly<Record<string, unknown>>,
   entryId: number,
@@ -256,23 +208,9 @@ export class DynamoDbTlogStore implements TlogReader, CheckpointWriter, ReceiptW
   }
 
   async leafIndexesOf(tenant: string, entryIds: readonly number[]): Promise<Map<number, number>> {
-    const wanted = new Set(entryIds);
-    // Entries of one 256 ms bucket share a partition of run items: one Query a bucket.
-    const found = await this.#runIndexes([
-      ...new Set([...wanted].map((id) => tlogLeafRunPartition(tenant, id))),
-    ]);
-    const indexes = new Map<number, number>();
-    for (const id of wanted) {
-      const index = found.get(id);
-      if (index === undefined) continue;
-      indexes.set(id, index);
-      wanted.delete(id);
-    }
-    if (wanted.size === 0) return indexes;
-    // The rest were sequenced before run items (or not yet): entries of one 64 ms bucket share an
-    // item there, so read each bucket once, 100 buckets a call.
+    // Entries of one 64 ms bucket share an item: read each bucket once, 100 buckets a call.
     const buckets = new Map<string, { key: ControlKey; ids: number[] }>();
-    for (const id of wanted) {
+    for (const id of new Set(entryIds)) {
       const key = tlogLeafBucketKey(tenant, id);
       const name = String(key[CONTROL_KEYS.partition]);
       const bucket = buckets.get(name) ?? { key, ids: [] };
@@ -285,40 +223,13 @@ export class DynamoDbTlogStore implements TlogReader, CheckpointWriter, ReceiptW
       [...buckets.values()].map(({ key }) => key),
       { concurrency: 4 },
     );
+    const indexes = new Map<number, number>();
     for (const item of items) {
       for (const id of buckets.get(String(item[CONTROL_KEYS.partition]))?.ids ?? []) {
         const index = leafIndexInBucket(item, id);
         if (index !== undefined) indexes.set(id, index);
       }
     }
-    return indexes;
-  }
-
-  /** Every entry id → leaf index the run items of `partitions` hold, four Queries in flight at once. */
-  async #runIndexes(partitions: readonly string[]): Promise<Map<number, number>> {
-    const indexes = new Map<number, number>();
-    let next = 0;
-    const worker = async () => {
-      while (next < partitions.length) {
-        const partition = partitions[next++] as string;
-        let start: Record<string, unknown> | undefined;
-        do {
-          const output = await this.#doc.send(
-            new QueryCommand({
-              TableName: this.#table,
-              KeyConditionExpression: '#pk = :pk',
-              ExpressionAttributeNames: { '#pk': CONTROL_KEYS.partition },
-              ExpressionAttributeValues: { ':pk': partition },
-              ConsistentRead: true,
-              ...(start ? { ExclusiveStartKey: start } : {}),
-            }),
-          );
-          for (const item of output.Items ?? []) readLeafRunItem(item, indexes);
-          start = output.LastEvaluatedKey;
-        } while (start);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(4, partitions.length) }, worker));
     return indexes;
   }
 
@@ -462,7 +373,7 @@ const appendItemCounter = (knownSize: (tenant: string) => number | undefined) =>
       let items = reserved - part.reserved;
       part.reserved = reserved;
       tenants.set(entry.tenant, part);
-      const bucket = tlogLeafRunPartition(entry.tenant, entry.id);
+      const bucket = tlogLeafBucketKey(entry.tenant, entry.id).pk;
       if (!buckets.has(bucket)) items += 1;
       buckets.add(bucket);
       return items;
@@ -732,7 +643,7 @@ export class DynamoDbSequencerStep implements DerivationStep, TransactionPart {
   /**
    * One tenant's append: the head conditioned on the size it was read at (with the new checkpoint
    * when one is due: the head item holds the latest), the hashes the tiles gained, and the
-   * entries' leaf indexes (one item per 256 ms bucket of entry ids: the chunk's run there).
+   * entries' leaf indexes (one attribute per 64 ms bucket item: the chunk's run there).
    */
   #appendWrites(append: TenantAppend, grown: TiledAppend, note: string | undefined): TransactItem[] {
     // An update, not a put: a chunk that signs no checkpoint keeps the one the head holds.
@@ -767,24 +678,26 @@ export class DynamoDbSequencerStep implements DerivationStep, TransactionPart {
         },
       },
     }));
-    // One item per 256 ms bucket: the chunk's run of leaf indexes there (see encodeLeafRunItem),
-    // put once, never updated.
+    // One attribute per 64 ms bucket: the chunk's run of leaf indexes there (see encodeLeafRun).
     const buckets = new Map<
       string,
       { key: ControlKey; first: number; entries: { id: number; index: number }[] }
     >();
     for (const [offset, id] of append.entryIds.entries()) {
-      const partition = tlogLeafRunPartition(append.tenant, id);
+      const key = tlogLeafBucketKey(append.tenant, id);
       const index = append.oldSize + offset;
-      let bucket = buckets.get(partition);
-      if (!bucket) {
-        bucket = { key: tlogLeafRunKey(append.tenant, id, index), first: index, entries: [] };
-        buckets.set(partition, bucket);
-      }
+      const bucket = buckets.get(key.pk) ?? { key, first: index, entries: [] };
       bucket.entries.push({ id, index });
+      buckets.set(key.pk, bucket);
     }
     const indexes: TransactItem[] = [...buckets.values()].map(({ key, first, entries }) => ({
-      Put: { TableName: this.#table, Item: { ...key, first, run: encodeLeafRunItem(entries, first) } },
+      Update: {
+        TableName: this.#table,
+        Key: key,
+        UpdateExpression: 'SET #r = :r',
+        ExpressionAttributeNames: { '#r': tlogLeafRunAttribute(first) },
+        ExpressionAttributeValues: { ':r': encodeLeafRun(entries, first) },
+      },
     }));
     return [head, ...tiles, ...indexes];
   }

@@ -1,17 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import {
   TLOG_LEAF_BUCKET_IDS,
-  TLOG_LEAF_RUN_BUCKET_IDS,
   tlogLeafAttribute,
   tlogLeafRunAttribute,
-  tlogLeafRunKey,
 } from '../../lambdas/adapters/dynamodb-keys.js';
-import {
-  encodeLeafRun,
-  encodeLeafRunItem,
-  leafIndexInBucket,
-  readLeafRunItem,
-} from '../../lambdas/adapters/dynamodb-tlog.js';
+import { encodeLeafRun, leafIndexInBucket } from '../../lambdas/adapters/dynamodb-tlog.js';
 import { InvariantError } from '../../lambdas/domain/errors.js';
 
 describe('leaf-index runs in a bucket item', () => {
@@ -48,47 +41,5 @@ describe('leaf-index runs in a bucket item', () => {
   it('refuses a leaf index before its run or 2¹⁶ past its first', () => {
     expect(() => encodeLeafRun([{ id: bucket, index: 9 }], 10)).toThrow(InvariantError);
     expect(() => encodeLeafRun([{ id: bucket, index: 10 + 65_536 }], 10)).toThrow(InvariantError);
-  });
-});
-
-describe('leaf-index run items (one per chunk and 256 ms bucket)', () => {
-  const bucket = 6_635 * TLOG_LEAF_RUN_BUCKET_IDS;
-
-  it('reads back every entry of the runs of one bucket, its first and last ids included', () => {
-    // Prepare: two chunks' run items in one bucket, out of id order as the stream delivers them.
-    const first = [
-      { id: bucket + 200_000, index: 7_000_000 },
-      { id: bucket, index: 7_000_001 },
-      { id: bucket + TLOG_LEAF_RUN_BUCKET_IDS - 1, index: 7_000_099 },
-    ];
-    const second = [{ id: bucket + 65_536, index: 7_000_100 + 65_535 }];
-    const items = [
-      {
-        ...tlogLeafRunKey('acme', bucket, 7_000_000),
-        first: 7_000_000,
-        run: encodeLeafRunItem(first, 7_000_000),
-      },
-      {
-        ...tlogLeafRunKey('acme', bucket, 7_000_100),
-        first: 7_000_100,
-        run: encodeLeafRunItem(second, 7_000_100),
-      },
-    ];
-
-    // Act
-    const indexes = new Map<number, number>();
-    for (const item of items) readLeafRunItem(item, indexes);
-
-    // Assess
-    expect([...indexes]).toEqual([...first, ...second].map(({ id, index }) => [id, index]));
-    expect(items[0]?.run).toHaveLength(15);
-    expect(items[0]?.sk).toBe('+000007000000');
-    expect(items[0]?.pk).toBe('tlogleafrun#acme#6635');
-  });
-
-  it('refuses a leaf index before its run or 2¹⁶ past its first, and ignores an item that is not a run', () => {
-    expect(() => encodeLeafRunItem([{ id: bucket, index: 9 }], 10)).toThrow(InvariantError);
-    expect(() => encodeLeafRunItem([{ id: bucket, index: 10 + 65_536 }], 10)).toThrow(InvariantError);
-    expect(readLeafRunItem({ pk: 'tlogleafrun#acme#6635', sk: '+1', first: 'x', run: 'y' }).size).toBe(0);
   });
 });
