@@ -82,7 +82,7 @@ const sequenced = (record: ChangeRecord): InsertedEntry | null => {
     known =
       whole && typeof id === 'number' && typeof partition === 'string'
         ? // A hot tenant's write shard names the tenant with its shard in the partition key.
-          { tenant: partition.includes('~') ? parseShardPartition(partition).tenant : partition, id }
+          { tenant: parseShardPartition(partition).tenant, id }
         : null;
     entries.set(record, known);
   }
