@@ -23,12 +23,7 @@ import type {
 } from '../ports/derivation.js';
 import type { ShardPlanSource, ShardPlanStore } from '../ports/shard-plans.js';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF, isThrottle } from './backoff.js';
-import {
-  type CounterItemDelta,
-  counterItemDeltas,
-  counterUpdate,
-  type TransactItem,
-} from './dynamodb-counters.js';
+import { type CounterItemDelta, counterItemDeltas, counterUpdate } from './dynamodb-counters.js';
 import { journalKey } from './dynamodb-keys.js';
 import { log } from './log.js';
 import { CONTROL_KEYS, EVENTS_KEYS } from './table-definitions.js';
@@ -36,9 +31,59 @@ import { CONTROL_KEYS, EVENTS_KEYS } from './table-definitions.js';
 /** Journal entries outlive the stream's own 24-hour retention: no delivery can reach past them. */
 const JOURNAL_LIFETIME_SECONDS = 2 * 86_400;
 
-const journalItem = (entry: JournalEntry, now: number): Record<string, unknown> => ({
+/** Stream event ids as DynamoDB Streams writes them (32 hex digits), or as UUIDs (DynamoDB Local). */
+const HEX_ID = /^[0-9a-f]{32}$/;
+const UUID_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * A journal entry's members, packed: a delivery's entry lists up to 500 stream event ids, and an
+ * item's write costs its size (a transactional write twice). Ids of one of the two forms streams
+ * give are packed as 16 bytes each (`packed`, with their `form`): a third of their text; any other
+ * ids are kept as one JSON string (`members`).
+ */
+const packMembers = (members: readonly string[]): Record<string, unknown> => {
+  const form = members.every((id) => HEX_ID.test(id))
+    ? 'hex'
+    : members.every((id) => UUID_ID.test(id))
+      ? 'uuid'
+      : undefined;
+  if (!form) return { members: JSON.stringify(members) };
+  const packed = Buffer.alloc(members.length * 16);
+  for (const [position, id] of members.entries())
+    packed.write(form === 'uuid' ? id.replaceAll('-', '') : id, position * 16, 'hex');
+  return { packed: new Uint8Array(packed.buffer, packed.byteOffset, packed.byteLength), form };
+};
+
+/** The members a journal item lists, in any of the forms entries were written in. */
+const journalMembers = (
+  item: Readonly<Record<string, unknown>> | undefined,
+): readonly string[] | undefined => {
+  if (!item) return undefined;
+  const { packed, form, members } = item;
+  if (packed instanceof Uint8Array && (form === 'hex' || form === 'uuid')) {
+    const hex = Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength).toString('hex');
+    const ids: string[] = [];
+    for (let at = 0; at < hex.length; at += 32) {
+      const id = hex.slice(at, at + 32);
+      ids.push(
+        form === 'hex'
+          ? id
+          : `${id.slice(0, 8)}-${id.slice(8, 12)}-${id.slice(12, 16)}-${id.slice(16, 20)}-${id.slice(20)}`,
+      );
+    }
+    return ids;
+  }
+  // The entries written before: the ids as a list.
+  if (Array.isArray(members)) return members as string[];
+  if (typeof members !== 'string') return undefined;
+  const parsed: unknown = JSON.parse(members);
+  return Array.isArray(parsed) && parsed.every((member) => typeof member === 'string') ? parsed : undefined;
+};
+
+/** A journal entry's item. */
+export const journalItem = (entry: JournalEntry, now: number): Record<string, unknown> => ({
   ...journalKey(entry.step, entry.key),
-  members: [...entry.members],
+  ...packMembers(entry.members),
   [CONTROL_KEYS.ttl]: Math.floor(now / 1000) + JOURNAL_LIFETIME_SECONDS,
 });
 
@@ -61,8 +106,7 @@ export class DynamoDbDerivationJournal implements DerivationJournal {
     const output = await this.#doc.send(
       new GetCommand({ TableName: this.#table, Key: journalKey(step, eventId), ConsistentRead: true }),
     );
-    const members = output.Item?.members;
-    return Array.isArray(members) ? (members as string[]) : undefined;
+    return journalMembers(output.Item);
   }
 
   async alias(entry: JournalEntry): Promise<void> {
@@ -72,44 +116,6 @@ export class DynamoDbDerivationJournal implements DerivationJournal {
 
 /** Counter items one chunk may update, leaving room in the transaction for the journal entry. */
 const MAX_COUNTER_ITEMS = 90;
-
-/** Items in one TransactWriteItems call (DynamoDB's limit), the journal entry included. */
-const MAX_TRANSACTION_ITEMS = 100;
-
-/**
- * A chunk whose retry staged more items than its packing counted (a part's state moved under it:
- * another consumer appended to a tenant's log, which grew more tiles): the delivery stops before
- * it, and the retry packs it again, counting from what it now knows.
- */
-export const outgrown = (items: number): Error =>
-  new Error(
-    `a chunk's transaction outgrew DynamoDB's ${MAX_TRANSACTION_ITEMS} items (${items}) after its state moved; the delivery is retried from it`,
-  );
-
-/** One part's writes for a chunk, staged for the chunk's transaction. */
-export interface StagedWrites {
-  readonly writes: readonly TransactItem[];
-  /** Told once the transaction holding `writes` committed. */
-  committed(): void;
-}
-
-/**
- * Another derivation's writes, committed in the counter step's transaction for each chunk (the
- * verifiable log's sequencer): one journal entry and one round trip for both, so the chunk's
- * counters and its log appends are applied exactly once together.
- */
-export interface TransactionPart {
-  /** Counts, record by record, the transaction items a chunk of these records needs at most. */
-  counter(): { add(record: ChangeRecord): number };
-  /**
-   * The part's writes for a chunk. `attempt` is 1, then higher after a failed commit (re-read
-   * whatever another writer may have moved). A conditional write of the part that fails makes
-   * the commit retry.
-   */
-  stage(chunk: readonly ChangeRecord[], attempt: number): Promise<StagedWrites>;
-  /** Told that a commit holding its staged writes did not happen (or was a duplicate). */
-  failed(chunk: readonly ChangeRecord[]): void;
-}
 
 /** The fields rollups count by, from a stream image of an entry; undefined for any other item. */
 type CountedFields = Pick<AuditRecord, 'tenant' | 'timestamp' | 'action_type' | 'user' | 'api_key'>;
@@ -146,7 +152,6 @@ export class DynamoDbCounterStep implements DerivationStep {
   readonly #backoff: BackoffPolicy;
   readonly #shardPlans: ShardPlanSource | undefined;
   readonly #planShards: { readonly planner: ShardPlanner; readonly store: ShardPlanStore } | undefined;
-  readonly #parts: readonly TransactionPart[];
 
   constructor(
     doc: DynamoDBDocumentClient,
@@ -162,11 +167,8 @@ export class DynamoDbCounterStep implements DerivationStep {
        * more (or far fewer) write shards (lambdas/domain/hot-shards.ts).
        */
       readonly planShards?: { readonly planner: ShardPlanner; readonly store: ShardPlanStore };
-      /** Writes committed in each chunk's transaction beside the counters (the sequencer's). */
-      readonly parts?: readonly TransactionPart[];
     },
   ) {
-    this.#parts = options.parts ?? [];
     this.#doc = doc;
     this.#table = options.controlTable;
     this.#shardPlans = options.shardPlans;
@@ -178,20 +180,12 @@ export class DynamoDbCounterStep implements DerivationStep {
 
   packer(): ChunkPacker {
     const keys = new Set<string>();
-    const counters = this.#parts.map((part) => part.counter());
-    let partItems = 0;
     return {
       add: (record) => {
         const fields = record.kind === 'insert' ? countedFields(record.newImage) : undefined;
         const added = fields ? [...counterDeltas([fields], 1, 0).keys()].filter((key) => !keys.has(key)) : [];
         if (keys.size + added.length > MAX_COUNTER_ITEMS) return false;
-        // The parts' counters must only count a record the chunk takes: ask them last.
-        const items = keys.size + added.length + partItems;
-        let more = 0;
-        for (const counter of counters) more += counter.add(record);
-        if (items + more > MAX_TRANSACTION_ITEMS - 1) return false;
         for (const key of added) keys.add(key);
-        partItems += more;
         return true;
       },
     };
@@ -268,27 +262,16 @@ export class DynamoDbCounterStep implements DerivationStep {
       },
     };
     for (let attempt = 1; ; attempt += 1) {
-      let staged: StagedWrites[] = [];
       try {
-        staged = await Promise.all(this.#parts.map((part) => part.stage(chunk, attempt)));
-        const items = [journalPut, ...updates, ...staged.flatMap((part) => part.writes)];
-        if (items.length > MAX_TRANSACTION_ITEMS) throw outgrown(items.length);
-        await this.#doc.send(new TransactWriteCommand({ TransactItems: items }));
-        for (const part of staged) part.committed();
+        await this.#doc.send(new TransactWriteCommand({ TransactItems: [journalPut, ...updates] }));
         await this.#plan(chunk);
         return 'applied';
       } catch (error) {
-        for (const part of this.#parts) part.failed(chunk);
         const reasons =
           error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []) : [];
         if (reasons[0]?.Code === 'ConditionalCheckFailed') return 'duplicate';
-        // Counter updates carry no condition: a failed condition past the journal entry is a part's
-        // (another consumer moved what it read), which a retry stages again.
         const retryable =
-          isThrottle(error) ||
-          reasons.some(
-            (reason) => reason.Code === 'TransactionConflict' || reason.Code === 'ConditionalCheckFailed',
-          );
+          isThrottle(error) || reasons.some((reason) => reason.Code === 'TransactionConflict');
         if (!retryable || attempt >= this.#backoff.maxAttempts) throw error;
         await backoffDelay(this.#backoff, attempt, this.#random);
       }

@@ -14,6 +14,7 @@ import type { CompactRange, Hash } from '../domain/tlog/merkle.js';
 import {
   appendToTiles,
   type GrownTile,
+  mostTilesGrownBy,
   TILE_WIDTH,
   type TiledAppend,
   type TileReader,
@@ -31,10 +32,9 @@ import type {
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF, isThrottle } from './backoff.js';
 import { batchGetAll } from './dynamodb-batch-get.js';
 import type { TransactItem } from './dynamodb-counters.js';
-import { outgrown, type StagedWrites, type TransactionPart } from './dynamodb-derivation.js';
+import { journalItem } from './dynamodb-derivation.js';
 import {
   type ControlKey,
-  journalKey,
   TLOG_LEAF_BUCKET_IDS,
   TLOG_LEAF_RUN_PREFIX,
   TLOG_TILE_STRIP,
@@ -51,11 +51,25 @@ import {
 import { itemToRecord } from './dynamodb-records.js';
 import { CONTROL_KEYS, EVENTS_KEYS } from './table-definitions.js';
 
-/** Journal entries outlive the stream's 24-hour retention (as the counter step's do). */
-const JOURNAL_LIFETIME_SECONDS = 2 * 86_400;
-
 /** Items in one TransactWriteItems call (DynamoDB's limit), the journal entry included. */
 const MAX_TRANSACTION_ITEMS = 100;
+
+/**
+ * A chunk whose retry staged more items than its packing counted (another consumer appended to a
+ * tenant's log, so the append grows more tiles): the delivery stops before it, and the retry packs
+ * it again, counting from what it now knows.
+ */
+const outgrown = (items: number): Error =>
+  new Error(
+    `a chunk's transaction outgrew DynamoDB's ${MAX_TRANSACTION_ITEMS} items (${items}) after its state moved; the delivery is retried from it`,
+  );
+
+/** A chunk's writes, staged for its transaction. */
+interface StagedWrites {
+  readonly writes: readonly TransactItem[];
+  /** Told once the transaction holding `writes` committed. */
+  committed(): void;
+}
 
 const bytes = (value: unknown): Uint8Array | undefined => (value instanceof Uint8Array ? value : undefined);
 
@@ -307,18 +321,11 @@ export class DynamoDbTlogStore implements TlogReader, CheckpointWriter, ReceiptW
 }
 
 /**
- * Tile items one tenant's append writes at most: a chunk holds at most 100 of its entries, which
- * span at most two 256-hash tiles at level 0, and add at most one hash (so grow one tile) to each
- * level above (four levels hold 2³² leaves).
+ * Records in one of the sequencer's chunks at most: a whole delivery of the deployed event source
+ * mapping (lib/parts/defaults.ts), so a chunk's appends cost each tenant one head update and the
+ * transaction's fixed cost is paid once per delivery, not once per 100 records.
  */
-const MAX_TILES_PER_APPEND = 5;
-
-/**
- * Tenants one chunk may append to, when the sequencer commits on its own: each costs its head (which
- * holds its checkpoint) and at most five tile items (12 × 6 items and the journal entry fit one
- * TransactWriteItems of 100 items), and the packer counts the leaf-index items on top.
- */
-export const MAX_TENANTS_PER_CHUNK = 12;
+const SEQUENCER_CHUNK_RECORDS = 500;
 
 /** Tenants whose last append a consumer remembers (a bound on its memory). */
 const MAX_KNOWN_TENANTS = 10_000;
@@ -369,7 +376,8 @@ const appendItemCounter = (knownSize: (tenant: string) => number | undefined) =>
       part.count += 1;
       // The head (with the checkpoint signed into the transaction) and the tiles the append grows.
       const size = knownSize(entry.tenant);
-      const reserved = 1 + (size === undefined ? MAX_TILES_PER_APPEND : tilesGrownBy(size, part.count));
+      const reserved =
+        1 + (size === undefined ? mostTilesGrownBy(part.count) : tilesGrownBy(size, part.count));
       let items = reserved - part.reserved;
       part.reserved = reserved;
       tenants.set(entry.tenant, part);
@@ -390,17 +398,19 @@ const CONTENDED_MS = 60_000;
 /**
  * The sequencer: gives each newly inserted entry the next leaf index of its tenant's tree, exactly
  * once, and stores the tree's new hashes and the entries' leaf indexes. Its writes for a chunk are
- * one transaction with a journal entry: the counter step's (it is a `TransactionPart` of that
- * step, so a chunk's counters and log appends cost one round trip), or its own when it runs as a
- * step by itself. Each tenant's head is conditioned on the size it was read at, so a redelivered or
- * bisected batch never appends twice (the journal says so) and two consumers (two stream shards
- * holding the same tenant) never give one index twice (the condition fails and the loser reads the
- * new head and tries again). A consumer keeps the head and right-edge tiles it last committed per
- * tenant and trusts them on the first attempt (the head condition checks them), so a chunk
- * usually reads nothing.
+ * one transaction with its journal entry. It is a step of its own, beside the counters, with chunks
+ * of its own: a whole delivery costs each tenant one head update and the delivery one transaction
+ * (inside the counters' transactions, whose chunks their many counter items keep small, its items
+ * cut those chunks smaller still and were paid once per chunk). Each tenant's head is conditioned
+ * on the size it was read at, so a redelivered or bisected batch never appends twice (the journal
+ * says so) and two consumers (two stream shards holding the same tenant) never give one index
+ * twice (the condition fails and the loser reads the new head and tries again). A consumer keeps
+ * the head and right-edge tiles it last committed per tenant and trusts them on the first attempt
+ * (the head condition checks them), so a chunk usually reads nothing.
  */
-export class DynamoDbSequencerStep implements DerivationStep, TransactionPart {
+export class DynamoDbSequencerStep implements DerivationStep {
   readonly name = 'tlog';
+  readonly maxChunkRecords = SEQUENCER_CHUNK_RECORDS;
   readonly #doc: DynamoDBDocumentClient;
   readonly #table: string;
   readonly #store: DynamoDbTlogStore;
@@ -442,6 +452,7 @@ export class DynamoDbSequencerStep implements DerivationStep, TransactionPart {
       : undefined;
   }
 
+  /** What a chunk of these records costs its transaction, record by record (what the packer counts). */
   counter(): { add(record: ChangeRecord): number } {
     return appendItemCounter((tenant) => this.#sizeToCount(tenant));
   }
@@ -451,9 +462,6 @@ export class DynamoDbSequencerStep implements DerivationStep, TransactionPart {
     let items = 0;
     return {
       add: (record) => {
-        const entry = insertedEntry(record);
-        if (entry && !counter.tenants.has(entry.tenant) && counter.tenants.size >= MAX_TENANTS_PER_CHUNK)
-          return false;
         const more = counter.add(record);
         if (items + more > MAX_TRANSACTION_ITEMS - 1) return false;
         items += more;
@@ -462,7 +470,11 @@ export class DynamoDbSequencerStep implements DerivationStep, TransactionPart {
     };
   }
 
-  async stage(chunk: readonly ChangeRecord[], attempt: number): Promise<StagedWrites> {
+  /**
+   * A chunk's writes. `attempt` is 1, then higher after a failed commit (the heads are then read
+   * again: another consumer may have moved them).
+   */
+  async #stage(chunk: readonly ChangeRecord[], attempt: number): Promise<StagedWrites> {
     const byTenant = new Map<string, { entryIds: number[]; leaves: Hash[] }>();
     for (const record of chunk) {
       const inserted = insertedEntry(record);
@@ -512,7 +524,8 @@ export class DynamoDbSequencerStep implements DerivationStep, TransactionPart {
     };
   }
 
-  failed(chunk: readonly ChangeRecord[]): void {
+  /** Forgets what this consumer knew of the chunk's tenants after a commit that did not happen. */
+  #failed(chunk: readonly ChangeRecord[]): void {
     const now = this.#clock();
     for (const record of chunk) {
       const tenant = insertedEntry(record)?.tenant;
@@ -534,30 +547,26 @@ export class DynamoDbSequencerStep implements DerivationStep, TransactionPart {
     return this.#known.get(tenant)?.size;
   }
 
-  /** On its own (not a part of the counter step): the chunk's appends and its journal entry. */
+  /** The chunk's appends and its journal entry, in one transaction. */
   async apply(chunk: readonly ChangeRecord[], entry: JournalEntry): Promise<'applied' | 'duplicate'> {
     const journalPut = {
       Put: {
         TableName: this.#table,
-        Item: {
-          ...journalKey(entry.step, entry.key),
-          members: [...entry.members],
-          [CONTROL_KEYS.ttl]: Math.floor(this.#clock() / 1000) + JOURNAL_LIFETIME_SECONDS,
-        },
+        Item: journalItem(entry, this.#clock()),
         ConditionExpression: 'attribute_not_exists(#pk)',
         ExpressionAttributeNames: { '#pk': CONTROL_KEYS.partition },
       },
     };
     for (let attempt = 1; ; attempt += 1) {
       try {
-        const staged = await this.stage(chunk, attempt);
+        const staged = await this.#stage(chunk, attempt);
         const items = [journalPut, ...staged.writes];
         if (items.length > MAX_TRANSACTION_ITEMS) throw outgrown(items.length);
         await this.#doc.send(new TransactWriteCommand({ TransactItems: items }));
         staged.committed();
         return 'applied';
       } catch (error) {
-        this.failed(chunk);
+        this.#failed(chunk);
         const reasons =
           error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []) : [];
         if (reasons[0]?.Code === 'ConditionalCheckFailed') return 'duplicate';

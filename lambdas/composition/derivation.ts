@@ -45,14 +45,12 @@ export const derivation = (config: ServiceConfig, options: { readonly log: boole
         }
       : {}),
   });
-  const steps: DerivationStep[] = [
-    new DynamoDbCounterStep(doc, {
-      controlTable,
-      shardPlans,
-      planShards: { planner, store: shardPlans },
-      parts: options.log ? [sequencer] : [],
-    }),
-  ];
+  const counters = new DynamoDbCounterStep(doc, {
+    controlTable,
+    shardPlans,
+    planShards: { planner, store: shardPlans },
+  });
+  const steps: DerivationStep[] = options.log ? [sequencer, counters] : [counters];
   if (!signing || !options.log) return { journal, steps };
   const tenantOf = (record: ChangeRecord) => insertedEntry(record)?.tenant;
   const checkpoints = new CheckpointFollowUp(signing, tenantOf, (tenant) => sequencer.committedHead(tenant));

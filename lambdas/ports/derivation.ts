@@ -43,13 +43,18 @@ export interface ChunkPacker {
   add(record: ChangeRecord): boolean;
 }
 
-/** The most records in one chunk: what one journal entry lists. */
+/** The most records in one chunk unless its step says otherwise: what one journal entry lists. */
 export const MAX_CHUNK_RECORDS = 100;
 
-/** One thing derived from the stream. Steps run in order over the same chunks. */
+/**
+ * One thing derived from the stream. Steps run in order over a delivery, each in chunks of its
+ * own (what one atomic write of that step holds).
+ */
 export interface DerivationStep {
   /** Stable name: part of its journal keys. */
   readonly name: string;
+  /** The most records one chunk of this step holds (MAX_CHUNK_RECORDS when not said). */
+  readonly maxChunkRecords?: number;
   /**
    * Starts packing a chunk: the packer's `add` answers false when a record would no longer fit in
    * one atomic write of this step (the record is then not added).

@@ -47,50 +47,67 @@ export const deriveChanges = async (
   records: readonly ChangeRecord[],
 ): Promise<DeriveOutcome> => {
   const holdings = deps.steps.map(() => new Map<string, Holding>());
-  const appliedUpTo: number[] = [];
+  const appliedUpTo = await Promise.all(
+    deps.steps.map((step, s) =>
+      appliedPrefix(deps.journal, step, records, holdings[s] as Map<string, Holding>),
+    ),
+  );
   const skipped: Record<string, number> = {};
-  for (const [s, step] of deps.steps.entries()) {
-    const count = await appliedPrefix(deps.journal, step, records, holdings[s] as Map<string, Holding>);
-    appliedUpTo.push(count);
-    skipped[step.name] = count;
-  }
+  for (const [s, step] of deps.steps.entries()) skipped[step.name] = appliedUpTo[s] as number;
 
-  let position = Math.min(...appliedUpTo, records.length);
   // Records some step held applied already: an earlier delivery's, not this one's.
   const earlier = Math.max(0, ...appliedUpTo);
-  try {
-    while (position < records.length) {
-      const end = chunkEnd(deps.steps, records, position);
-      for (const [s, step] of deps.steps.entries()) {
-        const from = Math.max(position, appliedUpTo[s] as number);
-        if (from >= end) continue;
-        const chunk = records.slice(from, end);
-        const entry: JournalEntry = {
-          step: step.name,
-          key: (chunk[0] as ChangeRecord).eventId,
-          members: chunk.map((record) => record.eventId),
-        };
-        await step.apply(chunk, entry);
-        for (const [index, record] of chunk.entries()) {
-          holdings[s]?.set(record.eventId, { members: entry.members, index });
-        }
-        appliedUpTo[s] = end;
+  // The steps run side by side, each in chunks of its own (as many records as one atomic write of
+  // that step holds): a step with few writes per record is not cut to the chunks of one with many.
+  // A step that fails stops there; the others go on, and the delivery resumes where the least got.
+  let failure: { error: unknown } | undefined;
+  await Promise.all(
+    deps.steps.map(async (step, s) => {
+      try {
+        await applyStep(step, records, appliedUpTo, s, holdings[s] as Map<string, Holding>);
+      } catch (error) {
+        failure ??= { error };
       }
-      position = end;
-    }
-  } catch (error) {
-    await aliasAt(deps, holdings, records, position);
+    }),
+  );
+  const position = Math.min(...appliedUpTo, records.length);
+  await aliasAt(deps, holdings, records, position);
+  if (failure) {
     const followUpError = await followUp(deps, records.slice(0, position), earlier);
     // A failed follow-up hands the whole delivery back, so that it runs again over all of it.
     const resumeAt = (records[followUpError === undefined ? position : 0] as ChangeRecord).sequenceNumber;
-    return { resumeAt, skipped, error };
+    return { resumeAt, skipped, error: failure.error };
   }
-  await aliasAt(deps, holdings, records, records.length);
   const followUpError = await followUp(deps, records, earlier);
   if (followUpError !== undefined) {
     return { resumeAt: (records[0] as ChangeRecord).sequenceNumber, skipped, error: followUpError.error };
   }
   return { skipped };
+};
+
+/** Applies `step` to the records from where it got to, chunk by chunk (each with its journal entry). */
+const applyStep = async (
+  step: DerivationStep,
+  records: readonly ChangeRecord[],
+  appliedUpTo: number[],
+  s: number,
+  holding: Map<string, Holding>,
+): Promise<void> => {
+  let from = appliedUpTo[s] as number;
+  while (from < records.length) {
+    const end = chunkEnd(step, records, from);
+    const chunk = records.slice(from, end);
+    const entry: JournalEntry = {
+      step: step.name,
+      key: (chunk[0] as ChangeRecord).eventId,
+      members: chunk.map((record) => record.eventId),
+    };
+    await step.apply(chunk, entry);
+    for (const [index, record] of chunk.entries())
+      holding.set(record.eventId, { members: entry.members, index });
+    appliedUpTo[s] = end;
+    from = end;
+  }
 };
 
 /** Runs the follow-ups over the applied records; what one of them threw, if it did. */
@@ -138,18 +155,14 @@ const appliedPrefix = async (
   return position;
 };
 
-/** The end (exclusive) of the chunk starting at `start`: as long as every step can take it. */
-const chunkEnd = (
-  steps: readonly DerivationStep[],
-  records: readonly ChangeRecord[],
-  start: number,
-): number => {
-  const packers = steps.map((step) => step.packer());
+/** The end (exclusive) of `step`'s chunk starting at `start`: as long as its packer takes records. */
+const chunkEnd = (step: DerivationStep, records: readonly ChangeRecord[], start: number): number => {
+  const packer = step.packer();
+  const most = step.maxChunkRecords ?? MAX_CHUNK_RECORDS;
   let end = start;
-  while (end < records.length && end - start < MAX_CHUNK_RECORDS) {
-    const next = records[end] as ChangeRecord;
+  while (end < records.length && end - start < most) {
     // A record too big for an empty chunk still goes alone: the step's write reports it.
-    if (!packers.every((packer) => packer.add(next)) && end > start) break;
+    if (!packer.add(records[end] as ChangeRecord) && end > start) break;
     end += 1;
   }
   return end;

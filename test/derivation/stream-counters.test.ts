@@ -1,9 +1,16 @@
-import { type DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { DynamoDbCounterStore } from '../../lambdas/adapters/dynamodb-counter-store.js';
 import {
   DynamoDbCounterStep,
   DynamoDbDerivationJournal,
 } from '../../lambdas/adapters/dynamodb-derivation.js';
+import { journalKey } from '../../lambdas/adapters/dynamodb-keys.js';
 import { idFor } from '../../lambdas/domain/ids.js';
 import { type AuditRecord, sealRecord } from '../../lambdas/domain/record.js';
 import type { ChangeRecord, DerivationStep } from '../../lambdas/ports/derivation.js';
@@ -194,5 +201,34 @@ describe('rollup counters derived from the events stream', () => {
     expect(hottest).toBeLessThan(records.length / 5);
     expect(step.name).toBe('counters');
     await running.stop();
+  });
+
+  it('packs the stream event ids a journal entry lists, and reads every form it was written in', async () => {
+    const tables = await createTables();
+    const journal = new DynamoDbDerivationJournal(tables.doc, { controlTable: tables.control });
+    const item = async (key: string) =>
+      (await tables.doc.send(new GetCommand({ TableName: tables.control, Key: journalKey('counters', key) })))
+        .Item;
+    // DynamoDB Streams' ids (32 hex digits) and DynamoDB Local's (UUIDs): 16 bytes each.
+    const hex = Array.from({ length: 500 }, () => randomBytes(16).toString('hex'));
+    await journal.alias({ step: 'counters', key: hex[0] as string, members: hex });
+    expect(await journal.find('counters', hex[0] as string)).toEqual(hex);
+    expect((await item(hex[0] as string))?.packed).toHaveLength(500 * 16);
+    const uuids = Array.from({ length: 3 }, () => randomUUID());
+    await journal.alias({ step: 'counters', key: uuids[0] as string, members: uuids });
+    expect(await journal.find('counters', uuids[0] as string)).toEqual(uuids);
+    // Any other ids (a mix, upper case, other text) as they are.
+    const others = ['e1', 'e"2', hex[1] as string, (hex[2] as string).toUpperCase()];
+    await journal.alias({ step: 'counters', key: 'e1', members: others });
+    expect(await journal.find('counters', 'e1')).toEqual(others);
+    // The layout before: the members as a list.
+    await tables.doc.send(
+      new PutCommand({
+        TableName: tables.control,
+        Item: { ...journalKey('counters', 'e7'), members: ['e7', 'e8'] },
+      }),
+    );
+    expect(await journal.find('counters', 'e7')).toEqual(['e7', 'e8']);
+    expect(await journal.find('counters', 'e9')).toBeUndefined();
   });
 });

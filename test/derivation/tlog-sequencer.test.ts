@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
   type DynamoDBDocumentClient,
-  GetCommand,
   PutCommand,
   QueryCommand,
   TransactWriteCommand,
@@ -94,30 +93,36 @@ const consumer = (
 type Backoff = ConstructorParameters<typeof DynamoDbSequencerStep>[1]['backoff'];
 
 /**
- * The two ways the sequencer runs: as a step with its own transaction, and as it runs in the
- * service, a part of the counter step's transaction (its writes committed with the counters').
+ * The two ways the sequencer runs: on its own, and as it runs in the service, beside the counter
+ * step (each in chunks of its own over the same deliveries).
  */
-const modes: [string, (doc: DynamoDBDocumentClient, control: string, backoff?: Backoff) => DerivationStep][] =
+const modes: [
+  string,
+  (doc: DynamoDBDocumentClient, control: string, backoff?: Backoff) => DerivationStep[],
+][] = [
   [
-    [
-      'on its own',
-      (doc, control, backoff) =>
-        new DynamoDbSequencerStep(doc, { controlTable: control, ...(backoff ? { backoff } : {}) }),
+    'on its own',
+    (doc, control, backoff) => [
+      new DynamoDbSequencerStep(doc, { controlTable: control, ...(backoff ? { backoff } : {}) }),
     ],
-    [
-      'in the counter step',
-      (doc, control, backoff) =>
-        new DynamoDbCounterStep(doc, {
-          controlTable: control,
-          ...(backoff ? { backoff } : {}),
-          parts: [new DynamoDbSequencerStep(doc, { controlTable: control })],
-        }),
+  ],
+  [
+    'beside the counter step',
+    (doc, control, backoff) => [
+      new DynamoDbSequencerStep(doc, { controlTable: control, ...(backoff ? { backoff } : {}) }),
+      new DynamoDbCounterStep(doc, { controlTable: control, ...(backoff ? { backoff } : {}) }),
     ],
-  ];
+  ],
+];
 
-/** In the counter step's mode, the counters count every entry once too. */
-const expectCounted = async (tables: Tables, step: DerivationStep, tenant: string, count: number) => {
-  if (step.name !== 'counters') return;
+/** Beside the counter step, the counters count every entry once too. */
+const expectCounted = async (
+  tables: Tables,
+  steps: readonly DerivationStep[],
+  tenant: string,
+  count: number,
+) => {
+  if (!steps.some((step) => step.name === 'counters')) return;
   const counters = new DynamoDbCounterStore(tables.doc, { controlTable: tables.control });
   expect(await counters.total(tenant, { kind: 'all' })).toBe(count);
 };
@@ -155,38 +160,38 @@ const expectSequenced = async (tables: Tables, tenant: string, records: readonly
   }
 };
 
-describe.each(modes)('the verifiable log sequencer (%s)', (_mode, makeStep) => {
+describe.each(modes)('the verifiable log sequencer (%s)', (_mode, makeSteps) => {
   it('gives every entry of every tenant one leaf, in stream order, and stores a tree that proves them', async () => {
     const tables = await createTables();
-    const step = makeStep(tables.doc, tables.control);
-    const running = consumer(tables, [step]);
+    const steps = makeSteps(tables.doc, tables.control);
+    const running = consumer(tables, steps);
     const acme = await writeEntries(tables, 'acme', 600);
     const globex = await writeEntries(tables, 'globex', 90, 5000);
     await running.settle();
     await expectSequenced(tables, 'acme', acme);
     await expectSequenced(tables, 'globex', globex);
-    await expectCounted(tables, step, 'acme', 600);
-    await expectCounted(tables, step, 'globex', 90);
+    await expectCounted(tables, steps, 'acme', 600);
+    await expectCounted(tables, steps, 'globex', 90);
     await running.stop();
   });
 
   it('appends nothing twice when the whole stream is delivered again in other batches', async () => {
     const tables = await createTables();
-    const step = makeStep(tables.doc, tables.control);
-    const first = consumer(tables, [step], 37);
+    const steps = makeSteps(tables.doc, tables.control);
+    const first = consumer(tables, steps, 37);
     const records = await writeEntries(tables, 'acme', 300);
     await first.settle();
     await first.stop();
     const store = new DynamoDbTlogStore(tables.doc, { controlTable: tables.control });
     const before = await store.head('acme');
-    const again = consumer(tables, [step], 64);
+    const again = consumer(tables, steps, 64);
     await again.settle();
     expect(again.stats.handled).toBe(300);
     const after = await store.head('acme');
     expect(after?.size).toBe(300);
     expect(sameHash(after?.root ?? new Uint8Array(), before?.root ?? new Uint8Array(1))).toBe(true);
     await expectSequenced(tables, 'acme', records);
-    await expectCounted(tables, step, 'acme', 300);
+    await expectCounted(tables, steps, 'acme', 300);
     await again.stop();
   });
 
@@ -203,27 +208,32 @@ describe.each(modes)('the verifiable log sequencer (%s)', (_mode, makeStep) => {
       }
       return send(command as never);
     }) as DynamoDBDocumentClient['send'];
-    const real = makeStep(doc, tables.control, { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 });
+    const real = makeSteps(doc, tables.control, { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 });
     let afterCommit = 0;
-    // Dies after its transaction committed, before answering: the batch comes back whole.
-    const dying: DerivationStep = {
-      name: real.name,
-      packer: () => real.packer(),
-      apply: async (chunk, entry) => {
-        const result = await real.apply(chunk, entry);
-        if (afterCommit < 3 && chunk.length > 1) {
-          afterCommit += 1;
-          throw awsError('ProcessExited', 'the consumer died after committing');
-        }
-        return result;
-      },
-    };
-    const running = consumer(tables, [dying], 250);
+    // Dies after a transaction committed, before answering: the batch comes back whole.
+    const dying = real.map(
+      (step): DerivationStep => ({
+        name: step.name,
+        ...(step.maxChunkRecords === undefined ? {} : { maxChunkRecords: step.maxChunkRecords }),
+        packer: () => step.packer(),
+        apply: async (chunk, entry) => {
+          const result = await step.apply(chunk, entry);
+          if (afterCommit < 3 && chunk.length > 1) {
+            afterCommit += 1;
+            throw awsError('ProcessExited', 'the consumer died after committing');
+          }
+          return result;
+        },
+      }),
+    );
+    const running = consumer(tables, dying, 250);
     const records = await writeEntries(tables, 'acme', 500);
     await running.settle();
     expect(beforeCommit).toBe(3);
     expect(afterCommit).toBe(3);
-    expect(running.stats.failures).toBeGreaterThanOrEqual(6);
+    // Six deaths, in three deliveries at least (beside the counters, both steps of one delivery
+    // may die in it).
+    expect(running.stats.failures).toBeGreaterThanOrEqual(3);
     await expectSequenced(tables, 'acme', records);
     await expectCounted(tables, real, 'acme', 500);
     await running.stop();
@@ -247,15 +257,15 @@ describe.each(modes)('the verifiable log sequencer (%s)', (_mode, makeStep) => {
     // Each "shard" is delivered in small batches by its own consumer, all at once.
     await Promise.all(
       shards.map(async (changes) => {
-        const step = makeStep(tables.doc, tables.control);
+        const steps = makeSteps(tables.doc, tables.control);
         for (let start = 0; start < changes.length; start += 10) {
-          const outcome = await deriveChanges({ journal, steps: [step] }, changes.slice(start, start + 10));
+          const outcome = await deriveChanges({ journal, steps }, changes.slice(start, start + 10));
           expect(outcome.resumeAt).toBeUndefined();
         }
       }),
     );
     await expectSequenced(tables, 'acme', records);
-    await expectCounted(tables, makeStep(tables.doc, tables.control), 'acme', 240);
+    await expectCounted(tables, makeSteps(tables.doc, tables.control), 'acme', 240);
   });
 });
 
@@ -272,7 +282,8 @@ describe('checkpoints (once per delivery, after the sequencer)', () => {
       (tenant) => sequencer.committedHead(tenant),
     );
     const steps: DerivationStep[] = [
-      new DynamoDbCounterStep(tables.doc, { controlTable: tables.control, parts: [sequencer] }),
+      sequencer,
+      new DynamoDbCounterStep(tables.doc, { controlTable: tables.control }),
     ];
     const running = consumer(tables, steps, 100, [checkpoints]);
     await writeEntries(tables, 'acme', 150);
@@ -325,7 +336,7 @@ describe('checkpoints (once per delivery, after the sequencer)', () => {
         const outcome = await deriveChanges(
           {
             journal: new DynamoDbDerivationJournal(tables.doc, { controlTable: tables.control }),
-            steps: [new DynamoDbCounterStep(tables.doc, { controlTable: tables.control, parts: [current] })],
+            steps: [current, new DynamoDbCounterStep(tables.doc, { controlTable: tables.control })],
             followUps: [new CheckpointFollowUp(deps, tenantOf, (tenant) => current.committedHead(tenant))],
           },
           records,
@@ -373,7 +384,7 @@ describe('checkpoints (once per delivery, after the sequencer)', () => {
       (record) => insertedEntry(record)?.tenant,
       (tenant) => sequencer.committedHead(tenant),
     );
-    const steps = [new DynamoDbCounterStep(tables.doc, { controlTable: tables.control, parts: [sequencer] })];
+    const steps = [sequencer, new DynamoDbCounterStep(tables.doc, { controlTable: tables.control })];
     const running = consumer(tables, steps, 100, [checkpoints]);
     const acme = await writeEntries(tables, 'acme', 250);
     const globex = await writeEntries(tables, 'globex', 40, 5000);
@@ -600,46 +611,56 @@ describe('counting a chunk’s log items (what the packer reserves in the transa
 
     // Assess: acme's first entry reserves its head, one level-0 tile and its bucket; the one that
     // fills the tile (the 256th leaf) adds the level-1 tile its hash goes to, the next one the next
-    // level-0 tile; globex, unknown, reserves its head, five tiles and its bucket.
-    expect(counted).toEqual([3, 0, 0, 0, 0, 1, 1, 0, 0, 0, 7, 0]);
-    // A failed commit makes acme count at the most for a while.
-    step.failed(next);
-    expect(step.counter().add(next[0] as ChangeRecord)).toBe(7);
-    clock.now += 61_000;
-    expect(step.counter().add(next[0] as ChangeRecord)).toBe(7);
-    // …until it commits again, from a head it knows.
+    // level-0 tile; globex, unknown, reserves its head, the five tiles one leaf can grow at most
+    // (one per tile level) and its bucket, and its second entry the second level-0 tile two can.
+    expect(counted).toEqual([3, 0, 0, 0, 0, 1, 1, 0, 0, 0, 7, 1]);
+    // A commit that fails (another consumer appended one entry first; the retry succeeds) makes
+    // acme count at the most for a while, though this consumer knows its head again…
+    const other = new DynamoDbSequencerStep(tables.doc, { controlTable: tables.control });
+    const sneaked = changesOf(tenantRecords('acme', 1, 300), 300);
+    expect((await deriveChanges({ journal, steps: [other] }, sneaked)).resumeAt).toBeUndefined();
     expect((await deriveChanges({ journal, steps: [step] }, next)).resumeAt).toBeUndefined();
-    expect(step.counter().add(changesOf(tenantRecords('acme', 1, 260), 260)[0] as ChangeRecord)).toBe(3);
+    expect(
+      (await new DynamoDbTlogStore(tables.doc, { controlTable: tables.control }).head('acme'))?.size,
+    ).toBe(261);
+    const later = changesOf(tenantRecords('acme', 1, 261), 261)[0] as ChangeRecord;
+    expect(step.counter().add(later)).toBe(7);
+    // …then exactly again, from the head it committed.
+    clock.now += 61_000;
+    expect(step.counter().add(later)).toBe(3);
   });
 
-  it('refuses to send a chunk whose staged writes outgrew the transaction, and writes nothing of it', async () => {
-    // Prepare: a counter step with a part that stages more than DynamoDB takes in one transaction.
+  it('refuses to send a chunk whose retry outgrew the transaction, writes nothing of it, and packs it again', async () => {
+    // Prepare: A commits 160 entries of acme and knows that head; B, another consumer, appends one.
     const tables = await createTables();
-    const records = changesOf(tenantRecords('acme', 3, 0));
-    const oversized = {
-      name: 'oversized',
-      counter: () => ({ add: () => 0 }),
-      stage: async () => ({
-        writes: Array.from({ length: 100 }, (_, n) => ({
-          Put: { TableName: tables.control, Item: { pk: `oversized#${n}`, sk: 'x' } },
-        })),
-        committed: () => undefined,
-      }),
-      failed: () => undefined,
-    };
-    const step = new DynamoDbCounterStep(tables.doc, { controlTable: tables.control, parts: [oversized] });
     const journal = new DynamoDbDerivationJournal(tables.doc, { controlTable: tables.control });
-
-    // Act
-    const outcome = await deriveChanges({ journal, steps: [step] }, records);
-
-    // Assess: the delivery stops before the chunk, which is not journaled and wrote nothing.
-    expect(outcome.resumeAt).toBe(records[0]?.sequenceNumber);
-    expect(String(outcome.error)).toMatch(/outgrew DynamoDB's 100 items/);
-    expect(await journal.find('counters', records[0]?.eventId as string)).toBeUndefined();
-    const written = await tables.doc.send(
-      new GetCommand({ TableName: tables.control, Key: { pk: 'oversized#0', sk: 'x' } }),
+    const store = new DynamoDbTlogStore(tables.doc, { controlTable: tables.control });
+    const a = new DynamoDbSequencerStep(tables.doc, { controlTable: tables.control });
+    const b = new DynamoDbSequencerStep(tables.doc, { controlTable: tables.control });
+    expect(
+      (await deriveChanges({ journal, steps: [a] }, changesOf(tenantRecords('acme', 160, 0)))).resumeAt,
+    ).toBeUndefined();
+    const sneaked = changesOf(tenantRecords('acme', 1, 160), 160);
+    expect((await deriveChanges({ journal, steps: [b] }, sneaked)).resumeAt).toBeUndefined();
+    // 96 entries, each in a leaf-index bucket of its own: from 160 leaves A counts its head, two
+    // tiles and 96 buckets (99 items, the most beside the journal entry); from 161 they grow three.
+    const spread = changesOf(
+      Array.from({ length: 96 }, (_, n) =>
+        sealRecord('acme', idFor(at + 128 * (n + 1), 0), at + 128 * (n + 1), { action_type: 'pack' }),
+      ),
+      200,
     );
-    expect(written.Item).toBeUndefined();
+
+    // Act: A's first attempt fails on the moved head; its retry, from 161, stages 101 items.
+    const outcome = await deriveChanges({ journal, steps: [a] }, spread);
+
+    // Assess: the delivery stops before the chunk, which is not journaled and wrote nothing…
+    expect(outcome.resumeAt).toBe(spread[0]?.sequenceNumber);
+    expect(String(outcome.error)).toMatch(/outgrew DynamoDB's 100 items \(101\)/);
+    expect(await journal.find('tlog', spread[0]?.eventId as string)).toBeUndefined();
+    expect((await store.head('acme'))?.size).toBe(161);
+    // …and the redelivery, counted at the most, fits and appends every entry once.
+    expect((await deriveChanges({ journal, steps: [a] }, spread)).resumeAt).toBeUndefined();
+    expect((await store.head('acme'))?.size).toBe(257);
   });
 });

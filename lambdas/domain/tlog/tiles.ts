@@ -112,6 +112,20 @@ export const tilesGrownBy = (size: number, count: number): number => {
 };
 
 /**
+ * The most tiles an append of `count` leaves grows, whatever the tree's size (below 2⁴⁰ leaves: five
+ * tile levels, the fifth from the 2³²nd leaf on): at each level, the new nodes there span at most
+ * one tile more than they fill.
+ */
+export const mostTilesGrownBy = (count: number): number => {
+  let tiles = 0;
+  for (let level = 0, span = 1; level < 5 && count > 0; level += 1, span *= TILE_WIDTH) {
+    const nodes = Math.ceil(count / span);
+    tiles += Math.min(nodes, Math.ceil(nodes / TILE_WIDTH) + 1);
+  }
+  return tiles;
+};
+
+/**
  * Appends leaf hashes to the tree of `size` leaves stored in tiles: O(log n) tile reads to load the right
  * edge, then the rewritten tiles (one partial tile per level, plus any that filled up). An `edge` of that
  * tree (a previous append's, trusted by the caller) replaces loading it, which costs up to 255 hashes

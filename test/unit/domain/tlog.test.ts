@@ -31,7 +31,13 @@ import {
   signNote,
 } from '../../../lambdas/domain/tlog/note.js';
 import { rangeProof, verifyRange } from '../../../lambdas/domain/tlog/range-proof.js';
-import { appendToTiles, tileNodeReader, tilePath, tilesGrownBy } from '../../../lambdas/domain/tlog/tiles.js';
+import {
+  appendToTiles,
+  mostTilesGrownBy,
+  tileNodeReader,
+  tilePath,
+  tilesGrownBy,
+} from '../../../lambdas/domain/tlog/tiles.js';
 
 const hex = (hash: Uint8Array) => Buffer.from(hash).toString('hex');
 
@@ -404,6 +410,24 @@ describe('C2SP hash tiles', () => {
     expect(appends.map(([grown]) => grown)).toEqual([1, 2, 1, 1, 3, 257, 1, 1, 6]);
     expect(tilesGrownBy(65_535, 1)).toBe(3);
     expect(tilesGrownBy(12_345, 0)).toBe(0);
+  });
+
+  it('bounds the tiles an append of n leaves grows at any size, and the bound is reached', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 40 - 1_000 }),
+        fc.integer({ min: 0, max: 1_000 }),
+        (size, count) => {
+          expect(tilesGrownBy(size, count)).toBeLessThanOrEqual(mostTilesGrownBy(count));
+        },
+      ),
+    );
+    // Reached by the leaf that completes a node at every level below 2⁴⁰ (the 2³²nd completes 4).
+    expect(tilesGrownBy(2 ** 32 - 1, 1)).toBe(mostTilesGrownBy(1));
+    expect(mostTilesGrownBy(1)).toBe(5);
+    expect(tilesGrownBy(2 ** 32 - 257, 500)).toBeLessThanOrEqual(mostTilesGrownBy(500));
+    expect(mostTilesGrownBy(500)).toBe(8);
+    expect(mostTilesGrownBy(0)).toBe(0);
   });
 
   it('reads O(log n) tiles for a proof in a tree of 70,000 leaves', async () => {

@@ -119,8 +119,27 @@ describe('deriveChanges applies every record exactly once per step', () => {
     for (const name of ['counters', 'log']) {
       expect([...(world.applied.get(name)?.values() ?? [])]).toEqual(new Array(23).fill(1));
     }
-    // Chunks respect the tightest step: 23 records in chunks of at most 5.
-    expect(world.entries.size).toBe(10);
+    // Each step packs chunks of its own: 23 records in 4 chunks of at most 7, and in 5 of at most 5.
+    expect(world.entries.size).toBe(9);
+  });
+
+  it('chunks a step to its own most records, else to 100', async () => {
+    const world = new World();
+    const whole = { ...world.step('log', Number.POSITIVE_INFINITY), maxChunkRecords: 500 };
+    const deps = {
+      journal: world.journal(),
+      steps: [world.step('counters', Number.POSITIVE_INFINITY), whole],
+    };
+    expect(await deriveChanges(deps, records(320))).toEqual({ skipped: { counters: 0, log: 0 } });
+    const chunks = [...world.entries].map(([key, members]) => [key.split('#')[0], members.length]);
+    // The steps run side by side: their entries interleave.
+    expect(chunks.sort()).toEqual([
+      ['counters', 100],
+      ['counters', 100],
+      ['counters', 100],
+      ['counters', 20],
+      ['log', 320],
+    ]);
   });
 
   it('resumes at the chunk that failed and names its first record', async () => {
