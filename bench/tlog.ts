@@ -57,13 +57,18 @@ const processCpuMs = (pid: number): number => {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 };
 
-/** Deliveries of 100 insert records for `tenant`, as the stream hands them to the consumer. */
+/**
+ * Deliveries of insert records for `tenant`, as the stream hands them to a consumer that is behind:
+ * full batches of the deployed event source mapping's size (lib/parts/defaults.ts).
+ */
+const DELIVERY_RECORDS = 500;
+
 const deliveriesFor = (tenant: string, drafts: readonly EventDraft[], first = 0): ChangeRecord[][] => {
   const now = Date.now();
   const deliveries: ChangeRecord[][] = [];
-  for (let start = 0; start < drafts.length; start += 100) {
+  for (let start = 0; start < drafts.length; start += DELIVERY_RECORDS) {
     deliveries.push(
-      drafts.slice(start, start + 100).map((draft, n) => {
+      drafts.slice(start, start + DELIVERY_RECORDS).map((draft, n) => {
         const timestamp = now - start - n;
         const [id] = allocateIds(timestamp, 1);
         return {
@@ -89,88 +94,102 @@ interface IngestRatio {
 /**
  * Ingest throughput end to end, with the verifiable log and without: the write path's appends (the
  * event store's BatchWriteItem with its indexes, 8 batches of 100 in flight over 4 tenants) until
- * the stream consumer has derived every one of them, in two deployments side by side on one fresh
- * DynamoDB Local (tables of their own and a stream consumer each, the local one `npm start` runs), one whose
- * consumer runs the counters only and one whose consumer runs counters, sequencer and checkpoints.
- * Rounds alternate the two; the figure is the median of the rounds' ratios.
+ * the stream consumer has derived every one of them, in two deployments side by side, each on a
+ * fresh DynamoDB Local of its own (with a stream consumer, the local one `npm start` runs): one
+ * whose consumer runs the counters only and one whose consumer runs counters, sequencer and
+ * checkpoints. After a warm-up round of each, rounds alternate the two; the figure is the median
+ * of the rounds' ratios.
+ *
+ * One emulator each, because on one DynamoDB Local the deployment whose tables were made second
+ * took its writes half again as long, whichever it was (the first version of this figure, 0.55,
+ * measured that: swapping the order of creation turned it into 1.4).
  */
 const ingestThroughput = async (
   context: BenchContext,
   drafts: readonly EventDraft[],
   rounds: number,
 ): Promise<IngestRatio> => {
-  // A DynamoDB Local of its own: by the end of a full bench run the shared one holds a million
-  // stream records, and every write to a table with a stream then waits on their bookkeeping.
-  const emulators = await startEmulators({ scratchDir: `.local/bench-e2e-${process.pid}` });
-  const endpoints: EmulatorEndpoints = {
-    dynamoDbEndpoint: emulators.dynamoDbEndpoint,
-    s3Endpoint: emulators.s3Endpoint,
-  };
-  const config = {
-    ...context.service.services.config,
-    DYNAMODB_ENDPOINT: endpoints.dynamoDbEndpoint,
-    S3_ENDPOINT: endpoints.s3Endpoint,
-    DYNAMODB_LOCAL_DATABASE: undefined,
-  };
+  // Fresh ones: by the end of a full bench run the shared one holds a million stream records, and
+  // every write to a table with a stream then waits on their bookkeeping.
+  const emulators = await Promise.all(
+    ['without', 'with'].map((arm) =>
+      startEmulators({ scratchDir: `.local/bench-e2e-${arm}-${process.pid}` }),
+    ),
+  );
   try {
-    return await measureIngest(context, drafts, rounds, endpoints, config);
+    return await measureIngest(
+      context,
+      drafts,
+      rounds,
+      emulators.map((one) => ({ dynamoDbEndpoint: one.dynamoDbEndpoint, s3Endpoint: one.s3Endpoint })),
+    );
   } finally {
-    await emulators.stop();
+    await Promise.all(emulators.map((one) => one.stop()));
   }
 };
 
-/** The end-to-end rounds, on `endpoints` (see ingestThroughput). */
+/** The end-to-end rounds, the deployment without the log on `endpoints[0]`, with it on `[1]`. */
 const measureIngest = async (
   context: BenchContext,
   drafts: readonly EventDraft[],
   rounds: number,
-  endpoints: EmulatorEndpoints,
-  config: ServiceConfig,
+  endpoints: readonly EmulatorEndpoints[],
 ): Promise<IngestRatio> => {
+  const base = context.service.services.config;
   const deployments = await Promise.all(
     [false, true].map(async (log) => {
+      const own = endpoints[log ? 1 : 0] as EmulatorEndpoints;
       const names = {
-        eventsTable: `${config.EVENTS_TABLE}-e2e-${log ? 'with' : 'without'}`,
-        controlTable: `${config.CONTROL_TABLE}-e2e-${log ? 'with' : 'without'}`,
-        exportsBucket: config.EXPORTS_BUCKET ?? 'unused',
-        archiveBucket: config.ARCHIVE_BUCKET ?? 'unused',
+        eventsTable: `${base.EVENTS_TABLE}-e2e-${log ? 'with' : 'without'}`,
+        controlTable: `${base.CONTROL_TABLE}-e2e-${log ? 'with' : 'without'}`,
+        exportsBucket: base.EXPORTS_BUCKET ?? 'unused',
+        archiveBucket: base.ARCHIVE_BUCKET ?? 'unused',
       };
-      await createResources(endpoints, names);
-      const own = { ...config, EVENTS_TABLE: names.eventsTable, CONTROL_TABLE: names.controlTable };
-      const services = coreServices(own);
-      const consumer = await startDerivation(endpoints, names, services, derivation(own, { log }));
-      return { log, own, services, consumer };
+      await createResources(own, names);
+      const config: ServiceConfig = {
+        ...base,
+        DYNAMODB_ENDPOINT: own.dynamoDbEndpoint,
+        S3_ENDPOINT: own.s3Endpoint,
+        DYNAMODB_LOCAL_DATABASE: undefined,
+        EVENTS_TABLE: names.eventsTable,
+        CONTROL_TABLE: names.controlTable,
+      };
+      const services = coreServices(config);
+      const consumer = await startDerivation(own, names, services, derivation(config, { log }));
+      return { log, config, services, consumer };
     }),
   );
   const tenants = [0, 1, 2, 3].map((n) => context.tenant(`tlog-e2e-${n}`));
-  const perRound = Math.floor(drafts.length / rounds);
+  /** Writes `slice` through `deployment` until its consumer has derived it all: the wall time. */
+  const timed = async (deployment: (typeof deployments)[number], slice: readonly EventDraft[]) => {
+    const batches: EventDraft[][] = [];
+    for (let start = 0; start < slice.length; start += 100) batches.push(slice.slice(start, start + 100));
+    const started = performance.now();
+    // Wakes the consumer from its quiet-stream pause, so it derives while the writes go on.
+    deployment.consumer.settle().catch(() => undefined);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < batches.length) {
+          const at = next++;
+          await deployment.services.events.append(tenants[at % tenants.length] as string, batches[at] ?? []);
+        }
+      }),
+    );
+    await deployment.consumer.settle();
+    return performance.now() - started;
+  };
+  const perRound = Math.floor(drafts.length / (rounds + 1));
   const ratios: number[] = [];
   const totalMs = { with: 0, without: 0 };
   try {
-    for (let round = 0; round < rounds; round += 1) {
+    // A warm-up round of each, unmeasured: a fresh emulator's first writes pay its JIT.
+    for (const deployment of deployments) await timed(deployment, drafts.slice(0, perRound));
+    for (let round = 1; round <= rounds; round += 1) {
       const slice = drafts.slice(round * perRound, (round + 1) * perRound);
-      const batches: EventDraft[][] = [];
-      for (let start = 0; start < slice.length; start += 100) batches.push(slice.slice(start, start + 100));
       const ms = { with: 0, without: 0 };
-      for (const deployment of round % 2 === 0 ? deployments : [...deployments].reverse()) {
-        const started = performance.now();
-        // Wakes the consumer from its quiet-stream pause, so it derives while the writes go on.
-        deployment.consumer.settle().catch(() => undefined);
-        let next = 0;
-        await Promise.all(
-          Array.from({ length: 8 }, async () => {
-            while (next < batches.length) {
-              const at = next++;
-              await deployment.services.events.append(
-                tenants[at % tenants.length] as string,
-                batches[at] ?? [],
-              );
-            }
-          }),
-        );
-        await deployment.consumer.settle();
-        ms[deployment.log ? 'with' : 'without'] = performance.now() - started;
-      }
+      for (const deployment of round % 2 === 0 ? deployments : [...deployments].reverse())
+        ms[deployment.log ? 'with' : 'without'] = await timed(deployment, slice);
       totalMs.with += ms.with;
       totalMs.without += ms.without;
       ratios.push(ms.without / ms.with);
@@ -178,13 +197,14 @@ const measureIngest = async (
     const logged = deployments.find((deployment) => deployment.log);
     let appended = 0;
     for (const tenant of tenants)
-      appended += (await tlogStore(logged?.own ?? config).head(tenant))?.size ?? 0;
-    const ingested = perRound * rounds;
+      appended += (await tlogStore(logged?.config ?? base).head(tenant))?.size ?? 0;
+    const ingested = perRound * (rounds + 1);
     if (appended !== ingested) throw new Error(`the sequencer appended ${appended} of ${ingested} entries`);
+    const measured = perRound * rounds;
     return {
       ratio: percentile(ratios, 50),
       ratios,
-      rates: { with: ingested / (totalMs.with / 1000), without: ingested / (totalMs.without / 1000) },
+      rates: { with: measured / (totalMs.with / 1000), without: measured / (totalMs.without / 1000) },
       appended,
     };
   } finally {
@@ -200,7 +220,7 @@ const measureIngest = async (
 export const tlogBench: BenchModule = async (context) => {
   const { service, quick } = context;
   const config = service.services.config;
-  const total = quick ? 2_000 : 10_000;
+  const total = quick ? 2_000 : 20_000;
   const drafts: EventDraft[] = demoEvents({ count: total, days: 1, now: Date.now(), seed: 17 }).map(
     ({ timestamp: _now, ...draft }) => draft,
   );
@@ -214,14 +234,14 @@ export const tlogBench: BenchModule = async (context) => {
   const withLog: DeriveDependencies = derivation(config, { log: true });
   const withoutTenant = context.tenant('tlog-without');
   const withTenant = context.tenant('tlog-with');
-  const ratioRounds = quick ? 5 : 10;
+  const ratioRounds = quick ? 4 : 20;
   const perRound = total / ratioRounds;
   let sequence = 0;
   // CPU time beside wall time: this process's and DynamoDB Local's (other processes' load delays a
   // round without adding CPU to it; DynamoDB Local's figure holds its own background work too, such
   // as the local stream consumer's polls and its garbage collection, which blurs it).
   const emulator = emulatorPid();
-  /** One round's deliveries of 100 through `deps`: its wall time, CPU time and write units. */
+  /** One round's deliveries through `deps`: its wall time, CPU time and write units. */
   const timed = async (deps: DeriveDependencies, tenant: string, slice: readonly EventDraft[]) => {
     const deliveries = deliveriesFor(tenant, slice, sequence);
     sequence += slice.length;
@@ -246,7 +266,7 @@ export const tlogBench: BenchModule = async (context) => {
   // A warm-up of each first (unmeasured: the first deliveries of a run pay JIT and the emulator's
   // own warm-up, which favoured whichever way ran first), then rounds alternating the two ways, so
   // a slower phase of the shared machine or the emulator does not favour one.
-  const warmUp = drafts.slice(0, 200);
+  const warmUp = drafts.slice(0, 1000);
   await timed(countersOnly, context.tenant('tlog-warm-without'), warmUp);
   await timed(withLog, context.tenant('tlog-warm-with'), warmUp);
   const without = { ms: 0, writeUnits: 0, nodeCpuMs: 0, emulatorCpuMs: 0 };
@@ -274,13 +294,13 @@ export const tlogBench: BenchModule = async (context) => {
   const head = await tlogStore(config).head(withTenant);
   if (head?.size !== total) throw new Error(`the sequencer appended ${head?.size} of ${total} entries`);
   const extraUnits = (withIt.writeUnits - without.writeUnits) / total;
-  /** CPU ms per delivery of 100: this process, DynamoDB Local. */
+  /** CPU ms per 100 records: this process, DynamoDB Local. */
   const perDelivery = (sum: typeof without) =>
     `${((sum.nodeCpuMs / total) * 100).toFixed(1)} + ${((sum.emulatorCpuMs / total) * 100).toFixed(1)} ms`;
   const cpuRatio =
     emulator === undefined
       ? 'not measured (DynamoDB Local is not a child process on Linux here)'
-      : `${((without.nodeCpuMs + without.emulatorCpuMs) / (withIt.nodeCpuMs + withIt.emulatorCpuMs)).toFixed(2)} (this process + DynamoDB Local, its background work included, per delivery of 100: counters only ${perDelivery(without)}, with the log ${perDelivery(withIt)})`;
+      : `${((without.nodeCpuMs + without.emulatorCpuMs) / (withIt.nodeCpuMs + withIt.emulatorCpuMs)).toFixed(2)} (this process + DynamoDB Local, its background work included, per 100 records: counters only ${perDelivery(without)}, with the log ${perDelivery(withIt)})`;
   measurements.push({
     id: 'tlog.sequencing-throughput-ratio',
     issue: 17,
@@ -288,12 +308,12 @@ export const tlogBench: BenchModule = async (context) => {
     value: percentile(roundRatios, 50),
     unit: '×',
     goal: { op: '>=', target: 0.9 },
-    details: `${total} insert records each way in deliveries of 100 through deriveChanges, one tenant each, in ${ratioRounds} rounds of ${perRound} alternating the two ways after a warm-up of each; the median of the rounds' ratios (min ${Math.min(...roundRatios).toFixed(2)}, max ${Math.max(...roundRatios).toFixed(2)}; over all rounds ${(withRate / withoutRate).toFixed(2)}): counters only ${Math.round(withoutRate)} records/s, counters + sequencer + checkpoints ${Math.round(withRate)} records/s; in CPU time ${cpuRatio}. Ingest itself is untouched (the sequencer runs behind the stream); write units per sequenced entry: ${extraUnits.toFixed(2)} beyond the counters (${(withIt.writeUnits / total).toFixed(2)} vs ${(without.writeUnits / total).toFixed(2)}), from DynamoDB Local's ConsumedCapacity: the head with its signed checkpoint, one run item per tile the append grew (only the hashes it added: 3.2 KB at level 0 for 100 entries) and one leaf-index run per 64 ms bucket of entry ids, all in the counters' transaction of each chunk`,
+    details: `${total} insert records each way in deliveries of ${DELIVERY_RECORDS} (the deployed batch size: what a consumer that is behind is handed) through deriveChanges, one tenant each, in ${ratioRounds} rounds of ${perRound} alternating the two ways after a warm-up of each; the median of the rounds' ratios (min ${Math.min(...roundRatios).toFixed(2)}, max ${Math.max(...roundRatios).toFixed(2)}; over all rounds ${(withRate / withoutRate).toFixed(2)}): counters only ${Math.round(withoutRate)} records/s, counters + sequencer + checkpoints ${Math.round(withRate)} records/s; in CPU time ${cpuRatio}. Ingest itself is untouched (the sequencer runs behind the stream); write units per sequenced entry: ${extraUnits.toFixed(2)} beyond the counters (${(withIt.writeUnits / total).toFixed(2)} vs ${(without.writeUnits / total).toFixed(2)}), from DynamoDB Local's ConsumedCapacity: the head with its signed checkpoint, one run item per tile the append grew (only the hashes it added: 16 KB at level 0 for 500 entries) and one leaf-index run per 64 ms bucket of entry ids, in the sequencer's own transaction of each delivery, beside the counters' transactions`,
   });
 
   // 1b. The same cost in the goal's own terms, against ingest throughput: end to end, the writes
   // until the consumer has derived them, with and without the log.
-  const e2eTotal = quick ? 3_000 : 20_000;
+  const e2eTotal = quick ? 3_000 : 22_500;
   const e2eRounds = quick ? 3 : 8;
   const e2eDrafts: EventDraft[] = demoEvents({ count: e2eTotal, days: 1, now: Date.now(), seed: 18 }).map(
     ({ timestamp: _now, ...draft }) => draft,
@@ -307,7 +327,7 @@ export const tlogBench: BenchModule = async (context) => {
     value: e2e.ratio,
     unit: '×',
     goal: { op: '>=', target: 0.9 },
-    details: `${e2eTotal} events each way through the event store's append (8 batches of 100 in flight, 4 tenants) until the stream consumer had derived them all, in two deployments side by side on a fresh DynamoDB Local of their own (own tables and a stream consumer each, on this process's event loop beside the writes, deliveries of up to 500 as deployed): counters only, and counters + sequencer + checkpoints; ${e2eRounds} rounds of ${e2eTotal / e2eRounds} alternating the two, the median of the rounds' ratios (min ${Math.min(...e2e.ratios).toFixed(2)}, max ${Math.max(...e2e.ratios).toFixed(2)}): without the log ${Math.round(e2e.rates.without)} events/s, with it ${Math.round(e2e.rates.with)} events/s; every entry sequenced (${e2e.appended} leaves)`,
+    details: `${e2eTotal} events each way through the event store's append (8 batches of 100 in flight, 4 tenants) until the stream consumer had derived them all, in two deployments side by side, each on a fresh DynamoDB Local of its own (own tables and a stream consumer each, on this process's event loop beside the writes, deliveries of up to 500 as deployed): counters only, and counters + sequencer + checkpoints; a warm-up round of each, then ${e2eRounds} rounds of ${Math.floor(e2eTotal / (e2eRounds + 1))} alternating the two, the median of the rounds' ratios (min ${Math.min(...e2e.ratios).toFixed(2)}, max ${Math.max(...e2e.ratios).toFixed(2)}): without the log ${Math.round(e2e.rates.without)} events/s, with it ${Math.round(e2e.rates.with)} events/s; every entry sequenced (${e2e.appended} leaves)`,
   });
 
   // 2. Proofs at a million leaves, on the pure core (the same code the service and verify run).
