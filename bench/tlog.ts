@@ -234,7 +234,7 @@ export const tlogBench: BenchModule = async (context) => {
   const withLog: DeriveDependencies = derivation(config, { log: true });
   const withoutTenant = context.tenant('tlog-without');
   const withTenant = context.tenant('tlog-with');
-  const ratioRounds = quick ? 4 : 20;
+  const ratioRounds = quick ? 4 : 40;
   const perRound = total / ratioRounds;
   let sequence = 0;
   // CPU time beside wall time: this process's and DynamoDB Local's (other processes' load delays a
@@ -304,15 +304,16 @@ export const tlogBench: BenchModule = async (context) => {
   measurements.push({
     id: 'tlog.sequencing-throughput-ratio',
     issue: 17,
-    description: 'Stream consumer throughput with the sequencer and checkpoints, as a ratio of without them',
+    description:
+      'Stream consumer throughput alone with the sequencer and checkpoints, as a ratio of without them (a diagnostic: the goal, against ingest throughput, is the end-to-end figure)',
     value: percentile(roundRatios, 50),
     unit: '×',
-    goal: { op: '>=', target: 0.9 },
     details: `${total} insert records each way in deliveries of ${DELIVERY_RECORDS} (the deployed batch size: what a consumer that is behind is handed) through deriveChanges, one tenant each, in ${ratioRounds} rounds of ${perRound} alternating the two ways after a warm-up of each; the median of the rounds' ratios (min ${Math.min(...roundRatios).toFixed(2)}, max ${Math.max(...roundRatios).toFixed(2)}; over all rounds ${(withRate / withoutRate).toFixed(2)}): counters only ${Math.round(withoutRate)} records/s, counters + sequencer + checkpoints ${Math.round(withRate)} records/s; in CPU time ${cpuRatio}. Ingest itself is untouched (the sequencer runs behind the stream); write units per sequenced entry: ${extraUnits.toFixed(2)} beyond the counters (${(withIt.writeUnits / total).toFixed(2)} vs ${(without.writeUnits / total).toFixed(2)}), from DynamoDB Local's ConsumedCapacity: the head with its signed checkpoint, one run item per tile the append grew (only the hashes it added: 16 KB at level 0 for 500 entries) and one leaf-index run per 64 ms bucket of entry ids, in the sequencer's own transaction of each delivery, beside the counters' transactions`,
   });
 
-  // 1b. The same cost in the goal's own terms, against ingest throughput: end to end, the writes
-  // until the consumer has derived them, with and without the log.
+  // 1b. The goal's own terms, against ingest throughput: end to end, the writes until the consumer
+  // has derived them, with and without the log. (The consumer alone, above, is one tenant's records
+  // straight into deriveChanges: it shows what a delivery costs, not what ingest sustains.)
   const e2eTotal = quick ? 3_000 : 22_500;
   const e2eRounds = quick ? 3 : 8;
   const e2eDrafts: EventDraft[] = demoEvents({ count: e2eTotal, days: 1, now: Date.now(), seed: 18 }).map(
