@@ -11,9 +11,9 @@ import { perConfig } from './memo.js';
 import { checkpointDependencies, hasCheckpointSigner } from './tlog-signer.js';
 
 /**
- * The events table's stream consumer: the journal and the derivation steps over each chunk (rollup
- * counters, with the verifiable log's sequencer committing in the same transaction), then once per
- * delivery the log's checkpoints (when a signing key is configured).
+ * The events table's stream consumer: the journal and the derivation steps, side by side, each in
+ * chunks of its own (the verifiable log's sequencer, a transaction a delivery, and the rollup
+ * counters), then once per delivery the log's checkpoints (when a signing key is configured).
  */
 export const derivationDependencies = /* @__PURE__ */ perConfig(
   (config: ServiceConfig): DeriveDependencies => derivation(config, { log: true }),
@@ -31,8 +31,8 @@ export const derivation = (config: ServiceConfig, options: { readonly log: boole
     targetUnitsPerKey: config.HOT_TENANT_UNITS_PER_KEY,
   });
   const journal = new DynamoDbDerivationJournal(doc, { controlTable });
-  // The sequencer's writes share each chunk's counter transaction (one journal entry, one round
-  // trip), and with a signing key so does each new head's checkpoint.
+  // The sequencer is a step of its own, beside the counters (docs/architecture.md, "Sequencer"); with
+  // a signing key each new head's checkpoint goes into its transaction.
   const signing = hasCheckpointSigner(config) ? checkpointDependencies(config) : undefined;
   const sequencer = new DynamoDbSequencerStep(doc, {
     controlTable,
