@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { PassThrough, Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { crc32, createDeflateRaw } from 'node:zlib';
+import { createDeflateRaw } from 'node:zlib';
 import { EXPORT_JSON_NAME, exportDocument, type TrailingFiles } from '../domain/export.js';
 import { MAX_ID } from '../domain/ids.js';
 import type { AuditRecord } from '../domain/record.js';
@@ -18,6 +18,7 @@ import {
 } from '../domain/zip-format.js';
 import type { EventStore, PageResult } from '../ports/event-store.js';
 import type { ExportUpload } from '../ports/export-store.js';
+import { crcMeter } from './crc-meter.js';
 import { DEFLATE_LEVEL } from './parallel-export.js';
 
 /**
@@ -193,17 +194,9 @@ interface ZipInProgress {
 const writeEntry = async (zip: ZipInProgress, name: string, content: Readable): Promise<void> => {
   const header = streamedLocalHeader(name, zip.mtime);
   const localHeaderOffset = zip.offset;
-  let crc = 0;
-  let uncompressedSize = 0;
+  const measure = crcMeter();
   let compressedSize = 0;
   let trailer = 0;
-  const measure = new Transform({
-    transform(piece: Buffer, _encoding, callback) {
-      crc = crc32(piece, crc);
-      uncompressedSize += piece.length;
-      callback(null, piece);
-    },
-  });
   const frame = new Transform({
     transform(piece: Buffer, _encoding, callback) {
       compressedSize += piece.length;
@@ -212,9 +205,9 @@ const writeEntry = async (zip: ZipInProgress, name: string, content: Readable): 
     flush(callback) {
       const entry: ZipEntryRecord = {
         name,
-        crc32: crc,
+        crc32: measure.crc(),
         compressedSize,
-        uncompressedSize,
+        uncompressedSize: measure.bytes(),
         localHeaderOffset,
         mtime: zip.mtime,
         method: 8,
@@ -229,7 +222,7 @@ const writeEntry = async (zip: ZipInProgress, name: string, content: Readable): 
   // The header goes out at once (a few bytes, past any backpressure): the sink sees the zip begin
   // before deflate has anything to say.
   zip.out.write(header);
-  await pipeline(content, measure, createDeflateRaw({ level: DEFLATE_LEVEL }), frame, zip.out, {
+  await pipeline(content, measure.stream, createDeflateRaw({ level: DEFLATE_LEVEL }), frame, zip.out, {
     end: false,
   });
   zip.offset += header.length + compressedSize + trailer;

@@ -1,7 +1,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { appendFile, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32, createDeflateRaw, deflateRawSync } from 'node:zlib';
 import { crc32Combine } from '../domain/crc32.js';
@@ -18,6 +18,7 @@ import {
   streamedLocalHeader,
   type ZipEntryRecord,
 } from '../domain/zip-format.js';
+import { crcMeter } from './crc-meter.js';
 import {
   DEFLATE_LEVEL,
   EXPORT_FAILED_MESSAGE,
@@ -41,28 +42,20 @@ const appendTrailingFile = async (
   const header = streamedLocalHeader(trailing.name, mtime);
   await appendFile(file, header);
   const before = (await stat(file)).size;
-  let crc = 0;
-  let uncompressedSize = 0;
-  const measure = new Transform({
-    transform(piece: Buffer, _encoding, callback) {
-      crc = crc32(piece, crc);
-      uncompressedSize += piece.length;
-      callback(null, piece);
-    },
-  });
+  const measure = crcMeter();
   const content = Buffer.isBuffer(trailing.content) ? [trailing.content] : trailing.content;
   await pipeline(
     Readable.from(content, { objectMode: false }),
-    measure,
+    measure.stream,
     createDeflateRaw({ level: DEFLATE_LEVEL }),
     createWriteStream(file, { flags: 'a' }),
   );
   const compressedSize = (await stat(file)).size - before;
   const entry: ZipEntryRecord = {
     name: trailing.name,
-    crc32: crc,
+    crc32: measure.crc(),
     compressedSize,
-    uncompressedSize,
+    uncompressedSize: measure.bytes(),
     localHeaderOffset,
     mtime,
     method: 8,
