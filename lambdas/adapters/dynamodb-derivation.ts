@@ -19,11 +19,18 @@ import type {
   ChunkPacker,
   DerivationJournal,
   DerivationStep,
+  JointCommit,
+  JointPart,
   JournalEntry,
 } from '../ports/derivation.js';
 import type { ShardPlanSource, ShardPlanStore } from '../ports/shard-plans.js';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF, isThrottle } from './backoff.js';
-import { type CounterItemDelta, counterItemDeltas, counterUpdate } from './dynamodb-counters.js';
+import {
+  type CounterItemDelta,
+  counterItemDeltas,
+  counterUpdate,
+  type TransactItem,
+} from './dynamodb-counters.js';
 import { journalKey } from './dynamodb-keys.js';
 import { log } from './log.js';
 import { CONTROL_KEYS, EVENTS_KEYS } from './table-definitions.js';
@@ -79,6 +86,16 @@ const journalMembers = (
   const parsed: unknown = JSON.parse(members);
   return Array.isArray(parsed) && parsed.every((member) => typeof member === 'string') ? parsed : undefined;
 };
+
+/** The put of a chunk's journal entry, which fails once the chunk is applied (a duplicate). */
+export const journalPut = (table: string, entry: JournalEntry, now: number): TransactItem => ({
+  Put: {
+    TableName: table,
+    Item: journalItem(entry, now),
+    ConditionExpression: 'attribute_not_exists(#pk)',
+    ExpressionAttributeNames: { '#pk': CONTROL_KEYS.partition },
+  },
+});
 
 /** A journal entry's item. */
 export const journalItem = (entry: JournalEntry, now: number): Record<string, unknown> => ({
@@ -143,7 +160,7 @@ const countedFields = (image: Readonly<Record<string, unknown>> | undefined): Co
  * counters itself, atomically with its deletes (see docs/architecture.md). Entries are never
  * modified, so MODIFY records (a migration adding an index key) change no count.
  */
-export class DynamoDbCounterStep implements DerivationStep {
+export class DynamoDbCounterStep implements DerivationStep, JointStep {
   readonly name = 'counters';
   readonly #doc: DynamoDBDocumentClient;
   readonly #table: string;
@@ -247,23 +264,29 @@ export class DynamoDbCounterStep implements DerivationStep {
     }
   }
 
-  async apply(chunk: readonly ChangeRecord[], entry: JournalEntry): Promise<'applied' | 'duplicate'> {
+  /** The chunk's writes: its journal entry (a put that fails once the chunk is applied) and counters. */
+  async #writes(chunk: readonly ChangeRecord[], entry: JournalEntry): Promise<TransactItem[]> {
     const counted = chunk.flatMap((record) => {
       const fields = record.kind === 'insert' ? countedFields(record.newImage) : undefined;
       return fields ? [fields] : [];
     });
     const updates = (await this.#spread(counted)).map((delta) => counterUpdate(this.#table, delta));
-    const journalPut = {
-      Put: {
-        TableName: this.#table,
-        Item: journalItem(entry, this.#clock()),
-        ConditionExpression: 'attribute_not_exists(#pk)',
-        ExpressionAttributeNames: { '#pk': CONTROL_KEYS.partition },
-      },
+    return [journalPut(this.#table, entry, this.#clock()), ...updates];
+  }
+
+  async stageJoint(chunk: readonly ChangeRecord[], entry: JournalEntry): Promise<StagedJointWrites> {
+    return {
+      writes: await this.#writes(chunk, entry),
+      committed: () => this.#plan(chunk),
+      failed: () => undefined,
     };
+  }
+
+  async apply(chunk: readonly ChangeRecord[], entry: JournalEntry): Promise<'applied' | 'duplicate'> {
+    const writes = await this.#writes(chunk, entry);
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await this.#doc.send(new TransactWriteCommand({ TransactItems: [journalPut, ...updates] }));
+        await this.#doc.send(new TransactWriteCommand({ TransactItems: writes }));
         await this.#plan(chunk);
         return 'applied';
       } catch (error) {
@@ -276,5 +299,60 @@ export class DynamoDbCounterStep implements DerivationStep {
         await backoffDelay(this.#backoff, attempt, this.#random);
       }
     }
+  }
+}
+
+/** Items in one TransactWriteItems call (DynamoDB's limit). */
+const MAX_TRANSACTION_ITEMS = 100;
+
+/** A step's chunk staged for a joint commit: its journal entry and effects. */
+export interface StagedJointWrites {
+  readonly writes: readonly TransactItem[];
+  /** Told once the joint write committed. */
+  committed(): Promise<void> | void;
+  /** Told that the joint write was sent and failed (or its outcome is unknown). */
+  failed(): void;
+}
+
+/** A step that can stage its chunk for a joint commit. */
+export interface JointStep {
+  stageJoint(chunk: readonly ChangeRecord[], entry: JournalEntry): Promise<StagedJointWrites>;
+}
+
+const canJoin = (step: DerivationStep): step is DerivationStep & JointStep =>
+  typeof (step as Partial<JointStep>).stageJoint === 'function';
+
+/**
+ * The steps' chunks of a small delivery (the same records for each) in one TransactWriteItems,
+ * each with its journal entry: one round trip instead of one per step. It tries once; a write that
+ * does not fit or fails leaves each step to apply its chunk on its own, with its own retries, where
+ * its journal entry's condition tells whether the write had applied it after all.
+ */
+export class DynamoDbJointCommit implements JointCommit {
+  readonly #doc: DynamoDBDocumentClient;
+
+  constructor(doc: DynamoDBDocumentClient) {
+    this.#doc = doc;
+  }
+
+  async apply(parts: readonly JointPart[]): Promise<boolean> {
+    const joining: (DerivationStep & JointStep)[] = [];
+    for (const { step } of parts) {
+      if (!canJoin(step)) return false;
+      joining.push(step);
+    }
+    const staged = await Promise.all(
+      parts.map((part, position) => joining[position]?.stageJoint(part.chunk, part.entry)),
+    );
+    const writes = staged.flatMap((one) => one?.writes ?? []);
+    if (writes.length > MAX_TRANSACTION_ITEMS) return false;
+    try {
+      await this.#doc.send(new TransactWriteCommand({ TransactItems: writes }));
+    } catch {
+      for (const one of staged) one?.failed();
+      return false;
+    }
+    for (const one of staged) await one?.committed();
+    return true;
   }
 }

@@ -32,7 +32,7 @@ import type {
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF, isThrottle } from './backoff.js';
 import { batchGetAll } from './dynamodb-batch-get.js';
 import type { TransactItem } from './dynamodb-counters.js';
-import { journalItem } from './dynamodb-derivation.js';
+import { type JointStep, journalPut, type StagedJointWrites } from './dynamodb-derivation.js';
 import {
   type ControlKey,
   TLOG_LEAF_BUCKET_IDS,
@@ -408,7 +408,7 @@ const CONTENDED_MS = 60_000;
  * the head and right-edge tiles it last committed per tenant and trusts them on the first attempt
  * (the head condition checks them), so a chunk usually reads nothing.
  */
-export class DynamoDbSequencerStep implements DerivationStep {
+export class DynamoDbSequencerStep implements DerivationStep, JointStep {
   readonly name = 'tlog';
   readonly maxChunkRecords = SEQUENCER_CHUNK_RECORDS;
   readonly #doc: DynamoDBDocumentClient;
@@ -547,20 +547,23 @@ export class DynamoDbSequencerStep implements DerivationStep {
     return this.#known.get(tenant)?.size;
   }
 
+  /** The chunk's appends and its journal entry, for a joint commit (from what this consumer knows). */
+  async stageJoint(chunk: readonly ChangeRecord[], entry: JournalEntry): Promise<StagedJointWrites> {
+    const staged = await this.#stage(chunk, 1);
+    return {
+      writes: [journalPut(this.#table, entry, this.#clock()), ...staged.writes],
+      committed: () => staged.committed(),
+      failed: () => this.#failed(chunk),
+    };
+  }
+
   /** The chunk's appends and its journal entry, in one transaction. */
   async apply(chunk: readonly ChangeRecord[], entry: JournalEntry): Promise<'applied' | 'duplicate'> {
-    const journalPut = {
-      Put: {
-        TableName: this.#table,
-        Item: journalItem(entry, this.#clock()),
-        ConditionExpression: 'attribute_not_exists(#pk)',
-        ExpressionAttributeNames: { '#pk': CONTROL_KEYS.partition },
-      },
-    };
+    const journal = journalPut(this.#table, entry, this.#clock());
     for (let attempt = 1; ; attempt += 1) {
       try {
         const staged = await this.#stage(chunk, attempt);
-        const items = [journalPut, ...staged.writes];
+        const items = [journal, ...staged.writes];
         if (items.length > MAX_TRANSACTION_ITEMS) throw outgrown(items.length);
         await this.#doc.send(new TransactWriteCommand({ TransactItems: items }));
         staged.committed();

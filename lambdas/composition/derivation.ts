@@ -1,4 +1,8 @@
-import { DynamoDbCounterStep, DynamoDbDerivationJournal } from '../adapters/dynamodb-derivation.js';
+import {
+  DynamoDbCounterStep,
+  DynamoDbDerivationJournal,
+  DynamoDbJointCommit,
+} from '../adapters/dynamodb-derivation.js';
 import { DynamoDbSequencerStep, insertedEntry } from '../adapters/dynamodb-tlog.js';
 import { changeRecordOf, type RawStreamRecord } from '../adapters/stream-records.js';
 import { DEFAULT_PLANNER, ShardPlanner } from '../domain/hot-shards.js';
@@ -13,7 +17,8 @@ import { checkpointDependencies, hasCheckpointSigner } from './tlog-signer.js';
 /**
  * The events table's stream consumer: the journal and the derivation steps, side by side, each in
  * chunks of its own (the verifiable log's sequencer, a transaction a delivery, and the rollup
- * counters), then once per delivery the log's checkpoints (when a signing key is configured).
+ * counters; a delivery both take whole in one transaction), then once per delivery the log's
+ * checkpoints (when a signing key is configured).
  */
 export const derivationDependencies = /* @__PURE__ */ perConfig(
   (config: ServiceConfig): DeriveDependencies => derivation(config, { log: true }),
@@ -51,10 +56,13 @@ export const derivation = (config: ServiceConfig, options: { readonly log: boole
     planShards: { planner, store: shardPlans },
   });
   const steps: DerivationStep[] = options.log ? [sequencer, counters] : [counters];
-  if (!signing || !options.log) return { journal, steps };
+  if (!options.log) return { journal, steps };
+  // A delivery both steps take whole (a small one) is committed in one transaction.
+  const joint = new DynamoDbJointCommit(doc);
+  if (!signing) return { journal, steps, joint };
   const tenantOf = (record: ChangeRecord) => insertedEntry(record)?.tenant;
   const checkpoints = new CheckpointFollowUp(signing, tenantOf, (tenant) => sequencer.committedHead(tenant));
-  return { journal, steps, followUps: [checkpoints] };
+  return { journal, steps, joint, followUps: [checkpoints] };
 };
 
 /** The stream consumer's: the derivation, and how a Lambda stream record becomes a change. */

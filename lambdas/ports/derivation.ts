@@ -67,6 +67,26 @@ export interface DerivationStep {
   apply(chunk: readonly ChangeRecord[], entry: JournalEntry): Promise<'applied' | 'duplicate'>;
 }
 
+/** One step's chunk in a joint commit: the same records as the other parts'. */
+export interface JointPart {
+  readonly step: DerivationStep;
+  readonly chunk: readonly ChangeRecord[];
+  readonly entry: JournalEntry;
+}
+
+/**
+ * Applies several steps' chunks of the same records in one atomic write, each with its journal
+ * entry: a small delivery that every step takes whole then costs one write, not one per step.
+ */
+export interface JointCommit {
+  /**
+   * True when every part was applied, together. False when they do not fit one atomic write, a step
+   * cannot join one, or the write failed: each step then applies its chunk on its own, where its
+   * journal entry tells whether the failed write had applied it after all.
+   */
+  apply(parts: readonly JointPart[]): Promise<boolean>;
+}
+
 /**
  * Work done once per delivery, after its chunks (the verifiable log's checkpoints): not journaled,
  * so it must be idempotent and must bring the store up to date with everything the steps applied,

@@ -3,6 +3,7 @@ import {
   type DeliveryFollowUp,
   type DerivationJournal,
   type DerivationStep,
+  type JointCommit,
   type JournalEntry,
   MAX_CHUNK_RECORDS,
 } from '../ports/derivation.js';
@@ -12,6 +13,8 @@ export interface DeriveDependencies {
   readonly steps: readonly DerivationStep[];
   /** Run once per delivery after its chunks, over the records every step applied. */
   readonly followUps?: readonly DeliveryFollowUp[];
+  /** Commits the steps' chunks together when each would take the same records (a small delivery). */
+  readonly joint?: JointCommit;
 }
 
 /** What became of a batch: everything applied, or where a retry must resume. */
@@ -57,6 +60,7 @@ export const deriveChanges = async (
 
   // Records some step held applied already: an earlier delivery's, not this one's.
   const earlier = Math.max(0, ...appliedUpTo);
+  await applyJointly(deps, records, appliedUpTo, holdings);
   // The steps run side by side, each in chunks of its own (as many records as one atomic write of
   // that step holds): a step with few writes per record is not cut to the chunks of one with many.
   // A step that fails stops there; the others go on, and the delivery resumes where the least got.
@@ -85,6 +89,46 @@ export const deriveChanges = async (
   return { skipped };
 };
 
+/** The journal entry of `step`'s chunk. */
+const entryOf = (step: DerivationStep, chunk: readonly ChangeRecord[]): JournalEntry => ({
+  step: step.name,
+  key: (chunk[0] as ChangeRecord).eventId,
+  members: chunk.map((record) => record.eventId),
+});
+
+/**
+ * When every step starts at the same record and its first chunk would end at the same record too
+ * (a delivery small enough for each step to take whole), applies those chunks in one joint commit.
+ * Anything short of a commit of them all leaves the steps to apply their chunks on their own.
+ */
+const applyJointly = async (
+  deps: DeriveDependencies,
+  records: readonly ChangeRecord[],
+  appliedUpTo: number[],
+  holdings: readonly Map<string, Holding>[],
+): Promise<void> => {
+  const start = appliedUpTo[0] as number;
+  if (!deps.joint || deps.steps.length < 2 || start >= records.length) return;
+  if (appliedUpTo.some((applied) => applied !== start)) return;
+  const ends = deps.steps.map((step) => chunkEnd(step, records, start));
+  const end = ends[0] as number;
+  if (ends.some((other) => other !== end)) return;
+  const chunk = records.slice(start, end);
+  const parts = deps.steps.map((step) => ({ step, chunk, entry: entryOf(step, chunk) }));
+  try {
+    if (!(await deps.joint.apply(parts))) return;
+  } catch {
+    // As if it did not fit: each step applies its chunk on its own, and its journal entry says
+    // whether the failed write had applied it.
+    return;
+  }
+  for (const [s, part] of parts.entries()) {
+    for (const [index, record] of chunk.entries())
+      holdings[s]?.set(record.eventId, { members: part.entry.members, index });
+    appliedUpTo[s] = end;
+  }
+};
+
 /** Applies `step` to the records from where it got to, chunk by chunk (each with its journal entry). */
 const applyStep = async (
   step: DerivationStep,
@@ -97,11 +141,7 @@ const applyStep = async (
   while (from < records.length) {
     const end = chunkEnd(step, records, from);
     const chunk = records.slice(from, end);
-    const entry: JournalEntry = {
-      step: step.name,
-      key: (chunk[0] as ChangeRecord).eventId,
-      members: chunk.map((record) => record.eventId),
-    };
+    const entry = entryOf(step, chunk);
     await step.apply(chunk, entry);
     for (const [index, record] of chunk.entries())
       holding.set(record.eventId, { members: entry.members, index });

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import {
   type DynamoDBDocumentClient,
   PutCommand,
@@ -11,6 +11,7 @@ import { DynamoDbCounterStore } from '../../lambdas/adapters/dynamodb-counter-st
 import {
   DynamoDbCounterStep,
   DynamoDbDerivationJournal,
+  DynamoDbJointCommit,
 } from '../../lambdas/adapters/dynamodb-derivation.js';
 import {
   tlogCheckpointKey,
@@ -83,6 +84,8 @@ const consumer = (
           journal: new DynamoDbDerivationJournal(tables.doc, { controlTable: tables.control }),
           steps,
           followUps,
+          // Beside the counters, as in the service: a delivery both steps take whole is one commit.
+          ...(steps.length > 1 ? { joint: new DynamoDbJointCommit(tables.doc) } : {}),
         },
         records,
       );
@@ -662,5 +665,92 @@ describe('counting a chunk’s log items (what the packer reserves in the transa
     // …and the redelivery, counted at the most, fits and appends every entry once.
     expect((await deriveChanges({ journal, steps: [a] }, spread)).resumeAt).toBeUndefined();
     expect((await store.head('acme'))?.size).toBe(257);
+  });
+});
+
+describe('a small delivery, counters and log in one transaction', () => {
+  const changes = (records: readonly AuditRecord[]): ChangeRecord[] =>
+    records.map((record, n) => ({
+      eventId: randomUUID(),
+      sequenceNumber: String(7000 + n),
+      kind: 'insert',
+      newImage: recordToItem(record),
+    }));
+
+  it.each([
+    ['commits', undefined],
+    ['fails before its commit', 'before'],
+    ['fails after its commit', 'after'],
+  ] as const)('applies each record once to both when the joint write %s', async (_case, failing) => {
+    // Prepare: the service's two steps and a client whose first TransactWriteItems may fail.
+    const tables = await createTables();
+    const send = tables.doc.send.bind(tables.doc);
+    const transactions: number[] = [];
+    const doc = Object.create(tables.doc) as DynamoDBDocumentClient;
+    doc.send = (async (command: unknown) => {
+      if (!(command instanceof TransactWriteCommand)) return send(command as never);
+      transactions.push(command.input.TransactItems?.length ?? 0);
+      if (failing === 'before' && transactions.length === 1)
+        throw awsError('ProcessExited', 'the joint write never left');
+      const output = await send(command as never);
+      if (failing === 'after' && transactions.length === 1)
+        throw awsError('TimeoutError', 'the joint write committed, its answer was lost');
+      return output;
+    }) as DynamoDBDocumentClient['send'];
+    const journal = new DynamoDbDerivationJournal(tables.doc, { controlTable: tables.control });
+    const deps = {
+      journal,
+      steps: [
+        new DynamoDbSequencerStep(doc, { controlTable: tables.control }),
+        new DynamoDbCounterStep(doc, { controlTable: tables.control }),
+      ],
+      joint: new DynamoDbJointCommit(doc),
+    };
+    const records = Array.from({ length: 30 }, (_, n) =>
+      sealRecord('acme', idFor(BASE + n, 0), BASE + n, { action_type: `joint.${n % 3}` }),
+    );
+    const delivery = changes(records);
+
+    // Act: the delivery, then the same delivery again (a retry after an unanswered invocation).
+    const outcome = await deriveChanges(deps, delivery);
+    const again = await deriveChanges(deps, delivery);
+
+    // Assess
+    expect(outcome.resumeAt).toBeUndefined();
+    expect(again).toEqual({ skipped: { tlog: 30, counters: 30 } });
+    // One transaction when it commits; after a failed one, each step's own (a lost answer: both
+    // find their journal entries and write nothing).
+    expect(transactions.length).toBe(failing === undefined ? 1 : 3);
+    expect(transactions[0]).toBeGreaterThan(10);
+    await expectSequenced(tables, 'acme', records);
+    await expectCounted(tables, deps.steps, 'acme', 30);
+  });
+
+  it('leaves a delivery the steps cut differently to each step', async () => {
+    const tables = await createTables();
+    const send = tables.doc.send.bind(tables.doc);
+    let transactions = 0;
+    const doc = Object.create(tables.doc) as DynamoDBDocumentClient;
+    doc.send = (async (command: unknown) => {
+      if (command instanceof TransactWriteCommand) transactions += 1;
+      return send(command as never);
+    }) as DynamoDBDocumentClient['send'];
+    const steps = [
+      new DynamoDbSequencerStep(doc, { controlTable: tables.control }),
+      new DynamoDbCounterStep(doc, { controlTable: tables.control }),
+    ];
+    const records = Array.from({ length: 250 }, (_, n) =>
+      sealRecord('acme', idFor(BASE + n, 0), BASE + n, { action_type: 'split' }),
+    );
+    const journal = new DynamoDbDerivationJournal(tables.doc, { controlTable: tables.control });
+    const outcome = await deriveChanges(
+      { journal, steps, joint: new DynamoDbJointCommit(doc) },
+      changes(records),
+    );
+    expect(outcome.resumeAt).toBeUndefined();
+    // The log takes the 250 whole, the counters in chunks of 100: four transactions.
+    expect(transactions).toBe(4);
+    await expectSequenced(tables, 'acme', records);
+    await expectCounted(tables, steps, 'acme', 250);
   });
 });

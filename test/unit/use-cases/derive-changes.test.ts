@@ -4,6 +4,7 @@ import type {
   ChunkPacker,
   DerivationJournal,
   DerivationStep,
+  JointCommit,
   JournalEntry,
 } from '../../../lambdas/ports/derivation.js';
 import { deriveChanges } from '../../../lambdas/use-cases/derive-changes.js';
@@ -32,6 +33,28 @@ class World {
       },
     };
   }
+
+  /** One atomic write of several steps' chunks, as DynamoDbJointCommit does; false when one is applied. */
+  joint(): JointCommit {
+    return {
+      apply: async (parts) => {
+        if (this.dead) throw new Crash();
+        this.fault('before');
+        if (parts.some(({ entry }) => this.entries.has(`${entry.step}#${entry.key}`))) return false;
+        for (const { entry, chunk } of parts) {
+          this.entries.set(`${entry.step}#${entry.key}`, entry.members);
+          const counts = this.applied.get(entry.step) ?? new Map<string, number>();
+          for (const record of chunk) counts.set(record.eventId, (counts.get(record.eventId) ?? 0) + 1);
+          this.applied.set(entry.step, counts);
+        }
+        this.joints += 1;
+        this.fault('after');
+        return true;
+      },
+    };
+  }
+
+  joints = 0;
 
   step(name: string, limit: number): DerivationStep {
     return {
@@ -76,7 +99,7 @@ const records = (count: number): ChangeRecord[] =>
  */
 const runShard = async (
   world: World,
-  deps: () => { journal: DerivationJournal; steps: DerivationStep[] },
+  deps: () => { journal: DerivationJournal; steps: DerivationStep[]; joint?: JointCommit },
   shard: readonly ChangeRecord[],
   batchSize: number,
   maxInvocations = 10_000,
@@ -142,6 +165,47 @@ describe('deriveChanges applies every record exactly once per step', () => {
     ]);
   });
 
+  it('commits a delivery every step takes whole in one joint write, and no other', async () => {
+    const world = new World();
+    const deps = {
+      journal: world.journal(),
+      steps: [world.step('counters', 10), world.step('log', 20)],
+      joint: world.joint(),
+    };
+    expect(await deriveChanges(deps, records(8))).toEqual({ skipped: { counters: 0, log: 0 } });
+    expect(world.joints).toBe(1);
+    // 15 records: the counters take 10 and then 5, the log all 15; each applies its own.
+    const more = records(23).slice(8);
+    expect(await deriveChanges(deps, more)).toEqual({ skipped: { counters: 0, log: 0 } });
+    expect(world.joints).toBe(1);
+    for (const name of ['counters', 'log'])
+      expect([...(world.applied.get(name)?.values() ?? [])]).toEqual(new Array(23).fill(1));
+  });
+
+  it('lets each step apply its chunk when the joint write fails, or finds it applied', async () => {
+    for (const failing of ['before', 'after'] as const) {
+      const world = new World();
+      let first = true;
+      world.fault = (when) => {
+        if (when === failing && first) {
+          first = false;
+          throw new Error(`lost ${failing} the commit`);
+        }
+      };
+      const deps = {
+        journal: world.journal(),
+        steps: [world.step('counters', 10), world.step('log', 10)],
+        joint: world.joint(),
+      };
+      const outcome = await deriveChanges(deps, records(6));
+      expect(outcome.resumeAt).toBeUndefined();
+      // Before: nothing was written, each step applied its own; after: each found its entry.
+      expect(outcome.skipped).toEqual({ counters: 0, log: 0 });
+      for (const name of ['counters', 'log'])
+        expect([...(world.applied.get(name)?.values() ?? [])]).toEqual(new Array(6).fill(1));
+    }
+  });
+
   it('resumes at the chunk that failed and names its first record', async () => {
     const world = new World();
     let writes = 0;
@@ -197,7 +261,8 @@ describe('deriveChanges applies every record exactly once per step', () => {
         fc.integer({ min: 1, max: 9 }),
         fc.integer({ min: 1, max: 9 }),
         fc.array(fc.integer({ min: 0, max: 99 }), { minLength: 50, maxLength: 50 }),
-        async (count, batchSize, limitA, limitB, dice) => {
+        fc.boolean(),
+        async (count, batchSize, limitA, limitB, dice, jointly) => {
           const world = new World();
           let roll = 0;
           let faults = 0;
@@ -216,6 +281,7 @@ describe('deriveChanges applies every record exactly once per step', () => {
           const deps = () => ({
             journal: world.journal(),
             steps: [world.step('counters', limitA), world.step('log', limitB)],
+            ...(jointly ? { joint: world.joint() } : {}),
           });
           const shard = records(count);
           await runShard(world, deps, shard, batchSize);
