@@ -4,6 +4,9 @@ import { counterDeltas } from '../domain/rollups.js';
 import { type ControlKey, counterItemKey } from './dynamodb-keys.js';
 
 /** One action of a TransactWriteItems call. */
+/** DynamoDB's limit on actions in one TransactWriteItems call. */
+export const MAX_TRANSACTION_ITEMS = 100;
+
 export type TransactItem = NonNullable<
   ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']
 >[number];

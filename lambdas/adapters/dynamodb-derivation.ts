@@ -29,6 +29,7 @@ import {
   type CounterItemDelta,
   counterItemDeltas,
   counterUpdate,
+  MAX_TRANSACTION_ITEMS,
   type TransactItem,
 } from './dynamodb-counters.js';
 import { journalKey } from './dynamodb-keys.js';
@@ -302,9 +303,6 @@ export class DynamoDbCounterStep implements DerivationStep, JointStep {
   }
 }
 
-/** Items in one TransactWriteItems call (DynamoDB's limit). */
-const MAX_TRANSACTION_ITEMS = 100;
-
 /** A step's chunk staged for a joint commit: its journal entry and effects. */
 export interface StagedJointWrites {
   readonly writes: readonly TransactItem[];
@@ -336,23 +334,20 @@ export class DynamoDbJointCommit implements JointCommit {
   }
 
   async apply(parts: readonly JointPart[]): Promise<boolean> {
-    const joining: (DerivationStep & JointStep)[] = [];
-    for (const { step } of parts) {
-      if (!canJoin(step)) return false;
-      joining.push(step);
-    }
+    const joining = parts.flatMap((part) => (canJoin(part.step) ? [{ step: part.step, part }] : []));
+    if (joining.length < parts.length) return false;
     const staged = await Promise.all(
-      parts.map((part, position) => joining[position]?.stageJoint(part.chunk, part.entry)),
+      joining.map(({ step, part }) => step.stageJoint(part.chunk, part.entry)),
     );
-    const writes = staged.flatMap((one) => one?.writes ?? []);
+    const writes = staged.flatMap((one) => one.writes);
     if (writes.length > MAX_TRANSACTION_ITEMS) return false;
     try {
       await this.#doc.send(new TransactWriteCommand({ TransactItems: writes }));
     } catch {
-      for (const one of staged) one?.failed();
+      for (const one of staged) one.failed();
       return false;
     }
-    for (const one of staged) await one?.committed();
+    for (const one of staged) await one.committed();
     return true;
   }
 }

@@ -10,14 +10,13 @@ import {
   type CounterItemDelta,
   counterItemDeltas,
   counterUpdate,
+  MAX_TRANSACTION_ITEMS,
   type TransactItem,
 } from './dynamodb-counters.js';
 import type { DynamoDbEventStoreOptions } from './dynamodb-event-store.js';
 import { eventKey, purgeCountedKey } from './dynamodb-keys.js';
 import { CONTROL_KEYS } from './table-definitions.js';
 
-/** DynamoDB's limit on actions in one TransactWriteItems call. */
-const MAX_TRANSACTION_ITEMS = 100;
 /** Counter decrement chunks applied at once (they touch distinct items, so they do not conflict). */
 const COUNT_CONCURRENCY = 4;
 

@@ -31,7 +31,7 @@ import type {
 } from '../ports/tlog.js';
 import { type BackoffPolicy, backoffDelay, DEFAULT_BACKOFF, isThrottle } from './backoff.js';
 import { batchGetAll } from './dynamodb-batch-get.js';
-import type { TransactItem } from './dynamodb-counters.js';
+import { MAX_TRANSACTION_ITEMS, type TransactItem } from './dynamodb-counters.js';
 import { type JointStep, journalPut, type StagedJointWrites } from './dynamodb-derivation.js';
 import {
   type ControlKey,
@@ -50,9 +50,6 @@ import {
 } from './dynamodb-keys.js';
 import { itemToRecord } from './dynamodb-records.js';
 import { CONTROL_KEYS, EVENTS_KEYS } from './table-definitions.js';
-
-/** Items in one TransactWriteItems call (DynamoDB's limit), the journal entry included. */
-const MAX_TRANSACTION_ITEMS = 100;
 
 /**
  * A chunk whose retry staged more items than its packing counted (another consumer appended to a
@@ -368,7 +365,6 @@ const appendItemCounter = (knownSize: (tenant: string) => number | undefined) =>
   const tenants = new Map<string, { count: number; reserved: number }>();
   const buckets = new Set<string>();
   return {
-    tenants,
     add: (record: ChangeRecord): number => {
       const entry = insertedEntry(record);
       if (!entry) return 0;
@@ -458,7 +454,7 @@ export class DynamoDbSequencerStep implements DerivationStep, JointStep {
   }
 
   packer(): ChunkPacker {
-    const counter = appendItemCounter((tenant) => this.#sizeToCount(tenant));
+    const counter = this.counter();
     let items = 0;
     return {
       add: (record) => {

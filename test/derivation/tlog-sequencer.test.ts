@@ -40,7 +40,7 @@ import type { ChangeRecord, DeliveryFollowUp, DerivationStep } from '../../lambd
 import { CheckpointFollowUp, signHead } from '../../lambdas/use-cases/checkpoint-log.js';
 import { deriveChanges } from '../../lambdas/use-cases/derive-changes.js';
 import { type LocalStreamConsumer, startStreamConsumer } from '../../local/stream-consumer.js';
-import { awsError } from '../helpers/faults.js';
+import { awsError, injectFault } from '../helpers/faults.js';
 import { createStreamTables, type StreamTables, writeRecords } from '../helpers/stream-tables.js';
 
 const endpoint = process.env.TEST_DYNAMODB_ENDPOINT as string;
@@ -682,22 +682,24 @@ describe('a small delivery, counters and log in one transaction', () => {
     ['fails before its commit', 'before'],
     ['fails after its commit', 'after'],
   ] as const)('applies each record once to both when the joint write %s', async (_case, failing) => {
-    // Prepare: the service's two steps and a client whose first TransactWriteItems may fail.
+    // Prepare: the service's two steps on a client whose first TransactWriteItems may fail.
     const tables = await createTables();
-    const send = tables.doc.send.bind(tables.doc);
+    const { doc } = tables;
     const transactions: number[] = [];
-    const doc = Object.create(tables.doc) as DynamoDBDocumentClient;
-    doc.send = (async (command: unknown) => {
-      if (!(command instanceof TransactWriteCommand)) return send(command as never);
-      transactions.push(command.input.TransactItems?.length ?? 0);
-      if (failing === 'before' && transactions.length === 1)
-        throw awsError('ProcessExited', 'the joint write never left');
-      const output = await send(command as never);
-      if (failing === 'after' && transactions.length === 1)
-        throw awsError('TimeoutError', 'the joint write committed, its answer was lost');
-      return output;
-    }) as DynamoDBDocumentClient['send'];
-    const journal = new DynamoDbDerivationJournal(tables.doc, { controlTable: tables.control });
+    injectFault(
+      doc,
+      'joint-write-fault',
+      (command, input) => {
+        if (command !== 'TransactWriteItemsCommand') return undefined;
+        transactions.push((input.TransactItems as unknown[] | undefined)?.length ?? 0);
+        return transactions.length === 1 ? failing : undefined;
+      },
+      () =>
+        failing === 'before'
+          ? awsError('ProcessExited', 'the joint write never left')
+          : awsError('TimeoutError', 'the joint write committed, its answer was lost'),
+    );
+    const journal = new DynamoDbDerivationJournal(doc, { controlTable: tables.control });
     const deps = {
       journal,
       steps: [
@@ -728,13 +730,17 @@ describe('a small delivery, counters and log in one transaction', () => {
 
   it('leaves a delivery the steps cut differently to each step', async () => {
     const tables = await createTables();
-    const send = tables.doc.send.bind(tables.doc);
+    const { doc } = tables;
     let transactions = 0;
-    const doc = Object.create(tables.doc) as DynamoDBDocumentClient;
-    doc.send = (async (command: unknown) => {
-      if (command instanceof TransactWriteCommand) transactions += 1;
-      return send(command as never);
-    }) as DynamoDBDocumentClient['send'];
+    injectFault(
+      doc,
+      'count-transactions',
+      (command) => {
+        if (command === 'TransactWriteItemsCommand') transactions += 1;
+        return undefined;
+      },
+      () => new Error('never thrown'),
+    );
     const steps = [
       new DynamoDbSequencerStep(doc, { controlTable: tables.control }),
       new DynamoDbCounterStep(doc, { controlTable: tables.control }),
